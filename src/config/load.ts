@@ -1,0 +1,148 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
+import { configSchema } from './schema.ts';
+import type { DorvaktConfig, SecretRef } from './types.ts';
+
+export interface ConfigProblem {
+  /** Dotted key path, e.g. `doors.0.reader.profile`. */
+  key: string;
+  line: number | null;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: ConfigProblem[],
+  ) {
+    super(`${file}: ${problems.map((p) => `${p.line ? `line ${p.line}: ` : ''}${p.key || '(top)'}: ${p.message}`).join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+const validate = ajv.compile(configSchema);
+
+function describe(error: ErrorObject): { path: string[]; message: string } {
+  const path = error.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (error.keyword === 'additionalProperties') {
+    const extra = String((error.params as { additionalProperty: string }).additionalProperty);
+    return { path: [...path, extra], message: `unknown key "${extra}"` };
+  }
+  if (error.keyword === 'required') {
+    const missing = String((error.params as { missingProperty: string }).missingProperty);
+    return { path, message: `missing required key "${missing}"` };
+  }
+  if (error.keyword === 'enum') {
+    const allowed = (error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v));
+    return { path, message: `must be one of ${allowed.join(', ')}` };
+  }
+  return { path, message: error.message ?? error.keyword };
+}
+
+/** Parses and validates YAML text; throws ConfigError naming the key and line of every problem. */
+export function parseConfig(text: string, file = '<config>'): DorvaktConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const lineOf = (offset: number | undefined) => (offset === undefined ? null : lineCounter.linePos(offset).line);
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({ key: '', line: lineOf(e.pos[0]), message: `YAML: ${e.message.split('\n')[0]}` })),
+    );
+  }
+  const data: unknown = doc.toJS();
+  if (!validate(data)) {
+    const seen = new Set<string>();
+    const problems: ConfigProblem[] = [];
+    for (const error of validate.errors ?? []) {
+      // if/then and oneOf wrappers repeat the real error; keep the specific ones.
+      if (error.keyword === 'if' || error.keyword === 'oneOf' || error.keyword === 'allOf') continue;
+      const { path, message } = describe(error);
+      const key = path.join('.');
+      if (seen.has(`${key}|${message}`)) continue;
+      seen.add(`${key}|${message}`);
+      problems.push({ key, line: lineOf(locate(doc, path)), message });
+    }
+    throw new ConfigError(file, problems);
+  }
+  const config = data as unknown as DorvaktConfig;
+  checkSemantics(config, file);
+  return config;
+}
+
+/** Offset of the deepest YAML node that exists along path (a missing key points at its parent). */
+function locate(doc: ReturnType<typeof parseDocument>, path: string[]): number | undefined {
+  let node: unknown = doc.contents;
+  let offset: number | undefined = (doc.contents as { range?: [number] } | null)?.range?.[0];
+  for (const part of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === part);
+      if (!pair) break;
+      offset = (pair.key as { range?: [number] }).range?.[0] ?? offset;
+      node = pair.value;
+    } else if (isSeq(node)) {
+      const item = node.items[Number(part)] as { range?: [number] } | undefined;
+      if (!item) break;
+      offset = item.range?.[0] ?? offset;
+      node = item;
+    } else break;
+  }
+  return offset;
+}
+
+/** Rules JSON schema cannot say. */
+function checkSemantics(config: DorvaktConfig, file: string): void {
+  const problems: ConfigProblem[] = [];
+  const ids = new Set<string>();
+  config.doors.forEach((door, i) => {
+    if (ids.has(door.id)) problems.push({ key: `doors.${i}.id`, line: null, message: `duplicate door id "${door.id}"` });
+    ids.add(door.id);
+    if (door.require_pin && config.patrons.source === 'local') {
+      problems.push({
+        key: `doors.${i}.require_pin`,
+        line: null,
+        message: 'the local registry cannot verify PINs (PINs are never stored); use patrons.source: sip2',
+      });
+    }
+    if (door.require_pin && door.reader.profile !== 'keypad') {
+      problems.push({ key: `doors.${i}.require_pin`, line: null, message: 'require_pin needs reader.profile: keypad' });
+    }
+    try {
+      new RegExp(door.reader.card_pattern);
+    } catch {
+      problems.push({ key: `doors.${i}.reader.card_pattern`, line: null, message: 'not a valid regular expression' });
+    }
+  });
+  if (problems.length > 0) throw new ConfigError(file, problems);
+}
+
+export function loadConfig(file: string): DorvaktConfig {
+  const config = parseConfig(readFileSync(file, 'utf8'), file);
+  // Relative paths in the config are relative to the config file.
+  const base = dirname(resolve(file));
+  config.store.path = config.store.path === ':memory:' ? config.store.path : resolve(base, config.store.path);
+  for (const ref of [config.secrets.card_hmac_key, config.mqtt.password]) {
+    if (ref && 'file' in ref) ref.file = resolve(base, ref.file);
+  }
+  return config;
+}
+
+/** Reads a secret. The value is never logged; errors name the source, not the content. */
+export function readSecret(ref: SecretRef, env: NodeJS.ProcessEnv = process.env): string {
+  if ('env' in ref) {
+    const value = env[ref.env];
+    if (!value) throw new Error(`secret: environment variable ${ref.env} is not set`);
+    return value;
+  }
+  let value: string;
+  try {
+    value = readFileSync(ref.file, 'utf8').trim();
+  } catch (error) {
+    throw new Error(`secret: cannot read ${ref.file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  if (!value) throw new Error(`secret: ${ref.file} is empty`);
+  return value;
+}

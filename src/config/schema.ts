@@ -1,0 +1,130 @@
+import { doorHardwareSchema } from '../door/config.ts';
+import { ilsSchema } from '../ils/config.ts';
+import { nvrSchema } from '../nvr/config.ts';
+import { readerSchema } from '../reader/config.ts';
+import { scheduleSchema } from '../schedule/config.ts';
+import { webSchema } from '../web/config.ts';
+
+const secretRef = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'A secret read from a file or an environment variable; never written in the config itself.',
+  properties: { file: { type: 'string', minLength: 1 }, env: { type: 'string', minLength: 1 } },
+  minProperties: 1,
+  maxProperties: 1,
+} as const;
+
+/** The whole config file. Module sections live next to their modules; this file only composes. */
+export const configSchema = {
+  $id: 'https://dorvakt.example/config.schema.json',
+  type: 'object',
+  additionalProperties: false,
+  required: ['site', 'doors', 'secrets'],
+  properties: {
+    site: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['id'],
+      properties: {
+        id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' },
+        name: { type: 'string', default: '' },
+        timezone: { type: 'string', default: 'Europe/Oslo' },
+        country: { type: 'string', enum: ['NO', 'DK', 'SE', 'FI', 'IS', 'DE'], default: 'NO' },
+        region: { type: 'string' },
+        language: { type: 'string', enum: ['nb', 'da', 'en'], default: 'nb' },
+      },
+    },
+    secrets: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['card_hmac_key'],
+      properties: { card_hmac_key: secretRef },
+    },
+    doors: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'schedule', 'reader'],
+        properties: {
+          id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' },
+          name: { type: 'string' },
+          staffed_mode: { type: 'string', enum: ['card', 'unlocked'], default: 'card' },
+          require_pin: { type: 'boolean', default: false },
+          schedule: scheduleSchema,
+          reader: readerSchema,
+          hardware: { ...doorHardwareSchema, default: {} },
+        },
+      },
+    },
+    access: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        min_age: { type: 'integer', minimum: 0, maximum: 25, default: 15 },
+        categories_allowed_alone: { type: 'array', items: { type: 'string' }, default: [] },
+        categories_denied: { type: 'array', items: { type: 'string' }, default: [] },
+        pin_lockout_attempts: { type: 'integer', minimum: 1, maximum: 100, default: 5 },
+        pin_lockout_minutes: { type: 'integer', minimum: 1, maximum: 1440, default: 15 },
+      },
+    },
+    patrons: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        source: { type: 'string', enum: ['local', 'sip2'], default: 'local' },
+        inactive_years: { type: 'integer', minimum: 1, maximum: 10, default: 3 },
+        offline_policy: { type: 'string', enum: ['deny', 'allow_known'], default: 'deny' },
+        offline_known_days: { type: 'integer', minimum: 1, maximum: 90, default: 14 },
+      },
+    },
+    ils: ilsSchema,
+    store: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { path: { type: 'string', default: '/var/lib/dorvakt/dorvakt.sqlite' } },
+    },
+    entries: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { identified_days: { type: 'integer', minimum: 1, maximum: 365, default: 30 } },
+    },
+    mqtt: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        url: { type: 'string', default: 'mqtt://127.0.0.1:1883' },
+        base_topic: { type: 'string', pattern: '^[^#+]+$' },
+        username: { type: 'string' },
+        password: secretRef,
+        embedded_fallback: {
+          type: 'boolean',
+          default: false,
+          description: 'Start an embedded broker (aedes) on the URL port when nothing listens there.',
+        },
+      },
+    },
+    nvr: { ...nvrSchema, default: {} },
+    web: { ...webSchema, default: {} },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        level: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'], default: 'info' },
+      },
+    },
+  },
+  allOf: [
+    {
+      if: { properties: { patrons: { properties: { source: { const: 'sip2' } } } } },
+      then: { required: ['ils'] },
+    },
+  ],
+} as const;

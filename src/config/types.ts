@@ -1,0 +1,53 @@
+import type { DoorHardwareConfig } from '../door/config.ts';
+import type { IlsConfig } from '../ils/config.ts';
+import type { NvrConfig } from '../nvr/config.ts';
+import type { ReaderConfig } from '../reader/config.ts';
+import type { ScheduleConfig } from '../schedule/config.ts';
+import type { WebConfig } from '../web/config.ts';
+
+export type SecretRef = { file: string } | { env: string };
+
+export interface DoorConfig {
+  id: string;
+  name?: string | undefined;
+  staffed_mode: 'card' | 'unlocked';
+  require_pin: boolean;
+  schedule: ScheduleConfig;
+  reader: ReaderConfig;
+  hardware: DoorHardwareConfig;
+}
+
+export interface AccessRules {
+  min_age: number;
+  categories_allowed_alone: string[];
+  categories_denied: string[];
+  pin_lockout_attempts: number;
+  pin_lockout_minutes: number;
+}
+
+/** The validated config, defaults filled in. Mirrors config/schema.ts. */
+export interface DorvaktConfig {
+  site: { id: string; name: string; timezone: string; country: string; region?: string | undefined; language: 'nb' | 'da' | 'en' };
+  secrets: { card_hmac_key: SecretRef };
+  doors: DoorConfig[];
+  access: AccessRules;
+  patrons: {
+    source: 'local' | 'sip2';
+    inactive_years: number;
+    offline_policy: 'deny' | 'allow_known';
+    offline_known_days: number;
+  };
+  ils?: IlsConfig | undefined;
+  store: { path: string };
+  entries: { identified_days: number };
+  mqtt: {
+    url: string;
+    base_topic?: string | undefined;
+    username?: string | undefined;
+    password?: SecretRef | undefined;
+    embedded_fallback: boolean;
+  };
+  nvr: NvrConfig;
+  web: WebConfig;
+  log: { level: string };
+}

@@ -1,0 +1,49 @@
+import type { Reason } from './reasons.ts';
+
+/** Door mode from the schedule. */
+export type ScheduleState = 'staffed' | 'staffless' | 'closed';
+
+export const ALARM_CODES = [
+  'reader_offline',
+  'door_held_open',
+  'door_forced',
+  'fire_active',
+  'ils_offline',
+  'store_error',
+  'broker_offline',
+  'retention_breach',
+  'nvr_unreachable',
+  'disk_full',
+  'manual_unlock',
+] as const;
+export type AlarmCode = (typeof ALARM_CODES)[number];
+
+/**
+ * Everything that happens, without identity. The same objects go to pino, MQTT `<base>/event`
+ * and the dashboard's SSE stream.
+ */
+export type DorvaktEvent =
+  | {
+      type: 'entry';
+      door: string;
+      outcome: 'granted' | 'denied';
+      reason: Reason;
+      mode: ScheduleState;
+      category?: string | undefined;
+      entryId: number;
+      ts: string;
+    }
+  | { type: 'alarm'; alarm: AlarmCode; state: 'raised' | 'cleared'; door?: string | undefined; detail?: string; ts: string }
+  | { type: 'door'; door: string; locked: boolean; open: boolean; mode: ScheduleState; held: boolean; ts: string }
+  | { type: 'mode'; door: string; mode: ScheduleState; next?: { mode: ScheduleState; at: string } | undefined; ts: string }
+  | { type: 'closing_soon'; door: string; minutes: number; at: string; ts: string }
+  | { type: 'reader_rejected'; reader: string; why: string; ts: string };
+
+/** Retained per-door state on MQTT (`<base>/door/<door>/state`). No personal data. */
+export interface DoorStatePayload {
+  locked: boolean;
+  open: boolean;
+  mode: ScheduleState;
+  alarm: AlarmCode[];
+  ts: string;
+}

@@ -1,0 +1,74 @@
+/** Config section: one door's hardware. Owned by src/door. */
+
+/**
+ * A GPIO line: a raw sysfs number, or a chip label + line offset (resolved at start by reading
+ * /sys/class/gpio/gpiochip*\/label and adding that chip's base; newer kernels moved the bases).
+ */
+export type GpioLine = number | { chip: string; line: number };
+
+export interface GpioPin {
+  pin: GpioLine;
+  active_low: boolean;
+}
+
+export interface DoorHardwareConfig {
+  driver: 'sim' | 'gpio';
+  /** Root of the sysfs GPIO tree; tests point it at a fake tree. */
+  sysfs_root: string;
+  relay?: GpioPin | undefined;
+  contact?: (GpioPin & { debounce_ms: number }) | undefined;
+  fire?: (GpioPin & { debounce_ms: number }) | undefined;
+  /** Optional outputs: a green/red light or an announcement trigger. */
+  light_granted?: GpioPin | undefined;
+  light_denied?: GpioPin | undefined;
+  pulse_ms: number;
+  held_open_seconds: number;
+}
+
+const gpioLine = {
+  oneOf: [
+    { type: 'integer', minimum: 0, maximum: 4095 },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['chip', 'line'],
+      properties: { chip: { type: 'string', minLength: 1 }, line: { type: 'integer', minimum: 0, maximum: 1023 } },
+    },
+  ],
+} as const;
+
+const gpioPin = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['pin'],
+  properties: { pin: gpioLine, active_low: { type: 'boolean', default: false } },
+} as const;
+
+const gpioInput = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['pin'],
+  properties: {
+    pin: gpioLine,
+    active_low: { type: 'boolean', default: false },
+    debounce_ms: { type: 'integer', minimum: 0, maximum: 1000, default: 30 },
+  },
+} as const;
+
+export const doorHardwareSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    driver: { type: 'string', enum: ['sim', 'gpio'], default: 'sim' },
+    sysfs_root: { type: 'string', default: '/sys/class/gpio' },
+    relay: gpioPin,
+    contact: gpioInput,
+    fire: gpioInput,
+    light_granted: gpioPin,
+    light_denied: gpioPin,
+    pulse_ms: { type: 'integer', minimum: 100, maximum: 30000, default: 3000 },
+    held_open_seconds: { type: 'integer', minimum: 5, maximum: 3600, default: 30 },
+  },
+  if: { properties: { driver: { const: 'gpio' } } },
+  then: { required: ['relay'] },
+} as const;

@@ -1,0 +1,13 @@
+import { createHmac } from 'node:crypto';
+
+/** Card numbers are never stored; this keyed hash is the only patron key Dørvakt keeps. */
+export type CardHasher = (card: string) => string;
+
+export function normaliseCard(card: string): string {
+  return card.trim().toUpperCase();
+}
+
+export function cardHasher(siteKey: string): CardHasher {
+  if (siteKey.length < 16) throw new Error('card HMAC key must be at least 16 characters');
+  return (card) => createHmac('sha256', siteKey).update(normaliseCard(card)).digest('hex');
+}
