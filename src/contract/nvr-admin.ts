@@ -1,0 +1,58 @@
+/** The controller-side camera-retention API that the CLI and the dashboard use (implemented in src/nvr). */
+export type ExportState = 'held' | 'requested' | 'exported' | 'failed' | 'closed' | 'expired';
+
+export interface ExportOpenInput {
+  caseNumber: string;
+  authority: string;
+  from: string; // ISO
+  to: string; // ISO
+  cameras: string[];
+  reason: string;
+  actor: string;
+}
+
+export interface ExportCase {
+  id: string;
+  caseNumber: string;
+  authority: string;
+  from: string;
+  to: string;
+  cameras: string[];
+  reason: string;
+  state: ExportState;
+  location: string | null;
+  sha256: string | null;
+  files: number | null;
+  error: string | null;
+  openedBy: string;
+  openedAt: string;
+  holdExpiresAt: string;
+  closedAt: string | null;
+}
+
+export interface RetentionHealth {
+  retentionDays: number;
+  lastPurgeRequestAt: string | null;
+  lastPurgeAnsweredAt: string | null;
+  lastPurgeDeleted: number | null;
+  /** Oldest footage outside holds, as reported by the agent (answer or status). */
+  oldest: string | null;
+  cameras: { name: string; oldest: string | null; files: number }[];
+  statusAt: string | null;
+  breach: boolean;
+  unreachable: boolean;
+  pendingRequests: number;
+}
+
+/** Thrown when an export window is already past retention, or the input is invalid. Message is for the admin. */
+export class ExportRefused extends Error {
+  override name = 'ExportRefused';
+}
+
+export interface NvrAdmin {
+  openExport(input: ExportOpenInput): ExportCase;
+  closeExport(id: string, actor: string, reason: string): ExportCase;
+  renewHold(id: string, actor: string, reason: string): ExportCase;
+  listExports(): ExportCase[];
+  health(): RetentionHealth;
+}
