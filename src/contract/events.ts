@@ -15,6 +15,7 @@ export const ALARM_CODES = [
   'nvr_unreachable',
   'disk_full',
   'manual_unlock',
+  'relay_fault',
 ] as const;
 export type AlarmCode = (typeof ALARM_CODES)[number];
 
