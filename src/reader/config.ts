@@ -1,15 +1,28 @@
-/** Config section: one door's card reader. Owned by src/reader. */
+/** Config section: one door's card reader. Owned by src/reader. Defaults live in the schema below. */
+
+/**
+ * Framing (hardware/readers.md): `line` = barcode scanner, card ended by CR/LF/CRLF;
+ * `stx-etx` = 125 kHz EM4100 reader, STX + 10 hex (+ 2 hex XOR checksum) (+ CR LF) + ETX;
+ * `keypad` = card line, then PIN digits ended by `#` (`*` clears).
+ */
 export type ReaderProfile = 'line' | 'stx-etx' | 'keypad';
 
 export interface ReaderConfig {
   /** Serial device path; `/dev/dorvakt-reader` with the udev rule from hardware/. */
   path: string;
+  /** Default 9600 (RDM6300 and most scanners in serial mode). */
   baud_rate: number;
+  /** Default `line`. */
   profile: ReaderProfile;
-  /** keypad: how long to wait for the PIN (ending in `#`) after the card. */
+  /** keypad: how long to wait for the PIN (ending in `#`) after the card. Default 10000. */
   pin_timeout_ms: number;
-  /** Accepted card number pattern (after trimming); anything else is a malformed frame. */
+  /**
+   * Accepted card number (after trimming spaces); anything else is rejected `pattern_mismatch`.
+   * Always matched against the whole card, anchored or not. Default `^[0-9A-Za-z]{4,32}$`.
+   * stx-etx cards are 10 upper-case hex digits.
+   */
   card_pattern: string;
+  /** Reconnect backoff after unplug: doubles from min up to max (max below min counts as min). Defaults 500 / 30000. */
   reconnect_min_ms: number;
   reconnect_max_ms: number;
 }
@@ -23,7 +36,7 @@ export const readerSchema = {
     baud_rate: { type: 'integer', enum: [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200], default: 9600 },
     profile: { type: 'string', enum: ['line', 'stx-etx', 'keypad'], default: 'line' },
     pin_timeout_ms: { type: 'integer', minimum: 1000, maximum: 60000, default: 10000 },
-    card_pattern: { type: 'string', default: '^[0-9A-Za-z]{4,32}$' },
+    card_pattern: { type: 'string', minLength: 1, default: '^[0-9A-Za-z]{4,32}$' },
     reconnect_min_ms: { type: 'integer', minimum: 50, default: 500 },
     reconnect_max_ms: { type: 'integer', minimum: 100, default: 30000 },
   },

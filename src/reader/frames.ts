@@ -1,0 +1,289 @@
+/**
+ * Pure frame parsers for the card reader profiles. No I/O and no timers: bytes go in with the
+ * current monotonic time in ms, results come out. Rejection reasons never carry card digits or PINs.
+ */
+import type { ReaderProfile } from './config.ts';
+
+export type RejectReason =
+  /** stx-etx: a frame was cut short (STX inside a frame restarts it). */
+  | 'bad_frame'
+  /** stx-etx: 12-digit form whose XOR checksum does not match. */
+  | 'bad_checksum'
+  /** stx-etx: payload neither 10 nor 12 hex digits. */
+  | 'bad_length'
+  /** stx-etx: payload has a non-hex character. */
+  | 'non_hex'
+  /** stx-etx: bytes outside STX…ETX. */
+  | 'garbage'
+  /** Line or frame longer than the profile allows; resynchronises at the next terminator. */
+  | 'overflow'
+  /** line/keypad: a byte outside printable ASCII. */
+  | 'non_printable'
+  /** Card text does not match card_pattern. */
+  | 'pattern_mismatch'
+  /** keypad: no `#` within pin_timeout_ms of the card. */
+  | 'pin_timeout'
+  /** keypad: PIN not 4–8 digits. */
+  | 'bad_pin'
+  /** keypad: PIN entered without a card before it. */
+  | 'pin_without_card'
+  /** keypad: typed input left unfinished for pin_timeout_ms. */
+  | 'incomplete';
+
+export type FrameResult = { kind: 'swipe'; card: string; pin?: string } | { kind: 'rejected'; why: RejectReason };
+
+export interface FrameParser {
+  /** Feeds one chunk (any size, any split); returns what these bytes completed, in order. */
+  push(chunk: Uint8Array, nowMs: number): FrameResult[];
+  /** Results due to time passing (keypad PIN timeout); call at or after nextDeadline(). */
+  expire(nowMs: number): FrameResult[];
+  /** When expire() next has something to do, or undefined if nothing waits on time. */
+  nextDeadline(): number | undefined;
+  /** Forgets any half-read frame (reconnect: nothing carries across). */
+  reset(): void;
+}
+
+export interface ParserOptions {
+  card_pattern: string;
+  pin_timeout_ms: number;
+}
+
+/** Longest accepted line (card or PIN) in the line and keypad profiles. */
+export const MAX_LINE = 64;
+/** Longest accepted stx-etx body: 12 hex + CR LF. */
+const MAX_STX_BODY = 14;
+
+const CR = 0x0d;
+const LF = 0x0a;
+const STX = 0x02;
+const ETX = 0x03;
+
+/** The card pattern must match the whole card, whether or not the config anchors it. */
+export function compileCardPattern(pattern: string): RegExp {
+  return new RegExp(`^(?:${pattern})$`);
+}
+
+export function createParser(profile: ReaderProfile, options: ParserOptions): FrameParser {
+  switch (profile) {
+    case 'line':
+      return new LineParser(options);
+    case 'stx-etx':
+      return new StxEtxParser(options);
+    case 'keypad':
+      return new KeypadParser(options);
+  }
+}
+
+const isPrintable = (b: number) => b >= 0x20 && b <= 0x7e;
+const isTerminator = (b: number) => b === CR || b === LF;
+const noResults = (): FrameResult[] => [];
+
+/**
+ * Collects printable bytes up to MAX_LINE. A line with a bad byte or too long is spoiled: it is
+ * rejected once and the rest of it is skipped up to the next terminator.
+ */
+class LineBuffer {
+  private bytes: number[] = [];
+  /** Why the current line is being skipped, if it is. */
+  spoiled: RejectReason | undefined;
+
+  get length(): number {
+    return this.bytes.length;
+  }
+
+  /** Adds a non-terminator byte; returns a rejection when this byte spoils the line. */
+  add(b: number): RejectReason | undefined {
+    if (this.spoiled) return undefined;
+    if (!isPrintable(b)) this.spoiled = 'non_printable';
+    else if (this.bytes.length >= MAX_LINE) this.spoiled = 'overflow';
+    else this.bytes.push(b);
+    return this.spoiled;
+  }
+
+  /** Ends the line: its trimmed text, or undefined if it was spoiled or blank. */
+  take(): string | undefined {
+    const text = this.spoiled ? undefined : String.fromCharCode(...this.bytes).trim();
+    this.clear();
+    return text || undefined;
+  }
+
+  clear(): void {
+    this.bytes = [];
+    this.spoiled = undefined;
+  }
+}
+
+/** Barcode scanners: one card per line, ended by CR, LF or CRLF; blank lines ignored. */
+class LineParser implements FrameParser {
+  private readonly pattern: RegExp;
+  private readonly line = new LineBuffer();
+
+  constructor(options: ParserOptions) {
+    this.pattern = compileCardPattern(options.card_pattern);
+  }
+
+  push(chunk: Uint8Array): FrameResult[] {
+    const out: FrameResult[] = [];
+    for (const b of chunk) {
+      if (isTerminator(b)) {
+        const card = this.line.take();
+        if (card === undefined) continue;
+        out.push(this.pattern.test(card) ? { kind: 'swipe', card } : { kind: 'rejected', why: 'pattern_mismatch' });
+      } else {
+        const why = this.line.add(b);
+        if (why) out.push({ kind: 'rejected', why });
+      }
+    }
+    return out;
+  }
+
+  expire = noResults;
+  nextDeadline(): undefined {
+    return undefined;
+  }
+  reset(): void {
+    this.line.clear();
+  }
+}
+
+/**
+ * EM4100 125 kHz readers: STX, 10 hex data digits, optionally 2 hex checksum digits (XOR of the
+ * 5 data bytes), optionally CR LF, ETX. The card is the 10 data digits in upper case.
+ */
+class StxEtxParser implements FrameParser {
+  private readonly pattern: RegExp;
+  /** Bytes since STX; undefined while outside a frame. */
+  private body: number[] | undefined;
+  /** Already rejected the current run of stray bytes (one rejection per run, not per byte). */
+  private skipping = false;
+
+  constructor(options: ParserOptions) {
+    this.pattern = compileCardPattern(options.card_pattern);
+  }
+
+  push(chunk: Uint8Array): FrameResult[] {
+    const out: FrameResult[] = [];
+    const reject = (why: RejectReason) => out.push({ kind: 'rejected', why });
+    for (const b of chunk) {
+      if (b === STX) {
+        if (this.body) reject('bad_frame');
+        this.body = [];
+        this.skipping = false;
+      } else if (!this.body) {
+        if (!this.skipping) reject('garbage');
+        this.skipping = true;
+      } else if (b === ETX) {
+        out.push(this.frame(this.body));
+        this.body = undefined;
+      } else if (this.body.length >= MAX_STX_BODY) {
+        // The rest of this frame, up to the next STX, is one stray run.
+        reject('overflow');
+        this.body = undefined;
+        this.skipping = true;
+      } else {
+        this.body.push(b);
+      }
+    }
+    return out;
+  }
+
+  private frame(body: number[]): FrameResult {
+    const n = body.length;
+    const digits = n >= 2 && body[n - 2] === CR && body[n - 1] === LF ? body.slice(0, n - 2) : body;
+    const text = String.fromCharCode(...digits);
+    if (!/^[0-9A-Fa-f]*$/.test(text)) return { kind: 'rejected', why: 'non_hex' };
+    if (text.length !== 10 && text.length !== 12) return { kind: 'rejected', why: 'bad_length' };
+    const card = text.slice(0, 10).toUpperCase();
+    if (text.length === 12) {
+      let xor = 0;
+      for (let i = 0; i < 10; i += 2) xor ^= Number.parseInt(text.slice(i, i + 2), 16);
+      if (xor !== Number.parseInt(text.slice(10), 16)) return { kind: 'rejected', why: 'bad_checksum' };
+    }
+    if (!this.pattern.test(card)) return { kind: 'rejected', why: 'pattern_mismatch' };
+    return { kind: 'swipe', card };
+  }
+
+  expire = noResults;
+  nextDeadline(): undefined {
+    return undefined;
+  }
+  reset(): void {
+    this.body = undefined;
+    this.skipping = false;
+  }
+}
+
+/**
+ * Card then PIN. A card is a line (ended by CR/LF, as in `line`); a PIN is digits ended by `#`;
+ * `*` clears what has been typed. After a card, a PIN must end within pin_timeout_ms; a new card
+ * meanwhile replaces the old one. Keys must arrive as plain characters (no terminator per key).
+ */
+class KeypadParser implements FrameParser {
+  private readonly pattern: RegExp;
+  private readonly timeoutMs: number;
+  private readonly input = new LineBuffer();
+  private card: string | undefined;
+  private pinDeadline = 0;
+  private lastInputAt = 0;
+
+  constructor(options: ParserOptions) {
+    this.pattern = compileCardPattern(options.card_pattern);
+    this.timeoutMs = options.pin_timeout_ms;
+  }
+
+  push(chunk: Uint8Array, nowMs: number): FrameResult[] {
+    const out = this.expire(nowMs);
+    for (const b of chunk) {
+      if (isTerminator(b)) {
+        const text = this.input.take();
+        if (text === undefined) continue;
+        if (this.pattern.test(text)) {
+          this.card = text;
+          this.pinDeadline = nowMs + this.timeoutMs;
+        } else {
+          out.push({ kind: 'rejected', why: 'pattern_mismatch' });
+        }
+      } else if (b === 0x2a /* * */) {
+        this.input.clear();
+      } else if (b === 0x23 /* # */) {
+        const spoiled = this.input.spoiled !== undefined;
+        const pin = this.input.take();
+        if (this.card === undefined) {
+          out.push({ kind: 'rejected', why: 'pin_without_card' });
+        } else if (pin !== undefined && /^[0-9]{4,8}$/.test(pin)) {
+          out.push({ kind: 'swipe', card: this.card, pin });
+          this.card = undefined;
+        } else {
+          // Spoiled input (overflow, non-printable) was already rejected when it happened.
+          if (!spoiled) out.push({ kind: 'rejected', why: 'bad_pin' });
+          this.card = undefined;
+        }
+      } else {
+        const why = this.input.add(b);
+        if (why) out.push({ kind: 'rejected', why });
+        this.lastInputAt = nowMs;
+      }
+    }
+    return out;
+  }
+
+  expire(nowMs: number): FrameResult[] {
+    const deadline = this.nextDeadline();
+    if (deadline === undefined || nowMs < deadline) return [];
+    const why: RejectReason = this.card !== undefined ? 'pin_timeout' : 'incomplete';
+    this.reset();
+    return [{ kind: 'rejected', why }];
+  }
+
+  nextDeadline(): number | undefined {
+    if (this.card !== undefined) return this.pinDeadline;
+    // Keys typed without a card go stale too, so they do not prefix the next card.
+    if (this.input.length > 0) return this.lastInputAt + this.timeoutMs;
+    return undefined;
+  }
+
+  reset(): void {
+    this.input.clear();
+    this.card = undefined;
+  }
+}
