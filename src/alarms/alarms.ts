@@ -52,9 +52,24 @@ export class Alarms {
       // The alarm still shows (memory, log, MQTT) when the store is what failed.
       this.log.error({ err: (error as Error).message, alarm: code }, 'alarm not stored');
     }
-    this.active.set(key(code, door), { id, code, door, detail: detail ?? null, raisedAt, ackedAt: null, ackedBy: null });
+    this.active.set(key(code, door), {
+      id,
+      code,
+      door,
+      detail: detail ?? null,
+      raisedAt,
+      ackedAt: null,
+      ackedBy: null,
+    });
     this.log.warn({ alarm: code, door: door || undefined, detail }, 'alarm raised');
-    this.bus.publish({ type: 'alarm', alarm: code, state: 'raised', door: door || undefined, ...(detail ? { detail } : {}), ts: new Date(raisedAt).toISOString() });
+    this.bus.publish({
+      type: 'alarm',
+      alarm: code,
+      state: 'raised',
+      door: door || undefined,
+      ...(detail ? { detail } : {}),
+      ts: new Date(raisedAt).toISOString(),
+    });
   }
 
   clear(code: AlarmCode, door = ''): void {
@@ -63,12 +78,19 @@ export class Alarms {
     this.active.delete(key(code, door));
     const clearedAt = Date.now();
     try {
-      if (this.db && alarm.id > 0) this.db.prepare('UPDATE alarms SET cleared_at = ? WHERE id = ?').run(clearedAt, alarm.id);
+      if (this.db && alarm.id > 0)
+        this.db.prepare('UPDATE alarms SET cleared_at = ? WHERE id = ?').run(clearedAt, alarm.id);
     } catch (error) {
       this.log.error({ err: (error as Error).message, alarm: code }, 'alarm clearing not stored');
     }
     this.log.info({ alarm: code, door: door || undefined }, 'alarm cleared');
-    this.bus.publish({ type: 'alarm', alarm: code, state: 'cleared', door: door || undefined, ts: new Date(clearedAt).toISOString() });
+    this.bus.publish({
+      type: 'alarm',
+      alarm: code,
+      state: 'cleared',
+      door: door || undefined,
+      ts: new Date(clearedAt).toISOString(),
+    });
   }
 
   /** Acknowledging records that someone saw it; the alarm stays until its condition clears. */
@@ -77,7 +99,10 @@ export class Alarms {
       if (alarm.id !== id) continue;
       alarm.ackedAt = Date.now();
       alarm.ackedBy = user;
-      if (this.db && id > 0) this.db.prepare('UPDATE alarms SET acked_at = ?, acked_by = ? WHERE id = ?').run(alarm.ackedAt, user, id);
+      if (this.db && id > 0)
+        this.db
+          .prepare('UPDATE alarms SET acked_at = ?, acked_by = ? WHERE id = ?')
+          .run(alarm.ackedAt, user, id);
       return true;
     }
     return false;

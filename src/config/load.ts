@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
+import { resolveIlsPaths } from '../ils/config.ts';
 import { configSchema } from './schema.ts';
 import type { DorvaktConfig, SecretRef } from './types.ts';
 
@@ -17,7 +18,9 @@ export class ConfigError extends Error {
     readonly file: string,
     readonly problems: ConfigProblem[],
   ) {
-    super(`${file}: ${problems.map((p) => `${p.line ? `line ${p.line}: ` : ''}${p.key || '(top)'}: ${p.message}`).join('; ')}`);
+    super(
+      `${file}: ${problems.map((p) => `${p.line ? `line ${p.line}: ` : ''}${p.key || '(top)'}: ${p.message}`).join('; ')}`,
+    );
     this.name = 'ConfigError';
   }
 }
@@ -26,7 +29,10 @@ const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
 const validate = ajv.compile(configSchema);
 
 function describe(error: ErrorObject): { path: string[]; message: string } {
-  const path = error.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const path = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (error.keyword === 'additionalProperties') {
     const extra = String((error.params as { additionalProperty: string }).additionalProperty);
     return { path: [...path, extra], message: `unknown key "${extra}"` };
@@ -36,7 +42,9 @@ function describe(error: ErrorObject): { path: string[]; message: string } {
     return { path, message: `missing required key "${missing}"` };
   }
   if (error.keyword === 'enum') {
-    const allowed = (error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v));
+    const allowed = (error.params as { allowedValues: unknown[] }).allowedValues.map((v) =>
+      JSON.stringify(v),
+    );
     return { path, message: `must be one of ${allowed.join(', ')}` };
   }
   return { path, message: error.message ?? error.keyword };
@@ -46,11 +54,16 @@ function describe(error: ErrorObject): { path: string[]; message: string } {
 export function parseConfig(text: string, file = '<config>'): DorvaktConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  const lineOf = (offset: number | undefined) => (offset === undefined ? null : lineCounter.linePos(offset).line);
+  const lineOf = (offset: number | undefined) =>
+    offset === undefined ? null : lineCounter.linePos(offset).line;
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,
-      doc.errors.map((e) => ({ key: '', line: lineOf(e.pos[0]), message: `YAML: ${e.message.split('\n')[0]}` })),
+      doc.errors.map((e) => ({
+        key: '',
+        line: lineOf(e.pos[0]),
+        message: `YAML: ${e.message.split('\n')[0]}`,
+      })),
     );
   }
   const data: unknown = doc.toJS();
@@ -98,7 +111,8 @@ function checkSemantics(config: DorvaktConfig, file: string): void {
   const problems: ConfigProblem[] = [];
   const ids = new Set<string>();
   config.doors.forEach((door, i) => {
-    if (ids.has(door.id)) problems.push({ key: `doors.${i}.id`, line: null, message: `duplicate door id "${door.id}"` });
+    if (ids.has(door.id))
+      problems.push({ key: `doors.${i}.id`, line: null, message: `duplicate door id "${door.id}"` });
     ids.add(door.id);
     if (door.require_pin && config.patrons.source === 'local') {
       problems.push({
@@ -108,12 +122,20 @@ function checkSemantics(config: DorvaktConfig, file: string): void {
       });
     }
     if (door.require_pin && door.reader.profile !== 'keypad') {
-      problems.push({ key: `doors.${i}.require_pin`, line: null, message: 'require_pin needs reader.profile: keypad' });
+      problems.push({
+        key: `doors.${i}.require_pin`,
+        line: null,
+        message: 'require_pin needs reader.profile: keypad',
+      });
     }
     try {
       new RegExp(door.reader.card_pattern);
     } catch {
-      problems.push({ key: `doors.${i}.reader.card_pattern`, line: null, message: 'not a valid regular expression' });
+      problems.push({
+        key: `doors.${i}.reader.card_pattern`,
+        line: null,
+        message: 'not a valid regular expression',
+      });
     }
   });
   if (problems.length > 0) throw new ConfigError(file, problems);
@@ -127,6 +149,7 @@ export function loadConfig(file: string): DorvaktConfig {
   for (const ref of [config.secrets.card_hmac_key, config.mqtt.password]) {
     if (ref && 'file' in ref) ref.file = resolve(base, ref.file);
   }
+  resolveIlsPaths(config.ils, base);
   return config;
 }
 

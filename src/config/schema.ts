@@ -117,7 +117,11 @@ export const configSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        level: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'], default: 'info' },
+        level: {
+          type: 'string',
+          enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'],
+          default: 'info',
+        },
       },
     },
   },

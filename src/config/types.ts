@@ -27,7 +27,14 @@ export interface AccessRules {
 
 /** The validated config, defaults filled in. Mirrors config/schema.ts. */
 export interface DorvaktConfig {
-  site: { id: string; name: string; timezone: string; country: string; region?: string | undefined; language: 'nb' | 'da' | 'en' };
+  site: {
+    id: string;
+    name: string;
+    timezone: string;
+    country: string;
+    region?: string | undefined;
+    language: 'nb' | 'da' | 'en';
+  };
   secrets: { card_hmac_key: SecretRef };
   doors: DoorConfig[];
   access: AccessRules;

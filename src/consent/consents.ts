@@ -26,7 +26,11 @@ export class Consents {
   }
 
   status(cardHash: string): ConsentStatus {
-    const rows = this.latest.all(cardHash) as { kind: ConsentKind; action: 'signed' | 'withdrawn'; version: string | null }[];
+    const rows = this.latest.all(cardHash) as {
+      kind: ConsentKind;
+      action: 'signed' | 'withdrawn';
+      version: string | null;
+    }[];
     const status: ConsentStatus = { agreement: 'none', camera: 'none', agreementVersion: null };
     for (const row of rows) {
       status[row.kind] = row.action;
@@ -39,7 +43,12 @@ export class Consents {
   sign(cardHash: string, kind: ConsentKind, version: string, signedAt: number, actor: string): void {
     this.db.transaction(() => {
       this.insert.run(cardHash, kind, 'signed', version, signedAt, actor, Date.now());
-      audit(this.db, { actor, action: `consent.${kind}.signed`, subject: cardHash, detail: { version, signedAt } });
+      audit(this.db, {
+        actor,
+        action: `consent.${kind}.signed`,
+        subject: cardHash,
+        detail: { version, signedAt },
+      });
     })();
   }
 
@@ -47,7 +56,13 @@ export class Consents {
   withdraw(cardHash: string, kind: ConsentKind, withdrawnAt: number, actor: string, reason?: string): void {
     this.db.transaction(() => {
       this.insert.run(cardHash, kind, 'withdrawn', null, withdrawnAt, actor, Date.now());
-      audit(this.db, { actor, action: `consent.${kind}.withdrawn`, subject: cardHash, reason, detail: { withdrawnAt } });
+      audit(this.db, {
+        actor,
+        action: `consent.${kind}.withdrawn`,
+        subject: cardHash,
+        reason,
+        detail: { withdrawnAt },
+      });
     })();
   }
 }

@@ -34,9 +34,30 @@ export type DorvaktEvent =
       entryId: number;
       ts: string;
     }
-  | { type: 'alarm'; alarm: AlarmCode; state: 'raised' | 'cleared'; door?: string | undefined; detail?: string; ts: string }
-  | { type: 'door'; door: string; locked: boolean; open: boolean; mode: ScheduleState; held: boolean; ts: string }
-  | { type: 'mode'; door: string; mode: ScheduleState; next?: { mode: ScheduleState; at: string } | undefined; ts: string }
+  | {
+      type: 'alarm';
+      alarm: AlarmCode;
+      state: 'raised' | 'cleared';
+      door?: string | undefined;
+      detail?: string;
+      ts: string;
+    }
+  | {
+      type: 'door';
+      door: string;
+      locked: boolean;
+      open: boolean;
+      mode: ScheduleState;
+      held: boolean;
+      ts: string;
+    }
+  | {
+      type: 'mode';
+      door: string;
+      mode: ScheduleState;
+      next?: { mode: ScheduleState; at: string } | undefined;
+      ts: string;
+    }
   | { type: 'closing_soon'; door: string; minutes: number; at: string; ts: string }
   | { type: 'reader_rejected'; reader: string; why: string; ts: string };
 

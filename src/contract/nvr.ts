@@ -58,3 +58,14 @@ export const nvrTopics = (base: string) => ({
   exportResponse: `${base}/export/response`,
   status: `${base}/status`,
 });
+
+/**
+ * Shared validation rules (both ends check them). An empty `cameras` list in a purge request or a
+ * hold means every camera: the safe reading for a hold, the natural one for retention.
+ */
+export const CAMERA_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$';
+export const REQUEST_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$';
+/** `case` in an export request names the directory `exports/<case>/` on the recorder. */
+export const EXPORT_CASE_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$';
+/** Larger payloads are dropped unread by both ends. */
+export const MAX_NVR_PAYLOAD_BYTES = 64 * 1024;

@@ -45,7 +45,11 @@ export const PATRON_MESSAGES: Record<Reason, { en: string; nb: string; da: strin
     da: 'Kortet er ukendt for biblioteket',
   },
   bad_pin: { en: 'Wrong PIN', nb: 'Feil PIN-kode', da: 'Forkert pinkode' },
-  pin_required: { en: 'Enter your PIN after the card', nb: 'Tast PIN-kode etter kortet', da: 'Indtast pinkode efter kortet' },
+  pin_required: {
+    en: 'Enter your PIN after the card',
+    nb: 'Tast PIN-kode etter kortet',
+    da: 'Indtast pinkode efter kortet',
+  },
   blocked: {
     en: 'Your card is blocked, please contact the library',
     nb: 'Kortet er sperret, kontakt biblioteket',

@@ -12,7 +12,11 @@ export function listMigrations(): { version: number; name: string; sql: string }
   return readdirSync(migrationsDir)
     .filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f))
     .sort()
-    .map((f) => ({ version: Number(f.slice(0, 3)), name: f, sql: readFileSync(join(migrationsDir, f), 'utf8') }));
+    .map((f) => ({
+      version: Number(f.slice(0, 3)),
+      name: f,
+      sql: readFileSync(join(migrationsDir, f), 'utf8'),
+    }));
 }
 
 export function openDb(path: string): Db {

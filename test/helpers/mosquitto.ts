@@ -47,7 +47,9 @@ export async function startMosquitto(): Promise<Broker> {
   const conf = join(dir.path, 'mosquitto.conf');
   writeFileSync(
     conf,
-    [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest none', ''].join('\n'),
+    [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest none', ''].join(
+      '\n',
+    ),
   );
   let child: ChildProcess | undefined;
   const start = async () => {

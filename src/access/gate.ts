@@ -1,0 +1,176 @@
+import type { Alarms } from '../alarms/alarms.ts';
+import type { Consents, ConsentStatus } from '../consent/consents.ts';
+import type { ScheduleState } from '../contract/events.ts';
+import type { PatronLookup, PatronSource } from '../contract/patron.ts';
+import { type Decision, PATRON_MESSAGES } from '../contract/reasons.ts';
+import type { EventBus } from '../events/bus.ts';
+import type { Logger } from '../log/logger.ts';
+import type { CardHasher } from '../privacy/card-hash.ts';
+import { ageBand, type EntryStore } from '../store/entries.ts';
+import { wallClock } from '../time/zone.ts';
+import { type AccessPolicy, decide } from './decide.ts';
+
+export interface Swipe {
+  card: string;
+  pin?: string | undefined;
+}
+
+/** What the gate needs of one door: its schedule state now, its policy, and the relay. */
+export interface GateDoor {
+  id: string;
+  policy: AccessPolicy;
+  scheduleState(): ScheduleState;
+  grant(): void;
+  deny?(): void;
+}
+
+export interface GateDeps {
+  entries: EntryStore;
+  consents: Consents;
+  patrons: PatronSource;
+  hashCard: CardHasher;
+  alarms: Alarms;
+  bus: EventBus;
+  log: Logger;
+  timezone: string;
+  language: 'nb' | 'da' | 'en';
+  pinLockout: { attempts: number; minutes: number };
+  offlineKnownDays: number;
+  now?: () => Date;
+}
+
+export interface SwipeResult {
+  decision: Decision;
+  entryId: number | null;
+  message: string;
+}
+
+const NO_CONSENT: ConsentStatus = { agreement: 'none', camera: 'none', agreementVersion: null };
+
+/**
+ * The path of one swipe: gather facts, decide, commit the entry, and only then pulse the relay.
+ * If the entry cannot be committed the door stays shut: no entry, no opening.
+ */
+export class AccessGate {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: GateDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  async handle(door: GateDoor, swipe: Swipe): Promise<SwipeResult> {
+    const { deps } = this;
+    const cardHash = deps.hashCard(swipe.card);
+    const schedule = door.scheduleState();
+    const pinGiven = swipe.pin !== undefined && swipe.pin !== '';
+    const started = this.now();
+
+    let lockedOut = false;
+    let patron: PatronLookup = { status: 'unavailable', error: 'not asked' };
+    let consent = NO_CONSENT;
+    let knownRecently = false;
+    try {
+      lockedOut =
+        deps.entries.pinFailuresSince(cardHash, started.getTime() - deps.pinLockout.minutes * 60_000) >=
+        deps.pinLockout.attempts;
+      consent = deps.consents.status(cardHash);
+    } catch (error) {
+      return this.storeFailure(door, schedule, error);
+    }
+    // A closed door or a locked-out card does not bother the library system.
+    if (schedule !== 'closed' && !lockedOut) {
+      patron = await deps.patrons.lookup(swipe.card, pinGiven ? swipe.pin : undefined);
+      if (patron.status === 'unavailable' && door.policy.offlinePolicy === 'allow_known') {
+        const seen = deps.entries.lastLiveOk(cardHash);
+        knownRecently = seen !== null && started.getTime() - seen <= deps.offlineKnownDays * 86_400_000;
+      }
+    }
+
+    const year = wallClock(started, deps.timezone).year;
+    const decision = decide({
+      schedule,
+      policy: door.policy,
+      pinGiven,
+      lockedOut,
+      patron,
+      knownRecently,
+      consent,
+      year,
+    });
+    const standing = patron.status === 'ok' ? patron.standing : undefined;
+    const goodLive =
+      patron.status === 'ok' &&
+      patron.source !== 'local' &&
+      standing?.known === true &&
+      !standing.blocked &&
+      !standing.cardLost;
+
+    let entryId: number;
+    try {
+      entryId = deps.entries.record({
+        entry: {
+          ts: started.getTime(),
+          door: door.id,
+          mode: schedule,
+          outcome: decision.allow ? 'granted' : 'denied',
+          reason: decision.reason,
+          cardHash,
+          category: standing?.category ?? null,
+          ageBand: ageBand(standing?.birthYear, year),
+          source:
+            patron.status === 'ok'
+              ? patron.source
+              : decision.reason === 'allow_offline_known'
+                ? 'offline'
+                : null,
+        },
+        pinFailure: decision.reason === 'bad_pin' && pinGiven,
+        // Remembered only where the offline policy needs it (least data).
+        seenLive:
+          goodLive && door.policy.offlinePolicy === 'allow_known'
+            ? { category: standing?.category ?? null, birthYear: standing?.birthYear ?? null }
+            : null,
+        touchLocalPatron: patron.status === 'ok' && patron.source === 'local' && standing?.known === true,
+      });
+      deps.alarms.clear('store_error');
+    } catch (error) {
+      return this.storeFailure(door, schedule, error);
+    }
+
+    if (decision.allow) door.grant();
+    else door.deny?.();
+
+    const message = PATRON_MESSAGES[decision.reason][deps.language];
+    deps.bus.publish({
+      type: 'entry',
+      door: door.id,
+      outcome: decision.allow ? 'granted' : 'denied',
+      reason: decision.reason,
+      mode: schedule,
+      category: standing?.category,
+      entryId,
+      ts: started.toISOString(),
+    });
+    return { decision, entryId, message };
+  }
+
+  private storeFailure(door: GateDoor, schedule: ScheduleState, error: unknown): SwipeResult {
+    const { deps } = this;
+    const detail = (error as { code?: string }).code ?? (error as Error).message;
+    deps.log.error({ door: door.id, err: detail }, 'store failed during a swipe; door stays shut');
+    deps.alarms.raise('store_error', '', String(detail));
+    if (/SQLITE_FULL|ENOSPC/.test(String(detail))) deps.alarms.raise('disk_full', '', String(detail));
+    door.deny?.();
+    const decision: Decision = { allow: false, reason: 'store_unavailable' };
+    deps.bus.publish({
+      type: 'entry',
+      door: door.id,
+      outcome: 'denied',
+      reason: 'store_unavailable',
+      mode: schedule,
+      entryId: 0,
+      ts: this.now().toISOString(),
+    });
+    return { decision, entryId: null, message: PATRON_MESSAGES.store_unavailable[deps.language] };
+  }
+}

@@ -1,0 +1,173 @@
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { Alarms } from '../alarms/alarms.ts';
+import type { DoorStatePayload, DorvaktEvent } from '../contract/events.ts';
+import type { Logger } from '../log/logger.ts';
+import type { EventBus } from './bus.ts';
+
+export interface MqttLinkOptions {
+  url: string;
+  baseTopic: string;
+  clientId: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  /** 5 for Mosquitto; 4 (3.1.1) for the embedded aedes broker. */
+  protocolVersion?: 4 | 5;
+  /** The broker may be gone this long before `broker_offline` is raised (reconnects are normal). */
+  offlineAlarmAfterMs?: number;
+}
+
+/**
+ * The controller's MQTT connection: `<base>/status` with LWT, retained door state, and entry/alarm
+ * events without identity. Publishes nothing the bus did not already strip of identity.
+ */
+export class MqttLink {
+  readonly client: MqttClient;
+  private offlineTimer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private readonly doorState = new Map<string, DoorStatePayload>();
+
+  constructor(
+    private readonly options: MqttLinkOptions,
+    private readonly bus: EventBus,
+    private readonly alarms: Alarms,
+    private readonly log: Logger,
+  ) {
+    const statusTopic = `${options.baseTopic}/status`;
+    const clientOptions: IClientOptions = {
+      clientId: options.clientId,
+      protocolVersion: options.protocolVersion ?? 5,
+      clean: true,
+      reconnectPeriod: 1000,
+      connectTimeout: 5000,
+      will: { topic: statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
+      ...(options.username ? { username: options.username } : {}),
+      ...(options.password ? { password: options.password } : {}),
+    };
+    this.client = connect(options.url, clientOptions);
+    this.client.on('connect', () => {
+      this.clearOfflineTimer();
+      this.alarms.clear('broker_offline');
+      this.log.info({ url: redactUrl(options.url) }, 'MQTT connected');
+      this.client.publish(statusTopic, 'online', { qos: 1, retain: true });
+      // Retained state may be stale on a restarted broker: publish it again.
+      for (const [door, state] of this.doorState) this.publishState(door, state);
+    });
+    this.client.on('close', () => this.armOfflineTimer());
+    this.client.on('error', (error) => this.log.warn({ err: error.message }, 'MQTT error'));
+  }
+
+  start(): void {
+    this.unsubscribe = this.bus.subscribe((event) => this.forward(event));
+    this.armOfflineTimer();
+  }
+
+  private forward(event: DorvaktEvent): void {
+    switch (event.type) {
+      case 'door': {
+        const state: DoorStatePayload = {
+          locked: event.locked,
+          open: event.open,
+          mode: event.mode,
+          alarm: this.alarms.codesFor(event.door),
+          ts: event.ts,
+        };
+        this.doorState.set(event.door, state);
+        this.publishState(event.door, state);
+        return;
+      }
+      case 'entry':
+        this.publishEvent({
+          type: 'entry',
+          door: event.door,
+          outcome: event.outcome,
+          reason: event.reason,
+          mode: event.mode,
+          ts: event.ts,
+        });
+        return;
+      case 'alarm': {
+        this.publishEvent({
+          type: 'alarm',
+          door: event.door ?? null,
+          reason: event.alarm,
+          state: event.state,
+          ts: event.ts,
+        });
+        // Door state carries the active alarm list.
+        for (const [door, state] of this.doorState) {
+          if (event.door && event.door !== door) continue;
+          const next = { ...state, alarm: this.alarms.codesFor(door), ts: event.ts };
+          this.doorState.set(door, next);
+          this.publishState(door, next);
+        }
+        return;
+      }
+      case 'mode':
+        this.publishEvent({ type: 'mode', door: event.door, reason: event.mode, ts: event.ts });
+        return;
+      case 'closing_soon':
+        this.publishEvent({
+          type: 'closing_soon',
+          door: event.door,
+          reason: `${event.minutes}`,
+          ts: event.ts,
+        });
+        return;
+      case 'reader_rejected':
+        this.publishEvent({ type: 'reader_rejected', door: null, reason: event.why, ts: event.ts });
+        return;
+    }
+  }
+
+  private publishEvent(payload: Record<string, unknown>): void {
+    // QoS 0 while disconnected would be dropped silently by design; QoS 1 is queued by mqtt.js.
+    this.client.publish(`${this.options.baseTopic}/event`, JSON.stringify(payload), { qos: 1 });
+  }
+
+  private publishState(door: string, state: DoorStatePayload): void {
+    this.client.publish(`${this.options.baseTopic}/door/${door}/state`, JSON.stringify(state), {
+      qos: 1,
+      retain: true,
+    });
+  }
+
+  private armOfflineTimer(): void {
+    if (this.offlineTimer || this.client.connected) return;
+    this.offlineTimer = setTimeout(() => {
+      this.offlineTimer = undefined;
+      if (!this.client.connected) this.alarms.raise('broker_offline', '', redactUrl(this.options.url));
+    }, this.options.offlineAlarmAfterMs ?? 10_000);
+    this.offlineTimer.unref();
+  }
+
+  private clearOfflineTimer(): void {
+    if (this.offlineTimer) clearTimeout(this.offlineTimer);
+    this.offlineTimer = undefined;
+  }
+
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
+  /** Publishes `offline` ourselves on a clean stop (the LWT covers crashes). */
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    this.clearOfflineTimer();
+    if (this.client.connected) {
+      await this.client
+        .publishAsync(`${this.options.baseTopic}/status`, 'offline', { qos: 1, retain: true })
+        .catch(() => undefined);
+    }
+    await this.client.endAsync().catch(() => undefined);
+  }
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(invalid url)';
+  }
+}

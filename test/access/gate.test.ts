@@ -1,0 +1,184 @@
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AccessPolicy } from '../../src/access/decide.ts';
+import { AccessGate, type GateDoor } from '../../src/access/gate.ts';
+import { Alarms } from '../../src/alarms/alarms.ts';
+import { Consents } from '../../src/consent/consents.ts';
+import type { DorvaktEvent, ScheduleState } from '../../src/contract/events.ts';
+import type { PatronLookup, PatronSource } from '../../src/contract/patron.ts';
+import { EventBus } from '../../src/events/bus.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { LocalPatronSource } from '../../src/patrons/local-registry.ts';
+import { cardHasher } from '../../src/privacy/card-hash.ts';
+import { type Db, openDb } from '../../src/store/db.ts';
+import { EntryStore } from '../../src/store/entries.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const log = createLogger('silent');
+const hash = cardHasher('test-site-key-0123456789');
+const policy: AccessPolicy = {
+  staffedMode: 'card',
+  requirePin: false,
+  minAge: 15,
+  categoriesAllowedAlone: [],
+  categoriesDenied: [],
+  offlinePolicy: 'deny',
+};
+
+describe('AccessGate with a real SQLite store', () => {
+  let dir: ReturnType<typeof tempDir>;
+  let db: Db;
+  let bus: EventBus;
+  let events: DorvaktEvent[];
+  let local: LocalPatronSource;
+  let consents: Consents;
+  let alarms: Alarms;
+  let grants: number[];
+  let mode: ScheduleState;
+
+  const door = (over: Partial<AccessPolicy> = {}): GateDoor => ({
+    id: 'main',
+    policy: { ...policy, ...over },
+    scheduleState: () => mode,
+    grant: () => {
+      // The entry must already be committed when the relay is pulsed.
+      const committed = db
+        .prepare("SELECT COUNT(*) FROM entries WHERE outcome = 'granted'")
+        .pluck()
+        .get() as number;
+      grants.push(committed);
+    },
+  });
+  const gate = (patrons: PatronSource = local) =>
+    new AccessGate({
+      entries: new EntryStore(db),
+      consents,
+      patrons,
+      hashCard: hash,
+      alarms,
+      bus,
+      log,
+      timezone: 'Europe/Oslo',
+      language: 'en',
+      pinLockout: { attempts: 3, minutes: 15 },
+      offlineKnownDays: 14,
+    });
+
+  beforeEach(() => {
+    dir = tempDir();
+    db = openDb(join(dir.path, 'store.sqlite'));
+    bus = new EventBus();
+    events = [];
+    bus.subscribe((e) => events.push(e));
+    local = new LocalPatronSource(db, hash, () => '2026-11-26');
+    consents = new Consents(db);
+    alarms = new Alarms(db, bus, log);
+    grants = [];
+    mode = 'staffless';
+    local.put('10000001', { category: 'V', birthYear: 1980 });
+    consents.sign(hash('10000001'), 'agreement', '2024-1', Date.now(), 'test');
+    consents.sign(hash('10000001'), 'camera', '2024-1', Date.now(), 'test');
+  });
+  afterEach(() => {
+    if (db.open) db.close();
+    dir.cleanup();
+  });
+
+  it('grants a valid patron after committing the entry, and keeps only the card hash', async () => {
+    const result = await gate().handle(door(), { card: '10000001' });
+    expect(result.decision).toEqual({ allow: true, reason: 'allow' });
+    expect(grants).toEqual([1]);
+    const row = db.prepare('SELECT * FROM entries').get() as Record<string, unknown>;
+    expect(row.card_hash).toBe(hash('10000001'));
+    expect(JSON.stringify(row)).not.toContain('10000001');
+    const entryEvent = events.find((e) => e.type === 'entry');
+    expect(entryEvent).toMatchObject({ type: 'entry', outcome: 'granted', reason: 'allow', door: 'main' });
+    expect(JSON.stringify(events)).not.toContain('10000001');
+    expect(JSON.stringify(events)).not.toContain(hash('10000001'));
+  });
+
+  it('refuses the next swipe after consent is withdrawn', async () => {
+    const g = gate();
+    expect((await g.handle(door(), { card: '10000001' })).decision.allow).toBe(true);
+    consents.withdraw(hash('10000001'), 'camera', Date.now(), 'admin', 'patron asked');
+    expect((await g.handle(door(), { card: '10000001' })).decision.reason).toBe('consent_withdrawn');
+    expect(grants).toHaveLength(1);
+  });
+
+  it('denies unknown cards and closed hours without a pulse, and records them', async () => {
+    const g = gate();
+    expect((await g.handle(door(), { card: '99999999' })).decision.reason).toBe('unknown_card');
+    mode = 'closed';
+    expect((await g.handle(door(), { card: '10000001' })).decision.reason).toBe('closed');
+    expect(grants).toEqual([]);
+    const reasons = db.prepare('SELECT reason FROM entries ORDER BY id').pluck().all();
+    expect(reasons).toEqual(['unknown_card', 'closed']);
+  });
+
+  it('locks a card out after N wrong PINs within the window', async () => {
+    const pinSource: PatronSource = {
+      name: 'pin-checking',
+      verifiesPin: true,
+      lookup: async (_card, pin): Promise<PatronLookup> => ({
+        status: 'ok',
+        source: 'live',
+        standing: {
+          known: true,
+          pinOk: pin === undefined ? null : pin === '1234',
+          blocked: false,
+          cardLost: false,
+          expired: false,
+          finesExceeded: false,
+          birthYear: 1980,
+        },
+      }),
+    };
+    const g = gate(pinSource);
+    for (let i = 0; i < 3; i++)
+      expect((await g.handle(door(), { card: '10000001', pin: '0000' })).decision.reason).toBe('bad_pin');
+    expect((await g.handle(door(), { card: '10000001', pin: '1234' })).decision.reason).toBe('locked_out');
+    expect(db.prepare('SELECT COUNT(*) FROM pin_failures').pluck().get()).toBe(3);
+    expect(grants).toEqual([]);
+  });
+
+  it('never opens when the entry cannot be committed, and raises store_error', async () => {
+    const g = gate();
+    db.exec(
+      "CREATE TRIGGER no_entries BEFORE INSERT ON entries BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END",
+    );
+    const result = await g.handle(door(), { card: '10000001' });
+    expect(result.decision).toEqual({ allow: false, reason: 'store_unavailable' });
+    expect(grants).toEqual([]);
+    expect(alarms.isActive('store_error')).toBe(true);
+    db.exec('DROP TRIGGER no_entries');
+    expect((await g.handle(door(), { card: '10000001' })).decision.allow).toBe(true);
+    expect(alarms.isActive('store_error')).toBe(false);
+  });
+
+  it('offline policy allow_known admits a card seen live recently, and only that card', async () => {
+    let up = true;
+    const flaky: PatronSource = {
+      name: 'flaky',
+      verifiesPin: true,
+      lookup: async (card): Promise<PatronLookup> =>
+        up
+          ? local.lookup(card).then((r) => (r.status === 'ok' ? { ...r, source: 'live' } : r))
+          : { status: 'unavailable', error: 'down' },
+    };
+    const g = gate(flaky);
+    const d = door({ offlinePolicy: 'allow_known' });
+    local.put('10000009', { category: 'V', birthYear: 1980 });
+    consents.sign(hash('10000009'), 'agreement', '1', Date.now(), 't');
+    consents.sign(hash('10000009'), 'camera', '1', Date.now(), 't');
+    expect((await g.handle(d, { card: '10000001' })).decision.reason).toBe('allow');
+    up = false;
+    expect((await g.handle(d, { card: '10000001' })).decision.reason).toBe('allow_offline_known');
+    expect((await g.handle(d, { card: '10000009' })).decision.reason).toBe('ils_unavailable');
+    // With policy deny nothing is remembered at all.
+    up = true;
+    await g.handle(door(), { card: '10000009' });
+    expect(
+      db.prepare('SELECT COUNT(*) FROM patron_seen WHERE card_hash = ?').pluck().get(hash('10000009')),
+    ).toBe(0);
+  });
+});
