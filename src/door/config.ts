@@ -6,6 +6,10 @@
  */
 export type GpioLine = number | { chip: string; line: number };
 
+/**
+ * Logical 1 means: relay energised (= unlocked), contact open, fire alarm active, light on.
+ * `active_low` flips that at the pin (a relay board that energises on a low input, for instance).
+ */
 export interface GpioPin {
   pin: GpioLine;
   active_low: boolean;
@@ -23,6 +27,12 @@ export interface DoorHardwareConfig {
   light_denied?: GpioPin | undefined;
   pulse_ms: number;
   held_open_seconds: number;
+  /** After the lock re-engages, an opening within this window is late, not forced. */
+  forced_grace_ms: number;
+  /** How long the denied light stays on. */
+  denied_light_ms: number;
+  /** The simulated door (driver sim): a patron opens after a grant and lets it close again. */
+  sim: { open_after_ms: number; close_after_ms: number; patron_on_grant: boolean };
 }
 
 const gpioLine = {
@@ -68,7 +78,33 @@ export const doorHardwareSchema = {
     light_denied: gpioPin,
     pulse_ms: { type: 'integer', minimum: 100, maximum: 30000, default: 3000 },
     held_open_seconds: { type: 'integer', minimum: 5, maximum: 3600, default: 30 },
+    forced_grace_ms: { type: 'integer', minimum: 0, maximum: 30000, default: 1500 },
+    denied_light_ms: { type: 'integer', minimum: 100, maximum: 30000, default: 2000 },
+    sim: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        open_after_ms: { type: 'integer', minimum: 0, maximum: 60000, default: 300 },
+        close_after_ms: { type: 'integer', minimum: 0, maximum: 600000, default: 2000 },
+        patron_on_grant: { type: 'boolean', default: true },
+      },
+    },
   },
-  if: { properties: { driver: { const: 'gpio' } } },
+  if: { required: ['driver'], properties: { driver: { const: 'gpio' } } },
   then: { required: ['relay'] },
 } as const;
+
+/** Defaults the schema fills in, for code that builds a door without loading a config file (tests, bench). */
+export function doorHardwareDefaults(overrides: Partial<DoorHardwareConfig> = {}): DoorHardwareConfig {
+  return {
+    driver: 'sim',
+    sysfs_root: '/sys/class/gpio',
+    pulse_ms: 3000,
+    held_open_seconds: 30,
+    forced_grace_ms: 1500,
+    denied_light_ms: 2000,
+    sim: { open_after_ms: 300, close_after_ms: 2000, patron_on_grant: true },
+    ...overrides,
+  };
+}
