@@ -1,0 +1,150 @@
+/**
+ * Wall-clock arithmetic in one IANA time zone, independent of the process's TZ.
+ * Instants are epoch milliseconds; a local day is a `YYYY-MM-DD` key; a time of day is ms since local midnight.
+ */
+
+export const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+
+export interface WallTime {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  ms: number;
+}
+
+/** Parses `YYYY-MM-DD` into its parts, or undefined when it is not a real calendar date. */
+export function parseDateKey(key: string): { year: number; month: number; day: number } | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(key);
+  if (!m) return undefined;
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  const check = new Date(Date.UTC(year, month - 1, day));
+  if (check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) {
+    return undefined;
+  }
+  return { year, month, day };
+}
+
+export function dateKey(year: number, month: number, day: number): string {
+  return `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+}
+
+/** Calendar arithmetic on day keys (no time zone involved). */
+export function addDays(key: string, days: number): string {
+  const p = parseDateKey(key);
+  if (!p) throw new Error(`not a date: ${key}`);
+  const d = new Date(Date.UTC(p.year, p.month - 1, p.day + days));
+  return dateKey(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate());
+}
+
+export class Zone {
+  private readonly fmt: Intl.DateTimeFormat;
+
+  /** Throws a RangeError for an unknown zone name. */
+  constructor(readonly timeZone: string) {
+    this.fmt = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+  }
+
+  wall(instant: number): WallTime {
+    const parts = this.fmt.formatToParts(new Date(instant));
+    const get = (type: Intl.DateTimeFormatPartTypes): number => {
+      const part = parts.find((p) => p.type === type);
+      return part ? Number(part.value) : 0;
+    };
+    return {
+      year: get('year'),
+      month: get('month'),
+      day: get('day'),
+      hour: get('hour') % 24,
+      minute: get('minute'),
+      second: get('second'),
+      ms: ((instant % 1000) + 1000) % 1000,
+    };
+  }
+
+  /** Local day key and ms since local midnight for an instant. */
+  localDay(instant: number): { key: string; msOfDay: number } {
+    const w = this.wall(instant);
+    return {
+      key: dateKey(w.year, w.month, w.day),
+      msOfDay: w.hour * HOUR_MS + w.minute * 60_000 + w.second * 1000 + w.ms,
+    };
+  }
+
+  /** UTC offset (local minus UTC) in ms at an instant. */
+  offset(instant: number): number {
+    const whole = instant - (((instant % 1000) + 1000) % 1000);
+    const w = this.wall(whole);
+    return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - whole;
+  }
+
+  /** The offsets in force around a local day (one, or two on a DST day); a hint for `instantsOf`. */
+  offsetsAround(key: string): number[] {
+    const p = parseDateKey(key);
+    if (!p) throw new Error(`not a date: ${key}`);
+    const midnightAsUtc = Date.UTC(p.year, p.month - 1, p.day);
+    return [
+      ...new Set([
+        this.offset(midnightAsUtc - DAY_MS / 2),
+        this.offset(midnightAsUtc + DAY_MS / 2),
+        this.offset(midnightAsUtc + (3 * DAY_MS) / 2),
+      ]),
+    ];
+  }
+
+  /**
+   * Every instant whose wall clock reads `msOfDay` on local day `key`: none inside a DST gap,
+   * two inside a DST overlap, otherwise one. Ascending.
+   */
+  instantsOf(key: string, msOfDay: number, offsets: number[] = this.offsetsAround(key)): number[] {
+    const p = parseDateKey(key);
+    if (!p) throw new Error(`not a date: ${key}`);
+    const asUtc = Date.UTC(p.year, p.month - 1, p.day) + msOfDay;
+    const found = new Set<number>();
+    for (const off of offsets) {
+      const candidate = asUtc - off;
+      if (candidate + this.offset(candidate) === asUtc) found.add(candidate);
+    }
+    return [...found].sort((a, b) => a - b);
+  }
+
+  /** Instants in (from, to] where the offset changes (DST transitions), ascending. */
+  transitionsBetween(from: number, to: number): number[] {
+    // Real zones never change offset twice within six hours.
+    const step = 6 * HOUR_MS;
+    const found: number[] = [];
+    let prev = from;
+    let prevOffset = this.offset(prev);
+    while (prev < to) {
+      const next = Math.min(prev + step, to);
+      const nextOffset = this.offset(next);
+      if (nextOffset !== prevOffset) {
+        let lo = prev;
+        let hi = next;
+        while (hi - lo > 1) {
+          const mid = Math.floor((lo + hi) / 2);
+          if (this.offset(mid) === prevOffset) lo = mid;
+          else hi = mid;
+        }
+        found.push(hi);
+      }
+      prev = next;
+      prevOffset = nextOffset;
+    }
+    return found;
+  }
+}
