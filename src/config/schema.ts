@@ -127,7 +127,7 @@ export const configSchema = {
   },
   allOf: [
     {
-      if: { properties: { patrons: { properties: { source: { const: 'sip2' } } } } },
+      if: { required: ['patrons'], properties: { patrons: { required: ['source'], properties: { source: { const: 'sip2' } } } } },
       then: { required: ['ils'] },
     },
   ],

@@ -1,0 +1,84 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfig, readSecret } from '../../src/config/load.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const minimal = `site:
+  id: demo
+secrets:
+  card_hmac_key: { env: KEY }
+doors:
+  - id: main
+    schedule:
+      staffless: "Mo-Su 07:00-22:00"
+    reader:
+      path: /dev/ttyUSB0
+`;
+
+function problems(text: string) {
+  try {
+    parseConfig(text, 'test.yaml');
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('fills documented defaults', () => {
+    const config = parseConfig(minimal);
+    expect(config.site.timezone).toBe('Europe/Oslo');
+    expect(config.doors[0]!.reader.profile).toBe('line');
+    expect(config.doors[0]!.hardware.driver).toBe('sim');
+    expect(config.doors[0]!.hardware.pulse_ms).toBe(3000);
+    expect(config.entries.identified_days).toBe(30);
+    expect(config.patrons.offline_policy).toBe('deny');
+  });
+
+  it('the example config is valid', () => {
+    const config = loadConfig(join(import.meta.dirname, '../../config/dorvakt.example.yaml'));
+    expect(config.doors[0]!.id).toBe('main');
+  });
+
+  it('names the key and line of every error', () => {
+    const text = minimal.replace('path: /dev/ttyUSB0', 'path: /dev/ttyUSB0\n      profile: magstripe\n      baud: 9600');
+    const found = problems(text);
+    expect(found).toContainEqual({ key: 'doors.0.reader.profile', line: 11, message: expect.stringContaining('"line"') });
+    expect(found).toContainEqual({ key: 'doors.0.reader.baud', line: 12, message: 'unknown key "baud"' });
+  });
+
+  it('reports missing required keys at their parent', () => {
+    const found = problems(minimal.replace('  card_hmac_key: { env: KEY }\n', '  {}\n').replace('secrets:\n  {}', 'secrets: {}'));
+    expect(found).toContainEqual({ key: 'secrets', line: 3, message: 'missing required key "card_hmac_key"' });
+  });
+
+  it('reports YAML syntax errors with a line', () => {
+    const found = problems('site:\n  id: [unclosed\n');
+    expect(found[0]!.line).toBeGreaterThan(0);
+    expect(found[0]!.message).toMatch(/^YAML/);
+  });
+
+  it('refuses PINs with the local registry, which cannot verify them', () => {
+    const found = problems(minimal.replace('  - id: main', '  - id: main\n    require_pin: true'));
+    expect(found.map((p) => p.key)).toContain('doors.0.require_pin');
+  });
+
+  it('refuses duplicate door ids', () => {
+    const twice = minimal + minimal.slice(minimal.indexOf('  - id: main'));
+    expect(problems(twice).map((p) => p.message)).toContain('duplicate door id "main"');
+  });
+
+  it('reads secrets from files and env, and never puts the value in an error', () => {
+    const dir = tempDir();
+    const file = join(dir.path, 'key');
+    writeFileSync(file, 'super-secret-value-123\n');
+    expect(readSecret({ file })).toBe('super-secret-value-123');
+    expect(readSecret({ env: 'K' }, { K: 'from-env' })).toBe('from-env');
+    expect(() => readSecret({ env: 'MISSING' }, {})).toThrow(/MISSING is not set/);
+    writeFileSync(file, '');
+    expect(() => readSecret({ file })).toThrow(/is empty/);
+    dir.cleanup();
+  });
+});
