@@ -33,7 +33,11 @@ export const readerSchema = {
   required: ['path'],
   properties: {
     path: { type: 'string', minLength: 1 },
-    baud_rate: { type: 'integer', enum: [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200], default: 9600 },
+    baud_rate: {
+      type: 'integer',
+      enum: [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200],
+      default: 9600,
+    },
     profile: { type: 'string', enum: ['line', 'stx-etx', 'keypad'], default: 'line' },
     pin_timeout_ms: { type: 'integer', minimum: 1000, maximum: 60000, default: 10000 },
     card_pattern: { type: 'string', minLength: 1, default: '^[0-9A-Za-z]{4,32}$' },

@@ -30,7 +30,9 @@ export type RejectReason =
   /** keypad: typed input left unfinished for pin_timeout_ms. */
   | 'incomplete';
 
-export type FrameResult = { kind: 'swipe'; card: string; pin?: string } | { kind: 'rejected'; why: RejectReason };
+export type FrameResult =
+  | { kind: 'swipe'; card: string; pin?: string }
+  | { kind: 'rejected'; why: RejectReason };
 
 export interface FrameParser {
   /** Feeds one chunk (any size, any split); returns what these bytes completed, in order. */
@@ -128,7 +130,9 @@ class LineParser implements FrameParser {
       if (isTerminator(b)) {
         const card = this.line.take();
         if (card === undefined) continue;
-        out.push(this.pattern.test(card) ? { kind: 'swipe', card } : { kind: 'rejected', why: 'pattern_mismatch' });
+        out.push(
+          this.pattern.test(card) ? { kind: 'swipe', card } : { kind: 'rejected', why: 'pattern_mismatch' },
+        );
       } else {
         const why = this.line.add(b);
         if (why) out.push({ kind: 'rejected', why });

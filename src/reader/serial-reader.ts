@@ -61,7 +61,9 @@ export class SerialCardReader extends EventEmitter<CardReaderEvents> implements 
       if (this.port === port) this.dispatcher.feed(chunk);
     });
     // Read errors close the port (handled below); this only keeps them from being unhandled.
-    port.on('error', (err) => this.log.debug({ reader: this.name, err: err.message }, 'card reader port error'));
+    port.on('error', (err) =>
+      this.log.debug({ reader: this.name, err: err.message }, 'card reader port error'),
+    );
     // A read of zero bytes ends the stream without closing the port.
     port.on('end', () => {
       if (this.port === port && port.isOpen) port.close();

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { compileCardPattern, createParser, type FrameResult, MAX_LINE, type ParserOptions } from '../../src/reader/frames.ts';
+import {
+  compileCardPattern,
+  createParser,
+  type FrameResult,
+  MAX_LINE,
+  type ParserOptions,
+} from '../../src/reader/frames.ts';
 import type { ReaderProfile } from '../../src/reader/config.ts';
 
 const options: ParserOptions = { card_pattern: '^[0-9A-Za-z]{4,32}$', pin_timeout_ms: 10_000 };
@@ -45,7 +51,10 @@ describe('line profile', () => {
   });
 
   it('rejects a card that does not match card_pattern', () => {
-    expect(parse('line', '12\r\n1234-5678\r\n')).toEqual([rejected('pattern_mismatch'), rejected('pattern_mismatch')]);
+    expect(parse('line', '12\r\n1234-5678\r\n')).toEqual([
+      rejected('pattern_mismatch'),
+      rejected('pattern_mismatch'),
+    ]);
   });
 
   it('matches card_pattern against the whole card even when unanchored', () => {
@@ -114,7 +123,10 @@ describe('stx-etx profile', () => {
       rejected('bad_length'),
       rejected('bad_length'),
     ]);
-    expect(parse('stx-etx', '\x020123ABCDEG\x03\x0201234\r6789\x03')).toEqual([rejected('non_hex'), rejected('non_hex')]);
+    expect(parse('stx-etx', '\x020123ABCDEG\x03\x0201234\r6789\x03')).toEqual([
+      rejected('non_hex'),
+      rejected('non_hex'),
+    ]);
   });
 
   it('rejects stray bytes between frames once per run and keeps the next frame', () => {
@@ -127,7 +139,10 @@ describe('stx-etx profile', () => {
   });
 
   it('restarts on STX inside a frame', () => {
-    expect(parse('stx-etx', '\x0201234\x020123456789\x03')).toEqual([rejected('bad_frame'), swipe('0123456789')]);
+    expect(parse('stx-etx', '\x0201234\x020123456789\x03')).toEqual([
+      rejected('bad_frame'),
+      swipe('0123456789'),
+    ]);
   });
 
   it('rejects an overlong frame and skips to the next STX', () => {
@@ -145,9 +160,9 @@ describe('stx-etx profile', () => {
   });
 
   it('applies card_pattern to the hex card', () => {
-    expect(parse('stx-etx', '\x020000000001\x03', { ...options, card_pattern: '[1-9A-F][0-9A-F]{9}' })).toEqual([
-      rejected('pattern_mismatch'),
-    ]);
+    expect(
+      parse('stx-etx', '\x020000000001\x03', { ...options, card_pattern: '[1-9A-F][0-9A-F]{9}' }),
+    ).toEqual([rejected('pattern_mismatch')]);
   });
 });
 
@@ -181,7 +196,10 @@ describe('keypad profile', () => {
   });
 
   it('rejects a card that does not match card_pattern, and non-printable input', () => {
-    expect(parse('keypad', 'ab\r\n1234#')).toEqual([rejected('pattern_mismatch'), rejected('pin_without_card')]);
+    expect(parse('keypad', 'ab\r\n1234#')).toEqual([
+      rejected('pattern_mismatch'),
+      rejected('pin_without_card'),
+    ]);
     expect(parse('keypad', 'CARD1\r\n12\x0034#')).toEqual([rejected('non_printable')]);
   });
 
@@ -198,7 +216,10 @@ describe('keypad profile', () => {
   it('times out on the next byte if the timer has not fired yet', () => {
     const parser = createParser('keypad', options);
     parser.push(bytes('CARD1\r\n'), 0);
-    expect(parser.push(bytes('1234#'), 20_000)).toEqual([rejected('pin_timeout'), rejected('pin_without_card')]);
+    expect(parser.push(bytes('1234#'), 20_000)).toEqual([
+      rejected('pin_timeout'),
+      rejected('pin_without_card'),
+    ]);
   });
 
   it('a new card restarts the PIN clock', () => {
