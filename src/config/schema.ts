@@ -112,6 +112,16 @@ export const configSchema = {
     },
     nvr: { ...nvrSchema, default: {} },
     web: { ...webSchema, default: {} },
+    ops: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'Machine endpoints without personal data: /healthz, /api/state, /metrics.',
+      properties: {
+        host: { type: 'string', default: '127.0.0.1' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 9105 },
+      },
+    },
     log: {
       type: 'object',
       additionalProperties: false,

@@ -56,5 +56,6 @@ export interface DorvaktConfig {
   };
   nvr: NvrConfig;
   web: WebConfig;
+  ops: { host: string; port: number };
   log: { level: string };
 }
