@@ -42,7 +42,10 @@ const gpioLine = {
       type: 'object',
       additionalProperties: false,
       required: ['chip', 'line'],
-      properties: { chip: { type: 'string', minLength: 1 }, line: { type: 'integer', minimum: 0, maximum: 1023 } },
+      properties: {
+        chip: { type: 'string', minLength: 1 },
+        line: { type: 'integer', minimum: 0, maximum: 1023 },
+      },
     },
   ],
 } as const;

@@ -133,7 +133,9 @@ export class Door {
     this.started = true;
     this.fireActive = this.driver.readFire();
     this.open = this.driver.readContact();
-    this.fire = new Debounced(this.fireActive, this.hw.fire?.debounce_ms ?? DEFAULT_DEBOUNCE_MS, (v) => this.fireChanged(v));
+    this.fire = new Debounced(this.fireActive, this.hw.fire?.debounce_ms ?? DEFAULT_DEBOUNCE_MS, (v) =>
+      this.fireChanged(v),
+    );
     this.contact = new Debounced(this.open, this.hw.contact?.debounce_ms ?? DEFAULT_DEBOUNCE_MS, (v) =>
       this.contactChanged(v),
     );
@@ -232,7 +234,10 @@ export class Door {
       this.driver.setRelay(this.fireActive);
       this.relay = this.fireActive ? 'unlocked' : 'locked';
     } catch (error) {
-      this.log.error({ door: this.id, err: (error as Error).message }, 'relay write failed while shutting down');
+      this.log.error(
+        { door: this.id, err: (error as Error).message },
+        'relay write failed while shutting down',
+      );
     }
     if (this.grantedLight) this.setOutput('light_granted', false);
     if (this.deniedTimer) this.setOutput('light_denied', false);
@@ -290,7 +295,12 @@ export class Door {
     // First failure loud, then now and then, so a dead relay does not flood the log.
     if (this.relayFailures === 1 || this.relayFailures % 20 === 0) {
       this.log.error(
-        { door: this.id, err: error.message, want: want ? 'unlocked' : 'locked', failures: this.relayFailures },
+        {
+          door: this.id,
+          err: error.message,
+          want: want ? 'unlocked' : 'locked',
+          failures: this.relayFailures,
+        },
         'relay write failed; retrying',
       );
     }

@@ -37,19 +37,31 @@ export async function defaultLineOpener(sysfsRoot: string, log?: Logger): Promis
  * Opens the configured pins. The relay is opened first and at its locked level, so a restart never
  * unlocks the door, even for an instant. Throws (after closing what it opened) if any pin fails.
  */
-export async function createGpioDriver(config: DoorHardwareConfig, options: GpioDriverOptions = {}): Promise<DoorDriver> {
+export async function createGpioDriver(
+  config: DoorHardwareConfig,
+  options: GpioDriverOptions = {},
+): Promise<DoorDriver> {
   if (!config.relay) throw new Error('door hardware: driver gpio needs a relay pin');
   const opener = options.opener ?? (await defaultLineOpener(config.sysfs_root, options.log));
   const opened: GpioLineIo[] = [];
-  const open = async (name: string, pin: GpioPin | undefined, initialLogical: boolean | 'in'): Promise<BoundLine | null> => {
+  const open = async (
+    name: string,
+    pin: GpioPin | undefined,
+    initialLogical: boolean | 'in',
+  ): Promise<BoundLine | null> => {
     if (!pin) return null;
     const gpio = resolveGpioLine(pin.pin, config.sysfs_root);
     const io = await opener(
       gpio,
-      initialLogical === 'in' ? { direction: 'in' } : { direction: 'out', initial: toLevel(initialLogical, pin.active_low) },
+      initialLogical === 'in'
+        ? { direction: 'in' }
+        : { direction: 'out', initial: toLevel(initialLogical, pin.active_low) },
     );
     opened.push(io);
-    options.log?.info({ pin: name, gpio: describeGpioLine(pin.pin, gpio), activeLow: pin.active_low }, 'GPIO line ready');
+    options.log?.info(
+      { pin: name, gpio: describeGpioLine(pin.pin, gpio), activeLow: pin.active_low },
+      'GPIO line ready',
+    );
     return { io, activeLow: pin.active_low };
   };
   try {

@@ -54,14 +54,22 @@ export class FileLine implements GpioLineIo {
     return join(this.root, `gpio${this.gpio}`);
   }
 
-  static async open(root: string, gpio: number, direction: LineDirection, options: FileLineOptions = {}): Promise<FileLine> {
+  static async open(
+    root: string,
+    gpio: number,
+    direction: LineDirection,
+    options: FileLineOptions = {},
+  ): Promise<FileLine> {
     const dir = join(root, `gpio${gpio}`);
     if (!existsSync(dir)) {
       writeFileSync(join(root, 'export'), String(gpio));
       await waitForFiles(dir, options.exportTimeoutMs ?? 2000);
     }
     writeFileSync(join(dir, 'active_low'), '0');
-    writeFileSync(join(dir, 'direction'), direction.direction === 'in' ? 'in' : direction.initial ? 'high' : 'low');
+    writeFileSync(
+      join(dir, 'direction'),
+      direction.direction === 'in' ? 'in' : direction.initial ? 'high' : 'low',
+    );
     return new FileLine(root, gpio, options.pollMs ?? 20);
   }
 
@@ -115,7 +123,8 @@ async function waitForFiles(dir: string, timeoutMs: number): Promise<void> {
   const needed = ['value', 'direction', 'active_low'].map((f) => join(dir, f));
   for (;;) {
     if (needed.every((p) => isWritable(p))) return;
-    if (Date.now() > deadline) throw new Error(`GPIO ${dir} did not appear (or stayed unwritable) after export`);
+    if (Date.now() > deadline)
+      throw new Error(`GPIO ${dir} did not appear (or stayed unwritable) after export`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }

@@ -15,7 +15,10 @@ export class OnoffLine implements GpioLineIo {
   ) {}
 
   static async open(gpio: number, direction: LineDirection): Promise<OnoffLine> {
-    const mod = (await import('onoff')) as unknown as { Gpio?: typeof OnoffGpio; default?: { Gpio: typeof OnoffGpio } };
+    const mod = (await import('onoff')) as unknown as {
+      Gpio?: typeof OnoffGpio;
+      default?: { Gpio: typeof OnoffGpio };
+    };
     const Gpio = mod.Gpio ?? mod.default!.Gpio;
     const line =
       direction.direction === 'in'

@@ -46,7 +46,8 @@ export class SimDoorDriver implements DoorDriver {
     const wasUnlocked = this.relayUnlocked;
     this.relayUnlocked = unlocked;
     this.relayWrites.push(unlocked);
-    if (unlocked && !wasUnlocked && this.patronOnGrant && !this.patronWalking && !this.contactOpen) this.patronWalksIn();
+    if (unlocked && !wasUnlocked && this.patronOnGrant && !this.patronWalking && !this.contactOpen)
+      this.patronWalksIn();
   }
 
   setOutput(name: DoorOutput, on: boolean): void {

@@ -79,7 +79,10 @@ export class FakeSysfs {
   }
 
   /** A line as the kernel shows it right after export (or one exported earlier by someone else). */
-  createLine(gpio: number, files: Partial<Record<'direction' | 'value' | 'active_low' | 'edge', string>> = {}): void {
+  createLine(
+    gpio: number,
+    files: Partial<Record<'direction' | 'value' | 'active_low' | 'edge', string>> = {},
+  ): void {
     const dir = join(this.root, `gpio${gpio}`);
     mkdirSync(dir, { recursive: true });
     const initial = { direction: 'in', value: '0', active_low: '0', edge: 'none', ...files };

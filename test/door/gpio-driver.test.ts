@@ -71,17 +71,23 @@ describe('FileLine on a fake sysfs tree', () => {
     const dir = tempDir('dorvakt-sysfs-');
     cleanups.push(dir.cleanup);
     const fake = new FakeSysfs(dir.path, PI5_KERNEL_6_6); // no kernel running
-    await expect(FileLine.open(fake.root, 588, { direction: 'in' }, { exportTimeoutMs: 100 })).rejects.toThrow(
-      /did not appear/,
-    );
+    await expect(
+      FileLine.open(fake.root, 588, { direction: 'in' }, { exportTimeoutMs: 100 }),
+    ).rejects.toThrow(/did not appear/);
   });
 });
 
 describe('gpio door driver', () => {
-  async function driver(fake: FakeSysfs, overrides: Parameters<typeof doorHardwareDefaults>[0]): Promise<DoorDriver> {
-    const d = await createGpioDriver(doorHardwareDefaults({ driver: 'gpio', sysfs_root: fake.root, ...overrides }), {
-      opener: fileLineOpener(fake.root, { pollMs: 5 }),
-    });
+  async function driver(
+    fake: FakeSysfs,
+    overrides: Parameters<typeof doorHardwareDefaults>[0],
+  ): Promise<DoorDriver> {
+    const d = await createGpioDriver(
+      doorHardwareDefaults({ driver: 'gpio', sysfs_root: fake.root, ...overrides }),
+      {
+        opener: fileLineOpener(fake.root, { pollMs: 5 }),
+      },
+    );
     cleanups.push(() => d.close());
     return d;
   }
@@ -135,7 +141,10 @@ describe('gpio door driver', () => {
 
   it('drives the lights and ignores the ones not fitted', async () => {
     const fake = sysfs();
-    const d = await driver(fake, { relay: { pin: 588, active_low: false }, light_granted: { pin: 595, active_low: false } });
+    const d = await driver(fake, {
+      relay: { pin: 588, active_low: false },
+      light_granted: { pin: 595, active_low: false },
+    });
     d.setOutput('light_granted', true);
     expect(fake.read(595, 'value')).toBe('1');
     expect(() => d.setOutput('light_denied', true)).not.toThrow();
@@ -143,7 +152,9 @@ describe('gpio door driver', () => {
 
   it('refuses a config without a relay, and closes what it opened when a later pin fails', async () => {
     const fake = sysfs();
-    await expect(createGpioDriver(doorHardwareDefaults({ driver: 'gpio', sysfs_root: fake.root }))).rejects.toThrow(/relay/);
+    await expect(
+      createGpioDriver(doorHardwareDefaults({ driver: 'gpio', sysfs_root: fake.root })),
+    ).rejects.toThrow(/relay/);
     await expect(
       driver(fake, {
         relay: { pin: 588, active_low: false },

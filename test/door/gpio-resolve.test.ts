@@ -55,11 +55,15 @@ describe('resolveGpioLine', () => {
 
   it('refuses a label that more than one chip carries', () => {
     const root = tree(PI5_KERNEL_6_6);
-    expect(() => resolveGpioLine({ chip: 'gpio-brcmstb@107d508500', line: 1 }, root)).toThrow(/ambiguous.*gpiochip512, gpiochip544/);
+    expect(() => resolveGpioLine({ chip: 'gpio-brcmstb@107d508500', line: 1 }, root)).toThrow(
+      /ambiguous.*gpiochip512, gpiochip544/,
+    );
   });
 
   it('says so when the sysfs root is missing', () => {
-    expect(() => resolveGpioLine({ chip: 'pinctrl-rp1', line: 1 }, '/nonexistent/gpio')).toThrow(/cannot read GPIO sysfs root/);
+    expect(() => resolveGpioLine({ chip: 'pinctrl-rp1', line: 1 }, '/nonexistent/gpio')).toThrow(
+      /cannot read GPIO sysfs root/,
+    );
   });
 
   it('lists chips ordered by base, numeric not lexical', () => {
@@ -75,11 +79,16 @@ describe('resolveGpioLine', () => {
     cleanups.push(dir.cleanup);
     let n = 0;
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 2048 }), fc.integer({ min: 1, max: 64 }), fc.nat(), (base, ngpio, seed) => {
-        const line = seed % ngpio;
-        const root = new FakeSysfs(`${dir.path}/t${n++}`, [{ label: 'chip-under-test', base, ngpio }]).root;
-        return resolveGpioLine({ chip: 'chip-under-test', line }, root) === base + line;
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 2048 }),
+        fc.integer({ min: 1, max: 64 }),
+        fc.nat(),
+        (base, ngpio, seed) => {
+          const line = seed % ngpio;
+          const root = new FakeSysfs(`${dir.path}/t${n++}`, [{ label: 'chip-under-test', base, ngpio }]).root;
+          return resolveGpioLine({ chip: 'chip-under-test', line }, root) === base + line;
+        },
+      ),
       { numRuns: 50 },
     );
   });
