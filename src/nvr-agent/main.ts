@@ -1,0 +1,35 @@
+/** Entry point: `dorvakt-nvr-agent --config FILE` on the recorder host. */
+import { parseArgs } from 'node:util';
+import { createLogger } from '../log/logger.ts';
+import { NvrAgent } from './agent.ts';
+import { loadAgentConfig } from './config.ts';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help || !values.config) {
+    process.stderr.write('usage: dorvakt-nvr-agent --config FILE\n');
+    process.exit(values.help ? 0 : 2);
+  }
+  let config: ReturnType<typeof loadAgentConfig>;
+  try {
+    config = loadAgentConfig(values.config);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(2);
+  }
+  const log = createLogger(config.log_level);
+  const agent = new NvrAgent({ config, log });
+  await agent.start();
+  log.info({ root: config.recordings.root, layout: config.recordings.layout }, 'nvr agent started');
+  const shutdown = (signal: string) => {
+    log.info({ signal }, 'stopping');
+    agent.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+await main();

@@ -1,0 +1,663 @@
+/**
+ * Controller side of camera retention: scheduled purge requests, verification of the answers and of the
+ * recorder's retained status, legal holds and police exports. Requests go through an SQLite outbox, so
+ * a broker outage or a restart never loses one, and a second process (the CLI) can queue work that the
+ * running service then sends.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IClientPublishOptions, MqttClient } from 'mqtt';
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Alarms } from '../alarms/alarms.ts';
+import { audit } from '../audit/audit.ts';
+import {
+  CAMERA_NAME_PATTERN,
+  type ExportRequest,
+  type ExportResponse,
+  type HoldWindow,
+  type NvrStatus,
+  nvrTopics,
+  type PurgeRequest,
+  type PurgeResponse,
+} from '../contract/nvr.ts';
+import {
+  type ExportCase,
+  type ExportOpenInput,
+  ExportRefused,
+  type ExportState,
+  type NvrAdmin,
+  type RetentionHealth,
+} from '../contract/nvr-admin.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Db } from '../store/db.ts';
+import type { NvrConfig } from './config.ts';
+import { parseExportResponse, parseNvrStatus, parsePurgeResponse } from './messages.ts';
+
+export interface NvrControllerDeps {
+  config: NvrConfig;
+  db: Db;
+  /** The service's connected client; null in a process that only queues work (the CLI). */
+  mqtt: MqttClient | null;
+  alarms: Alarms;
+  log: Logger;
+  now?: () => Date;
+  /** How often due resends, hold expiry and the status age are checked (default from answer_timeout_ms). */
+  tickMs?: number;
+}
+
+interface OutboxRow {
+  id: string;
+  kind: 'purge' | 'export';
+  payload: string;
+  created_at: number;
+  tries: number;
+  last_sent_at: number | null;
+  next_try_at: number;
+  accepted_at: number | null;
+  answered_at: number | null;
+}
+
+interface ExportRow {
+  id: string;
+  case_number: string;
+  authority: string;
+  from_at: number;
+  to_at: number;
+  cameras: string;
+  reason: string;
+  state: ExportState;
+  request_id: string | null;
+  location: string | null;
+  sha256: string | null;
+  files: number | null;
+  error: string | null;
+  opened_by: string;
+  opened_at: number;
+  hold_expires_at: number;
+  closed_at: number | null;
+}
+
+/** The last verified purge, kept in nvr_state so a restart neither forgets nor invents a breach. */
+interface PurgeRecord {
+  requestId: string;
+  requestedAt: number;
+  answeredAt: number;
+  ok: boolean;
+  deleted: number;
+  oldest: string | null;
+  breach: string | null;
+}
+
+const DAY_MS = 86_400_000;
+const ACTIVE_HOLD_STATES = "('held', 'requested', 'exported', 'failed')";
+const CASE_NUMBER_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N} ._/-]{0,63}$/u;
+const cameraName = new RegExp(CAMERA_NAME_PATTERN);
+
+export class NvrController implements NvrAdmin {
+  private readonly config: NvrConfig;
+  private readonly db: Db;
+  private readonly mqtt: MqttClient | null;
+  private readonly alarms: Alarms;
+  private readonly log: Logger;
+  private readonly now: () => Date;
+  private readonly topics: ReturnType<typeof nvrTopics>;
+  private readonly tickMs: number;
+  private cronTask: ScheduledTask | null = null;
+  private ticker: NodeJS.Timeout | null = null;
+  private statusBreach: string | null = null;
+
+  constructor(deps: NvrControllerDeps) {
+    this.config = deps.config;
+    this.db = deps.db;
+    this.mqtt = deps.mqtt;
+    this.alarms = deps.alarms;
+    this.log = deps.log.child({ mod: 'nvr' });
+    this.now = deps.now ?? (() => new Date());
+    this.topics = nvrTopics(this.config.base_topic);
+    this.tickMs = deps.tickMs ?? Math.min(1000, Math.max(20, Math.floor(this.config.answer_timeout_ms / 4)));
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  start(): void {
+    if (this.mqtt) {
+      this.mqtt.on('message', this.onMessage);
+      this.mqtt.on('connect', this.onConnect);
+      if (this.mqtt.connected) this.onConnect();
+    }
+    this.cronTask = cron.schedule(this.config.purge_cron, () => void this.purgeNow(), {
+      name: 'nvr-purge',
+      noOverlap: true,
+    });
+    this.ticker = setInterval(() => this.tick(), this.tickMs);
+    this.ticker.unref();
+    this.tick();
+    this.updateBreachAlarm();
+  }
+
+  async stop(): Promise<void> {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
+    if (this.cronTask) await this.cronTask.destroy();
+    this.cronTask = null;
+    if (this.mqtt) {
+      this.mqtt.off('message', this.onMessage);
+      this.mqtt.off('connect', this.onConnect);
+      if (this.mqtt.connected) {
+        await this.mqtt
+          .unsubscribeAsync([this.topics.purgeResponse, this.topics.exportResponse, this.topics.status])
+          .catch(() => undefined);
+      }
+    }
+  }
+
+  /** Subscribes (again: a clean session forgets) and sends everything unanswered at once. */
+  private readonly onConnect = (): void => {
+    const mqtt = this.mqtt;
+    if (!mqtt) return;
+    mqtt.subscribe([this.topics.purgeResponse, this.topics.exportResponse, this.topics.status], { qos: 1 }, (err) => {
+      if (err) this.log.error({ err: err.message }, 'nvr: subscribe failed');
+      // Resend after the subscription is in place, so a quick answer is not missed.
+      this.resendAll();
+    });
+  };
+
+  private resendAll(): void {
+    const now = this.nowMs();
+    this.db
+      .prepare(
+        'UPDATE nvr_outbox SET next_try_at = ? WHERE answered_at IS NULL AND superseded_at IS NULL AND accepted_at IS NULL',
+      )
+      .run(now);
+    this.sendDue();
+    // Accepted exports get one nudge: the agent answers `done` again if the answer was lost meanwhile.
+    const accepted = this.db
+      .prepare('SELECT * FROM nvr_outbox WHERE answered_at IS NULL AND superseded_at IS NULL AND accepted_at IS NOT NULL')
+      .all() as OutboxRow[];
+    for (const row of accepted) this.publish(row);
+  }
+
+  /** Periodic work; public so a caller (or a test) can run it on demand. */
+  tick(): void {
+    try {
+      this.expireHolds();
+      this.sendDue();
+      this.checkStatusAge();
+    } catch (error) {
+      this.log.error({ err: (error as Error).message }, 'nvr: tick failed');
+    }
+  }
+
+  // ---------------------------------------------------------------- purge
+
+  /** Queues a purge request (superseding unanswered older ones) and sends it when connected. Returns its id. */
+  purgeNow(): string {
+    const now = this.nowMs();
+    const request: PurgeRequest = {
+      id: randomUUID(),
+      before: new Date(now - this.config.retention_days * DAY_MS).toISOString(),
+      cameras: [...this.config.cameras],
+      holds: this.activeHolds(now),
+      ts: new Date(now).toISOString(),
+    };
+    this.db.transaction(() => {
+      // A newer purge covers everything an older unanswered one asked for.
+      this.db
+        .prepare(
+          "UPDATE nvr_outbox SET superseded_at = ? WHERE kind = 'purge' AND answered_at IS NULL AND superseded_at IS NULL",
+        )
+        .run(now);
+      this.insertOutbox(request.id, 'purge', request, now);
+    })();
+    this.log.info({ id: request.id, before: request.before, holds: request.holds.length }, 'nvr: purge requested');
+    this.sendDue();
+    return request.id;
+  }
+
+  private activeHolds(now: number): HoldWindow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT from_at, to_at, cameras FROM nvr_exports WHERE closed_at IS NULL AND state IN ${ACTIVE_HOLD_STATES} AND hold_expires_at > ? ORDER BY from_at`,
+      )
+      .all(now) as { from_at: number; to_at: number; cameras: string }[];
+    return rows.map((r) => ({
+      from: new Date(r.from_at).toISOString(),
+      to: new Date(r.to_at).toISOString(),
+      cameras: JSON.parse(r.cameras) as string[],
+    }));
+  }
+
+  // ---------------------------------------------------------------- outbox
+
+  private insertOutbox(id: string, kind: 'purge' | 'export', payload: PurgeRequest | ExportRequest, now: number): void {
+    this.db
+      .prepare('INSERT INTO nvr_outbox (id, kind, payload, created_at, next_try_at) VALUES (?, ?, ?, ?, ?)')
+      .run(id, kind, JSON.stringify(payload), now, now);
+  }
+
+  private delayAfter(tries: number): number {
+    const { answer_timeout_ms, backoff } = this.config;
+    return Math.min(answer_timeout_ms * backoff.factor ** Math.max(0, tries - 1), backoff.max_ms);
+  }
+
+  /** Sends every due request; one that stayed unanswered after max_tries sends raises nvr_unreachable. */
+  private sendDue(): void {
+    if (!this.mqtt?.connected) return;
+    const now = this.nowMs();
+    const due = this.db
+      .prepare(
+        'SELECT * FROM nvr_outbox WHERE answered_at IS NULL AND superseded_at IS NULL AND accepted_at IS NULL AND next_try_at <= ? ORDER BY created_at',
+      )
+      .all(now) as OutboxRow[];
+    for (const row of due) {
+      if (row.tries >= this.config.max_tries) {
+        this.alarms.raise(
+          'nvr_unreachable',
+          '',
+          `no answer to ${row.kind} request ${row.id} after ${row.tries} tries`,
+        );
+      }
+      const tries = row.tries + 1;
+      this.db
+        .prepare('UPDATE nvr_outbox SET tries = ?, last_sent_at = ?, next_try_at = ? WHERE id = ?')
+        .run(tries, now, now + this.delayAfter(tries), row.id);
+      this.publish(row);
+    }
+  }
+
+  private publish(row: OutboxRow): void {
+    const mqtt = this.mqtt;
+    if (!mqtt) return;
+    const topic = row.kind === 'purge' ? this.topics.purgeRequest : this.topics.exportRequest;
+    const options: IClientPublishOptions = { qos: 1, retain: false };
+    if (mqtt.options.protocolVersion === 5) {
+      options.properties = {
+        responseTopic: row.kind === 'purge' ? this.topics.purgeResponse : this.topics.exportResponse,
+        correlationData: Buffer.from(row.id),
+        messageExpiryInterval: 86_400,
+      };
+    }
+    mqtt.publish(topic, row.payload, options, (err) => {
+      if (err) this.log.warn({ id: row.id, err: err.message }, 'nvr: publish failed; will resend');
+    });
+  }
+
+  // ---------------------------------------------------------------- answers
+
+  private readonly onMessage = (topic: string, payload: Buffer): void => {
+    try {
+      if (topic === this.topics.purgeResponse) this.onPurgeResponse(payload);
+      else if (topic === this.topics.exportResponse) this.onExportResponse(payload);
+      else if (topic === this.topics.status) this.onStatus(payload);
+    } catch (error) {
+      this.log.error({ topic, err: (error as Error).message }, 'nvr: handling a message failed');
+    }
+  };
+
+  private findRequest(id: string, kind: 'purge' | 'export'): OutboxRow | undefined {
+    return this.db.prepare('SELECT * FROM nvr_outbox WHERE id = ? AND kind = ?').get(id, kind) as OutboxRow | undefined;
+  }
+
+  private onPurgeResponse(payload: Buffer): void {
+    const parsed = parsePurgeResponse(payload);
+    if (!parsed.ok) {
+      this.log.warn({ topic: this.topics.purgeResponse, why: parsed.why }, 'nvr: purge response rejected');
+      return;
+    }
+    const answer: PurgeResponse = parsed.value;
+    const row = this.findRequest(answer.id, 'purge');
+    if (!row) {
+      this.log.warn({ id: answer.id }, 'nvr: purge response for an unknown request ignored');
+      return;
+    }
+    if (row.answered_at !== null) {
+      this.log.debug({ id: answer.id }, 'nvr: duplicate purge response ignored');
+      return;
+    }
+    const now = this.nowMs();
+    const request = JSON.parse(row.payload) as PurgeRequest;
+    this.db.prepare('UPDATE nvr_outbox SET answered_at = ?, answer = ? WHERE id = ?').run(now, JSON.stringify(answer), row.id);
+    this.alarms.clear('nvr_unreachable');
+
+    const previous = this.readState<PurgeRecord>('purge');
+    // A late answer to an older request says nothing about the present.
+    if (previous && previous.requestedAt > row.created_at) return;
+    let breach: string | null = null;
+    if (!answer.ok) breach = `the recorder could not purge: ${answer.error ?? 'no reason given'}`;
+    else if (answer.oldest) {
+      const limit = Date.parse(request.before) - this.config.breach_tolerance_minutes * 60_000;
+      if (Date.parse(answer.oldest) < limit) {
+        breach = `footage from ${answer.oldest} is left after a purge before ${request.before}`;
+      }
+    }
+    const record: PurgeRecord = {
+      requestId: row.id,
+      requestedAt: row.created_at,
+      answeredAt: now,
+      ok: answer.ok,
+      deleted: answer.deleted,
+      oldest: answer.oldest,
+      breach,
+    };
+    this.writeState('purge', record);
+    this.log.info({ id: row.id, deleted: answer.deleted, oldest: answer.oldest, ok: answer.ok }, 'nvr: purge answered');
+    this.updateBreachAlarm();
+  }
+
+  private onExportResponse(payload: Buffer): void {
+    const parsed = parseExportResponse(payload);
+    if (!parsed.ok) {
+      this.log.warn({ topic: this.topics.exportResponse, why: parsed.why }, 'nvr: export response rejected');
+      return;
+    }
+    const answer: ExportResponse = parsed.value;
+    const row = this.findRequest(answer.id, 'export');
+    if (!row) {
+      this.log.warn({ id: answer.id }, 'nvr: export response for an unknown request ignored');
+      return;
+    }
+    this.alarms.clear('nvr_unreachable');
+    if (row.answered_at !== null) {
+      this.log.debug({ id: answer.id }, 'nvr: duplicate export response ignored');
+      return;
+    }
+    const now = this.nowMs();
+    const exp = this.db.prepare('SELECT * FROM nvr_exports WHERE request_id = ?').get(row.id) as ExportRow | undefined;
+    if (answer.state === 'accepted') {
+      if (row.accepted_at !== null) return;
+      this.db.prepare('UPDATE nvr_outbox SET accepted_at = ? WHERE id = ?').run(now, row.id);
+      if (exp?.state === 'held') this.db.prepare("UPDATE nvr_exports SET state = 'requested' WHERE id = ?").run(exp.id);
+      if (exp) audit(this.db, { actor: 'system', action: 'nvr.export.accepted', subject: exp.id }, now);
+      return;
+    }
+    if (answer.state === 'done' && !(answer.ok && answer.location && answer.sha256)) {
+      this.log.warn({ id: answer.id }, 'nvr: export "done" without location and sha256 rejected');
+      return;
+    }
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE nvr_outbox SET answered_at = ?, answer = ? WHERE id = ?').run(now, JSON.stringify(answer), row.id);
+      if (!exp) return;
+      const stillOpen = exp.closed_at === null && exp.state !== 'expired';
+      if (answer.state === 'done') {
+        this.db
+          .prepare('UPDATE nvr_exports SET state = ?, location = ?, sha256 = ?, files = ?, error = NULL WHERE id = ?')
+          .run(stillOpen ? 'exported' : exp.state, answer.location, answer.sha256, answer.files ?? null, exp.id);
+        audit(
+          this.db,
+          {
+            actor: 'system',
+            action: 'nvr.export.done',
+            subject: exp.id,
+            detail: { location: answer.location, sha256: answer.sha256, files: answer.files ?? null },
+          },
+          now,
+        );
+      } else {
+        this.db
+          .prepare('UPDATE nvr_exports SET state = ?, error = ? WHERE id = ?')
+          .run(stillOpen ? 'failed' : exp.state, answer.error ?? 'export failed', exp.id);
+        audit(this.db, { actor: 'system', action: 'nvr.export.failed', subject: exp.id, reason: answer.error }, now);
+      }
+    })();
+    this.log.info({ id: row.id, state: answer.state, files: answer.files }, 'nvr: export answered');
+  }
+
+  private onStatus(payload: Buffer): void {
+    const parsed = parseNvrStatus(payload);
+    if (!parsed.ok) {
+      this.log.warn({ topic: this.topics.status, why: parsed.why }, 'nvr: status rejected');
+      return;
+    }
+    this.writeState('status', { ...parsed.value, receivedAt: this.nowMs() });
+    this.checkStatusAge();
+  }
+
+  /** The recorder's status ages while nothing purges it, so this runs on every tick too. */
+  private checkStatusAge(): void {
+    const status = this.readState<NvrStatus>('status');
+    let breach: string | null = null;
+    if (status?.oldest) {
+      const limit =
+        this.nowMs() - this.config.retention_days * DAY_MS - this.config.status_grace_minutes * 60_000;
+      if (Date.parse(status.oldest) < limit) {
+        breach = `the recorder reports footage from ${status.oldest}, older than ${this.config.retention_days} days`;
+      }
+    }
+    if (breach !== this.statusBreach) {
+      this.statusBreach = breach;
+      this.updateBreachAlarm();
+    }
+  }
+
+  private updateBreachAlarm(): void {
+    const purgeBreach = this.readState<PurgeRecord>('purge')?.breach ?? null;
+    const breach = purgeBreach ?? this.statusBreach;
+    if (breach) this.alarms.raise('retention_breach', '', breach);
+    else this.alarms.clear('retention_breach');
+  }
+
+  // ---------------------------------------------------------------- exports and holds (NvrAdmin)
+
+  openExport(input: ExportOpenInput): ExportCase {
+    const now = this.nowMs();
+    const caseNumber = input.caseNumber?.trim() ?? '';
+    const authority = input.authority?.trim() ?? '';
+    const reason = input.reason?.trim() ?? '';
+    const actor = input.actor?.trim() ?? '';
+    if (!CASE_NUMBER_PATTERN.test(caseNumber)) {
+      throw new ExportRefused('case number is required (letters, digits, space . _ / -, at most 64 characters)');
+    }
+    if (!authority) throw new ExportRefused('the requesting authority is required');
+    if (!reason) throw new ExportRefused('a reason is required');
+    if (!actor) throw new ExportRefused('the acting user is required');
+    const from = parseTime(input.from, 'from');
+    const to = parseTime(input.to, 'to');
+    if (from >= to) throw new ExportRefused('the window must end after it starts');
+    if (to > now + 60_000) throw new ExportRefused(`the window ends in the future (${input.to})`);
+    const cutoff = now - this.config.retention_days * DAY_MS;
+    if (from < cutoff) {
+      throw new ExportRefused(
+        `footage before ${new Date(cutoff).toISOString()} (${this.config.retention_days} days ago) has already been deleted; ` +
+          `the window starting ${new Date(from).toISOString()} cannot be exported — choose a window starting at or after that time`,
+      );
+    }
+    const cameras = [...new Set(input.cameras ?? [])];
+    for (const camera of cameras) {
+      if (!cameraName.test(camera)) throw new ExportRefused(`"${camera}" is not a valid camera name`);
+      if (this.config.cameras.length > 0 && !this.config.cameras.includes(camera)) {
+        throw new ExportRefused(`unknown camera "${camera}" (known: ${this.config.cameras.join(', ')})`);
+      }
+    }
+
+    const id = randomUUID();
+    const requestId = randomUUID();
+    const request: ExportRequest = {
+      id: requestId,
+      case: `${caseNumber.replace(/[^A-Za-z0-9._-]/g, '_')}_${id.slice(0, 8)}`,
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      cameras,
+      ts: new Date(now).toISOString(),
+    };
+    const holdExpiresAt = now + this.config.hold_max_days * DAY_MS;
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO nvr_exports (id, case_number, authority, from_at, to_at, cameras, reason, state, request_id,
+             opened_by, opened_at, hold_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'held', ?, ?, ?, ?)`,
+        )
+        .run(id, caseNumber, authority, from, to, JSON.stringify(cameras), reason, requestId, actor, now, holdExpiresAt);
+      this.insertOutbox(requestId, 'export', request, now);
+      audit(
+        this.db,
+        {
+          actor,
+          action: 'nvr.export.open',
+          subject: id,
+          reason,
+          detail: {
+            caseNumber,
+            authority,
+            from: request.from,
+            to: request.to,
+            cameras,
+            requestId,
+            holdExpiresAt: new Date(holdExpiresAt).toISOString(),
+          },
+        },
+        now,
+      );
+    })();
+    this.log.info({ export: id, from: request.from, to: request.to }, 'nvr: export opened, window on hold');
+    this.sendDue();
+    return this.getExport(id);
+  }
+
+  closeExport(id: string, actor: string, reason: string): ExportCase {
+    const exp = this.requireOpen(id, actor, reason);
+    const now = this.nowMs();
+    this.db.transaction(() => {
+      this.db.prepare("UPDATE nvr_exports SET state = 'closed', closed_at = ? WHERE id = ?").run(now, exp.id);
+      audit(this.db, { actor, action: 'nvr.export.close', subject: exp.id, reason, detail: { state: exp.state } }, now);
+    })();
+    this.log.info({ export: id }, 'nvr: export closed, hold ended');
+    return this.getExport(id);
+  }
+
+  renewHold(id: string, actor: string, reason: string): ExportCase {
+    const exp = this.requireOpen(id, actor, reason);
+    const now = this.nowMs();
+    const until = now + this.config.hold_max_days * DAY_MS;
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE nvr_exports SET hold_expires_at = ? WHERE id = ?').run(until, exp.id);
+      audit(
+        this.db,
+        { actor, action: 'nvr.hold.renew', subject: exp.id, reason, detail: { until: new Date(until).toISOString() } },
+        now,
+      );
+    })();
+    return this.getExport(id);
+  }
+
+  listExports(): ExportCase[] {
+    this.expireHolds();
+    const rows = this.db.prepare('SELECT * FROM nvr_exports ORDER BY opened_at DESC, id').all() as ExportRow[];
+    return rows.map(toCase);
+  }
+
+  getExport(id: string): ExportCase {
+    const row = this.db.prepare('SELECT * FROM nvr_exports WHERE id = ?').get(id) as ExportRow | undefined;
+    if (!row) throw new ExportRefused(`no export case with id ${id}`);
+    return toCase(row);
+  }
+
+  private requireOpen(id: string, actor: string, reason: string): ExportRow {
+    if (!actor?.trim()) throw new ExportRefused('the acting user is required');
+    if (!reason?.trim()) throw new ExportRefused('a reason is required');
+    this.expireHolds();
+    const row = this.db.prepare('SELECT * FROM nvr_exports WHERE id = ?').get(id) as ExportRow | undefined;
+    if (!row) throw new ExportRefused(`no export case with id ${id}`);
+    if (row.state === 'closed' || row.state === 'expired') {
+      throw new ExportRefused(`export case ${id} is already ${row.state}`);
+    }
+    return row;
+  }
+
+  /** Holds past their end become `expired` (audited); the next purge no longer carries them. */
+  private expireHolds(): void {
+    const now = this.nowMs();
+    const due = this.db
+      .prepare(
+        `SELECT id, hold_expires_at FROM nvr_exports WHERE closed_at IS NULL AND state IN ${ACTIVE_HOLD_STATES} AND hold_expires_at <= ?`,
+      )
+      .all(now) as { id: string; hold_expires_at: number }[];
+    for (const row of due) {
+      this.db.transaction(() => {
+        this.db.prepare("UPDATE nvr_exports SET state = 'expired', closed_at = ? WHERE id = ?").run(now, row.id);
+        audit(
+          this.db,
+          {
+            actor: 'system',
+            action: 'nvr.hold.expired',
+            subject: row.id,
+            detail: { holdExpiresAt: new Date(row.hold_expires_at).toISOString() },
+          },
+          now,
+        );
+      })();
+      this.log.info({ export: row.id }, 'nvr: hold expired');
+    }
+  }
+
+  // ---------------------------------------------------------------- health
+
+  health(): RetentionHealth {
+    const purge = this.readState<PurgeRecord>('purge');
+    const status = this.readState<NvrStatus & { receivedAt: number }>('status');
+    const last = this.db
+      .prepare("SELECT MAX(created_at) AS at FROM nvr_outbox WHERE kind = 'purge'")
+      .get() as { at: number | null };
+    const pending = this.db
+      .prepare('SELECT COUNT(*) AS n FROM nvr_outbox WHERE answered_at IS NULL AND superseded_at IS NULL')
+      .get() as { n: number };
+    // The newer of the two reports wins for "oldest".
+    const statusNewer = status && (!purge || status.receivedAt >= purge.answeredAt);
+    return {
+      retentionDays: this.config.retention_days,
+      lastPurgeRequestAt: iso(last.at),
+      lastPurgeAnsweredAt: iso(purge?.answeredAt ?? null),
+      lastPurgeDeleted: purge?.deleted ?? null,
+      oldest: statusNewer ? status.oldest : (purge?.oldest ?? status?.oldest ?? null),
+      cameras: status?.cameras ?? [],
+      statusAt: status?.ts ?? null,
+      breach: this.alarms.isActive('retention_breach'),
+      unreachable: this.alarms.isActive('nvr_unreachable'),
+      pendingRequests: pending.n,
+    };
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private nowMs(): number {
+    return this.now().getTime();
+  }
+
+  private readState<T>(key: string): T | null {
+    const row = this.db.prepare('SELECT value FROM nvr_state WHERE key = ?').get(key) as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as T) : null;
+  }
+
+  private writeState(key: string, value: unknown): void {
+    this.db
+      .prepare('INSERT INTO nvr_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+      .run(key, JSON.stringify(value));
+  }
+}
+
+function parseTime(value: string, what: string): number {
+  const ms = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(ms)) throw new ExportRefused(`"${what}" must be an ISO-8601 time, e.g. 2026-11-26T08:00:00Z`);
+  return ms;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+function toCase(row: ExportRow): ExportCase {
+  return {
+    id: row.id,
+    caseNumber: row.case_number,
+    authority: row.authority,
+    from: new Date(row.from_at).toISOString(),
+    to: new Date(row.to_at).toISOString(),
+    cameras: JSON.parse(row.cameras) as string[],
+    reason: row.reason,
+    state: row.state,
+    location: row.location,
+    sha256: row.sha256,
+    files: row.files,
+    error: row.error,
+    openedBy: row.opened_by,
+    openedAt: new Date(row.opened_at).toISOString(),
+    holdExpiresAt: new Date(row.hold_expires_at).toISOString(),
+    closedAt: iso(row.closed_at),
+  };
+}

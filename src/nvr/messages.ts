@@ -1,0 +1,105 @@
+/** Strict checks of what the recorder agent sends the controller. Anything else is dropped with a log line. */
+import { Ajv } from 'ajv';
+import {
+  CAMERA_NAME_PATTERN,
+  type ExportResponse,
+  MAX_NVR_PAYLOAD_BYTES,
+  type NvrStatus,
+  type PurgeResponse,
+  REQUEST_ID_PATTERN,
+} from '../contract/nvr.ts';
+
+const isoTime = { type: 'string', maxLength: 40, pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$' };
+const nullableIso = { anyOf: [isoTime, { type: 'null' }] };
+const id = { type: 'string', pattern: REQUEST_ID_PATTERN };
+
+const purgeResponseSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'ok', 'deleted', 'oldest'],
+  properties: {
+    id,
+    ok: { type: 'boolean' },
+    deleted: { type: 'integer', minimum: 0 },
+    oldest: nullableIso,
+    error: { type: 'string', maxLength: 1000 },
+  },
+};
+
+const exportResponseSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'ok', 'state'],
+  properties: {
+    id,
+    ok: { type: 'boolean' },
+    state: { enum: ['accepted', 'done', 'failed'] },
+    location: { type: 'string', maxLength: 4096 },
+    sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+    files: { type: 'integer', minimum: 0 },
+    error: { type: 'string', maxLength: 1000 },
+  },
+};
+
+const statusSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['oldest', 'cameras', 'ts'],
+  properties: {
+    oldest: nullableIso,
+    cameras: {
+      type: 'array',
+      maxItems: 256,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'oldest', 'files'],
+        properties: {
+          name: { type: 'string', pattern: CAMERA_NAME_PATTERN },
+          oldest: nullableIso,
+          files: { type: 'integer', minimum: 0 },
+        },
+      },
+    },
+    ts: isoTime,
+  },
+};
+
+const ajv = new Ajv({ allErrors: false, strict: false });
+const checks = {
+  purge: ajv.compile<PurgeResponse>(purgeResponseSchema),
+  export: ajv.compile<ExportResponse>(exportResponseSchema),
+  status: ajv.compile<NvrStatus>(statusSchema),
+};
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; why: string };
+
+function parse<T>(payload: Buffer, check: (typeof checks)[keyof typeof checks]): Parsed<T> {
+  if (payload.length > MAX_NVR_PAYLOAD_BYTES) return { ok: false, why: `payload too large (${payload.length} bytes)` };
+  let data: unknown;
+  try {
+    data = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return { ok: false, why: 'not JSON' };
+  }
+  if (!check(data)) {
+    const e = check.errors?.[0];
+    return { ok: false, why: `invalid: ${e ? `${e.instancePath || '(top)'} ${e.message}` : 'schema'}` };
+  }
+  // Times must also be real dates, not just the right shape.
+  for (const t of timesIn(data)) if (Number.isNaN(Date.parse(t))) return { ok: false, why: `invalid time ${t}` };
+  return { ok: true, value: data as T };
+}
+
+function timesIn(data: unknown): string[] {
+  const out: string[] = [];
+  const d = data as { oldest?: unknown; ts?: unknown; cameras?: { oldest?: unknown }[] };
+  for (const v of [d.oldest, d.ts, ...(Array.isArray(d.cameras) ? d.cameras.map((c) => c?.oldest) : [])]) {
+    if (typeof v === 'string') out.push(v);
+  }
+  return out;
+}
+
+export const parsePurgeResponse = (p: Buffer) => parse<PurgeResponse>(p, checks.purge);
+export const parseExportResponse = (p: Buffer) => parse<ExportResponse>(p, checks.export);
+export const parseNvrStatus = (p: Buffer) => parse<NvrStatus>(p, checks.status);
