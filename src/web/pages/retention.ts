@@ -1,0 +1,142 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { audit } from '../../audit/audit.ts';
+import { type ExportCase, ExportRefused, type NvrAdmin } from '../../contract/nvr-admin.ts';
+import { html } from '../html.ts';
+import { csrfField, layout, type Notice, type PageContext } from '../layout.ts';
+import { ctxOf, field, get, post, type RouteEnv, sendHtml, sessionOf } from '../routing.ts';
+import { localToUtc } from '../time.ts';
+import { noticeFromQuery } from './notice.ts';
+
+const MIN_REASON = 3;
+const ACTIVE_HOLD: ExportCase['state'][] = ['held', 'requested', 'exported', 'failed'];
+
+function notConfigured(ctx: PageContext) {
+  return html`<p class="notice error" id="nvr-missing">${ctx.t('retention.not_configured')}</p>`;
+}
+
+function retentionBody(ctx: PageContext, nvr: NvrAdmin) {
+  const { t, fmt } = ctx;
+  const h = nvr.health();
+  const holds = nvr.listExports().filter((c) => ACTIVE_HOLD.includes(c.state));
+  return html`${h.breach ? html`<p class="notice error breach" id="breach">${t('retention.breach')}</p>` : ''}
+${h.unreachable ? html`<p class="notice error" id="unreachable">${t('retention.unreachable')}</p>` : ''}
+${!h.breach && !h.unreachable ? html`<p class="notice ok">${t('retention.ok')}</p>` : ''}
+<dl class="panel">
+<dt>${t('retention.days')}</dt><dd>${h.retentionDays}</dd>
+<dt>${t('retention.last_purge')}</dt><dd>${fmt(h.lastPurgeRequestAt)}</dd>
+<dt>${t('retention.last_answer')}</dt><dd>${fmt(h.lastPurgeAnsweredAt)}</dd>
+<dt>${t('retention.deleted')}</dt><dd>${h.lastPurgeDeleted ?? '—'}</dd>
+<dt>${t('retention.oldest')}</dt><dd>${fmt(h.oldest)}</dd>
+<dt>${t('retention.status_at')}</dt><dd>${fmt(h.statusAt)}</dd>
+<dt>${t('retention.pending')}</dt><dd>${h.pendingRequests}</dd>
+</dl>
+<table><thead><tr><th>${t('retention.camera')}</th><th>${t('retention.oldest')}</th><th>${t('retention.files')}</th></tr></thead>
+<tbody>${h.cameras.map((c) => html`<tr><td>${c.name}</td><td>${fmt(c.oldest)}</td><td>${c.files}</td></tr>`)}</tbody></table>
+<h2>${t('retention.holds')}</h2>
+${holds.length === 0 ? html`<p>${t('common.none')}</p>` : html`<table><thead><tr><th>${t('exports.case')}</th><th>${t('exports.window')}</th><th>${t('exports.state')}</th><th>${t('retention.hold_expires')}</th></tr></thead>
+<tbody>${holds.map((c) => html`<tr><td>${c.caseNumber}</td><td>${fmt(c.from)} – ${fmt(c.to)}</td><td>${c.state}</td><td>${fmt(c.holdExpiresAt)}</td></tr>`)}</tbody></table>`}`;
+}
+
+function exportsBody(ctx: PageContext, nvr: NvrAdmin, draft: Record<string, string> = {}) {
+  const { t, fmt } = ctx;
+  const cases = nvr.listExports();
+  const cameras = nvr.health().cameras.map((c) => c.name);
+  const open = cases.filter((c) => c.state !== 'closed' && c.state !== 'expired');
+  return html`<h2>${t('exports.open')}</h2>
+<form method="post" action="/exports" class="stack" id="open-export">${csrfField(ctx)}
+<label>${t('exports.case')} <input name="case" required maxlength="100" value="${draft['case'] ?? ''}"></label>
+<label>${t('exports.authority')} <input name="authority" required maxlength="200" value="${draft['authority'] ?? ''}"></label>
+<label>${t('common.from')} <input name="from" type="datetime-local" required value="${draft['from'] ?? ''}"></label>
+<label>${t('common.to')} <input name="to" type="datetime-local" required value="${draft['to'] ?? ''}"></label>
+<label>${t('exports.cameras')} <input name="cameras" maxlength="500" value="${draft['cameras'] ?? cameras.join(', ')}"></label>
+<label>${t('common.reason')} <input name="reason" required minlength="${MIN_REASON}" maxlength="500" value="${draft['reason'] ?? ''}"></label>
+<button type="submit">${t('exports.open')}</button></form>
+<h2>${t('exports.title')}</h2>
+${cases.length === 0 ? html`<p>${t('exports.none')}</p>` : html`<table id="exports"><thead><tr><th>${t('exports.case')}</th><th>${t('exports.authority')}</th><th>${t('exports.window')}</th><th>${t('exports.state')}</th>
+<th>${t('exports.location')}</th><th>${t('exports.sha256')}</th><th>${t('retention.hold_expires')}</th><th></th></tr></thead>
+<tbody>${cases.map(
+    (c) => html`<tr data-export="${c.id}" data-state="${c.state}"><td>${c.caseNumber}</td><td>${c.authority}</td><td>${fmt(c.from)} – ${fmt(c.to)}<br><small>${c.cameras.join(', ')}</small></td>
+<td class="state">${c.state}${c.error ? html`<br><small class="warn">${c.error}</small>` : ''}</td><td>${c.location ?? '—'}</td><td><code class="hash">${c.sha256 ?? '—'}</code></td><td>${fmt(c.holdExpiresAt)}</td>
+<td>${open.includes(c) ? html`<form method="post" action="/exports/${c.id}/close" class="inline">${csrfField(ctx)}<input name="reason" required minlength="${MIN_REASON}" maxlength="500" placeholder="${t('common.reason')}" aria-label="${t('common.reason')}"><button type="submit" name="action" value="close">${t('exports.close')}</button><button type="submit" formaction="/exports/${c.id}/renew">${t('exports.renew')}</button></form>` : ''}</td></tr>`,
+  )}</tbody></table>`}`;
+}
+
+export function registerRetentionRoutes(app: FastifyInstance, env: RouteEnv): void {
+  const { deps } = env;
+  const tz = deps.config.site.timezone;
+
+  get(app, 'staff', '/retention', async (req, reply) => {
+    const ctx = ctxOf(env, req, '/retention');
+    const body = deps.nvr ? retentionBody(ctx, deps.nvr) : notConfigured(ctx);
+    return sendHtml(reply, layout(ctx, ctx.t('retention.title'), body));
+  });
+
+  const showExports = (req: FastifyRequest, reply: FastifyReply, status = 200, notice?: Notice, draft?: Record<string, string>) => {
+    const ctx = ctxOf(env, req, '/exports');
+    const body = deps.nvr ? exportsBody(ctx, deps.nvr, draft) : notConfigured(ctx);
+    return sendHtml(reply, layout(ctx, ctx.t('exports.title'), body, { notice: notice ?? noticeFromQuery(req, ctx.t) }), status);
+  };
+
+  get(app, 'admin', '/exports', async (req, reply) => showExports(req, reply));
+
+  post(app, 'admin', '/exports', async (req, reply) => {
+    const nvr = deps.nvr;
+    if (!nvr) return showExports(req, reply, 503);
+    const user = sessionOf(req).user;
+    const draft = Object.fromEntries(['case', 'authority', 'from', 'to', 'cameras', 'reason'].map((k) => [k, field(req.body, k, 500)]));
+    const ctx = ctxOf(env, req, '/exports');
+    const parse = (value: string) => {
+      const [date, time] = value.split('T');
+      const ms = date ? localToUtc(date, time?.slice(0, 5), tz) : undefined;
+      return ms === undefined ? undefined : new Date(ms).toISOString();
+    };
+    const from = parse(draft['from']!);
+    const to = parse(draft['to']!);
+    if (!draft['case'] || !draft['authority'] || !from || !to || draft['reason']!.length < MIN_REASON) {
+      return showExports(req, reply, 400, { kind: 'error', text: ctx.t('common.invalid') }, draft);
+    }
+    try {
+      const opened = nvr.openExport({
+        caseNumber: draft['case']!,
+        authority: draft['authority']!,
+        from,
+        to,
+        cameras: draft['cameras']!.split(',').map((c) => c.trim()).filter(Boolean),
+        reason: draft['reason']!,
+        actor: user.name,
+      });
+      // The controller audits its own actions; this row records that it came through the dashboard.
+      audit(deps.db, { actor: user.name, action: 'web.export_opened', subject: opened.id, reason: opened.reason });
+    } catch (error) {
+      if (error instanceof ExportRefused) {
+        return showExports(req, reply, 409, { kind: 'error', text: `${ctx.t('exports.refused')}: ${error.message}` }, draft);
+      }
+      throw error;
+    }
+    return reply.redirect('/exports?n=done', 303);
+  });
+
+  const caseAction = (kind: 'close' | 'renew') => async (req: FastifyRequest, reply: FastifyReply) => {
+    const nvr = deps.nvr;
+    if (!nvr) return showExports(req, reply, 503);
+    const id = (req.params as { id: string }).id;
+    const reason = field(req.body, 'reason', 500);
+    if (reason.length < MIN_REASON) return reply.redirect('/exports?n=reason', 303);
+    const user = sessionOf(req).user;
+    if (!nvr.listExports().some((c) => c.id === id)) return reply.code(404).send({ error: 'no such export' });
+    try {
+      if (kind === 'close') nvr.closeExport(id, user.name, reason);
+      else nvr.renewHold(id, user.name, reason);
+      audit(deps.db, { actor: user.name, action: `web.export_${kind}`, subject: id, reason });
+    } catch (error) {
+      if (error instanceof ExportRefused) {
+        const ctx = ctxOf(env, req, '/exports');
+        return showExports(req, reply, 409, { kind: 'error', text: `${ctx.t('exports.refused')}: ${error.message}` });
+      }
+      throw error;
+    }
+    return reply.redirect('/exports?n=done', 303);
+  };
+  post(app, 'admin', '/exports/:id/close', caseAction('close'));
+  post(app, 'admin', '/exports/:id/renew', caseAction('renew'));
+}

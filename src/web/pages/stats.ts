@@ -1,0 +1,78 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { statsCsv, statsOverview, type StatsQuery } from '../../stats/queries.ts';
+import { barChart, type Series } from '../charts.ts';
+import { html } from '../html.ts';
+import { layout, type PageContext } from '../layout.ts';
+import { ctxOf, field, get, type RouteEnv, sendHtml } from '../routing.ts';
+import { localDate } from '../time.ts';
+
+const DAY = 86_400_000;
+const GRANTED = '#1a7f37';
+const DENIED = '#b42318';
+
+/** The window from the query (local dates, `to` inclusive), by default the last 30 days. */
+function windowOf(env: RouteEnv, req: FastifyRequest): { from: string; to: string; door: string; query: StatsQuery } {
+  const tz = env.deps.config.site.timezone;
+  const isDate = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(s));
+  const now = Date.now();
+  let from = field(req.query, 'from', 10);
+  let to = field(req.query, 'to', 10);
+  if (!isDate(to)) to = localDate(now, tz);
+  if (!isDate(from) || from > to) from = localDate(Date.parse(to) - 29 * DAY, tz);
+  const door = field(req.query, 'door', 32);
+  const knownDoor = env.deps.config.doors.some((d) => d.id === door) ? door : '';
+  const exclusiveTo = new Date(Date.parse(to) + DAY).toISOString().slice(0, 10);
+  return { from, to, door: knownDoor, query: { from, to: exclusiveTo, timezone: tz, door: knownDoor || undefined } };
+}
+
+function splitSeries(ctx: PageContext, rows: { granted: number; denied: number }[]): Series[] {
+  return [
+    { name: ctx.t('outcome.granted'), values: rows.map((r) => r.granted), colour: GRANTED },
+    { name: ctx.t('outcome.denied'), values: rows.map((r) => r.denied), colour: DENIED },
+  ];
+}
+
+export function registerStatsRoutes(app: FastifyInstance, env: RouteEnv): void {
+  const { deps } = env;
+
+  get(app, 'staff', '/stats', async (req, reply) => {
+    const ctx = ctxOf(env, req, '/stats');
+    const { t } = ctx;
+    const w = windowOf(env, req);
+    const o = statsOverview(deps.db, w.query);
+    const modes = (['staffed', 'staffless', 'closed'] as const).map((m) => ({ label: t(`mode.${m}`), ...o.modes[m] }));
+    const csvQuery = new URLSearchParams({ from: w.from, to: w.to, ...(w.door ? { door: w.door } : {}) });
+    const body = html`<p class="muted">${t('stats.anonymous')}</p>
+<form method="get" action="/stats">
+<label>${t('common.from')} <input type="date" name="from" value="${w.from}"></label>
+<label>${t('common.to')} <input type="date" name="to" value="${w.to}"></label>
+<label>${t('common.door')} <select name="door"><option value="">${t('common.all_doors')}</option>${deps.config.doors.map(
+      (d) => html`<option value="${d.id}"${d.id === w.door ? html` selected` : ''}>${d.name ?? d.id}</option>`,
+    )}</select></label>
+<button type="submit">${t('common.show')}</button>
+<a href="/stats.csv?${csvQuery.toString()}" id="csv-link" download>${t('stats.csv')}</a></form>
+${barChart({ id: 'chart-hour', title: t('stats.by_hour'), labels: o.byHour.map((b) => String(b.hour).padStart(2, '0')), series: splitSeries(ctx, o.byHour) })}
+${barChart({ id: 'chart-day', title: t('stats.by_day'), labels: o.byDay.map((b) => b.day.slice(5)), series: splitSeries(ctx, o.byDay) })}
+${barChart({ id: 'chart-week', title: t('stats.by_week'), labels: o.byWeek.map((b) => b.week.slice(5)), series: splitSeries(ctx, o.byWeek) })}
+${barChart({ id: 'chart-mode', title: t('stats.staffed_vs'), labels: modes.map((m) => m.label), series: splitSeries(ctx, modes) })}
+<h2>${t('stats.outcomes')}</h2>
+<table id="outcomes"><thead><tr><th>${t('entries.outcome')}</th><th>${t('entries.reason')}</th><th></th></tr></thead>
+<tbody>${o.outcomes.map((r) => html`<tr class="${r.outcome}"><td>${t(`outcome.${r.outcome}`)}</td><td>${r.reason}</td><td>${r.count}</td></tr>`)}</tbody></table>`;
+    return sendHtml(reply, layout(ctx, t('stats.title'), body));
+  });
+
+  get(app, 'staff', '/api/stats', async (req) => {
+    const w = windowOf(env, req);
+    return { from: w.from, to: w.to, door: w.door || null, ...statsOverview(deps.db, w.query) };
+  });
+
+  get(app, 'staff', '/stats.csv', async (req, reply) => {
+    const w = windowOf(env, req);
+    const name = `dorvakt-stats-${w.from}-${w.to}${w.door ? `-${w.door}` : ''}.csv`;
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${name}"`)
+      .header('cache-control', 'no-store')
+      .send(statsCsv(deps.db, w.query));
+  });
+}

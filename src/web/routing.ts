@@ -1,0 +1,102 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Alarms } from '../alarms/alarms.ts';
+import type { DorvaktConfig } from '../config/types.ts';
+import type { Consents } from '../consent/consents.ts';
+import type { DoorPanel } from '../contract/door-panel.ts';
+import type { NvrAdmin } from '../contract/nvr-admin.ts';
+import type { EventBus } from '../events/bus.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Db } from '../store/db.ts';
+import { type PageContext, pageContext } from './layout.ts';
+import type { Session, SessionStore } from './sessions.ts';
+
+/** Who may call a route: everyone, signed-in staff (and admins), or admins only. */
+export type Access = 'public' | 'staff' | 'admin';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifyRequest {
+    dorvaktSession: Session | undefined;
+  }
+}
+
+export interface WebDeps {
+  config: DorvaktConfig;
+  db: Db;
+  bus: EventBus;
+  alarms: Alarms;
+  consents: Consents;
+  hashCard: (card: string) => string;
+  doors: DoorPanel[];
+  nvr?: NvrAdmin | undefined;
+  log: Logger;
+}
+
+export interface RouteEnv {
+  deps: WebDeps;
+  sessions: SessionStore;
+  /** Short per-entry pseudonym; unlinkable across entries and restarts. */
+  pseudonym: (entryId: number, cardHash: string | null) => string;
+}
+
+export type Handler = (req: FastifyRequest, reply: FastifyReply) => unknown;
+
+export function get(app: FastifyInstance, access: Access, url: string, handler: Handler): void {
+  app.route({ method: 'GET', url, config: { access }, handler: handler as never });
+}
+
+export function post(app: FastifyInstance, access: Access, url: string, handler: Handler): void {
+  app.route({ method: 'POST', url, config: { access }, handler: handler as never });
+}
+
+/** The signed-in user's session; the auth hook guarantees it on non-public routes. */
+export function sessionOf(req: FastifyRequest): Session {
+  const session = req.dorvaktSession;
+  if (!session) throw new Error('no session on an authenticated route');
+  return session;
+}
+
+export function ctxOf(env: RouteEnv, req: FastifyRequest, path: string): PageContext {
+  const session = sessionOf(req);
+  return pageContext({
+    user: session.user,
+    csrf: session.csrfToken,
+    timeZone: env.deps.config.site.timezone,
+    siteName: env.deps.config.site.name,
+    path,
+  });
+}
+
+/** One form or query field as a trimmed string ('' when absent); the first when repeated. */
+export function field(source: unknown, name: string, maxLength = 1000): string {
+  if (!source || typeof source !== 'object') return '';
+  let value = (source as Record<string, unknown>)[name];
+  if (Array.isArray(value)) value = value[0];
+  if (typeof value === 'number' || typeof value === 'boolean') value = String(value);
+  if (typeof value !== 'string') return '';
+  return value.trim().slice(0, maxLength);
+}
+
+/** Every value of a repeated field (checkboxes). */
+export function fields(source: unknown, name: string): string[] {
+  if (!source || typeof source !== 'object') return [];
+  const value = (source as Record<string, unknown>)[name];
+  const list = Array.isArray(value) ? value : value === undefined ? [] : [value];
+  return list.filter((v): v is string => typeof v === 'string').map((v) => v.trim());
+}
+
+export const sendHtml = (reply: FastifyReply, body: string, status = 200): FastifyReply =>
+  reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+
+/** A card typed at the desk (hashed here, never kept) or a card hash carried over from another screen. */
+export function cardHashFrom(env: RouteEnv, body: unknown): string | undefined {
+  const hash = field(body, 'card_hash', 64).toLowerCase();
+  if (/^[0-9a-f]{64}$/.test(hash)) return hash;
+  const card = field(body, 'card', 64);
+  if (!card || !/^[0-9A-Za-z -]{1,64}$/.test(card)) return undefined;
+  return env.deps.hashCard(card);
+}
+
+export const shortHash = (hash: string): string => `${hash.slice(0, 12)}…`;

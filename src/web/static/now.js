@@ -1,0 +1,80 @@
+// Live view for the Now screen: an EventSource on /api/events; doors and alarms are re-rendered by the server.
+(() => {
+  const labels = JSON.parse(document.getElementById('labels').textContent);
+  const locale = document.querySelector('meta[name="locale"]').content;
+  const timeZone = document.querySelector('meta[name="tz"]').content;
+  const status = document.getElementById('live-status');
+  const live = document.getElementById('live');
+  const letIn = document.getElementById('let-in-count');
+  const panel = document.getElementById('panel');
+  const fmt = new Intl.DateTimeFormat(locale === 'en' ? 'en-GB' : locale === 'da' ? 'da-DK' : 'nb-NO', {
+    timeZone,
+    dateStyle: 'short',
+    timeStyle: 'medium',
+  });
+
+  let refreshTimer = null;
+  const refreshPanel = () => {
+    if (refreshTimer) return;
+    refreshTimer = setTimeout(async () => {
+      refreshTimer = null;
+      // Do not replace a form someone is typing in.
+      if (panel.contains(document.activeElement) && document.activeElement.tagName === 'INPUT') {
+        refreshPanel();
+        return;
+      }
+      try {
+        const res = await fetch('/now/panel', { credentials: 'same-origin' });
+        if (res.redirected || !res.ok) {
+          window.location.assign('/login');
+          return;
+        }
+        panel.innerHTML = await res.text();
+      } catch {
+        refreshPanel();
+      }
+    }, 250);
+  };
+
+  const cell = (text) => {
+    const td = document.createElement('td');
+    td.textContent = text ?? '';
+    return td;
+  };
+
+  const addEntry = (event) => {
+    const tr = document.createElement('tr');
+    tr.className = event.outcome;
+    tr.dataset.entry = String(event.entryId);
+    tr.append(
+      cell(fmt.format(new Date(event.ts))),
+      cell(event.door),
+      cell(labels[`mode.${event.mode}`] ?? event.mode),
+      cell(labels[`outcome.${event.outcome}`] ?? event.outcome),
+      cell(event.reason),
+      cell(event.category),
+    );
+    live.prepend(tr);
+    while (live.rows.length > 50) live.deleteRow(live.rows.length - 1);
+    if (event.outcome === 'granted' && event.mode === 'staffless') letIn.textContent = String(Number(letIn.textContent) + 1);
+  };
+
+  const source = new EventSource('/api/events');
+  source.onopen = () => {
+    status.hidden = true;
+    refreshPanel();
+  };
+  source.onerror = () => {
+    status.hidden = false;
+  };
+  source.onmessage = (message) => {
+    let event;
+    try {
+      event = JSON.parse(message.data);
+    } catch {
+      return;
+    }
+    if (event.type === 'entry') addEntry(event);
+    else refreshPanel();
+  };
+})();

@@ -1,0 +1,47 @@
+import { LOCALES } from './i18n.ts';
+import type { Language } from './users.ts';
+
+/** How far the zone's wall clock is ahead of UTC at an instant. */
+export function tzOffsetMs(instant: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(new Date(instant));
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  const wall = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return wall - Math.floor(instant / 1000) * 1000;
+}
+
+/** A wall-clock time in a zone (`YYYY-MM-DD`, optional `HH:MM`) as UTC milliseconds; undefined when malformed. */
+export function localToUtc(date: string, time: string | undefined, timeZone: string): number | undefined {
+  const d = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  const t = /^(\d{2}):(\d{2})$/.exec(time ?? '00:00');
+  if (!d || !t) return undefined;
+  const guess = Date.UTC(Number(d[1]), Number(d[2]) - 1, Number(d[3]), Number(t[1]), Number(t[2]));
+  if (Number.isNaN(guess)) return undefined;
+  // Two passes settle the offset across a DST change.
+  const first = guess - tzOffsetMs(guess, timeZone);
+  return guess - tzOffsetMs(first, timeZone);
+}
+
+/** `YYYY-MM-DD` of an instant in a zone. */
+export function localDate(instant: number, timeZone: string): string {
+  return new Date(instant + tzOffsetMs(instant, timeZone)).toISOString().slice(0, 10);
+}
+
+export function startOfLocalDay(instant: number, timeZone: string): number {
+  return localToUtc(localDate(instant, timeZone), undefined, timeZone)!;
+}
+
+export function formatDateTime(value: number | string | null | undefined, language: Language, timeZone: string): string {
+  if (value === null || value === undefined || value === '') return '—';
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return String(value);
+  return new Intl.DateTimeFormat(LOCALES[language], { timeZone, dateStyle: 'short', timeStyle: 'medium' }).format(date);
+}
