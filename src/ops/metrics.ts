@@ -16,11 +16,34 @@ export class Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
-  readonly doorLocked = new Gauge({ name: 'dorvakt_door_locked', help: '1 when locked', labelNames: ['door'] as const, registers: [this.registry] });
-  readonly doorOpen = new Gauge({ name: 'dorvakt_door_open', help: '1 when the contact reads open', labelNames: ['door'] as const, registers: [this.registry] });
-  readonly alarmActive = new Gauge({ name: 'dorvakt_alarm_active', help: '1 while an alarm is active', labelNames: ['alarm', 'door'] as const, registers: [this.registry] });
-  readonly ilsUp = new Gauge({ name: 'dorvakt_ils_up', help: '1 when the library system answers', registers: [this.registry] });
-  readonly brokerUp = new Gauge({ name: 'dorvakt_mqtt_connected', help: '1 when connected to the MQTT broker', registers: [this.registry] });
+  readonly doorLocked = new Gauge({
+    name: 'dorvakt_door_locked',
+    help: '1 when locked',
+    labelNames: ['door'] as const,
+    registers: [this.registry],
+  });
+  readonly doorOpen = new Gauge({
+    name: 'dorvakt_door_open',
+    help: '1 when the contact reads open',
+    labelNames: ['door'] as const,
+    registers: [this.registry],
+  });
+  readonly alarmActive = new Gauge({
+    name: 'dorvakt_alarm_active',
+    help: '1 while an alarm is active',
+    labelNames: ['alarm', 'door'] as const,
+    registers: [this.registry],
+  });
+  readonly ilsUp = new Gauge({
+    name: 'dorvakt_ils_up',
+    help: '1 when the library system answers',
+    registers: [this.registry],
+  });
+  readonly brokerUp = new Gauge({
+    name: 'dorvakt_mqtt_connected',
+    help: '1 when connected to the MQTT broker',
+    registers: [this.registry],
+  });
   readonly oldestFootageSeconds = new Gauge({
     name: 'dorvakt_oldest_footage_age_seconds',
     help: 'Age of the oldest footage outside holds, as the recorder reports it',

@@ -1,0 +1,317 @@
+import { hostname } from 'node:os';
+import type { AccessPolicy } from './access/decide.ts';
+import { AccessGate, type GateDoor, type SwipeResult } from './access/gate.ts';
+import { Alarms } from './alarms/alarms.ts';
+import { readSecret } from './config/load.ts';
+import type { DoorConfig, DorvaktConfig } from './config/types.ts';
+import { Consents } from './consent/consents.ts';
+import type { DoorPanel, DoorSnapshot } from './contract/door-panel.ts';
+import type { PatronSource } from './contract/patron.ts';
+import { createDoorDriver } from './door/create-driver.ts';
+import { Door } from './door/door.ts';
+import type { DoorDriver } from './door/driver.ts';
+import { type BrokerChoice, chooseBroker } from './events/broker.ts';
+import { EventBus } from './events/bus.ts';
+import { MqttLink } from './events/mqtt-link.ts';
+import type { Logger } from './log/logger.ts';
+import { Metrics } from './ops/metrics.ts';
+import { LocalPatronSource } from './patrons/local-registry.ts';
+import { type CardHasher, cardHasher } from './privacy/card-hash.ts';
+import type { CardReader, SwipeEvent } from './reader/reader.ts';
+import { SerialCardReader } from './reader/serial-reader.ts';
+import { DoorSchedule } from './schedule/schedule.ts';
+import { ScheduleWatcher } from './schedule/watcher.ts';
+import { type Db, openDb } from './store/db.ts';
+import { EntryStore } from './store/entries.ts';
+import { localDate } from './time/zone.ts';
+
+export interface AppOptions {
+  config: DorvaktConfig;
+  log: Logger;
+  /** Replace a door's reader (the demo without socat reads stdin). */
+  readerFor?: (door: DoorConfig, log: Logger) => CardReader;
+  /** Replace the patron source (tests). */
+  patronSource?: PatronSource;
+  /** Called after each decided swipe (the demo prints it in plain words). */
+  onSwipe?: (door: string, result: SwipeResult, swipe: SwipeEvent) => void;
+}
+
+/** One door at runtime: schedule, hardware, reader, and the panel the dashboard sees. */
+export class RuntimeDoor implements GateDoor, DoorPanel {
+  manualUnlockUntil: number | null = null;
+  private manualTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly config: DoorConfig,
+    readonly policy: AccessPolicy,
+    readonly schedule: DoorSchedule,
+    readonly watcher: ScheduleWatcher,
+    readonly door: Door,
+    readonly driver: DoorDriver,
+    readonly reader: CardReader,
+  ) {}
+
+  get id(): string {
+    return this.config.id;
+  }
+
+  scheduleState() {
+    return this.schedule.stateAt(new Date());
+  }
+
+  grant(): void {
+    void this.door.grant();
+  }
+
+  deny(): void {
+    this.door.deny();
+  }
+
+  /** Staffed hours with staffed_mode unlocked, or a manual unlock, hold the door open. */
+  applyHold(): void {
+    const manual = this.manualUnlockUntil !== null && this.manualUnlockUntil > Date.now();
+    const staffedUnlocked = this.config.staffed_mode === 'unlocked' && this.scheduleState() === 'staffed';
+    this.door.setHeldUnlocked(manual ? 'manual' : staffedUnlocked ? 'staffed' : null);
+  }
+
+  manualUnlock(minutes: number): void {
+    this.manualUnlockUntil = Date.now() + minutes * 60_000;
+    clearTimeout(this.manualTimer);
+    this.manualTimer = setTimeout(() => this.manualLock(), minutes * 60_000);
+    this.manualTimer.unref();
+    this.applyHold();
+  }
+
+  manualLock(): void {
+    this.manualUnlockUntil = null;
+    clearTimeout(this.manualTimer);
+    this.applyHold();
+  }
+
+  snapshot(): DoorSnapshot {
+    const state = this.door.state();
+    const next = this.watcher.next();
+    return {
+      id: this.id,
+      name: this.config.name ?? this.id,
+      mode: this.scheduleState(),
+      locked: state.locked,
+      open: state.open,
+      held: state.held,
+      fireActive: state.fireActive,
+      manualUnlockUntil: this.manualUnlockUntil ? new Date(this.manualUnlockUntil).toISOString() : null,
+      nextChange: next ? { mode: next.state, at: next.at.toISOString() } : null,
+    };
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.manualTimer);
+    this.watcher.stop();
+    await this.reader.stop();
+    this.door.close();
+    await this.driver.close();
+  }
+}
+
+/** The running controller: everything main.ts, the demo and the tests start and stop. */
+export interface App {
+  config: DorvaktConfig;
+  db: Db;
+  bus: EventBus;
+  alarms: Alarms;
+  consents: Consents;
+  hashCard: CardHasher;
+  doors: RuntimeDoor[];
+  gate: AccessGate;
+  mqtt: MqttLink;
+  broker: BrokerChoice;
+  metrics: Metrics;
+  patrons: PatronSource;
+  /** Resolves when every door is ready to take a swipe. */
+  readyAt: number;
+  healthy(): { ok: boolean; checks: Record<string, boolean> };
+  stop(): Promise<void>;
+}
+
+export function policyFor(config: DorvaktConfig, door: DoorConfig): AccessPolicy {
+  return {
+    staffedMode: door.staffed_mode,
+    requirePin: door.require_pin,
+    minAge: config.access.min_age,
+    categoriesAllowedAlone: config.access.categories_allowed_alone,
+    categoriesDenied: config.access.categories_denied,
+    offlinePolicy: config.patrons.offline_policy,
+  };
+}
+
+export async function startApp(options: AppOptions): Promise<App> {
+  const { config, log } = options;
+  const db = openDb(config.store.path);
+  const hashCard = cardHasher(readSecret(config.secrets.card_hmac_key));
+  const bus = new EventBus();
+  const alarms = new Alarms(db, bus, log.child({ mod: 'alarms' }));
+  const consents = new Consents(db);
+  const entries = new EntryStore(db);
+  const metrics = new Metrics();
+  const site = { timezone: config.site.timezone, country: config.site.country, region: config.site.region };
+
+  const patrons: PatronSource =
+    options.patronSource ??
+    new LocalPatronSource(db, hashCard, () => localDate(new Date(), config.site.timezone));
+
+  const gate = new AccessGate({
+    entries,
+    consents,
+    patrons,
+    hashCard,
+    alarms,
+    bus,
+    log: log.child({ mod: 'access' }),
+    timezone: config.site.timezone,
+    language: config.site.language,
+    pinLockout: { attempts: config.access.pin_lockout_attempts, minutes: config.access.pin_lockout_minutes },
+    offlineKnownDays: config.patrons.offline_known_days,
+  });
+
+  const baseTopic = config.mqtt.base_topic ?? `dorvakt/${config.site.id}`;
+  const broker = await chooseBroker(
+    config.mqtt.url,
+    config.mqtt.embedded_fallback,
+    log.child({ mod: 'mqtt' }),
+  );
+  const mqtt = new MqttLink(
+    {
+      url: config.mqtt.url,
+      baseTopic,
+      clientId: `dorvakt-${config.site.id}-${hostname()}`.slice(0, 64),
+      username: config.mqtt.username,
+      password: config.mqtt.password ? readSecret(config.mqtt.password) : undefined,
+      protocolVersion: broker.kind === 'embedded' ? 4 : 5,
+    },
+    bus,
+    alarms,
+    log.child({ mod: 'mqtt' }),
+  );
+  mqtt.start();
+
+  bus.subscribe((event) => {
+    if (event.type === 'entry')
+      metrics.swipes.inc({ door: event.door, outcome: event.outcome, reason: event.reason });
+    if (event.type === 'alarm')
+      metrics.alarmActive.set(
+        { alarm: event.alarm, door: event.door ?? '' },
+        event.state === 'raised' ? 1 : 0,
+      );
+    if (event.type === 'door') {
+      metrics.doorLocked.set({ door: event.door }, event.locked ? 1 : 0);
+      metrics.doorOpen.set({ door: event.door }, event.open ? 1 : 0);
+    }
+  });
+
+  const doors: RuntimeDoor[] = [];
+  for (const doorConfig of config.doors) {
+    const doorLog = log.child({ door: doorConfig.id });
+    const schedule = new DoorSchedule(doorConfig.schedule, site);
+    const watcher = new ScheduleWatcher({ door: doorConfig.id, schedule, bus });
+    const driver = await createDoorDriver(doorConfig.hardware, { door: doorConfig.id, log: doorLog });
+    const door = new Door({
+      id: doorConfig.id,
+      driver,
+      hardware: doorConfig.hardware,
+      alarms,
+      bus,
+      log: doorLog,
+      mode: () => schedule.stateAt(new Date()),
+    });
+    const reader =
+      options.readerFor?.(doorConfig, doorLog) ??
+      new SerialCardReader(doorConfig.reader, doorLog, doorConfig.id);
+    const runtime = new RuntimeDoor(
+      doorConfig,
+      policyFor(config, doorConfig),
+      schedule,
+      watcher,
+      door,
+      driver,
+      reader,
+    );
+    doors.push(runtime);
+
+    bus.subscribe((event) => {
+      if (event.type === 'mode' && event.door === doorConfig.id) runtime.applyHold();
+    });
+    reader.on('status', (status) => {
+      if (status === 'offline') alarms.raise('reader_offline', doorConfig.id);
+      else alarms.clear('reader_offline', doorConfig.id);
+    });
+    reader.on('rejected', ({ why }) =>
+      bus.publish({ type: 'reader_rejected', reader: doorConfig.id, why, ts: new Date().toISOString() }),
+    );
+    // Swipes at one door are decided in order; a slow library system does not reorder them.
+    let queue: Promise<unknown> = Promise.resolve();
+    reader.on('swipe', (swipe) => {
+      queue = queue.then(async () => {
+        const t0 = process.hrtime.bigint();
+        try {
+          const result = await gate.handle(runtime, { card: swipe.card, pin: swipe.pin });
+          metrics.decisionSeconds.observe(
+            { door: doorConfig.id },
+            Number(process.hrtime.bigint() - t0) / 1e9,
+          );
+          doorLog.info(
+            {
+              outcome: result.decision.allow ? 'granted' : 'denied',
+              reason: result.decision.reason,
+              entry: result.entryId,
+            },
+            `swipe ${result.decision.allow ? 'granted' : 'denied'}: ${result.decision.reason}`,
+          );
+          options.onSwipe?.(doorConfig.id, result, swipe);
+        } catch (error) {
+          // Anything unexpected denies: the door never opens by mistake.
+          runtime.deny();
+          doorLog.error({ err: (error as Error).message }, 'swipe failed; denied');
+        }
+      });
+    });
+    door.start();
+    watcher.start();
+    runtime.applyHold();
+    reader.start();
+  }
+  const readyAt = Date.now();
+
+  const healthy = () => {
+    const checks: Record<string, boolean> = {
+      store: db.open && !alarms.isActive('store_error'),
+      doors: doors.every((d) => !d.door.state().relayFault),
+      mqtt: mqtt.connected,
+    };
+    // MQTT being away degrades events, not the door: health is the door loop.
+    return { ok: checks.store === true && checks.doors === true, checks };
+  };
+
+  return {
+    config,
+    db,
+    bus,
+    alarms,
+    consents,
+    hashCard,
+    doors,
+    gate,
+    mqtt,
+    broker,
+    metrics,
+    patrons,
+    readyAt,
+    healthy,
+    async stop() {
+      for (const door of doors) await door.close();
+      await mqtt.stop();
+      await broker.close();
+      await patrons.close?.();
+      db.close();
+    },
+  };
+}

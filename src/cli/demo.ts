@@ -1,0 +1,187 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { parseConfig } from '../config/load.ts';
+import { PATRON_MESSAGES } from '../contract/reasons.ts';
+import { createLogger } from '../log/logger.ts';
+import { LocalPatronSource } from '../patrons/local-registry.ts';
+import { cardHasher } from '../privacy/card-hash.ts';
+import { StdinCardReader } from '../reader/stdin-reader.ts';
+import { startService } from '../service.ts';
+import { Consents } from '../consent/consents.ts';
+import { openDb } from '../store/db.ts';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const demoDir = join(root, '.demo');
+
+/** Demo patrons: card numbers are printed so a visitor can try each case. */
+export const DEMO_PATRONS = [
+  {
+    card: '10000001',
+    what: 'adult, agreement and camera consent signed',
+    category: 'V',
+    birthYear: 1980,
+    agreement: true,
+    camera: true,
+  },
+  {
+    card: '10000002',
+    what: 'adult, agreement signed, NO camera consent',
+    category: 'V',
+    birthYear: 1975,
+    agreement: true,
+    camera: false,
+  },
+  {
+    card: '10000003',
+    what: 'adult with a blocked card',
+    category: 'V',
+    birthYear: 1990,
+    agreement: true,
+    camera: true,
+    blocked: true,
+  },
+  {
+    card: '10000004',
+    what: 'child (born 2016), consents signed',
+    category: 'B',
+    birthYear: 2016,
+    agreement: true,
+    camera: true,
+  },
+  {
+    card: '10000005',
+    what: 'card reported lost',
+    category: 'V',
+    birthYear: 1985,
+    agreement: true,
+    camera: true,
+    cardLost: true,
+  },
+] as const;
+
+function haveSocat(): boolean {
+  return spawnSync('sh', ['-c', 'command -v socat'], { stdio: 'ignore' }).status === 0;
+}
+
+async function startPty(): Promise<{ child: ChildProcess; device: string; host: string }> {
+  const device = join(demoDir, 'reader');
+  const host = join(demoDir, 'swipe');
+  for (const p of [device, host]) rmSync(p, { force: true });
+  const child = spawn('socat', [`pty,raw,echo=0,link=${device}`, `pty,raw,echo=0,link=${host}`], {
+    stdio: 'ignore',
+  });
+  const deadline = Date.now() + 5000;
+  while (!(existsSync(device) && existsSync(host))) {
+    if (Date.now() > deadline) throw new Error('socat did not create the pty pair');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { child, device, host };
+}
+
+export async function runDemo(): Promise<void> {
+  mkdirSync(demoDir, { recursive: true });
+  const keyFile = join(demoDir, 'card-hmac.key');
+  if (!existsSync(keyFile)) writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+
+  const pty = haveSocat() ? await startPty() : null;
+  const template = readFileSync(join(root, 'config/demo.yaml'), 'utf8');
+  const text = template
+    .replaceAll('${READER_PATH}', pty?.device ?? 'stdin')
+    .replaceAll('${MQTT_PORT}', process.env.DORVAKT_DEMO_MQTT_PORT ?? '1883')
+    .replaceAll('${OPS_PORT}', process.env.DORVAKT_DEMO_OPS_PORT ?? '9105')
+    .replaceAll('${LOG_LEVEL}', process.env.DORVAKT_LOG_LEVEL ?? 'info');
+  const config = parseConfig(text, 'config/demo.yaml');
+  config.store.path = join(demoDir, 'dorvakt.sqlite');
+  config.secrets.card_hmac_key = { file: keyFile };
+
+  seedDemo(config.store.path, readFileSync(keyFile, 'utf8').trim());
+
+  const logFile = join(demoDir, 'dorvakt.log');
+  const log = createLogger(config.log.level, pino.destination({ dest: logFile, sync: false, mkdir: true }));
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+
+  const service = await startService({
+    config,
+    log,
+    readerFor: pty
+      ? undefined
+      : (door, doorLog) => new StdinCardReader({ ...door.reader, profile: 'line' }, doorLog, door.id),
+    onSwipe: (door, result) => {
+      const time = new Date().toLocaleTimeString('en-GB', { timeZone: config.site.timezone });
+      const verdict = result.decision.allow ? 'OPEN ' : 'DENY ';
+      say(
+        `${time}  ${door}: ${verdict} ${PATRON_MESSAGES[result.decision.reason].en} (${result.decision.reason}, entry #${result.entryId ?? '-'})`,
+      );
+    },
+  });
+  const { app } = service;
+  app.bus.subscribe((event) => {
+    if (event.type === 'door')
+      say(
+        `          ${event.door}: door ${event.locked ? 'locked' : 'UNLOCKED'}, ${event.open ? 'open' : 'closed'} (${event.mode})`,
+      );
+    if (event.type === 'alarm')
+      say(`          alarm ${event.alarm} ${event.state}${event.door ? ` at ${event.door}` : ''}`);
+    if (event.type === 'reader_rejected') say(`          reader: dropped a malformed frame (${event.why})`);
+  });
+
+  say('');
+  say('Dørvakt demo is running.');
+  say(
+    `  MQTT:      ${app.broker.kind === 'embedded' ? 'embedded broker (aedes)' : 'local broker'} at ${config.mqtt.url}, topics dorvakt/${config.site.id}/#`,
+  );
+  say(`  Health:    curl ${service.opsUrl}/healthz`);
+  say(`  State:     curl ${service.opsUrl}/api/state`);
+  say(`  Store:     ${config.store.path}`);
+  say(`  Log:       ${logFile}`);
+  say(`  Door mode: ${app.doors[0]!.scheduleState()} (schedule: staffless all day, closed 03:00-04:00)`);
+  say('');
+  if (pty) {
+    const hostPty = realpathSync(pty.host);
+    say(`Swipe a card by writing to the reader's pseudo-terminal (${hostPty}), e.g.:`);
+    say(`  echo 10000001 > ${hostPty}`);
+    say(`  printf 'garbage\\x01\\r\\n' > ${hostPty}     # a malformed frame: dropped, never a grant`);
+  } else {
+    say('socat is not installed: type card numbers here and press Enter.');
+  }
+  say('Demo cards:');
+  for (const p of DEMO_PATRONS) say(`  ${p.card}  ${p.what}`);
+  say('  anything else: unknown card');
+  say('Ctrl-C stops the demo.');
+  say('');
+
+  const stop = async () => {
+    say('stopping…');
+    await service.stop();
+    pty?.child.kill();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+/** Registers the demo patrons and their consents (idempotent). */
+function seedDemo(storePath: string, key: string): void {
+  const db = openDb(storePath);
+  const hash = cardHasher(key);
+  const registry = new LocalPatronSource(db, hash, () => '2026-01-01');
+  const consents = new Consents(db);
+  for (const p of DEMO_PATRONS) {
+    registry.put(p.card, {
+      category: p.category,
+      birthYear: p.birthYear,
+      blocked: 'blocked' in p && p.blocked,
+      cardLost: 'cardLost' in p && p.cardLost,
+    });
+    const status = consents.status(hash(p.card));
+    if (p.agreement && status.agreement !== 'signed')
+      consents.sign(hash(p.card), 'agreement', 'demo-1', Date.now(), 'demo');
+    if (p.camera && status.camera !== 'signed')
+      consents.sign(hash(p.card), 'camera', 'demo-1', Date.now(), 'demo');
+  }
+  db.close();
+}

@@ -1,0 +1,62 @@
+import { ConfigError, loadConfig } from '../config/load.ts';
+import { createLogger } from '../log/logger.ts';
+import { startService } from '../service.ts';
+
+const USAGE = `usage:
+  dorvakt --config FILE            run the door controller
+  dorvakt check-config FILE        validate a config file (names the key and line of every error)
+  dorvakt demo                     run the demo (simulated door, pty reader, local broker or embedded one)
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === '--config' || command === 'run') {
+    const file = command === '--config' ? rest[0] : rest[rest.indexOf('--config') + 1];
+    if (!file) return usage();
+    const config = loadConfig(file);
+    const log = createLogger(config.log.level);
+    const service = await startService({ config, log });
+    const stop = async (signal: string) => {
+      log.info({ signal }, 'stopping');
+      await service.stop();
+      process.exit(0);
+    };
+    process.once('SIGINT', () => void stop('SIGINT'));
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    return -1;
+  }
+  if (command === 'check-config') {
+    const file = rest[0];
+    if (!file) return usage();
+    loadConfig(file);
+    process.stdout.write(`${file}: ok\n`);
+    return 0;
+  }
+  if (command === 'demo') {
+    const { runDemo } = await import('./demo.ts');
+    await runDemo();
+    return -1;
+  }
+  return usage();
+}
+
+function usage(): number {
+  process.stderr.write(USAGE);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: unknown) => {
+    if (error instanceof ConfigError) {
+      for (const p of error.problems) {
+        process.stderr.write(`${error.file}:${p.line ?? '?'}: ${p.key || '(top)'}: ${p.message}\n`);
+      }
+      process.exit(1);
+    }
+    process.stderr.write(`dorvakt: ${(error as Error).message}\n`);
+    process.exit(1);
+  },
+);
