@@ -1,7 +1,8 @@
-import OpeningHours from 'opening_hours';
+import type OpeningHours from 'opening_hours';
 import type { ScheduleState } from '../contract/events.ts';
 import type { ScheduleConfig, ScheduleException } from './config.ts';
 import { type PublicHoliday, PublicHolidays } from './holidays.ts';
+import { OpeningHoursUtc, wallClockDate } from './opening-hours-utc.ts';
 import { addDays, DAY_MS, parseDateKey, Zone } from './zone.ts';
 
 export interface SiteSettings {
@@ -59,26 +60,28 @@ interface Plan {
 // These only say a date in the expression has passed; a config must not stop loading as time goes by.
 const HARMLESS_WARNINGS = new Set(['date_past', 'date_range_past', 'year_past']);
 
-/**
- * One opening_hours expression, evaluated per local day. opening_hours reads the process's local time,
- * so it is fed "wall-clock" Dates: process-local Dates whose fields equal the site's wall clock.
- */
+/** One opening_hours expression, evaluated per local day of the site (see opening-hours-utc.ts). */
 class Hours {
   private constructor(private readonly oh: OpeningHours) {}
 
   /** Parses and validates; an empty expression means "never". */
   static parse(field: string, value: string): Hours | undefined {
     if (value.trim() === '') return undefined;
+    // Without a country, opening_hours quietly treats PH/SH as never; holidays come from date-holidays instead.
+    if (/\b(PH|SH)\b/.test(value.replace(/"[^"]*"/g, ''))) {
+      throw new ScheduleConfigError(
+        field,
+        value,
+        'PH/SH are not supported here: use holidays_closed and dated exceptions instead',
+      );
+    }
     let oh: OpeningHours;
     try {
       // Mode 0: time ranges only (no points in time).
-      oh = new OpeningHours(value, null, 0);
+      oh = new OpeningHoursUtc(value, null, 0);
     } catch (err) {
       const text = String(err instanceof Error ? err.message : err).trim();
-      const hint = /country code|nominatim|holiday/i.test(text)
-        ? ' (PH/SH are not supported here: use holidays_closed and exceptions instead)'
-        : '';
-      throw new ScheduleConfigError(field, value, `opening_hours error: ${text}${hint}`);
+      throw new ScheduleConfigError(field, value, `opening_hours error: ${text}`);
     }
     const warnings = oh.getStructuredWarnings().filter((w) => !HARMLESS_WARNINGS.has(w.type));
     if (warnings.length > 0) {
@@ -94,13 +97,9 @@ class Hours {
   /** Open (not "unknown") ranges of one local day in ms since midnight. */
   intervalsOn(date: string): Interval[] {
     const p = parseDateKey(date)!;
-    const from = new Date(p.year, p.month - 1, p.day);
-    const to = new Date(p.year, p.month - 1, p.day + 1);
-    const msOf = (d: Date): number => {
-      if (d.getTime() >= to.getTime()) return DAY_MS;
-      if (d.getTime() <= from.getTime()) return 0;
-      return ((d.getHours() * 60 + d.getMinutes()) * 60 + d.getSeconds()) * 1000;
-    };
+    const from = wallClockDate(p.year, p.month, p.day);
+    const to = wallClockDate(p.year, p.month, p.day, DAY_MS);
+    const msOf = (d: Date): number => Math.min(Math.max(d.getTime() - from.getTime(), 0), DAY_MS);
     const out: Interval[] = [];
     for (const [start, end, unknown] of this.oh.getOpenIntervals(from, to)) {
       if (unknown) continue;
@@ -170,6 +169,10 @@ export class DoorSchedule {
 
   get timezone(): string {
     return this.zone.timeZone;
+  }
+
+  get closingSoonMinutes(): number {
+    return this.config.closing_soon_minutes;
   }
 
   stateAt(date: Date): ScheduleState {
