@@ -112,6 +112,7 @@ export class Door {
   private readonly unsubscribe: (() => void)[] = [];
   private readonly relayListeners = new Set<RelayWriteListener>();
   private lastPublished: string | null = null;
+  private lastMode: ScheduleState = 'closed';
   private started = false;
   private closed = false;
 
@@ -366,7 +367,15 @@ export class Door {
 
   private publishIfChanged(): void {
     const s = this.state();
-    const mode = this.mode();
+    let mode: ScheduleState;
+    try {
+      mode = this.mode();
+    } catch (error) {
+      // Runs from timers too; a schedule bug must not throw out of the door's relay handling.
+      this.log.error({ door: this.id, err: (error as Error).message }, 'schedule mode unavailable');
+      mode = this.lastMode;
+    }
+    this.lastMode = mode;
     const key = `${s.locked}|${s.open}|${s.held}|${mode}`;
     if (key === this.lastPublished) return;
     this.lastPublished = key;

@@ -37,6 +37,7 @@ interface Rig {
   events: DorvaktEvent[];
   logLines: string[];
   setMode: (mode: ScheduleState) => void;
+  breakMode: (error: Error | null) => void;
 }
 
 function rig(
@@ -57,6 +58,7 @@ function rig(
   bus.subscribe((e) => events.push(e));
   const sim = new SimDoorDriver({ patronOnGrant: false, ...options.sim });
   let mode: ScheduleState = 'staffless';
+  let modeError: Error | null = null;
   const door = new Door({
     id: 'main',
     driver: options.driver ?? sim,
@@ -64,7 +66,10 @@ function rig(
     alarms,
     bus,
     log,
-    mode: () => mode,
+    mode: () => {
+      if (modeError) throw modeError;
+      return mode;
+    },
     relayRetryMs: 500,
   });
   cleanups.push(() => {
@@ -77,7 +82,10 @@ function rig(
   const setMode = (m: ScheduleState) => {
     mode = m;
   };
-  return { door, sim, alarms, db, events, logLines, setMode };
+  const breakMode = (error: Error | null) => {
+    modeError = error;
+  };
+  return { door, sim, alarms, db, events, logLines, setMode, breakMode };
 }
 
 const alarmRows = (db: Db, code: string) =>
@@ -387,6 +395,15 @@ describe('Door (simulated hardware, fake timers)', () => {
     door.refresh();
     door.refresh();
     expect(doorEvents(events).map((e) => e.mode)).toEqual(['staffless', 'closed']);
+  });
+
+  it('a throwing mode getter neither stops the relock nor escapes the timer', async () => {
+    const { sim, door, breakMode, logLines } = rig();
+    await door.pulse();
+    breakMode(new Error('schedule bug'));
+    vi.advanceTimersByTime(3000);
+    expect(sim.relayUnlocked).toBe(false);
+    expect(logLines.some((l) => l.includes('schedule mode unavailable'))).toBe(true);
   });
 
   it('start settles alarms left from the last run against the inputs', () => {
