@@ -129,7 +129,7 @@ export const configSchema = {
       properties: {
         level: {
           type: 'string',
-          enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'],
+          enum: ['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace'],
           default: 'info',
         },
       },

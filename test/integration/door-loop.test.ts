@@ -1,0 +1,168 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect, type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type App, startApp } from '../../src/app.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import type { DorvaktEvent } from '../../src/contract/events.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { LocalPatronSource } from '../../src/patrons/local-registry.ts';
+import { type Broker, startMosquitto } from '../helpers/mosquitto.ts';
+import { waitFor } from '../helpers/ports.ts';
+import { createPtyPair, type PtyPair } from '../helpers/pty.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const KEY = 'integration-site-key-0123456789';
+
+describe('door loop end to end: pty reader → decision → SQLite → sim door → MQTT', () => {
+  let broker: Broker;
+  let pty: PtyPair;
+  let dir: ReturnType<typeof tempDir>;
+  let app: App;
+  let observer: MqttClient;
+  const messages: { topic: string; payload: string; retain: boolean }[] = [];
+  const events: DorvaktEvent[] = [];
+
+  beforeAll(async () => {
+    [broker, pty] = await Promise.all([startMosquitto(), createPtyPair()]);
+    dir = tempDir();
+    writeFileSync(join(dir.path, 'key'), KEY);
+    const config = parseConfig(`
+site: { id: itest, timezone: Europe/Oslo, country: NO, language: en }
+secrets: { card_hmac_key: { file: ${join(dir.path, 'key')} } }
+doors:
+  - id: front
+    schedule: { staffed: "", staffless: "Mo-Su 00:00-24:00", holidays_closed: false }
+    reader: { path: ${pty.devicePath}, profile: line, reconnect_min_ms: 50, reconnect_max_ms: 200 }
+    hardware: { driver: sim, pulse_ms: 300, held_open_seconds: 5, sim: { open_after_ms: 50, close_after_ms: 100, patron_on_grant: true } }
+store: { path: ${join(dir.path, 'store.sqlite')} }
+mqtt: { url: "${broker.url}" }
+log: { level: silent }
+`);
+    observer = connect(broker.url);
+    observer.on('message', (topic, payload, packet) =>
+      messages.push({ topic, payload: payload.toString(), retain: packet.retain }),
+    );
+    await observer.subscribeAsync('dorvakt/itest/#');
+
+    app = await startApp({ config, log: createLogger('silent') });
+    app.bus.subscribe((e) => events.push(e));
+    const registry = new LocalPatronSource(app.db, app.hashCard, () => '2026-11-26');
+    registry.put('12345678', { category: 'V', birthYear: 1980 });
+    registry.put('87654321', { category: 'V', birthYear: 1980 });
+    for (const kind of ['agreement', 'camera'] as const)
+      app.consents.sign(app.hashCard('12345678'), kind, '1', Date.now(), 'test');
+    await waitFor(() => app.doors[0]!.reader.online, 5000, 'reader online');
+  });
+
+  afterAll(async () => {
+    await observer?.endAsync();
+    await app?.stop();
+    await pty?.close();
+    await broker?.stop();
+    dir?.cleanup();
+  });
+
+  it('publishes online status (retained) and the door state', async () => {
+    await waitFor(
+      () => messages.find((m) => m.topic === 'dorvakt/itest/status' && m.payload === 'online'),
+      5000,
+      'status online',
+    );
+  });
+
+  it('a valid card swiped on the pty opens the door after the entry is committed', async () => {
+    const relayWrites: boolean[] = [];
+    app.doors[0]!.door.onRelayWrite((_at, unlocked) => relayWrites.push(unlocked));
+    pty.write('12345678\r\n');
+    const entry = await waitFor(() => events.find((e) => e.type === 'entry'), 5000, 'entry event');
+    expect(entry).toMatchObject({ outcome: 'granted', reason: 'allow', door: 'front' });
+    await waitFor(() => relayWrites.includes(true), 2000, 'relay unlocked');
+    await waitFor(() => relayWrites.at(-1) === false, 3000, 'relay locked again');
+    const row = app.db.prepare('SELECT outcome, reason, card_hash FROM entries').get() as Record<
+      string,
+      string
+    >;
+    expect(row).toEqual({ outcome: 'granted', reason: 'allow', card_hash: app.hashCard('12345678') });
+    const mqttEntry = await waitFor(
+      () => messages.find((m) => m.topic === 'dorvakt/itest/event' && m.payload.includes('"entry"')),
+      5000,
+      'mqtt entry',
+    );
+    expect(JSON.parse(mqttEntry.payload)).toMatchObject({
+      type: 'entry',
+      door: 'front',
+      outcome: 'granted',
+      reason: 'allow',
+    });
+    const state = await waitFor(
+      () => messages.find((m) => m.topic === 'dorvakt/itest/door/front/state'),
+      5000,
+      'door state',
+    );
+    expect(Object.keys(JSON.parse(state.payload)).sort()).toEqual(['alarm', 'locked', 'mode', 'open', 'ts']);
+  });
+
+  it('refuses a patron without consent and never pulses', async () => {
+    const before = events.filter((e) => e.type === 'entry').length;
+    let unlocked = 0;
+    const off = app.doors[0]!.door.onRelayWrite((_at, u) => {
+      if (u) unlocked++;
+    });
+    pty.write('87654321\n');
+    await waitFor(() => events.filter((e) => e.type === 'entry').length > before, 5000, 'second entry');
+    expect(events.filter((e) => e.type === 'entry').at(-1)).toMatchObject({
+      outcome: 'denied',
+      reason: 'no_agreement',
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(unlocked).toBe(0);
+    off();
+  });
+
+  it('drops garbled frames without a grant or an entry', async () => {
+    const entriesBefore = app.db.prepare('SELECT COUNT(*) FROM entries').pluck().get();
+    pty.write('12\x0034\x015678\r\n');
+    pty.write(Buffer.from([0xff, 0xfe, 0x0d, 0x0a]));
+    await waitFor(() => events.filter((e) => e.type === 'reader_rejected').length >= 2, 3000, 'rejections');
+    expect(app.db.prepare('SELECT COUNT(*) FROM entries').pluck().get()).toBe(entriesBefore);
+  });
+
+  it('never puts a card number or card hash on MQTT', () => {
+    const all = messages.map((m) => m.payload).join('\n');
+    for (const secret of ['12345678', '87654321', app.hashCard('12345678'), app.hashCard('87654321')]) {
+      expect(all).not.toContain(secret);
+    }
+  });
+
+  it('raises reader_offline when the reader is unplugged and clears it when it is back', async () => {
+    await pty.unplug();
+    await waitFor(() => app.alarms.isActive('reader_offline', 'front'), 5000, 'reader_offline raised');
+    await waitFor(
+      () => messages.find((m) => m.topic === 'dorvakt/itest/event' && m.payload.includes('reader_offline')),
+      5000,
+      'alarm on mqtt',
+    );
+    await pty.plug();
+    await waitFor(() => !app.alarms.isActive('reader_offline', 'front'), 5000, 'reader_offline cleared');
+    const before = events.filter((e) => e.type === 'entry').length;
+    pty.write('12345678\r');
+    await waitFor(() => events.filter((e) => e.type === 'entry').length > before, 5000, 'swipe after replug');
+  });
+
+  it('the broker publishes the LWT offline when the controller vanishes', async () => {
+    messages.length = 0;
+    app.mqtt.client.stream.destroy();
+    await waitFor(
+      () => messages.find((m) => m.topic === 'dorvakt/itest/status' && m.payload === 'offline'),
+      5000,
+      'LWT',
+    );
+    // mqtt.js reconnects and says online again.
+    await waitFor(
+      () => messages.find((m) => m.topic === 'dorvakt/itest/status' && m.payload === 'online'),
+      5000,
+      'online again',
+    );
+  });
+});
