@@ -48,7 +48,7 @@ export type Sip2FaultMode =
   | 'bad_checksum' // the right answer with a wrong checksum
   | 'crlf' // terminate answers with \r\n (Koha's default)
   | 'request_resend' // answer 96: "please resend"
-  | 'stale_seq' // first an answer with the wrong AY, then the right one
+  | 'stale_seq' // first the previous answer again with the wrong AY, then the right one
   | 'refuse_login' // 94 with ok=0
   | 'down'; // refuse every connection (closed at once)
 
@@ -127,7 +127,13 @@ export async function startSip2Simulator(options: Sip2SimulatorOptions = {}): Pr
     return f;
   };
 
-  const write = (state: ConnectionState, message: SipMessage, seq: number | null, requestCode: string) => {
+  const write = (
+    state: ConnectionState,
+    message: SipMessage,
+    seq: number | null,
+    requestCode: string,
+    previous: SipMessage = message,
+  ) => {
     const crlf = takeFault(requestCode, ['crlf']);
     const terminator = crlf ? '\r\n' : '\r';
     const frame = encodeFrame(message, { encoding, errorDetection, seq: seq ?? 0, terminator });
@@ -154,7 +160,8 @@ export async function startSip2Simulator(options: Sip2SimulatorOptions = {}): Pr
       case 'request_resend':
         return void state.socket.write(encodeFrame({ code: '96', fixed: '', fields: [] }, { encoding, errorDetection, terminator }));
       case 'stale_seq': {
-        const stale = encodeFrame(message, { encoding, errorDetection, seq: ((seq ?? 0) + 9) % 10, terminator });
+        // A late answer to the previous request, as a slow server would send it.
+        const stale = encodeFrame(previous, { encoding, errorDetection, seq: ((seq ?? 0) + 9) % 10, terminator });
         return void state.socket.write(Buffer.concat([stale, frame]));
       }
     }
@@ -244,8 +251,9 @@ export async function startSip2Simulator(options: Sip2SimulatorOptions = {}): Pr
       state.socket.write(encodeFrame({ code: '96', fixed: '', fields: [] }, { encoding, errorDetection }));
       return;
     }
+    const previous = state.last?.message;
     state.last = { message: reply, seq, requestCode: message.code };
-    write(state, reply, seq, message.code);
+    write(state, reply, seq, message.code, previous);
   };
 
   const onConnection = (socket: Socket) => {
