@@ -4,7 +4,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { audit } from '../audit/audit.ts';
 import type { WebConfig } from './config.ts';
 import { translator } from './i18n.ts';
@@ -52,7 +52,8 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
   const { tls } = webListenOptions(web);
   const app = Fastify({
     loggerInstance: deps.log.child({ mod: 'web' }),
-    disableRequestLogging: true,
+    // Request logs would carry URLs and addresses; errors are logged where they happen.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: web.body_limit_bytes,
     trustProxy: web.trust_proxy,
     // Long-lived SSE streams must not hold up shutdown.

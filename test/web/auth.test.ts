@@ -1,0 +1,178 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RouteInfo } from '../../src/web/server.ts';
+import { ADMIN, form, type Harness, type Login, login, STAFF, startHarness } from './fixtures.ts';
+
+/** A concrete URL for a route pattern: parameters filled with values that exist. */
+const concrete = (url: string) =>
+  url.replace(':file', 'app.css').replace(':id', (_m, offset: number) => (url.startsWith('/doors') && offset ? 'main' : '1'));
+
+const PUBLIC = ['GET /healthz', 'HEAD /healthz', 'GET /login', 'HEAD /login', 'POST /login', 'GET /static/:file', 'HEAD /static/:file'];
+
+describe('route table: authentication and roles', () => {
+  let h: Harness;
+  let staff: Login;
+  let admin: Login;
+  let routes: RouteInfo[];
+
+  beforeAll(async () => {
+    h = await startHarness();
+    staff = await login(h.app, STAFF);
+    admin = await login(h.app, ADMIN);
+    routes = h.app.dorvaktRoutes;
+  });
+  afterAll(async () => h?.close());
+
+  it('knows every route with an access level, and only /healthz, the login page and static files are public', () => {
+    expect(routes.length).toBeGreaterThan(40);
+    const publicRoutes = routes.filter((r) => r.access === 'public').map((r) => `${r.method} ${r.url}`);
+    expect(publicRoutes.sort()).toEqual([...PUBLIC].sort());
+    expect(routes.filter((r) => r.access === 'admin').length).toBeGreaterThan(15);
+  });
+
+  it('refuses every non-public route without a session: 401 JSON for /api, a redirect to /login for pages', async () => {
+    const checked: string[] = [];
+    for (const route of routes.filter((r) => r.access !== 'public')) {
+      for (const cookie of [undefined, 'dorvakt_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA']) {
+        const res = await h.app.inject({
+          method: route.method as 'GET',
+          url: concrete(route.url),
+          headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) },
+          ...(route.method === 'POST' ? { payload: form({ reason: 'test reason', _csrf: admin.csrf }) } : {}),
+        });
+        if (route.url.startsWith('/api/')) {
+          expect(res.statusCode, `${route.method} ${route.url}`).toBe(401);
+          if (route.method !== 'HEAD') expect(res.json()).toEqual({ error: 'unauthenticated' });
+        } else {
+          expect(res.statusCode, `${route.method} ${route.url}`).toBe(303);
+          expect(res.headers.location).toBe('/login');
+        }
+      }
+      checked.push(`${route.method} ${route.url}`);
+    }
+    expect(checked.length).toBe(routes.length - PUBLIC.length);
+  });
+
+  it('refuses staff on every admin route with 403, even with a valid CSRF token', async () => {
+    const adminRoutes = routes.filter((r) => r.access === 'admin');
+    for (const route of adminRoutes) {
+      const res = await h.app.inject({
+        method: route.method as 'GET',
+        url: concrete(route.url),
+        headers: { cookie: staff.cookie, 'x-csrf-token': staff.csrf, 'content-type': 'application/x-www-form-urlencoded' },
+        ...(route.method === 'POST' ? { payload: form({ reason: 'test reason', card: '12345678', confirm: 'yes' }) } : {}),
+      });
+      expect(res.statusCode, `${route.method} ${route.url}`).toBe(403);
+    }
+    // Nothing the staff user tried happened.
+    const actions = h.db.prepare("SELECT action FROM audit WHERE actor = 'sven' AND action NOT LIKE 'web.%'").all();
+    expect(actions).toEqual([]);
+  });
+
+  it('lets staff read every staff page and admins read every page', async () => {
+    const pages = routes.filter((r) => r.method === 'GET' && r.access !== 'public' && r.url !== '/api/events');
+    for (const route of pages) {
+      const as = route.access === 'admin' ? [admin] : [staff, admin];
+      for (const who of as) {
+        const res = await h.app.inject({ method: 'GET', url: concrete(route.url), headers: { cookie: who.cookie } });
+        expect([200, 303], `${route.url}`).toContain(res.statusCode);
+      }
+    }
+  });
+
+  it('refuses every state change without a valid CSRF token (403), for staff and admin routes alike', async () => {
+    const posts = routes.filter((r) => r.method === 'POST' && r.access !== 'public');
+    expect(posts.length).toBeGreaterThan(15);
+    const other = await login(h.app, ADMIN);
+    for (const route of posts) {
+      for (const token of [undefined, 'wrong-token', other.csrf]) {
+        const res = await h.app.inject({
+          method: 'POST',
+          url: concrete(route.url),
+          headers: { cookie: admin.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+          payload: form({ reason: 'test reason', card: '12345678', confirm: 'yes', ...(token ? { _csrf: token } : {}) }),
+        });
+        expect(res.statusCode, `${route.url} with ${token ?? 'no token'}`).toBe(403);
+      }
+    }
+    // The same token in a header works where the form field is missing.
+    const ok = await h.app.inject({
+      method: 'POST',
+      url: '/doors/main/lock',
+      headers: { cookie: admin.cookie, 'x-csrf-token': admin.csrf, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: form({ reason: 'closing up' }),
+    });
+    expect(ok.statusCode).toBe(303);
+    expect(h.db.prepare("SELECT COUNT(*) AS n FROM audit WHERE action = 'door.manual_lock'").get()).toEqual({ n: 1 });
+  });
+
+  it('refuses a login post without the login form token', async () => {
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/login',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: form({ name: ADMIN.name, password: ADMIN.password }),
+    });
+    expect(res.statusCode).toBe(403);
+    expect(res.headers['set-cookie']?.toString() ?? '').not.toContain('dorvakt_session=');
+  });
+
+  it('sets HttpOnly, SameSite=Strict session cookies (not Secure without TLS) and stores only a hash', async () => {
+    const page = await h.app.inject({ method: 'GET', url: '/login' });
+    const token = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+    const loginCookie = String(page.headers['set-cookie']).split(';')[0]!;
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/login',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: loginCookie },
+      payload: form({ _csrf: token, name: STAFF.name, password: STAFF.password }),
+    });
+    const line = [res.headers['set-cookie']].flat().find((c) => c?.startsWith('dorvakt_session='))!;
+    expect(line).toMatch(/HttpOnly/);
+    expect(line).toMatch(/SameSite=Strict/);
+    expect(line).not.toMatch(/Secure/);
+    const id = line.split(';')[0]!.split('=')[1]!;
+    expect(Buffer.from(id, 'base64url').length).toBe(32);
+    const stored = h.db.prepare('SELECT id_hash FROM web_sessions').all() as { id_hash: string }[];
+    expect(stored.some((s) => s.id_hash === id)).toBe(false);
+    expect(stored.every((s) => /^[0-9a-f]{64}$/.test(s.id_hash))).toBe(true);
+  });
+
+  it('sends a strict CSP and the other helmet headers', async () => {
+    const res = await h.app.inject({ method: 'GET', url: '/now', headers: { cookie: staff.cookie } });
+    const csp = String(res.headers['content-security-policy']);
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['x-frame-options']).toBeDefined();
+    // No inline script may be needed: every <script> is either external or a JSON data block.
+    for (const tag of res.body.match(/<script[^>]*>/g) ?? []) expect(tag).toMatch(/src="\/static\/|type="application\/json"/);
+  });
+
+  it('ends a session on logout, and every session of a user who is disabled', async () => {
+    const s = await login(h.app, STAFF);
+    const out = await h.app.inject({ method: 'POST', url: '/logout', headers: { cookie: s.cookie, 'x-csrf-token': s.csrf } });
+    expect(out.statusCode).toBe(303);
+    expect((await h.app.inject({ method: 'GET', url: '/api/state', headers: { cookie: s.cookie } })).statusCode).toBe(401);
+
+    const victim = await login(h.app, STAFF);
+    const staffId = (h.db.prepare("SELECT id FROM web_users WHERE name = 'sven'").get() as { id: number }).id;
+    const res = await h.app.inject({
+      method: 'POST',
+      url: `/users/${staffId}/disable`,
+      headers: { cookie: admin.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: form({ _csrf: admin.csrf }),
+    });
+    expect(res.statusCode).toBe(303);
+    expect((await h.app.inject({ method: 'GET', url: '/api/state', headers: { cookie: victim.cookie } })).statusCode).toBe(401);
+    await expect(login(h.app, STAFF)).rejects.toThrow(/login failed: 401/);
+  });
+
+  it('answers /healthz without a session and /api/state with doors and alarms', async () => {
+    expect((await h.app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ ok: true });
+    h.alarms.raise('door_forced', 'main');
+    const state = (await h.app.inject({ method: 'GET', url: '/api/state', headers: { cookie: admin.cookie } })).json();
+    expect(state.doors[0]).toMatchObject({ id: 'main', mode: 'staffless', locked: true });
+    expect(state.alarms[0]).toMatchObject({ code: 'door_forced', door: 'main' });
+  });
+});
