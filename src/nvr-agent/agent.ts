@@ -87,7 +87,9 @@ export class NvrAgent {
       });
     });
     client.on('error', (err) => this.log.warn({ err: err.message }, 'mqtt error'));
-    this.cronTask = cron.schedule(this.config.purge_cron, () => void this.ownPurge(), { name: 'nvr-agent-purge' });
+    this.cronTask = cron.schedule(this.config.purge_cron, () => void this.ownPurge(), {
+      name: 'nvr-agent-purge',
+    });
     // Enforce retention right away after downtime.
     void this.ownPurge();
   }
@@ -134,7 +136,10 @@ export class NvrAgent {
   private onPurgeRequest(payload: Buffer, correlation: Buffer | undefined): void {
     const parsed = parsePurgeRequest(payload);
     if (!parsed.ok) {
-      this.log.warn({ topic: this.topics.purgeRequest, bytes: payload.length, why: parsed.why }, 'purge request rejected');
+      this.log.warn(
+        { topic: this.topics.purgeRequest, bytes: payload.length, why: parsed.why },
+        'purge request rejected',
+      );
       return;
     }
     const req: PurgeRequest = parsed.value;
@@ -150,13 +155,17 @@ export class NvrAgent {
     const newest = this.now().getTime() - this.config.min_keep_hours * 3_600_000;
     if (before > newest) {
       this.inflight.delete(req.id);
-      this.finish('purge', {
-        id: req.id,
-        ok: false,
-        deleted: 0,
-        oldest: null,
-        error: `refused: before ${req.before} would delete footage newer than ${this.config.min_keep_hours} h`,
-      }, correlation);
+      this.finish(
+        'purge',
+        {
+          id: req.id,
+          ok: false,
+          deleted: 0,
+          oldest: null,
+          error: `refused: before ${req.before} would delete footage newer than ${this.config.min_keep_hours} h`,
+        },
+        correlation,
+      );
       this.log.warn({ id: req.id, before: req.before }, 'purge request refused: cutoff too recent');
       return;
     }
@@ -179,7 +188,10 @@ export class NvrAgent {
   private onExportRequest(payload: Buffer, correlation: Buffer | undefined): void {
     const parsed = parseExportRequest(payload);
     if (!parsed.ok) {
-      this.log.warn({ topic: this.topics.exportRequest, bytes: payload.length, why: parsed.why }, 'export request rejected');
+      this.log.warn(
+        { topic: this.topics.exportRequest, bytes: payload.length, why: parsed.why },
+        'export request rejected',
+      );
       return;
     }
     const req: ExportRequest = parsed.value;
@@ -196,7 +208,11 @@ export class NvrAgent {
     this.inflight.add(req.id);
     // Hold first, so no purge can take the window while it is being copied.
     if (!this.state.exportHolds.some((h) => h.id === req.id)) {
-      this.state.exportHolds.push({ id: req.id, ts: req.ts, hold: { from: req.from, to: req.to, cameras: req.cameras } });
+      this.state.exportHolds.push({
+        id: req.id,
+        ts: req.ts,
+        hold: { from: req.from, to: req.to, cameras: req.cameras },
+      });
       this.saveState();
     }
     this.publishAnswer('export', accepted, correlation);
@@ -211,15 +227,33 @@ export class NvrAgent {
       const { root, layout, segment_seconds } = this.config.recordings;
       const done = await finishedExport(this.config.exports_dir, job);
       if (done === 'other') {
-        return { id: req.id, ok: false, state: 'failed', error: `exports/${req.case} already holds another export` };
+        return {
+          id: req.id,
+          ok: false,
+          state: 'failed',
+          error: `exports/${req.case} already holds another export`,
+        };
       }
       const result =
         done ??
         (await exportWindow(
-          { root, layout, segmentMs: segment_seconds * 1000, exportsDir: this.config.exports_dir, now: this.now },
+          {
+            root,
+            layout,
+            segmentMs: segment_seconds * 1000,
+            exportsDir: this.config.exports_dir,
+            now: this.now,
+          },
           job,
         ));
-      return { id: req.id, ok: true, state: 'done', location: result.location, sha256: result.sha256, files: result.files };
+      return {
+        id: req.id,
+        ok: true,
+        state: 'done',
+        location: result.location,
+        sha256: result.sha256,
+        files: result.files,
+      };
     };
     const next = this.exportChain.then(run).catch((error: Error): ExportResponse => {
       this.log.error({ id: req.id, err: error.message }, 'export failed');
@@ -243,7 +277,11 @@ export class NvrAgent {
     return next;
   }
 
-  private async runPurge(before: number, cameras: Set<string> | null, extraHolds: HoldWindow[]): Promise<PurgeResult> {
+  private async runPurge(
+    before: number,
+    cameras: Set<string> | null,
+    extraHolds: HoldWindow[],
+  ): Promise<PurgeResult> {
     const { root, layout, segment_seconds } = this.config.recordings;
     const holds = [...this.knownHolds(), ...extraHolds].map(toHold);
     const result = await purgeRecordings(
@@ -251,7 +289,10 @@ export class NvrAgent {
       (path, err) => this.log.error({ path, err: err.message }, 'could not delete'),
     );
     if (result.links > 0 || result.ignored > 0) {
-      this.log.debug({ links: result.links, ignored: result.ignored }, 'entries outside the layout left alone');
+      this.log.debug(
+        { links: result.links, ignored: result.ignored },
+        'entries outside the layout left alone',
+      );
     }
     this.publishStatus(result);
     return result;
@@ -274,7 +315,8 @@ export class NvrAgent {
 
   private publishStatus(result: PurgeResult): void {
     const seen = new Map(result.cameras.map((c) => [c.name, c]));
-    for (const name of this.config.cameras) if (!seen.has(name)) seen.set(name, { name, oldest: null, files: 0 });
+    for (const name of this.config.cameras)
+      if (!seen.has(name)) seen.set(name, { name, oldest: null, files: 0 });
     const status: NvrStatus = {
       oldest: iso(result.oldest),
       cameras: [...seen.values()]
@@ -292,14 +334,23 @@ export class NvrAgent {
     return this.state.answers.find((a) => a.id === id)?.answer;
   }
 
-  private finish(kind: 'purge' | 'export', answer: PurgeResponse | ExportResponse, correlation: Buffer | undefined): void {
+  private finish(
+    kind: 'purge' | 'export',
+    answer: PurgeResponse | ExportResponse,
+    correlation: Buffer | undefined,
+  ): void {
     this.state.answers.push({ id: answer.id, kind, answer });
-    if (this.state.answers.length > MAX_REMEMBERED_ANSWERS) this.state.answers.splice(0, this.state.answers.length - MAX_REMEMBERED_ANSWERS);
+    if (this.state.answers.length > MAX_REMEMBERED_ANSWERS)
+      this.state.answers.splice(0, this.state.answers.length - MAX_REMEMBERED_ANSWERS);
     this.saveState();
     this.publishAnswer(kind, answer, correlation);
   }
 
-  private publishAnswer(kind: 'purge' | 'export', answer: PurgeResponse | ExportResponse, correlation: Buffer | undefined): void {
+  private publishAnswer(
+    kind: 'purge' | 'export',
+    answer: PurgeResponse | ExportResponse,
+    correlation: Buffer | undefined,
+  ): void {
     // Always the contract topic: a request's response-topic property is not trusted as a destination.
     const topic = kind === 'purge' ? this.topics.purgeResponse : this.topics.exportResponse;
     const v5 = this.config.mqtt.protocol_version === 5;
@@ -337,5 +388,9 @@ export class NvrAgent {
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 function toHold(h: HoldWindow): Hold {
-  return { from: Date.parse(h.from), to: Date.parse(h.to), cameras: h.cameras.length > 0 ? new Set(h.cameras) : null };
+  return {
+    from: Date.parse(h.from),
+    to: Date.parse(h.to),
+    cameras: h.cameras.length > 0 ? new Set(h.cameras) : null,
+  };
 }

@@ -80,7 +80,12 @@ export const agentSchema = {
         max_days: { type: 'integer', minimum: 8, maximum: 365 },
       },
     },
-    cameras: { type: 'array', items: { type: 'string', pattern: CAMERA_NAME_PATTERN }, uniqueItems: true, default: [] },
+    cameras: {
+      type: 'array',
+      items: { type: 'string', pattern: CAMERA_NAME_PATTERN },
+      uniqueItems: true,
+      default: [],
+    },
     min_keep_hours: { type: 'number', minimum: 0, maximum: 168, default: 1 },
     log_level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'], default: 'info' },
   },
@@ -112,8 +117,10 @@ export function checkAgentConfig(data: unknown, baseDir = process.cwd()): AgentC
   if (inside(cfg.recordings.root, cfg.exports_dir) || inside(cfg.exports_dir, cfg.recordings.root)) {
     problems.push('exports_dir and recordings.root must not contain each other');
   }
-  if (inside(cfg.recordings.root, cfg.state_file)) problems.push('state_file must not be inside recordings.root');
-  if (!cron.validate(cfg.purge_cron)) problems.push(`purge_cron "${cfg.purge_cron}" is not a valid cron expression`);
+  if (inside(cfg.recordings.root, cfg.state_file))
+    problems.push('state_file must not be inside recordings.root');
+  if (!cron.validate(cfg.purge_cron))
+    problems.push(`purge_cron "${cfg.purge_cron}" is not a valid cron expression`);
   if (cfg.retention_days > 7 && !cfg.legal_override) {
     problems.push('retention_days above 7 needs legal_override: {reason, max_days}');
   }

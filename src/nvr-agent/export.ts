@@ -47,12 +47,16 @@ export function sha256File(path: string): Promise<string> {
 export function caseLocation(exportsDir: string, caseDir: string): string {
   const base = resolve(exportsDir);
   const location = resolve(base, caseDir);
-  if (dirname(location) !== base || !location.startsWith(base + sep)) throw new Error('case directory escapes exports dir');
+  if (dirname(location) !== base || !location.startsWith(base + sep))
+    throw new Error('case directory escapes exports dir');
   return location;
 }
 
 /** An export already finished for this request (same id): answer it again from disk. */
-export async function finishedExport(exportsDir: string, job: ExportJob): Promise<ExportResult | 'other' | null> {
+export async function finishedExport(
+  exportsDir: string,
+  job: ExportJob,
+): Promise<ExportResult | 'other' | null> {
   const location = caseLocation(exportsDir, job.caseDir);
   let bytes: Buffer;
   try {

@@ -162,7 +162,8 @@ export async function* leaves(root: string, layout: Layout, counters: ScanCounte
         for (const name of names) {
           const start = frigateStart(day, hour, name);
           if (start === null) counters.ignored++;
-          else segments.push({ rel: `${day}/${hour}/${camera}/${name}`, abs: join(dir, name), camera, start });
+          else
+            segments.push({ rel: `${day}/${hour}/${camera}/${name}`, abs: join(dir, name), camera, start });
         }
         yield { dir, camera, segments, removable: [dir, hourDir, dayDir] };
       }

@@ -5,7 +5,9 @@ import { NvrAgent } from './agent.ts';
 import { loadAgentConfig } from './config.ts';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({
+    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+  });
   if (values.help || !values.config) {
     process.stderr.write('usage: dorvakt-nvr-agent --config FILE\n');
     process.exit(values.help ? 0 : 2);

@@ -50,7 +50,10 @@ export function isHeld(seg: Pick<Segment, 'camera' | 'start'>, holds: Hold[], se
   return false;
 }
 
-export async function purgeRecordings(opts: PurgeOptions, onError?: (path: string, err: Error) => void): Promise<PurgeResult> {
+export async function purgeRecordings(
+  opts: PurgeOptions,
+  onError?: (path: string, err: Error) => void,
+): Promise<PurgeResult> {
   const counters: ScanCounters = { ignored: 0, links: 0 };
   const stats = new Map<string, CameraStats>();
   const touched = new Set<string>();
@@ -93,13 +96,13 @@ export async function purgeRecordings(opts: PurgeOptions, onError?: (path: strin
     if (doomed.length > 0) {
       leaf.removable.forEach((d, depth) => {
         touched.add(d);
-        dirDepth.set(d, -depth);
+        dirDepth.set(d, depth);
       });
     }
   }
 
-  // Deepest first; a directory that is not empty stays (ENOTEMPTY is the normal case).
-  const dirs = [...touched].sort((a, b) => dirDepth.get(a)! - dirDepth.get(b)! || b.length - a.length);
+  // Leaves first, then their parents; a directory that is not empty stays (ENOTEMPTY is the normal case).
+  const dirs = [...touched].sort((a, b) => dirDepth.get(a)! - dirDepth.get(b)!);
   for (const dir of dirs) await rmdir(dir).catch(() => undefined);
 
   const cameras = [...stats.values()].sort((a, b) => a.name.localeCompare(b.name));

@@ -14,7 +14,12 @@ const isoTime = {
   maxLength: 40,
   pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$',
 };
-const cameras = { type: 'array', maxItems: 256, uniqueItems: true, items: { type: 'string', pattern: CAMERA_NAME_PATTERN } };
+const cameras = {
+  type: 'array',
+  maxItems: 256,
+  uniqueItems: true,
+  items: { type: 'string', pattern: CAMERA_NAME_PATTERN },
+};
 
 const purgeSchema = {
   type: 'object',
@@ -59,7 +64,8 @@ const checkExport = ajv.compile<ExportRequest>(exportSchema);
 export type Checked<T> = { ok: true; value: T } | { ok: false; why: string };
 
 function decode(payload: Buffer): Checked<unknown> {
-  if (payload.length > MAX_NVR_PAYLOAD_BYTES) return { ok: false, why: `payload too large (${payload.length} bytes)` };
+  if (payload.length > MAX_NVR_PAYLOAD_BYTES)
+    return { ok: false, why: `payload too large (${payload.length} bytes)` };
   try {
     return { ok: true, value: JSON.parse(payload.toString('utf8')) };
   } catch {
@@ -74,12 +80,16 @@ export function parsePurgeRequest(payload: Buffer): Checked<PurgeRequest> {
   if (!decoded.ok) return decoded;
   if (!checkPurge(decoded.value)) {
     const e = checkPurge.errors?.[0];
-    return { ok: false, why: `invalid purge request: ${e?.instancePath || '(top)'} ${e?.message ?? ''}`.trim() };
+    return {
+      ok: false,
+      why: `invalid purge request: ${e?.instancePath || '(top)'} ${e?.message ?? ''}`.trim(),
+    };
   }
   const r = decoded.value;
   const bad = badTime(r.before, r.ts, ...r.holds.flatMap((h) => [h.from, h.to]));
   if (bad) return { ok: false, why: `invalid time ${bad}` };
-  if (r.holds.some((h) => Date.parse(h.from) > Date.parse(h.to))) return { ok: false, why: 'hold ends before it starts' };
+  if (r.holds.some((h) => Date.parse(h.from) > Date.parse(h.to)))
+    return { ok: false, why: 'hold ends before it starts' };
   return { ok: true, value: r };
 }
 
@@ -88,11 +98,15 @@ export function parseExportRequest(payload: Buffer): Checked<ExportRequest> {
   if (!decoded.ok) return decoded;
   if (!checkExport(decoded.value)) {
     const e = checkExport.errors?.[0];
-    return { ok: false, why: `invalid export request: ${e?.instancePath || '(top)'} ${e?.message ?? ''}`.trim() };
+    return {
+      ok: false,
+      why: `invalid export request: ${e?.instancePath || '(top)'} ${e?.message ?? ''}`.trim(),
+    };
   }
   const r = decoded.value;
   const bad = badTime(r.from, r.to, r.ts);
   if (bad) return { ok: false, why: `invalid time ${bad}` };
-  if (Date.parse(r.from) >= Date.parse(r.to)) return { ok: false, why: 'export window ends before it starts' };
+  if (Date.parse(r.from) >= Date.parse(r.to))
+    return { ok: false, why: 'export window ends before it starts' };
   return { ok: true, value: r };
 }

@@ -40,8 +40,14 @@ const options = {
 } as const;
 
 /** Returns the exit code: 0 done, 1 refused (message on err), 2 usage. */
-export async function runExportCommand(argv: string[], deps: ExportCliDeps, io: CliOutput = stdio): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof options; allowPositionals: true }>>;
+export async function runExportCommand(
+  argv: string[],
+  deps: ExportCliDeps,
+  io: CliOutput = stdio,
+): Promise<number> {
+  let parsed: ReturnType<
+    typeof parseArgs<{ args: string[]; options: typeof options; allowPositionals: true }>
+  >;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true });
   } catch (error) {
@@ -61,7 +67,8 @@ export async function runExportCommand(argv: string[], deps: ExportCliDeps, io: 
     io.err(EXPORT_USAGE);
     return 2;
   };
-  const show = (c: ExportCase) => (values.json ? io.out(JSON.stringify(c, null, 2)) : io.out(describeCase(c)));
+  const show = (c: ExportCase) =>
+    values.json ? io.out(JSON.stringify(c, null, 2)) : io.out(describeCase(c));
 
   try {
     const admin = typeof deps.admin === 'function' ? await deps.admin() : deps.admin;
@@ -87,8 +94,12 @@ export async function runExportCommand(argv: string[], deps: ExportCliDeps, io: 
       case 'renew': {
         if (!id || extra.length) return usage(`${command} takes exactly one export id`);
         if (!values.reason) return usage('missing --reason');
-        const c = command === 'close' ? admin.closeExport(id, actor, values.reason) : admin.renewHold(id, actor, values.reason);
-        if (!values.json) io.out(command === 'close' ? 'Export closed; the hold has ended.' : 'Hold renewed.');
+        const c =
+          command === 'close'
+            ? admin.closeExport(id, actor, values.reason)
+            : admin.renewHold(id, actor, values.reason);
+        if (!values.json)
+          io.out(command === 'close' ? 'Export closed; the hold has ended.' : 'Hold renewed.');
         show(c);
         return 0;
       }
@@ -104,8 +115,12 @@ export async function runExportCommand(argv: string[], deps: ExportCliDeps, io: 
         if (values.json) io.out(JSON.stringify(h, null, 2));
         else {
           io.out(`retention ${h.retentionDays} days; oldest footage ${h.oldest ?? 'none'}`);
-          io.out(`last purge requested ${h.lastPurgeRequestAt ?? 'never'}, answered ${h.lastPurgeAnsweredAt ?? 'never'}`);
-          io.out(`pending requests ${h.pendingRequests}; breach ${h.breach ? 'YES' : 'no'}; unreachable ${h.unreachable ? 'YES' : 'no'}`);
+          io.out(
+            `last purge requested ${h.lastPurgeRequestAt ?? 'never'}, answered ${h.lastPurgeAnsweredAt ?? 'never'}`,
+          );
+          io.out(
+            `pending requests ${h.pendingRequests}; breach ${h.breach ? 'YES' : 'no'}; unreachable ${h.unreachable ? 'YES' : 'no'}`,
+          );
         }
         return 0;
       }

@@ -154,11 +154,15 @@ export class NvrController implements NvrAdmin {
   private readonly onConnect = (): void => {
     const mqtt = this.mqtt;
     if (!mqtt) return;
-    mqtt.subscribe([this.topics.purgeResponse, this.topics.exportResponse, this.topics.status], { qos: 1 }, (err) => {
-      if (err) this.log.error({ err: err.message }, 'nvr: subscribe failed');
-      // Resend after the subscription is in place, so a quick answer is not missed.
-      this.resendAll();
-    });
+    mqtt.subscribe(
+      [this.topics.purgeResponse, this.topics.exportResponse, this.topics.status],
+      { qos: 1 },
+      (err) => {
+        if (err) this.log.error({ err: err.message }, 'nvr: subscribe failed');
+        // Resend after the subscription is in place, so a quick answer is not missed.
+        this.resendAll();
+      },
+    );
   };
 
   private resendAll(): void {
@@ -171,7 +175,9 @@ export class NvrController implements NvrAdmin {
     this.sendDue();
     // Accepted exports get one nudge: the agent answers `done` again if the answer was lost meanwhile.
     const accepted = this.db
-      .prepare('SELECT * FROM nvr_outbox WHERE answered_at IS NULL AND superseded_at IS NULL AND accepted_at IS NOT NULL')
+      .prepare(
+        'SELECT * FROM nvr_outbox WHERE answered_at IS NULL AND superseded_at IS NULL AND accepted_at IS NOT NULL',
+      )
       .all() as OutboxRow[];
     for (const row of accepted) this.publish(row);
   }
@@ -208,7 +214,10 @@ export class NvrController implements NvrAdmin {
         .run(now);
       this.insertOutbox(request.id, 'purge', request, now);
     })();
-    this.log.info({ id: request.id, before: request.before, holds: request.holds.length }, 'nvr: purge requested');
+    this.log.info(
+      { id: request.id, before: request.before, holds: request.holds.length },
+      'nvr: purge requested',
+    );
     this.sendDue();
     return request.id;
   }
@@ -228,7 +237,12 @@ export class NvrController implements NvrAdmin {
 
   // ---------------------------------------------------------------- outbox
 
-  private insertOutbox(id: string, kind: 'purge' | 'export', payload: PurgeRequest | ExportRequest, now: number): void {
+  private insertOutbox(
+    id: string,
+    kind: 'purge' | 'export',
+    payload: PurgeRequest | ExportRequest,
+    now: number,
+  ): void {
     this.db
       .prepare('INSERT INTO nvr_outbox (id, kind, payload, created_at, next_try_at) VALUES (?, ?, ?, ?, ?)')
       .run(id, kind, JSON.stringify(payload), now, now);
@@ -294,7 +308,9 @@ export class NvrController implements NvrAdmin {
   };
 
   private findRequest(id: string, kind: 'purge' | 'export'): OutboxRow | undefined {
-    return this.db.prepare('SELECT * FROM nvr_outbox WHERE id = ? AND kind = ?').get(id, kind) as OutboxRow | undefined;
+    return this.db.prepare('SELECT * FROM nvr_outbox WHERE id = ? AND kind = ?').get(id, kind) as
+      | OutboxRow
+      | undefined;
   }
 
   private onPurgeResponse(payload: Buffer): void {
@@ -315,7 +331,9 @@ export class NvrController implements NvrAdmin {
     }
     const now = this.nowMs();
     const request = JSON.parse(row.payload) as PurgeRequest;
-    this.db.prepare('UPDATE nvr_outbox SET answered_at = ?, answer = ? WHERE id = ?').run(now, JSON.stringify(answer), row.id);
+    this.db
+      .prepare('UPDATE nvr_outbox SET answered_at = ?, answer = ? WHERE id = ?')
+      .run(now, JSON.stringify(answer), row.id);
     this.alarms.clear('nvr_unreachable');
 
     const previous = this.readState<PurgeRecord>('purge');
@@ -339,7 +357,10 @@ export class NvrController implements NvrAdmin {
       breach,
     };
     this.writeState('purge', record);
-    this.log.info({ id: row.id, deleted: answer.deleted, oldest: answer.oldest, ok: answer.ok }, 'nvr: purge answered');
+    this.log.info(
+      { id: row.id, deleted: answer.deleted, oldest: answer.oldest, ok: answer.ok },
+      'nvr: purge answered',
+    );
     this.updateBreachAlarm();
   }
 
@@ -361,11 +382,14 @@ export class NvrController implements NvrAdmin {
       return;
     }
     const now = this.nowMs();
-    const exp = this.db.prepare('SELECT * FROM nvr_exports WHERE request_id = ?').get(row.id) as ExportRow | undefined;
+    const exp = this.db.prepare('SELECT * FROM nvr_exports WHERE request_id = ?').get(row.id) as
+      | ExportRow
+      | undefined;
     if (answer.state === 'accepted') {
       if (row.accepted_at !== null) return;
       this.db.prepare('UPDATE nvr_outbox SET accepted_at = ? WHERE id = ?').run(now, row.id);
-      if (exp?.state === 'held') this.db.prepare("UPDATE nvr_exports SET state = 'requested' WHERE id = ?").run(exp.id);
+      if (exp?.state === 'held')
+        this.db.prepare("UPDATE nvr_exports SET state = 'requested' WHERE id = ?").run(exp.id);
       if (exp) audit(this.db, { actor: 'system', action: 'nvr.export.accepted', subject: exp.id }, now);
       return;
     }
@@ -374,13 +398,23 @@ export class NvrController implements NvrAdmin {
       return;
     }
     this.db.transaction(() => {
-      this.db.prepare('UPDATE nvr_outbox SET answered_at = ?, answer = ? WHERE id = ?').run(now, JSON.stringify(answer), row.id);
+      this.db
+        .prepare('UPDATE nvr_outbox SET answered_at = ?, answer = ? WHERE id = ?')
+        .run(now, JSON.stringify(answer), row.id);
       if (!exp) return;
       const stillOpen = exp.closed_at === null && exp.state !== 'expired';
       if (answer.state === 'done') {
         this.db
-          .prepare('UPDATE nvr_exports SET state = ?, location = ?, sha256 = ?, files = ?, error = NULL WHERE id = ?')
-          .run(stillOpen ? 'exported' : exp.state, answer.location, answer.sha256, answer.files ?? null, exp.id);
+          .prepare(
+            'UPDATE nvr_exports SET state = ?, location = ?, sha256 = ?, files = ?, error = NULL WHERE id = ?',
+          )
+          .run(
+            stillOpen ? 'exported' : exp.state,
+            answer.location,
+            answer.sha256,
+            answer.files ?? null,
+            exp.id,
+          );
         audit(
           this.db,
           {
@@ -395,7 +429,11 @@ export class NvrController implements NvrAdmin {
         this.db
           .prepare('UPDATE nvr_exports SET state = ?, error = ? WHERE id = ?')
           .run(stillOpen ? 'failed' : exp.state, answer.error ?? 'export failed', exp.id);
-        audit(this.db, { actor: 'system', action: 'nvr.export.failed', subject: exp.id, reason: answer.error }, now);
+        audit(
+          this.db,
+          { actor: 'system', action: 'nvr.export.failed', subject: exp.id, reason: answer.error },
+          now,
+        );
       }
     })();
     this.log.info({ id: row.id, state: answer.state, files: answer.files }, 'nvr: export answered');
@@ -444,7 +482,9 @@ export class NvrController implements NvrAdmin {
     const reason = input.reason?.trim() ?? '';
     const actor = input.actor?.trim() ?? '';
     if (!CASE_NUMBER_PATTERN.test(caseNumber)) {
-      throw new ExportRefused('case number is required (letters, digits, space . _ / -, at most 64 characters)');
+      throw new ExportRefused(
+        'case number is required (letters, digits, space . _ / -, at most 64 characters)',
+      );
     }
     if (!authority) throw new ExportRefused('the requesting authority is required');
     if (!reason) throw new ExportRefused('a reason is required');
@@ -485,7 +525,19 @@ export class NvrController implements NvrAdmin {
           `INSERT INTO nvr_exports (id, case_number, authority, from_at, to_at, cameras, reason, state, request_id,
              opened_by, opened_at, hold_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'held', ?, ?, ?, ?)`,
         )
-        .run(id, caseNumber, authority, from, to, JSON.stringify(cameras), reason, requestId, actor, now, holdExpiresAt);
+        .run(
+          id,
+          caseNumber,
+          authority,
+          from,
+          to,
+          JSON.stringify(cameras),
+          reason,
+          requestId,
+          actor,
+          now,
+          holdExpiresAt,
+        );
       this.insertOutbox(requestId, 'export', request, now);
       audit(
         this.db,
@@ -517,7 +569,11 @@ export class NvrController implements NvrAdmin {
     const now = this.nowMs();
     this.db.transaction(() => {
       this.db.prepare("UPDATE nvr_exports SET state = 'closed', closed_at = ? WHERE id = ?").run(now, exp.id);
-      audit(this.db, { actor, action: 'nvr.export.close', subject: exp.id, reason, detail: { state: exp.state } }, now);
+      audit(
+        this.db,
+        { actor, action: 'nvr.export.close', subject: exp.id, reason, detail: { state: exp.state } },
+        now,
+      );
     })();
     this.log.info({ export: id }, 'nvr: export closed, hold ended');
     return this.getExport(id);
@@ -531,7 +587,13 @@ export class NvrController implements NvrAdmin {
       this.db.prepare('UPDATE nvr_exports SET hold_expires_at = ? WHERE id = ?').run(until, exp.id);
       audit(
         this.db,
-        { actor, action: 'nvr.hold.renew', subject: exp.id, reason, detail: { until: new Date(until).toISOString() } },
+        {
+          actor,
+          action: 'nvr.hold.renew',
+          subject: exp.id,
+          reason,
+          detail: { until: new Date(until).toISOString() },
+        },
         now,
       );
     })();
@@ -540,7 +602,9 @@ export class NvrController implements NvrAdmin {
 
   listExports(): ExportCase[] {
     this.expireHolds();
-    const rows = this.db.prepare('SELECT * FROM nvr_exports ORDER BY opened_at DESC, id').all() as ExportRow[];
+    const rows = this.db
+      .prepare('SELECT * FROM nvr_exports ORDER BY opened_at DESC, id')
+      .all() as ExportRow[];
     return rows.map(toCase);
   }
 
@@ -572,7 +636,9 @@ export class NvrController implements NvrAdmin {
       .all(now) as { id: string; hold_expires_at: number }[];
     for (const row of due) {
       this.db.transaction(() => {
-        this.db.prepare("UPDATE nvr_exports SET state = 'expired', closed_at = ? WHERE id = ?").run(now, row.id);
+        this.db
+          .prepare("UPDATE nvr_exports SET state = 'expired', closed_at = ? WHERE id = ?")
+          .run(now, row.id);
         audit(
           this.db,
           {
@@ -622,20 +688,25 @@ export class NvrController implements NvrAdmin {
   }
 
   private readState<T>(key: string): T | null {
-    const row = this.db.prepare('SELECT value FROM nvr_state WHERE key = ?').get(key) as { value: string } | undefined;
+    const row = this.db.prepare('SELECT value FROM nvr_state WHERE key = ?').get(key) as
+      | { value: string }
+      | undefined;
     return row ? (JSON.parse(row.value) as T) : null;
   }
 
   private writeState(key: string, value: unknown): void {
     this.db
-      .prepare('INSERT INTO nvr_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+      .prepare(
+        'INSERT INTO nvr_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      )
       .run(key, JSON.stringify(value));
   }
 }
 
 function parseTime(value: string, what: string): number {
   const ms = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value) ? Date.parse(value) : Number.NaN;
-  if (Number.isNaN(ms)) throw new ExportRefused(`"${what}" must be an ISO-8601 time, e.g. 2026-11-26T08:00:00Z`);
+  if (Number.isNaN(ms))
+    throw new ExportRefused(`"${what}" must be an ISO-8601 time, e.g. 2026-11-26T08:00:00Z`);
   return ms;
 }
 

@@ -9,7 +9,11 @@ import {
   REQUEST_ID_PATTERN,
 } from '../contract/nvr.ts';
 
-const isoTime = { type: 'string', maxLength: 40, pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$' };
+const isoTime = {
+  type: 'string',
+  maxLength: 40,
+  pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$',
+};
 const nullableIso = { anyOf: [isoTime, { type: 'null' }] };
 const id = { type: 'string', pattern: REQUEST_ID_PATTERN };
 
@@ -75,7 +79,8 @@ const checks = {
 export type Parsed<T> = { ok: true; value: T } | { ok: false; why: string };
 
 function parse<T>(payload: Buffer, check: (typeof checks)[keyof typeof checks]): Parsed<T> {
-  if (payload.length > MAX_NVR_PAYLOAD_BYTES) return { ok: false, why: `payload too large (${payload.length} bytes)` };
+  if (payload.length > MAX_NVR_PAYLOAD_BYTES)
+    return { ok: false, why: `payload too large (${payload.length} bytes)` };
   let data: unknown;
   try {
     data = JSON.parse(payload.toString('utf8'));
@@ -87,7 +92,8 @@ function parse<T>(payload: Buffer, check: (typeof checks)[keyof typeof checks]):
     return { ok: false, why: `invalid: ${e ? `${e.instancePath || '(top)'} ${e.message}` : 'schema'}` };
   }
   // Times must also be real dates, not just the right shape.
-  for (const t of timesIn(data)) if (Number.isNaN(Date.parse(t))) return { ok: false, why: `invalid time ${t}` };
+  for (const t of timesIn(data))
+    if (Number.isNaN(Date.parse(t))) return { ok: false, why: `invalid time ${t}` };
   return { ok: true, value: data as T };
 }
 
