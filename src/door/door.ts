@@ -144,6 +144,9 @@ export class Door {
       this.driver.onFire((v) => this.fire?.input(v)),
       this.driver.onContact((v) => this.contact?.input(v)),
     );
+    // A change between the first read and subscribing would otherwise go unseen until the next one.
+    this.fire.input(this.driver.readFire());
+    this.contact.input(this.driver.readContact());
     this.applyRelay();
     // Alarms restored from the store describe the last run; settle them against what the inputs say now.
     if (this.fireActive) {
