@@ -120,8 +120,8 @@ export class NvrAgent {
     const before = this.now().getTime() - this.config.retention_days * DAY_MS;
     const cameras = this.config.cameras.length > 0 ? new Set(this.config.cameras) : null;
     return this.enqueuePurge(() => this.runPurge(before, cameras, [])).then((r) => {
-      if (r) this.log.info({ deleted: r.deleted, held: r.held }, 'scheduled purge done');
-      return r;
+      if (!(r instanceof Error)) this.log.info({ deleted: r.deleted, held: r.held }, 'scheduled purge done');
+      return r instanceof Error ? null : r;
     });
   }
 
@@ -172,7 +172,7 @@ export class NvrAgent {
     const cameras = req.cameras.length > 0 ? new Set(req.cameras) : null;
     void this.enqueuePurge(() => this.runPurge(before, cameras, req.holds)).then((r) => {
       this.inflight.delete(req.id);
-      const answer: PurgeResponse = r
+      const answer: PurgeResponse = !(r instanceof Error)
         ? {
             id: req.id,
             ok: r.errors === 0,
@@ -180,7 +180,7 @@ export class NvrAgent {
             oldest: iso(r.oldest),
             ...(r.errors > 0 ? { error: `${r.errors} files could not be deleted` } : {}),
           }
-        : { id: req.id, ok: false, deleted: 0, oldest: null, error: 'purge failed' };
+        : { id: req.id, ok: false, deleted: 0, oldest: null, error: r.message.slice(0, 500) };
       this.finish('purge', answer, correlation);
     });
   }
@@ -268,10 +268,10 @@ export class NvrAgent {
 
   // ---------------------------------------------------------------- purge
 
-  private enqueuePurge(job: () => Promise<PurgeResult>): Promise<PurgeResult | null> {
+  private enqueuePurge(job: () => Promise<PurgeResult>): Promise<PurgeResult | Error> {
     const next = this.purgeChain.then(job).catch((error: Error) => {
       this.log.error({ err: error.message }, 'purge failed');
-      return null;
+      return error;
     });
     this.purgeChain = next;
     return next;

@@ -1,5 +1,5 @@
 /** Applies a purge to a recordings tree: deletes segments that start before the cutoff, unless held. */
-import { rmdir, unlink } from 'node:fs/promises';
+import { rmdir, stat, unlink } from 'node:fs/promises';
 import { type Layout, leaves, type ScanCounters, type Segment } from './layout.ts';
 
 export interface Hold {
@@ -54,6 +54,9 @@ export async function purgeRecordings(
   opts: PurgeOptions,
   onError?: (path: string, err: Error) => void,
 ): Promise<PurgeResult> {
+  // A missing root (an unmounted disk) must not read as "no footage left".
+  const rootStat = await stat(opts.root).catch(() => null);
+  if (!rootStat?.isDirectory()) throw new Error(`recordings root ${opts.root} is missing`);
   const counters: ScanCounters = { ignored: 0, links: 0 };
   const stats = new Map<string, CameraStats>();
   const touched = new Set<string>();

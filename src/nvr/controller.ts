@@ -166,20 +166,11 @@ export class NvrController implements NvrAdmin {
   };
 
   private resendAll(): void {
-    const now = this.nowMs();
+    // Accepted exports are included: the agent answers `done` again if that answer was lost meanwhile.
     this.db
-      .prepare(
-        'UPDATE nvr_outbox SET next_try_at = ? WHERE answered_at IS NULL AND superseded_at IS NULL AND accepted_at IS NULL',
-      )
-      .run(now);
+      .prepare('UPDATE nvr_outbox SET next_try_at = ? WHERE answered_at IS NULL AND superseded_at IS NULL')
+      .run(this.nowMs());
     this.sendDue();
-    // Accepted exports get one nudge: the agent answers `done` again if the answer was lost meanwhile.
-    const accepted = this.db
-      .prepare(
-        'SELECT * FROM nvr_outbox WHERE answered_at IS NULL AND superseded_at IS NULL AND accepted_at IS NOT NULL',
-      )
-      .all() as OutboxRow[];
-    for (const row of accepted) this.publish(row);
   }
 
   /** Periodic work; public so a caller (or a test) can run it on demand. */
@@ -259,10 +250,18 @@ export class NvrController implements NvrAdmin {
     const now = this.nowMs();
     const due = this.db
       .prepare(
-        'SELECT * FROM nvr_outbox WHERE answered_at IS NULL AND superseded_at IS NULL AND accepted_at IS NULL AND next_try_at <= ? ORDER BY created_at',
+        'SELECT * FROM nvr_outbox WHERE answered_at IS NULL AND superseded_at IS NULL AND next_try_at <= ? ORDER BY created_at',
       )
       .all(now) as OutboxRow[];
     for (const row of due) {
+      if (row.accepted_at !== null) {
+        // A long export: ask now and then, so a restarted agent picks it up again. Not a sign of silence.
+        this.db
+          .prepare('UPDATE nvr_outbox SET next_try_at = ? WHERE id = ?')
+          .run(now + this.config.backoff.max_ms, row.id);
+        this.publish(row);
+        continue;
+      }
       if (row.tries >= this.config.max_tries) {
         this.alarms.raise(
           'nvr_unreachable',
@@ -387,7 +386,9 @@ export class NvrController implements NvrAdmin {
       | undefined;
     if (answer.state === 'accepted') {
       if (row.accepted_at !== null) return;
-      this.db.prepare('UPDATE nvr_outbox SET accepted_at = ? WHERE id = ?').run(now, row.id);
+      this.db
+        .prepare('UPDATE nvr_outbox SET accepted_at = ?, next_try_at = ? WHERE id = ?')
+        .run(now, now + this.config.backoff.max_ms, row.id);
       if (exp?.state === 'held')
         this.db.prepare("UPDATE nvr_exports SET state = 'requested' WHERE id = ?").run(exp.id);
       if (exp) audit(this.db, { actor: 'system', action: 'nvr.export.accepted', subject: exp.id }, now);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -235,6 +236,16 @@ describe('nvr agent over a real broker', () => {
     expect(listTree(r.root)).toEqual(before);
   });
 
+  it('answers with an error when the recordings root is gone (an unmounted disk is not "no footage")', async () => {
+    const r = await rig();
+    rmSync(r.root, { recursive: true });
+    const req = purgeRequest();
+    await r.client.publishAsync('nvr/purge/request', JSON.stringify(req), { qos: 1 });
+    const answer = await waitFor(() => r.purgeAnswers.find((a) => a.id === req.id), 5000, 'answer');
+    expect(answer).toMatchObject({ ok: false, deleted: 0 });
+    expect(answer.error).toMatch(/missing/);
+  });
+
   it('exports a window with a manifest whose sha256 is in the answer', async () => {
     const t = now() - 3 * DAY;
     const r = await rig((root) => {
@@ -278,5 +289,65 @@ describe('nvr agent over a real broker', () => {
     await r.client.publishAsync('nvr/export/request', JSON.stringify(req), { qos: 1 });
     await waitFor(() => r.exportAnswers.filter((a) => a.state === 'done').length === 2, 5000, 'second done');
     expect(r.exportAnswers.filter((a) => a.state === 'done')[1]).toEqual(done);
+  });
+});
+
+describe('dorvakt-nvr-agent entry point', () => {
+  it('starts from a YAML config, speaks MQTT 3.1.1 when told, answers, and stops on SIGTERM', async () => {
+    const tmp = tempDir('nvr-bin-');
+    cleanups.push(() => tmp.cleanup());
+    const root = join(tmp.path, 'rec');
+    const old = frigatePath('cam1', now() - 30 * DAY);
+    writeSegment(root, old);
+    const file = join(tmp.path, 'agent.yaml');
+    writeFileSync(
+      file,
+      [
+        'mqtt:',
+        `  url: ${broker.url}`,
+        '  base_topic: bin-test',
+        `  client_id: bin-${process.pid}`,
+        '  protocol_version: 4',
+        'recordings:',
+        '  root: rec',
+        'exports_dir: exports',
+        'state_file: state/agent.json',
+        "purge_cron: '0 0 1 1 *'",
+        'log_level: warn',
+        '',
+      ].join('\n'),
+    );
+    const client = await mqttClient(broker.url);
+    cleanups.push(() => client.endAsync());
+    const statuses: NvrStatus[] = [];
+    const answers: PurgeResponse[] = [];
+    client.on('message', (t, p) => {
+      if (!p.length) return;
+      if (t === 'bin-test/status') statuses.push(JSON.parse(p.toString()));
+      else answers.push(JSON.parse(p.toString()));
+    });
+    await client.subscribeAsync(['bin-test/status', 'bin-test/purge/response'], { qos: 1 });
+    const child = spawn(process.execPath, ['bin/dorvakt-nvr-agent.mjs', '--config', file], {
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    cleanups.push(async () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await client.publishAsync('bin-test/status', '', { qos: 1, retain: true });
+    });
+    // Its start-up purge removes footage past retention and publishes the retained status.
+    const status = await waitFor(() => statuses.at(-1), 15_000, 'status from the agent process');
+    expect(status.cameras).toEqual([{ name: 'cam1', oldest: null, files: 0 }]);
+    expect(listFiles(root)).toEqual([]);
+    const req = purgeRequest();
+    await client.publishAsync('bin-test/purge/request', JSON.stringify(req), { qos: 1 });
+    const answer = await waitFor(
+      () => answers.find((a) => a.id === req.id),
+      5000,
+      'answer from the agent process',
+    );
+    expect(answer).toEqual({ id: req.id, ok: true, deleted: 0, oldest: null });
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 });

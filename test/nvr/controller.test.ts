@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MqttClient } from 'mqtt';
+import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PurgeRequest } from '../../src/contract/nvr.ts';
 import { ExportRefused } from '../../src/contract/nvr-admin.ts';
@@ -95,6 +95,23 @@ describe('controller and agent over a real broker', () => {
     expect(h.unreachable).toBe(false);
     expect(h.pendingRequests).toBe(0);
     expect(rig.alarms.list()).toEqual([]);
+  });
+
+  it('works over MQTT 3.1.1 too (the id in the payload is enough)', async () => {
+    const s = setup();
+    s.agentCfg.mqtt.protocol_version = 4;
+    const mqtt = await connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 100 });
+    const rig = makeController(s.dbPath, mqtt, s.log, s.config);
+    rig.controller.start();
+    cleanups.push(async () => {
+      await rig.close();
+      await mqtt.endAsync();
+    });
+    await agentOn(s);
+    writeSegment(s.agentCfg.recordings.root, frigatePath('door', Date.now() - 8 * DAY));
+    const id = rig.controller.purgeNow();
+    await waitFor(() => answered(rig, id), 5000, 'answer');
+    expect(rig.controller.health().lastPurgeDeleted).toBe(1);
   });
 
   it('a silent agent raises nvr_unreachable; the first answer clears it', async () => {
