@@ -1,8 +1,11 @@
 /** Config section: one door's schedule. Owned by src/schedule. */
 export interface ScheduleException {
-  /** Local date YYYY-MM-DD. */
+  /** Local date YYYY-MM-DD in the site's time zone. One exception per date. */
   date: string;
-  /** `closed` closes the whole day; otherwise the given periods replace that day's regular hours. */
+  /**
+   * `closed: true` closes the whole day; otherwise `staffed`/`staffless` (opening_hours time ranges such as
+   * `10:00-14:00`) replace that day's regular hours, holiday or not. An omitted one means none that day.
+   */
   closed?: boolean;
   staffed?: string;
   staffless?: string;
@@ -10,12 +13,16 @@ export interface ScheduleException {
 }
 
 export interface ScheduleConfig {
-  /** OSM opening_hours syntax for staffed hours. */
+  /** OSM opening_hours syntax for staffed hours ('' = never). PH/SH are rejected: see holidays_closed. */
   staffed: string;
   /** OSM opening_hours syntax for staffless (open-library) hours. Staffed hours win where both apply. */
   staffless: string;
-  /** Public holidays are closed unless an exception opens them (OSM `PH off` is added automatically). */
+  /**
+   * Public holidays (date-holidays type `public` for site.country/region) are closed all day unless an
+   * exception for that date says otherwise. Bank/observance days (Julaften, DK Grundlovsdag) are not.
+   */
   holidays_closed: boolean;
+  /** Minutes before staffless hours end (into closed) that `closing_soon` is raised; 0 = never. */
   closing_soon_minutes: number;
   exceptions: ScheduleException[];
 }

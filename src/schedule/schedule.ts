@@ -288,3 +288,19 @@ export class DoorSchedule {
     return plan;
   }
 }
+
+/** One DoorSchedule per door; a bad schedule throws naming the door (for startup and `check-config`). */
+export function buildDoorSchedules(
+  doors: readonly { id: string; schedule: ScheduleConfig }[],
+  site: SiteSettings,
+): Map<string, DoorSchedule> {
+  const out = new Map<string, DoorSchedule>();
+  for (const door of doors) {
+    try {
+      out.set(door.id, new DoorSchedule(door.schedule, site));
+    } catch (err) {
+      throw new Error(`door "${door.id}": ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
+  return out;
+}

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ScheduleConfig } from '../../src/schedule/config.ts';
-import { DoorSchedule, ScheduleConfigError, type SiteSettings } from '../../src/schedule/schedule.ts';
+import { buildDoorSchedules, DoorSchedule, ScheduleConfigError, type SiteSettings } from '../../src/schedule/schedule.ts';
 
 const OSLO: SiteSettings = { timezone: 'Europe/Oslo', country: 'NO' };
 const COPENHAGEN: SiteSettings = { timezone: 'Europe/Copenhagen', country: 'DK' };
@@ -395,5 +395,21 @@ describe('DoorSchedule — invalid settings are rejected with a clear message', 
   it('empty expressions mean never', () => {
     const s = schedule({ staffed: '', staffless: '  ' });
     expect(s.stateAt(at('2026-11-25T12:00:00+01:00'))).toBe('closed');
+  });
+});
+
+describe('buildDoorSchedules', () => {
+  it('builds one schedule per door and names the door whose schedule is bad', () => {
+    const good = buildDoorSchedules([{ id: 'main', schedule: LIBRARY }], OSLO);
+    expect(good.get('main')?.stateAt(at('2026-11-25T12:00:00+01:00'))).toBe('staffed');
+    expect(() =>
+      buildDoorSchedules(
+        [
+          { id: 'main', schedule: LIBRARY },
+          { id: 'side', schedule: { ...LIBRARY, staffless: 'Mo-Su 7-22' } },
+        ],
+        OSLO,
+      ),
+    ).toThrow(/^door "side": schedule staffless "Mo-Su 7-22": opening_hours warning/);
   });
 });
