@@ -23,8 +23,20 @@ describe('ils-check', () => {
     dir.cleanup();
   });
   const flags = (card: string, pin?: string, extra: string[] = []) => [
-    '--host', sim.host, '--port', String(sim.port), '--user', 'door', '--password', 'Pa55word', '--institution', 'DEMO',
-    '--card', card, ...(pin ? ['--pin', pin] : []), ...extra,
+    '--host',
+    sim.host,
+    '--port',
+    String(sim.port),
+    '--user',
+    'door',
+    '--password',
+    'Pa55word',
+    '--institution',
+    'DEMO',
+    '--card',
+    card,
+    ...(pin ? ['--pin', pin] : []),
+    ...extra,
   ];
 
   it('flags form: prints the exchange with PIN and password redacted, the status, and the verdict last', async () => {
@@ -85,7 +97,18 @@ ils:
 
   it('exit 3 with a clear message when nothing listens', async () => {
     const port = await freePort();
-    const r = await check(['--host', '127.0.0.1', '--port', String(port), '--institution', 'X', '--card', '1', '--pin', '1']);
+    const r = await check([
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--institution',
+      'X',
+      '--card',
+      '1',
+      '--pin',
+      '1',
+    ]);
     expect(r.code).toBe(3);
     expect(r.last).toMatch(/could not connect.*ECONNREFUSED/);
   });

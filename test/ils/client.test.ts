@@ -25,47 +25,64 @@ describe('Sip2PatronSource against the simulator over TCP', () => {
     { encoding: 'latin1', errorDetection: false, message: 63 },
     { encoding: 'utf8', errorDetection: true, message: 23 },
   ];
-  it.each(variants)('answers every demo patron right ($encoding, error detection $errorDetection, message $message)', async (v) => {
-    const { source, sim } = await setup({ encoding: v.encoding, errorDetection: v.errorDetection }, { message: v.message });
-    const cases: Array<[string, string | undefined, string]> = [
-      ['10000001', '1234', 'allow'],
-      ['10000001', '0000', 'bad_pin'],
-      ['10000001', undefined, 'allow'],
-      ['10000002', '2345', 'allow'],
-      ['10000003', '3456', 'blocked'],
-      ['10000004', '4567', 'allow'],
-      ['10000005', '5678', 'card_lost'],
-      ['10000006', '6789', 'card_expired'],
-      ['10000007', '7890', 'allow'],
-      ['99999999', '1111', 'unknown_card'],
-      ['99999999', undefined, 'unknown_card'],
-    ];
-    for (const [card, pin, expected] of cases) {
-      const lookup = await source.lookup(card, pin);
-      expect(verdictOf(lookup, pin !== undefined), `${card}/${pin}`).toBe(expected);
-    }
-    const child = await source.lookup('10000004', '4567');
-    expect(child).toMatchObject({
-      status: 'ok',
-      source: 'live',
-      standing: { known: true, pinOk: true, category: 'B', birthYear: new Date().getFullYear() - 10 },
-    });
-    const noPin = await source.lookup('10000002');
-    expect(noPin).toMatchObject({ status: 'ok', standing: { pinOk: null } });
-    // One login for the whole run: the connection is reused.
-    expect(sim.stats.logins).toBe(1);
-    expect(sim.stats.received.filter((c) => c === String(v.message))).toHaveLength(cases.length + 2);
-  });
+  it.each(variants)(
+    'answers every demo patron right ($encoding, error detection $errorDetection, message $message)',
+    async (v) => {
+      const { source, sim } = await setup(
+        { encoding: v.encoding, errorDetection: v.errorDetection },
+        { message: v.message },
+      );
+      const cases: Array<[string, string | undefined, string]> = [
+        ['10000001', '1234', 'allow'],
+        ['10000001', '0000', 'bad_pin'],
+        ['10000001', undefined, 'allow'],
+        ['10000002', '2345', 'allow'],
+        ['10000003', '3456', 'blocked'],
+        ['10000004', '4567', 'allow'],
+        ['10000005', '5678', 'card_lost'],
+        ['10000006', '6789', 'card_expired'],
+        ['10000007', '7890', 'allow'],
+        ['99999999', '1111', 'unknown_card'],
+        ['99999999', undefined, 'unknown_card'],
+      ];
+      for (const [card, pin, expected] of cases) {
+        const lookup = await source.lookup(card, pin);
+        expect(verdictOf(lookup, pin !== undefined), `${card}/${pin}`).toBe(expected);
+      }
+      const child = await source.lookup('10000004', '4567');
+      expect(child).toMatchObject({
+        status: 'ok',
+        source: 'live',
+        standing: { known: true, pinOk: true, category: 'B', birthYear: new Date().getFullYear() - 10 },
+      });
+      const noPin = await source.lookup('10000002');
+      expect(noPin).toMatchObject({ status: 'ok', standing: { pinOk: null } });
+      // One login for the whole run: the connection is reused.
+      expect(sim.stats.logins).toBe(1);
+      expect(sim.stats.received.filter((c) => c === String(v.message))).toHaveLength(cases.length + 2);
+    },
+  );
 
   it('exports stable demo cards', () => {
-    expect(DEMO_SIP2_PATRONS.map((p) => p.card)).toEqual(['10000001', '10000002', '10000003', '10000004', '10000005', '10000006', '10000007']);
+    expect(DEMO_SIP2_PATRONS.map((p) => p.card)).toEqual([
+      '10000001',
+      '10000002',
+      '10000003',
+      '10000004',
+      '10000005',
+      '10000006',
+      '10000007',
+    ]);
     expect(DEMO_SIP2_PATRONS[6]!.name).toBe('Åse Ødegård Æbelø');
   });
 });
 
 describe('faults', () => {
   it('slow: times out, answers unavailable, and the late reply is never used', async () => {
-    const { source, sim } = await setup({ fault: { mode: 'slow', delayMs: 800, only: ['63'], times: 1 } });
+    const { source, sim } = await setup(
+      { fault: { mode: 'slow', delayMs: 1500, only: ['63'], times: 1 } },
+      { request_timeout_ms: 300 },
+    );
     const first = await source.lookup('10000003', '3456');
     expect(first).toMatchObject({ status: 'unavailable' });
     expect((first as { error: string }).error).toMatch(/no reply/);
@@ -76,7 +93,7 @@ describe('faults', () => {
   });
 
   it('silent: unavailable', async () => {
-    const { source } = await setup({ fault: { mode: 'silent', only: ['63'] } });
+    const { source } = await setup({ fault: { mode: 'silent', only: ['63'] } }, { request_timeout_ms: 300 });
     expect(await source.lookup('10000001', '1234')).toMatchObject({ status: 'unavailable' });
   });
 
@@ -124,7 +141,10 @@ describe('faults', () => {
   });
 
   it('bad checksum: never acted on; 97 up to the limit', async () => {
-    const { source, sim } = await setup({ fault: { mode: 'bad_checksum', only: ['63'] } }, { resend_limit: 3 });
+    const { source, sim } = await setup(
+      { fault: { mode: 'bad_checksum', only: ['63'] } },
+      { resend_limit: 3 },
+    );
     const lookup = await source.lookup('10000001', '1234');
     expect(lookup).toMatchObject({ status: 'unavailable' });
     expect((lookup as { error: string }).error).toMatch(/checksum/);
@@ -138,7 +158,10 @@ describe('faults', () => {
   });
 
   it('honours the retries field of 98 when it is lower than the configured limit', async () => {
-    const { source, sim } = await setup({ retriesAllowed: 0, fault: { mode: 'bad_checksum', only: ['63'], times: 1 } }, { resend_limit: 3 });
+    const { source, sim } = await setup(
+      { retriesAllowed: 0, fault: { mode: 'bad_checksum', only: ['63'], times: 1 } },
+      { resend_limit: 3 },
+    );
     expect(await source.lookup('10000001', '1234')).toMatchObject({ status: 'unavailable' });
     expect(sim.stats.resendRequests).toBe(0);
   });
@@ -161,7 +184,10 @@ describe('faults', () => {
   });
 
   it('96 forever: gives up after the limit', async () => {
-    const { source, sim } = await setup({ fault: { mode: 'request_resend', only: ['63'] } }, { resend_limit: 2 });
+    const { source, sim } = await setup(
+      { fault: { mode: 'request_resend', only: ['63'] } },
+      { resend_limit: 2 },
+    );
     expect(await source.lookup('10000001', '1234')).toMatchObject({ status: 'unavailable' });
     expect(sim.stats.received.filter((c) => c === '63')).toHaveLength(3);
   });
@@ -184,7 +210,10 @@ describe('faults', () => {
 
   it('wrong password: login refused', async () => {
     const { source } = await setup({ password: 'other' });
-    expect(await source.lookup('10000001', '1234')).toMatchObject({ status: 'unavailable', error: expect.stringMatching(/login/) });
+    expect(await source.lookup('10000001', '1234')).toMatchObject({
+      status: 'unavailable',
+      error: expect.stringMatching(/login/),
+    });
   });
 });
 
@@ -192,7 +221,7 @@ describe('circuit breaker and alarm', () => {
   it('opens after the threshold, answers at once while open, raises and clears ils_offline', async () => {
     const { source, sim, alarms, events } = await setup(
       { fault: { mode: 'silent', only: ['63'] } },
-      { circuit: { failure_threshold: 2, backoff_min_ms: 50, backoff_max_ms: 100 } },
+      { request_timeout_ms: 300, circuit: { failure_threshold: 2, backoff_min_ms: 50, backoff_max_ms: 100 } },
     );
     expect(await source.lookup('10000001', '1234')).toMatchObject({ status: 'unavailable' });
     expect(alarms.isActive('ils_offline')).toBe(false);
@@ -217,15 +246,26 @@ describe('circuit breaker and alarm', () => {
   });
 
   it('a connection refused opens the circuit without any timeout', async () => {
-    const { source, sim, alarms } = await setup({}, { circuit: { failure_threshold: 1, backoff_min_ms: 50, backoff_max_ms: 100 } });
+    const { source, sim, alarms } = await setup(
+      {},
+      { circuit: { failure_threshold: 1, backoff_min_ms: 50, backoff_max_ms: 100 } },
+    );
     await sim.close();
-    expect(await source.lookup('10000001', '1234')).toMatchObject({ status: 'unavailable', error: expect.stringMatching(/ECONNREFUSED/) });
+    expect(await source.lookup('10000001', '1234')).toMatchObject({
+      status: 'unavailable',
+      error: expect.stringMatching(/ECONNREFUSED/),
+    });
     expect(alarms.isActive('ils_offline')).toBe(true);
-    expect(await source.lookup('10000001', '1234')).toMatchObject({ error: expect.stringMatching(/circuit open/) });
+    expect(await source.lookup('10000001', '1234')).toMatchObject({
+      error: expect.stringMatching(/circuit open/),
+    });
   });
 
   it('the heartbeat notices an outage before anyone swipes', async () => {
-    const { sim, alarms, source } = await setup({}, { heartbeat_seconds: 1, circuit: { failure_threshold: 1, backoff_min_ms: 50, backoff_max_ms: 100 } });
+    const { sim, alarms, source } = await setup(
+      {},
+      { heartbeat_seconds: 1, circuit: { failure_threshold: 1, backoff_min_ms: 50, backoff_max_ms: 100 } },
+    );
     expect(verdictOf(await source.lookup('10000001', '1234'), true)).toBe('allow');
     sim.setFault({ mode: 'down' });
     await waitFor(() => alarms.isActive('ils_offline'), 5000, 'ils_offline raised by heartbeat');
@@ -251,7 +291,10 @@ describe('cache and pool', () => {
   });
 
   it('while the library system is down, only a recent good answer for the same card and PIN is served', async () => {
-    const { source, sim } = await setup({}, { cache_seconds: 30, circuit: { failure_threshold: 1, backoff_min_ms: 50, backoff_max_ms: 100 } });
+    const { source, sim } = await setup(
+      {},
+      { cache_seconds: 30, circuit: { failure_threshold: 1, backoff_min_ms: 50, backoff_max_ms: 100 } },
+    );
     await source.lookup('10000001', '1234');
     sim.setFault({ mode: 'down' });
     expect(await source.lookup('10000001', '1234')).toMatchObject({ status: 'ok', source: 'cache' });

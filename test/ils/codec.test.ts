@@ -9,6 +9,7 @@ import {
   formatSipDate,
   parseSipDay,
   redactSip,
+  SipDecodeError,
   type SipMessage,
 } from '../../src/ils/codec.ts';
 import type { SipEncoding } from '../../src/ils/config.ts';
@@ -25,8 +26,16 @@ describe('checksum', () => {
   const vectors: Array<[string, string, string]> = [
     ['941AY0AZ', 'FDFD', 'SIP2 issue / Koha, Evergreen: login response'],
     ['990 402.00AY1AZ', 'FCB4', '3M SIP2 Developers Guide p. 26 (Evergreen SIPServer t/01checksum.t)'],
-    ['01Y19700101    010000AAPatron|ACPassword|ALMessage|AOInstitution|AY0AZ', 'E964', 'ceridwen SIP (Java), BlockPatronTest'],
-    ['3720180723    0946110102USDBV2.34|AOBanjo|AApaul|AC|ADfoo|AY0AZ', 'EE70', 'lordelph/php-sip2, FeePaidRequestTest'],
+    [
+      '01Y19700101    010000AAPatron|ACPassword|ALMessage|AOInstitution|AY0AZ',
+      'E964',
+      'ceridwen SIP (Java), BlockPatronTest',
+    ],
+    [
+      '3720180723    0946110102USDBV2.34|AOBanjo|AApaul|AC|ADfoo|AY0AZ',
+      'EE70',
+      'lordelph/php-sip2, FeePaidRequestTest',
+    ],
     ['9300CNadmin|COpassword|CPMainLib|AY0AZ', 'F28D', 'a TypeScript SIP2 bridge checksum test'],
   ];
   it.each(vectors)('%s → %s (%s)', (text, expected) => {
@@ -45,8 +54,15 @@ describe('checksum', () => {
 
   it('decodes the known vectors as valid, in upper or lower case', () => {
     const frame = Buffer.from('941AY0AZfdfd', 'latin1');
-    expect(decodeFrame(frame, 'cp850')).toMatchObject({ seq: 0, checksumOk: true, message: { code: '94', fixed: '1' } });
-    const status = decodeFrame(Buffer.from('98YYYYNY03000320261126    0921222.00AODEMO|AY1AZ0000', 'latin1'), 'cp850');
+    expect(decodeFrame(frame, 'cp850')).toMatchObject({
+      seq: 0,
+      checksumOk: true,
+      message: { code: '94', fixed: '1' },
+    });
+    const status = decodeFrame(
+      Buffer.from('98YYYYNY03000320261126    0921222.00AODEMO|AY1AZ0000', 'latin1'),
+      'cp850',
+    );
     expect(status.checksumOk).toBe(false);
   });
 });
@@ -54,17 +70,26 @@ describe('checksum', () => {
 describe('frames', () => {
   const encodings: SipEncoding[] = ['cp850', 'latin1', 'utf8'];
 
-  it.each(encodings)('round-trips a patron request with æøå in %s, checksum over the bytes sent', (encoding) => {
-    const message = patronInformationRequest('Bibliotek på Ås', '10000007', 'tørr', '1234', new Date(2026, 10, 26, 9, 5, 7));
-    message.fields.push(['AE', 'Åse Ødegård Æbelø']);
-    const frame = encodeFrame(message, { encoding, errorDetection: true, seq: 7 });
-    expect(frame.at(-1)).toBe(0x0d);
-    const body = frame.subarray(0, frame.length - 1);
-    // The checksum covers the encoded bytes up to and including AZ.
-    expect(body.subarray(-4).toString('latin1')).toBe(checksum(body.subarray(0, -4)));
-    const decoded = decodeFrame(body, encoding);
-    expect(decoded).toEqual({ message, seq: 7, checksumOk: true });
-  });
+  it.each(encodings)(
+    'round-trips a patron request with æøå in %s, checksum over the bytes sent',
+    (encoding) => {
+      const message = patronInformationRequest(
+        'Bibliotek på Ås',
+        '10000007',
+        'tørr',
+        '1234',
+        new Date(2026, 10, 26, 9, 5, 7),
+      );
+      message.fields.push(['AE', 'Åse Ødegård Æbelø']);
+      const frame = encodeFrame(message, { encoding, errorDetection: true, seq: 7 });
+      expect(frame.at(-1)).toBe(0x0d);
+      const body = frame.subarray(0, frame.length - 1);
+      // The checksum covers the encoded bytes up to and including AZ.
+      expect(body.subarray(-4).toString('latin1')).toBe(checksum(body.subarray(0, -4)));
+      const decoded = decodeFrame(body, encoding);
+      expect(decoded).toEqual({ message, seq: 7, checksumOk: true });
+    },
+  );
 
   it('encodes æøå as the site’s bytes: one byte in cp850/latin1, two in utf8', () => {
     const msg: SipMessage = { code: '64', fixed: ' '.repeat(59), fields: [['AE', 'æøå']] };
@@ -97,22 +122,30 @@ describe('frames', () => {
   });
 
   it('strips separators and line ends from values so a card number cannot inject a field', () => {
-    const frame = encodeFrame(patronStatusRequest('X', '123|BLY\r99', '', undefined), { encoding: 'cp850', errorDetection: false });
+    const frame = encodeFrame(patronStatusRequest('X', '123|BLY\r99', '', undefined), {
+      encoding: 'cp850',
+      errorDetection: false,
+    });
     const text = frame.toString('latin1');
     expect(text.match(/\r/g)).toHaveLength(1);
     expect(decodeFrame(frame.subarray(0, -1), 'cp850').message.fields).toContainEqual(['AA', '123BLY99']);
   });
 
   it('puts AY before AZ and wraps the sequence 0–9; resend requests carry no AY', () => {
-    expect(encodeFrame(scStatusRequest(), { encoding: 'cp850', errorDetection: true, seq: 13 }).toString('latin1')).toMatch(
-      /^9900802\.00AY3AZ[0-9A-F]{4}\r$/,
-    );
-    expect(encodeFrame({ code: '97', fixed: '', fields: [] }, { encoding: 'cp850', errorDetection: true }).toString('latin1')).toBe(
-      '97AZFEF5\r',
-    );
-    expect(encodeFrame(loginRequest('u', 'p', 'l'), { encoding: 'cp850', errorDetection: false }).toString('latin1')).toBe(
-      '9300CNu|COp|CPl|\r',
-    );
+    expect(
+      encodeFrame(scStatusRequest(), { encoding: 'cp850', errorDetection: true, seq: 13 }).toString('latin1'),
+    ).toMatch(/^9900802\.00AY3AZ[0-9A-F]{4}\r$/);
+    expect(
+      encodeFrame(
+        { code: '97', fixed: '', fields: [] },
+        { encoding: 'cp850', errorDetection: true },
+      ).toString('latin1'),
+    ).toBe('97AZFEF5\r');
+    expect(
+      encodeFrame(loginRequest('u', 'p', 'l'), { encoding: 'cp850', errorDetection: false }).toString(
+        'latin1',
+      ),
+    ).toBe('9300CNu|COp|CPl|\r');
   });
 
   it('rejects what is not a message', () => {
@@ -152,7 +185,8 @@ describe('messages and fields', () => {
     expect(parseSipDay('20991231')).toEqual({ year: 2099, month: 12, day: 31 });
     expect(parseSipDay('20160101    000000')).toEqual({ year: 2016, month: 1, day: 1 });
     expect(parseSipDay('1985-03-14')).toEqual({ year: 1985, month: 3, day: 14 });
-    for (const bad of ['', 'unknown', '2016', '20161301', '00000000', undefined]) expect(parseSipDay(bad)).toBeNull();
+    for (const bad of ['', 'unknown', '2016', '20161301', '00000000', undefined])
+      expect(parseSipDay(bad)).toBeNull();
   });
 
   it('parses 98: retries allowed and timeout, with 999 meaning unknown', () => {
@@ -172,10 +206,31 @@ describe('messages and fields', () => {
   });
 
   it('redacts login password, terminal password and PIN for display', () => {
-    expect(redactSip('9300CNdoor|COs3cret|CPmain|AY0AZF66B')).toBe('9300CNdoor|CO[redacted]|CPmain|AY0AZF66B');
+    expect(redactSip('9300CNdoor|COs3cret|CPmain|AY0AZF66B')).toBe(
+      '9300CNdoor|CO[redacted]|CPmain|AY0AZF66B',
+    );
     expect(redactSip('63000x          AODEMO|AA10000001|ACterm|AD1234|AY2AZF1A0')).toBe(
       '63000x          AODEMO|AA10000001|AC[redacted]|AD[redacted]|AY2AZF1A0',
     );
     expect(redactSip('63000AODEMO|AA1|AC|AD|')).toBe('63000AODEMO|AA1|AC|AD|');
+  });
+});
+
+describe('decoding hostile input', () => {
+  it('random bytes either decode or throw SipDecodeError, never anything else', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 200 }),
+        fc.constantFrom<SipEncoding>('cp850', 'latin1', 'utf8'),
+        (bytes, enc) => {
+          try {
+            decodeFrame(bytes, enc);
+          } catch (error) {
+            expect(error).toBeInstanceOf(SipDecodeError);
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -3,7 +3,11 @@ import type { DorvaktEvent } from '../../src/contract/events.ts';
 import { EventBus } from '../../src/events/bus.ts';
 import { ilsConfigWithDefaults, type IlsConfig } from '../../src/ils/config.ts';
 import { createIlsPatronSource, type Sip2PatronSource } from '../../src/ils/source.ts';
-import { type Sip2Simulator, type Sip2SimulatorOptions, startSip2Simulator } from '../../src/ils/simulator.ts';
+import {
+  type Sip2Simulator,
+  type Sip2SimulatorOptions,
+  startSip2Simulator,
+} from '../../src/ils/simulator.ts';
 import { createLogger } from '../../src/log/logger.ts';
 
 export const silentLog = createLogger('silent');
@@ -18,7 +22,10 @@ export interface Rig {
 }
 
 /** A simulator with login required, and a source pointed at it with short timeouts and no cache. */
-export async function rig(simOptions: Sip2SimulatorOptions = {}, overrides: Partial<IlsConfig> = {}): Promise<Rig> {
+export async function rig(
+  simOptions: Sip2SimulatorOptions = {},
+  overrides: Partial<IlsConfig> = {},
+): Promise<Rig> {
   const sim = await startSip2Simulator({ user: 'door', password: 'pw', ...simOptions });
   const config = ilsConfigWithDefaults({
     host: sim.host,
@@ -28,8 +35,9 @@ export async function rig(simOptions: Sip2SimulatorOptions = {}, overrides: Part
     password: { env: 'SIP_TEST_PASSWORD' },
     encoding: sim.encoding,
     error_detection: sim.errorDetection,
-    connect_timeout_ms: 500,
-    request_timeout_ms: 400,
+    // Generous for a loaded CI box; tests about timeouts set their own.
+    connect_timeout_ms: 2000,
+    request_timeout_ms: 2000,
     heartbeat_seconds: 0,
     cache_seconds: 0,
     circuit: { failure_threshold: 3, backoff_min_ms: 50, backoff_max_ms: 200 },
@@ -39,7 +47,12 @@ export async function rig(simOptions: Sip2SimulatorOptions = {}, overrides: Part
   const events: DorvaktEvent[] = [];
   bus.subscribe((event) => events.push(event));
   const alarms = new Alarms(null, bus, silentLog);
-  const source = createIlsPatronSource(config, { log: silentLog, alarms, readSecret: () => 'pw', warmUp: false });
+  const source = createIlsPatronSource(config, {
+    log: silentLog,
+    alarms,
+    readSecret: () => 'pw',
+    warmUp: false,
+  });
   return {
     sim,
     source,

@@ -16,18 +16,52 @@ const verdict = (r: PatronInfoReply, pin: boolean, config = rules) =>
 
 describe('standingFromPatronInfo / verdictFromStanding', () => {
   it('allows only on BL=Y and, with a PIN, CQ=Y', () => {
-    expect(verdict(reply([['BL', 'Y'], ['CQ', 'Y']]), true)).toBe('allow');
+    expect(
+      verdict(
+        reply([
+          ['BL', 'Y'],
+          ['CQ', 'Y'],
+        ]),
+        true,
+      ),
+    ).toBe('allow');
     expect(verdict(reply([['BL', 'Y']]), false)).toBe('allow');
-    expect(verdict(reply([['BL', 'N'], ['CQ', 'Y']]), true)).toBe('unknown_card');
+    expect(
+      verdict(
+        reply([
+          ['BL', 'N'],
+          ['CQ', 'Y'],
+        ]),
+        true,
+      ),
+    ).toBe('unknown_card');
     expect(verdict(reply([['CQ', 'Y']]), true)).toBe('unknown_card');
     expect(verdict(reply([['BL', 'y']]), false)).toBe('unknown_card');
-    expect(verdict(reply([['BL', 'Y'], ['CQ', 'N']]), true)).toBe('bad_pin');
+    expect(
+      verdict(
+        reply([
+          ['BL', 'Y'],
+          ['CQ', 'N'],
+        ]),
+        true,
+      ),
+    ).toBe('bad_pin');
     // A missing CQ is a failure when a PIN was given.
     expect(verdict(reply([['BL', 'Y']]), true)).toBe('bad_pin');
   });
 
   it('ignores CQ when no PIN was given (pinOk null)', () => {
-    expect(standingFromPatronInfo(reply([['BL', 'Y'], ['CQ', 'N']]), rules, false, now).pinOk).toBeNull();
+    expect(
+      standingFromPatronInfo(
+        reply([
+          ['BL', 'Y'],
+          ['CQ', 'N'],
+        ]),
+        rules,
+        false,
+        now,
+      ).pinOk,
+    ).toBeNull();
   });
 
   it('maps the default status positions: 0 → blocked, 4 → card_lost; others do not deny', () => {
@@ -50,16 +84,74 @@ describe('standingFromPatronInfo / verdictFromStanding', () => {
 
   it('compares fees (BV) with the limit only when a limit is set', () => {
     const limited = { ...rules, fines_limit: 100 };
-    expect(verdict(reply([['BL', 'Y'], ['BV', '450.00']]), false)).toBe('allow');
-    expect(verdict(reply([['BL', 'Y'], ['BV', '450.00']]), false, limited)).toBe('fines');
-    expect(verdict(reply([['BL', 'Y'], ['BV', '100,00']]), false, limited)).toBe('allow');
-    expect(verdict(reply([['BL', 'Y'], ['BV', '-120.50']]), false, limited)).toBe('fines');
-    expect(verdict(reply([['BL', 'Y'], ['BV', 'lots']]), false, limited)).toBe('fines');
-    expect(verdict(reply([['BL', 'Y'], ['BV', '']]), false, limited)).toBe('allow');
+    expect(
+      verdict(
+        reply([
+          ['BL', 'Y'],
+          ['BV', '450.00'],
+        ]),
+        false,
+      ),
+    ).toBe('allow');
+    expect(
+      verdict(
+        reply([
+          ['BL', 'Y'],
+          ['BV', '450.00'],
+        ]),
+        false,
+        limited,
+      ),
+    ).toBe('fines');
+    expect(
+      verdict(
+        reply([
+          ['BL', 'Y'],
+          ['BV', '100,00'],
+        ]),
+        false,
+        limited,
+      ),
+    ).toBe('allow');
+    expect(
+      verdict(
+        reply([
+          ['BL', 'Y'],
+          ['BV', '-120.50'],
+        ]),
+        false,
+        limited,
+      ),
+    ).toBe('fines');
+    expect(
+      verdict(
+        reply([
+          ['BL', 'Y'],
+          ['BV', 'lots'],
+        ]),
+        false,
+        limited,
+      ),
+    ).toBe('fines');
+    expect(
+      verdict(
+        reply([
+          ['BL', 'Y'],
+          ['BV', ''],
+        ]),
+        false,
+        limited,
+      ),
+    ).toBe('allow');
   });
 
   it('reads expiry, birth year and category from configurable fields', () => {
-    const r = reply([['BL', 'Y'], ['PA', '20261125'], ['PB', '20160101'], ['PC', ' B ']]);
+    const r = reply([
+      ['BL', 'Y'],
+      ['PA', '20261125'],
+      ['PB', '20160101'],
+      ['PC', ' B '],
+    ]);
     expect(standingFromPatronInfo(r, rules, false, now)).toEqual({
       known: true,
       pinOk: null,
@@ -70,19 +162,79 @@ describe('standingFromPatronInfo / verdictFromStanding', () => {
       category: 'B',
       birthYear: 2016,
     });
-    expect(verdict(reply([['BL', 'Y'], ['PA', '20261126']]), false)).toBe('allow');
+    expect(
+      verdict(
+        reply([
+          ['BL', 'Y'],
+          ['PA', '20261126'],
+        ]),
+        false,
+      ),
+    ).toBe('allow');
     const evergreenish = { ...rules, fields: { expiry: 'PE', birth_date: 'PD', category: 'PT' } };
-    const s = standingFromPatronInfo(reply([['BL', 'Y'], ['PE', '2020-01-01'], ['PD', '19900101'], ['PT', 'Adult']]), evergreenish, false, now);
+    const s = standingFromPatronInfo(
+      reply([
+        ['BL', 'Y'],
+        ['PE', '2020-01-01'],
+        ['PD', '19900101'],
+        ['PT', 'Adult'],
+      ]),
+      evergreenish,
+      false,
+      now,
+    );
     expect(s).toMatchObject({ expired: true, birthYear: 1990, category: 'Adult' });
     // Unreadable or future birth dates are dropped rather than guessed.
-    expect(standingFromPatronInfo(reply([['BL', 'Y'], ['PB', 'n/a']]), rules, false, now).birthYear).toBeUndefined();
-    expect(standingFromPatronInfo(reply([['BL', 'Y'], ['PB', '20991231']]), rules, false, now).birthYear).toBeUndefined();
+    expect(
+      standingFromPatronInfo(
+        reply([
+          ['BL', 'Y'],
+          ['PB', 'n/a'],
+        ]),
+        rules,
+        false,
+        now,
+      ).birthYear,
+    ).toBeUndefined();
+    expect(
+      standingFromPatronInfo(
+        reply([
+          ['BL', 'Y'],
+          ['PB', '20991231'],
+        ]),
+        rules,
+        false,
+        now,
+      ).birthYear,
+    ).toBeUndefined();
   });
 
   it('checks the unknown card and the PIN before anything else', () => {
     expect(verdict(reply([['BL', 'N']], 'Y   Y         '), true)).toBe('unknown_card');
-    expect(verdict(reply([['BL', 'Y'], ['CQ', 'N']], 'Y   Y         '), true)).toBe('bad_pin');
-    expect(verdict(reply([['BL', 'Y'], ['CQ', 'Y']], 'Y   Y         '), true)).toBe('card_lost');
+    expect(
+      verdict(
+        reply(
+          [
+            ['BL', 'Y'],
+            ['CQ', 'N'],
+          ],
+          'Y   Y         ',
+        ),
+        true,
+      ),
+    ).toBe('bad_pin');
+    expect(
+      verdict(
+        reply(
+          [
+            ['BL', 'Y'],
+            ['CQ', 'Y'],
+          ],
+          'Y   Y         ',
+        ),
+        true,
+      ),
+    ).toBe('card_lost');
   });
 });
 
@@ -101,7 +253,13 @@ patrons: { source: sip2 }
       `${base}ils: { host: koha.example, port: 6001, institution: MAIN, user: door, password: { env: SIP_PW } }\n`,
     );
     expect(config.ils).toEqual(
-      ilsConfigWithDefaults({ host: 'koha.example', port: 6001, institution: 'MAIN', user: 'door', password: { env: 'SIP_PW' } }),
+      ilsConfigWithDefaults({
+        host: 'koha.example',
+        port: 6001,
+        institution: 'MAIN',
+        user: 'door',
+        password: { env: 'SIP_PW' },
+      }),
     );
   });
 
