@@ -218,11 +218,14 @@ export class DoorSchedule {
     return firstDifferent(transitions) ?? null;
   }
 
-  /** Set while staffless hours end within `closing_soon_minutes` and closed hours follow. */
-  closingSoon(at: Date): ClosingSoon | null {
+  /**
+   * Set while staffless hours end within `closing_soon_minutes` and closed hours follow.
+   * `next` may pass `nextChange(at)` when the caller already has it.
+   */
+  closingSoon(at: Date, next?: ScheduleChange | null): ClosingSoon | null {
     const window = this.config.closing_soon_minutes * 60_000;
     if (window <= 0 || this.stateAt(at) !== 'staffless') return null;
-    const next = this.nextChange(at);
+    if (next === undefined) next = this.nextChange(at);
     if (next?.state !== 'closed') return null;
     const left = next.at.getTime() - at.getTime();
     if (left > window) return null;

@@ -10,6 +10,8 @@ export interface ScheduleWatcherOptions {
   now?: () => Date;
   /** Re-evaluation tick in ms (default 15 s); catches clock jumps a single timer would miss. */
   tickMs?: number;
+  /** Called when a timed evaluation throws (it never should); the tick keeps running. Default: rethrow. */
+  onError?: (err: unknown) => void;
 }
 
 // Fire a hair after the change so the evaluation lands on the new side of the boundary.
@@ -25,6 +27,8 @@ export class ScheduleWatcher {
   private readonly now: () => Date;
   private readonly tickMs: number;
   private state: ScheduleState | undefined;
+  /** The mode last published; `start()` always publishes once. */
+  private published: ScheduleState | undefined;
   private upcoming: ScheduleChange | null = null;
   private warning: ClosingSoon | null = null;
   /** End instants of staffless periods already warned about (bounded). */
@@ -43,7 +47,8 @@ export class ScheduleWatcher {
 
   start(): void {
     if (this.tick) return;
-    this.tick = setInterval(() => this.evaluate(), this.tickMs);
+    this.published = undefined;
+    this.tick = setInterval(() => this.timed(), this.tickMs);
     this.tick.unref();
     this.evaluate();
   }
@@ -55,34 +60,31 @@ export class ScheduleWatcher {
     this.timer = undefined;
   }
 
-  /** The state as of the last evaluation (evaluates first if never done). */
+  /** The state as of the last evaluation (reads the schedule, without publishing, if none yet). */
   current(): ScheduleState {
-    if (this.state === undefined) this.evaluate();
-    return this.state!;
+    return this.state ?? this.refresh(this.now());
   }
 
   /** The next change as of the last evaluation, or null when none within 8 days. */
   next(): ScheduleChange | null {
-    if (this.state === undefined) this.evaluate();
+    if (this.state === undefined) this.refresh(this.now());
     return this.upcoming;
   }
 
   /** The closing-soon warning in force as of the last evaluation. */
   closingSoon(): ClosingSoon | null {
-    if (this.state === undefined) this.evaluate();
+    if (this.state === undefined) this.refresh(this.now());
     return this.warning;
   }
 
   /** Re-reads the clock and publishes what changed. Safe to call at any time (e.g. after an NTP sync). */
   evaluate(): void {
-    const { schedule, bus, door } = this.options;
+    const { bus, door } = this.options;
     const now = this.now();
     const ts = now.toISOString();
-    const state = schedule.stateAt(now);
-    this.upcoming = schedule.nextChange(now);
-    this.warning = schedule.closingSoon(now);
-    if (state !== this.state) {
-      this.state = state;
+    const state = this.refresh(now);
+    if (state !== this.published) {
+      this.published = state;
       const next = this.upcoming ? { mode: this.upcoming.state, at: this.upcoming.at.toISOString() } : undefined;
       bus.publish({ type: 'mode', door, mode: state, next, ts });
     }
@@ -92,6 +94,23 @@ export class ScheduleWatcher {
       bus.publish({ type: 'closing_soon', door, minutes: this.warning.minutes, at: this.warning.at.toISOString(), ts });
     }
     if (this.tick) this.arm(now);
+  }
+
+  private refresh(now: Date): ScheduleState {
+    const { schedule } = this.options;
+    this.state = schedule.stateAt(now);
+    this.upcoming = schedule.nextChange(now);
+    this.warning = schedule.closingSoon(now, this.upcoming);
+    return this.state;
+  }
+
+  private timed(): void {
+    try {
+      this.evaluate();
+    } catch (err) {
+      if (!this.options.onError) throw err;
+      this.options.onError(err);
+    }
   }
 
   /** Aims a timer at the next moment something is due: the change itself or the start of the warning. */
@@ -105,7 +124,7 @@ export class ScheduleWatcher {
       due = warnAt;
     }
     const delay = Math.min(Math.max(0, due - now.getTime()) + TIMER_MARGIN_MS, MAX_TIMER_MS);
-    this.timer = setTimeout(() => this.evaluate(), delay);
+    this.timer = setTimeout(() => this.timed(), delay);
     this.timer.unref();
   }
 }

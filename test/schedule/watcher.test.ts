@@ -165,3 +165,53 @@ describe('ScheduleWatcher on its own timers (no manual evaluate)', () => {
     expect(modes).toEqual(['staffed', 'closed', 'staffless']);
   });
 });
+
+describe('ScheduleWatcher lifecycle', () => {
+  it('current() before start() does not publish; start() always announces the mode', () => {
+    const t = setup('2026-11-25T12:00:00+01:00');
+    expect(t.watcher.current()).toBe('staffed');
+    expect(t.events).toEqual([]);
+    t.watcher.start();
+    t.watcher.stop();
+    t.watcher.start(); // a restart announces again, for subscribers that came since
+    expect(t.summary()).toEqual([
+      'mode staffed next=staffless@2026-11-25T15:00:00.000Z',
+      'mode staffed next=staffless@2026-11-25T15:00:00.000Z',
+    ]);
+  });
+
+  it('a failing timed evaluation goes to onError and the tick keeps going', async () => {
+    class FlakySchedule extends DoorSchedule {
+      failures = 0;
+      override stateAt(date: Date) {
+        if (this.failures < 2) {
+          this.failures++;
+          throw new Error('injected failure');
+        }
+        return super.stateAt(date);
+      }
+    }
+    const flaky = new FlakySchedule(LIBRARY, { timezone: 'Europe/Oslo', country: 'NO' });
+    flaky.failures = 2; // start() evaluates synchronously and must succeed
+    const bus = new EventBus();
+    const modes: string[] = [];
+    bus.subscribe((e) => e.type === 'mode' && modes.push(e.mode));
+    let clock = new Date('2026-11-25T12:00:00+01:00');
+    const errors: unknown[] = [];
+    const watcher = new ScheduleWatcher({
+      door: 'main',
+      schedule: flaky,
+      bus,
+      now: () => clock,
+      tickMs: 20,
+      onError: (err) => errors.push(err),
+    });
+    watchers.push(watcher);
+    watcher.start();
+    flaky.failures = 0; // the next two timed evaluations throw
+    clock = new Date('2026-11-25T18:00:00+01:00');
+    await waitFor(() => modes.length === 2, 5000, 'recovery after injected failures');
+    expect(errors.map(String)).toEqual(['Error: injected failure', 'Error: injected failure']);
+    expect(modes).toEqual(['staffed', 'staffless']);
+  });
+});
