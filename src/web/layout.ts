@@ -74,6 +74,7 @@ export function layout(
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="csrf-token" content="${ctx.csrf}">
 <title>${title} · ${ctx.siteName || t('app.title')}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/static/app.css">
 ${options.head}
 ${options.script ? html`<script src="/static/${options.script}" defer></script>` : ''}
@@ -114,6 +115,7 @@ export function loginPage(input: {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${t('login.title')} · ${input.siteName || t('app.title')}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/static/app.css">
 </head>
 <body class="login">

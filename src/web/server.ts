@@ -94,7 +94,8 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
     },
     hsts: tls ? { maxAge: 31536000 } : false,
     crossOriginEmbedderPolicy: false,
-    referrerPolicy: { policy: 'no-referrer' },
+    // no-referrer would make Chrome send `Origin: null` on our own form posts.
+    referrerPolicy: { policy: 'same-origin' },
   });
 
   const sessions = new SessionStore(deps.db, web.session_ttl_minutes * 60_000);
@@ -157,14 +158,16 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
   registerStatic(app);
 
   // Login: a double-submit token guards against login CSRF before any session exists.
-  const showLogin = (reply: FastifyReply, status: number, notice?: Notice) => {
-    const loginCsrf = randomBytes(24).toString('base64url');
+  const showLogin = (req: FastifyRequest, reply: FastifyReply, status: number, notice?: Notice) => {
+    // Keep an existing token: a second login tab (or a stray redirect) must not invalidate the first form.
+    const existing = req.cookies[LOGIN_CSRF_COOKIE];
+    const loginCsrf = existing && /^[A-Za-z0-9_-]{32}$/.test(existing) ? existing : randomBytes(24).toString('base64url');
     reply.setCookie(LOGIN_CSRF_COOKIE, loginCsrf, { ...cookieOptions, path: '/login', maxAge: 3600 });
     return sendHtml(reply, loginPage({ lang: siteLang, loginCsrf, notice, plainHttp: !tls, siteName: deps.config.site.name }), status);
   };
   get(app, 'public', '/login', async (req, reply) => {
     if (sessions.get(req.cookies[web.cookie_name])) return reply.redirect('/now', 303);
-    return showLogin(reply, 200);
+    return showLogin(req, reply, 200);
   });
   app.route({
     method: 'POST',
@@ -173,19 +176,19 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
     handler: async (req, reply) => {
       const t = translator(siteLang);
       if (!tokensEqual(field(req.body, '_csrf', 200), req.cookies[LOGIN_CSRF_COOKIE])) {
-        return showLogin(reply, 403, { kind: 'error', text: t('login.expired') });
+        return showLogin(req, reply, 403, { kind: 'error', text: t('login.expired') });
       }
       const name = field(req.body, 'name', 64);
       const password = field(req.body, 'password', 1024);
       if (lockout.isLocked(name, req.ip)) {
         audit(deps.db, { actor: name || '?', action: 'web.login_locked', detail: { ip: req.ip } });
-        return showLogin(reply, 429, { kind: 'error', text: t('login.locked') });
+        return showLogin(req, reply, 429, { kind: 'error', text: t('login.locked') });
       }
       const user = name && password ? await verifyUser(deps.db, name, password) : undefined;
       if (!user) {
         lockout.recordFailure(name, req.ip);
         audit(deps.db, { actor: name || '?', action: 'web.login_failed', detail: { ip: req.ip } });
-        return showLogin(reply, 401, { kind: 'error', text: t('login.failed') });
+        return showLogin(req, reply, 401, { kind: 'error', text: t('login.failed') });
       }
       lockout.recordSuccess(name);
       const { id } = sessions.create(user.id);

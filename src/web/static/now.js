@@ -43,6 +43,8 @@
   };
 
   const addEntry = (event) => {
+    // A reconnect may replay an entry already shown.
+    if (live.querySelector(`tr[data-entry="${Number(event.entryId)}"]`)) return;
     const tr = document.createElement('tr');
     tr.className = event.outcome;
     tr.dataset.entry = String(event.entryId);
