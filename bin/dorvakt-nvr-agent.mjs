@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// Uses the compiled build when present (production), else runs the TypeScript source via tsx.
+// In a checkout the TypeScript source runs through tsx (no build step, never a stale build);
+// an installed package without src/ runs the compiled dist/ (see systemd/, which calls dist directly).
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const built = fileURLToPath(new URL('../dist/nvr-agent/main.js', import.meta.url));
-if (existsSync(built)) {
-  await import(pathToFileURL(built).href);
-} else {
+const source = fileURLToPath(new URL('../src/nvr-agent/main.ts', import.meta.url));
+if (existsSync(source)) {
   const { register } = await import('tsx/esm/api');
   register();
-  await import('../src/nvr-agent/main.ts');
+  await import(pathToFileURL(source).href);
+} else {
+  await import(new URL('../dist/nvr-agent/main.js', import.meta.url).href);
 }

@@ -238,7 +238,10 @@ export async function startApp(options: AppOptions): Promise<App> {
     doors.push(runtime);
 
     bus.subscribe((event) => {
-      if (event.type === 'mode' && event.door === doorConfig.id) runtime.applyHold();
+      if (event.type === 'mode' && event.door === doorConfig.id) {
+        runtime.applyHold();
+        door.refresh();
+      }
     });
     reader.on('status', (status) => {
       if (status === 'offline') alarms.raise('reader_offline', doorConfig.id);

@@ -22,6 +22,7 @@ export async function startService(options: AppOptions): Promise<Service> {
   });
   const opsUrl = await ops.listen({ host: config.ops.host, port: config.ops.port });
   log.info({ url: opsUrl }, 'ops endpoints: /healthz /api/state /metrics');
+  log.info({ doors: app.doors.length, readyMs: Math.round(performance.now()) }, 'door ready');
   return {
     app,
     ops,

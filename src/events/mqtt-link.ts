@@ -24,6 +24,7 @@ export class MqttLink {
   readonly client: MqttClient;
   private offlineTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
+  private stopped = false;
   private readonly doorState = new Map<string, DoorStatePayload>();
 
   constructor(
@@ -132,7 +133,7 @@ export class MqttLink {
   }
 
   private armOfflineTimer(): void {
-    if (this.offlineTimer || this.client.connected) return;
+    if (this.stopped || this.offlineTimer || this.client.connected) return;
     this.offlineTimer = setTimeout(() => {
       this.offlineTimer = undefined;
       if (!this.client.connected) this.alarms.raise('broker_offline', '', redactUrl(this.options.url));
@@ -151,6 +152,7 @@ export class MqttLink {
 
   /** Publishes `offline` ourselves on a clean stop (the LWT covers crashes). */
   async stop(): Promise<void> {
+    this.stopped = true;
     this.unsubscribe?.();
     this.clearOfflineTimer();
     if (this.client.connected) {

@@ -1,0 +1,127 @@
+import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startApp } from '../src/app.ts';
+import { parseConfig } from '../src/config/load.ts';
+import { createLogger } from '../src/log/logger.ts';
+import { LocalPatronSource } from '../src/patrons/local-registry.ts';
+import { startMosquitto } from '../test/helpers/mosquitto.ts';
+import { freePort, waitFor } from '../test/helpers/ports.ts';
+import { createPtyPair } from '../test/helpers/pty.ts';
+import { tempDir } from '../test/helpers/tmp.ts';
+
+export interface Figures {
+  [name: string]: string | number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function configText(dir: string, readerPath: string, mqttUrl: string, opsPort: number): string {
+  return `
+site: { id: bench, timezone: Europe/Oslo, country: NO, language: en }
+secrets: { card_hmac_key: { file: ${join(dir, 'key')} } }
+doors:
+  - id: front
+    schedule: { staffed: "", staffless: "Mo-Su 00:00-24:00", holidays_closed: false }
+    reader: { path: ${readerPath}, profile: line }
+    hardware: { driver: sim, pulse_ms: 100, sim: { open_after_ms: 50, close_after_ms: 10, patron_on_grant: false } }
+store: { path: ${join(dir, 'store.sqlite')} }
+mqtt: { url: "${mqttUrl}" }
+ops: { port: ${opsPort} }
+log: { level: warn }
+`;
+}
+
+/** Swipe → relay: from the last byte written to the pty to the door driver's relay write. */
+export async function benchSwipeToRelay(swipes = 1000): Promise<Figures> {
+  const broker = await startMosquitto();
+  const pty = await createPtyPair();
+  const dir = tempDir('bench-');
+  writeFileSync(join(dir.path, 'key'), 'bench-site-key-0123456789abcdef');
+  const config = parseConfig(configText(dir.path, pty.devicePath, broker.url, await freePort()));
+  // Shorter than the schema allows, so 1,000 swipes do not take minutes; the latency does not depend on it.
+  config.doors[0]!.hardware.pulse_ms = 3;
+  const app = await startApp({ config, log: createLogger('warn') });
+  const registry = new LocalPatronSource(app.db, app.hashCard, () => '2026-01-01');
+  registry.put('12345678', { category: 'V', birthYear: 1980 });
+  for (const kind of ['agreement', 'camera'] as const)
+    app.consents.sign(app.hashCard('12345678'), kind, '1', Date.now(), 'bench');
+  await waitFor(() => app.doors[0]!.reader.online, 5000, 'reader');
+
+  const door = app.doors[0]!.door;
+  let unlockedAt: bigint | null = null;
+  let relocked = true;
+  door.onRelayWrite((at, unlocked) => {
+    if (unlocked) unlockedAt = at;
+    else relocked = true;
+  });
+  const samples: number[] = [];
+  for (let i = 0; i < swipes + 20; i++) {
+    await waitFor(() => relocked, 2000, 'relock');
+    relocked = false;
+    unlockedAt = null;
+    pty.write('12345678\r\n');
+    const written = process.hrtime.bigint();
+    const at = (await waitFor(() => unlockedAt, 2000, 'relay write')) as bigint;
+    if (i >= 20) samples.push(Number(at - written) / 1e6); // first 20 warm up the JIT
+  }
+  samples.sort((a, b) => a - b);
+  await app.stop();
+  await pty.close();
+  await broker.stop();
+  dir.cleanup();
+  return {
+    'swipe→relay p50 (ms)': +percentile(samples, 50).toFixed(3),
+    'swipe→relay p99 (ms)': +percentile(samples, 99).toFixed(3),
+    'swipe→relay max (ms)': +samples.at(-1)!.toFixed(3),
+    'swipes measured': samples.length,
+  };
+}
+
+/** Starts the real CLI in a child process: time to "door ready", and RSS once idle. */
+export async function benchStartAndIdle(idleSeconds = 5): Promise<Figures> {
+  const broker = await startMosquitto();
+  const pty = await createPtyPair();
+  const dir = tempDir('bench-');
+  writeFileSync(join(dir.path, 'key'), 'bench-site-key-0123456789abcdef');
+  const opsPort = await freePort();
+  const file = join(dir.path, 'config.yaml');
+  writeFileSync(
+    file,
+    configText(dir.path, pty.devicePath, broker.url, opsPort).replace('level: warn', 'level: info'),
+  );
+  const t0 = performance.now();
+  const child = spawn(
+    process.execPath,
+    [existsSync('dist/cli/dorvakt.js') ? 'dist/cli/dorvakt.js' : 'bin/dorvakt.mjs', '--config', file],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let readyMs = 0;
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    if (!readyMs && out.includes('"door ready"')) readyMs = performance.now() - t0;
+  });
+  await waitFor(() => readyMs > 0, 20_000, 'door ready');
+  await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+  const status = (await import('node:fs')).readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const metrics = (await (await fetch(`http://127.0.0.1:${opsPort}/healthz`)).json()) as { status: string };
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  await pty.close();
+  await broker.stop();
+  dir.cleanup();
+  return {
+    'start→door ready (ms, spawn to log line)': Math.round(readyMs),
+    [`idle RSS after ${idleSeconds} s (MB)`]: +(rssKb / 1024).toFixed(1),
+    'healthz at idle': JSON.stringify(metrics.status),
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.table(await benchSwipeToRelay(Number(process.env.SWIPES ?? 1000)));
+  console.table(await benchStartAndIdle());
+}

@@ -1,0 +1,40 @@
+import { existsSync } from 'node:fs';
+import { benchStartAndIdle, benchSwipeToRelay, type Figures } from './door-loop.ts';
+
+/** Every figure the issues ask for, printed (never asserted). Each area adds its own module. */
+const sections: [string, () => Promise<Figures | Figures[]>][] = [
+  ['door loop: swipe → relay', () => benchSwipeToRelay(Number(process.env.SWIPES ?? 1000))],
+  ['door loop: start and idle', () => benchStartAndIdle()],
+];
+
+const optional: [string, string, string][] = [
+  ['SIP2 lookups', './sip2.ts', 'benchSip2'],
+  ['camera retention', './nvr.ts', 'benchNvr'],
+  ['retention and statistics', './retention.ts', 'benchRetention'],
+  ['dashboard', './web.ts', 'benchWeb'],
+];
+for (const [title, file, fn] of optional) {
+  if (!existsSync(new URL(file, import.meta.url))) continue;
+  sections.push([
+    title,
+    async () => {
+      const mod = (await import(file)) as Record<string, () => Promise<Figures | Figures[]>>;
+      const run = mod[fn];
+      if (!run) throw new Error(`${file} does not export ${fn}`);
+      return run();
+    },
+  ]);
+}
+
+const only = process.argv[2];
+for (const [title, run] of sections) {
+  if (only && !title.includes(only)) continue;
+  console.log(`\n== ${title}`);
+  try {
+    const figures = await run();
+    for (const table of Array.isArray(figures) ? figures : [figures]) console.table(table);
+  } catch (error) {
+    console.log(`  failed: ${(error as Error).message}`);
+    process.exitCode = 1;
+  }
+}
