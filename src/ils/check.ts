@@ -8,7 +8,12 @@ import type { SecretRef } from '../config/types.ts';
 import { redactSip } from './codec.ts';
 import { ilsConfigWithDefaults, type IlsConfig, type SipEncoding } from './config.ts';
 import { Sip2Connection, SipError } from './connection.ts';
-import { endSessionRequest, parsePatronReply, patronInformationRequest, patronStatusRequest } from './messages.ts';
+import {
+  endSessionRequest,
+  parsePatronReply,
+  patronInformationRequest,
+  patronStatusRequest,
+} from './messages.ts';
 import { connectionOptionsFrom } from './source.ts';
 import { standingFromPatronInfo, verdictFromStanding } from './standing.ts';
 
@@ -77,7 +82,8 @@ export async function runIlsCheck(argv: string[], out: (line: string) => void): 
         throw new Error('give --config FILE, or --host, --port and --institution');
       }
       const encoding = (values.encoding ?? 'cp850') as SipEncoding;
-      if (!['cp850', 'latin1', 'utf8'].includes(encoding)) throw new Error('--encoding must be cp850, latin1 or utf8');
+      if (!['cp850', 'latin1', 'utf8'].includes(encoding))
+        throw new Error('--encoding must be cp850, latin1 or utf8');
       const message = Number(values.message ?? 63);
       if (message !== 63 && message !== 23) throw new Error('--message must be 63 or 23');
       const password = (values.password as string | undefined) ?? '';
@@ -131,7 +137,9 @@ export async function runIlsCheck(argv: string[], out: (line: string) => void): 
     connection = await Sip2Connection.open(options);
   } catch (error) {
     const kind = error instanceof SipError ? error.kind : 'connect';
-    out(`ils-check: ${kind === 'login' ? 'could not log in' : 'could not connect'}: ${(error as Error).message}`);
+    out(
+      `ils-check: ${kind === 'login' ? 'could not log in' : 'could not connect'}: ${(error as Error).message}`,
+    );
     return kind === 'login' ? 4 : kind === 'connect' ? 3 : 5;
   }
   try {
@@ -147,7 +155,8 @@ export async function runIlsCheck(argv: string[], out: (line: string) => void): 
         ? patronStatusRequest(config.institution, card, terminalPassword, pin)
         : patronInformationRequest(config.institution, card, terminalPassword, pin);
     const reply = parsePatronReply(await connection.request(request));
-    if (config.end_session) await connection.request(endSessionRequest(config.institution, card, terminalPassword));
+    if (config.end_session)
+      await connection.request(endSessionRequest(config.institution, card, terminalPassword));
     const standing = standingFromPatronInfo(reply, config, pin !== undefined);
     const yn = (b: boolean) => (b ? 'yes' : 'no');
     out(`patron status: [${reply.patronStatus}]`);

@@ -7,7 +7,13 @@ import type { Logger } from '../log/logger.ts';
 import type { SipMessage } from './codec.ts';
 import type { IlsConfig } from './config.ts';
 import { type ConnectionOptions, Sip2Connection, SipError } from './connection.ts';
-import { endSessionRequest, type PatronInfoReply, parsePatronReply, patronInformationRequest, patronStatusRequest } from './messages.ts';
+import {
+  endSessionRequest,
+  type PatronInfoReply,
+  parsePatronReply,
+  patronInformationRequest,
+  patronStatusRequest,
+} from './messages.ts';
 
 export interface Sip2ClientOptions {
   config: IlsConfig;
@@ -16,6 +22,15 @@ export interface Sip2ClientOptions {
   terminalPassword: string;
   log: Logger;
   alarms?: Alarms | undefined;
+}
+
+export interface Sip2ClientStats {
+  circuit: 'closed' | 'open' | 'half_open';
+  connections: number;
+  idle: number;
+  waiting: number;
+  consecutiveFailures: number;
+  lastError: string | null;
 }
 
 export type PatronInfoResult = { ok: true; reply: PatronInfoReply } | { ok: false; error: string };
@@ -27,11 +42,15 @@ export class Sip2Client {
   private readonly waiters: Array<() => void> = [];
   private failures = 0;
   private circuitOpen = false;
+  private halfOpen = false;
+  private backoffMs: number;
+  private lastError: string | null = null;
   private recoveryTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(private readonly opts: Sip2ClientOptions) {
+    this.backoffMs = opts.config.circuit.backoff_min_ms;
     const seconds = opts.config.heartbeat_seconds;
     if (seconds > 0) {
       this.heartbeatTimer = setInterval(() => void this.heartbeat(), seconds * 1000);
@@ -42,6 +61,18 @@ export class Sip2Client {
   /** Whether the breaker is open (lookups answer `unavailable` at once). */
   get isCircuitOpen(): boolean {
     return this.circuitOpen;
+  }
+
+  /** For the dashboard and metrics: no card data in here. */
+  stats(): Sip2ClientStats {
+    return {
+      circuit: this.circuitOpen ? 'open' : this.halfOpen ? 'half_open' : 'closed',
+      connections: this.live.size,
+      idle: this.idle.length,
+      waiting: this.waiters.length,
+      consecutiveFailures: this.failures,
+      lastError: this.lastError,
+    };
   }
 
   /** Opens one connection ahead of the first swipe; a failure counts like a failed lookup. */
@@ -123,6 +154,7 @@ export class Sip2Client {
             if (index >= 0) this.idle.splice(index, 1);
             this.wake();
           };
+          if (connection.closed) connection.onClose();
           return connection;
         } finally {
           this.opening--;
@@ -132,11 +164,13 @@ export class Sip2Client {
       const waitMs = deadline - Date.now();
       if (waitMs <= 0) throw new SipError('timeout', 'all library system connections are busy');
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, waitMs);
-        function done() {
+        const done = () => {
           clearTimeout(timer);
+          const index = this.waiters.indexOf(done);
+          if (index >= 0) this.waiters.splice(index, 1);
           resolve();
-        }
+        };
+        const timer = setTimeout(done, waitMs);
         this.waiters.push(done);
       });
     }
@@ -153,21 +187,35 @@ export class Sip2Client {
 
   private recordSuccess(): void {
     this.failures = 0;
+    this.lastError = null;
+    this.backoffMs = this.opts.config.circuit.backoff_min_ms;
+    this.halfOpen = false;
     if (this.circuitOpen) this.closeCircuit();
   }
 
   private recordFailure(error: Error): void {
     this.failures++;
-    this.opts.log.warn({ ils: 'sip2', err: error.message, failures: this.failures }, 'library system request failed');
-    if (!this.circuitOpen && this.failures >= this.opts.config.circuit.failure_threshold) this.openCircuit(error);
+    this.lastError = error.message;
+    this.opts.log.warn(
+      { ils: 'sip2', err: error.message, failures: this.failures },
+      'library system request failed',
+    );
+    if (this.circuitOpen) return;
+    // Half-open (just recovered, no real answer yet): one failure is enough to open again.
+    if (this.halfOpen || this.failures >= this.opts.config.circuit.failure_threshold) this.openCircuit(error);
   }
 
   private openCircuit(error: Error): void {
     this.circuitOpen = true;
+    // After a failed half-open trial the wait keeps growing; a fresh outage starts from the minimum.
+    const delay = this.halfOpen
+      ? Math.min(this.backoffMs * 2, this.opts.config.circuit.backoff_max_ms)
+      : this.opts.config.circuit.backoff_min_ms;
+    this.halfOpen = false;
     this.opts.log.error({ ils: 'sip2', err: error.message }, 'library system unavailable: circuit open');
     this.opts.alarms?.raise('ils_offline', '', error.message);
     for (const connection of [...this.live]) connection.close();
-    this.scheduleRecovery(this.opts.config.circuit.backoff_min_ms);
+    this.scheduleRecovery(delay);
   }
 
   private closeCircuit(): void {
@@ -178,15 +226,21 @@ export class Sip2Client {
     this.opts.alarms?.clear('ils_offline');
   }
 
-  /** While open, reconnect (with a fresh login and SC status) with exponential backoff. */
+  /**
+   * While open, reconnect (fresh login and SC status) with exponential backoff. Success closes the
+   * circuit half-open: swipes are asked again, and the first failure opens it at once.
+   */
   private scheduleRecovery(delayMs: number): void {
     if (this.closed) return;
+    this.backoffMs = delayMs;
     clearTimeout(this.recoveryTimer);
     this.recoveryTimer = setTimeout(async () => {
       try {
         this.release(await this.acquire());
+        this.halfOpen = true;
         this.closeCircuit();
-      } catch {
+      } catch (error) {
+        this.lastError = (error as Error).message;
         this.scheduleRecovery(Math.min(delayMs * 2, this.opts.config.circuit.backoff_max_ms));
       }
     }, delayMs);

@@ -54,7 +54,7 @@ export function decodeText(bytes: Uint8Array, encoding: SipEncoding): string {
 export function checksum(bytes: Uint8Array): string {
   let sum = 0;
   for (const b of bytes) sum = (sum + b) & 0xffff;
-  return ((-sum) & 0xffff).toString(16).toUpperCase().padStart(4, '0');
+  return (-sum & 0xffff).toString(16).toUpperCase().padStart(4, '0');
 }
 
 /** Checksum of a string whose characters are all single bytes (ASCII vectors, tests). */
@@ -67,7 +67,11 @@ const cleanValue = (value: string) => value.replace(/[|\r\n]/g, '');
 
 /** The message body without trailer or terminator. */
 export function messageBody(message: SipMessage): string {
-  return message.code + message.fixed + message.fields.map(([tag, value]) => `${tag}${cleanValue(value)}|`).join('');
+  return (
+    message.code +
+    message.fixed +
+    message.fields.map(([tag, value]) => `${tag}${cleanValue(value)}|`).join('')
+  );
 }
 
 /**
@@ -82,7 +86,7 @@ export function encodeFrame(
   let body = encodeText(messageBody(message), opts.encoding);
   if (!opts.errorDetection) return Buffer.concat([body, terminator]);
   const isResend = message.code === '96' || message.code === '97';
-  const trailerHead = isResend ? 'AZ' : `AY${((opts.seq ?? 0) % 10 + 10) % 10}AZ`;
+  const trailerHead = isResend ? 'AZ' : `AY${(((opts.seq ?? 0) % 10) + 10) % 10}AZ`;
   body = Buffer.concat([body, Buffer.from(trailerHead, 'latin1')]);
   return Buffer.concat([body, Buffer.from(checksum(body), 'latin1'), terminator]);
 }
@@ -103,8 +107,15 @@ export function decodeFrame(bytes: Uint8Array, encoding: SipEncoding): DecodedFr
   let seq: number | null = null;
   let checksumOk: boolean | null = null;
   // Trailer: ...AZxxxx, optionally preceded by AYn (and a stray '|' before AY from some servers).
-  if (end >= 6 && bytes[end - 6] === A && bytes[end - 5] === Z && [1, 2, 3, 4].every((i) => isHex(bytes[end - i]))) {
-    const given = Buffer.from(bytes.subarray(end - 4, end)).toString('latin1').toUpperCase();
+  if (
+    end >= 6 &&
+    bytes[end - 6] === A &&
+    bytes[end - 5] === Z &&
+    [1, 2, 3, 4].every((i) => isHex(bytes[end - i]))
+  ) {
+    const given = Buffer.from(bytes.subarray(end - 4, end))
+      .toString('latin1')
+      .toUpperCase();
     checksumOk = checksum(bytes.subarray(0, end - 4)) === given;
     end -= 6;
     if (end >= 3 && bytes[end - 3] === A && bytes[end - 2] === Y && isDigit(bytes[end - 1])) {
@@ -128,7 +139,8 @@ export function parseBody(text: string): SipMessage {
   const fields: Array<[string, string]> = [];
   for (const part of text.slice(2 + fixedLength).split('|')) {
     if (part === '') continue;
-    if (part.length < 2 || !/^[A-Z0-9]{2}$/.test(part.slice(0, 2))) throw new SipDecodeError(`bad field in ${code}`);
+    if (part.length < 2 || !/^[A-Z0-9]{2}$/.test(part.slice(0, 2)))
+      throw new SipDecodeError(`bad field in ${code}`);
     fields.push([part.slice(0, 2), part.slice(2)]);
   }
   return { code, fixed, fields };
@@ -187,7 +199,9 @@ export function parseSipDay(value: string | undefined): { year: number; month: n
 
 /** Hides the login password (CO), terminal password (AC) and patron PIN (AD) in a frame for display. */
 export function redactSip(text: string): string {
-  return text.replace(/(^|\|)(CO|AC|AD)([^|]*)(?=\||AY\dAZ|AZ|$)/g, (_m, pre: string, tag: string, value: string) =>
-    value === '' ? `${pre}${tag}` : `${pre}${tag}[redacted]`,
+  return text.replace(
+    /(^|\|)(CO|AC|AD)([^|]*)(?=\||AY\dAZ|AZ|$)/g,
+    (_m, pre: string, tag: string, value: string) =>
+      value === '' ? `${pre}${tag}` : `${pre}${tag}[redacted]`,
   );
 }

@@ -155,7 +155,9 @@ export const ilsSchema = {
 } as const;
 
 /** Defaults for code that builds an IlsConfig without the config loader (ils-check flags, tests, demo). */
-export function ilsConfigWithDefaults(partial: Partial<IlsConfig> & Pick<IlsConfig, 'host' | 'port' | 'institution'>): IlsConfig {
+export function ilsConfigWithDefaults(
+  partial: Partial<IlsConfig> & Pick<IlsConfig, 'host' | 'port' | 'institution'>,
+): IlsConfig {
   return {
     user: '',
     location: '',

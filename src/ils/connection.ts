@@ -95,10 +95,12 @@ export class Sip2Connection {
     try {
       if (opts.user) {
         const reply = await connection.request(loginRequest(opts.user, opts.password, opts.location));
-        if (!parseLoginResponse(reply).ok) throw new SipError('login', 'login refused (94 ok=0): check user, password and location');
+        if (!parseLoginResponse(reply).ok)
+          throw new SipError('login', 'login refused (94 ok=0): check user, password and location');
       }
       const status = await connection.status();
-      if (!status.online) throw new SipError('offline', 'the library system reports itself offline (98 online=N)');
+      if (!status.online)
+        throw new SipError('offline', 'the library system reports itself offline (98 online=N)');
     } catch (error) {
       connection.close();
       throw error;
@@ -131,7 +133,9 @@ export class Sip2Connection {
 
   private resendLimit(): number {
     const allowed = this.acsStatus?.retriesAllowed;
-    return allowed === null || allowed === undefined ? this.opts.resendLimit : Math.min(this.opts.resendLimit, allowed);
+    return allowed === null || allowed === undefined
+      ? this.opts.resendLimit
+      : Math.min(this.opts.resendLimit, allowed);
   }
 
   private exchange(message: SipMessage): Promise<SipMessage> {
@@ -161,7 +165,8 @@ export class Sip2Connection {
       const arm = () => {
         clearTimeout(timer);
         timer = setTimeout(
-          () => finish(new SipError('timeout', `no reply to ${message.code} within ${opts.requestTimeoutMs} ms`)),
+          () =>
+            finish(new SipError('timeout', `no reply to ${message.code} within ${opts.requestTimeoutMs} ms`)),
           opts.requestTimeoutMs,
         );
       };
@@ -187,7 +192,9 @@ export class Sip2Connection {
         if (decoded.message.code === '96') {
           // The server could not read ours: send the same bytes (same AY) again.
           if (resends >= this.resendLimit()) {
-            finish(new SipError('protocol', `the library system keeps asking for a resend (${resends} sent)`));
+            finish(
+              new SipError('protocol', `the library system keeps asking for a resend (${resends} sent)`),
+            );
             return;
           }
           resends++;
@@ -230,17 +237,31 @@ function connectSocket(opts: ConnectionOptions): Promise<Socket> {
           key: tls.key,
           rejectUnauthorized: tls.rejectUnauthorized,
           // SNI may not carry an IP address (RFC 6066); identity is then checked against the IP.
-          ...(tls.servername ? { servername: tls.servername } : isIP(opts.host) ? {} : { servername: opts.host }),
+          ...(tls.servername
+            ? { servername: tls.servername }
+            : isIP(opts.host)
+              ? {}
+              : { servername: opts.host }),
         })
       : netConnect({ host: opts.host, port: opts.port });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new SipError('connect', `cannot connect to ${opts.host}:${opts.port}: no answer within ${opts.connectTimeoutMs} ms`));
+      reject(
+        new SipError(
+          'connect',
+          `cannot connect to ${opts.host}:${opts.port}: no answer within ${opts.connectTimeoutMs} ms`,
+        ),
+      );
     }, opts.connectTimeoutMs);
     const onError = (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       socket.destroy();
-      reject(new SipError('connect', `cannot connect to ${opts.host}:${opts.port}: ${error.code ?? error.message}`));
+      reject(
+        new SipError(
+          'connect',
+          `cannot connect to ${opts.host}:${opts.port}: ${error.code ?? error.message}`,
+        ),
+      );
     };
     socket.once('error', onError);
     socket.once(tls ? 'secureConnect' : 'connect', () => {

@@ -2,11 +2,20 @@
 import { field, formatSipDate, type SipMessage } from './codec.ts';
 
 const LANGUAGE_UNKNOWN = '000';
-const yn = (value: string | undefined) => (value === undefined ? undefined : value.trim().toUpperCase() === 'Y');
+const yn = (value: string | undefined) =>
+  value === undefined ? undefined : value.trim().toUpperCase() === 'Y';
 
 export function loginRequest(user: string, password: string, location: string): SipMessage {
   // UID/PWD algorithms '0' = not encrypted.
-  return { code: '93', fixed: '00', fields: [['CN', user], ['CO', password], ['CP', location]] };
+  return {
+    code: '93',
+    fixed: '00',
+    fields: [
+      ['CN', user],
+      ['CO', password],
+      ['CP', location],
+    ],
+  };
 }
 
 export function scStatusRequest(): SipMessage {
@@ -21,7 +30,11 @@ export function patronInformationRequest(
   pin: string | undefined,
   now = new Date(),
 ): SipMessage {
-  const fields: Array<[string, string]> = [['AO', institution], ['AA', card], ['AC', terminalPassword]];
+  const fields: Array<[string, string]> = [
+    ['AO', institution],
+    ['AA', card],
+    ['AC', terminalPassword],
+  ];
   if (pin !== undefined) fields.push(['AD', pin]);
   // Summary: all ten positions blank — no item lists wanted.
   return { code: '63', fixed: LANGUAGE_UNKNOWN + formatSipDate(now) + ' '.repeat(10), fields };
@@ -37,12 +50,30 @@ export function patronStatusRequest(
   return {
     code: '23',
     fixed: LANGUAGE_UNKNOWN + formatSipDate(now),
-    fields: [['AO', institution], ['AA', card], ['AC', terminalPassword], ['AD', pin ?? '']],
+    fields: [
+      ['AO', institution],
+      ['AA', card],
+      ['AC', terminalPassword],
+      ['AD', pin ?? ''],
+    ],
   };
 }
 
-export function endSessionRequest(institution: string, card: string, terminalPassword: string, now = new Date()): SipMessage {
-  return { code: '35', fixed: formatSipDate(now), fields: [['AO', institution], ['AA', card], ['AC', terminalPassword]] };
+export function endSessionRequest(
+  institution: string,
+  card: string,
+  terminalPassword: string,
+  now = new Date(),
+): SipMessage {
+  return {
+    code: '35',
+    fixed: formatSipDate(now),
+    fields: [
+      ['AO', institution],
+      ['AA', card],
+      ['AC', terminalPassword],
+    ],
+  };
 }
 
 /** 96: the ACS asks the SC to resend; 97: the SC asks the ACS to resend. */
@@ -101,7 +132,14 @@ export function replyField(reply: PatronInfoReply, tag: string): string | undefi
   return reply.fields.find(([t]) => t === tag)?.[1];
 }
 
-export const replyFlag = (reply: PatronInfoReply, tag: string): boolean | undefined => yn(replyField(reply, tag));
+export const replyFlag = (reply: PatronInfoReply, tag: string): boolean | undefined =>
+  yn(replyField(reply, tag));
 
 /** Which reply code answers which request code. */
-export const REPLY_TO: Record<string, string> = { '93': '94', '99': '98', '63': '64', '23': '24', '35': '36' };
+export const REPLY_TO: Record<string, string> = {
+  '93': '94',
+  '99': '98',
+  '63': '64',
+  '23': '24',
+  '35': '36',
+};

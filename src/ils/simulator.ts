@@ -31,13 +31,65 @@ const thisYear = new Date().getFullYear();
  * number (e.g. 99999999).
  */
 export const DEMO_SIP2_PATRONS: readonly Sip2SimPatron[] = Object.freeze([
-  { card: '10000001', pin: '1234', name: 'Kari Nordmann', category: 'V', birthDate: '19850314', expires: '20991231' },
-  { card: '10000002', pin: '2345', name: 'Ola Hansen', category: 'V', birthDate: '19790802', expires: '20991231' },
-  { card: '10000003', pin: '3456', name: 'Per Sperret', category: 'V', birthDate: '19900101', expires: '20991231', blocked: true, fines: 450 },
-  { card: '10000004', pin: '4567', name: 'Lise Liten', category: 'B', birthDate: `${thisYear - 10}0101`, expires: '20991231' },
-  { card: '10000005', pin: '5678', name: 'Tor Tapt', category: 'V', birthDate: '19700505', expires: '20991231', cardLost: true },
-  { card: '10000006', pin: '6789', name: 'Eva Utløpt', category: 'V', birthDate: '19650909', expires: '20200131' },
-  { card: '10000007', pin: '7890', name: 'Åse Ødegård Æbelø', category: 'V', birthDate: '19921224', expires: '20991231' },
+  {
+    card: '10000001',
+    pin: '1234',
+    name: 'Kari Nordmann',
+    category: 'V',
+    birthDate: '19850314',
+    expires: '20991231',
+  },
+  {
+    card: '10000002',
+    pin: '2345',
+    name: 'Ola Hansen',
+    category: 'V',
+    birthDate: '19790802',
+    expires: '20991231',
+  },
+  {
+    card: '10000003',
+    pin: '3456',
+    name: 'Per Sperret',
+    category: 'V',
+    birthDate: '19900101',
+    expires: '20991231',
+    blocked: true,
+    fines: 450,
+  },
+  {
+    card: '10000004',
+    pin: '4567',
+    name: 'Lise Liten',
+    category: 'B',
+    birthDate: `${thisYear - 10}0101`,
+    expires: '20991231',
+  },
+  {
+    card: '10000005',
+    pin: '5678',
+    name: 'Tor Tapt',
+    category: 'V',
+    birthDate: '19700505',
+    expires: '20991231',
+    cardLost: true,
+  },
+  {
+    card: '10000006',
+    pin: '6789',
+    name: 'Eva Utløpt',
+    category: 'V',
+    birthDate: '19650909',
+    expires: '20200131',
+  },
+  {
+    card: '10000007',
+    pin: '7890',
+    name: 'Åse Ødegård Æbelø',
+    category: 'V',
+    birthDate: '19921224',
+    expires: '20991231',
+  },
 ]);
 
 export type Sip2FaultMode =
@@ -76,7 +128,9 @@ export interface Sip2SimulatorOptions {
   /** Retries allowed, sent in 98 (999 = unknown). */
   retriesAllowed?: number | undefined;
   /** Serve TLS; requestCert makes the client certificate mandatory (verified against ca). */
-  tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer | undefined; requestCert?: boolean } | undefined;
+  tls?:
+    | { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer | undefined; requestCert?: boolean }
+    | undefined;
 }
 
 export interface Sip2SimStats {
@@ -112,7 +166,13 @@ export async function startSip2Simulator(options: Sip2SimulatorOptions = {}): Pr
   const errorDetection = options.errorDetection ?? true;
   const institution = options.institution ?? 'DEMO';
   const patrons = new Map((options.patrons ?? DEMO_SIP2_PATRONS).map((p) => [p.card, p]));
-  const stats: Sip2SimStats = { connections: 0, logins: 0, patronRequests: 0, resendRequests: 0, received: [] };
+  const stats: Sip2SimStats = {
+    connections: 0,
+    logins: 0,
+    patronRequests: 0,
+    resendRequests: 0,
+    received: [],
+  };
   const sockets = new Set<Socket>();
   let fault: Sip2Fault | null = options.fault ?? null;
 
@@ -137,7 +197,15 @@ export async function startSip2Simulator(options: Sip2SimulatorOptions = {}): Pr
     const crlf = takeFault(requestCode, ['crlf']);
     const terminator = crlf ? '\r\n' : '\r';
     const frame = encodeFrame(message, { encoding, errorDetection, seq: seq ?? 0, terminator });
-    const f = takeFault(requestCode, ['slow', 'silent', 'drop', 'garbage', 'bad_checksum', 'request_resend', 'stale_seq']);
+    const f = takeFault(requestCode, [
+      'slow',
+      'silent',
+      'drop',
+      'garbage',
+      'bad_checksum',
+      'request_resend',
+      'stale_seq',
+    ]);
     if (!f) return void state.socket.write(frame);
     switch (f.mode) {
       case 'silent':
@@ -158,17 +226,28 @@ export async function startSip2Simulator(options: Sip2SimulatorOptions = {}): Pr
         return void state.socket.write(bad);
       }
       case 'request_resend':
-        return void state.socket.write(encodeFrame({ code: '96', fixed: '', fields: [] }, { encoding, errorDetection, terminator }));
+        return void state.socket.write(
+          encodeFrame({ code: '96', fixed: '', fields: [] }, { encoding, errorDetection, terminator }),
+        );
       case 'stale_seq': {
         // A late answer to the previous request, as a slow server would send it.
-        const stale = encodeFrame(previous, { encoding, errorDetection, seq: ((seq ?? 0) + 9) % 10, terminator });
+        const stale = encodeFrame(previous, {
+          encoding,
+          errorDetection,
+          seq: ((seq ?? 0) + 9) % 10,
+          terminator,
+        });
         return void state.socket.write(Buffer.concat([stale, frame]));
       }
     }
   };
 
   const patronFields = (patron: Sip2SimPatron | undefined, card: string, pin: string | undefined) => {
-    const fields: Array<[string, string]> = [['AO', institution], ['AA', card], ['AE', patron?.name ?? '']];
+    const fields: Array<[string, string]> = [
+      ['AO', institution],
+      ['AA', card],
+      ['AE', patron?.name ?? ''],
+    ];
     fields.push(['BL', patron ? 'Y' : 'N']);
     if (pin !== undefined && pin !== '') fields.push(['CQ', patron && patron.pin === pin ? 'Y' : 'N']);
     if (patron) {
@@ -194,7 +273,8 @@ export async function startSip2Simulator(options: Sip2SimulatorOptions = {}): Pr
     switch (request.code) {
       case '93': {
         const ok =
-          options.user === undefined || (field(request, 'CN') === options.user && field(request, 'CO') === (options.password ?? ''));
+          options.user === undefined ||
+          (field(request, 'CN') === options.user && field(request, 'CO') === (options.password ?? ''));
         if (takeFault('93', ['refuse_login']) || !ok) return { code: '94', fixed: '0', fields: [] };
         state.loggedIn = true;
         stats.logins++;
@@ -205,7 +285,11 @@ export async function startSip2Simulator(options: Sip2SimulatorOptions = {}): Pr
         return {
           code: '98',
           fixed: `YYYYNY030${retries}${now}2.00`,
-          fields: [['AO', institution], ['AM', 'Dørvakt SIP2 simulator'], ['BX', 'YYYYYYYYYYYYYYYY']],
+          fields: [
+            ['AO', institution],
+            ['AM', 'Dørvakt SIP2 simulator'],
+            ['BX', 'YYYYYYYYYYYYYYYY'],
+          ],
         };
       }
       case '63':
@@ -216,11 +300,23 @@ export async function startSip2Simulator(options: Sip2SimulatorOptions = {}): Pr
         const pin = field(request, 'AD');
         const patron = patrons.get(card);
         const status = patronStatus(patron);
-        if (request.code === '23') return { code: '24', fixed: `${status}000${now}`, fields: patronFields(patron, card, pin) };
-        return { code: '64', fixed: `${status}000${now}${'0000'.repeat(6)}`, fields: patronFields(patron, card, pin) };
+        if (request.code === '23')
+          return { code: '24', fixed: `${status}000${now}`, fields: patronFields(patron, card, pin) };
+        return {
+          code: '64',
+          fixed: `${status}000${now}${'0000'.repeat(6)}`,
+          fields: patronFields(patron, card, pin),
+        };
       }
       case '35':
-        return { code: '36', fixed: `Y${now}`, fields: [['AO', institution], ['AA', field(request, 'AA') ?? '']] };
+        return {
+          code: '36',
+          fixed: `Y${now}`,
+          fields: [
+            ['AO', institution],
+            ['AA', field(request, 'AA') ?? ''],
+          ],
+        };
       default:
         return null;
     }

@@ -27,10 +27,13 @@ export class Sip2PatronSource implements PatronSource {
 
   async lookup(card: string, pin?: string): Promise<PatronLookup> {
     const pinGiven = pin !== undefined;
-    const key = createHmac('sha256', this.cacheKey).update(`${card}\u0000${pinGiven ? `1${pin}` : '0'}`).digest('base64');
+    const key = createHmac('sha256', this.cacheKey)
+      .update(`${card}\u0000${pinGiven ? `1${pin}` : '0'}`)
+      .digest('base64');
     const cached = this.cache.get(key);
     if (cached) {
-      if (cached.expires > this.now()) return { status: 'ok', standing: { ...cached.standing }, source: 'cache' };
+      if (cached.expires > this.now())
+        return { status: 'ok', standing: { ...cached.standing }, source: 'cache' };
       this.cache.delete(key);
     }
     const result = await this.client.patronInfo(card, pin);
@@ -43,7 +46,10 @@ export class Sip2PatronSource implements PatronSource {
     const standing = standingFromPatronInfo(result.reply, this.config, pinGiven);
     if (this.config.cache_seconds > 0 && verdictFromStanding(standing, pinGiven) === 'allow') {
       if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
-      this.cache.set(key, { standing: { ...standing }, expires: this.now() + this.config.cache_seconds * 1000 });
+      this.cache.set(key, {
+        standing: { ...standing },
+        expires: this.now() + this.config.cache_seconds * 1000,
+      });
     }
     return { status: 'ok', standing, source: 'live' };
   }
@@ -79,7 +85,9 @@ export function connectionOptionsFrom(
     try {
       return readFileSync(file);
     } catch (error) {
-      throw new Error(`ils.tls.${what}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+      throw new Error(
+        `ils.tls.${what}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      );
     }
   };
   return {

@@ -245,6 +245,30 @@ describe('circuit breaker and alarm', () => {
     expect(alarmEvents).toEqual(['raised', 'cleared']);
   });
 
+  it('after recovery it is half-open: one more failure opens it again at once', async () => {
+    const { source, alarms, events } = await setup(
+      { fault: { mode: 'silent', only: ['63'] } },
+      {
+        request_timeout_ms: 300,
+        circuit: { failure_threshold: 2, backoff_min_ms: 50, backoff_max_ms: 5000 },
+      },
+    );
+    await source.lookup('10000001', '1234');
+    await source.lookup('10000001', '1234');
+    expect(source.client.stats().circuit).toBe('open');
+    // Login and SC status still work, so the probe succeeds and the alarm clears…
+    await waitFor(() => source.client.stats().circuit === 'half_open', 5000, 'half-open');
+    expect(alarms.isActive('ils_offline')).toBe(false);
+    // …but patron requests are still silent: a single failure opens it again.
+    expect(await source.lookup('10000001', '1234')).toMatchObject({ status: 'unavailable' });
+    expect(source.client.stats()).toMatchObject({
+      circuit: 'open',
+      lastError: expect.stringMatching(/no reply to 63/),
+    });
+    const states = events.filter((e) => e.type === 'alarm').map((e) => (e as { state: string }).state);
+    expect(states).toEqual(['raised', 'cleared', 'raised']);
+  });
+
   it('a connection refused opens the circuit without any timeout', async () => {
     const { source, sim, alarms } = await setup(
       {},

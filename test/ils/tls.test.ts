@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Rig, rig } from './helpers.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { runIlsCheck } from '../../src/ils/check.ts';
 import { verdictFromStanding } from '../../src/ils/standing.ts';
 
 /** A private CA, a server certificate for 127.0.0.1/localhost and a client certificate, made with the openssl CLI. */
@@ -153,5 +154,18 @@ describe('SIP2 over TLS (stunnel-style, private CA)', () => {
     });
     const lookup = await withCert.source.lookup('10000003', '3456');
     expect(lookup.status === 'ok' && verdictFromStanding(lookup.standing, true)).toBe('blocked');
+  });
+
+  it('ils-check --tls --ca talks TLS; without the CA it cannot connect (exit 3)', async () => {
+    const { sim } = await tlsRig(false, {});
+    const args = ['--host', '127.0.0.1', '--port', String(sim.port), '--user', 'door', '--password', 'pw'];
+    args.push('--institution', 'DEMO', '--card', '10000001', '--pin', '1234', '--tls');
+    const lines: string[] = [];
+    expect(await runIlsCheck([...args, '--ca', pki.file('ca.pem')], (l) => lines.push(l))).toBe(0);
+    expect(lines[0]).toMatch(/^ils-check: tls 127\.0\.0\.1:/);
+    expect(lines.at(-1)).toBe('allow');
+    const failed: string[] = [];
+    expect(await runIlsCheck(args, (l) => failed.push(l))).toBe(3);
+    expect(failed.at(-1)).toMatch(/could not connect/);
   });
 });
