@@ -104,7 +104,7 @@ export const ilsSchema = {
         reject_unauthorized: { type: 'boolean', default: true },
         servername: { type: 'string', minLength: 1 },
       },
-      dependentRequired: { cert_file: ['key_file'], key_file: ['cert_file'] },
+      dependencies: { cert_file: ['key_file'], key_file: ['cert_file'] },
     },
     user: { type: 'string', default: '' },
     password: secretRef,

@@ -276,4 +276,12 @@ patrons: { source: sip2 }
     expect(keys).toContain('ils.status_deny.14');
     expect(keys).toContain('ils.fields.expiry');
   });
+
+  it('wants a client key with a client certificate', () => {
+    expect(() =>
+      parseConfig(
+        `${base}ils: { host: h, port: 1, institution: I, tls: { enabled: true, cert_file: c.pem } }\n`,
+      ),
+    ).toThrow(/ils\.tls.*key_file/);
+  });
 });
