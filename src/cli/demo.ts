@@ -90,10 +90,10 @@ export async function runDemo(): Promise<void> {
   const pty = haveSocat() ? await startPty() : null;
   const template = readFileSync(join(root, 'config/demo.yaml'), 'utf8');
   const text = template
-    .replaceAll('${READER_PATH}', pty?.device ?? 'stdin')
-    .replaceAll('${MQTT_PORT}', process.env.DORVAKT_DEMO_MQTT_PORT ?? '1883')
-    .replaceAll('${OPS_PORT}', process.env.DORVAKT_DEMO_OPS_PORT ?? '9105')
-    .replaceAll('${LOG_LEVEL}', process.env.DORVAKT_LOG_LEVEL ?? 'info');
+    .replaceAll('@READER_PATH@', pty?.device ?? 'stdin')
+    .replaceAll('@MQTT_PORT@', process.env.DORVAKT_DEMO_MQTT_PORT ?? '1883')
+    .replaceAll('@OPS_PORT@', process.env.DORVAKT_DEMO_OPS_PORT ?? '9105')
+    .replaceAll('@LOG_LEVEL@', process.env.DORVAKT_LOG_LEVEL ?? 'info');
   const config = parseConfig(text, 'config/demo.yaml');
   config.store.path = join(demoDir, 'dorvakt.sqlite');
   config.secrets.card_hmac_key = { file: keyFile };

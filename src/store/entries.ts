@@ -34,7 +34,7 @@ export class EntryStore {
   private readonly touchPatron;
   private readonly writeSwipe;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     this.insertEntry = db.prepare(
       `INSERT INTO entries (ts, door, mode, outcome, reason, card_hash, category, age_band, source)
        VALUES (@ts, @door, @mode, @outcome, @reason, @cardHash, @category, @ageBand, @source)`,
