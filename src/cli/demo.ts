@@ -15,7 +15,7 @@ import { Consents } from '../consent/consents.ts';
 import { openDb } from '../store/db.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const demoDir = join(root, '.demo');
+const demoDir = resolve(process.env.DORVAKT_DEMO_DIR ?? join(root, '.demo'));
 
 /** Demo patrons: card numbers are printed so a visitor can try each case. */
 export const DEMO_PATRONS = [

@@ -1,0 +1,43 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, waitFor } from '../helpers/ports.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+/** The README's first command, as a visitor runs it: start, swipe on the printed pty, read the verdicts. */
+describe('npm run demo', () => {
+  const dir = tempDir('demo-');
+  let child: ChildProcess | undefined;
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child!.once('exit', r));
+      child.kill('SIGINT');
+      await exited;
+    }
+    dir.cleanup();
+  });
+
+  it('prints how to swipe, decides swipes in plain words and answers /healthz', async () => {
+    const [mqttPort, opsPort] = [await freePort(), await freePort()];
+    child = spawn(process.execPath, ['bin/dorvakt.mjs', 'demo'], {
+      env: { ...process.env, DORVAKT_DEMO_DIR: dir.path, DORVAKT_DEMO_MQTT_PORT: String(mqttPort), DORVAKT_DEMO_OPS_PORT: String(opsPort) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    const ptyPath = await waitFor(() => /echo 10000001 > (\S+)/.exec(out)?.[1], 30_000, 'the swipe instructions');
+    expect(out).toContain('embedded broker (aedes)');
+    writeFileSync(ptyPath, '10000001\r\n');
+    await waitFor(() => out.includes('OPEN  Welcome in (allow'), 10_000, 'a granted swipe');
+    writeFileSync(ptyPath, '10000002\r\n');
+    await waitFor(() => out.includes('(no_camera_consent'), 10_000, 'a refused swipe');
+    writeFileSync(ptyPath, 'x\u0001y\r\n');
+    await waitFor(() => out.includes('dropped a malformed frame'), 10_000, 'a dropped frame');
+    const health = await fetch(`http://127.0.0.1:${opsPort}/healthz`);
+    expect(health.status).toBe(200);
+    const state = (await (await fetch(`http://127.0.0.1:${opsPort}/api/state`)).json()) as { doors: { id: string }[] };
+    expect(state.doors.map((d) => d.id)).toEqual(['main']);
+    expect(out).not.toMatch(/[0-9a-f]{64}/); // no card hash printed
+  }, 60_000);
+});
