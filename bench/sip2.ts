@@ -2,11 +2,12 @@
  * SIP2 lookups against the simulator on loopback: throughput, latency, the overhead over a bare
  * socket round trip, cache hits, and how long a swipe waits once the breaker is open.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { encodeFrame } from '../src/ils/codec.ts';
 import { ilsConfigWithDefaults, type IlsConfig } from '../src/ils/config.ts';
 import { patronInformationRequest } from '../src/ils/messages.ts';
-import { startSip2Simulator } from '../src/ils/simulator.ts';
 import { createIlsPatronSource } from '../src/ils/source.ts';
 import { createLogger } from '../src/log/logger.ts';
 
@@ -59,11 +60,38 @@ async function bareRoundTrips(port: number, count: number): Promise<number[]> {
   return samples;
 }
 
+/** The simulator in its own process, like a real library system: its work does not land in our figures. */
+async function startSimulatorProcess(): Promise<{
+  port: number;
+  setFault(mode: string): void;
+  stop(): void;
+}> {
+  const main = fileURLToPath(new URL('../src/ils/simulator-main.ts', import.meta.url));
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', main, '--port', '0'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.once('exit', (code) => reject(new Error(`simulator exited (${code})`)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening [^:]+:(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+  });
+  return {
+    port,
+    setFault: (mode) => child.stdin!.write(`fault ${mode}\n`),
+    stop: () => child.kill('SIGTERM'),
+  };
+}
+
 export async function benchSip2(lookups = Number(process.env.SIP2_LOOKUPS ?? 2000)): Promise<Figures[]> {
-  const sim = await startSip2Simulator();
+  const sim = await startSimulatorProcess();
+  const host = '127.0.0.1';
   const base = (overrides: Partial<IlsConfig>) =>
     ilsConfigWithDefaults({
-      host: sim.host,
+      host,
       port: sim.port,
       institution: 'DEMO',
       heartbeat_seconds: 0,
@@ -157,7 +185,8 @@ export async function benchSip2(lookups = Number(process.env.SIP2_LOOKUPS ?? 200
       { log, readSecret: () => '', warmUp: false },
     );
     await offline.lookup('10000001', '1234');
-    sim.setFault({ mode: 'silent' });
+    sim.setFault('silent');
+    await new Promise((resolve) => setTimeout(resolve, 200));
     const firstStart = process.hrtime.bigint();
     await offline.lookup('10000001', '1234');
     const first = ms(process.hrtime.bigint() - firstStart);
@@ -174,7 +203,7 @@ export async function benchSip2(lookups = Number(process.env.SIP2_LOOKUPS ?? 200
     figures.push(open);
     await offline.close();
   } finally {
-    await sim.close();
+    sim.stop();
   }
   return figures;
 }

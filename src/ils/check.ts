@@ -120,7 +120,7 @@ export async function runIlsCheck(argv: string[], out: (line: string) => void): 
   try {
     options = connectionOptionsFrom(config, secret, (direction, text) => {
       const arrow = direction === 'send' ? '→' : direction === 'recv' ? '←' : '·';
-      out(`${arrow} ${direction === 'ignored' ? `ignored: ${text}` : redactSip(text)}`);
+      out(`${arrow} ${direction === 'ignored' ? 'ignored: ' : ''}${redactSip(text)}`);
     });
   } catch (error) {
     out(`ils-check: ${(error as Error).message}`);

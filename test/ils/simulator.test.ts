@@ -1,8 +1,11 @@
+import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeFrame, encodeFrame, FrameSplitter } from '../../src/ils/codec.ts';
 import { scStatusRequest } from '../../src/ils/messages.ts';
 import { type Sip2Simulator, startSip2Simulator } from '../../src/ils/simulator.ts';
+import { waitFor } from '../helpers/ports.ts';
 
 let sim: Sip2Simulator | null = null;
 afterEach(async () => {
@@ -61,5 +64,26 @@ describe('SIP2 simulator', () => {
     expect(sim.fault).not.toBeNull();
     await exchange(sim.port, [frame(0), frame(1)], 2);
     expect(sim.fault).toBeNull();
+  });
+
+  it('runs as its own process and takes faults on stdin', async () => {
+    const main = fileURLToPath(new URL('../../src/ils/simulator-main.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', main, '--port', '0', '--encoding', 'utf8'], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    try {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+      });
+      const port = Number((await waitFor(() => /listening [^:]+:(\d+)/.exec(out), 10_000, 'listening'))[1]);
+      const status = encodeFrame(scStatusRequest(), { encoding: 'utf8', errorDetection: true, seq: 1 });
+      expect((await exchange(port, [status], 1))[0]).toMatch(/^98Y/);
+      child.stdin.write('fault request_resend\n');
+      await waitFor(() => out.includes('fault request_resend'), 5000, 'fault set');
+      expect((await exchange(port, [status], 1))[0]).toMatch(/^96/);
+    } finally {
+      child.kill('SIGTERM');
+    }
   });
 });
