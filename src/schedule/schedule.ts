@@ -57,6 +57,8 @@ interface Plan {
   exception?: ScheduleException | undefined;
 }
 
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
 // These only say a date in the expression has passed; a config must not stop loading as time goes by.
 const HARMLESS_WARNINGS = new Set(['date_past', 'date_range_past', 'year_past']);
 
@@ -92,6 +94,25 @@ class Hours {
       );
     }
     return new Hours(oh);
+  }
+
+  /**
+   * Hours for one dated exception: time ranges only (`10:00-14:00`, `07:00-10:00,13:00-15:00`), applied to
+   * that date alone, so `20:00-02:00` does not also spill in from "the day before".
+   */
+  static parseForDate(field: string, value: string, date: string): Hours | undefined {
+    const checked = Hours.parse(field, value);
+    if (!checked) return undefined;
+    const range = String.raw`\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}`;
+    if (!new RegExp(String.raw`^\s*${range}(\s*,\s*${range})*\s*$`).test(value)) {
+      throw new ScheduleConfigError(
+        field,
+        value,
+        'exception hours must be time ranges only, like 10:00-14:00 or 07:00-10:00,13:00-15:00',
+      );
+    }
+    const p = parseDateKey(date)!;
+    return Hours.parse(field, `${p.year} ${MONTHS[p.month - 1]} ${String(p.day).padStart(2, '0')} ${value.trim()}`);
   }
 
   /** Open (not "unknown") ranges of one local day in ms since midnight. */
@@ -161,8 +182,8 @@ export class DoorSchedule {
       }
       this.exceptions.set(rule.date, {
         rule,
-        staffed: Hours.parse(`${field}.staffed`, rule.staffed ?? ''),
-        staffless: Hours.parse(`${field}.staffless`, rule.staffless ?? ''),
+        staffed: Hours.parseForDate(`${field}.staffed`, rule.staffed ?? '', rule.date),
+        staffless: Hours.parseForDate(`${field}.staffless`, rule.staffless ?? '', rule.date),
       });
     });
   }
@@ -172,7 +193,8 @@ export class DoorSchedule {
   }
 
   get closingSoonMinutes(): number {
-    return this.config.closing_soon_minutes;
+    const minutes = this.config.closing_soon_minutes;
+    return Number.isFinite(minutes) && minutes > 0 ? minutes : 0;
   }
 
   stateAt(date: Date): ScheduleState {
@@ -223,7 +245,7 @@ export class DoorSchedule {
    * `next` may pass `nextChange(at)` when the caller already has it.
    */
   closingSoon(at: Date, next?: ScheduleChange | null): ClosingSoon | null {
-    const window = this.config.closing_soon_minutes * 60_000;
+    const window = this.closingSoonMinutes * 60_000;
     if (window <= 0 || this.stateAt(at) !== 'staffless') return null;
     if (next === undefined) next = this.nextChange(at);
     if (next?.state !== 'closed') return null;
@@ -277,7 +299,8 @@ export class DoorSchedule {
     } else {
       let staffed = this.staffed?.intervalsOn(date) ?? [];
       let staffless = this.staffless?.intervalsOn(date) ?? [];
-      if (holiday && this.config.holidays_closed) {
+      // Closed unless explicitly turned off (also when a caller skipped the schema defaults).
+      if (holiday && this.config.holidays_closed !== false) {
         // Closed from the holiday's start (midnight for every NO/DK public holiday).
         const clip = (list: Interval[]): Interval[] =>
           list.filter(([s]) => s < holiday.startMs).map(([s, e]) => [s, Math.min(e, holiday.startMs)] as const);

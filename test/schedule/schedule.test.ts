@@ -346,6 +346,12 @@ describe('DoorSchedule — invalid settings are rejected with a clear message', 
       OSLO,
       /exceptions\[0\]\.staffless "10:00-"/,
     ],
+    [
+      'weekday rules in an exception',
+      { exceptions: [{ date: '2026-12-24', staffed: 'Mo-Fr 10:00-12:00' }] },
+      OSLO,
+      /exceptions\[0\]\.staffed "Mo-Fr 10:00-12:00": exception hours must be time ranges only/,
+    ],
     ['impossible date', { exceptions: [{ date: '2026-02-30', closed: true }] }, OSLO, /exceptions\[0\]\.date .*not a calendar date/],
     [
       'two exceptions for one date',
@@ -411,5 +417,24 @@ describe('buildDoorSchedules', () => {
         OSLO,
       ),
     ).toThrow(/^door "side": schedule staffless "Mo-Su 7-22": opening_hours warning/);
+  });
+});
+
+describe('DoorSchedule — days are calendar days', () => {
+  const late = schedule({ staffed: '', staffless: 'Mo-Su 20:00-02:00' });
+  it.each([
+    ['Saturday night before 17. mai: open until midnight', '2026-05-16T23:30:00+02:00', 'staffless'],
+    ['after midnight on the holiday: closed', '2026-05-17T01:00:00+02:00', 'closed'],
+    ['holiday evening: closed', '2026-05-17T21:00:00+02:00', 'closed'],
+    ['after midnight following the holiday: the regular rule', '2026-05-18T01:00:00+02:00', 'staffless'],
+  ])('%s', (_label, when, expected) => {
+    expect(late.stateAt(at(when))).toBe(expected);
+  });
+
+  it('an exception range past midnight is cut at midnight', () => {
+    const s = schedule({ staffed: '', staffless: '', exceptions: [{ date: '2026-11-25', staffless: '20:00-02:00' }] });
+    expect(s.stateAt(at('2026-11-25T23:59:00+01:00'))).toBe('staffless');
+    expect(s.stateAt(at('2026-11-26T01:00:00+01:00'))).toBe('closed');
+    expect(s.stateAt(at('2026-11-25T01:00:00+01:00'))).toBe('closed');
   });
 });

@@ -1,0 +1,64 @@
+/** Schedule evaluation costs: build, stateAt (per swipe), nextChange and a watcher tick. */
+import { EventBus } from '../src/events/bus.ts';
+import type { ScheduleConfig } from '../src/schedule/config.ts';
+import { DoorSchedule } from '../src/schedule/schedule.ts';
+import { ScheduleWatcher } from '../src/schedule/watcher.ts';
+
+type Figures = Record<string, string | number>;
+
+const LIBRARY: ScheduleConfig = {
+  staffed: 'Mo-Fr 10:00-16:00; Sa 10:00-14:00',
+  staffless: 'Mo-Su 07:00-22:00',
+  holidays_closed: true,
+  closing_soon_minutes: 10,
+  exceptions: [{ date: '2026-12-24', staffed: '10:00-13:00', staffless: '07:00-10:00,13:00-15:00' }],
+};
+const SITE = { timezone: 'Europe/Oslo', country: 'NO' };
+const YEAR_START = Date.parse('2026-01-01T00:00:00Z');
+const YEAR_MS = 365 * 86_400_000;
+
+function timeEach(name: string, runs: number, op: (i: number) => void): Figures {
+  const samples: number[] = [];
+  const wall = performance.now();
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    op(i);
+    samples.push((performance.now() - t) * 1000);
+  }
+  const wallMs = performance.now() - wall;
+  samples.sort((a, b) => a - b);
+  const pct = (p: number) => Number(samples[Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))]!.toFixed(1));
+  return { name, runs, 'ops/s': Math.round(runs / (wallMs / 1000)), 'p50 µs': pct(50), 'p99 µs': pct(99) };
+}
+
+export async function benchSchedule(): Promise<Figures[]> {
+  const figures: Figures[] = [];
+  figures.push(timeEach('new DoorSchedule (parse + validate)', 50, () => new DoorSchedule(LIBRARY, SITE)));
+  const schedule = new DoorSchedule(LIBRARY, SITE);
+  // Spread over a year so most days are first seen here (cold per-day plan).
+  figures.push(
+    timeEach('stateAt, random instants in 2026', 20_000, (i) =>
+      schedule.stateAt(new Date(YEAR_START + ((i * 7_919_993_777) % YEAR_MS))),
+    ),
+  );
+  const now = Date.parse('2026-11-25T12:00:00Z');
+  figures.push(timeEach('stateAt, same day (a swipe)', 20_000, (i) => schedule.stateAt(new Date(now + i))));
+  figures.push(
+    timeEach('nextChange, random instants in 2026', 2_000, (i) =>
+      schedule.nextChange(new Date(YEAR_START + ((i * 7_919_993_777) % YEAR_MS))),
+    ),
+  );
+  let clock = new Date(now);
+  const watcher = new ScheduleWatcher({ door: 'main', schedule, bus: new EventBus(), now: () => clock });
+  figures.push(
+    timeEach('watcher evaluate (one tick)', 2_000, (i) => {
+      clock = new Date(now + i * 15_000);
+      watcher.evaluate();
+    }),
+  );
+  return figures;
+}
+
+if (process.argv[1]?.endsWith('schedule.ts')) {
+  for (const f of await benchSchedule()) console.log(f);
+}
