@@ -76,7 +76,8 @@ describe('SIP2 simulator', () => {
       child.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString();
       });
-      const port = Number((await waitFor(() => /listening [^:]+:(\d+)/.exec(out), 10_000, 'listening'))[1]);
+      const listening = await waitFor(() => /listening [^:]+:(\d+)/.exec(out) ?? false, 10_000, 'listening');
+      const port = Number(listening[1]);
       const status = encodeFrame(scStatusRequest(), { encoding: 'utf8', errorDetection: true, seq: 1 });
       expect((await exchange(port, [status], 1))[0]).toMatch(/^98Y/);
       child.stdin.write('fault request_resend\n');
