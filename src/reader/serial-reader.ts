@@ -4,6 +4,7 @@ import { SerialPort } from 'serialport';
 import type { Logger } from '../log/logger.ts';
 import type { ReaderConfig } from './config.ts';
 import { createParser } from './frames.ts';
+import { hangupAwareBinding } from './serial-binding.ts';
 import { type CardReader, type CardReaderEvents, FrameDispatcher, type ReaderStatus } from './reader.ts';
 
 /** Backoff before reconnect attempt `attempt` (0-based): doubling from min, capped at max, +≤20% jitter. */
@@ -55,7 +56,9 @@ export class SerialCardReader extends EventEmitter<CardReaderEvents> implements 
   }
 
   private connect(): void {
-    const port = new SerialPort({ path: this.config.path, baudRate: this.config.baud_rate, autoOpen: false });
+    // SerialPort's types omit `binding`, but its constructor takes one (it spreads the options).
+    const options = { path: this.config.path, baudRate: this.config.baud_rate, autoOpen: false };
+    const port = new SerialPort({ ...options, binding: hangupAwareBinding } as typeof options);
     this.port = port;
     port.on('data', (chunk: Buffer) => {
       if (this.port === port) this.dispatcher.feed(chunk);

@@ -100,6 +100,22 @@ describe('SerialCardReader over a real pty', () => {
     expect(seen.rejected).toEqual([{ why: 'garbage' }]);
   });
 
+  it('notices an unplug while a read is under way (a 0-byte read is a hang-up)', async () => {
+    const { pty, reader, seen } = await setup();
+    reader.start();
+    await waitFor(() => reader.online, 5000, 'reader online');
+    for (let round = 1; round <= 3; round++) {
+      // Unplug in the same tick as the swipe: the port's next read is then already under way.
+      const unplugged = new Promise<void>((resolve) => reader.once('swipe', () => resolve(pty.unplug())));
+      pty.write('\x021122334455\x03');
+      await unplugged;
+      await waitFor(() => !reader.online, 5000, `offline ${round}`);
+      await pty.plug();
+      await waitFor(() => reader.online, 5000, `online ${round}`);
+    }
+    expect(seen.status).toEqual(['online', 'offline', 'online', 'offline', 'online', 'offline', 'online']);
+  });
+
   it('reports offline when the device is missing at start, and comes online once it appears', async () => {
     const pty = await createPtyPair();
     cleanups.push(() => pty.close());
