@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import { resolveIlsPaths } from '../ils/config.ts';
+import { DoorSchedule, ScheduleConfigError } from '../schedule/schedule.ts';
 import { configSchema } from './schema.ts';
 import type { DorvaktConfig, SecretRef } from './types.ts';
 
@@ -82,7 +83,13 @@ export function parseConfig(text: string, file = '<config>'): DorvaktConfig {
     throw new ConfigError(file, problems);
   }
   const config = data as unknown as DorvaktConfig;
-  checkSemantics(config, file);
+  const semantic = checkSemantics(config);
+  if (semantic.length > 0) {
+    throw new ConfigError(
+      file,
+      semantic.map((p) => ({ ...p, line: lineOf(locate(doc, p.key.split('.'))) })),
+    );
+  }
   return config;
 }
 
@@ -106,8 +113,8 @@ function locate(doc: ReturnType<typeof parseDocument>, path: string[]): number |
   return offset;
 }
 
-/** Rules JSON schema cannot say. */
-function checkSemantics(config: DorvaktConfig, file: string): void {
+/** Rules JSON schema cannot say. Lines are filled in by the caller. */
+function checkSemantics(config: DorvaktConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const ids = new Set<string>();
   config.doors.forEach((door, i) => {
@@ -128,6 +135,24 @@ function checkSemantics(config: DorvaktConfig, file: string): void {
         message: 'require_pin needs reader.profile: keypad',
       });
     }
+    if (door.reader.profile === 'keypad' && config.patrons.source === 'local') {
+      problems.push({
+        key: `doors.${i}.reader.profile`,
+        line: null,
+        message: 'a keypad sends PINs, which the local registry cannot verify; use patrons.source: sip2',
+      });
+    }
+    try {
+      new DoorSchedule(door.schedule, config.site);
+    } catch (error) {
+      const field = error instanceof ScheduleConfigError ? error.field.replace(/\[(\d+)\]/g, '.$1') : '';
+      const key = field.startsWith('site.') ? field : `doors.${i}.schedule${field ? `.${field}` : ''}`;
+      problems.push({
+        key,
+        line: null,
+        message: error instanceof ScheduleConfigError ? error.detail : (error as Error).message,
+      });
+    }
     try {
       new RegExp(door.reader.card_pattern);
     } catch {
@@ -138,7 +163,7 @@ function checkSemantics(config: DorvaktConfig, file: string): void {
       });
     }
   });
-  if (problems.length > 0) throw new ConfigError(file, problems);
+  return problems;
 }
 
 export function loadConfig(file: string): DorvaktConfig {

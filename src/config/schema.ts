@@ -137,7 +137,10 @@ export const configSchema = {
   },
   allOf: [
     {
-      if: { required: ['patrons'], properties: { patrons: { required: ['source'], properties: { source: { const: 'sip2' } } } } },
+      if: {
+        required: ['patrons'],
+        properties: { patrons: { required: ['source'], properties: { source: { const: 'sip2' } } } },
+      },
       then: { required: ['ils'] },
     },
   ],

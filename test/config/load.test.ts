@@ -43,15 +43,28 @@ describe('config', () => {
   });
 
   it('names the key and line of every error', () => {
-    const text = minimal.replace('path: /dev/ttyUSB0', 'path: /dev/ttyUSB0\n      profile: magstripe\n      baud: 9600');
+    const text = minimal.replace(
+      'path: /dev/ttyUSB0',
+      'path: /dev/ttyUSB0\n      profile: magstripe\n      baud: 9600',
+    );
     const found = problems(text);
-    expect(found).toContainEqual({ key: 'doors.0.reader.profile', line: 11, message: expect.stringContaining('"line"') });
+    expect(found).toContainEqual({
+      key: 'doors.0.reader.profile',
+      line: 11,
+      message: expect.stringContaining('"line"'),
+    });
     expect(found).toContainEqual({ key: 'doors.0.reader.baud', line: 12, message: 'unknown key "baud"' });
   });
 
   it('reports missing required keys at their parent', () => {
-    const found = problems(minimal.replace('  card_hmac_key: { env: KEY }\n', '  {}\n').replace('secrets:\n  {}', 'secrets: {}'));
-    expect(found).toContainEqual({ key: 'secrets', line: 3, message: 'missing required key "card_hmac_key"' });
+    const found = problems(
+      minimal.replace('  card_hmac_key: { env: KEY }\n', '  {}\n').replace('secrets:\n  {}', 'secrets: {}'),
+    );
+    expect(found).toContainEqual({
+      key: 'secrets',
+      line: 3,
+      message: 'missing required key "card_hmac_key"',
+    });
   });
 
   it('reports YAML syntax errors with a line', () => {
@@ -80,5 +93,17 @@ describe('config', () => {
     writeFileSync(file, '');
     expect(() => readSecret({ file })).toThrow(/is empty/);
     dir.cleanup();
+  });
+});
+
+describe('config: schedule checks', () => {
+  it('reports an invalid opening_hours expression under the door', () => {
+    const found = problems(minimal.replace('"Mo-Su 07:00-22:00"', '"Mo-Xy 07:00-22:00"'));
+    expect(found).toContainEqual(expect.objectContaining({ key: 'doors.0.schedule.staffless', line: 8 }));
+  });
+
+  it('reports an unknown time zone', () => {
+    const found = problems(minimal.replace('  id: demo', '  id: demo\n  timezone: Europe/Atlantis'));
+    expect(found.map((p) => p.key)).toContain('site.timezone');
   });
 });
