@@ -67,7 +67,7 @@ export class SerialCardReader extends EventEmitter<CardReaderEvents> implements 
     port.on('error', (err) =>
       this.log.debug({ reader: this.name, err: err.message }, 'card reader port error'),
     );
-    // A read of zero bytes ends the stream without closing the port.
+    // Fallback for bindings that end the stream on a 0-byte read without closing the port.
     port.on('end', () => {
       if (this.port === port && port.isOpen) port.close();
     });
