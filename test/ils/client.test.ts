@@ -299,6 +299,30 @@ describe('circuit breaker and alarm', () => {
   });
 });
 
+describe('session handling', () => {
+  it('connects and logs in at creation when warm-up is on (the default)', async () => {
+    const { sim } = await setup();
+    const { createIlsPatronSource } = await import('../../src/ils/source.ts');
+    const { silentLog } = await import('./helpers.ts');
+    const source = createIlsPatronSource(current!.config, { log: silentLog, readSecret: () => 'pw' });
+    try {
+      await waitFor(() => sim.stats.logins === 1, 5000, 'warm-up login');
+      expect(sim.stats.received).toEqual(['93', '99']);
+      expect(await source.lookup('10000001', '1234')).toMatchObject({ status: 'ok' });
+      expect(sim.stats.logins).toBe(1);
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('sends 35 end session after each lookup when configured', async () => {
+    const { source, sim } = await setup({}, { end_session: true });
+    await source.lookup('10000001', '1234');
+    await source.lookup('10000002');
+    expect(sim.stats.received).toEqual(['93', '99', '63', '35', '63', '35']);
+  });
+});
+
 describe('cache and pool', () => {
   it('reuses a good answer for the same card and PIN, never a denial, never across PINs', async () => {
     const { source, sim } = await setup({}, { cache_seconds: 30 });

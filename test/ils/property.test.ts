@@ -79,14 +79,14 @@ async function verdictWith(errorDetection: boolean, timeoutMs = 250) {
   }
 }
 
-const allowReply = (seq: number | null, errorDetection: boolean) =>
+const allowReply = (seq: number | null, errorDetection: boolean, card = '10000001') =>
   encodeFrame(
     {
       code: '64',
       fixed: `${' '.repeat(14)}000${formatSipDate()}${'0000'.repeat(6)}`,
       fields: [
         ['AO', 'X'],
-        ['AA', '10000001'],
+        ['AA', card],
         ['AE', 'Åse Ødegård'],
         ['BL', 'Y'],
         ['CQ', 'Y'],
@@ -101,6 +101,13 @@ describe('whatever the server sends, nothing but a well-formed good answer grant
     expect(await verdictWith(true, 5000)).toBe('allow');
     answer = (seq) => allowReply(seq, false);
     expect(await verdictWith(false, 5000)).toBe('allow');
+  });
+
+  it('a well-formed granting answer for another card is not used', async () => {
+    answer = (seq) => allowReply(seq, true, '10000002');
+    expect(await verdictWith(true, 5000)).toBe('unavailable');
+    answer = (seq) => allowReply(seq, false, '10000002');
+    expect(await verdictWith(false, 5000)).toBe('unavailable');
   });
 
   it('random bytes never grant, with or without error detection', async () => {
