@@ -2,9 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { PatronLookup } from '../../src/contract/patron.ts';
 import type { SipEncoding } from '../../src/ils/config.ts';
 import { DEMO_SIP2_PATRONS } from '../../src/ils/simulator.ts';
+import { createIlsPatronSource } from '../../src/ils/source.ts';
 import { verdictFromStanding } from '../../src/ils/standing.ts';
 import { waitFor } from '../helpers/ports.ts';
-import { type Rig, rig } from './helpers.ts';
+import { type Rig, rig, silentLog } from './helpers.ts';
 
 let current: Rig | null = null;
 afterEach(async () => {
@@ -302,8 +303,6 @@ describe('circuit breaker and alarm', () => {
 describe('session handling', () => {
   it('connects and logs in at creation when warm-up is on (the default)', async () => {
     const { sim } = await setup();
-    const { createIlsPatronSource } = await import('../../src/ils/source.ts');
-    const { silentLog } = await import('./helpers.ts');
     const source = createIlsPatronSource(current!.config, { log: silentLog, readSecret: () => 'pw' });
     try {
       await waitFor(() => sim.stats.logins === 1, 5000, 'warm-up login');
