@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { type App, type AppOptions, startApp } from './app.ts';
 import { createOpsServer } from './ops/server.ts';
+import { startSystemdNotify } from './ops/systemd-notify.ts';
 
 export interface Service {
   app: App;
@@ -23,13 +24,18 @@ export async function startService(options: AppOptions): Promise<Service> {
   const opsUrl = await ops.listen({ host: config.ops.host, port: config.ops.port });
   log.info({ url: opsUrl }, 'ops endpoints: /healthz /api/state /metrics');
   log.info({ doors: app.doors.length, readyMs: Math.round(performance.now()) }, 'door ready');
+  // systemd Type=notify: READY now, WATCHDOG=1 only while the door loop is healthy (no-op outside systemd).
+  const notify = startSystemdNotify({ health: () => app.healthy(), log: log.child({ mod: 'systemd' }) });
+  notify?.ready(`${app.doors.length} door(s) ready`);
   return {
     app,
     ops,
     opsUrl,
     async stop() {
+      notify?.stopping();
       await ops.close();
       await app.stop();
+      await notify?.close();
     },
   };
 }

@@ -1,6 +1,7 @@
 /** Entry point: `dorvakt-nvr-agent --config FILE` on the recorder host. */
 import { parseArgs } from 'node:util';
 import { createLogger } from '../log/logger.ts';
+import { startSystemdNotify } from '../ops/systemd-notify.ts';
 import { NvrAgent } from './agent.ts';
 import { loadAgentConfig } from './config.ts';
 
@@ -23,8 +24,12 @@ async function main(): Promise<void> {
   const agent = new NvrAgent({ config, log });
   await agent.start();
   log.info({ root: config.recordings.root, layout: config.recordings.layout }, 'nvr agent started');
+  // systemd Type=notify: the watchdog checks that the event loop runs (no-op outside systemd).
+  const notify = startSystemdNotify({ health: () => ({ ok: true, checks: {} }), log });
+  notify?.ready('agent running');
   const shutdown = (signal: string) => {
     log.info({ signal }, 'stopping');
+    notify?.stopping();
     agent.stop().then(
       () => process.exit(0),
       () => process.exit(1),

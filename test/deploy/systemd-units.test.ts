@@ -1,0 +1,102 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/tmp.ts';
+
+/**
+ * The unit files as shipped, checked by systemd's own tools. `verify` wants the ExecStart binary to
+ * exist: the units name /usr/bin/node (Debian's nodejs); where node lives elsewhere the copy under
+ * test points at this node instead, and nothing else is rewritten.
+ */
+const UNITS = ['dorvakt.service', 'dorvakt-nvr-agent.service'];
+/**
+ * systemd rates exposure 0 (locked down) … 10 (unprotected). With everything this service can use
+ * the score is about 1.5; what is left is inherent to the job: network (MQTT, SIP2, dashboard), the
+ * reader and GPIO devices, the notify helper, and V8's W+X JIT pages. 2.0 fails as soon as one main
+ * protection (capability bounding, syscall filter, ProtectSystem, NoNewPrivileges …) is dropped.
+ */
+const MAX_EXPOSURE = 2.0;
+
+const dir = tempDir('units-');
+afterAll(() => dir.cleanup());
+
+function copyForVerify(unit: string): string {
+  let text = readFileSync(join('systemd', unit), 'utf8');
+  if (!existsSync('/usr/bin/node')) text = text.replaceAll('/usr/bin/node', process.execPath);
+  const path = join(dir.path, unit);
+  writeFileSync(path, text);
+  return path;
+}
+
+function exposure(path: string): number {
+  const out = execFileSync('systemd-analyze', ['security', '--offline=yes', path], { encoding: 'utf8' });
+  const match = /Overall exposure level for \S+: ([\d.]+)/.exec(out);
+  if (!match) throw new Error(`no exposure score in:\n${out}`);
+  return Number(match[1]);
+}
+
+describe.each(UNITS)('systemd/%s', (unit) => {
+  const text = readFileSync(join('systemd', unit), 'utf8');
+
+  it('passes systemd-analyze verify without a single warning', () => {
+    const path = copyForVerify(unit);
+    const result = spawnSync('systemd-analyze', ['verify', path], { encoding: 'utf8' });
+    const complaints = `${result.stdout}${result.stderr}`
+      .split('\n')
+      .filter((l) => l.includes(unit) || /unknown|invalid|failed/i.test(l));
+    expect(complaints).toEqual([]);
+    expect(result.status).toBe(0);
+  });
+
+  it(`has an exposure score below ${MAX_EXPOSURE} (systemd-analyze security)`, () => {
+    const score = exposure(copyForVerify(unit));
+    process.stdout.write(`systemd-analyze security ${unit}: exposure ${score}\n`);
+    expect(score).toBeLessThan(MAX_EXPOSURE);
+  });
+
+  it('is Type=notify with a watchdog, restarts always, runs as dorvakt under strict hardening', () => {
+    for (const line of [
+      'Type=notify',
+      'NotifyAccess=all',
+      'Restart=always',
+      'User=dorvakt',
+      'ProtectSystem=strict',
+      'NoNewPrivileges=yes',
+      'PrivateTmp=yes',
+      'ProtectHome=yes',
+      'CapabilityBoundingSet=',
+      'SystemCallFilter=@system-service',
+      'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6',
+    ]) {
+      expect(text.split('\n')).toContain(line);
+    }
+    expect(text).toMatch(/^WatchdogSec=\d+s$/m);
+    expect(text).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/dorvakt\/dist\/\S+\.js --config \/etc\/dorvakt\/\S+\.yaml$/m);
+  });
+});
+
+describe('systemd/dorvakt.service specifics', () => {
+  const text = readFileSync('systemd/dorvakt.service', 'utf8');
+
+  it('may write only its state, the sysfs GPIO tree and the reader/GPIO devices', () => {
+    const rw = text.match(/^ReadWritePaths=.*$/gm)?.join(' ') ?? '';
+    expect(rw).toContain('/var/lib/dorvakt');
+    expect(rw).toContain('/sys/class/gpio');
+    expect(text).toMatch(/^DevicePolicy=closed$/m);
+    expect(text).toMatch(/^DeviceAllow=\/dev\/dorvakt-reader rw$/m);
+    expect(text).toMatch(/^DeviceAllow=char-gpiochip rw$/m);
+  });
+
+  it('the threshold has teeth: the same unit without capability bounding scores above it', () => {
+    const weak = readFileSync('systemd/dorvakt.service', 'utf8')
+      .split('\n')
+      .filter((l) => !/^(CapabilityBoundingSet|SystemCallFilter)=/.test(l))
+      .join('\n');
+    const path = join(dir.path, 'weak.service');
+    writeFileSync(path, weak);
+    const score = exposure(path);
+    process.stdout.write(`weakened copy: exposure ${score}\n`);
+    expect(score).toBeGreaterThan(MAX_EXPOSURE);
+  });
+});
