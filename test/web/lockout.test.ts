@@ -50,6 +50,22 @@ describe('login lockout', () => {
     expect(unknown.body.replace(/value="[^"]+"/g, '')).toBe(wrong.body.replace(/value="[^"]+"/g, ''));
   });
 
+  it('rate-limits login posts per address (30 a minute), whatever they carry', async () => {
+    const codes: number[] = [];
+    for (let i = 0; i < 31; i++) {
+      const res = await h.app.inject({
+        method: 'POST',
+        url: '/login',
+        remoteAddress: '10.0.2.1',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: form({ name: 'x', password: 'y' }),
+      });
+      codes.push(res.statusCode);
+    }
+    expect(codes.slice(0, 30).every((c) => c === 403)).toBe(true);
+    expect(codes[30]).toBe(429);
+  });
+
   it('forgets failures once the lockout window has passed, and a success clears the user count', () => {
     const lockout = new LoginLockout(h.db, { userAttempts: 2, ipAttempts: 100, minutes: 10 });
     const t0 = 1_900_000_000_000;

@@ -13,7 +13,9 @@ function letInToday(env: RouteEnv): number {
   const since = startOfLocalDay(Date.now(), env.deps.config.site.timezone);
   return (
     env.deps.db
-      .prepare("SELECT COUNT(*) AS n FROM entries WHERE ts >= ? AND outcome = 'granted' AND mode = 'staffless'")
+      .prepare(
+        "SELECT COUNT(*) AS n FROM entries WHERE ts >= ? AND outcome = 'granted' AND mode = 'staffless'",
+      )
       .get(since) as { n: number }
   ).n;
 }
@@ -31,7 +33,9 @@ interface RecentEntry {
 function recentEntries(env: RouteEnv): RecentEntry[] {
   const since = startOfLocalDay(Date.now(), env.deps.config.site.timezone);
   return env.deps.db
-    .prepare('SELECT id, ts, door, mode, outcome, reason, category FROM entries WHERE ts >= ? ORDER BY id DESC LIMIT 30')
+    .prepare(
+      'SELECT id, ts, door, mode, outcome, reason, category FROM entries WHERE ts >= ? ORDER BY id DESC LIMIT 30',
+    )
     .all(since) as RecentEntry[];
 }
 
@@ -56,19 +60,27 @@ ${d.manualUnlockUntil ? html`<dt>${t('now.manual_until')}</dt><dd>${fmt(d.manual
 <label>${t('now.minutes')} <input name="minutes" type="number" min="1" max="240" value="15" required></label>
 <label>${t('common.reason')} <input name="reason" required minlength="${MIN_REASON}" maxlength="500"></label>
 <button type="submit">${t('now.unlock')}</button></form>
-${d.manualUnlockUntil ? html`<form method="post" action="/doors/${d.id}/lock" class="door-action">${csrfField(ctx)}
+${
+  d.manualUnlockUntil
+    ? html`<form method="post" action="/doors/${d.id}/lock" class="door-action">${csrfField(ctx)}
 <label>${t('common.reason')} <input name="reason" required minlength="${MIN_REASON}" maxlength="500"></label>
-<button type="submit">${t('now.lock')}</button></form>` : ''}
+<button type="submit">${t('now.lock')}</button></form>`
+    : ''
+}
 </article>`,
   )}</div></section>
 <section id="alarms" aria-labelledby="alarms-h"><h2 id="alarms-h">${t('now.alarms')}</h2>
-${alarms.length === 0 ? html`<p class="ok">${t('now.no_alarms')}</p>` : html`<ul class="alarms">${alarms.map(
-    (a) => html`<li class="alarm${a.ackedAt ? ' acked' : ''}" data-alarm="${a.code}">
+${
+  alarms.length === 0
+    ? html`<p class="ok">${t('now.no_alarms')}</p>`
+    : html`<ul class="alarms">${alarms.map(
+        (a) => html`<li class="alarm${a.ackedAt ? ' acked' : ''}" data-alarm="${a.code}">
 <strong>${a.code}</strong>${a.door ? html` · ${a.door}` : ''}${a.detail ? html` · ${a.detail}` : ''}
 <span class="muted">${t('now.raised')} ${fmt(a.raisedAt)}</span>
 ${a.ackedAt ? html`<span class="muted">${t('now.acked_by')} ${a.ackedBy} ${fmt(a.ackedAt)}</span>` : html`<form method="post" action="/alarms/${a.id}/ack" class="inline">${csrfField(ctx)}<button type="submit">${t('now.ack')}</button></form>`}
 </li>`,
-  )}</ul>`}
+      )}</ul>`
+}
 </section>`;
 }
 
@@ -100,7 +112,8 @@ export function registerNowRoutes(app: FastifyInstance, env: RouteEnv): void {
 <section aria-labelledby="live-h"><h2 id="live-h">${t('now.live')}</h2>
 <table class="entries"><thead><tr><th>${t('common.time')}</th><th>${t('common.door')}</th><th>${t('now.mode')}</th><th>${t('entries.outcome')}</th><th>${t('entries.reason')}</th><th>${t('entries.category')}</th></tr></thead>
 <tbody id="live">${entries.map(
-      (e) => html`<tr class="${e.outcome}"><td>${fmt(e.ts)}</td><td>${e.door}</td><td>${t(`mode.${e.mode as 'staffed'}`)}</td><td>${t(`outcome.${e.outcome as 'granted'}`)}</td><td>${e.reason}</td><td>${e.category ?? ''}</td></tr>`,
+      (e) =>
+        html`<tr class="${e.outcome}"><td>${fmt(e.ts)}</td><td>${e.door}</td><td>${t(`mode.${e.mode as 'staffed'}`)}</td><td>${t(`outcome.${e.outcome as 'granted'}`)}</td><td>${e.reason}</td><td>${e.category ?? ''}</td></tr>`,
     )}</tbody></table></section>`;
     return sendHtml(
       reply,
@@ -112,7 +125,9 @@ export function registerNowRoutes(app: FastifyInstance, env: RouteEnv): void {
     );
   });
 
-  get(app, 'staff', '/now/panel', async (req, reply) => sendHtml(reply, panel(env, ctxOf(env, req, '/now')).value));
+  get(app, 'staff', '/now/panel', async (req, reply) =>
+    sendHtml(reply, panel(env, ctxOf(env, req, '/now')).value),
+  );
 
   get(app, 'staff', '/api/state', async () => ({
     doors: deps.doors.map((d) => d.snapshot()),
@@ -125,61 +140,77 @@ export function registerNowRoutes(app: FastifyInstance, env: RouteEnv): void {
     for (const end of [...streams]) end();
   });
 
-  get(app, 'staff', '/api/events', async (req: FastifyRequest, reply) => {
-    const session = sessionOf(req);
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
-      connection: 'keep-alive',
-    });
-    res.write('retry: 3000\n\n');
-    // Events carry no identity (see DorvaktEvent), so they go out as they are.
-    const unsubscribe = deps.bus.subscribe((event: DorvaktEvent) => {
-      res.write(`data: ${JSON.stringify(event)}\n\n`);
-    });
-    const heartbeat = setInterval(() => {
-      if (!env.sessions.alive(session.idHash)) return end();
-      res.write(': ping\n\n');
-    }, 15_000);
-    const end = () => {
-      if (!streams.delete(end)) return;
-      clearInterval(heartbeat);
-      unsubscribe();
-      res.end();
-    };
-    streams.add(end);
-    req.raw.on('close', end);
-    res.on('error', end);
+  // No HEAD twin: a stream has no headers-only form.
+  app.route({
+    method: 'GET',
+    url: '/api/events',
+    exposeHeadRoute: false,
+    config: { access: 'staff' },
+    handler: async (req: FastifyRequest, reply) => {
+      const session = sessionOf(req);
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+        connection: 'keep-alive',
+      });
+      res.write('retry: 3000\n\n');
+      // Events carry no identity (see DorvaktEvent), so they go out as they are.
+      const unsubscribe = deps.bus.subscribe((event: DorvaktEvent) => {
+        res.write(`data: ${JSON.stringify(event)}\n\n`);
+      });
+      const heartbeat = setInterval(() => {
+        if (!env.sessions.alive(session.idHash)) return end();
+        res.write(': ping\n\n');
+      }, 15_000);
+      const end = () => {
+        if (!streams.delete(end)) return;
+        clearInterval(heartbeat);
+        unsubscribe();
+        res.end();
+      };
+      streams.add(end);
+      req.raw.on('close', end);
+      res.on('error', end);
+    },
   });
 
   post(app, 'staff', '/alarms/:id/ack', async (req, reply) => {
     const id = Number((req.params as { id: string }).id);
     const user = sessionOf(req).user;
-    if (!Number.isInteger(id) || !deps.alarms.acknowledge(id, user.name)) return reply.redirect('/now?n=invalid', 303);
+    if (!Number.isInteger(id) || !deps.alarms.acknowledge(id, user.name))
+      return reply.redirect('/now?n=invalid', 303);
     audit(deps.db, { actor: user.name, action: 'alarm.acknowledged', subject: String(id) });
     return reply.redirect('/now?n=done', 303);
   });
 
-  const doorAction = (kind: 'unlock' | 'lock') => async (req: FastifyRequest, reply: import('fastify').FastifyReply) => {
-    const door = deps.doors.find((d) => d.id === (req.params as { id: string }).id);
-    if (!door) return reply.code(404).send({ error: 'no such door' });
-    const user = sessionOf(req).user;
-    const reason = field(req.body, 'reason', 500);
-    if (reason.length < MIN_REASON) return reply.redirect('/now?n=reason', 303);
-    if (kind === 'unlock') {
-      const minutes = Number(field(req.body, 'minutes', 4));
-      if (!Number.isInteger(minutes) || minutes < 1 || minutes > 240) return reply.redirect('/now?n=invalid', 303);
-      door.manualUnlock(minutes);
-      audit(deps.db, { actor: user.name, action: 'door.manual_unlock', subject: door.id, reason, detail: { minutes } });
-    } else {
-      door.manualLock();
-      audit(deps.db, { actor: user.name, action: 'door.manual_lock', subject: door.id, reason });
-    }
-    return reply.redirect('/now?n=done', 303);
-  };
+  const doorAction =
+    (kind: 'unlock' | 'lock') => async (req: FastifyRequest, reply: import('fastify').FastifyReply) => {
+      const door = deps.doors.find((d) => d.id === (req.params as { id: string }).id);
+      if (!door) return reply.code(404).send({ error: 'no such door' });
+      const user = sessionOf(req).user;
+      const reason = field(req.body, 'reason', 500);
+      if (reason.length < MIN_REASON) return reply.redirect('/now?n=reason', 303);
+      if (kind === 'unlock') {
+        const minutes = Number(field(req.body, 'minutes', 4));
+        if (!Number.isInteger(minutes) || minutes < 1 || minutes > 240)
+          return reply.redirect('/now?n=invalid', 303);
+        door.manualUnlock(minutes);
+        audit(deps.db, {
+          actor: user.name,
+          action: 'door.manual_unlock',
+          subject: door.id,
+          reason,
+          detail: { minutes },
+        });
+      } else {
+        door.manualLock();
+        audit(deps.db, { actor: user.name, action: 'door.manual_lock', subject: door.id, reason });
+      }
+      return reply.redirect('/now?n=done', 303);
+    };
   post(app, 'staff', '/doors/:id/unlock', doorAction('unlock'));
   post(app, 'staff', '/doors/:id/lock', doorAction('lock'));
 }
