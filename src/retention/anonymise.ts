@@ -1,0 +1,295 @@
+import type { Statement } from 'better-sqlite3';
+import {
+  dayOfLocalHour,
+  hourOfLocalHour,
+  localHourNumber,
+  type OffsetSegment,
+  offsetSegments,
+} from '../stats/tz.ts';
+import type { Db } from '../store/db.ts';
+
+const DAY_MS = 86_400_000;
+
+export interface AnonymiseOptions {
+  /** Entries keep their card hash this many days (config entries.identified_days). */
+  identifiedDays: number;
+  /** Site time zone (config site.timezone); statistics buckets are local day and hour. */
+  timezone: string;
+  now?: number;
+  /** Entries per transaction. */
+  batchSize?: number;
+  /** Stop after this many batches; the rest waits for the next run. */
+  maxBatches?: number;
+  /**
+   * A backlog at least this large that is also most of the table runs in bulk mode: the secondary indexes
+   * on entries other than the ts index are dropped for the run and rebuilt at its end (maintaining a
+   * random-keyed card index costs more than the rest of the work together).
+   */
+  bulkThreshold?: number;
+  /** Called inside each batch's transaction before it commits; a throw rolls that batch back (tests). */
+  onBatch?: (info: { batch: number; rows: number }) => void;
+}
+
+export interface AnonymiseResult {
+  /** Identified entries turned into statistics and deleted. */
+  rows: number;
+  /** Transactions committed. */
+  batches: number;
+  /** Entries with ts before this were due. */
+  cutoff: number;
+  /** Whether secondary indexes were dropped and rebuilt for this run. */
+  bulk: boolean;
+}
+
+/** Entries with ts before the returned instant are past their identified period. */
+export function identifiedCutoff(identifiedDays: number, now = Date.now()): number {
+  return now - identifiedDays * DAY_MS;
+}
+
+// Buckets by local-hour number ((ts + offset) / 1h) in SQL; the date is formatted once per group.
+const FOLD_SELECT = `
+  SELECT date(lh * 3600, 'unixepoch') AS day, lh % 24 AS hour, door, mode, outcome, reason, category, age_band, n FROM (
+    SELECT (ts + CAST(@offset AS INTEGER)) / 3600000 AS lh, door, mode, outcome, reason,
+           COALESCE(category, '') AS category, COALESCE(age_band, '') AS age_band, COUNT(*) AS n
+      FROM entries WHERE ts >= @from AND ts < @to %EXTRA%
+     GROUP BY lh, door, mode, outcome, reason, category, age_band
+  ) WHERE true`;
+const FOLD_UPSERT = `
+  INSERT INTO entry_stats (day, hour, door, mode, outcome, reason, category, age_band, count) %SELECT%
+  ON CONFLICT (day, hour, door, mode, outcome, reason, category, age_band) DO UPDATE SET count = count + excluded.count`;
+
+// The roll-up of the local hours a batch touched is recomputed from entry_stats: a range scan in primary
+// key order, so no sorting, and it repairs those hours whatever was there.
+const HOUR_RANGE = `day >= @d0 AND day <= @d1 AND NOT (day = @d0 AND hour < @h0) AND NOT (day = @d1 AND hour > @h1)`;
+const ROLLUP_CLEAR = `DELETE FROM entry_stats_rollup WHERE ${HOUR_RANGE}`;
+const ROLLUP_FILL = `
+  INSERT INTO entry_stats_rollup (day, hour, door, mode, outcome, reason, count)
+  SELECT day, hour, door, mode, outcome, reason, SUM(count) FROM entry_stats WHERE ${HOUR_RANGE}
+   GROUP BY day, hour, door, mode, outcome, reason`;
+
+/** The index batches walk; never dropped. */
+const BATCH_INDEX = 'entries_ts';
+
+interface Statements {
+  foldRange: Statement;
+  foldCard: Statement;
+  rollupClear: Statement;
+  rollupFill: Statement;
+  oldest: Statement;
+  boundary: Statement;
+  deleteBefore: Statement;
+  cardSpan: Statement;
+  deleteCard: Statement;
+  countBefore: Statement;
+  countAll: Statement;
+}
+
+const cache = new WeakMap<Db, Statements>();
+
+function statements(db: Db): Statements {
+  let s = cache.get(db);
+  if (!s) {
+    s = {
+      foldRange: db.prepare(FOLD_UPSERT.replace('%SELECT%', FOLD_SELECT.replace('%EXTRA%', ''))),
+      foldCard: db.prepare(
+        FOLD_UPSERT.replace('%SELECT%', FOLD_SELECT.replace('%EXTRA%', 'AND card_hash = @card')),
+      ),
+      rollupClear: db.prepare(ROLLUP_CLEAR),
+      rollupFill: db.prepare(ROLLUP_FILL),
+      oldest: db.prepare('SELECT ts FROM entries WHERE ts < ? ORDER BY ts LIMIT 1').pluck(),
+      boundary: db.prepare('SELECT ts FROM entries WHERE ts < ? ORDER BY ts LIMIT 1 OFFSET ?').pluck(),
+      deleteBefore: db.prepare('DELETE FROM entries WHERE ts < ?'),
+      cardSpan: db.prepare(
+        'SELECT MIN(ts) AS lo, MAX(ts) AS hi, COUNT(*) AS n FROM entries WHERE card_hash = ?',
+      ),
+      deleteCard: db.prepare('DELETE FROM entries WHERE card_hash = ?'),
+      countBefore: db.prepare('SELECT COUNT(*) FROM entries WHERE ts < ?').pluck(),
+      countAll: db.prepare('SELECT COUNT(*) FROM entries').pluck(),
+    };
+    cache.set(db, s);
+  }
+  return s;
+}
+
+/** Recomputes the roll-up for the local hours from the first segment's start to the last one's end. */
+function refreshRollup(s: Statements, segments: OffsetSegment[]): void {
+  const first = segments[0];
+  const last = segments[segments.length - 1];
+  if (!first || !last) return;
+  const lh0 = localHourNumber(first.start, first.offsetMs);
+  const lh1 = localHourNumber(last.end - 1, last.offsetMs);
+  const range = {
+    d0: dayOfLocalHour(lh0),
+    h0: hourOfLocalHour(lh0),
+    d1: dayOfLocalHour(lh1),
+    h1: hourOfLocalHour(lh1),
+  };
+  s.rollupClear.run(range);
+  s.rollupFill.run(range);
+}
+
+/**
+ * Recomputes entry_stats_rollup from entry_stats (repair, or after writing entry_stats by other means than
+ * this module, which keeps both in step).
+ */
+export function rebuildStatsRollup(db: Db): void {
+  db.transaction(() => {
+    db.exec('DELETE FROM entry_stats_rollup');
+    db.exec(`INSERT INTO entry_stats_rollup (day, hour, door, mode, outcome, reason, count)
+      SELECT day, hour, door, mode, outcome, reason, SUM(count) FROM entry_stats
+       GROUP BY day, hour, door, mode, outcome, reason`);
+  })();
+}
+
+/** Recreates entries indexes a bulk run dropped (also after a crash; call at start-up). Returns how many. */
+export function restoreDroppedIndexes(db: Db): number {
+  const dropped = db.prepare('SELECT name, sql FROM retention_dropped_indexes').all() as {
+    name: string;
+    sql: string;
+  }[];
+  if (dropped.length === 0) return 0;
+  db.transaction(() => {
+    for (const { name, sql } of dropped) {
+      const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?").get(name);
+      if (!exists) db.exec(sql);
+      db.prepare('DELETE FROM retention_dropped_indexes WHERE name = ?').run(name);
+    }
+  })();
+  return dropped.length;
+}
+
+function dropSecondaryIndexes(db: Db): void {
+  db.transaction(() => {
+    const indexes = db
+      .prepare(
+        `SELECT name, sql FROM sqlite_master
+          WHERE type = 'index' AND tbl_name = 'entries' AND sql IS NOT NULL AND name <> ?`,
+      )
+      .all(BATCH_INDEX) as { name: string; sql: string }[];
+    for (const { name, sql } of indexes) {
+      db.prepare('INSERT OR REPLACE INTO retention_dropped_indexes (name, sql) VALUES (?, ?)').run(name, sql);
+      db.exec(`DROP INDEX "${name.replace(/"/g, '""')}"`);
+    }
+  })();
+}
+
+/**
+ * The work, one batch per step: each step is one committed transaction. Drivers: anonymiseEntries (runs it
+ * through) and anonymiseEntriesAsync (yields to the event loop between steps).
+ */
+function* anonymiseSteps(
+  db: Db,
+  options: AnonymiseOptions,
+): Generator<{ rows: number; bulk: boolean }, AnonymiseResult, void> {
+  const cutoff = identifiedCutoff(options.identifiedDays, options.now);
+  const batchSize = Math.max(1, Math.floor(options.batchSize ?? 20_000));
+  const maxBatches = options.maxBatches ?? Number.POSITIVE_INFINITY;
+  const bulkThreshold = options.bulkThreshold ?? 100_000;
+  const s = statements(db);
+  let rows = 0;
+  let batches = 0;
+
+  const runBatch = db.transaction((): number => {
+    const lo = s.oldest.get(cutoff) as number | undefined;
+    if (lo === undefined) return 0;
+    // The batch ends after the batchSize-th oldest row; rows sharing its ts go along.
+    const last = s.boundary.get(cutoff, batchSize - 1) as number | undefined;
+    const hi = last === undefined ? cutoff : Math.min(last + 1, cutoff);
+    const segments = offsetSegments(options.timezone, lo, hi);
+    for (const seg of segments) s.foldRange.run({ offset: seg.offsetMs, from: seg.start, to: seg.end });
+    refreshRollup(s, segments);
+    const deleted = s.deleteBefore.run(hi).changes;
+    options.onBatch?.({ batch: batches + 1, rows: deleted });
+    return deleted;
+  });
+
+  const due = s.countBefore.get(cutoff) as number;
+  const bulk = due >= bulkThreshold && due * 2 >= (s.countAll.get() as number);
+  if (bulk) dropSecondaryIndexes(db);
+  else restoreDroppedIndexes(db);
+  // A bigger page cache for the run: batches touch many pages of entries and entry_stats.
+  const cacheSize = db.pragma('cache_size', { simple: true }) as number;
+  const wantCache = -65_536; // KiB, i.e. 64 MiB
+  const raiseCache = cacheSize >= 0 || cacheSize > wantCache;
+  if (raiseCache) db.pragma(`cache_size = ${wantCache}`);
+  let failed = false;
+  try {
+    while (batches < maxBatches) {
+      const n = runBatch();
+      if (n === 0) break;
+      rows += n;
+      batches++;
+      yield { rows: n, bulk };
+    }
+  } catch (error) {
+    failed = true;
+    throw error;
+  } finally {
+    if (raiseCache) db.pragma(`cache_size = ${cacheSize}`);
+    try {
+      restoreDroppedIndexes(db);
+    } catch (error) {
+      // Rebuilt on the next run; do not hide the error that got us here.
+      if (!failed) throw error;
+    }
+  }
+  return { rows, batches, cutoff, bulk };
+}
+
+/**
+ * Turns entries older than identified_days into anonymous hourly counts (entry_stats, added to what is
+ * there) and deletes them. Each batch is one transaction holding both the counting and the deleting, so a
+ * crash loses nothing and counts nothing twice; running it again just continues.
+ */
+export function anonymiseEntries(db: Db, options: AnonymiseOptions): AnonymiseResult {
+  const steps = anonymiseSteps(db, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * The same, yielding to the event loop between batches so swipes are not held up behind a backlog.
+ * `shouldStop` ends the run after the current batch (the rest waits for the next run).
+ */
+export async function anonymiseEntriesAsync(
+  db: Db,
+  options: AnonymiseOptions,
+  shouldStop: () => boolean = () => false,
+): Promise<AnonymiseResult & { stopped: boolean }> {
+  const steps = anonymiseSteps(db, options);
+  const sofar: AnonymiseResult = {
+    rows: 0,
+    batches: 0,
+    cutoff: identifiedCutoff(options.identifiedDays, options.now),
+    bulk: false,
+  };
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return { ...step.value, stopped: false };
+    sofar.rows += step.value.rows;
+    sofar.batches++;
+    sofar.bulk = step.value.bulk;
+    await new Promise((resolve) => setImmediate(resolve));
+    if (shouldStop()) {
+      steps.return(sofar); // runs the generator's finally: cache size and indexes restored
+      return { ...sofar, stopped: true };
+    }
+  }
+}
+
+/**
+ * Folds every entry of one card into entry_stats and deletes those entries (for erasure). Call inside
+ * the caller's transaction. Returns the number of entries removed.
+ */
+export function foldCardEntries(db: Db, cardHash: string, timezone: string): number {
+  const s = statements(db);
+  const span = s.cardSpan.get(cardHash) as { lo: number | null; hi: number | null; n: number };
+  if (span.n === 0 || span.lo === null || span.hi === null) return 0;
+  const segments = offsetSegments(timezone, span.lo, span.hi + 1);
+  for (const seg of segments)
+    s.foldCard.run({ offset: seg.offsetMs, from: seg.start, to: seg.end, card: cardHash });
+  refreshRollup(s, segments);
+  return s.deleteCard.run(cardHash).changes;
+}

@@ -1,0 +1,188 @@
+/**
+ * Local time for statistics without touching process.env.TZ: offsets come from Intl, and a range of
+ * time is cut into segments of constant UTC offset so SQLite can bucket rows with plain arithmetic.
+ */
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+/** No zone changes its offset twice within this step, so sampling at it finds every transition. */
+const SAMPLE_STEP_MS = 6 * HOUR_MS;
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(timezone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timezone);
+  if (!f) {
+    // Throws RangeError for an unknown zone, which is what a bad config deserves.
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: timezone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    formatters.set(timezone, f);
+  }
+  return f;
+}
+
+/** Throws when the zone is unknown to this Node's ICU. */
+export function assertTimezone(timezone: string): void {
+  formatter(timezone);
+}
+
+/** UTC offset of `timezone` at instant `ts`, in ms (local = ts + offset). */
+export function tzOffsetMs(timezone: string, ts: number): number {
+  const parts = formatter(timezone).formatToParts(new Date(ts));
+  let y = 0;
+  let mo = 0;
+  let d = 0;
+  let h = 0;
+  let mi = 0;
+  let s = 0;
+  for (const p of parts) {
+    switch (p.type) {
+      case 'year':
+        y = Number(p.value);
+        break;
+      case 'month':
+        mo = Number(p.value);
+        break;
+      case 'day':
+        d = Number(p.value);
+        break;
+      case 'hour':
+        h = Number(p.value);
+        break;
+      case 'minute':
+        mi = Number(p.value);
+        break;
+      case 'second':
+        s = Number(p.value);
+        break;
+    }
+  }
+  const wholeSecond = Math.floor(ts / 1000) * 1000;
+  return Date.UTC(y, mo - 1, d, h, mi, s) - wholeSecond;
+}
+
+export interface OffsetSegment {
+  /** Inclusive start, epoch ms. */
+  start: number;
+  /** Exclusive end, epoch ms. */
+  end: number;
+  offsetMs: number;
+}
+
+/** Cuts [from, to) into pieces of constant UTC offset. */
+export function offsetSegments(timezone: string, from: number, to: number): OffsetSegment[] {
+  const segments: OffsetSegment[] = [];
+  if (!(to > from)) return segments;
+  let start = from;
+  let offset = tzOffsetMs(timezone, from);
+  let probe = from;
+  while (probe < to) {
+    const next = Math.min(probe + SAMPLE_STEP_MS, to);
+    const nextOffset = tzOffsetMs(timezone, next === to ? to - 1 : next);
+    if (nextOffset !== offset) {
+      // Bisect to the first millisecond with the new offset.
+      let lo = probe;
+      let hi = next === to ? to - 1 : next;
+      while (hi - lo > 1) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (tzOffsetMs(timezone, mid) === offset) lo = mid;
+        else hi = mid;
+      }
+      segments.push({ start, end: hi, offsetMs: offset });
+      start = hi;
+      offset = tzOffsetMs(timezone, hi);
+      probe = hi;
+      continue;
+    }
+    probe = next;
+  }
+  segments.push({ start, end: to, offsetMs: offset });
+  return segments;
+}
+
+/** Local-hour number: hours since 1970-01-01T00 local wall time. Day and hour follow from it. */
+export function localHourNumber(ts: number, offsetMs: number): number {
+  return Math.floor((ts + offsetMs) / HOUR_MS);
+}
+
+const dayCache = new Map<number, string>();
+
+/** 'YYYY-MM-DD' of a local-hour number. */
+export function dayOfLocalHour(localHour: number): string {
+  const dayNumber = Math.floor(localHour / 24);
+  let day = dayCache.get(dayNumber);
+  if (day === undefined) {
+    day = new Date(dayNumber * DAY_MS).toISOString().slice(0, 10);
+    if (dayCache.size > 100_000) dayCache.clear();
+    dayCache.set(dayNumber, day);
+  }
+  return day;
+}
+
+export function hourOfLocalHour(localHour: number): number {
+  return ((localHour % 24) + 24) % 24;
+}
+
+/** Local date and hour of an instant. */
+export function localDayHour(timezone: string, ts: number): { day: string; hour: number } {
+  const lh = localHourNumber(ts, tzOffsetMs(timezone, ts));
+  return { day: dayOfLocalHour(lh), hour: hourOfLocalHour(lh) };
+}
+
+/** Start of the local hour containing `ts` (works for zones with half-hour offsets too). */
+export function floorToLocalHour(timezone: string, ts: number): number {
+  const local = ts + tzOffsetMs(timezone, ts);
+  return ts - (((local % HOUR_MS) + HOUR_MS) % HOUR_MS);
+}
+
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/**
+ * First instant of a local date 'YYYY-MM-DD' (midnight, or the first existing instant after it when a
+ * transition skips midnight).
+ */
+export function startOfLocalDay(timezone: string, day: string): number {
+  const m = DATE_RE.exec(day);
+  if (!m) throw new RangeError(`not a date: ${day}`);
+  const wall = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  // Two rounds settle the offset; offsets are at most ±14 h.
+  let t = wall - tzOffsetMs(timezone, wall);
+  t = wall - tzOffsetMs(timezone, t);
+  if (t + tzOffsetMs(timezone, t) < wall) {
+    // Midnight does not exist that day: take the transition instant.
+    const seg = offsetSegments(timezone, t, t + 2 * HOUR_MS);
+    const after = seg.find((s) => s.start + s.offsetMs >= wall);
+    if (after) t = after.start;
+  }
+  return t;
+}
+
+/** Day number (days since 1970-01-01) of 'YYYY-MM-DD'. */
+export function dayNumber(day: string): number {
+  const m = DATE_RE.exec(day);
+  if (!m) throw new RangeError(`not a date: ${day}`);
+  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) / DAY_MS;
+}
+
+export function dayFromNumber(n: number): string {
+  return new Date(n * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** ISO 8601 week of a calendar date, as 'YYYY-Www'. */
+export function isoWeek(day: string): string {
+  const n = dayNumber(day);
+  const weekday = (((n + 3) % 7) + 7) % 7; // 0 = Monday (1970-01-01 was a Thursday)
+  const thursday = n - weekday + 3;
+  const year = new Date(thursday * DAY_MS).getUTCFullYear();
+  const jan1 = Date.UTC(year, 0, 1) / DAY_MS;
+  const week = Math.floor((thursday - jan1) / 7) + 1;
+  return `${year}-W${String(week).padStart(2, '0')}`;
+}

@@ -1,0 +1,228 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { anonymiseEntries, identifiedCutoff } from '../../src/retention/anonymise.ts';
+import { type Db, openDb } from '../../src/store/db.ts';
+import { tempDir } from '../helpers/tmp.ts';
+import { expectedStats, generateEntries, insertEntries, type SeedEntry, storedStats } from './seed.ts';
+
+const TZ = 'Europe/Oslo';
+const DAY = 86_400_000;
+const NOW = Date.UTC(2026, 10, 26, 9, 0); // 2026-11-26
+const YEAR_AGO = Date.UTC(2025, 10, 26);
+
+function sumStats(db: Db): number {
+  return (db.prepare('SELECT COALESCE(SUM(count), 0) FROM entry_stats').pluck().get() as number) ?? 0;
+}
+function countEntries(db: Db): number {
+  return db.prepare('SELECT COUNT(*) FROM entries').pluck().get() as number;
+}
+function rollupMatchesStats(db: Db): boolean {
+  const diff = db
+    .prepare(
+      `SELECT COUNT(*) FROM (
+         SELECT day, hour, door, mode, outcome, reason, SUM(count) AS n FROM entry_stats
+          GROUP BY day, hour, door, mode, outcome, reason
+         EXCEPT SELECT day, hour, door, mode, outcome, reason, count FROM entry_stats_rollup)`,
+    )
+    .pluck()
+    .get() as number;
+  const rollupRows = db.prepare('SELECT COUNT(*) FROM entry_stats_rollup').pluck().get() as number;
+  const statsGroups = db
+    .prepare(
+      'SELECT COUNT(*) FROM (SELECT 1 FROM entry_stats GROUP BY day, hour, door, mode, outcome, reason)',
+    )
+    .pluck()
+    .get() as number;
+  return diff === 0 && rollupRows === statsGroups;
+}
+
+describe('anonymiseEntries on a year of entries (real SQLite file)', () => {
+  let dir: ReturnType<typeof tempDir>;
+  let db: Db;
+  let entries: SeedEntry[];
+  let due: SeedEntry[];
+  const cutoff = identifiedCutoff(30, NOW);
+
+  beforeEach(() => {
+    dir = tempDir('dorvakt-anon-');
+    db = openDb(join(dir.path, 'store.sqlite'));
+    entries = generateEntries({ from: YEAR_AGO, to: NOW, count: 20_000, seed: 7 });
+    insertEntries(db, entries);
+    due = entries.filter((e) => e.ts < cutoff);
+  });
+  afterEach(() => {
+    db.close();
+    dir.cleanup();
+  });
+
+  it('turns exactly the due entries into counts and deletes them', () => {
+    const result = anonymiseEntries(db, { identifiedDays: 30, timezone: TZ, now: NOW, batchSize: 1000 });
+    expect(due.length).toBeGreaterThan(15_000);
+    expect(result.rows).toBe(due.length);
+    expect(result.batches).toBe(Math.ceil(due.length / 1000));
+    expect(storedStats(db)).toEqual(expectedStats(TZ, due));
+    expect(db.prepare('SELECT COUNT(*) FROM entries WHERE ts < ?').pluck().get(cutoff)).toBe(0);
+    expect(countEntries(db)).toBe(entries.length - due.length);
+    expect(db.prepare('SELECT MIN(ts) FROM entries').pluck().get()).toBe(
+      Math.min(...entries.filter((e) => e.ts >= cutoff).map((e) => e.ts)),
+    );
+    expect(rollupMatchesStats(db)).toBe(true);
+  });
+
+  it('is idempotent: a second run changes nothing', () => {
+    anonymiseEntries(db, { identifiedDays: 30, timezone: TZ, now: NOW });
+    const before = storedStats(db);
+    const again = anonymiseEntries(db, { identifiedDays: 30, timezone: TZ, now: NOW });
+    expect(again).toMatchObject({ rows: 0, batches: 0 });
+    expect(storedStats(db)).toEqual(before);
+  });
+
+  it('adds to existing counts on later days', () => {
+    anonymiseEntries(db, { identifiedDays: 30, timezone: TZ, now: NOW - 100 * DAY });
+    anonymiseEntries(db, { identifiedDays: 30, timezone: TZ, now: NOW - 3 * DAY - 1234 });
+    anonymiseEntries(db, { identifiedDays: 30, timezone: TZ, now: NOW });
+    expect(storedStats(db)).toEqual(expectedStats(TZ, due));
+    expect(rollupMatchesStats(db)).toBe(true);
+  });
+
+  it('a throw inside a batch rolls back only that batch; a rerun completes with exact totals', () => {
+    expect(() =>
+      anonymiseEntries(db, {
+        identifiedDays: 30,
+        timezone: TZ,
+        now: NOW,
+        batchSize: 700,
+        onBatch: ({ batch }) => {
+          if (batch === 4) throw new Error('power cut');
+        },
+      }),
+    ).toThrow('power cut');
+    expect(sumStats(db)).toBe(3 * 700);
+    expect(countEntries(db)).toBe(entries.length - 3 * 700);
+    const rerun = anonymiseEntries(db, { identifiedDays: 30, timezone: TZ, now: NOW, batchSize: 700 });
+    expect(rerun.rows).toBe(due.length - 3 * 700);
+    expect(storedStats(db)).toEqual(expectedStats(TZ, due));
+    expect(rollupMatchesStats(db)).toBe(true);
+  });
+
+  it('a process killed inside a batch loses nothing and counts nothing twice', () => {
+    db.close();
+    const dbPath = join(dir.path, 'store.sqlite');
+    const child = spawnSync(
+      process.execPath,
+      [
+        join('bin', 'run-ts.mjs'),
+        join('test', 'retention', 'fixtures', 'anonymise-child.ts'),
+        dbPath,
+        TZ,
+        '6',
+        String(NOW),
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(child.signal).toBe('SIGKILL');
+    expect(child.stdout).not.toContain('finished');
+    db = openDb(dbPath);
+    // Five batches of 500 committed, the sixth died with the process.
+    expect(sumStats(db)).toBe(5 * 500);
+    expect(sumStats(db) + countEntries(db)).toBe(entries.length);
+    anonymiseEntries(db, { identifiedDays: 30, timezone: TZ, now: NOW });
+    expect(storedStats(db)).toEqual(expectedStats(TZ, due));
+    expect(countEntries(db)).toBe(entries.length - due.length);
+  });
+});
+
+describe('anonymiseEntries across DST changes', () => {
+  it('spring-forward day has 23 local hours, autumn day 24 buckets with hour 02 counted twice', () => {
+    const db = openDb(':memory:');
+    const spring = Date.UTC(2026, 2, 28, 23, 0); // 2026-03-29 00:00 CET
+    const autumn = Date.UTC(2026, 9, 24, 22, 0); // 2026-10-25 00:00 CEST
+    const rows: SeedEntry[] = [];
+    for (const start of [spring, autumn]) {
+      for (let t = start; t < start + 26 * 3_600_000; t += 600_000) {
+        rows.push({
+          ts: t,
+          door: 'main',
+          mode: 'staffless',
+          outcome: 'granted',
+          reason: 'allow',
+          card_hash: 'h',
+          category: null,
+          age_band: null,
+          source: null,
+        });
+      }
+    }
+    insertEntries(db, rows);
+    anonymiseEntries(db, { identifiedDays: 1, timezone: TZ, now: Date.UTC(2026, 11, 1), batchSize: 37 });
+    const hours = (day: string) =>
+      db
+        .prepare('SELECT hour, count FROM entry_stats WHERE day = ? ORDER BY hour')
+        .raw()
+        .all(day) as number[][];
+    const springHours = hours('2026-03-29');
+    expect(springHours.map((r) => r[0])).toEqual([0, 1, ...Array.from({ length: 21 }, (_, i) => i + 3)]);
+    expect(springHours.every((r) => r[1] === 6)).toBe(true);
+    const autumnHours = hours('2026-10-25');
+    expect(autumnHours).toHaveLength(24);
+    expect(autumnHours.find((r) => r[0] === 2)![1]).toBe(12);
+    expect(autumnHours.filter((r) => r[0] !== 2).every((r) => r[1] === 6)).toBe(true);
+    db.close();
+  });
+});
+
+describe('anonymiseEntries property: any data, zone and batch size give the reference counts', () => {
+  it('matches a slow per-row computation', () => {
+    const zones = [
+      'Europe/Oslo',
+      'Europe/Copenhagen',
+      'America/New_York',
+      'Asia/Kolkata',
+      'Australia/Lord_Howe',
+    ];
+    const around = [
+      Date.UTC(2026, 2, 29, 1),
+      Date.UTC(2026, 9, 25, 1),
+      Date.UTC(2026, 3, 5, 15),
+      Date.UTC(2026, 10, 1, 6),
+    ];
+    const entry = fc.record({
+      ts: fc.constantFrom(...around).chain((c) => fc.integer({ min: c - 2 * DAY, max: c + 2 * DAY })),
+      door: fc.constantFrom('main', 'side'),
+      mode: fc.constantFrom('staffed', 'staffless', 'closed'),
+      outcome: fc.constantFrom('granted' as const, 'denied' as const),
+      reason: fc.constantFrom('allow', 'closed', 'bad_pin'),
+      card_hash: fc.option(fc.constantFrom('a'.repeat(64), 'b'.repeat(64)), { nil: null }),
+      category: fc.option(fc.constantFrom('adult', 'child'), { nil: null }),
+      age_band: fc.option(fc.constantFrom('18-66', '0-12'), { nil: null }),
+      source: fc.constant(null),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(entry, { maxLength: 150 }),
+        fc.constantFrom(...zones),
+        fc.integer({ min: 1, max: 60 }),
+        fc.integer({ min: 1, max: 10 }),
+        (rows, zone, batchSize, days) => {
+          const db = openDb(':memory:');
+          try {
+            insertEntries(db, rows);
+            const now = Date.UTC(2026, 10, 5);
+            const cutoff = identifiedCutoff(days, now);
+            const result = anonymiseEntries(db, { identifiedDays: days, timezone: zone, now, batchSize });
+            const due = rows.filter((r) => r.ts < cutoff);
+            expect(result.rows).toBe(due.length);
+            expect(storedStats(db)).toEqual(expectedStats(zone, due));
+            expect(countEntries(db)).toBe(rows.length - due.length);
+            expect(rollupMatchesStats(db)).toBe(true);
+          } finally {
+            db.close();
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
