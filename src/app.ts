@@ -5,6 +5,7 @@ import { Alarms } from './alarms/alarms.ts';
 import { readSecret } from './config/load.ts';
 import type { DoorConfig, DorvaktConfig } from './config/types.ts';
 import { Consents } from './consent/consents.ts';
+import { createIlsPatronSource } from './ils/source.ts';
 import type { DoorPanel, DoorSnapshot } from './contract/door-panel.ts';
 import type { PatronSource } from './contract/patron.ts';
 import { createDoorDriver } from './door/create-driver.ts';
@@ -157,7 +158,10 @@ export async function startApp(options: AppOptions): Promise<App> {
 
   const patrons: PatronSource =
     options.patronSource ??
-    new LocalPatronSource(db, hashCard, () => localDate(new Date(), config.site.timezone));
+    (config.patrons.source === 'sip2' && config.ils
+      ? createIlsPatronSource(config.ils, { log: log.child({ mod: 'ils' }), alarms, readSecret })
+      : new LocalPatronSource(db, hashCard, () => localDate(new Date(), config.site.timezone)));
+  if (patrons.name === 'sip2') metrics.ilsUp.set(1);
 
   const gate = new AccessGate({
     entries,
@@ -197,6 +201,10 @@ export async function startApp(options: AppOptions): Promise<App> {
   bus.subscribe((event) => {
     if (event.type === 'entry')
       metrics.swipes.inc({ door: event.door, outcome: event.outcome, reason: event.reason });
+    if (event.type === 'alarm' && event.alarm === 'ils_offline')
+      metrics.ilsUp.set(event.state === 'raised' ? 0 : 1);
+    if (event.type === 'alarm' && event.alarm === 'broker_offline')
+      metrics.brokerUp.set(event.state === 'raised' ? 0 : 1);
     if (event.type === 'alarm')
       metrics.alarmActive.set(
         { alarm: event.alarm, door: event.door ?? '' },

@@ -7,9 +7,12 @@ import { pino } from 'pino';
 import { parseConfig } from '../config/load.ts';
 import { PATRON_MESSAGES } from '../contract/reasons.ts';
 import { createLogger } from '../log/logger.ts';
-import { LocalPatronSource } from '../patrons/local-registry.ts';
 import { cardHasher } from '../privacy/card-hash.ts';
 import { StdinCardReader } from '../reader/stdin-reader.ts';
+import { SimDoorDriver } from '../door/sim-driver.ts';
+import { startSip2Simulator, type Sip2Simulator } from '../ils/simulator.ts';
+import type { App } from '../app.ts';
+import { createInterface } from 'node:readline';
 import { startService } from '../service.ts';
 import { Consents } from '../consent/consents.ts';
 import { openDb } from '../store/db.ts';
@@ -17,49 +20,24 @@ import { openDb } from '../store/db.ts';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const demoDir = resolve(process.env.DORVAKT_DEMO_DIR ?? join(root, '.demo'));
 
-/** Demo patrons: card numbers are printed so a visitor can try each case. */
-export const DEMO_PATRONS = [
-  {
-    card: '10000001',
-    what: 'adult, agreement and camera consent signed',
-    category: 'V',
-    birthYear: 1980,
-    agreement: true,
-    camera: true,
-  },
-  {
-    card: '10000002',
-    what: 'adult, agreement signed, NO camera consent',
-    category: 'V',
-    birthYear: 1975,
-    agreement: true,
-    camera: false,
-  },
+/** What each demo card shows; the patrons themselves live in the SIP2 simulator. Consent is Dørvakt's side. */
+export const DEMO_CARDS = [
+  { card: '10000001', what: 'adult, agreement and camera consent signed', agreement: true, camera: true },
+  { card: '10000002', what: 'adult, agreement signed, NO camera consent', agreement: true, camera: false },
   {
     card: '10000003',
-    what: 'adult with a blocked card',
-    category: 'V',
-    birthYear: 1990,
-    agreement: true,
-    camera: true,
-    blocked: true,
-  },
-  {
-    card: '10000004',
-    what: 'child (born 2016), consents signed',
-    category: 'B',
-    birthYear: 2016,
+    what: 'adult whose card is blocked in the library system',
     agreement: true,
     camera: true,
   },
+  { card: '10000004', what: 'child of ten, consents signed', agreement: true, camera: true },
+  { card: '10000005', what: 'card reported lost', agreement: true, camera: true },
+  { card: '10000006', what: 'expired card', agreement: true, camera: true },
   {
-    card: '10000005',
-    what: 'card reported lost',
-    category: 'V',
-    birthYear: 1985,
+    card: '10000007',
+    what: 'Åse Ødegård Æbelø (cp850 over SIP2), consents signed',
     agreement: true,
     camera: true,
-    cardLost: true,
   },
 ] as const;
 
@@ -88,12 +66,17 @@ export async function runDemo(): Promise<void> {
   if (!existsSync(keyFile)) writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
 
   const pty = haveSocat() ? await startPty() : null;
+  const sip2 = await startSip2Simulator({
+    port: Number(process.env.DORVAKT_DEMO_SIP2_PORT ?? 0),
+    encoding: 'cp850',
+  });
   const template = readFileSync(join(root, 'config/demo.yaml'), 'utf8');
   const text = template
     .replaceAll('@READER_PATH@', pty?.device ?? 'stdin')
     .replaceAll('@MQTT_PORT@', process.env.DORVAKT_DEMO_MQTT_PORT ?? '1883')
     .replaceAll('@OPS_PORT@', process.env.DORVAKT_DEMO_OPS_PORT ?? '9105')
-    .replaceAll('@LOG_LEVEL@', process.env.DORVAKT_LOG_LEVEL ?? 'info');
+    .replaceAll('@LOG_LEVEL@', process.env.DORVAKT_LOG_LEVEL ?? 'info')
+    .replaceAll('@SIP2_PORT@', String(sip2.port));
   const config = parseConfig(text, 'config/demo.yaml');
   config.store.path = join(demoDir, 'dorvakt.sqlite');
   config.secrets.card_hmac_key = { file: keyFile };
@@ -136,6 +119,7 @@ export async function runDemo(): Promise<void> {
   );
   say(`  Health:    curl ${service.opsUrl}/healthz`);
   say(`  State:     curl ${service.opsUrl}/api/state`);
+  say(`  Library:   SIP2 simulator on 127.0.0.1:${sip2.port} (cp850, checksums on)`);
   say(`  Store:     ${config.store.path}`);
   say(`  Log:       ${logFile}`);
   say(`  Door mode: ${app.doors[0]!.scheduleState()} (schedule: staffless all day, closed 03:00-04:00)`);
@@ -149,14 +133,21 @@ export async function runDemo(): Promise<void> {
     say('socat is not installed: type card numbers here and press Enter.');
   }
   say('Demo cards:');
-  for (const p of DEMO_PATRONS) say(`  ${p.card}  ${p.what}`);
+  for (const p of DEMO_CARDS) say(`  ${p.card}  ${p.what}`);
   say('  anything else: unknown card');
+  if (pty) {
+    say(
+      'Type here to stage a fault: `ils down`, `ils up`, `force` (door forced open), `fire on`, `fire off`.',
+    );
+    listenForCommands(service.app, sip2, say);
+  }
   say('Ctrl-C stops the demo.');
   say('');
 
   const stop = async () => {
     say('stopping…');
     await service.stop();
+    await sip2.close();
     pty?.child.kill();
     process.exit(0);
   };
@@ -164,19 +155,12 @@ export async function runDemo(): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-/** Registers the demo patrons and their consents (idempotent). */
+/** Registers the demo cards' consents (idempotent). */
 function seedDemo(storePath: string, key: string): void {
   const db = openDb(storePath);
   const hash = cardHasher(key);
-  const registry = new LocalPatronSource(db, hash, () => '2026-01-01');
   const consents = new Consents(db);
-  for (const p of DEMO_PATRONS) {
-    registry.put(p.card, {
-      category: p.category,
-      birthYear: p.birthYear,
-      blocked: 'blocked' in p && p.blocked,
-      cardLost: 'cardLost' in p && p.cardLost,
-    });
+  for (const p of DEMO_CARDS) {
     const status = consents.status(hash(p.card));
     if (p.agreement && status.agreement !== 'signed')
       consents.sign(hash(p.card), 'agreement', 'demo-1', Date.now(), 'demo');
@@ -184,4 +168,23 @@ function seedDemo(storePath: string, key: string): void {
       consents.sign(hash(p.card), 'camera', 'demo-1', Date.now(), 'demo');
   }
   db.close();
+}
+
+/** Lets a visitor stage faults from the demo's terminal. */
+function listenForCommands(app: App, sip2: Sip2Simulator, say: (line: string) => void): void {
+  const lines = createInterface({ input: process.stdin });
+  const driver = app.doors[0]!.driver;
+  lines.on('line', (line) => {
+    const command = line.trim();
+    if (command === 'ils down') sip2.setFault({ mode: 'down' });
+    else if (command === 'ils up') sip2.setFault(null);
+    else if (command === 'force' && driver instanceof SimDoorDriver) driver.simulateForce();
+    else if (command === 'fire on' && driver instanceof SimDoorDriver) driver.setFire(true);
+    else if (command === 'fire off' && driver instanceof SimDoorDriver) driver.setFire(false);
+    else if (command) {
+      say(`unknown command "${command}"`);
+      return;
+    }
+    if (command) say(`          (${command})`);
+  });
 }

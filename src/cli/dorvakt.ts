@@ -5,7 +5,8 @@ import { startService } from '../service.ts';
 const USAGE = `usage:
   dorvakt --config FILE            run the door controller
   dorvakt check-config FILE        validate a config file (names the key and line of every error)
-  dorvakt demo                     run the demo (simulated door, pty reader, local broker or embedded one)
+  dorvakt demo                     run the demo (simulated door, pty reader, SIP2 simulator, local or embedded broker)
+  dorvakt ils-check …              ask the library system about one card (see: dorvakt ils-check --help)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -31,6 +32,10 @@ async function main(argv: string[]): Promise<number> {
     loadConfig(file);
     process.stdout.write(`${file}: ok\n`);
     return 0;
+  }
+  if (command === 'ils-check') {
+    const { runIlsCheck } = await import('../ils/check.ts');
+    return runIlsCheck(rest, (line) => process.stdout.write(`${line}\n`));
   }
   if (command === 'demo') {
     const { runDemo } = await import('./demo.ts');

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.ts';
 
-const run = (...args: string[]) => spawnSync(process.execPath, ['bin/dorvakt.mjs', ...args], { encoding: 'utf8' });
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, ['bin/dorvakt.mjs', ...args], { encoding: 'utf8' });
 
 describe('dorvakt check-config', () => {
   it('accepts the example config', () => {
@@ -19,12 +20,26 @@ describe('dorvakt check-config', () => {
     const file = join(dir.path, 'bad.yaml');
     writeFileSync(
       file,
-      ['site:', '  id: Bad Id', 'secrets:', '  card_hmac_key: { env: K }', 'doors:', '  - id: main', '    schedule: {}', '    reader:', '      path: /dev/x', '      profile: wiegand', ''].join('\n'),
+      [
+        'site:',
+        '  id: Bad Id',
+        'secrets:',
+        '  card_hmac_key: { env: K }',
+        'doors:',
+        '  - id: main',
+        '    schedule: {}',
+        '    reader:',
+        '      path: /dev/x',
+        '      profile: wiegand',
+        '',
+      ].join('\n'),
     );
     const result = run('check-config', file);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(`${file}:2: site.id: must match pattern`);
-    expect(result.stderr).toContain(`${file}:10: doors.0.reader.profile: must be one of "line", "stx-etx", "keypad"`);
+    expect(result.stderr).toContain(
+      `${file}:10: doors.0.reader.profile: must be one of "line", "stx-etx", "keypad"`,
+    );
     dir.cleanup();
   });
 

@@ -20,23 +20,55 @@ describe('npm run demo', () => {
   it('prints how to swipe, decides swipes in plain words and answers /healthz', async () => {
     const [mqttPort, opsPort] = [await freePort(), await freePort()];
     child = spawn(process.execPath, ['bin/dorvakt.mjs', 'demo'], {
-      env: { ...process.env, DORVAKT_DEMO_DIR: dir.path, DORVAKT_DEMO_MQTT_PORT: String(mqttPort), DORVAKT_DEMO_OPS_PORT: String(opsPort) },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        DORVAKT_DEMO_DIR: dir.path,
+        DORVAKT_DEMO_MQTT_PORT: String(mqttPort),
+        DORVAKT_DEMO_OPS_PORT: String(opsPort),
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
     child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-    const ptyPath = await waitFor(() => /echo 10000001 > (\S+)/.exec(out)?.[1], 30_000, 'the swipe instructions');
+    const ptyPath = await waitFor(
+      () => /echo 10000001 > (\S+)/.exec(out)?.[1],
+      30_000,
+      'the swipe instructions',
+    );
     expect(out).toContain('embedded broker (aedes)');
     writeFileSync(ptyPath, '10000001\r\n');
     await waitFor(() => out.includes('OPEN  Welcome in (allow'), 10_000, 'a granted swipe');
     writeFileSync(ptyPath, '10000002\r\n');
     await waitFor(() => out.includes('(no_camera_consent'), 10_000, 'a refused swipe');
+    writeFileSync(ptyPath, '10000007\r\n');
+    await waitFor(
+      () => out.split('OPEN  Welcome in (allow').length === 3,
+      10_000,
+      'the æøå patron over cp850 SIP2',
+    );
+    child.stdin!.write('ils down\n');
+    await waitFor(() => out.includes('(ils down)'), 5_000, 'the command echo');
+    writeFileSync(ptyPath, '10000006\r\n'); // not cached: only answers that allowed are
+    await waitFor(
+      () => out.includes('(ils_unavailable'),
+      15_000,
+      'a refusal while the library system is down',
+    );
+    // The circuit opens after a few failures in a row (ils.circuit.failure_threshold): then the alarm rises.
+    for (let i = 0; i < 3 && !out.includes('alarm ils_offline raised'); i++) {
+      writeFileSync(ptyPath, '10000006\r\n');
+      await waitFor(() => out.split('(ils_unavailable').length > i + 2, 15_000, 'another refusal');
+    }
+    await waitFor(() => out.includes('alarm ils_offline raised'), 15_000, 'the ils_offline alarm');
+    child.stdin!.write('ils up\n');
     writeFileSync(ptyPath, 'x\u0001y\r\n');
     await waitFor(() => out.includes('dropped a malformed frame'), 10_000, 'a dropped frame');
     const health = await fetch(`http://127.0.0.1:${opsPort}/healthz`);
     expect(health.status).toBe(200);
-    const state = (await (await fetch(`http://127.0.0.1:${opsPort}/api/state`)).json()) as { doors: { id: string }[] };
+    const state = (await (await fetch(`http://127.0.0.1:${opsPort}/api/state`)).json()) as {
+      doors: { id: string }[];
+    };
     expect(state.doors.map((d) => d.id)).toEqual(['main']);
     expect(out).not.toMatch(/[0-9a-f]{64}/); // no card hash printed
   }, 60_000);
