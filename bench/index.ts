@@ -8,6 +8,7 @@ const sections: [string, () => Promise<Figures | Figures[]>][] = [
 ];
 
 const optional: [string, string, string][] = [
+  ['schedule', './schedule.ts', 'benchSchedule'],
   ['SIP2 lookups', './sip2.ts', 'benchSip2'],
   ['camera retention', './nvr.ts', 'benchNvr'],
   ['retention and statistics', './retention.ts', 'benchRetention'],
