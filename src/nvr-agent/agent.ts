@@ -81,6 +81,8 @@ export class NvrAgent {
     this.client = client;
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
     client.on('connect', () => {
+      // Small request/answer messages: Nagle's algorithm would hold each one for a delayed ACK (~40 ms).
+      (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
       this.log.info({ url: mqtt.url }, 'connected to broker');
       client.subscribe([this.topics.purgeRequest, this.topics.exportRequest], { qos: 1 }, (err) => {
         if (err) this.log.error({ err: err.message }, 'subscribe failed');

@@ -42,6 +42,19 @@ export interface NvrControllerDeps {
   now?: () => Date;
   /** How often due resends, hold expiry and the status age are checked (default from answer_timeout_ms). */
   tickMs?: number;
+  /** Called after each purge answer has been checked (metrics, the benchmark). */
+  onPurgeVerified?: (result: PurgeVerified) => void;
+}
+
+export interface PurgeVerified {
+  id: string;
+  ok: boolean;
+  deleted: number;
+  oldest: string | null;
+  /** Why it counts as a breach, or null. */
+  breach: string | null;
+  /** From the request being stored to the answer being checked. */
+  roundTripMs: number;
 }
 
 interface OutboxRow {
@@ -104,6 +117,7 @@ export class NvrController implements NvrAdmin {
   private cronTask: ScheduledTask | null = null;
   private ticker: NodeJS.Timeout | null = null;
   private statusBreach: string | null = null;
+  private readonly onPurgeVerified: ((result: PurgeVerified) => void) | undefined;
 
   constructor(deps: NvrControllerDeps) {
     this.config = deps.config;
@@ -113,6 +127,7 @@ export class NvrController implements NvrAdmin {
     this.log = deps.log.child({ mod: 'nvr' });
     this.now = deps.now ?? (() => new Date());
     this.topics = nvrTopics(this.config.base_topic);
+    this.onPurgeVerified = deps.onPurgeVerified;
     this.tickMs = deps.tickMs ?? Math.min(1000, Math.max(20, Math.floor(this.config.answer_timeout_ms / 4)));
   }
 
@@ -154,6 +169,8 @@ export class NvrController implements NvrAdmin {
   private readonly onConnect = (): void => {
     const mqtt = this.mqtt;
     if (!mqtt) return;
+    // Small request/answer messages: Nagle's algorithm would hold each one for a delayed ACK (~40 ms).
+    (mqtt.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
     mqtt.subscribe(
       [this.topics.purgeResponse, this.topics.exportResponse, this.topics.status],
       { qos: 1 },
@@ -244,37 +261,44 @@ export class NvrController implements NvrAdmin {
     return Math.min(answer_timeout_ms * backoff.factor ** Math.max(0, tries - 1), backoff.max_ms);
   }
 
-  /** Sends every due request; one that stayed unanswered after max_tries sends raises nvr_unreachable. */
-  private sendDue(): void {
-    if (!this.mqtt?.connected) return;
+  /**
+   * Sends every due request; one that stayed unanswered after max_tries sends raises nvr_unreachable.
+   * `queue` runs in the same transaction first, so storing a new request and marking it sent cost one commit.
+   */
+  private sendDue(queue?: () => void): void {
+    const connected = this.mqtt?.connected === true;
     const now = this.nowMs();
-    const due = this.db
-      .prepare(
-        'SELECT * FROM nvr_outbox WHERE answered_at IS NULL AND superseded_at IS NULL AND next_try_at <= ? ORDER BY created_at',
-      )
-      .all(now) as OutboxRow[];
-    for (const row of due) {
-      if (row.accepted_at !== null) {
-        // A long export: ask now and then, so a restarted agent picks it up again. Not a sign of silence.
-        this.db
-          .prepare('UPDATE nvr_outbox SET next_try_at = ? WHERE id = ?')
-          .run(now + this.config.backoff.max_ms, row.id);
-        this.publish(row);
-        continue;
+    const silent: OutboxRow[] = [];
+    const toSend = this.db.transaction((): OutboxRow[] => {
+      queue?.();
+      if (!connected) return [];
+      const due = this.db
+        .prepare(
+          'SELECT * FROM nvr_outbox WHERE answered_at IS NULL AND superseded_at IS NULL AND next_try_at <= ? ORDER BY created_at',
+        )
+        .all(now) as OutboxRow[];
+      const update = this.db.prepare(
+        'UPDATE nvr_outbox SET tries = ?, last_sent_at = ?, next_try_at = ? WHERE id = ?',
+      );
+      for (const row of due) {
+        if (row.accepted_at !== null) {
+          // A long export: ask now and then, so a restarted agent picks it up again. Not a sign of silence.
+          update.run(row.tries, row.last_sent_at, now + this.config.backoff.max_ms, row.id);
+          continue;
+        }
+        if (row.tries >= this.config.max_tries) silent.push(row);
+        update.run(row.tries + 1, now, now + this.delayAfter(row.tries + 1), row.id);
       }
-      if (row.tries >= this.config.max_tries) {
-        this.alarms.raise(
-          'nvr_unreachable',
-          '',
-          `no answer to ${row.kind} request ${row.id} after ${row.tries} tries`,
-        );
-      }
-      const tries = row.tries + 1;
-      this.db
-        .prepare('UPDATE nvr_outbox SET tries = ?, last_sent_at = ?, next_try_at = ? WHERE id = ?')
-        .run(tries, now, now + this.delayAfter(tries), row.id);
-      this.publish(row);
+      return due;
+    })();
+    for (const row of silent) {
+      this.alarms.raise(
+        'nvr_unreachable',
+        '',
+        `no answer to ${row.kind} request ${row.id} after ${row.tries} tries`,
+      );
     }
+    for (const row of toSend) this.publish(row);
   }
 
   private publish(row: OutboxRow): void {
@@ -330,14 +354,6 @@ export class NvrController implements NvrAdmin {
     }
     const now = this.nowMs();
     const request = JSON.parse(row.payload) as PurgeRequest;
-    this.db
-      .prepare('UPDATE nvr_outbox SET answered_at = ?, answer = ? WHERE id = ?')
-      .run(now, JSON.stringify(answer), row.id);
-    this.alarms.clear('nvr_unreachable');
-
-    const previous = this.readState<PurgeRecord>('purge');
-    // A late answer to an older request says nothing about the present.
-    if (previous && previous.requestedAt > row.created_at) return;
     let breach: string | null = null;
     if (!answer.ok) breach = `the recorder could not purge: ${answer.error ?? 'no reason given'}`;
     else if (answer.oldest) {
@@ -346,21 +362,40 @@ export class NvrController implements NvrAdmin {
         breach = `footage from ${answer.oldest} is left after a purge before ${request.before}`;
       }
     }
-    const record: PurgeRecord = {
-      requestId: row.id,
-      requestedAt: row.created_at,
-      answeredAt: now,
+    const current = this.db.transaction((): boolean => {
+      this.db
+        .prepare('UPDATE nvr_outbox SET answered_at = ?, answer = ? WHERE id = ?')
+        .run(now, JSON.stringify(answer), row.id);
+      // A late answer to an older request says nothing about the present.
+      const previous = this.readState<PurgeRecord>('purge');
+      if (previous && previous.requestedAt > row.created_at) return false;
+      const record: PurgeRecord = {
+        requestId: row.id,
+        requestedAt: row.created_at,
+        answeredAt: now,
+        ok: answer.ok,
+        deleted: answer.deleted,
+        oldest: answer.oldest,
+        breach,
+      };
+      this.writeState('purge', record);
+      return true;
+    })();
+    this.alarms.clear('nvr_unreachable');
+    this.log.info(
+      { id: row.id, deleted: answer.deleted, oldest: answer.oldest, ok: answer.ok, current },
+      'nvr: purge answered',
+    );
+    if (!current) return;
+    this.updateBreachAlarm();
+    this.onPurgeVerified?.({
+      id: row.id,
       ok: answer.ok,
       deleted: answer.deleted,
       oldest: answer.oldest,
       breach,
-    };
-    this.writeState('purge', record);
-    this.log.info(
-      { id: row.id, deleted: answer.deleted, oldest: answer.oldest, ok: answer.ok },
-      'nvr: purge answered',
-    );
-    this.updateBreachAlarm();
+      roundTripMs: now - row.created_at,
+    });
   }
 
   private onExportResponse(payload: Buffer): void {
