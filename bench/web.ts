@@ -46,7 +46,11 @@ function seedEntries(db: Db, count: number, days: number, end: number): void {
            FROM (SELECT i, CASE WHEN abs(random()) % 100 < 45 THEN 'staffed'
                                 WHEN abs(random()) % 100 < 93 THEN 'staffless' ELSE 'closed' END AS m FROM seq)
        )`,
-  ).run({ count: BigInt(count), days: BigInt(days), from: BigInt(Math.floor((end - days * DAY) / DAY) * DAY) });
+  ).run({
+    count: BigInt(count),
+    days: BigInt(days),
+    from: BigInt(Math.floor((end - days * DAY) / DAY) * DAY),
+  });
   db.pragma('synchronous = FULL');
 }
 
@@ -88,7 +92,12 @@ async function httpLogin(base: string, name: string, password: string): Promise<
   return session.split(';')[0]!;
 }
 
-async function timeGet(base: string, cookie: string, path: string, runs: number): Promise<{ median: number; p95: number; bytes: number }> {
+async function timeGet(
+  base: string,
+  cookie: string,
+  path: string,
+  runs: number,
+): Promise<{ median: number; p95: number; bytes: number }> {
   let bytes = 0;
   const get = async () => {
     const res = await fetch(`${base}${path}`, { headers: { cookie } });
@@ -104,7 +113,11 @@ async function timeGet(base: string, cookie: string, path: string, runs: number)
   }
   samples.sort((a, b) => a - b);
   const round = (x: number) => Math.round(x * 10) / 10;
-  return { median: round(samples[Math.floor(runs / 2)]!), p95: round(samples[Math.min(runs - 1, Math.floor(runs * 0.95))]!), bytes };
+  return {
+    median: round(samples[Math.floor(runs / 2)]!),
+    p95: round(samples[Math.min(runs - 1, Math.floor(runs * 0.95))]!),
+    bytes,
+  };
 }
 
 export async function benchWebMemory(requests = 1000, sseClients = 20): Promise<Figures> {
@@ -131,7 +144,15 @@ export async function benchWebMemory(requests = 1000, sseClients = 20): Promise<
       controllers.map((c) => fetch(`${base}/api/events`, { headers: { cookie }, signal: c.signal })),
     );
     for (let i = 0; i < 1000; i++) {
-      bus.publish({ type: 'entry', door: 'main', outcome: 'granted', reason: 'allow', mode: 'staffless', entryId: i, ts: new Date().toISOString() });
+      bus.publish({
+        type: 'entry',
+        door: 'main',
+        outcome: 'granted',
+        reason: 'allow',
+        mode: 'staffless',
+        entryId: i,
+        ts: new Date().toISOString(),
+      });
     }
     await new Promise((r) => setTimeout(r, 200));
     const withSse = process.memoryUsage();
@@ -171,7 +192,11 @@ export async function benchWebStats(count = 2_000_000, runs = 15): Promise<Figur
       const cookie = await httpLogin(base, 'bench', 'bench-password-123');
       const day = (offset: number) => new Date(now + offset * DAY).toISOString().slice(0, 10);
       const year = `from=${day(-365)}&to=${day(0)}`;
-      const figures: Figures = { entries: count, 'identified entries': rawEntries, 'seed + anonymise (s)': seedSeconds };
+      const figures: Figures = {
+        entries: count,
+        'identified entries': rawEntries,
+        'seed + anonymise (s)': seedSeconds,
+      };
       for (const [name, path] of [
         ['stats page, last 30 days', '/stats'],
         ['stats page, one year', `/stats?${year}`],
@@ -182,7 +207,8 @@ export async function benchWebStats(count = 2_000_000, runs = 15): Promise<Figur
         ['entries page (identified)', '/entries'],
       ] as const) {
         const t = await timeGet(base, cookie, path, runs);
-        figures[`${name} (median / p95 ms, kB)`] = `${t.median} / ${t.p95} ms, ${Math.round(t.bytes / 102.4) / 10} kB`;
+        figures[`${name} (median / p95 ms, kB)`] =
+          `${t.median} / ${t.p95} ms, ${Math.round(t.bytes / 102.4) / 10} kB`;
       }
       return figures;
     } finally {

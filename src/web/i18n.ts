@@ -473,7 +473,8 @@ export function translator(language: Language): Translate {
   const dict = dictionaries[language] ?? en;
   return (key, vars) => {
     let text = dict[key] ?? en[key] ?? key;
-    if (vars) for (const [name, value] of Object.entries(vars)) text = text.replaceAll(`{${name}}`, String(value));
+    if (vars)
+      for (const [name, value] of Object.entries(vars)) text = text.replaceAll(`{${name}}`, String(value));
     return text;
   };
 }

@@ -51,7 +51,8 @@ const NAV: { path: string; key: MessageKey; admin: boolean }[] = [
   { path: '/users', key: 'nav.users', admin: true },
 ];
 
-export const csrfField = (ctx: PageContext): Html => html`<input type="hidden" name="_csrf" value="${ctx.csrf}">`;
+export const csrfField = (ctx: PageContext): Html =>
+  html`<input type="hidden" name="_csrf" value="${ctx.csrf}">`;
 
 export function noticeBox(notice: Notice | undefined): Html {
   if (!notice) return html``;

@@ -4,7 +4,12 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { audit } from '../audit/audit.ts';
 import type { WebConfig } from './config.ts';
 import { translator } from './i18n.ts';
@@ -58,7 +63,9 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
     trustProxy: web.trust_proxy,
     // Long-lived SSE streams must not hold up shutdown.
     forceCloseConnections: true,
-    ...(tls ? { https: { cert: readFileSync(web.tls_cert_file!), key: readFileSync(web.tls_key_file!) } } : {}),
+    ...(tls
+      ? { https: { cert: readFileSync(web.tls_cert_file!), key: readFileSync(web.tls_key_file!) } }
+      : {}),
   }) as unknown as FastifyInstance;
 
   const routes: RouteInfo[] = [];
@@ -69,7 +76,8 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
     if (access !== 'public' && access !== 'staff' && access !== 'admin') {
       throw new Error(`route ${String(options.method)} ${options.url} declares no access level`);
     }
-    for (const method of [options.method].flat()) routes.push({ method: String(method), url: options.url ?? '', access });
+    for (const method of [options.method].flat())
+      routes.push({ method: String(method), url: options.url ?? '', access });
   });
 
   await app.register(fastifyCookie);
@@ -109,14 +117,17 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
     deps,
     sessions,
     pseudonym: (entryId, cardHash) =>
-      cardHash ? `P-${createHmac('sha256', pseudonymKey).update(`${entryId}:${cardHash}`).digest('hex').slice(0, 6)}` : '—',
+      cardHash
+        ? `P-${createHmac('sha256', pseudonymKey).update(`${entryId}:${cardHash}`).digest('hex').slice(0, 6)}`
+        : '—',
   };
   const cookieOptions = { path: '/', httpOnly: true, secure: tls, sameSite: 'strict' as const };
   const isApi = (req: FastifyRequest) => req.url.startsWith('/api/');
   const siteLang = deps.config.site.language;
 
   const forbidden = (req: FastifyRequest, reply: FastifyReply, key: 'error.forbidden' | 'error.csrf') => {
-    if (isApi(req) || !req.dorvaktSession) return reply.code(403).send({ error: key === 'error.csrf' ? 'csrf' : 'forbidden' });
+    if (isApi(req) || !req.dorvaktSession)
+      return reply.code(403).send({ error: key === 'error.csrf' ? 'csrf' : 'forbidden' });
     return sendHtml(reply, errorPage(ctxOf(env, req, ''), key), 403);
   };
 
@@ -126,7 +137,8 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
     if (access === 'public') return;
     const session = sessions.get(req.cookies[web.cookie_name]);
     if (!session) {
-      if (isApi(req)) return reply.code(401).header('cache-control', 'no-store').send({ error: 'unauthenticated' });
+      if (isApi(req))
+        return reply.code(401).header('cache-control', 'no-store').send({ error: 'unauthenticated' });
       return reply.redirect('/login', 303);
     }
     req.dorvaktSession = session;
@@ -148,10 +160,17 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, req, reply) => {
-    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    if (status === 500) req.log.error({ err: error.message, code: error.code, url: req.routeOptions.url }, 'web handler failed');
+    const status =
+      error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500)
+      req.log.error(
+        { err: error.message, code: error.code, url: req.routeOptions.url },
+        'web handler failed',
+      );
     // Client errors say what was wrong with the request, never more.
-    return reply.code(status).send({ error: status === 500 ? 'internal error' : (error.code ?? 'bad request') });
+    return reply
+      .code(status)
+      .send({ error: status === 500 ? 'internal error' : (error.code ?? 'bad request') });
   });
 
   get(app, 'public', '/healthz', async () => ({ ok: true }));
@@ -161,9 +180,14 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
   const showLogin = (req: FastifyRequest, reply: FastifyReply, status: number, notice?: Notice) => {
     // Keep an existing token: a second login tab (or a stray redirect) must not invalidate the first form.
     const existing = req.cookies[LOGIN_CSRF_COOKIE];
-    const loginCsrf = existing && /^[A-Za-z0-9_-]{32}$/.test(existing) ? existing : randomBytes(24).toString('base64url');
+    const loginCsrf =
+      existing && /^[A-Za-z0-9_-]{32}$/.test(existing) ? existing : randomBytes(24).toString('base64url');
     reply.setCookie(LOGIN_CSRF_COOKIE, loginCsrf, { ...cookieOptions, path: '/login', maxAge: 3600 });
-    return sendHtml(reply, loginPage({ lang: siteLang, loginCsrf, notice, plainHttp: !tls, siteName: deps.config.site.name }), status);
+    return sendHtml(
+      reply,
+      loginPage({ lang: siteLang, loginCsrf, notice, plainHttp: !tls, siteName: deps.config.site.name }),
+      status,
+    );
   };
   get(app, 'public', '/login', async (req, reply) => {
     if (sessions.get(req.cookies[web.cookie_name])) return reply.redirect('/now', 303);

@@ -35,8 +35,12 @@ export class SessionStore {
     if (!id || !/^[A-Za-z0-9_-]{43}$/.test(id)) return undefined;
     const idHash = sha256(id);
     const row = this.db
-      .prepare('SELECT user_id AS userId, csrf_token AS csrfToken, last_seen_at AS lastSeenAt, expires_at AS expiresAt FROM web_sessions WHERE id_hash = ?')
-      .get(idHash) as { userId: number; csrfToken: string; lastSeenAt: number; expiresAt: number } | undefined;
+      .prepare(
+        'SELECT user_id AS userId, csrf_token AS csrfToken, last_seen_at AS lastSeenAt, expires_at AS expiresAt FROM web_sessions WHERE id_hash = ?',
+      )
+      .get(idHash) as
+      | { userId: number; csrfToken: string; lastSeenAt: number; expiresAt: number }
+      | undefined;
     if (!row) return undefined;
     if (row.expiresAt <= now) {
       this.db.prepare('DELETE FROM web_sessions WHERE id_hash = ?').run(idHash);
@@ -48,16 +52,18 @@ export class SessionStore {
     // Slide at most once a minute: no write per request.
     if (now - row.lastSeenAt > 60_000) {
       expiresAt = now + this.ttlMs;
-      this.db.prepare('UPDATE web_sessions SET last_seen_at = ?, expires_at = ? WHERE id_hash = ?').run(now, expiresAt, idHash);
+      this.db
+        .prepare('UPDATE web_sessions SET last_seen_at = ?, expires_at = ? WHERE id_hash = ?')
+        .run(now, expiresAt, idHash);
     }
     return { idHash, user, csrfToken: row.csrfToken, expiresAt };
   }
 
   /** Whether the session still exists (for long-lived SSE streams). */
   alive(idHash: string, now = Date.now()): boolean {
-    const row = this.db.prepare('SELECT expires_at AS expiresAt FROM web_sessions WHERE id_hash = ?').get(idHash) as
-      | { expiresAt: number }
-      | undefined;
+    const row = this.db
+      .prepare('SELECT expires_at AS expiresAt FROM web_sessions WHERE id_hash = ?')
+      .get(idHash) as { expiresAt: number } | undefined;
     return row !== undefined && row.expiresAt > now;
   }
 
@@ -87,7 +93,9 @@ export class LoginLockout {
   private count(kind: 'user' | 'ip', key: string, now: number): number {
     const since = now - this.limits.minutes * 60_000;
     return (
-      this.db.prepare('SELECT COUNT(*) AS n FROM web_login_failures WHERE kind = ? AND key = ? AND ts > ?').get(kind, key, since) as {
+      this.db
+        .prepare('SELECT COUNT(*) AS n FROM web_login_failures WHERE kind = ? AND key = ? AND ts > ?')
+        .get(kind, key, since) as {
         n: number;
       }
     ).n;
@@ -112,6 +120,8 @@ export class LoginLockout {
 
   /** A successful login forgets that user's failures (not the address's: a guesser may know one password). */
   recordSuccess(userName: string): void {
-    this.db.prepare("DELETE FROM web_login_failures WHERE kind = 'user' AND key = ?").run(userName.toLowerCase());
+    this.db
+      .prepare("DELETE FROM web_login_failures WHERE kind = 'user' AND key = ?")
+      .run(userName.toLowerCase());
   }
 }

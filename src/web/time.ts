@@ -14,17 +14,19 @@ function cached(key: string, make: () => Intl.DateTimeFormat): Intl.DateTimeForm
 
 /** How far the zone's wall clock is ahead of UTC at an instant. */
 export function tzOffsetMs(instant: number, timeZone: string): number {
-  const parts = cached(`parts|${timeZone}`, () =>
-    new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    }),
+  const parts = cached(
+    `parts|${timeZone}`,
+    () =>
+      new Intl.DateTimeFormat('en-US', {
+        timeZone,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+      }),
   ).formatToParts(new Date(instant));
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
   const wall = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
@@ -52,11 +54,16 @@ export function startOfLocalDay(instant: number, timeZone: string): number {
   return localToUtc(localDate(instant, timeZone), undefined, timeZone)!;
 }
 
-export function formatDateTime(value: number | string | null | undefined, language: Language, timeZone: string): string {
+export function formatDateTime(
+  value: number | string | null | undefined,
+  language: Language,
+  timeZone: string,
+): string {
   if (value === null || value === undefined || value === '') return '—';
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) return String(value);
-  return cached(`show|${language}|${timeZone}`, () =>
-    new Intl.DateTimeFormat(LOCALES[language], { timeZone, dateStyle: 'short', timeStyle: 'medium' }),
+  return cached(
+    `show|${language}|${timeZone}`,
+    () => new Intl.DateTimeFormat(LOCALES[language], { timeZone, dateStyle: 'short', timeStyle: 'medium' }),
   ).format(date);
 }

@@ -50,13 +50,16 @@ export async function addUser(
 ): Promise<WebUser> {
   checkUserName(input.name);
   if (!ROLES.includes(input.role)) throw new UserError(`role must be one of ${ROLES.join(', ')}`);
-  if (!LANGUAGES.includes(input.language)) throw new UserError(`language must be one of ${LANGUAGES.join(', ')}`);
+  if (!LANGUAGES.includes(input.language))
+    throw new UserError(`language must be one of ${LANGUAGES.join(', ')}`);
   checkPassword(input.password);
   if (findUserByName(db, input.name)) throw new UserError(`user "${input.name}" exists already`);
   const hash = await hashPassword(input.password);
   const id = Number(
     db
-      .prepare('INSERT INTO web_users (name, role, password_hash, language, created_at) VALUES (?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO web_users (name, role, password_hash, language, created_at) VALUES (?, ?, ?, ?, ?)',
+      )
       .run(input.name, input.role, hash, input.language, Date.now()).lastInsertRowid,
   );
   return getUser(db, id)!;
@@ -68,7 +71,9 @@ export function getUser(db: Db, id: number): WebUser | undefined {
 }
 
 export function findUserByName(db: Db, name: string): WebUser | undefined {
-  const row = db.prepare(`SELECT ${USER_COLUMNS} FROM web_users WHERE name = ?`).get(name) as UserRow | undefined;
+  const row = db.prepare(`SELECT ${USER_COLUMNS} FROM web_users WHERE name = ?`).get(name) as
+    | UserRow
+    | undefined;
   return row ? toUser(row) : undefined;
 }
 
@@ -105,7 +110,11 @@ export async function setPassword(db: Db, id: number, password: string): Promise
 }
 
 const activeAdmins = (db: Db): number =>
-  (db.prepare("SELECT COUNT(*) AS n FROM web_users WHERE role = 'admin' AND disabled = 0").get() as { n: number }).n;
+  (
+    db.prepare("SELECT COUNT(*) AS n FROM web_users WHERE role = 'admin' AND disabled = 0").get() as {
+      n: number;
+    }
+  ).n;
 
 export function setRole(db: Db, id: number, role: Role): void {
   if (!ROLES.includes(role)) throw new UserError(`role must be one of ${ROLES.join(', ')}`);

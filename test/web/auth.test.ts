@@ -4,9 +4,19 @@ import { ADMIN, form, type Harness, type Login, login, STAFF, startHarness } fro
 
 /** A concrete URL for a route pattern: parameters filled with values that exist. */
 const concrete = (url: string) =>
-  url.replace(':file', 'app.css').replace(':id', (_m, offset: number) => (url.startsWith('/doors') && offset ? 'main' : '1'));
+  url
+    .replace(':file', 'app.css')
+    .replace(':id', (_m, offset: number) => (url.startsWith('/doors') && offset ? 'main' : '1'));
 
-const PUBLIC = ['GET /healthz', 'HEAD /healthz', 'GET /login', 'HEAD /login', 'POST /login', 'GET /static/:file', 'HEAD /static/:file'];
+const PUBLIC = [
+  'GET /healthz',
+  'HEAD /healthz',
+  'GET /login',
+  'HEAD /login',
+  'POST /login',
+  'GET /static/:file',
+  'HEAD /static/:file',
+];
 
 describe('route table: authentication and roles', () => {
   let h: Harness;
@@ -58,22 +68,36 @@ describe('route table: authentication and roles', () => {
       const res = await h.app.inject({
         method: route.method as 'GET',
         url: concrete(route.url),
-        headers: { cookie: staff.cookie, 'x-csrf-token': staff.csrf, 'content-type': 'application/x-www-form-urlencoded' },
-        ...(route.method === 'POST' ? { payload: form({ reason: 'test reason', card: '12345678', confirm: 'yes' }) } : {}),
+        headers: {
+          cookie: staff.cookie,
+          'x-csrf-token': staff.csrf,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        ...(route.method === 'POST'
+          ? { payload: form({ reason: 'test reason', card: '12345678', confirm: 'yes' }) }
+          : {}),
       });
       expect(res.statusCode, `${route.method} ${route.url}`).toBe(403);
     }
     // Nothing the staff user tried happened.
-    const actions = h.db.prepare("SELECT action FROM audit WHERE actor = 'sven' AND action NOT LIKE 'web.%'").all();
+    const actions = h.db
+      .prepare("SELECT action FROM audit WHERE actor = 'sven' AND action NOT LIKE 'web.%'")
+      .all();
     expect(actions).toEqual([]);
   });
 
   it('lets staff read every staff page and admins read every page', async () => {
-    const pages = routes.filter((r) => r.method === 'GET' && r.access !== 'public' && r.url !== '/api/events');
+    const pages = routes.filter(
+      (r) => r.method === 'GET' && r.access !== 'public' && r.url !== '/api/events',
+    );
     for (const route of pages) {
       const as = route.access === 'admin' ? [admin] : [staff, admin];
       for (const who of as) {
-        const res = await h.app.inject({ method: 'GET', url: concrete(route.url), headers: { cookie: who.cookie } });
+        const res = await h.app.inject({
+          method: 'GET',
+          url: concrete(route.url),
+          headers: { cookie: who.cookie },
+        });
         expect([200, 303], `${route.url}`).toContain(res.statusCode);
       }
     }
@@ -89,7 +113,12 @@ describe('route table: authentication and roles', () => {
           method: 'POST',
           url: concrete(route.url),
           headers: { cookie: admin.cookie, 'content-type': 'application/x-www-form-urlencoded' },
-          payload: form({ reason: 'test reason', card: '12345678', confirm: 'yes', ...(token ? { _csrf: token } : {}) }),
+          payload: form({
+            reason: 'test reason',
+            card: '12345678',
+            confirm: 'yes',
+            ...(token ? { _csrf: token } : {}),
+          }),
         });
         expect(res.statusCode, `${route.url} with ${token ?? 'no token'}`).toBe(403);
       }
@@ -98,11 +127,17 @@ describe('route table: authentication and roles', () => {
     const ok = await h.app.inject({
       method: 'POST',
       url: '/doors/main/lock',
-      headers: { cookie: admin.cookie, 'x-csrf-token': admin.csrf, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        cookie: admin.cookie,
+        'x-csrf-token': admin.csrf,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       payload: form({ reason: 'closing up' }),
     });
     expect(ok.statusCode).toBe(303);
-    expect(h.db.prepare("SELECT COUNT(*) AS n FROM audit WHERE action = 'door.manual_lock'").get()).toEqual({ n: 1 });
+    expect(h.db.prepare("SELECT COUNT(*) AS n FROM audit WHERE action = 'door.manual_lock'").get()).toEqual({
+      n: 1,
+    });
   });
 
   it('refuses a login post without the login form token', async () => {
@@ -146,14 +181,21 @@ describe('route table: authentication and roles', () => {
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['x-frame-options']).toBeDefined();
     // No inline script may be needed: every <script> is either external or a JSON data block.
-    for (const tag of res.body.match(/<script[^>]*>/g) ?? []) expect(tag).toMatch(/src="\/static\/|type="application\/json"/);
+    for (const tag of res.body.match(/<script[^>]*>/g) ?? [])
+      expect(tag).toMatch(/src="\/static\/|type="application\/json"/);
   });
 
   it('ends a session on logout, and every session of a user who is disabled', async () => {
     const s = await login(h.app, STAFF);
-    const out = await h.app.inject({ method: 'POST', url: '/logout', headers: { cookie: s.cookie, 'x-csrf-token': s.csrf } });
+    const out = await h.app.inject({
+      method: 'POST',
+      url: '/logout',
+      headers: { cookie: s.cookie, 'x-csrf-token': s.csrf },
+    });
     expect(out.statusCode).toBe(303);
-    expect((await h.app.inject({ method: 'GET', url: '/api/state', headers: { cookie: s.cookie } })).statusCode).toBe(401);
+    expect(
+      (await h.app.inject({ method: 'GET', url: '/api/state', headers: { cookie: s.cookie } })).statusCode,
+    ).toBe(401);
 
     const victim = await login(h.app, STAFF);
     const staffId = (h.db.prepare("SELECT id FROM web_users WHERE name = 'sven'").get() as { id: number }).id;
@@ -164,14 +206,19 @@ describe('route table: authentication and roles', () => {
       payload: form({ _csrf: admin.csrf }),
     });
     expect(res.statusCode).toBe(303);
-    expect((await h.app.inject({ method: 'GET', url: '/api/state', headers: { cookie: victim.cookie } })).statusCode).toBe(401);
+    expect(
+      (await h.app.inject({ method: 'GET', url: '/api/state', headers: { cookie: victim.cookie } }))
+        .statusCode,
+    ).toBe(401);
     await expect(login(h.app, STAFF)).rejects.toThrow(/login failed: 401/);
   });
 
   it('answers /healthz without a session and /api/state with doors and alarms', async () => {
     expect((await h.app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ ok: true });
     h.alarms.raise('door_forced', 'main');
-    const state = (await h.app.inject({ method: 'GET', url: '/api/state', headers: { cookie: admin.cookie } })).json();
+    const state = (
+      await h.app.inject({ method: 'GET', url: '/api/state', headers: { cookie: admin.cookie } })
+    ).json();
     expect(state.doors[0]).toMatchObject({ id: 'main', mode: 'staffless', locked: true });
     expect(state.alarms[0]).toMatchObject({ code: 'door_forced', door: 'main' });
   });

@@ -31,7 +31,10 @@ describe('dashboard in a real browser', () => {
         '--disable-sync',
       ],
     });
-    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+    const context = await browser.newContext({
+      acceptDownloads: true,
+      viewport: { width: 1280, height: 900 },
+    });
     page = await context.newPage();
     page.on('console', (m) => {
       if (/Content.Security.Policy|Refused to/i.test(m.text())) cspViolations.push(m.text());
@@ -42,7 +45,8 @@ describe('dashboard in a real browser', () => {
     await h?.close();
   });
 
-  const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `web-${name}.png`), fullPage: true });
+  const shot = (name: string) =>
+    page.screenshot({ path: join(ARTIFACTS, `web-${name}.png`), fullPage: true });
 
   it('logs in and lands on Now', async () => {
     await page.goto(`${base}/now`);
@@ -64,13 +68,24 @@ describe('dashboard in a real browser', () => {
     const before = Number(await page.textContent('#let-in-count'));
     const id = Number(
       h.db
-        .prepare("INSERT INTO entries (ts, door, mode, outcome, reason, category) VALUES (?, 'main', 'staffless', 'granted', 'allow', 'V')")
+        .prepare(
+          "INSERT INTO entries (ts, door, mode, outcome, reason, category) VALUES (?, 'main', 'staffless', 'granted', 'allow', 'V')",
+        )
         .run(Date.now()).lastInsertRowid,
     );
     // SSE may still be handshaking: publish until the row shows (the handler ignores duplicates by entry id).
     const deadline = Date.now() + 10_000;
     while (!(await page.$(`#live tr[data-entry="${id}"]`)) && Date.now() < deadline) {
-      h.bus.publish({ type: 'entry', door: 'main', outcome: 'granted', reason: 'allow', mode: 'staffless', category: 'V', entryId: id, ts: new Date().toISOString() });
+      h.bus.publish({
+        type: 'entry',
+        door: 'main',
+        outcome: 'granted',
+        reason: 'allow',
+        mode: 'staffless',
+        category: 'V',
+        entryId: id,
+        ts: new Date().toISOString(),
+      });
       await page.waitForTimeout(200);
     }
     const row = await page.waitForSelector(`#live tr[data-entry="${id}"]`, { timeout: 1000 });
@@ -82,7 +97,9 @@ describe('dashboard in a real browser', () => {
 
   it('shows a raised alarm live and acknowledges it', async () => {
     h.alarms.raise('door_forced', 'main', 'contact opened while locked');
-    const button = await page.waitForSelector('li.alarm[data-alarm="door_forced"] button', { timeout: 10_000 });
+    const button = await page.waitForSelector('li.alarm[data-alarm="door_forced"] button', {
+      timeout: 10_000,
+    });
     await shot('now-alarm');
     await button.click();
     await page.waitForURL(`${base}/now?n=done`);
@@ -107,7 +124,10 @@ describe('dashboard in a real browser', () => {
     await withdraw.locator('button[type="submit"]').click();
     await page.waitForSelector('text=Withdrawal recorded');
     expect(await page.textContent('#camera-state')).toBe('withdrawn');
-    expect(h.deps.consents.status(h.deps.hashCard('77001234'))).toMatchObject({ agreement: 'signed', camera: 'withdrawn' });
+    expect(h.deps.consents.status(h.deps.hashCard('77001234'))).toMatchObject({
+      agreement: 'signed',
+      camera: 'withdrawn',
+    });
     await shot('consent-withdrawn');
   });
 

@@ -57,7 +57,11 @@ export class MemoryDoorPanel implements DoorPanel {
     return { ...this.state };
   }
   manualUnlock(minutes: number): void {
-    this.state = { ...this.state, locked: false, manualUnlockUntil: new Date(Date.now() + minutes * 60_000).toISOString() };
+    this.state = {
+      ...this.state,
+      locked: false,
+      manualUnlockUntil: new Date(Date.now() + minutes * 60_000).toISOString(),
+    };
   }
   manualLock(): void {
     this.state = { ...this.state, locked: true, manualUnlockUntil: null };
@@ -74,7 +78,9 @@ export class MemoryNvrAdmin implements NvrAdmin {
     const to = Date.parse(input.to);
     if (!(from < to)) throw new ExportRefused('the window must end after it starts');
     if (from < Date.now() - this.retentionDays * 86_400_000) {
-      throw new ExportRefused(`the window starts before the ${this.retentionDays}-day retention; that footage is gone`);
+      throw new ExportRefused(
+        `the window starts before the ${this.retentionDays}-day retention; that footage is gone`,
+      );
     }
     const c: ExportCase = {
       id: `x${this.next++}`,
@@ -222,7 +228,11 @@ export interface Login {
 }
 
 /** Logs in through the real login form; returns the session cookie header and the CSRF token. */
-export async function login(app: FastifyInstance, user: { name: string; password: string }, ip = '127.0.0.1'): Promise<Login> {
+export async function login(
+  app: FastifyInstance,
+  user: { name: string; password: string },
+  ip = '127.0.0.1',
+): Promise<Login> {
   const page = await app.inject({ method: 'GET', url: '/login', remoteAddress: ip });
   const loginCookies = cookiesFrom(page.headers['set-cookie']);
   const loginCsrf = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1] ?? '';

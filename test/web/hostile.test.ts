@@ -14,7 +14,12 @@ describe('hostile HTTP', () => {
     h.app.inject({
       method: 'POST',
       url,
-      headers: { cookie: admin.cookie, 'x-csrf-token': admin.csrf, 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      headers: {
+        cookie: admin.cookie,
+        'x-csrf-token': admin.csrf,
+        'content-type': 'application/x-www-form-urlencoded',
+        ...headers,
+      },
       payload,
     });
 
@@ -76,7 +81,9 @@ describe('hostile HTTP', () => {
   it('escapes what it shows: an alarm detail or an entry category with markup', async () => {
     h.alarms.raise('reader_offline', 'main', '<img src=x onerror=alert(1)>');
     h.db
-      .prepare("INSERT INTO entries (ts, door, mode, outcome, reason, category) VALUES (?, 'main', 'staffless', 'granted', 'allow', ?)")
+      .prepare(
+        "INSERT INTO entries (ts, door, mode, outcome, reason, category) VALUES (?, 'main', 'staffless', 'granted', 'allow', ?)",
+      )
       .run(Date.now(), '<script>alert(1)</script>');
     const now = await h.app.inject({ method: 'GET', url: '/now', headers: { cookie: admin.cookie } });
     expect(now.body).not.toContain('<img src=x');
@@ -95,11 +102,20 @@ describe('hostile HTTP', () => {
   });
 
   it('ignores junk query parameters and ids', async () => {
-    for (const url of ['/entries?before=abc&from=2026-99-99&door=%00', '/audit?before=-1&subject=%27%3B--', '/stats?from=x&to=y']) {
-      expect((await h.app.inject({ method: 'GET', url, headers: { cookie: admin.cookie } })).statusCode, url).toBe(200);
+    for (const url of [
+      '/entries?before=abc&from=2026-99-99&door=%00',
+      '/audit?before=-1&subject=%27%3B--',
+      '/stats?from=x&to=y',
+    ]) {
+      expect(
+        (await h.app.inject({ method: 'GET', url, headers: { cookie: admin.cookie } })).statusCode,
+        url,
+      ).toBe(200);
     }
     expect((await post('/alarms/abc/ack', '')).headers.location).toBe('/now?n=invalid');
-    expect((await post('/doors/nope/unlock', form({ reason: 'because', minutes: '5' }))).statusCode).toBe(404);
+    expect((await post('/doors/nope/unlock', form({ reason: 'because', minutes: '5' }))).statusCode).toBe(
+      404,
+    );
     expect((await post('/users/999/disable', '')).statusCode).toBe(404);
   });
 });

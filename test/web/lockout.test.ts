@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoginLockout } from '../../src/web/sessions.ts';
-import { ADMIN, cookieHeader, cookiesFrom, form, type Harness, login, STAFF, startHarness } from './fixtures.ts';
+import {
+  ADMIN,
+  cookieHeader,
+  cookiesFrom,
+  form,
+  type Harness,
+  login,
+  STAFF,
+  startHarness,
+} from './fixtures.ts';
 
 async function attempt(h: Harness, name: string, password: string, ip: string) {
   const page = await h.app.inject({ method: 'GET', url: '/login', remoteAddress: ip });
@@ -9,7 +18,10 @@ async function attempt(h: Harness, name: string, password: string, ip: string) {
     method: 'POST',
     url: '/login',
     remoteAddress: ip,
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookieHeader(cookiesFrom(page.headers['set-cookie'])) },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      cookie: cookieHeader(cookiesFrom(page.headers['set-cookie'])),
+    },
     payload: form({ _csrf: token, name, password }),
   });
 }
@@ -17,19 +29,24 @@ async function attempt(h: Harness, name: string, password: string, ip: string) {
 describe('login lockout', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ web: { login_lockout_attempts: 3, login_ip_lockout_attempts: 5, login_lockout_minutes: 15 } });
+    h = await startHarness({
+      web: { login_lockout_attempts: 3, login_ip_lockout_attempts: 5, login_lockout_minutes: 15 },
+    });
   });
   afterAll(async () => h?.close());
 
   it('locks a user out after N failures, even with the right password then, from any address', async () => {
-    for (let i = 0; i < 3; i++) expect((await attempt(h, STAFF.name, 'wrong-password-xx', '10.0.0.1')).statusCode).toBe(401);
+    for (let i = 0; i < 3; i++)
+      expect((await attempt(h, STAFF.name, 'wrong-password-xx', '10.0.0.1')).statusCode).toBe(401);
     const locked = await attempt(h, STAFF.name, STAFF.password, '10.0.0.2');
     expect(locked.statusCode).toBe(429);
     expect(locked.body).toContain('Too many failed attempts');
     expect(String(locked.headers['set-cookie'])).not.toContain('dorvakt_session=');
     // Another user is not affected by that user's lockout.
     expect((await attempt(h, ADMIN.name, ADMIN.password, '10.0.0.3')).statusCode).toBe(303);
-    const rows = h.db.prepare("SELECT action, COUNT(*) AS n FROM audit WHERE actor = 'sven' GROUP BY action ORDER BY action").all();
+    const rows = h.db
+      .prepare("SELECT action, COUNT(*) AS n FROM audit WHERE actor = 'sven' GROUP BY action ORDER BY action")
+      .all();
     expect(rows).toEqual([
       { action: 'web.login_failed', n: 3 },
       { action: 'web.login_locked', n: 1 },
@@ -38,7 +55,8 @@ describe('login lockout', () => {
 
   it('locks an address out after its limit, whatever user names it tries', async () => {
     const ip = '10.0.0.9';
-    for (let i = 0; i < 5; i++) expect((await attempt(h, `nobody${i}`, 'wrong-password-xx', ip)).statusCode).toBe(401);
+    for (let i = 0; i < 5; i++)
+      expect((await attempt(h, `nobody${i}`, 'wrong-password-xx', ip)).statusCode).toBe(401);
     expect((await attempt(h, ADMIN.name, ADMIN.password, ip)).statusCode).toBe(429);
     await expect(login(h.app, ADMIN, '10.0.0.10')).resolves.toMatchObject({ csrf: expect.any(String) });
   });

@@ -5,7 +5,9 @@ import { startWebServer, webListenOptions } from '../../src/web/server.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { type Harness, startHarness } from './fixtures.ts';
 
-function httpsGet(url: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
+function httpsGet(
+  url: string,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { rejectUnauthorized: false }, (res) => {
       res.resume();
@@ -22,11 +24,30 @@ describe('listening: HTTPS with a certificate, loopback only without', () => {
   let url: string;
 
   beforeAll(async () => {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=localhost', '-keyout', `${dir.path}/key.pem`, '-out', `${dir.path}/cert.pem`,
-    ], { stdio: 'ignore' });
-    h = await startHarness({ web: { tls_cert_file: `${dir.path}/cert.pem`, tls_key_file: `${dir.path}/key.pem` } });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-keyout',
+        `${dir.path}/key.pem`,
+        '-out',
+        `${dir.path}/cert.pem`,
+      ],
+      { stdio: 'ignore' },
+    );
+    h = await startHarness({
+      web: { tls_cert_file: `${dir.path}/cert.pem`, tls_key_file: `${dir.path}/key.pem` },
+    });
     await h.app.listen({ host: '127.0.0.1', port: 0 });
     const address = h.app.server.address();
     url = `https://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -45,14 +66,24 @@ describe('listening: HTTPS with a certificate, loopback only without', () => {
   });
 
   it('binds loopback instead of a network address when there is no certificate, and warns', async () => {
-    expect(webListenOptions({ ...h.deps.config.web, tls_cert_file: undefined, host: '0.0.0.0' }).host).toBe('127.0.0.1');
-    expect(webListenOptions({ ...h.deps.config.web, host: '0.0.0.0' })).toMatchObject({ host: '0.0.0.0', tls: true });
-    expect(webListenOptions({ ...h.deps.config.web, tls_cert_file: undefined, host: '::1' }).host).toBe('::1');
+    expect(webListenOptions({ ...h.deps.config.web, tls_cert_file: undefined, host: '0.0.0.0' }).host).toBe(
+      '127.0.0.1',
+    );
+    expect(webListenOptions({ ...h.deps.config.web, host: '0.0.0.0' })).toMatchObject({
+      host: '0.0.0.0',
+      tls: true,
+    });
+    expect(webListenOptions({ ...h.deps.config.web, tls_cert_file: undefined, host: '::1' }).host).toBe(
+      '::1',
+    );
 
     const plain = await startHarness();
     try {
       await plain.app.close();
-      const deps = { ...plain.deps, config: { ...plain.deps.config, web: { ...plain.deps.config.web, host: '0.0.0.0', port: 0 } } };
+      const deps = {
+        ...plain.deps,
+        config: { ...plain.deps.config, web: { ...plain.deps.config.web, host: '0.0.0.0', port: 0 } },
+      };
       const started = await startWebServer(deps);
       try {
         expect(started.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);

@@ -22,12 +22,20 @@ describe('users and `dorvakt user`', () => {
 
   it('adds the first admin with the password from the environment, stored as argon2id', async () => {
     process.env['DORVAKT_NEW_PASSWORD'] = 'a-good-long-password';
-    expect(await runUserCommand(['add', 'ingrid', '--role', 'admin', '--language', 'da'], { db }, out)).toBe(0);
+    expect(await runUserCommand(['add', 'ingrid', '--role', 'admin', '--language', 'da'], { db }, out)).toBe(
+      0,
+    );
     expect(output).toBe('user ingrid added (admin, da)\n');
-    const row = db.prepare('SELECT password_hash FROM web_users WHERE name = ?').get('ingrid') as { password_hash: string };
+    const row = db.prepare('SELECT password_hash FROM web_users WHERE name = ?').get('ingrid') as {
+      password_hash: string;
+    };
     expect(row.password_hash).toMatch(/^\$argon2id\$/);
     expect(row.password_hash).not.toContain('a-good-long-password');
-    expect(await verifyUser(db, 'INGRID', 'a-good-long-password')).toMatchObject({ name: 'ingrid', role: 'admin', language: 'da' });
+    expect(await verifyUser(db, 'INGRID', 'a-good-long-password')).toMatchObject({
+      name: 'ingrid',
+      role: 'admin',
+      language: 'da',
+    });
     expect(await verifyUser(db, 'ingrid', 'a-good-long-passworD')).toBeUndefined();
   });
 
@@ -46,14 +54,22 @@ describe('users and `dorvakt user`', () => {
     const prompt = (pw: string) => async () => pw;
     expect(await runUserCommand(['add', 'a1', '--role', 'admin'], { db }, out, prompt('short'))).toBe(1);
     expect(output).toContain('at least 12 characters');
-    expect(await runUserCommand(['add', 'a1', '--role', 'admin'], { db }, out, prompt('aaaaaaaaaaaaaaaa'))).toBe(1);
-    expect(await runUserCommand(['add', 'a1', '--role', 'root'], { db }, out, prompt('a-good-long-password'))).toBe(1);
-    expect(await runUserCommand(['add', 'a1', '--colour', 'red'], { db }, out, prompt('a-good-long-password'))).toBe(2);
+    expect(
+      await runUserCommand(['add', 'a1', '--role', 'admin'], { db }, out, prompt('aaaaaaaaaaaaaaaa')),
+    ).toBe(1);
+    expect(
+      await runUserCommand(['add', 'a1', '--role', 'root'], { db }, out, prompt('a-good-long-password')),
+    ).toBe(1);
+    expect(
+      await runUserCommand(['add', 'a1', '--colour', 'red'], { db }, out, prompt('a-good-long-password')),
+    ).toBe(2);
     expect(await runUserCommand(['add'], { db }, out)).toBe(2);
     expect(await runUserCommand([], { db }, out)).toBe(2);
     expect(findUserByName(db, 'a1')).toBeUndefined();
     await addUser(db, { name: 'a1', role: 'staff', password: 'a-good-long-password', language: 'en' });
-    await expect(addUser(db, { name: 'A1', role: 'staff', password: 'a-good-long-password', language: 'en' })).rejects.toThrow(/exists/);
+    await expect(
+      addUser(db, { name: 'A1', role: 'staff', password: 'a-good-long-password', language: 'en' }),
+    ).rejects.toThrow(/exists/);
   });
 
   it('lists, disables (refusing the last admin), enables and resets passwords', async () => {

@@ -3,7 +3,18 @@ import { audit } from '../../audit/audit.ts';
 import type { ConsentKind } from '../../consent/consents.ts';
 import { html } from '../html.ts';
 import { csrfField, layout, type Notice, type PageContext } from '../layout.ts';
-import { cardHashFrom, ctxOf, field, fields, get, post, type RouteEnv, sendHtml, sessionOf, shortHash } from '../routing.ts';
+import {
+  cardHashFrom,
+  ctxOf,
+  field,
+  fields,
+  get,
+  post,
+  type RouteEnv,
+  sendHtml,
+  sessionOf,
+  shortHash,
+} from '../routing.ts';
 import { localDate, localToUtc } from '../time.ts';
 import {
   addUser,
@@ -22,15 +33,24 @@ import { noticeFromQuery } from './notice.ts';
 const KINDS: ConsentKind[] = ['agreement', 'camera'];
 const AUDIT_PAGE = 200;
 
-function consentForms(ctx: PageContext, today: string, result?: { hash: string; status: ReturnType<RouteEnv['deps']['consents']['status']> }) {
+function consentForms(
+  ctx: PageContext,
+  today: string,
+  result?: { hash: string; status: ReturnType<RouteEnv['deps']['consents']['status']> },
+) {
   const { t } = ctx;
   const kinds = KINDS.map(
-    (k) => html`<label class="check"><input type="checkbox" name="kind" value="${k}" checked> ${t(`consent.kind.${k}`)}</label>`,
+    (k) =>
+      html`<label class="check"><input type="checkbox" name="kind" value="${k}" checked> ${t(`consent.kind.${k}`)}</label>`,
   );
-  return html`${result ? html`<section class="panel" id="consent-status"><h2>${t('consent.status')}</h2>
+  return html`${
+    result
+      ? html`<section class="panel" id="consent-status"><h2>${t('consent.status')}</h2>
 <p>${t('common.card_hash')}: <code class="hash">${shortHash(result.hash)}</code></p>
 <dl><dt>${t('consent.kind.agreement')}</dt><dd id="agreement-state">${t(`consent.state.${result.status.agreement}`)}${result.status.agreementVersion ? ` (${result.status.agreementVersion})` : ''}</dd>
-<dt>${t('consent.kind.camera')}</dt><dd id="camera-state">${t(`consent.state.${result.status.camera}`)}</dd></dl></section>` : ''}
+<dt>${t('consent.kind.camera')}</dt><dd id="camera-state">${t(`consent.state.${result.status.camera}`)}</dd></dl></section>`
+      : ''
+  }
 <h2>${t('consent.register')}</h2>
 <form method="post" action="/consent/sign" class="stack" id="sign-form" autocomplete="off">${csrfField(ctx)}
 <label>${t('common.card')} <input name="card" required maxlength="64" autocomplete="off"></label>
@@ -53,9 +73,12 @@ function usersBody(ctx: PageContext, env: RouteEnv) {
   const users = listUsers(env.deps.db);
   return html`<table id="users"><thead><tr><th>${t('users.name')}</th><th>${t('users.role')}</th><th>${t('common.language')}</th><th>${t('users.last_login')}</th><th></th></tr></thead>
 <tbody>${users.map(
-    (u) => html`<tr data-user="${u.name}"><td>${u.name}${u.disabled ? html` <span class="warn">(${t('users.disabled')})</span>` : ''}</td>
+    (
+      u,
+    ) => html`<tr data-user="${u.name}"><td>${u.name}${u.disabled ? html` <span class="warn">(${t('users.disabled')})</span>` : ''}</td>
 <td><form method="post" action="/users/${u.id}/role" class="inline">${csrfField(ctx)}<select name="role" aria-label="${t('users.role')}">${ROLES.map(
-      (r) => html`<option value="${r}"${r === u.role ? html` selected` : ''}>${t(`users.role.${r}`)}</option>`,
+      (r) =>
+        html`<option value="${r}"${r === u.role ? html` selected` : ''}>${t(`users.role.${r}`)}</option>`,
     )}</select><button type="submit">${t('users.change_role')}</button></form></td>
 <td>${t(`lang.${u.language}`)}</td><td>${fmt(u.lastLoginAt)}</td>
 <td><form method="post" action="/users/${u.id}/${u.disabled ? 'enable' : 'disable'}" class="inline">${csrfField(ctx)}<button type="submit">${t(u.disabled ? 'users.enable' : 'users.disable')}</button></form></td></tr>`,
@@ -73,7 +96,13 @@ export function registerAdminRoutes(app: FastifyInstance, env: RouteEnv): void {
   const { deps } = env;
   const tz = deps.config.site.timezone;
 
-  const showConsent = (req: FastifyRequest, reply: FastifyReply, status = 200, notice?: Notice, hash?: string) => {
+  const showConsent = (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    status = 200,
+    notice?: Notice,
+    hash?: string,
+  ) => {
     const ctx = ctxOf(env, req, '/consent');
     const result = hash ? { hash, status: deps.consents.status(hash) } : undefined;
     const body = consentForms(ctx, localDate(Date.now(), tz), result);
@@ -90,7 +119,13 @@ export function registerAdminRoutes(app: FastifyInstance, env: RouteEnv): void {
     const date = field(req.body, 'date', 10);
     const at = localToUtc(date, '12:00', tz);
     const version = field(req.body, 'version', 40);
-    if (!hash || kinds.length === 0 || at === undefined || at > Date.now() + 86_400_000 || (action === 'sign' && !version)) {
+    if (
+      !hash ||
+      kinds.length === 0 ||
+      at === undefined ||
+      at > Date.now() + 86_400_000 ||
+      (action === 'sign' && !version)
+    ) {
       return showConsent(req, reply, 400, { kind: 'error', text: t('common.invalid') });
     }
     for (const kind of kinds) {
@@ -122,12 +157,21 @@ export function registerAdminRoutes(app: FastifyInstance, env: RouteEnv): void {
       .prepare(
         `SELECT id, ts, actor, action, subject, reason, detail FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ${AUDIT_PAGE}`,
       )
-      .all(...args) as { id: number; ts: number; actor: string; action: string; subject: string | null; reason: string | null; detail: string | null }[];
+      .all(...args) as {
+      id: number;
+      ts: number;
+      actor: string;
+      action: string;
+      subject: string | null;
+      reason: string | null;
+      detail: string | null;
+    }[];
     const last = rows.at(-1);
     const body = html`<form method="get" action="/audit"><label>${t('common.subject')} <input name="subject" value="${subject}" maxlength="200"></label><button type="submit">${t('common.show')}</button></form>
 <table id="audit"><thead><tr><th>${t('common.time')}</th><th>${t('common.actor')}</th><th>${t('common.action')}</th><th>${t('common.subject')}</th><th>${t('common.reason')}</th><th>${t('common.detail')}</th></tr></thead>
 <tbody>${rows.map(
-      (r) => html`<tr><td>${fmt(r.ts)}</td><td>${r.actor}</td><td>${r.action}</td><td>${r.subject && /^[0-9a-f]{64}$/.test(r.subject) ? html`<a href="/audit?subject=${r.subject}" class="hash">${shortHash(r.subject)}</a>` : (r.subject ?? '')}</td><td>${r.reason ?? ''}</td><td><small>${r.detail ?? ''}</small></td></tr>`,
+      (r) =>
+        html`<tr><td>${fmt(r.ts)}</td><td>${r.actor}</td><td>${r.action}</td><td>${r.subject && /^[0-9a-f]{64}$/.test(r.subject) ? html`<a href="/audit?subject=${r.subject}" class="hash">${shortHash(r.subject)}</a>` : (r.subject ?? '')}</td><td>${r.reason ?? ''}</td><td><small>${r.detail ?? ''}</small></td></tr>`,
     )}</tbody></table>
 ${rows.length === AUDIT_PAGE && last ? html`<p><a href="/audit?${new URLSearchParams({ subject, before: String(last.id) }).toString()}">${t('common.next')} →</a></p>` : ''}`;
     return sendHtml(reply, layout(ctx, t('audit.title'), body));
@@ -135,7 +179,13 @@ ${rows.length === AUDIT_PAGE && last ? html`<p><a href="/audit?${new URLSearchPa
 
   const showUsers = (req: FastifyRequest, reply: FastifyReply, status = 200, notice?: Notice) => {
     const ctx = ctxOf(env, req, '/users');
-    return sendHtml(reply, layout(ctx, ctx.t('users.title'), usersBody(ctx, env), { notice: notice ?? noticeFromQuery(req, ctx.t) }), status);
+    return sendHtml(
+      reply,
+      layout(ctx, ctx.t('users.title'), usersBody(ctx, env), {
+        notice: notice ?? noticeFromQuery(req, ctx.t),
+      }),
+      status,
+    );
   };
   get(app, 'admin', '/users', async (req, reply) => showUsers(req, reply));
 
@@ -160,24 +210,30 @@ ${rows.length === AUDIT_PAGE && last ? html`<p><a href="/audit?${new URLSearchPa
     return reply.redirect('/users?n=done', 303);
   });
 
-  const userAction = (action: 'disable' | 'enable' | 'role') => async (req: FastifyRequest, reply: FastifyReply) => {
-    const actor = sessionOf(req).user.name;
-    const user = getUser(deps.db, Number((req.params as { id: string }).id));
-    if (!user) return reply.code(404).send({ error: 'no such user' });
-    try {
-      if (action === 'role') {
-        const role = field(req.body, 'role', 10) as Role;
-        setRole(deps.db, user.id, role);
-        audit(deps.db, { actor, action: 'user.role', subject: user.name, detail: { from: user.role, to: role } });
-      } else {
-        setDisabled(deps.db, user.id, action === 'disable');
-        audit(deps.db, { actor, action: `user.${action}`, subject: user.name });
+  const userAction =
+    (action: 'disable' | 'enable' | 'role') => async (req: FastifyRequest, reply: FastifyReply) => {
+      const actor = sessionOf(req).user.name;
+      const user = getUser(deps.db, Number((req.params as { id: string }).id));
+      if (!user) return reply.code(404).send({ error: 'no such user' });
+      try {
+        if (action === 'role') {
+          const role = field(req.body, 'role', 10) as Role;
+          setRole(deps.db, user.id, role);
+          audit(deps.db, {
+            actor,
+            action: 'user.role',
+            subject: user.name,
+            detail: { from: user.role, to: role },
+          });
+        } else {
+          setDisabled(deps.db, user.id, action === 'disable');
+          audit(deps.db, { actor, action: `user.${action}`, subject: user.name });
+        }
+      } catch (error) {
+        return userError(req, reply, error);
       }
-    } catch (error) {
-      return userError(req, reply, error);
-    }
-    return reply.redirect('/users?n=done', 303);
-  };
+      return reply.redirect('/users?n=done', 303);
+    };
   post(app, 'admin', '/users/:id/disable', userAction('disable'));
   post(app, 'admin', '/users/:id/enable', userAction('enable'));
   post(app, 'admin', '/users/:id/role', userAction('role'));

@@ -24,7 +24,9 @@ function entriesTable(env: RouteEnv, ctx: PageContext, rows: EntryRow[], reveal:
   return html`<table class="entries"><thead><tr><th>${t('common.time')}</th><th>${t('common.door')}</th><th>${t('now.mode')}</th>
 <th>${t('entries.outcome')}</th><th>${t('entries.reason')}</th><th>${t('entries.category')}</th><th>${t('entries.pseudonym')}</th>${reveal ? html`<th></th>` : ''}</tr></thead>
 <tbody>${rows.map(
-    (e) => html`<tr class="${e.outcome}" data-entry="${e.id}"><td>${fmt(e.ts)}</td><td>${e.door}</td><td>${t(`mode.${e.mode as 'staffed'}`)}</td>
+    (
+      e,
+    ) => html`<tr class="${e.outcome}" data-entry="${e.id}"><td>${fmt(e.ts)}</td><td>${e.door}</td><td>${t(`mode.${e.mode as 'staffed'}`)}</td>
 <td>${t(`outcome.${e.outcome as 'granted'}`)}</td><td>${e.reason}</td><td>${e.category ?? ''}</td>
 <td>${e.card_hash ? env.pseudonym(e.id, e.card_hash) : html`<span class="muted">${t('entries.anonymised')}</span>`}</td>
 ${reveal ? html`<td>${e.card_hash ? html`<form method="post" action="/entries/${e.id}/reveal" class="inline">${csrfField(ctx)}<input name="reason" required minlength="${MIN_REASON}" maxlength="500" placeholder="${t('common.reason')}" aria-label="${t('common.reason')}"><button type="submit">${t('entries.reveal')}</button></form>` : ''}</td>` : ''}</tr>`,
@@ -78,17 +80,35 @@ ${rows.length === PAGE && last ? html`<p><a href="/entries?${nextQuery.toString(
     const id = Number((req.params as { id: string }).id);
     const reason = field(req.body, 'reason', 500);
     if (reason.length < MIN_REASON) {
-      return sendHtml(reply, layout(ctx, t('entries.reveal'), html``, { notice: { kind: 'error', text: t('common.reason_required') } }), 400);
+      return sendHtml(
+        reply,
+        layout(ctx, t('entries.reveal'), html``, {
+          notice: { kind: 'error', text: t('common.reason_required') },
+        }),
+        400,
+      );
     }
     const row = Number.isInteger(id)
-      ? (deps.db.prepare('SELECT id, ts, door, mode, outcome, reason, category, card_hash FROM entries WHERE id = ?').get(id) as
-          | EntryRow
-          | undefined)
+      ? (deps.db
+          .prepare(
+            'SELECT id, ts, door, mode, outcome, reason, category, card_hash FROM entries WHERE id = ?',
+          )
+          .get(id) as EntryRow | undefined)
       : undefined;
     if (!row?.card_hash) {
-      return sendHtml(reply, layout(ctx, t('entries.reveal'), html``, { notice: { kind: 'error', text: t('error.not_found') } }), 404);
+      return sendHtml(
+        reply,
+        layout(ctx, t('entries.reveal'), html``, { notice: { kind: 'error', text: t('error.not_found') } }),
+        404,
+      );
     }
-    audit(deps.db, { actor: sessionOf(req).user.name, action: 'entry.reveal', subject: row.card_hash, reason, detail: { entryId: id } });
+    audit(deps.db, {
+      actor: sessionOf(req).user.name,
+      action: 'entry.reveal',
+      subject: row.card_hash,
+      reason,
+      detail: { entryId: id },
+    });
     const body = html`<p>${t('entries.revealed', { id })}:</p>
 <p><code class="hash" id="revealed-hash">${row.card_hash}</code></p>
 <p class="muted">${t('entries.reveal_hint')}</p>
@@ -110,12 +130,18 @@ ${cardActions(ctx, row.card_hash)}`;
     const reason = field(req.body, 'reason', 500);
     if (!hash || reason.length < MIN_REASON) {
       const text = hash ? t('common.reason_required') : t('common.invalid');
-      return sendHtml(reply, layout(ctx, t('cards.title'), lookupForm(ctx), { notice: { kind: 'error', text } }), 400);
+      return sendHtml(
+        reply,
+        layout(ctx, t('cards.title'), lookupForm(ctx), { notice: { kind: 'error', text } }),
+        400,
+      );
     }
     audit(deps.db, { actor: sessionOf(req).user.name, action: 'card.lookup', subject: hash, reason });
     const status = deps.consents.status(hash);
     const rows = deps.db
-      .prepare('SELECT id, ts, door, mode, outcome, reason, category, card_hash FROM entries WHERE card_hash = ? ORDER BY id DESC LIMIT 500')
+      .prepare(
+        'SELECT id, ts, door, mode, outcome, reason, category, card_hash FROM entries WHERE card_hash = ? ORDER BY id DESC LIMIT 500',
+      )
       .all(hash) as EntryRow[];
     const body = html`${lookupForm(ctx)}
 <h2>${t('common.card_hash')}</h2><p><code class="hash" id="card-hash">${hash}</code></p>

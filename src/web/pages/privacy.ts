@@ -39,7 +39,8 @@ export function registerPrivacyRoutes(app: FastifyInstance, env: RouteEnv): void
     const hash = cardHashFrom(env, req.body);
     const reason = field(req.body, 'reason', 500);
     if (!hash) return { sent: show(req, reply, 400, { kind: 'error', text: t('common.invalid') }) };
-    if (reason.length < MIN_REASON) return { sent: show(req, reply, 400, { kind: 'error', text: t('common.reason_required') }) };
+    if (reason.length < MIN_REASON)
+      return { sent: show(req, reply, 400, { kind: 'error', text: t('common.reason_required') }) };
     return { hash, reason, actor: sessionOf(req).user.name };
   };
 
@@ -51,7 +52,11 @@ export function registerPrivacyRoutes(app: FastifyInstance, env: RouteEnv): void
     if ('sent' in got) return got.sent;
     const report = accessReport(deps.db, got.hash, { actor: got.actor, reason: got.reason });
     const page = renderAccessReportHtml(report, sessionOf(req).user.language, tz);
-    return reply.header('content-security-policy', REPORT_CSP).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page);
+    return reply
+      .header('content-security-policy', REPORT_CSP)
+      .type('text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .send(page);
   });
 
   post(app, 'admin', '/gdpr/report.json', async (req, reply) => {
@@ -68,7 +73,8 @@ export function registerPrivacyRoutes(app: FastifyInstance, env: RouteEnv): void
     const got = input(req, reply);
     if ('sent' in got) return got.sent;
     const { t } = ctxOf(env, req, '/gdpr');
-    if (field(req.body, 'confirm', 3) !== 'yes') return show(req, reply, 400, { kind: 'error', text: t('gdpr.erase_confirm') });
+    if (field(req.body, 'confirm', 3) !== 'yes')
+      return show(req, reply, 400, { kind: 'error', text: t('gdpr.erase_confirm') });
     const result = eraseCard(deps.db, got.hash, got.actor, got.reason, { timezone: tz });
     return show(req, reply, 200, {
       kind: 'ok',

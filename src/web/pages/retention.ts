@@ -33,8 +33,12 @@ ${!h.breach && !h.unreachable ? html`<p class="notice ok">${t('retention.ok')}</
 <table><thead><tr><th>${t('retention.camera')}</th><th>${t('retention.oldest')}</th><th>${t('retention.files')}</th></tr></thead>
 <tbody>${h.cameras.map((c) => html`<tr><td>${c.name}</td><td>${fmt(c.oldest)}</td><td>${c.files}</td></tr>`)}</tbody></table>
 <h2>${t('retention.holds')}</h2>
-${holds.length === 0 ? html`<p>${t('common.none')}</p>` : html`<table><thead><tr><th>${t('exports.case')}</th><th>${t('exports.window')}</th><th>${t('exports.state')}</th><th>${t('retention.hold_expires')}</th></tr></thead>
-<tbody>${holds.map((c) => html`<tr><td>${c.caseNumber}</td><td>${fmt(c.from)} – ${fmt(c.to)}</td><td>${c.state}</td><td>${fmt(c.holdExpiresAt)}</td></tr>`)}</tbody></table>`}`;
+${
+  holds.length === 0
+    ? html`<p>${t('common.none')}</p>`
+    : html`<table><thead><tr><th>${t('exports.case')}</th><th>${t('exports.window')}</th><th>${t('exports.state')}</th><th>${t('retention.hold_expires')}</th></tr></thead>
+<tbody>${holds.map((c) => html`<tr><td>${c.caseNumber}</td><td>${fmt(c.from)} – ${fmt(c.to)}</td><td>${c.state}</td><td>${fmt(c.holdExpiresAt)}</td></tr>`)}</tbody></table>`
+}`;
 }
 
 function exportsBody(ctx: PageContext, nvr: NvrAdmin, draft: Record<string, string> = {}) {
@@ -52,13 +56,19 @@ function exportsBody(ctx: PageContext, nvr: NvrAdmin, draft: Record<string, stri
 <label>${t('common.reason')} <input name="reason" required minlength="${MIN_REASON}" maxlength="500" value="${draft['reason'] ?? ''}"></label>
 <button type="submit">${t('exports.open')}</button></form>
 <h2>${t('exports.title')}</h2>
-${cases.length === 0 ? html`<p>${t('exports.none')}</p>` : html`<table id="exports"><thead><tr><th>${t('exports.case')}</th><th>${t('exports.authority')}</th><th>${t('exports.window')}</th><th>${t('exports.state')}</th>
+${
+  cases.length === 0
+    ? html`<p>${t('exports.none')}</p>`
+    : html`<table id="exports"><thead><tr><th>${t('exports.case')}</th><th>${t('exports.authority')}</th><th>${t('exports.window')}</th><th>${t('exports.state')}</th>
 <th>${t('exports.location')}</th><th>${t('exports.sha256')}</th><th>${t('retention.hold_expires')}</th><th></th></tr></thead>
 <tbody>${cases.map(
-    (c) => html`<tr data-export="${c.id}" data-state="${c.state}"><td>${c.caseNumber}</td><td>${c.authority}</td><td>${fmt(c.from)} – ${fmt(c.to)}<br><small>${c.cameras.join(', ')}</small></td>
+        (
+          c,
+        ) => html`<tr data-export="${c.id}" data-state="${c.state}"><td>${c.caseNumber}</td><td>${c.authority}</td><td>${fmt(c.from)} – ${fmt(c.to)}<br><small>${c.cameras.join(', ')}</small></td>
 <td class="state">${c.state}${c.error ? html`<br><small class="warn">${c.error}</small>` : ''}</td><td>${c.location ?? '—'}</td><td><code class="hash">${c.sha256 ?? '—'}</code></td><td>${fmt(c.holdExpiresAt)}</td>
 <td>${open.includes(c) ? html`<form method="post" action="/exports/${c.id}/close" class="inline">${csrfField(ctx)}<input name="reason" required minlength="${MIN_REASON}" maxlength="500" placeholder="${t('common.reason')}" aria-label="${t('common.reason')}"><button type="submit" name="action" value="close">${t('exports.close')}</button><button type="submit" formaction="/exports/${c.id}/renew">${t('exports.renew')}</button></form>` : ''}</td></tr>`,
-  )}</tbody></table>`}`;
+      )}</tbody></table>`
+}`;
 }
 
 export function registerRetentionRoutes(app: FastifyInstance, env: RouteEnv): void {
@@ -71,10 +81,20 @@ export function registerRetentionRoutes(app: FastifyInstance, env: RouteEnv): vo
     return sendHtml(reply, layout(ctx, ctx.t('retention.title'), body));
   });
 
-  const showExports = (req: FastifyRequest, reply: FastifyReply, status = 200, notice?: Notice, draft?: Record<string, string>) => {
+  const showExports = (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    status = 200,
+    notice?: Notice,
+    draft?: Record<string, string>,
+  ) => {
     const ctx = ctxOf(env, req, '/exports');
     const body = deps.nvr ? exportsBody(ctx, deps.nvr, draft) : notConfigured(ctx);
-    return sendHtml(reply, layout(ctx, ctx.t('exports.title'), body, { notice: notice ?? noticeFromQuery(req, ctx.t) }), status);
+    return sendHtml(
+      reply,
+      layout(ctx, ctx.t('exports.title'), body, { notice: notice ?? noticeFromQuery(req, ctx.t) }),
+      status,
+    );
   };
 
   get(app, 'admin', '/exports', async (req, reply) => showExports(req, reply));
@@ -83,7 +103,9 @@ export function registerRetentionRoutes(app: FastifyInstance, env: RouteEnv): vo
     const nvr = deps.nvr;
     if (!nvr) return showExports(req, reply, 503);
     const user = sessionOf(req).user;
-    const draft = Object.fromEntries(['case', 'authority', 'from', 'to', 'cameras', 'reason'].map((k) => [k, field(req.body, k, 500)]));
+    const draft = Object.fromEntries(
+      ['case', 'authority', 'from', 'to', 'cameras', 'reason'].map((k) => [k, field(req.body, k, 500)]),
+    );
     const ctx = ctxOf(env, req, '/exports');
     const parse = (value: string) => {
       const [date, time] = value.split('T');
@@ -101,15 +123,28 @@ export function registerRetentionRoutes(app: FastifyInstance, env: RouteEnv): vo
         authority: draft['authority']!,
         from,
         to,
-        cameras: draft['cameras']!.split(',').map((c) => c.trim()).filter(Boolean),
+        cameras: draft['cameras']!.split(',')
+          .map((c) => c.trim())
+          .filter(Boolean),
         reason: draft['reason']!,
         actor: user.name,
       });
       // The controller audits its own actions; this row records that it came through the dashboard.
-      audit(deps.db, { actor: user.name, action: 'web.export_opened', subject: opened.id, reason: opened.reason });
+      audit(deps.db, {
+        actor: user.name,
+        action: 'web.export_opened',
+        subject: opened.id,
+        reason: opened.reason,
+      });
     } catch (error) {
       if (error instanceof ExportRefused) {
-        return showExports(req, reply, 409, { kind: 'error', text: `${ctx.t('exports.refused')}: ${error.message}` }, draft);
+        return showExports(
+          req,
+          reply,
+          409,
+          { kind: 'error', text: `${ctx.t('exports.refused')}: ${error.message}` },
+          draft,
+        );
       }
       throw error;
     }
@@ -131,7 +166,10 @@ export function registerRetentionRoutes(app: FastifyInstance, env: RouteEnv): vo
     } catch (error) {
       if (error instanceof ExportRefused) {
         const ctx = ctxOf(env, req, '/exports');
-        return showExports(req, reply, 409, { kind: 'error', text: `${ctx.t('exports.refused')}: ${error.message}` });
+        return showExports(req, reply, 409, {
+          kind: 'error',
+          text: `${ctx.t('exports.refused')}: ${error.message}`,
+        });
       }
       throw error;
     }

@@ -11,7 +11,10 @@ const GRANTED = '#1a7f37';
 const DENIED = '#b42318';
 
 /** The window from the query (local dates, `to` inclusive), by default the last 30 days. */
-function windowOf(env: RouteEnv, req: FastifyRequest): { from: string; to: string; door: string; query: StatsQuery } {
+function windowOf(
+  env: RouteEnv,
+  req: FastifyRequest,
+): { from: string; to: string; door: string; query: StatsQuery } {
   const tz = env.deps.config.site.timezone;
   const isDate = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(s));
   const now = Date.now();
@@ -22,7 +25,12 @@ function windowOf(env: RouteEnv, req: FastifyRequest): { from: string; to: strin
   const door = field(req.query, 'door', 32);
   const knownDoor = env.deps.config.doors.some((d) => d.id === door) ? door : '';
   const exclusiveTo = new Date(Date.parse(to) + DAY).toISOString().slice(0, 10);
-  return { from, to, door: knownDoor, query: { from, to: exclusiveTo, timezone: tz, door: knownDoor || undefined } };
+  return {
+    from,
+    to,
+    door: knownDoor,
+    query: { from, to: exclusiveTo, timezone: tz, door: knownDoor || undefined },
+  };
 }
 
 function splitSeries(ctx: PageContext, rows: { granted: number; denied: number }[]): Series[] {
@@ -40,14 +48,18 @@ export function registerStatsRoutes(app: FastifyInstance, env: RouteEnv): void {
     const { t } = ctx;
     const w = windowOf(env, req);
     const o = statsOverview(deps.db, w.query);
-    const modes = (['staffed', 'staffless', 'closed'] as const).map((m) => ({ label: t(`mode.${m}`), ...o.modes[m] }));
+    const modes = (['staffed', 'staffless', 'closed'] as const).map((m) => ({
+      label: t(`mode.${m}`),
+      ...o.modes[m],
+    }));
     const csvQuery = new URLSearchParams({ from: w.from, to: w.to, ...(w.door ? { door: w.door } : {}) });
     const body = html`<p class="muted">${t('stats.anonymous')}</p>
 <form method="get" action="/stats">
 <label>${t('common.from')} <input type="date" name="from" value="${w.from}"></label>
 <label>${t('common.to')} <input type="date" name="to" value="${w.to}"></label>
 <label>${t('common.door')} <select name="door"><option value="">${t('common.all_doors')}</option>${deps.config.doors.map(
-      (d) => html`<option value="${d.id}"${d.id === w.door ? html` selected` : ''}>${d.name ?? d.id}</option>`,
+      (d) =>
+        html`<option value="${d.id}"${d.id === w.door ? html` selected` : ''}>${d.name ?? d.id}</option>`,
     )}</select></label>
 <button type="submit">${t('common.show')}</button>
 <a href="/stats.csv?${csvQuery.toString()}" id="csv-link" download>${t('stats.csv')}</a></form>

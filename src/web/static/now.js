@@ -58,7 +58,8 @@
     );
     live.prepend(tr);
     while (live.rows.length > 50) live.deleteRow(live.rows.length - 1);
-    if (event.outcome === 'granted' && event.mode === 'staffless') letIn.textContent = String(Number(letIn.textContent) + 1);
+    if (event.outcome === 'granted' && event.mode === 'staffless')
+      letIn.textContent = String(Number(letIn.textContent) + 1);
   };
 
   const source = new EventSource('/api/events');
