@@ -77,9 +77,16 @@ export const nvrSchema = {
   then: { properties: { retention_days: { maximum: 7 } } },
 } as const;
 
-/** Rules the schema cannot say; the config loader adds these to its semantic problems (key relative to `nvr`). */
-export function checkNvrConfig(cfg: NvrConfig): { key: string; message: string }[] {
+/**
+ * Rules the schema cannot say; the config loader adds these to its semantic problems (key relative to `nvr`).
+ * `controllerBaseTopic` is `mqtt.base_topic` (resolved): the recorder's `<nvr>/status` must not be the
+ * controller's own `<base>/status`.
+ */
+export function checkNvrConfig(cfg: NvrConfig, controllerBaseTopic?: string): { key: string; message: string }[] {
   const problems: { key: string; message: string }[] = [];
+  if (controllerBaseTopic !== undefined && cfg.base_topic === controllerBaseTopic) {
+    problems.push({ key: 'base_topic', message: 'must differ from mqtt.base_topic (both use <base>/status)' });
+  }
   if (cfg.retention_days > 7 && !cfg.legal_override) {
     problems.push({
       key: 'retention_days',
