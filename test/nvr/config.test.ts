@@ -63,7 +63,7 @@ describe('nvr config section', () => {
     expect(checkNvrConfig(config).map((p) => p.key)).toContain('purge_cron');
   });
 
-  it('refuses an nvr base topic equal to the controller\'s own', () => {
+  it("refuses an nvr base topic equal to the controller's own", () => {
     const { config } = load({ base_topic: 'dorvakt/site1' });
     expect(checkNvrConfig(config, 'dorvakt/site1').map((p) => p.key)).toEqual(['base_topic']);
     expect(checkNvrConfig(config, 'dorvakt/site2')).toEqual([]);

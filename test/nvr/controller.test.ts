@@ -303,6 +303,47 @@ describe('police export and legal hold', () => {
     ]);
   });
 
+  it('an export accepted by an agent that then vanished is asked for again and finished by the next agent', async () => {
+    const s = setup({ backoff: { factor: 2, max_ms: 400 } });
+    const rig = await controllerOn(s);
+    const t = Date.now() - DAY;
+    writeSegment(s.agentCfg.recordings.root, frigatePath('door', t), 'x');
+    // A stand-in agent accepts and then disappears without finishing.
+    const quitter = await mqttClient(broker.url);
+    let accepted = 0;
+    quitter.on('message', (_t, p) => {
+      const req = JSON.parse(p.toString()) as { id: string };
+      accepted++;
+      void quitter.publishAsync(
+        `${s.base}/export/response`,
+        JSON.stringify({ id: req.id, ok: true, state: 'accepted' }),
+        {
+          qos: 1,
+        },
+      );
+    });
+    await quitter.subscribeAsync(`${s.base}/export/request`, { qos: 1 });
+    const opened = rig.controller.openExport({
+      caseNumber: 'K-9',
+      authority: 'police',
+      from: new Date(t - 1000).toISOString(),
+      to: new Date(t + 1000).toISOString(),
+      cameras: [],
+      reason: 'incident',
+      actor: 'admin',
+    });
+    await waitFor(() => rig.controller.getExport(opened.id).state === 'requested', 3000, 'accepted');
+    await quitter.endAsync();
+    expect(accepted).toBeGreaterThanOrEqual(1);
+    await agentOn(s);
+    const done = await waitFor(
+      () => rig.controller.getExport(opened.id).state === 'exported' && rig.controller.getExport(opened.id),
+      5000,
+      'exported by the second agent',
+    );
+    expect(done.files).toBe(1);
+  });
+
   it('held footage survives a purge once it is past retention', async () => {
     let clock = Date.now();
     const s = setup();
