@@ -1,3 +1,5 @@
+import type { AlarmCode } from '../contract/events.ts';
+import { PATRON_MESSAGES, type Reason } from '../contract/reasons.ts';
 import type { Language } from './users.ts';
 
 const en = {
@@ -480,3 +482,44 @@ export function translator(language: Language): Translate {
 }
 
 export const LOCALES: Record<Language, string> = { nb: 'nb-NO', da: 'da-DK', en: 'en-GB' };
+
+/** Alarm codes in words staff understand; the code itself stays visible (and is all a new code shows). */
+export const ALARM_LABELS: Partial<Record<AlarmCode, Record<Language, string>>> = {
+  relay_fault: { en: 'Door relay fault', nb: 'Feil på dørreléet', da: 'Fejl på dørrelæet' },
+  reader_offline: { en: 'Card reader offline', nb: 'Kortleser frakoblet', da: 'Kortlæser afbrudt' },
+  door_held_open: { en: 'Door held open', nb: 'Døren holdes åpen', da: 'Døren holdes åben' },
+  door_forced: { en: 'Door forced open', nb: 'Døren brutt opp', da: 'Døren brudt op' },
+  fire_active: {
+    en: 'Fire alarm release active',
+    nb: 'Brannalarm har åpnet dørene',
+    da: 'Brandalarm har åbnet dørene',
+  },
+  ils_offline: {
+    en: 'Library system not answering',
+    nb: 'Bibliotekssystemet svarer ikke',
+    da: 'Bibliotekssystemet svarer ikke',
+  },
+  store_error: { en: 'Storage error', nb: 'Lagringsfeil', da: 'Lagringsfejl' },
+  broker_offline: {
+    en: 'Message broker unreachable',
+    nb: 'Meldingsmegler utilgjengelig',
+    da: 'Beskedmægler utilgængelig',
+  },
+  retention_breach: {
+    en: 'Footage kept too long',
+    nb: 'Opptak lagret for lenge',
+    da: 'Optagelser gemt for længe',
+  },
+  nvr_unreachable: { en: 'Recorder unreachable', nb: 'Opptakeren svarer ikke', da: 'Optageren svarer ikke' },
+  disk_full: { en: 'Disk nearly full', nb: 'Disken er nesten full', da: 'Disken er næsten fuld' },
+  manual_unlock: {
+    en: 'Door manually unlocked',
+    nb: 'Døren er manuelt låst opp',
+    da: 'Døren er manuelt låst op',
+  },
+};
+
+/** A reason code as staff read it: the patron message in the user's language, or the code. */
+export function reasonText(reason: string, language: Language): string {
+  return Object.hasOwn(PATRON_MESSAGES, reason) ? PATRON_MESSAGES[reason as Reason][language] : reason;
+}

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { audit } from '../../audit/audit.ts';
 import { html } from '../html.ts';
+import { reasonText } from '../i18n.ts';
 import { csrfField, layout, type PageContext } from '../layout.ts';
 import { cardHashFrom, ctxOf, field, get, post, type RouteEnv, sendHtml, sessionOf } from '../routing.ts';
 import { localToUtc } from '../time.ts';
@@ -27,7 +28,7 @@ function entriesTable(env: RouteEnv, ctx: PageContext, rows: EntryRow[], reveal:
     (
       e,
     ) => html`<tr class="${e.outcome}" data-entry="${e.id}"><td>${fmt(e.ts)}</td><td>${e.door}</td><td>${t(`mode.${e.mode as 'staffed'}`)}</td>
-<td>${t(`outcome.${e.outcome as 'granted'}`)}</td><td>${e.reason}</td><td>${e.category ?? ''}</td>
+<td>${t(`outcome.${e.outcome as 'granted'}`)}</td><td title="${reasonText(e.reason, ctx.lang)}">${e.reason}</td><td>${e.category ?? ''}</td>
 <td>${e.card_hash ? env.pseudonym(e.id, e.card_hash) : html`<span class="muted">${t('entries.anonymised')}</span>`}</td>
 ${reveal ? html`<td>${e.card_hash ? html`<form method="post" action="/entries/${e.id}/reveal" class="inline">${csrfField(ctx)}<input name="reason" required minlength="${MIN_REASON}" maxlength="500" placeholder="${t('common.reason')}" aria-label="${t('common.reason')}"><button type="submit">${t('entries.reveal')}</button></form>` : ''}</td>` : ''}</tr>`,
   )}</tbody></table>`;

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { audit } from '../../audit/audit.ts';
 import type { DorvaktEvent } from '../../contract/events.ts';
 import { html, trusted } from '../html.ts';
+import { ALARM_LABELS, reasonText } from '../i18n.ts';
 import { csrfField, layout, type PageContext } from '../layout.ts';
 import { ctxOf, field, get, post, type RouteEnv, sendHtml, sessionOf } from '../routing.ts';
 import { startOfLocalDay } from '../time.ts';
@@ -75,7 +76,7 @@ ${
     ? html`<p class="ok">${t('now.no_alarms')}</p>`
     : html`<ul class="alarms">${alarms.map(
         (a) => html`<li class="alarm${a.ackedAt ? ' acked' : ''}" data-alarm="${a.code}">
-<strong>${a.code}</strong>${a.door ? html` · ${a.door}` : ''}${a.detail ? html` · ${a.detail}` : ''}
+<strong>${ALARM_LABELS[a.code]?.[ctx.lang] ?? a.code}</strong> <code>${a.code}</code>${a.door ? html` · ${a.door}` : ''}${a.detail ? html` · ${a.detail}` : ''}
 <span class="muted">${t('now.raised')} ${fmt(a.raisedAt)}</span>
 ${a.ackedAt ? html`<span class="muted">${t('now.acked_by')} ${a.ackedBy} ${fmt(a.ackedAt)}</span>` : html`<form method="post" action="/alarms/${a.id}/ack" class="inline">${csrfField(ctx)}<button type="submit">${t('now.ack')}</button></form>`}
 </li>`,
@@ -113,7 +114,7 @@ export function registerNowRoutes(app: FastifyInstance, env: RouteEnv): void {
 <table class="entries"><thead><tr><th>${t('common.time')}</th><th>${t('common.door')}</th><th>${t('now.mode')}</th><th>${t('entries.outcome')}</th><th>${t('entries.reason')}</th><th>${t('entries.category')}</th></tr></thead>
 <tbody id="live">${entries.map(
       (e) =>
-        html`<tr class="${e.outcome}"><td>${fmt(e.ts)}</td><td>${e.door}</td><td>${t(`mode.${e.mode as 'staffed'}`)}</td><td>${t(`outcome.${e.outcome as 'granted'}`)}</td><td>${e.reason}</td><td>${e.category ?? ''}</td></tr>`,
+        html`<tr class="${e.outcome}"><td>${fmt(e.ts)}</td><td>${e.door}</td><td>${t(`mode.${e.mode as 'staffed'}`)}</td><td>${t(`outcome.${e.outcome as 'granted'}`)}</td><td title="${reasonText(e.reason, ctx.lang)}">${e.reason}</td><td>${e.category ?? ''}</td></tr>`,
     )}</tbody></table></section>`;
     return sendHtml(
       reply,
