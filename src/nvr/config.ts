@@ -82,10 +82,16 @@ export const nvrSchema = {
  * `controllerBaseTopic` is `mqtt.base_topic` (resolved): the recorder's `<nvr>/status` must not be the
  * controller's own `<base>/status`.
  */
-export function checkNvrConfig(cfg: NvrConfig, controllerBaseTopic?: string): { key: string; message: string }[] {
+export function checkNvrConfig(
+  cfg: NvrConfig,
+  controllerBaseTopic?: string,
+): { key: string; message: string }[] {
   const problems: { key: string; message: string }[] = [];
   if (controllerBaseTopic !== undefined && cfg.base_topic === controllerBaseTopic) {
-    problems.push({ key: 'base_topic', message: 'must differ from mqtt.base_topic (both use <base>/status)' });
+    problems.push({
+      key: 'base_topic',
+      message: 'must differ from mqtt.base_topic (both use <base>/status)',
+    });
   }
   if (cfg.retention_days > 7 && !cfg.legal_override) {
     problems.push({

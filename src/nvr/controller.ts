@@ -548,7 +548,7 @@ export class NvrController implements NvrAdmin {
     const requestId = randomUUID();
     const request: ExportRequest = {
       id: requestId,
-      case: `${caseNumber.replace(/[^A-Za-z0-9._-]/g, '_')}_${id.slice(0, 8)}`,
+      case: caseDirName(caseNumber, id),
       from: new Date(from).toISOString(),
       to: new Date(to).toISOString(),
       cameras,
@@ -744,6 +744,12 @@ function parseTime(value: string, what: string): number {
   if (Number.isNaN(ms))
     throw new ExportRefused(`"${what}" must be an ISO-8601 time, e.g. 2026-11-26T08:00:00Z`);
   return ms;
+}
+
+/** `exports/<case>/` on the recorder: ASCII-safe, starting with a letter or digit, unique per case id. */
+export function caseDirName(caseNumber: string, id: string): string {
+  const safe = caseNumber.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[^A-Za-z0-9]+/, '');
+  return `${safe || 'case'}_${id.slice(0, 8)}`;
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PurgeRequest } from '../../src/contract/nvr.ts';
+import { EXPORT_CASE_PATTERN } from '../../src/contract/nvr.ts';
 import { ExportRefused } from '../../src/contract/nvr-admin.ts';
+import { caseDirName } from '../../src/nvr/controller.ts';
 import { type Broker, startMosquitto } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -243,6 +245,16 @@ describe('controller and agent over a real broker', () => {
 });
 
 describe('police export and legal hold', () => {
+  it('derives a directory name the agent accepts from any valid case number', () => {
+    const pattern = new RegExp(EXPORT_CASE_PATTERN);
+    for (const n of ['2026/4711', 'ø-12/2026', 'Sak 15 123 456', '..', '---x', 'Å']) {
+      const dir = caseDirName(n, 'abcdef12-3456');
+      expect(dir).toMatch(pattern);
+      expect(dir.endsWith('_abcdef12')).toBe(true);
+    }
+    expect(caseDirName('2026/4711', 'abcdef12')).toBe('2026_4711_abcdef12');
+  });
+
   it('open → held → exported with a matching manifest hash → close → hold gone', async () => {
     const s = setup();
     const rig = await controllerOn(s);
