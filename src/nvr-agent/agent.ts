@@ -131,8 +131,13 @@ export class NvrAgent {
 
   private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
     const correlation = packet.properties?.correlationData;
-    if (topic === this.topics.purgeRequest) this.onPurgeRequest(payload, correlation);
-    else if (topic === this.topics.exportRequest) this.onExportRequest(payload, correlation);
+    try {
+      if (topic === this.topics.purgeRequest) this.onPurgeRequest(payload, correlation);
+      else if (topic === this.topics.exportRequest) this.onExportRequest(payload, correlation);
+    } catch (error) {
+      // E.g. the state file cannot be written: log it and stay up; the controller will ask again.
+      this.log.error({ topic, err: (error as Error).message }, 'handling a request failed');
+    }
   }
 
   private onPurgeRequest(payload: Buffer, correlation: Buffer | undefined): void {
@@ -151,8 +156,8 @@ export class NvrAgent {
       return;
     }
     if (this.inflight.has(req.id)) return;
-    this.inflight.add(req.id);
     this.learnHolds(req);
+    this.inflight.add(req.id);
     const before = Date.parse(req.before);
     const newest = this.now().getTime() - this.config.min_keep_hours * 3_600_000;
     if (before > newest) {
@@ -207,7 +212,6 @@ export class NvrAgent {
       this.publishAnswer('export', accepted, correlation);
       return;
     }
-    this.inflight.add(req.id);
     // Hold first, so no purge can take the window while it is being copied.
     if (!this.state.exportHolds.some((h) => h.id === req.id)) {
       this.state.exportHolds.push({
@@ -217,6 +221,7 @@ export class NvrAgent {
       });
       this.saveState();
     }
+    this.inflight.add(req.id);
     this.publishAnswer('export', accepted, correlation);
     const job = {
       requestId: req.id,

@@ -118,6 +118,7 @@ export class NvrController implements NvrAdmin {
   private ticker: NodeJS.Timeout | null = null;
   private statusBreach: string | null = null;
   private readonly onPurgeVerified: ((result: PurgeVerified) => void) | undefined;
+  private running = false;
 
   constructor(deps: NvrControllerDeps) {
     this.config = deps.config;
@@ -134,15 +135,23 @@ export class NvrController implements NvrAdmin {
   // ---------------------------------------------------------------- lifecycle
 
   start(): void {
+    this.running = true;
     if (this.mqtt) {
       this.mqtt.on('message', this.onMessage);
       this.mqtt.on('connect', this.onConnect);
       if (this.mqtt.connected) this.onConnect();
     }
-    this.cronTask = cron.schedule(this.config.purge_cron, () => void this.purgeNow(), {
-      name: 'nvr-purge',
-      noOverlap: true,
-    });
+    this.cronTask = cron.schedule(
+      this.config.purge_cron,
+      () => {
+        try {
+          this.purgeNow();
+        } catch (error) {
+          this.log.error({ err: (error as Error).message }, 'nvr: could not queue the purge request');
+        }
+      },
+      { name: 'nvr-purge', noOverlap: true },
+    );
     this.ticker = setInterval(() => this.tick(), this.tickMs);
     this.ticker.unref();
     this.tick();
@@ -150,6 +159,7 @@ export class NvrController implements NvrAdmin {
   }
 
   async stop(): Promise<void> {
+    this.running = false;
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = null;
     if (this.cronTask) await this.cronTask.destroy();
@@ -177,7 +187,12 @@ export class NvrController implements NvrAdmin {
       (err) => {
         if (err) this.log.error({ err: err.message }, 'nvr: subscribe failed');
         // Resend after the subscription is in place, so a quick answer is not missed.
-        this.resendAll();
+        if (!this.running) return;
+        try {
+          this.resendAll();
+        } catch (error) {
+          this.log.error({ err: (error as Error).message }, 'nvr: resend failed');
+        }
       },
     );
   };
