@@ -22,7 +22,12 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.log_level);
   const agent = new NvrAgent({ config, log });
-  await agent.start();
+  try {
+    await agent.start();
+  } catch (error) {
+    log.fatal({ err: (error as Error).message }, 'cannot start');
+    process.exit(1);
+  }
   log.info({ root: config.recordings.root, layout: config.recordings.layout }, 'nvr agent started');
   // systemd Type=notify: the watchdog checks that the event loop runs (no-op outside systemd).
   const notify = startSystemdNotify({ health: () => ({ ok: true, checks: {} }), log });
