@@ -138,12 +138,18 @@ describe('nvr agent over a real broker', () => {
     expect(listFiles(r.root)).toEqual([frigatePath('door', held)]);
 
     await r.agent.stop();
-    const { log } = captureLog();
-    const again = await startAgent(r.config, log);
+    const second = captureLog();
+    const again = await startAgent(r.config, second.log);
     cleanups.push(() => again.stop());
     const result = await again.ownPurge();
     expect(result?.held).toBe(1);
     expect(listFiles(r.root)).toEqual([frigatePath('door', held)]);
+    // Answers survive the restart too: the same id gets the same answer, not a fresh purge's.
+    await waitFor(() => second.lines.some((l) => l.msg === 'connected to broker'), 5000, 'reconnected');
+    await new Promise((res) => setTimeout(res, 50));
+    await r.client.publishAsync('nvr/purge/request', JSON.stringify(req), { qos: 1 });
+    await waitFor(() => r.purgeAnswers.filter((a) => a.id === req.id).length === 2, 5000, 'repeated answer');
+    expect(r.purgeAnswers.filter((a) => a.id === req.id)[1]).toEqual(answer);
   });
 
   it('rejects malformed and hostile payloads with a log line and changes nothing', async () => {
