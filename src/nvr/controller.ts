@@ -724,7 +724,7 @@ export class NvrController implements NvrAdmin {
       lastPurgeAnsweredAt: iso(purge?.answeredAt ?? null),
       lastPurgeDeleted: purge?.deleted ?? null,
       oldest: statusNewer ? status.oldest : (purge?.oldest ?? status?.oldest ?? null),
-      cameras: status?.cameras ?? [],
+      cameras: withConfigured(status?.cameras ?? [], this.config.cameras),
       statusAt: status?.ts ?? null,
       breach: this.alarms.isActive('retention_breach'),
       unreachable: this.alarms.isActive('nvr_unreachable'),
@@ -759,6 +759,16 @@ function parseTime(value: string, what: string): number {
   if (Number.isNaN(ms))
     throw new ExportRefused(`"${what}" must be an ISO-8601 time, e.g. 2026-11-26T08:00:00Z`);
   return ms;
+}
+
+/** The recorder's cameras plus configured ones it has not reported yet (the dashboard offers both). */
+function withConfigured(
+  reported: RetentionHealth['cameras'],
+  configured: string[],
+): RetentionHealth['cameras'] {
+  const names = new Set(reported.map((c) => c.name));
+  const missing = configured.filter((n) => !names.has(n)).map((name) => ({ name, oldest: null, files: 0 }));
+  return [...reported, ...missing].sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** `exports/<case>/` on the recorder: ASCII-safe, starting with a letter or digit, unique per case id. */
