@@ -6,6 +6,7 @@ import { readSecret } from './config/load.ts';
 import type { DoorConfig, DorvaktConfig } from './config/types.ts';
 import { Consents } from './consent/consents.ts';
 import { createIlsPatronSource } from './ils/source.ts';
+import { NvrController } from './nvr/controller.ts';
 import type { DoorPanel, DoorSnapshot } from './contract/door-panel.ts';
 import type { PatronSource } from './contract/patron.ts';
 import { createDoorDriver } from './door/create-driver.ts';
@@ -128,6 +129,8 @@ export interface App {
   broker: BrokerChoice;
   metrics: Metrics;
   patrons: PatronSource;
+  /** Camera retention (purge, verify, holds, exports) when `nvr.enabled`. */
+  nvr: NvrController | undefined;
   /** Resolves when every door is ready to take a swipe. */
   readyAt: number;
   healthy(): { ok: boolean; checks: Record<string, boolean> };
@@ -290,6 +293,10 @@ export async function startApp(options: AppOptions): Promise<App> {
     runtime.applyHold();
     reader.start();
   }
+  const nvr = config.nvr.enabled
+    ? new NvrController({ config: config.nvr, db, mqtt: mqtt.client, alarms, log: log.child({ mod: 'nvr' }) })
+    : undefined;
+  nvr?.start();
   const readyAt = Date.now();
 
   const healthy = () => {
@@ -315,10 +322,12 @@ export async function startApp(options: AppOptions): Promise<App> {
     broker,
     metrics,
     patrons,
+    nvr,
     readyAt,
     healthy,
     async stop() {
       for (const door of doors) await door.close();
+      await nvr?.stop();
       await mqtt.stop();
       await broker.close();
       await patrons.close?.();

@@ -19,6 +19,11 @@ export async function startService(options: AppOptions): Promise<Service> {
     alarms: () => app.alarms.list(),
     health: () => app.healthy(),
     metrics: app.metrics,
+    beforeScrape: () => {
+      const oldest = app.nvr?.health().oldest;
+      if (oldest) app.metrics.oldestFootageSeconds.set((Date.now() - Date.parse(oldest)) / 1000);
+      app.metrics.brokerUp.set(app.mqtt.connected ? 1 : 0);
+    },
     startedAt: Date.now(),
   });
   const opsUrl = await ops.listen({ host: config.ops.host, port: config.ops.port });

@@ -1,3 +1,5 @@
+import { userInfo } from 'node:os';
+import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { createLogger } from '../log/logger.ts';
 import { startService } from '../service.ts';
@@ -6,6 +8,7 @@ const USAGE = `usage:
   dorvakt --config FILE            run the door controller
   dorvakt check-config FILE        validate a config file (names the key and line of every error)
   dorvakt demo                     run the demo (simulated door, pty reader, SIP2 simulator, local or embedded broker)
+  dorvakt export open|close|renew|list|health --config FILE …   police exports and legal holds
   dorvakt ils-check …              ask the library system about one card (see: dorvakt ils-check --help)
 `;
 
@@ -33,6 +36,31 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${file}: ok\n`);
     return 0;
   }
+  if (command === 'export') {
+    const file = option(rest, '--config');
+    if (!file) return usage();
+    const config = loadConfig(file);
+    const { runExportCommand } = await import('../nvr/cli.ts');
+    const { openDb } = await import('../store/db.ts');
+    const { NvrController } = await import('../nvr/controller.ts');
+    const { Alarms } = await import('../alarms/alarms.ts');
+    const { EventBus } = await import('../events/bus.ts');
+    const log = createLogger('warn', pino.destination(2));
+    // Writes the store only; the running service sends the request on its next tick.
+    return runExportCommand(withoutOption(rest, '--config'), {
+      admin: () => {
+        const db = openDb(config.store.path);
+        return new NvrController({
+          config: config.nvr,
+          db,
+          mqtt: null,
+          alarms: new Alarms(db, new EventBus(), log),
+          log,
+        });
+      },
+      actor: `cli:${userInfo().username}`,
+    });
+  }
   if (command === 'ils-check') {
     const { runIlsCheck } = await import('../ils/check.ts');
     return runIlsCheck(rest, (line) => process.stdout.write(`${line}\n`));
@@ -43,6 +71,16 @@ async function main(argv: string[]): Promise<number> {
     return -1;
   }
   return usage();
+}
+
+function option(argv: string[], name: string): string | undefined {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+function withoutOption(argv: string[], name: string): string[] {
+  const i = argv.indexOf(name);
+  return i >= 0 ? [...argv.slice(0, i), ...argv.slice(i + 2)] : argv;
 }
 
 function usage(): number {

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import { resolveIlsPaths } from '../ils/config.ts';
+import { checkNvrConfig } from '../nvr/config.ts';
 import { DoorSchedule, ScheduleConfigError } from '../schedule/schedule.ts';
 import { configSchema } from './schema.ts';
 import type { DorvaktConfig, SecretRef } from './types.ts';
@@ -163,6 +164,9 @@ function checkSemantics(config: DorvaktConfig): ConfigProblem[] {
       });
     }
   });
+  for (const p of checkNvrConfig(config.nvr, config.mqtt.base_topic ?? `dorvakt/${config.site.id}`)) {
+    problems.push({ key: `nvr.${p.key}`, line: null, message: p.message });
+  }
   return problems;
 }
 

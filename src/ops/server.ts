@@ -8,6 +8,8 @@ export interface OpsDeps {
   alarms: () => ActiveAlarm[];
   health: () => { ok: boolean; checks: Record<string, boolean> };
   metrics: Metrics;
+  /** Refreshes gauges that are read, not pushed (e.g. oldest footage). */
+  beforeScrape?: () => void;
   startedAt: number;
 }
 
@@ -19,28 +21,25 @@ export async function createOpsServer(deps: OpsDeps): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: 1024 });
   app.get('/healthz', async (_req, reply) => {
     const health = deps.health();
-    return reply
-      .code(health.ok ? 200 : 503)
-      .send({
-        status: health.ok ? 'ok' : 'degraded',
-        checks: health.checks,
-        uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
-      });
+    return reply.code(health.ok ? 200 : 503).send({
+      status: health.ok ? 'ok' : 'degraded',
+      checks: health.checks,
+      uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
+    });
   });
   app.get('/api/state', async () => ({
     doors: deps.doors(),
-    alarms: deps
-      .alarms()
-      .map((a) => ({
-        id: a.id,
-        code: a.code,
-        door: a.door || null,
-        raisedAt: new Date(a.raisedAt).toISOString(),
-        acked: a.ackedAt !== null,
-      })),
+    alarms: deps.alarms().map((a) => ({
+      id: a.id,
+      code: a.code,
+      door: a.door || null,
+      raisedAt: new Date(a.raisedAt).toISOString(),
+      acked: a.ackedAt !== null,
+    })),
     ts: new Date().toISOString(),
   }));
   app.get('/metrics', async (_req, reply) => {
+    deps.beforeScrape?.();
     reply.header('content-type', deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });
