@@ -32,7 +32,7 @@ export interface DoorHardwareConfig {
   /** How long the denied light stays on. */
   denied_light_ms: number;
   /** The simulated door (driver sim): a patron opens after a grant and lets it close again. */
-  sim: { open_after_ms: number; close_after_ms: number; patron_on_grant: boolean };
+  sim: { open_after_ms: number; close_after_ms: number; patron_on_grant: boolean; relay_log?: string | undefined };
 }
 
 const gpioLine = {
@@ -91,6 +91,8 @@ export const doorHardwareSchema = {
         open_after_ms: { type: 'integer', minimum: 0, maximum: 60000, default: 300 },
         close_after_ms: { type: 'integer', minimum: 0, maximum: 600000, default: 2000 },
         patron_on_grant: { type: 'boolean', default: true },
+        // fault tests: a file that gets one fsynced line per relay unlock
+        relay_log: { type: 'string', minLength: 1 },
       },
     },
   },

@@ -17,6 +17,7 @@ export async function createDoorDriver(
       openAfterMs: config.sim?.open_after_ms,
       closeAfterMs: config.sim?.close_after_ms,
       patronOnGrant: config.sim?.patron_on_grant,
+      relayLog: config.sim?.relay_log,
     });
   }
   return createGpioDriver(config, { log, opener: options.opener });

@@ -1,3 +1,4 @@
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import type { Logger } from '../log/logger.ts';
 import type { DoorDriver, DoorOutput } from './driver.ts';
 
@@ -8,6 +9,8 @@ export interface SimDoorOptions {
   closeAfterMs?: number;
   /** Whether every unlock brings a patron through (the demo); tests drive the contact themselves. */
   patronOnGrant?: boolean;
+  /** Appends and fsyncs `<epoch ms> unlock` per relay unlock: an outside record that survives kill -9 (fault tests). */
+  relayLog?: string | undefined;
   log?: Logger;
   door?: string;
 }
@@ -34,16 +37,22 @@ export class SimDoorDriver implements DoorDriver {
   private readonly openAfterMs: number;
   private readonly closeAfterMs: number;
   private readonly patronOnGrant: boolean;
+  private relayLogFd: number | null = null;
 
   constructor(private readonly options: SimDoorOptions = {}) {
     this.openAfterMs = options.openAfterMs ?? 300;
     this.closeAfterMs = options.closeAfterMs ?? 2000;
     this.patronOnGrant = options.patronOnGrant ?? true;
+    if (options.relayLog) this.relayLogFd = openSync(options.relayLog, 'a');
   }
 
   setRelay(unlocked: boolean): void {
     if (this.relayFault) throw this.relayFault;
     const wasUnlocked = this.relayUnlocked;
+    if (unlocked && !wasUnlocked && this.relayLogFd !== null) {
+      writeSync(this.relayLogFd, `${Date.now()} unlock\n`);
+      fsyncSync(this.relayLogFd);
+    }
     this.relayUnlocked = unlocked;
     this.relayWrites.push(unlocked);
     if (unlocked && !wasUnlocked && this.patronOnGrant && !this.patronWalking && !this.contactOpen)
@@ -131,5 +140,7 @@ export class SimDoorDriver implements DoorDriver {
     this.timers.clear();
     this.contactListeners.clear();
     this.fireListeners.clear();
+    if (this.relayLogFd !== null) closeSync(this.relayLogFd);
+    this.relayLogFd = null;
   }
 }

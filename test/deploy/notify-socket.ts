@@ -33,7 +33,9 @@ export async function startNotifySocket(abstract = false): Promise<NotifySocket>
   const dir = tempDir('notify-');
   const path = abstract ? `@dorvakt-test-${process.pid}-${Date.now()}` : join(dir.path, 'notify.sock');
   const datagrams: string[] = [];
-  const child: ChildProcess = spawn('python3', ['-c', RECEIVER, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn('python3', ['-c', RECEIVER, path], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let buffered = '';
   let bound = false;
   child.stdout!.on('data', (chunk: Buffer) => {

@@ -86,7 +86,7 @@ describe('watchdog', () => {
 
     health = { ok: false, checks: { store: false, doors: true, mqtt: true } };
     const marker = await waitFor(
-      () => s.assignments().findIndex((a) => a === 'STATUS=watchdog withheld: unhealthy: store') + 1,
+      () => s.assignments().indexOf('STATUS=watchdog withheld: unhealthy: store') + 1,
       5000,
       'withheld status',
     );
@@ -121,7 +121,8 @@ describe('watchdog', () => {
       // a handler that hangs the loop
     }
     const stalled = await waitFor(
-      () => s.assignments().findIndex((a) => a.startsWith('STATUS=watchdog withheld: event loop stalled')) + 1,
+      () =>
+        s.assignments().findIndex((a) => a.startsWith('STATUS=watchdog withheld: event loop stalled')) + 1,
       5000,
       'stall reported',
     );
@@ -140,7 +141,11 @@ describe('watchdog', () => {
     cleanups.push(() => notify.close());
     notify.ready();
     await waitFor(() => notify.withheld >= 2, 5000, 'withheld');
-    await waitFor(() => s.assignments().some((a) => a.startsWith('STATUS=watchdog withheld')), 5000, 'status');
+    await waitFor(
+      () => s.assignments().some((a) => a.startsWith('STATUS=watchdog withheld')),
+      5000,
+      'status',
+    );
     expect(s.assignments()).not.toContain('WATCHDOG=1');
   });
 });

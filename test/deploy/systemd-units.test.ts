@@ -72,7 +72,9 @@ describe.each(UNITS)('systemd/%s', (unit) => {
       expect(text.split('\n')).toContain(line);
     }
     expect(text).toMatch(/^WatchdogSec=\d+s$/m);
-    expect(text).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/dorvakt\/dist\/\S+\.js --config \/etc\/dorvakt\/\S+\.yaml$/m);
+    expect(text).toMatch(
+      /^ExecStart=\/usr\/bin\/node \/opt\/dorvakt\/dist\/\S+\.js --config \/etc\/dorvakt\/\S+\.yaml$/m,
+    );
   });
 });
 
