@@ -58,14 +58,19 @@ const FOLD_UPSERT = `
   INSERT INTO entry_stats (day, hour, door, mode, outcome, reason, category, age_band, count) %SELECT%
   ON CONFLICT (day, hour, door, mode, outcome, reason, category, age_band) DO UPDATE SET count = count + excluded.count`;
 
-// The roll-up of the local hours a batch touched is recomputed from entry_stats: a range scan in primary
-// key order, so no sorting, and it repairs those hours whatever was there.
+// The summaries of the local hours and days a batch touched are recomputed from entry_stats: bounded
+// work, and it repairs those hours and days whatever was there.
 const HOUR_RANGE = `day >= @d0 AND day <= @d1 AND NOT (day = @d0 AND hour < @h0) AND NOT (day = @d1 AND hour > @h1)`;
-const ROLLUP_CLEAR = `DELETE FROM entry_stats_rollup WHERE ${HOUR_RANGE}`;
-const ROLLUP_FILL = `
-  INSERT INTO entry_stats_rollup (day, hour, door, mode, outcome, reason, count)
-  SELECT day, hour, door, mode, outcome, reason, SUM(count) FROM entry_stats WHERE ${HOUR_RANGE}
-   GROUP BY day, hour, door, mode, outcome, reason`;
+const HOURLY_CLEAR = `DELETE FROM entry_stats_hourly WHERE ${HOUR_RANGE}`;
+const HOURLY_FILL = `
+  INSERT INTO entry_stats_hourly (day, hour, door, outcome, count)
+  SELECT day, hour, door, outcome, SUM(count) FROM entry_stats WHERE ${HOUR_RANGE}
+   GROUP BY day, hour, door, outcome`;
+const DAILY_CLEAR = 'DELETE FROM entry_stats_daily WHERE day >= @d0 AND day <= @d1';
+const DAILY_FILL = `
+  INSERT INTO entry_stats_daily (day, door, mode, outcome, reason, count)
+  SELECT day, door, mode, outcome, reason, SUM(count) FROM entry_stats WHERE day >= @d0 AND day <= @d1
+   GROUP BY day, door, mode, outcome, reason`;
 
 /** The index batches walk; never dropped. */
 const BATCH_INDEX = 'entries_ts';
@@ -73,8 +78,10 @@ const BATCH_INDEX = 'entries_ts';
 interface Statements {
   foldRange: Statement;
   foldCard: Statement;
-  rollupClear: Statement;
-  rollupFill: Statement;
+  hourlyClear: Statement;
+  hourlyFill: Statement;
+  dailyClear: Statement;
+  dailyFill: Statement;
   oldest: Statement;
   boundary: Statement;
   deleteBefore: Statement;
@@ -94,8 +101,10 @@ function statements(db: Db): Statements {
       foldCard: db.prepare(
         FOLD_UPSERT.replace('%SELECT%', FOLD_SELECT.replace('%EXTRA%', 'AND card_hash = @card')),
       ),
-      rollupClear: db.prepare(ROLLUP_CLEAR),
-      rollupFill: db.prepare(ROLLUP_FILL),
+      hourlyClear: db.prepare(HOURLY_CLEAR),
+      hourlyFill: db.prepare(HOURLY_FILL),
+      dailyClear: db.prepare(DAILY_CLEAR),
+      dailyFill: db.prepare(DAILY_FILL),
       oldest: db.prepare('SELECT ts FROM entries WHERE ts < ? ORDER BY ts LIMIT 1').pluck(),
       boundary: db.prepare('SELECT ts FROM entries WHERE ts < ? ORDER BY ts LIMIT 1 OFFSET ?').pluck(),
       deleteBefore: db.prepare('DELETE FROM entries WHERE ts < ?'),
@@ -111,8 +120,8 @@ function statements(db: Db): Statements {
   return s;
 }
 
-/** Recomputes the roll-up for the local hours from the first segment's start to the last one's end. */
-function refreshRollup(s: Statements, segments: OffsetSegment[]): void {
+/** Recomputes the summaries for the local hours from the first segment's start to the last one's end. */
+function refreshSummaries(s: Statements, segments: OffsetSegment[]): void {
   const first = segments[0];
   const last = segments[segments.length - 1];
   if (!first || !last) return;
@@ -124,20 +133,24 @@ function refreshRollup(s: Statements, segments: OffsetSegment[]): void {
     d1: dayOfLocalHour(lh1),
     h1: hourOfLocalHour(lh1),
   };
-  s.rollupClear.run(range);
-  s.rollupFill.run(range);
+  s.hourlyClear.run(range);
+  s.hourlyFill.run(range);
+  s.dailyClear.run({ d0: range.d0, d1: range.d1 });
+  s.dailyFill.run({ d0: range.d0, d1: range.d1 });
 }
 
 /**
- * Recomputes entry_stats_rollup from entry_stats (repair, or after writing entry_stats by other means than
- * this module, which keeps both in step).
+ * Recomputes entry_stats_hourly and entry_stats_daily from entry_stats (repair, or after entry_stats was
+ * written by other means than this module, which keeps them in step).
  */
-export function rebuildStatsRollup(db: Db): void {
+export function rebuildStatsSummaries(db: Db): void {
   db.transaction(() => {
-    db.exec('DELETE FROM entry_stats_rollup');
-    db.exec(`INSERT INTO entry_stats_rollup (day, hour, door, mode, outcome, reason, count)
-      SELECT day, hour, door, mode, outcome, reason, SUM(count) FROM entry_stats
-       GROUP BY day, hour, door, mode, outcome, reason`);
+    db.exec('DELETE FROM entry_stats_hourly');
+    db.exec('DELETE FROM entry_stats_daily');
+    db.exec(`INSERT INTO entry_stats_hourly (day, hour, door, outcome, count)
+      SELECT day, hour, door, outcome, SUM(count) FROM entry_stats GROUP BY day, hour, door, outcome`);
+    db.exec(`INSERT INTO entry_stats_daily (day, door, mode, outcome, reason, count)
+      SELECT day, door, mode, outcome, reason, SUM(count) FROM entry_stats GROUP BY day, door, mode, outcome, reason`);
   })();
 }
 
@@ -197,7 +210,7 @@ function* anonymiseSteps(
     const hi = last === undefined ? cutoff : Math.min(last + 1, cutoff);
     const segments = offsetSegments(options.timezone, lo, hi);
     for (const seg of segments) s.foldRange.run({ offset: seg.offsetMs, from: seg.start, to: seg.end });
-    refreshRollup(s, segments);
+    refreshSummaries(s, segments);
     const deleted = s.deleteBefore.run(hi).changes;
     options.onBatch?.({ batch: batches + 1, rows: deleted });
     return deleted;
@@ -210,9 +223,9 @@ function* anonymiseSteps(
   // A bigger page cache for the run: batches touch many pages of entries and entry_stats.
   const cacheSize = db.pragma('cache_size', { simple: true }) as number;
   const wantCache = -65_536; // KiB, i.e. 64 MiB
-  const raiseCache = cacheSize >= 0 || cacheSize > wantCache;
+  const raiseCache = cacheSize < 0 ? cacheSize > wantCache : cacheSize < 16_384;
   if (raiseCache) db.pragma(`cache_size = ${wantCache}`);
-  let failed = false;
+  let finished = false;
   try {
     while (batches < maxBatches) {
       const n = runBatch();
@@ -221,18 +234,18 @@ function* anonymiseSteps(
       batches++;
       yield { rows: n, bulk };
     }
-  } catch (error) {
-    failed = true;
-    throw error;
+    finished = true;
   } finally {
     if (raiseCache) db.pragma(`cache_size = ${cacheSize}`);
-    try {
-      restoreDroppedIndexes(db);
-    } catch (error) {
-      // Rebuilt on the next run; do not hide the error that got us here.
-      if (!failed) throw error;
+    if (!finished) {
+      try {
+        restoreDroppedIndexes(db);
+      } catch {
+        // Failing or stopped: the indexes are rebuilt on the next run; keep the error that got us here.
+      }
     }
   }
+  restoreDroppedIndexes(db);
   return { rows, batches, cutoff, bulk };
 }
 
@@ -290,6 +303,6 @@ export function foldCardEntries(db: Db, cardHash: string, timezone: string): num
   const segments = offsetSegments(timezone, span.lo, span.hi + 1);
   for (const seg of segments)
     s.foldCard.run({ offset: seg.offsetMs, from: seg.start, to: seg.end, card: cardHash });
-  refreshRollup(s, segments);
+  refreshSummaries(s, segments);
   return s.deleteCard.run(cardHash).changes;
 }

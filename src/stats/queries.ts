@@ -63,9 +63,6 @@ export interface StatsOverview {
   outcomes: OutcomeCount[];
 }
 
-type Column = 'day' | 'hour' | 'mode' | 'outcome' | 'reason' | 'door' | 'category' | 'age_band';
-type Row = Record<string, string | number>;
-
 interface Window {
   fromTs: number;
   toTs: number;
@@ -119,75 +116,184 @@ function prepared(db: Db, sql: string): Statement {
   return stmt;
 }
 
-/**
- * Sums counts over the window grouped by `columns`, from both sources. `detailed` reads entry_stats
- * (with category and age band) instead of the smaller roll-up.
- */
-function sumBy(db: Db, w: Window, columns: Column[], detailed: boolean): Row[] {
-  const totals = new Map<string, Row>();
-  const add = (row: Row, n: number) => {
-    const key = columns.map((c) => row[c]).join('\u0000');
-    const have = totals.get(key);
-    if (have) (have['count'] as number) += n;
-    else totals.set(key, { ...row, count: n });
-  };
-  if (w.toTs <= w.fromTs) return [];
+/** Anonymised buckets are selected by local wall-clock key: (day, hour) in [from, to). */
+const KEY_RANGE =
+  'day >= @fromDay AND day <= @toDay AND NOT (day = @fromDay AND hour < @fromHour) AND NOT (day = @toDay AND hour >= @toHour)';
 
-  // Anonymised buckets: keys (day, hour) in [from, to) by local wall clock.
-  const table = detailed ? 'entry_stats' : 'entry_stats_rollup';
-  const doorFilter = w.door === undefined ? '' : ' AND door = @door';
-  const statsSql = `SELECT ${columns.join(', ')}, SUM(count) AS n FROM ${table}
-     WHERE day >= @fromDay AND day <= @toDay
-       AND NOT (day = @fromDay AND hour < @fromHour) AND NOT (day = @toDay AND hour >= @toHour)${doorFilter}
-     GROUP BY ${columns.join(', ')}`;
-  const params: Record<string, string | number> = {
+function keyParams(w: Window): Record<string, string | number> {
+  const p: Record<string, string | number> = {
     fromDay: w.fromDay,
     fromHour: w.fromHour,
     toDay: w.toDay,
     toHour: w.toHour,
   };
-  if (w.door !== undefined) params['door'] = w.door;
-  for (const r of prepared(db, statsSql).all(params) as Row[]) {
-    const row: Row = {};
-    for (const c of columns) row[c] = r[c]!;
-    add(row, r['n'] as number);
-  }
+  if (w.door !== undefined) p['door'] = w.door;
+  return p;
+}
 
-  // Identified entries not yet anonymised: bucket by local-hour number per constant-offset segment.
-  const needsLocalHour = columns.includes('day') || columns.includes('hour');
-  const rawCols = columns
-    .filter((c) => c !== 'day' && c !== 'hour')
-    .map((c) => (c === 'category' || c === 'age_band' ? `COALESCE(${c}, '') AS ${c}` : c));
-  const groupCols = columns.filter((c) => c !== 'day' && c !== 'hour');
-  const select = [
-    needsLocalHour ? '(ts + CAST(@offset AS INTEGER)) / 3600000 AS lh' : null,
-    ...rawCols,
-    'COUNT(*) AS n',
-  ]
-    .filter((x) => x !== null)
-    .join(', ');
-  const group = [needsLocalHour ? 'lh' : null, ...groupCols].filter((x) => x !== null).join(', ');
-  const rawSql = `SELECT ${select} FROM entries WHERE ts >= @from AND ts < @to${doorFilter}${group ? ` GROUP BY ${group}` : ''}`;
-  const stmt = prepared(db, rawSql);
-  const segments = needsLocalHour
-    ? offsetSegments(w.timezone, w.fromTs, w.toTs)
-    : [{ start: w.fromTs, end: w.toTs, offsetMs: 0 }];
-  for (const seg of segments) {
-    const p: Record<string, string | number> = { from: seg.start, to: seg.end };
-    if (needsLocalHour) p['offset'] = seg.offsetMs;
+const doorFilter = (w: Window) => (w.door === undefined ? '' : ' AND door = @door');
+
+/** Identified entries in the window, counted per local hour, mode, outcome and reason. */
+interface RawRow {
+  day: string;
+  hour: number;
+  mode: string;
+  outcome: string;
+  reason: string;
+  n: number;
+}
+
+function rawRowsLive(db: Db, w: Window, fromTs: number, toTs: number): RawRow[] {
+  if (toTs <= fromTs) return [];
+  const stmt = prepared(
+    db,
+    `SELECT (ts + CAST(@offset AS INTEGER)) / 3600000 AS lh, mode, outcome, reason, COUNT(*) AS n
+       FROM entries WHERE ts >= @from AND ts < @to${doorFilter(w)}
+      GROUP BY lh, mode, outcome, reason`,
+  ).raw();
+  const out: RawRow[] = [];
+  for (const seg of offsetSegments(w.timezone, fromTs, toTs)) {
+    const p: Record<string, string | number> = { from: seg.start, to: seg.end, offset: seg.offsetMs };
     if (w.door !== undefined) p['door'] = w.door;
-    for (const r of stmt.all(p) as Row[]) {
-      const n = r['n'] as number;
-      if (n === 0) continue;
-      const row: Row = {};
-      for (const c of columns) {
-        if (c === 'day') row[c] = dayOfLocalHour(r['lh'] as number);
-        else if (c === 'hour') row[c] = hourOfLocalHour(r['lh'] as number);
-        else row[c] = r[c] as string;
-      }
-      add(row, n);
+    for (const r of stmt.all(p) as [number, string, string, string, number][]) {
+      out.push({
+        day: dayOfLocalHour(r[0]),
+        hour: hourOfLocalHour(r[0]),
+        mode: r[1],
+        outcome: r[2],
+        reason: r[3],
+        n: r[4],
+      });
     }
   }
+  return out;
+}
+
+/**
+ * Aggregating the identified entries is most of a query's cost, and hours that are over rarely change. So
+ * the part of the window before the current hour is remembered per connection and reused while a cheap
+ * stamp (row count and id sum over that span, all doors) shows no entry was added or removed there.
+ */
+const rawCache = new WeakMap<Db, Map<string, { stamp: string; rows: RawRow[] }>>();
+const RAW_CACHE_SIZE = 16;
+
+function rawRows(db: Db, w: Window, now = Date.now()): RawRow[] {
+  if (w.toTs <= w.fromTs) return [];
+  const split = Math.min(Math.max(floorToLocalHour(w.timezone, now), w.fromTs), w.toTs);
+  let settled: RawRow[] = [];
+  if (split > w.fromTs) {
+    const stamp = prepared(db, 'SELECT COUNT(*), TOTAL(id) FROM entries WHERE ts >= ? AND ts < ?')
+      .raw()
+      .get(w.fromTs, split) as [number, number];
+    const stampText = `${stamp[0]}:${stamp[1]}`;
+    let cache = rawCache.get(db);
+    if (!cache) {
+      cache = new Map();
+      rawCache.set(db, cache);
+    }
+    const key = `${w.timezone}|${w.door ?? ''}|${w.fromTs}|${split}`;
+    const hit = cache.get(key);
+    if (hit && hit.stamp === stampText) settled = hit.rows;
+    else {
+      settled = rawRowsLive(db, w, w.fromTs, split);
+      cache.delete(key);
+      cache.set(key, { stamp: stampText, rows: settled });
+      if (cache.size > RAW_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+    }
+  }
+  return settled.concat(rawRowsLive(db, w, split, w.toTs));
+}
+
+interface TimeRow {
+  key: string | number;
+  outcome: string;
+  n: number;
+}
+
+/** Counts per local hour of day (key 0-23) and outcome: anonymised (hourly summary) plus identified. */
+function hourRows(db: Db, w: Window, raw: RawRow[]): TimeRow[] {
+  if (w.toTs <= w.fromTs) return [];
+  const rows = (
+    prepared(
+      db,
+      `SELECT hour, outcome, SUM(count) FROM entry_stats_hourly
+        WHERE ${KEY_RANGE}${doorFilter(w)} GROUP BY hour, outcome`,
+    )
+      .raw()
+      .all(keyParams(w)) as [number, string, number][]
+  ).map((r) => ({ key: r[0], outcome: r[1], n: r[2] }));
+  for (const r of raw) rows.push({ key: r.hour, outcome: r.outcome, n: r.n });
+  return rows;
+}
+
+/** Counts per local day (key 'YYYY-MM-DD') and outcome: anonymised (hourly summary) plus identified. */
+function dayRows(db: Db, w: Window, raw: RawRow[]): TimeRow[] {
+  if (w.toTs <= w.fromTs) return [];
+  const rows = (
+    prepared(
+      db,
+      `SELECT day, outcome, SUM(count) FROM entry_stats_hourly
+        WHERE ${KEY_RANGE}${doorFilter(w)} GROUP BY day, outcome`,
+    )
+      .raw()
+      .all(keyParams(w)) as [string, string, number][]
+  ).map((r) => ({ key: r[0], outcome: r[1], n: r[2] }));
+  for (const r of raw) rows.push({ key: r.day, outcome: r.outcome, n: r.n });
+  return rows;
+}
+
+interface ModeRow {
+  mode: string;
+  outcome: string;
+  reason: string;
+  n: number;
+}
+
+/**
+ * Counts per mode, outcome and reason: whole local days from the daily summary, the partial first and last
+ * day from entry_stats, plus identified entries.
+ */
+function modeRows(db: Db, w: Window, raw: RawRow[]): ModeRow[] {
+  if (w.toTs <= w.fromTs) return [];
+  const totals = new Map<string, ModeRow>();
+  const add = (r: ModeRow) => {
+    const key = `${r.mode}\u0000${r.outcome}\u0000${r.reason}`;
+    const have = totals.get(key);
+    if (have) have.n += r.n;
+    else totals.set(key, { ...r });
+  };
+  const door = doorFilter(w);
+  const firstWhole = w.fromHour === 0 ? w.fromDay : dayFromNumber(dayNumber(w.fromDay) + 1);
+  const lastWhole = dayFromNumber(dayNumber(w.toDay) - 1); // the day of `to` is whole only up to toHour
+  if (firstWhole <= lastWhole) {
+    const p: Record<string, string> = { d0: firstWhole, d1: lastWhole };
+    if (w.door !== undefined) p['door'] = w.door;
+    const whole = prepared(
+      db,
+      `SELECT mode, outcome, reason, SUM(count) AS n FROM entry_stats_daily
+        WHERE day >= @d0 AND day <= @d1${door} GROUP BY mode, outcome, reason`,
+    ).all(p) as ModeRow[];
+    for (const r of whole) add(r);
+  }
+  // Partial days: [from, start of firstWhole) and [start of toDay, to), as key ranges in entry_stats.
+  const partial: { day: string; h0: number; h1: number }[] = [];
+  if (w.fromDay === w.toDay) partial.push({ day: w.fromDay, h0: w.fromHour, h1: w.toHour - 1 });
+  else {
+    if (w.fromHour > 0) partial.push({ day: w.fromDay, h0: w.fromHour, h1: 23 });
+    partial.push({ day: w.toDay, h0: 0, h1: w.toHour - 1 });
+  }
+  const edge = prepared(
+    db,
+    `SELECT mode, outcome, reason, SUM(count) AS n FROM entry_stats
+      WHERE day = @day AND hour >= @h0 AND hour <= @h1${door} GROUP BY mode, outcome, reason`,
+  );
+  for (const part of partial) {
+    if (part.h1 < part.h0) continue;
+    const p: Record<string, string | number> = { ...part };
+    if (w.door !== undefined) p['door'] = w.door;
+    for (const r of edge.all(p) as ModeRow[]) add(r);
+  }
+  for (const r of raw) add({ mode: r.mode, outcome: r.outcome, reason: r.reason, n: r.n });
   return [...totals.values()];
 }
 
@@ -206,78 +312,106 @@ function daysOf(w: Window): string[] {
   return days;
 }
 
-/** Granted and denied swipes per local hour of day (always 24 buckets, 0-23). */
-export function visitsByHour(db: Db, q: StatsQuery): HourBucket[] {
+function byHour(rows: TimeRow[]): HourBucket[] {
   const out: HourBucket[] = Array.from({ length: 24 }, (_, hour) => ({ hour, granted: 0, denied: 0 }));
-  for (const r of sumBy(db, timeWindow(q), ['hour', 'outcome'], false)) {
-    tally(out[r['hour'] as number]!, r['outcome'], r['count'] as number);
-  }
+  for (const r of rows) tally(out[r.key as number]!, r.outcome, r.n);
   return out;
 }
 
-/** Per local date, every day of the window present (zeros included). */
-export function visitsByDay(db: Db, q: StatsQuery): DayBucket[] {
-  const w = timeWindow(q);
-  const byDay = new Map<string, DayBucket>();
-  for (const day of daysOf(w)) byDay.set(day, { day, granted: 0, denied: 0 });
-  for (const r of sumBy(db, w, ['day', 'outcome'], false)) {
-    const bucket = byDay.get(r['day'] as string);
-    if (bucket) tally(bucket, r['outcome'], r['count'] as number);
+function byDay(w: Window, rows: TimeRow[]): DayBucket[] {
+  const days = new Map<string, DayBucket>();
+  for (const day of daysOf(w)) days.set(day, { day, granted: 0, denied: 0 });
+  for (const r of rows) {
+    const bucket = days.get(r.key as string);
+    if (bucket) tally(bucket, r.outcome, r.n);
   }
-  return [...byDay.values()];
+  return [...days.values()];
 }
 
-/** Per ISO week of the local date, every week touching the window present. */
-export function visitsByWeek(db: Db, q: StatsQuery): WeekBucket[] {
-  const w = timeWindow(q);
-  const byWeek = new Map<string, WeekBucket>();
-  for (const day of daysOf(w)) {
-    const week = isoWeek(day);
-    if (!byWeek.has(week)) byWeek.set(week, { week, granted: 0, denied: 0 });
+function byWeek(days: DayBucket[]): WeekBucket[] {
+  const weeks = new Map<string, WeekBucket>();
+  for (const d of days) {
+    const week = isoWeek(d.day);
+    let bucket = weeks.get(week);
+    if (!bucket) {
+      bucket = { week, granted: 0, denied: 0 };
+      weeks.set(week, bucket);
+    }
+    bucket.granted += d.granted;
+    bucket.denied += d.denied;
   }
-  for (const r of sumBy(db, w, ['day', 'outcome'], false)) {
-    const bucket = byWeek.get(isoWeek(r['day'] as string));
-    if (bucket) tally(bucket, r['outcome'], r['count'] as number);
-  }
-  return [...byWeek.values()];
+  return [...weeks.values()];
 }
 
-/** Granted and denied per door mode (staffed, staffless, closed). */
-export function staffedVsStaffless(db: Db, q: StatsQuery): ModeCounts {
+function byMode(rows: ModeRow[]): ModeCounts {
   const out: Record<string, VisitCount> = {
     staffed: { granted: 0, denied: 0 },
     staffless: { granted: 0, denied: 0 },
     closed: { granted: 0, denied: 0 },
   };
-  for (const r of sumBy(db, timeWindow(q), ['mode', 'outcome'], false)) {
-    const mode = r['mode'] as string;
-    out[mode] ??= { granted: 0, denied: 0 };
-    tally(out[mode], r['outcome'], r['count'] as number);
+  for (const r of rows) {
+    out[r.mode] ??= { granted: 0, denied: 0 };
+    tally(out[r.mode]!, r.outcome, r.n);
   }
   return out as ModeCounts;
 }
 
-/** Counts per outcome and reason code, largest first. */
-export function outcomes(db: Db, q: StatsQuery): OutcomeCount[] {
-  return sumBy(db, timeWindow(q), ['outcome', 'reason'], false)
-    .map((r) => ({
-      outcome: r['outcome'] === 'granted' ? ('granted' as const) : ('denied' as const),
-      reason: r['reason'] as string,
-      count: r['count'] as number,
-    }))
-    .sort(
-      (a, b) => b.count - a.count || a.outcome.localeCompare(b.outcome) || a.reason.localeCompare(b.reason),
-    );
+function byOutcome(rows: ModeRow[]): OutcomeCount[] {
+  const totals = new Map<string, OutcomeCount>();
+  for (const r of rows) {
+    const outcome = r.outcome === 'granted' ? ('granted' as const) : ('denied' as const);
+    const key = `${outcome}\u0000${r.reason}`;
+    const have = totals.get(key);
+    if (have) have.count += r.n;
+    else totals.set(key, { outcome, reason: r.reason, count: r.n });
+  }
+  return [...totals.values()].sort(
+    (a, b) => b.count - a.count || a.outcome.localeCompare(b.outcome) || a.reason.localeCompare(b.reason),
+  );
 }
 
-/** Everything the statistics screen draws, in one call. */
+/** Granted and denied swipes per local hour of day (always 24 buckets, 0-23). */
+export function visitsByHour(db: Db, q: StatsQuery): HourBucket[] {
+  const w = timeWindow(q);
+  return byHour(hourRows(db, w, rawRows(db, w)));
+}
+
+/** Per local date, every day of the window present (zeros included). */
+export function visitsByDay(db: Db, q: StatsQuery): DayBucket[] {
+  const w = timeWindow(q);
+  return byDay(w, dayRows(db, w, rawRows(db, w)));
+}
+
+/** Per ISO week of the local date, every week touching the window present. */
+export function visitsByWeek(db: Db, q: StatsQuery): WeekBucket[] {
+  const w = timeWindow(q);
+  return byWeek(byDay(w, dayRows(db, w, rawRows(db, w))));
+}
+
+/** Granted and denied per door mode (staffed, staffless, closed, and any other mode found). */
+export function staffedVsStaffless(db: Db, q: StatsQuery): ModeCounts {
+  const w = timeWindow(q);
+  return byMode(modeRows(db, w, rawRows(db, w)));
+}
+
+/** Counts per outcome and reason code, largest first. */
+export function outcomes(db: Db, q: StatsQuery): OutcomeCount[] {
+  const w = timeWindow(q);
+  return byOutcome(modeRows(db, w, rawRows(db, w)));
+}
+
+/** Everything the statistics screen draws, in one call (reads each source once). */
 export function statsOverview(db: Db, q: StatsQuery): StatsOverview {
+  const w = timeWindow(q);
+  const raw = rawRows(db, w);
+  const modes = modeRows(db, w, raw);
+  const days = byDay(w, dayRows(db, w, raw));
   return {
-    byHour: visitsByHour(db, q),
-    byDay: visitsByDay(db, q),
-    byWeek: visitsByWeek(db, q),
-    modes: staffedVsStaffless(db, q),
-    outcomes: outcomes(db, q),
+    byHour: byHour(hourRows(db, w, raw)),
+    byDay: days,
+    byWeek: byWeek(days),
+    modes: byMode(modes),
+    outcomes: byOutcome(modes),
   };
 }
 
@@ -299,22 +433,85 @@ function csvCell(value: string | number): string {
   return /[",\r\n']/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
+type CsvKey = [string, number, string, string, string, string, string, string];
+
+function compareKeys(a: CsvKey, b: CsvKey): number {
+  for (let i = 0; i < 8; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x < y) return -1;
+    if (x > y) return 1;
+  }
+  return 0;
+}
+
 /**
  * CSV (RFC 4180, CRLF, header line) with one row per local day, hour, door, mode, outcome, reason, patron
  * category and age band, and its count; sorted by those columns. For the annual library statistics.
  */
 export function statsCsv(db: Db, q: StatsQuery): string {
-  const rows = sumBy(db, timeWindow(q), [...CSV_COLUMNS], true);
-  rows.sort((a, b) => {
-    for (const c of CSV_COLUMNS) {
-      const x = a[c]!;
-      const y = b[c]!;
-      if (x < y) return -1;
-      if (x > y) return 1;
-    }
-    return 0;
-  });
+  const w = timeWindow(q);
   const lines = [[...CSV_COLUMNS, 'count'].join(',')];
-  for (const r of rows) lines.push([...CSV_COLUMNS, 'count'].map((c) => csvCell(r[c]!)).join(','));
+  if (w.toTs > w.fromTs) {
+    // Identified entries at full detail, sorted; merged into the anonymised rows, which come in key order.
+    const rawTotals = new Map<string, { key: CsvKey; n: number }>();
+    const rawStmt = prepared(
+      db,
+      `SELECT (ts + CAST(@offset AS INTEGER)) / 3600000 AS lh, door, mode, outcome, reason,
+              COALESCE(category, '') AS category, COALESCE(age_band, '') AS age_band, COUNT(*) AS n
+         FROM entries WHERE ts >= @from AND ts < @to${doorFilter(w)}
+        GROUP BY lh, door, mode, outcome, reason, category, age_band`,
+    );
+    for (const seg of offsetSegments(w.timezone, w.fromTs, w.toTs)) {
+      const p: Record<string, string | number> = { from: seg.start, to: seg.end, offset: seg.offsetMs };
+      if (w.door !== undefined) p['door'] = w.door;
+      for (const r of rawStmt.raw().all(p) as [
+        number,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        number,
+      ][]) {
+        const key: CsvKey = [dayOfLocalHour(r[0]), hourOfLocalHour(r[0]), r[1], r[2], r[3], r[4], r[5], r[6]];
+        const id = key.join('\u0000');
+        const have = rawTotals.get(id);
+        if (have) have.n += r[7];
+        else rawTotals.set(id, { key, n: r[7] });
+      }
+    }
+    const raw = [...rawTotals.values()].sort((a, b) => compareKeys(a.key, b.key));
+    const emit = (key: CsvKey, n: number) => {
+      let line = '';
+      for (const v of key) line += `${csvCell(v)},`;
+      lines.push(line + String(n));
+    };
+    let i = 0;
+    const stats = prepared(
+      db,
+      `SELECT day, hour, door, mode, outcome, reason, category, age_band, count FROM entry_stats
+        WHERE ${KEY_RANGE}${doorFilter(w)} ORDER BY day, hour, door, mode, outcome, reason, category, age_band`,
+    )
+      .raw()
+      .iterate(keyParams(w)) as IterableIterator<
+      [string, number, string, string, string, string, string, string, number]
+    >;
+    for (const r of stats) {
+      const key = r.slice(0, 8) as CsvKey;
+      let n = r[8];
+      while (i < raw.length && compareKeys(raw[i]!.key, key) < 0) {
+        emit(raw[i]!.key, raw[i]!.n);
+        i++;
+      }
+      if (i < raw.length && compareKeys(raw[i]!.key, key) === 0) {
+        n += raw[i]!.n;
+        i++;
+      }
+      emit(key, n);
+    }
+    for (; i < raw.length; i++) emit(raw[i]!.key, raw[i]!.n);
+  }
   return `${lines.join('\r\n')}\r\n`;
 }

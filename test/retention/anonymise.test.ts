@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { anonymiseEntries, identifiedCutoff } from '../../src/retention/anonymise.ts';
+import { anonymiseEntries, identifiedCutoff, restoreDroppedIndexes } from '../../src/retention/anonymise.ts';
 import { type Db, openDb } from '../../src/store/db.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { expectedStats, generateEntries, insertEntries, type SeedEntry, storedStats } from './seed.ts';
@@ -18,24 +18,25 @@ function sumStats(db: Db): number {
 function countEntries(db: Db): number {
   return db.prepare('SELECT COUNT(*) FROM entries').pluck().get() as number;
 }
-function rollupMatchesStats(db: Db): boolean {
-  const diff = db
-    .prepare(
-      `SELECT COUNT(*) FROM (
-         SELECT day, hour, door, mode, outcome, reason, SUM(count) AS n FROM entry_stats
-          GROUP BY day, hour, door, mode, outcome, reason
-         EXCEPT SELECT day, hour, door, mode, outcome, reason, count FROM entry_stats_rollup)`,
-    )
-    .pluck()
-    .get() as number;
-  const rollupRows = db.prepare('SELECT COUNT(*) FROM entry_stats_rollup').pluck().get() as number;
-  const statsGroups = db
-    .prepare(
-      'SELECT COUNT(*) FROM (SELECT 1 FROM entry_stats GROUP BY day, hour, door, mode, outcome, reason)',
-    )
-    .pluck()
-    .get() as number;
-  return diff === 0 && rollupRows === statsGroups;
+function indexSql(db: Db, name: string): string | undefined {
+  return db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?").pluck().get(name) as
+    | string
+    | undefined;
+}
+/** The dashboard summaries equal entry_stats regrouped, row for row. */
+function summariesMatchStats(db: Db): boolean {
+  const same = (summary: string, columns: string) => {
+    const q = (sql: string) => db.prepare(sql).pluck().get() as number;
+    const regrouped = `SELECT ${columns}, SUM(count) AS n FROM entry_stats GROUP BY ${columns}`;
+    return (
+      q(`SELECT COUNT(*) FROM (${regrouped} EXCEPT SELECT ${columns}, count FROM ${summary})`) === 0 &&
+      q(`SELECT COUNT(*) FROM (SELECT ${columns}, count FROM ${summary} EXCEPT ${regrouped})`) === 0
+    );
+  };
+  return (
+    same('entry_stats_hourly', 'day, hour, door, outcome') &&
+    same('entry_stats_daily', 'day, door, mode, outcome, reason')
+  );
 }
 
 describe('anonymiseEntries on a year of entries (real SQLite file)', () => {
@@ -68,7 +69,7 @@ describe('anonymiseEntries on a year of entries (real SQLite file)', () => {
     expect(db.prepare('SELECT MIN(ts) FROM entries').pluck().get()).toBe(
       Math.min(...entries.filter((e) => e.ts >= cutoff).map((e) => e.ts)),
     );
-    expect(rollupMatchesStats(db)).toBe(true);
+    expect(summariesMatchStats(db)).toBe(true);
   });
 
   it('is idempotent: a second run changes nothing', () => {
@@ -84,7 +85,7 @@ describe('anonymiseEntries on a year of entries (real SQLite file)', () => {
     anonymiseEntries(db, { identifiedDays: 30, timezone: TZ, now: NOW - 3 * DAY - 1234 });
     anonymiseEntries(db, { identifiedDays: 30, timezone: TZ, now: NOW });
     expect(storedStats(db)).toEqual(expectedStats(TZ, due));
-    expect(rollupMatchesStats(db)).toBe(true);
+    expect(summariesMatchStats(db)).toBe(true);
   });
 
   it('a throw inside a batch rolls back only that batch; a rerun completes with exact totals', () => {
@@ -104,33 +105,107 @@ describe('anonymiseEntries on a year of entries (real SQLite file)', () => {
     const rerun = anonymiseEntries(db, { identifiedDays: 30, timezone: TZ, now: NOW, batchSize: 700 });
     expect(rerun.rows).toBe(due.length - 3 * 700);
     expect(storedStats(db)).toEqual(expectedStats(TZ, due));
-    expect(rollupMatchesStats(db)).toBe(true);
+    expect(summariesMatchStats(db)).toBe(true);
   });
 
-  it('a process killed inside a batch loses nothing and counts nothing twice', () => {
+  const killChild = (killAt: number, bulkThreshold: number) => {
     db.close();
-    const dbPath = join(dir.path, 'store.sqlite');
     const child = spawnSync(
       process.execPath,
       [
         join('bin', 'run-ts.mjs'),
         join('test', 'retention', 'fixtures', 'anonymise-child.ts'),
-        dbPath,
+        join(dir.path, 'store.sqlite'),
         TZ,
-        '6',
+        String(killAt),
         String(NOW),
+        String(bulkThreshold),
       ],
       { encoding: 'utf8', timeout: 60_000 },
     );
     expect(child.signal).toBe('SIGKILL');
     expect(child.stdout).not.toContain('finished');
-    db = openDb(dbPath);
+    db = openDb(join(dir.path, 'store.sqlite'));
+  };
+
+  it('a process killed inside a batch loses nothing and counts nothing twice', () => {
+    killChild(6, 1_000_000);
     // Five batches of 500 committed, the sixth died with the process.
     expect(sumStats(db)).toBe(5 * 500);
     expect(sumStats(db) + countEntries(db)).toBe(entries.length);
     anonymiseEntries(db, { identifiedDays: 30, timezone: TZ, now: NOW });
     expect(storedStats(db)).toEqual(expectedStats(TZ, due));
     expect(countEntries(db)).toBe(entries.length - due.length);
+    expect(summariesMatchStats(db)).toBe(true);
+  });
+
+  it('bulk mode drops the card index for the run and rebuilds it; same counts', () => {
+    const cardIndexSql = indexSql(db, 'entries_card');
+    expect(cardIndexSql).toContain('card_hash');
+    const seenDuring: (string | undefined)[] = [];
+    const result = anonymiseEntries(db, {
+      identifiedDays: 30,
+      timezone: TZ,
+      now: NOW,
+      batchSize: 4000,
+      bulkThreshold: 1000,
+      onBatch: () => {
+        seenDuring.push(indexSql(db, 'entries_card'));
+      },
+    });
+    expect(result.bulk).toBe(true);
+    expect(seenDuring.length).toBe(result.batches);
+    expect(seenDuring.every((sql) => sql === undefined)).toBe(true);
+    expect(indexSql(db, 'entries_card')).toBe(cardIndexSql);
+    expect(indexSql(db, 'entries_ts')).toBeDefined();
+    expect(db.prepare('SELECT COUNT(*) FROM retention_dropped_indexes').pluck().get()).toBe(0);
+    expect(storedStats(db)).toEqual(expectedStats(TZ, due));
+    expect(summariesMatchStats(db)).toBe(true);
+    // The rebuilt index is used again for card lookups.
+    const plan = db.prepare('EXPLAIN QUERY PLAN SELECT id FROM entries WHERE card_hash = ?').all('x') as {
+      detail: string;
+    }[];
+    expect(plan.map((p) => p.detail).join(' ')).toContain('entries_card');
+  });
+
+  it('a throw in bulk mode rolls back the batch and still rebuilds the index', () => {
+    const cardIndexSql = indexSql(db, 'entries_card');
+    expect(() =>
+      anonymiseEntries(db, {
+        identifiedDays: 30,
+        timezone: TZ,
+        now: NOW,
+        batchSize: 1000,
+        bulkThreshold: 1000,
+        onBatch: ({ batch }) => {
+          if (batch === 2) throw new Error('disk gone');
+        },
+      }),
+    ).toThrow('disk gone');
+    expect(indexSql(db, 'entries_card')).toBe(cardIndexSql);
+    expect(sumStats(db)).toBe(1000);
+  });
+
+  it('a process killed in bulk mode leaves the index to rebuild; the next run rebuilds it and finishes', () => {
+    const cardIndexSql = indexSql(db, 'entries_card');
+    killChild(4, 1000);
+    expect(indexSql(db, 'entries_card')).toBeUndefined();
+    expect(db.prepare('SELECT name FROM retention_dropped_indexes').pluck().all()).toEqual(['entries_card']);
+    expect(sumStats(db)).toBe(3 * 500);
+    expect(sumStats(db) + countEntries(db)).toBe(entries.length);
+    anonymiseEntries(db, { identifiedDays: 30, timezone: TZ, now: NOW });
+    expect(indexSql(db, 'entries_card')).toBe(cardIndexSql);
+    expect(db.prepare('SELECT COUNT(*) FROM retention_dropped_indexes').pluck().get()).toBe(0);
+    expect(storedStats(db)).toEqual(expectedStats(TZ, due));
+    expect(summariesMatchStats(db)).toBe(true);
+  });
+
+  it('restoreDroppedIndexes rebuilds what an interrupted run left, once', () => {
+    const cardIndexSql = indexSql(db, 'entries_card');
+    killChild(2, 1000);
+    expect(restoreDroppedIndexes(db)).toBe(1);
+    expect(restoreDroppedIndexes(db)).toBe(0);
+    expect(indexSql(db, 'entries_card')).toBe(cardIndexSql);
   });
 });
 
@@ -216,7 +291,7 @@ describe('anonymiseEntries property: any data, zone and batch size give the refe
             expect(result.rows).toBe(due.length);
             expect(storedStats(db)).toEqual(expectedStats(zone, due));
             expect(countEntries(db)).toBe(rows.length - due.length);
-            expect(rollupMatchesStats(db)).toBe(true);
+            expect(summariesMatchStats(db)).toBe(true);
           } finally {
             db.close();
           }

@@ -1,21 +1,32 @@
--- Statistics roll-up for the dashboard (src/stats): entry_stats without category and age band, several
--- times fewer rows. src/retention/anonymise.ts writes both tables in the same transaction (a trigger per
--- entry_stats row cost a third of the anonymisation time); rebuildStatsRollup() recomputes it.
+-- Summaries of entry_stats for the dashboard (src/stats), several times smaller than it:
+--   entry_stats_hourly: per local hour, door and outcome (visits by hour of day, day, week);
+--   entry_stats_daily:  per local day, door, mode, outcome and reason (staffed/staffless, outcomes).
+-- src/retention/anonymise.ts recomputes the hours and days a batch touched from entry_stats in the same
+-- transaction; rebuildStatsSummaries() recomputes everything.
 
-CREATE TABLE entry_stats_rollup (
+CREATE TABLE entry_stats_hourly (
   day TEXT NOT NULL,              -- local date YYYY-MM-DD
   hour INTEGER NOT NULL,          -- local hour 0-23
+  door TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (day, hour, door, outcome)
+) WITHOUT ROWID;
+
+CREATE TABLE entry_stats_daily (
+  day TEXT NOT NULL,
   door TEXT NOT NULL,
   mode TEXT NOT NULL,
   outcome TEXT NOT NULL,
   reason TEXT NOT NULL,
   count INTEGER NOT NULL,
-  PRIMARY KEY (day, hour, door, mode, outcome, reason)
+  PRIMARY KEY (day, door, mode, outcome, reason)
 ) WITHOUT ROWID;
 
-INSERT INTO entry_stats_rollup (day, hour, door, mode, outcome, reason, count)
-  SELECT day, hour, door, mode, outcome, reason, SUM(count) FROM entry_stats
-  GROUP BY day, hour, door, mode, outcome, reason;
+INSERT INTO entry_stats_hourly (day, hour, door, outcome, count)
+  SELECT day, hour, door, outcome, SUM(count) FROM entry_stats GROUP BY day, hour, door, outcome;
+INSERT INTO entry_stats_daily (day, door, mode, outcome, reason, count)
+  SELECT day, door, mode, outcome, reason, SUM(count) FROM entry_stats GROUP BY day, door, mode, outcome, reason;
 
 -- Secondary indexes on entries that a bulk anonymisation dropped (src/retention/anonymise.ts) and must
 -- recreate; a row here after a crash means "rebuild it" on the next run or at start-up.
