@@ -145,9 +145,9 @@ export function accessReport(db: Db, cardHash: string, options: ReportOptions = 
     const audits = db
       .prepare(
         `SELECT id, ts, actor, action, subject, reason, detail FROM audit
-          WHERE subject = ?1 OR instr(detail, ?1) > 0 OR instr(reason, ?1) > 0 ORDER BY id`,
+          WHERE subject = @card OR instr(detail, @card) > 0 OR instr(reason, @card) > 0 ORDER BY id`,
       )
-      .all(cardHash) as {
+      .all({ card: cardHash }) as {
       id: number;
       ts: number;
       actor: string;

@@ -136,3 +136,12 @@ export function storedStats(db: Db): Map<BucketKey, number> {
   for (const r of rows) m.set(r.slice(0, 8).join('|'), r[8] as number);
   return m;
 }
+
+/** Every text value in every table, to check a hash is gone everywhere. */
+export function dumpStore(db: Db): string {
+  const tables = db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    .pluck()
+    .all() as string[];
+  return tables.map((t) => JSON.stringify(db.prepare(`SELECT * FROM "${t}"`).all())).join('\n');
+}
