@@ -133,6 +133,8 @@ export class AccessGate {
         touchLocalPatron: patron.status === 'ok' && patron.source === 'local' && standing?.known === true,
       });
       deps.alarms.clear('store_error');
+      // A commit went through: there is room again.
+      deps.alarms.clear('disk_full');
     } catch (error) {
       return this.storeFailure(door, schedule, error);
     }
