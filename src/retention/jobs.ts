@@ -160,7 +160,7 @@ export function startRetentionJobs(deps: RetentionDeps): RetentionJobs {
 /** Runs the chosen jobs (default all) once, in order; for the CLI and for tests. */
 export async function runRetentionNow(
   deps: Omit<RetentionDeps, 'schedules'>,
-  jobs: RetentionJob[] = ['anonymise', 'inactive', 'pins'],
+  jobs: RetentionJob[] = ['anonymise', 'pins', 'inactive'],
 ): Promise<RetentionRunResult> {
   const result: RetentionRunResult = {};
   for (const job of jobs) Object.assign(result, await runJob(deps, job, () => false));
