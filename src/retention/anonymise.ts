@@ -6,6 +6,7 @@ import {
   type OffsetSegment,
   offsetSegments,
 } from '../stats/tz.ts';
+import { forgetLiveBefore, recountLiveSlots } from '../stats/live.ts';
 import type { Db } from '../store/db.ts';
 
 const DAY_MS = 86_400_000;
@@ -87,6 +88,7 @@ interface Statements {
   deleteBefore: Statement;
   cardSpan: Statement;
   deleteCard: Statement;
+  cardSlots: Statement;
   countBefore: Statement;
   countAll: Statement;
 }
@@ -112,6 +114,9 @@ function statements(db: Db): Statements {
         'SELECT MIN(ts) AS lo, MAX(ts) AS hi, COUNT(*) AS n FROM entries WHERE card_hash = ?',
       ),
       deleteCard: db.prepare('DELETE FROM entries WHERE card_hash = ?'),
+      cardSlots: db
+        .prepare('SELECT DISTINCT CAST(ts AS INTEGER) / 3600000 FROM entries WHERE card_hash = ?')
+        .pluck(),
       countBefore: db.prepare('SELECT COUNT(*) FROM entries WHERE ts < ?').pluck(),
       countAll: db.prepare('SELECT COUNT(*) FROM entries').pluck(),
     };
@@ -212,6 +217,7 @@ function* anonymiseSteps(
     for (const seg of segments) s.foldRange.run({ offset: seg.offsetMs, from: seg.start, to: seg.end });
     refreshSummaries(s, segments);
     const deleted = s.deleteBefore.run(hi).changes;
+    forgetLiveBefore(db, hi);
     options.onBatch?.({ batch: batches + 1, rows: deleted });
     return deleted;
   });
@@ -304,5 +310,8 @@ export function foldCardEntries(db: Db, cardHash: string, timezone: string): num
   for (const seg of segments)
     s.foldCard.run({ offset: seg.offsetMs, from: seg.start, to: seg.end, card: cardHash });
   refreshSummaries(s, segments);
-  return s.deleteCard.run(cardHash).changes;
+  const slots = s.cardSlots.all(cardHash) as number[];
+  const deleted = s.deleteCard.run(cardHash).changes;
+  for (const slot of slots) recountLiveSlots(db, slot, slot + 1);
+  return deleted;
 }

@@ -11,6 +11,7 @@ import {
   offsetSegments,
   startOfLocalDay,
 } from './tz.ts';
+import { recountLiveSlots, SLOT_MS } from './live.ts';
 
 /**
  * Statistics for the dashboard and the annual CSV. Sources: anonymised hourly counts (entry_stats and its
@@ -170,38 +171,56 @@ function rawRowsLive(db: Db, w: Window, fromTs: number, toTs: number): RawRow[] 
 }
 
 /**
- * Aggregating the identified entries is most of a query's cost, and hours that are over rarely change. So
- * the part of the window before the current hour is remembered per connection and reused while a cheap
- * stamp (row count and id sum over that span, all doors) shows no entry was added or removed there.
+ * Identified entries per local hour, from entry_live_hourly (UTC hour slots), so no raw rows are
+ * aggregated. Its total over the window is checked against a count of the entries (cheap: the ts index);
+ * when they disagree (entries deleted by code that did not recount) the window is recounted first. Zones
+ * whose offsets are not whole hours fall back to aggregating the rows.
  */
-const rawCache = new WeakMap<Db, Map<string, { stamp: string; rows: RawRow[] }>>();
-const RAW_CACHE_SIZE = 16;
-
-function rawRows(db: Db, w: Window, now = Date.now()): RawRow[] {
+function rawRows(db: Db, w: Window): RawRow[] {
   if (w.toTs <= w.fromTs) return [];
-  const split = Math.min(Math.max(floorToLocalHour(w.timezone, now), w.fromTs), w.toTs);
-  let settled: RawRow[] = [];
-  if (split > w.fromTs) {
-    const stamp = prepared(db, 'SELECT COUNT(*), TOTAL(id) FROM entries WHERE ts >= ? AND ts < ?')
-      .raw()
-      .get(w.fromTs, split) as [number, number];
-    const stampText = `${stamp[0]}:${stamp[1]}`;
-    let cache = rawCache.get(db);
-    if (!cache) {
-      cache = new Map();
-      rawCache.set(db, cache);
-    }
-    const key = `${w.timezone}|${w.door ?? ''}|${w.fromTs}|${split}`;
-    const hit = cache.get(key);
-    if (hit && hit.stamp === stampText) settled = hit.rows;
-    else {
-      settled = rawRowsLive(db, w, w.fromTs, split);
-      cache.delete(key);
-      cache.set(key, { stamp: stampText, rows: settled });
-      if (cache.size > RAW_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+  const segments = offsetSegments(w.timezone, w.fromTs, w.toTs);
+  const wholeHours = segments.every(
+    (seg) => seg.offsetMs % SLOT_MS === 0 && seg.start % SLOT_MS === 0 && seg.end % SLOT_MS === 0,
+  );
+  if (!wholeHours) return rawRowsLive(db, w, w.fromTs, w.toTs);
+  const fromSlot = w.fromTs / SLOT_MS;
+  const toSlot = w.toTs / SLOT_MS;
+  const counted = prepared(db, 'SELECT COUNT(*) FROM entries WHERE ts >= ? AND ts < ?')
+    .pluck()
+    .get(w.fromTs, w.toTs);
+  const summed = prepared(db, 'SELECT TOTAL(count) FROM entry_live_hourly WHERE slot >= ? AND slot < ?')
+    .pluck()
+    .get(fromSlot, toSlot);
+  if (counted !== summed) {
+    try {
+      db.transaction(() => recountLiveSlots(db, fromSlot, toSlot))();
+    } catch {
+      return rawRowsLive(db, w, w.fromTs, w.toTs); // e.g. a read-only connection
     }
   }
-  return settled.concat(rawRowsLive(db, w, split, w.toTs));
+  const stmt = prepared(
+    db,
+    `SELECT slot, mode, outcome, reason, SUM(count) FROM entry_live_hourly
+      WHERE slot >= @s0 AND slot < @s1${doorFilter(w)} GROUP BY slot, mode, outcome, reason`,
+  ).raw();
+  const out: RawRow[] = [];
+  for (const seg of segments) {
+    const p: Record<string, string | number> = { s0: seg.start / SLOT_MS, s1: seg.end / SLOT_MS };
+    if (w.door !== undefined) p['door'] = w.door;
+    const shift = seg.offsetMs / SLOT_MS;
+    for (const r of stmt.all(p) as [number, string, string, string, number][]) {
+      const lh = r[0] + shift;
+      out.push({
+        day: dayOfLocalHour(lh),
+        hour: hourOfLocalHour(lh),
+        mode: r[1],
+        outcome: r[2],
+        reason: r[3],
+        n: r[4],
+      });
+    }
+  }
+  return out;
 }
 
 interface TimeRow {

@@ -5,7 +5,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { anonymiseEntries, identifiedCutoff, restoreDroppedIndexes } from '../../src/retention/anonymise.ts';
 import { type Db, openDb } from '../../src/store/db.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { expectedStats, generateEntries, insertEntries, type SeedEntry, storedStats } from './seed.ts';
+import {
+  expectedStats,
+  generateEntries,
+  insertEntries,
+  liveMatchesEntries,
+  type SeedEntry,
+  storedStats,
+} from './seed.ts';
 
 const TZ = 'Europe/Oslo';
 const DAY = 86_400_000;
@@ -70,6 +77,7 @@ describe('anonymiseEntries on a year of entries (real SQLite file)', () => {
       Math.min(...entries.filter((e) => e.ts >= cutoff).map((e) => e.ts)),
     );
     expect(summariesMatchStats(db)).toBe(true);
+    expect(liveMatchesEntries(db)).toBe(true);
   });
 
   it('is idempotent: a second run changes nothing', () => {
@@ -86,6 +94,7 @@ describe('anonymiseEntries on a year of entries (real SQLite file)', () => {
     anonymiseEntries(db, { identifiedDays: 30, timezone: TZ, now: NOW });
     expect(storedStats(db)).toEqual(expectedStats(TZ, due));
     expect(summariesMatchStats(db)).toBe(true);
+    expect(liveMatchesEntries(db)).toBe(true);
   });
 
   it('a throw inside a batch rolls back only that batch; a rerun completes with exact totals', () => {
@@ -106,6 +115,7 @@ describe('anonymiseEntries on a year of entries (real SQLite file)', () => {
     expect(rerun.rows).toBe(due.length - 3 * 700);
     expect(storedStats(db)).toEqual(expectedStats(TZ, due));
     expect(summariesMatchStats(db)).toBe(true);
+    expect(liveMatchesEntries(db)).toBe(true);
   });
 
   const killChild = (killAt: number, bulkThreshold: number) => {
@@ -137,6 +147,7 @@ describe('anonymiseEntries on a year of entries (real SQLite file)', () => {
     expect(storedStats(db)).toEqual(expectedStats(TZ, due));
     expect(countEntries(db)).toBe(entries.length - due.length);
     expect(summariesMatchStats(db)).toBe(true);
+    expect(liveMatchesEntries(db)).toBe(true);
   });
 
   it('bulk mode drops the card index for the run and rebuilds it; same counts', () => {
@@ -161,6 +172,7 @@ describe('anonymiseEntries on a year of entries (real SQLite file)', () => {
     expect(db.prepare('SELECT COUNT(*) FROM retention_dropped_indexes').pluck().get()).toBe(0);
     expect(storedStats(db)).toEqual(expectedStats(TZ, due));
     expect(summariesMatchStats(db)).toBe(true);
+    expect(liveMatchesEntries(db)).toBe(true);
     // The rebuilt index is used again for card lookups.
     const plan = db.prepare('EXPLAIN QUERY PLAN SELECT id FROM entries WHERE card_hash = ?').all('x') as {
       detail: string;
@@ -198,6 +210,7 @@ describe('anonymiseEntries on a year of entries (real SQLite file)', () => {
     expect(db.prepare('SELECT COUNT(*) FROM retention_dropped_indexes').pluck().get()).toBe(0);
     expect(storedStats(db)).toEqual(expectedStats(TZ, due));
     expect(summariesMatchStats(db)).toBe(true);
+    expect(liveMatchesEntries(db)).toBe(true);
   });
 
   it('restoreDroppedIndexes rebuilds what an interrupted run left, once', () => {
@@ -292,6 +305,7 @@ describe('anonymiseEntries property: any data, zone and batch size give the refe
             expect(storedStats(db)).toEqual(expectedStats(zone, due));
             expect(countEntries(db)).toBe(rows.length - due.length);
             expect(summariesMatchStats(db)).toBe(true);
+            expect(liveMatchesEntries(db)).toBe(true);
           } finally {
             db.close();
           }

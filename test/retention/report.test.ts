@@ -8,7 +8,7 @@ import { runReportCommand } from '../../src/retention/cli.ts';
 import { accessReport, eraseCard, renderAccessReportHtml } from '../../src/retention/report.ts';
 import { type Db, openDb } from '../../src/store/db.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { dumpStore, insertEntries, type SeedEntry } from './seed.ts';
+import { dumpStore, insertEntries, liveMatchesEntries, type SeedEntry } from './seed.ts';
 
 const TZ = 'Europe/Oslo';
 const hashCard = cardHasher('a-site-key-of-some-length');
@@ -178,6 +178,7 @@ describe('eraseCard', () => {
       auditTombstoned: 4,
     });
     expect(dumpStore(db)).not.toContain(X);
+    expect(liveMatchesEntries(db)).toBe(true);
     expect(result.tombstone).toMatch(/^erased:[0-9a-f]{24}$/);
 
     // The entries live on as anonymous counts in their local hour (18:00 in Oslo).

@@ -145,3 +145,15 @@ export function dumpStore(db: Db): string {
     .all() as string[];
   return tables.map((t) => JSON.stringify(db.prepare(`SELECT * FROM "${t}"`).all())).join('\n');
 }
+
+/** entry_live_hourly equals the identified entries regrouped by UTC hour, row for row. */
+export function liveMatchesEntries(db: Db): boolean {
+  const q = (sql: string) => db.prepare(sql).pluck().get() as number;
+  const regrouped = `SELECT CAST(ts AS INTEGER) / 3600000 AS slot, door, mode, outcome, reason, COUNT(*) AS n
+                       FROM entries GROUP BY 1, 2, 3, 4, 5`;
+  const live = 'SELECT slot, door, mode, outcome, reason, count FROM entry_live_hourly';
+  return (
+    q(`SELECT COUNT(*) FROM (${regrouped} EXCEPT ${live})`) === 0 &&
+    q(`SELECT COUNT(*) FROM (${live} EXCEPT ${regrouped})`) === 0
+  );
+}

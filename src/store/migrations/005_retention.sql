@@ -34,3 +34,26 @@ CREATE TABLE retention_dropped_indexes (
   name TEXT PRIMARY KEY,
   sql TEXT NOT NULL
 ) WITHOUT ROWID;
+
+-- Identified entries counted per UTC hour (slot = ts / 1 h), so the dashboard need not aggregate the raw
+-- rows. Kept by a trigger on insert (one upsert per swipe) and by src/retention where it deletes entries
+-- (per batch, set-wise); src/stats re-derives a range from entries when its totals disagree.
+CREATE TABLE entry_live_hourly (
+  slot INTEGER NOT NULL,
+  door TEXT NOT NULL,
+  mode TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (slot, door, mode, outcome, reason)
+) WITHOUT ROWID;
+
+INSERT INTO entry_live_hourly (slot, door, mode, outcome, reason, count)
+  SELECT CAST(ts AS INTEGER) / 3600000, door, mode, outcome, reason, COUNT(*) FROM entries
+  GROUP BY 1, 2, 3, 4, 5;
+
+CREATE TRIGGER entry_live_hourly_insert AFTER INSERT ON entries BEGIN
+  INSERT INTO entry_live_hourly (slot, door, mode, outcome, reason, count)
+    VALUES (CAST(NEW.ts AS INTEGER) / 3600000, NEW.door, NEW.mode, NEW.outcome, NEW.reason, 1)
+    ON CONFLICT (slot, door, mode, outcome, reason) DO UPDATE SET count = count + 1;
+END;
