@@ -1,0 +1,123 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReaderProfile } from '../../src/reader/config.ts';
+import { hostileJson, hostileSip2, mqttParsers, readerGate, sipReply } from './targets.ts';
+
+/** The long fuzz (test/fuzz/long-fuzz.ts, `npm run fuzz`) in small: the same targets, fast-check inputs. */
+const byte = fc.oneof(
+  fc.integer({ min: 0, max: 255 }),
+  fc.constantFrom(0x02, 0x03, 0x0d, 0x0a, 0x23, 0x2a, 0x20),
+  fc.constantFrom(...[...'0123456789ABCDEF'].map((c) => c.charCodeAt(0))),
+);
+/** Garbage chunks with valid card frames (index ≥ 0) mixed in. */
+const stream = fc.array(
+  fc.oneof(
+    fc.uint8Array({ maxLength: 40 }).map((a) => ({ bytes: a })),
+    fc.array(byte, { maxLength: 40 }).map((a) => ({ bytes: Uint8Array.from(a) })),
+    fc.nat(100).map((valid) => ({ valid })),
+  ),
+  {
+    maxLength: 60,
+  },
+);
+
+describe.each<ReaderProfile>(['line', 'stx-etx', 'keypad'])('reader %s → gate', (profile) => {
+  it('grants only registered cards (with their PIN on a keypad), never more often than they were sent', async () => {
+    await fc.assert(
+      fc.asyncProperty(stream, async (items) => {
+        const target = readerGate(profile);
+        try {
+          for (const item of items) {
+            if ('valid' in item) target.pushValid(item.valid);
+            else target.push(item.bytes);
+          }
+          await target.drain();
+          expect(target.stats.mistakenGrants).toBe(0);
+          expect(target.stats.grants).toBeLessThanOrEqual(target.stats.validFramesSent);
+        } finally {
+          target.close();
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('a valid frame alone grants (so the property above can fail)', async () => {
+    const target = readerGate(profile);
+    target.pushValid(0);
+    await target.drain();
+    expect(target.stats.grants).toBe(1);
+    target.close();
+  });
+});
+
+describe('hostile MQTT payloads to the NVR parsers', () => {
+  it('never throw and never pollute Object.prototype', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.integer().map((seed) => {
+            let s = seed >>> 0;
+            return Buffer.from(
+              hostileJson(() => {
+                s = (Math.imul(s, 1_103_515_245) + 12_345) >>> 0;
+                return s / 4_294_967_296;
+              }),
+            );
+          }),
+          fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
+          fc.json().map((j) => Buffer.from(j)),
+        ),
+        (payload) => {
+          const result = mqttParsers(payload);
+          expect(result.threw).toEqual([]);
+          expect(result.polluted).toBe(false);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('an oversized payload is refused by every parser', () => {
+    expect(mqttParsers(Buffer.alloc(1_000_000, 0x20)).accepted).toEqual([]);
+  });
+});
+
+describe('hostile SIP2 answers through the real client', () => {
+  let sip: Awaited<ReturnType<typeof hostileSip2>>;
+  beforeAll(async () => {
+    sip = await hostileSip2();
+  });
+  afterAll(async () => {
+    await sip?.close();
+  });
+
+  it('the good answer grants (so the property can fail)', async () => {
+    sip.setAnswer((seq) => sipReply(seq, '10000001', false));
+    expect(await sip.verdict('10000001')).toBe('allow');
+  });
+
+  it('one changed byte in a denying answer, or in a grant for another card, never grants', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.boolean(),
+        fc.nat(),
+        fc.integer({ min: 0, max: 255 }),
+        async (blocked, where, value) => {
+          let changed = false;
+          sip.setAnswer((seq) => {
+            const frame = Buffer.from(sipReply(seq, blocked ? '10000001' : '10000002', blocked));
+            const at = where % (frame.length - 5);
+            const v = value === 0x0d || value === 0x0a ? 0x41 : value;
+            changed = frame[at] !== v;
+            frame[at] = v;
+            return frame;
+          });
+          const verdict = await sip.verdict('10000001');
+          if (changed) expect(verdict).not.toBe('allow');
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
