@@ -59,19 +59,32 @@ const FOLD_UPSERT = `
   INSERT INTO entry_stats (day, hour, door, mode, outcome, reason, category, age_band, count) %SELECT%
   ON CONFLICT (day, hour, door, mode, outcome, reason, category, age_band) DO UPDATE SET count = count + excluded.count`;
 
-// The summaries of the local hours and days a batch touched are recomputed from entry_stats: bounded
-// work, and it repairs those hours and days whatever was there.
+// The summaries of the local hours, days and months a batch touched are recomputed, each from the finer
+// one below it: bounded work, and it repairs them whatever was there.
 const HOUR_RANGE = `day >= @d0 AND day <= @d1 AND NOT (day = @d0 AND hour < @h0) AND NOT (day = @d1 AND hour > @h1)`;
-const HOURLY_CLEAR = `DELETE FROM entry_stats_hourly WHERE ${HOUR_RANGE}`;
-const HOURLY_FILL = `
-  INSERT INTO entry_stats_hourly (day, hour, door, outcome, count)
-  SELECT day, hour, door, outcome, SUM(count) FROM entry_stats WHERE ${HOUR_RANGE}
-   GROUP BY day, hour, door, outcome`;
-const DAILY_CLEAR = 'DELETE FROM entry_stats_daily WHERE day >= @d0 AND day <= @d1';
-const DAILY_FILL = `
-  INSERT INTO entry_stats_daily (day, door, mode, outcome, reason, count)
-  SELECT day, door, mode, outcome, reason, SUM(count) FROM entry_stats WHERE day >= @d0 AND day <= @d1
-   GROUP BY day, door, mode, outcome, reason`;
+const DAY_RANGE = 'day >= @d0 AND day <= @d1';
+// '-31' sorts after every day of any month and before the next month's '-01'.
+const MONTH_DAYS = "day >= @m0 || '-01' AND day <= @m1 || '-31'";
+const SUMMARY_SQL = [
+  `DELETE FROM entry_stats_hourly WHERE ${HOUR_RANGE}`,
+  `INSERT INTO entry_stats_hourly (day, hour, door, outcome, count)
+   SELECT day, hour, door, outcome, SUM(count) FROM entry_stats WHERE ${HOUR_RANGE} GROUP BY day, hour, door, outcome`,
+  `DELETE FROM entry_stats_daily WHERE ${DAY_RANGE}`,
+  `INSERT INTO entry_stats_daily (day, door, mode, outcome, reason, count)
+   SELECT day, door, mode, outcome, reason, SUM(count) FROM entry_stats WHERE ${DAY_RANGE}
+    GROUP BY day, door, mode, outcome, reason`,
+  `DELETE FROM entry_stats_days WHERE ${DAY_RANGE}`,
+  `INSERT INTO entry_stats_days (day, door, outcome, count)
+   SELECT day, door, outcome, SUM(count) FROM entry_stats_hourly WHERE ${DAY_RANGE} GROUP BY day, door, outcome`,
+  'DELETE FROM entry_stats_month_hours WHERE month >= @m0 AND month <= @m1',
+  `INSERT INTO entry_stats_month_hours (month, hour, door, outcome, count)
+   SELECT substr(day, 1, 7), hour, door, outcome, SUM(count) FROM entry_stats_hourly WHERE ${MONTH_DAYS}
+    GROUP BY 1, hour, door, outcome`,
+  'DELETE FROM entry_stats_monthly WHERE month >= @m0 AND month <= @m1',
+  `INSERT INTO entry_stats_monthly (month, door, mode, outcome, reason, count)
+   SELECT substr(day, 1, 7), door, mode, outcome, reason, SUM(count) FROM entry_stats_daily WHERE ${MONTH_DAYS}
+    GROUP BY 1, door, mode, outcome, reason`,
+];
 
 /** The index batches walk; never dropped. */
 const BATCH_INDEX = 'entries_ts';
@@ -79,10 +92,7 @@ const BATCH_INDEX = 'entries_ts';
 interface Statements {
   foldRange: Statement;
   foldCard: Statement;
-  hourlyClear: Statement;
-  hourlyFill: Statement;
-  dailyClear: Statement;
-  dailyFill: Statement;
+  summaries: Statement[];
   oldest: Statement;
   boundary: Statement;
   deleteBefore: Statement;
@@ -103,10 +113,7 @@ function statements(db: Db): Statements {
       foldCard: db.prepare(
         FOLD_UPSERT.replace('%SELECT%', FOLD_SELECT.replace('%EXTRA%', 'AND card_hash = @card')),
       ),
-      hourlyClear: db.prepare(HOURLY_CLEAR),
-      hourlyFill: db.prepare(HOURLY_FILL),
-      dailyClear: db.prepare(DAILY_CLEAR),
-      dailyFill: db.prepare(DAILY_FILL),
+      summaries: SUMMARY_SQL.map((sql) => db.prepare(sql)),
       oldest: db.prepare('SELECT ts FROM entries WHERE ts < ? ORDER BY ts LIMIT 1').pluck(),
       boundary: db.prepare('SELECT ts FROM entries WHERE ts < ? ORDER BY ts LIMIT 1 OFFSET ?').pluck(),
       deleteBefore: db.prepare('DELETE FROM entries WHERE ts < ?'),
@@ -132,30 +139,41 @@ function refreshSummaries(s: Statements, segments: OffsetSegment[]): void {
   if (!first || !last) return;
   const lh0 = localHourNumber(first.start, first.offsetMs);
   const lh1 = localHourNumber(last.end - 1, last.offsetMs);
-  const range = {
-    d0: dayOfLocalHour(lh0),
+  const d0 = dayOfLocalHour(lh0);
+  const d1 = dayOfLocalHour(lh1);
+  const all = {
+    d0,
     h0: hourOfLocalHour(lh0),
-    d1: dayOfLocalHour(lh1),
+    d1,
     h1: hourOfLocalHour(lh1),
+    m0: d0.slice(0, 7),
+    m1: d1.slice(0, 7),
   };
-  s.hourlyClear.run(range);
-  s.hourlyFill.run(range);
-  s.dailyClear.run({ d0: range.d0, d1: range.d1 });
-  s.dailyFill.run({ d0: range.d0, d1: range.d1 });
+  for (const stmt of s.summaries) {
+    // Each statement takes only the parameters it names.
+    const names = stmt.source.match(/@[a-z0-9]+/g) ?? [];
+    const params: Record<string, string | number> = {};
+    for (const n of names) params[n.slice(1)] = all[n.slice(1) as keyof typeof all];
+    stmt.run(params);
+  }
 }
 
-/**
- * Recomputes entry_stats_hourly and entry_stats_daily from entry_stats (repair, or after entry_stats was
- * written by other means than this module, which keeps them in step).
- */
+/** Recomputes every summary of entry_stats (repair, or after entry_stats was written by other means). */
 export function rebuildStatsSummaries(db: Db): void {
   db.transaction(() => {
-    db.exec('DELETE FROM entry_stats_hourly');
-    db.exec('DELETE FROM entry_stats_daily');
-    db.exec(`INSERT INTO entry_stats_hourly (day, hour, door, outcome, count)
-      SELECT day, hour, door, outcome, SUM(count) FROM entry_stats GROUP BY day, hour, door, outcome`);
-    db.exec(`INSERT INTO entry_stats_daily (day, door, mode, outcome, reason, count)
-      SELECT day, door, mode, outcome, reason, SUM(count) FROM entry_stats GROUP BY day, door, mode, outcome, reason`);
+    const first = db.prepare('SELECT MIN(day) FROM entry_stats').pluck().get() as string | null;
+    const last = db.prepare('SELECT MAX(day) FROM entry_stats').pluck().get() as string | null;
+    for (const table of ['hourly', 'days', 'daily', 'month_hours', 'monthly'])
+      db.exec(`DELETE FROM entry_stats_${table}`);
+    if (!first || !last) return;
+    const all = { d0: first, h0: 0, d1: last, h1: 23, m0: first.slice(0, 7), m1: last.slice(0, 7) };
+    for (const sql of SUMMARY_SQL) {
+      const stmt = db.prepare(sql);
+      const params: Record<string, string | number> = {};
+      for (const n of sql.match(/@[a-z0-9]+/g) ?? [])
+        params[n.slice(1)] = all[n.slice(1) as keyof typeof all];
+      stmt.run(params);
+    }
   })();
 }
 

@@ -229,38 +229,6 @@ interface TimeRow {
   n: number;
 }
 
-/** Counts per local hour of day (key 0-23) and outcome: anonymised (hourly summary) plus identified. */
-function hourRows(db: Db, w: Window, raw: RawRow[]): TimeRow[] {
-  if (w.toTs <= w.fromTs) return [];
-  const rows = (
-    prepared(
-      db,
-      `SELECT hour, outcome, SUM(count) FROM entry_stats_hourly
-        WHERE ${KEY_RANGE}${doorFilter(w)} GROUP BY hour, outcome`,
-    )
-      .raw()
-      .all(keyParams(w)) as [number, string, number][]
-  ).map((r) => ({ key: r[0], outcome: r[1], n: r[2] }));
-  for (const r of raw) rows.push({ key: r.hour, outcome: r.outcome, n: r.n });
-  return rows;
-}
-
-/** Counts per local day (key 'YYYY-MM-DD') and outcome: anonymised (hourly summary) plus identified. */
-function dayRows(db: Db, w: Window, raw: RawRow[]): TimeRow[] {
-  if (w.toTs <= w.fromTs) return [];
-  const rows = (
-    prepared(
-      db,
-      `SELECT day, outcome, SUM(count) FROM entry_stats_hourly
-        WHERE ${KEY_RANGE}${doorFilter(w)} GROUP BY day, outcome`,
-    )
-      .raw()
-      .all(keyParams(w)) as [string, string, number][]
-  ).map((r) => ({ key: r[0], outcome: r[1], n: r[2] }));
-  for (const r of raw) rows.push({ key: r.day, outcome: r.outcome, n: r.n });
-  return rows;
-}
-
 interface ModeRow {
   mode: string;
   outcome: string;
@@ -269,50 +237,160 @@ interface ModeRow {
 }
 
 /**
- * Counts per mode, outcome and reason: whole local days from the daily summary, the partial first and last
- * day from entry_stats, plus identified entries.
+ * The window as the summaries see it: whole months, the whole days outside them, and the hours of the
+ * partial first and last day (local wall-clock keys).
  */
-function modeRows(db: Db, w: Window, raw: RawRow[]): ModeRow[] {
-  if (w.toTs <= w.fromTs) return [];
+interface Parts {
+  months: [string, string] | null;
+  wholeDays: [string, string] | null;
+  dayRanges: [string, string][];
+  partial: { day: string; h0: number; h1: number }[];
+}
+
+function monthStart(month: string): number {
+  return dayNumber(`${month}-01`);
+}
+function nextMonth(month: string): string {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  return m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`;
+}
+
+function parts(w: Window): Parts {
+  const out: Parts = { months: null, wholeDays: null, dayRanges: [], partial: [] };
+  if (w.toTs <= w.fromTs) return out;
+  if (w.fromDay === w.toDay) {
+    out.partial.push({ day: w.fromDay, h0: w.fromHour, h1: w.toHour - 1 });
+    return out;
+  }
+  if (w.fromHour > 0) out.partial.push({ day: w.fromDay, h0: w.fromHour, h1: 23 });
+  if (w.toHour > 0) out.partial.push({ day: w.toDay, h0: 0, h1: w.toHour - 1 });
+  const first = w.fromHour === 0 ? dayNumber(w.fromDay) : dayNumber(w.fromDay) + 1;
+  const last = dayNumber(w.toDay) - 1;
+  if (first > last) return out;
+  out.wholeDays = [dayFromNumber(first), dayFromNumber(last)];
+  const firstDay = dayFromNumber(first);
+  let m0 = firstDay.slice(0, 7);
+  if (!firstDay.endsWith('-01')) m0 = nextMonth(m0);
+  // The last whole month ends on or before `last`.
+  let m1 = dayFromNumber(last).slice(0, 7);
+  if (monthStart(nextMonth(m1)) - 1 > last) m1 = dayFromNumber(monthStart(m1) - 1).slice(0, 7);
+  if (m0 <= m1) {
+    out.months = [m0, m1];
+    if (first < monthStart(m0)) out.dayRanges.push([dayFromNumber(first), dayFromNumber(monthStart(m0) - 1)]);
+    const after = monthStart(nextMonth(m1));
+    if (after <= last) out.dayRanges.push([dayFromNumber(after), dayFromNumber(last)]);
+  } else {
+    out.dayRanges.push([dayFromNumber(first), dayFromNumber(last)]);
+  }
+  return out;
+}
+
+function withDoor(w: Window, p: Record<string, string | number>): Record<string, string | number> {
+  if (w.door !== undefined) p['door'] = w.door;
+  return p;
+}
+
+/** Counts per local hour of day (key 0-23) and outcome. */
+function hourRows(db: Db, w: Window, p: Parts, raw: RawRow[]): TimeRow[] {
+  const rows: TimeRow[] = [];
+  const door = doorFilter(w);
+  const push = (list: [number, string, number][]) => {
+    for (const r of list) rows.push({ key: r[0], outcome: r[1], n: r[2] });
+  };
+  if (p.months) {
+    push(
+      prepared(
+        db,
+        `SELECT hour, outcome, SUM(count) FROM entry_stats_month_hours
+          WHERE month >= @m0 AND month <= @m1${door} GROUP BY hour, outcome`,
+      )
+        .raw()
+        .all(withDoor(w, { m0: p.months[0], m1: p.months[1] })) as [number, string, number][],
+    );
+  }
+  const days = prepared(
+    db,
+    `SELECT hour, outcome, SUM(count) FROM entry_stats_hourly
+      WHERE day >= @d0 AND day <= @d1${door} GROUP BY hour, outcome`,
+  ).raw();
+  for (const [d0, d1] of p.dayRanges) push(days.all(withDoor(w, { d0, d1 })) as [number, string, number][]);
+  const hours = prepared(
+    db,
+    `SELECT hour, outcome, SUM(count) FROM entry_stats_hourly
+      WHERE day = @day AND hour >= @h0 AND hour <= @h1${door} GROUP BY hour, outcome`,
+  ).raw();
+  for (const part of p.partial) push(hours.all(withDoor(w, { ...part })) as [number, string, number][]);
+  for (const r of raw) rows.push({ key: r.hour, outcome: r.outcome, n: r.n });
+  return rows;
+}
+
+/** Counts per local day (key 'YYYY-MM-DD') and outcome. */
+function dayRows(db: Db, w: Window, p: Parts, raw: RawRow[]): TimeRow[] {
+  const rows: TimeRow[] = [];
+  const door = doorFilter(w);
+  const push = (list: [string, string, number][]) => {
+    for (const r of list) rows.push({ key: r[0], outcome: r[1], n: r[2] });
+  };
+  if (p.wholeDays) {
+    push(
+      prepared(
+        db,
+        `SELECT day, outcome, SUM(count) FROM entry_stats_days
+          WHERE day >= @d0 AND day <= @d1${door} GROUP BY day, outcome`,
+      )
+        .raw()
+        .all(withDoor(w, { d0: p.wholeDays[0], d1: p.wholeDays[1] })) as [string, string, number][],
+    );
+  }
+  const hours = prepared(
+    db,
+    `SELECT day, outcome, SUM(count) FROM entry_stats_hourly
+      WHERE day = @day AND hour >= @h0 AND hour <= @h1${door} GROUP BY day, outcome`,
+  ).raw();
+  for (const part of p.partial) push(hours.all(withDoor(w, { ...part })) as [string, string, number][]);
+  for (const r of raw) rows.push({ key: r.day, outcome: r.outcome, n: r.n });
+  return rows;
+}
+
+/** Counts per mode, outcome and reason. */
+function modeRows(db: Db, w: Window, p: Parts, raw: RawRow[]): ModeRow[] {
   const totals = new Map<string, ModeRow>();
-  const add = (r: ModeRow) => {
-    const key = `${r.mode}\u0000${r.outcome}\u0000${r.reason}`;
+  const add = (mode: string, outcome: string, reason: string, n: number) => {
+    const key = `${mode}\u0000${outcome}\u0000${reason}`;
     const have = totals.get(key);
-    if (have) have.n += r.n;
-    else totals.set(key, { ...r });
+    if (have) have.n += n;
+    else totals.set(key, { mode, outcome, reason, n });
+  };
+  const addAll = (list: [string, string, string, number][]) => {
+    for (const r of list) add(r[0], r[1], r[2], r[3]);
   };
   const door = doorFilter(w);
-  const firstWhole = w.fromHour === 0 ? w.fromDay : dayFromNumber(dayNumber(w.fromDay) + 1);
-  const lastWhole = dayFromNumber(dayNumber(w.toDay) - 1); // the day of `to` is whole only up to toHour
-  if (firstWhole <= lastWhole) {
-    const p: Record<string, string> = { d0: firstWhole, d1: lastWhole };
-    if (w.door !== undefined) p['door'] = w.door;
-    const whole = prepared(
-      db,
-      `SELECT mode, outcome, reason, SUM(count) AS n FROM entry_stats_daily
-        WHERE day >= @d0 AND day <= @d1${door} GROUP BY mode, outcome, reason`,
-    ).all(p) as ModeRow[];
-    for (const r of whole) add(r);
+  if (p.months) {
+    addAll(
+      prepared(
+        db,
+        `SELECT mode, outcome, reason, SUM(count) FROM entry_stats_monthly
+          WHERE month >= @m0 AND month <= @m1${door} GROUP BY mode, outcome, reason`,
+      )
+        .raw()
+        .all(withDoor(w, { m0: p.months[0], m1: p.months[1] })) as [string, string, string, number][],
+    );
   }
-  // Partial days: [from, start of firstWhole) and [start of toDay, to), as key ranges in entry_stats.
-  const partial: { day: string; h0: number; h1: number }[] = [];
-  if (w.fromDay === w.toDay) partial.push({ day: w.fromDay, h0: w.fromHour, h1: w.toHour - 1 });
-  else {
-    if (w.fromHour > 0) partial.push({ day: w.fromDay, h0: w.fromHour, h1: 23 });
-    partial.push({ day: w.toDay, h0: 0, h1: w.toHour - 1 });
-  }
-  const edge = prepared(
+  const days = prepared(
     db,
-    `SELECT mode, outcome, reason, SUM(count) AS n FROM entry_stats
+    `SELECT mode, outcome, reason, SUM(count) FROM entry_stats_daily
+      WHERE day >= @d0 AND day <= @d1${door} GROUP BY mode, outcome, reason`,
+  ).raw();
+  for (const [d0, d1] of p.dayRanges)
+    addAll(days.all(withDoor(w, { d0, d1 })) as [string, string, string, number][]);
+  const hours = prepared(
+    db,
+    `SELECT mode, outcome, reason, SUM(count) FROM entry_stats
       WHERE day = @day AND hour >= @h0 AND hour <= @h1${door} GROUP BY mode, outcome, reason`,
-  );
-  for (const part of partial) {
-    if (part.h1 < part.h0) continue;
-    const p: Record<string, string | number> = { ...part };
-    if (w.door !== undefined) p['door'] = w.door;
-    for (const r of edge.all(p) as ModeRow[]) add(r);
-  }
-  for (const r of raw) add({ mode: r.mode, outcome: r.outcome, reason: r.reason, n: r.n });
+  ).raw();
+  for (const part of p.partial)
+    addAll(hours.all(withDoor(w, { ...part })) as [string, string, string, number][]);
+  for (const r of raw) add(r.mode, r.outcome, r.reason, r.n);
   return [...totals.values()];
 }
 
@@ -392,41 +470,42 @@ function byOutcome(rows: ModeRow[]): OutcomeCount[] {
 /** Granted and denied swipes per local hour of day (always 24 buckets, 0-23). */
 export function visitsByHour(db: Db, q: StatsQuery): HourBucket[] {
   const w = timeWindow(q);
-  return byHour(hourRows(db, w, rawRows(db, w)));
+  return byHour(hourRows(db, w, parts(w), rawRows(db, w)));
 }
 
 /** Per local date, every day of the window present (zeros included). */
 export function visitsByDay(db: Db, q: StatsQuery): DayBucket[] {
   const w = timeWindow(q);
-  return byDay(w, dayRows(db, w, rawRows(db, w)));
+  return byDay(w, dayRows(db, w, parts(w), rawRows(db, w)));
 }
 
 /** Per ISO week of the local date, every week touching the window present. */
 export function visitsByWeek(db: Db, q: StatsQuery): WeekBucket[] {
   const w = timeWindow(q);
-  return byWeek(byDay(w, dayRows(db, w, rawRows(db, w))));
+  return byWeek(byDay(w, dayRows(db, w, parts(w), rawRows(db, w))));
 }
 
 /** Granted and denied per door mode (staffed, staffless, closed, and any other mode found). */
 export function staffedVsStaffless(db: Db, q: StatsQuery): ModeCounts {
   const w = timeWindow(q);
-  return byMode(modeRows(db, w, rawRows(db, w)));
+  return byMode(modeRows(db, w, parts(w), rawRows(db, w)));
 }
 
 /** Counts per outcome and reason code, largest first. */
 export function outcomes(db: Db, q: StatsQuery): OutcomeCount[] {
   const w = timeWindow(q);
-  return byOutcome(modeRows(db, w, rawRows(db, w)));
+  return byOutcome(modeRows(db, w, parts(w), rawRows(db, w)));
 }
 
 /** Everything the statistics screen draws, in one call (reads each source once). */
 export function statsOverview(db: Db, q: StatsQuery): StatsOverview {
   const w = timeWindow(q);
   const raw = rawRows(db, w);
-  const modes = modeRows(db, w, raw);
-  const days = byDay(w, dayRows(db, w, raw));
+  const p = parts(w);
+  const modes = modeRows(db, w, p, raw);
+  const days = byDay(w, dayRows(db, w, p, raw));
   return {
-    byHour: byHour(hourRows(db, w, raw)),
+    byHour: byHour(hourRows(db, w, p, raw)),
     byDay: days,
     byWeek: byWeek(days),
     modes: byMode(modes),

@@ -32,9 +32,9 @@ function indexSql(db: Db, name: string): string | undefined {
 }
 /** The dashboard summaries equal entry_stats regrouped, row for row. */
 function summariesMatchStats(db: Db): boolean {
-  const same = (summary: string, columns: string) => {
+  const same = (summary: string, columns: string, source = columns) => {
     const q = (sql: string) => db.prepare(sql).pluck().get() as number;
-    const regrouped = `SELECT ${columns}, SUM(count) AS n FROM entry_stats GROUP BY ${columns}`;
+    const regrouped = `SELECT ${source}, SUM(count) AS n FROM entry_stats GROUP BY ${source}`;
     return (
       q(`SELECT COUNT(*) FROM (${regrouped} EXCEPT SELECT ${columns}, count FROM ${summary})`) === 0 &&
       q(`SELECT COUNT(*) FROM (SELECT ${columns}, count FROM ${summary} EXCEPT ${regrouped})`) === 0
@@ -42,7 +42,14 @@ function summariesMatchStats(db: Db): boolean {
   };
   return (
     same('entry_stats_hourly', 'day, hour, door, outcome') &&
-    same('entry_stats_daily', 'day, door, mode, outcome, reason')
+    same('entry_stats_days', 'day, door, outcome') &&
+    same('entry_stats_daily', 'day, door, mode, outcome, reason') &&
+    same('entry_stats_month_hours', 'month, hour, door, outcome', 'substr(day, 1, 7), hour, door, outcome') &&
+    same(
+      'entry_stats_monthly',
+      'month, door, mode, outcome, reason',
+      'substr(day, 1, 7), door, mode, outcome, reason',
+    )
   );
 }
 
