@@ -78,6 +78,11 @@ describe('hostile MQTT payloads to the NVR parsers', () => {
     );
   });
 
+  it('a well-formed purge answer is accepted (so the parsers are not refusing everything)', () => {
+    const ok = Buffer.from(JSON.stringify({ id: 'abc-123', ok: true, deleted: 3, oldest: '2026-11-20T10:00:00Z' }));
+    expect(mqttParsers(ok).accepted).toContain('purgeResponse');
+  });
+
   it('an oversized payload is refused by every parser', () => {
     expect(mqttParsers(Buffer.alloc(1_000_000, 0x20)).accepted).toEqual([]);
   });
