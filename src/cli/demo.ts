@@ -12,6 +12,8 @@ import { StdinCardReader } from '../reader/stdin-reader.ts';
 import { SimDoorDriver } from '../door/sim-driver.ts';
 import { startSip2Simulator, type Sip2Simulator } from '../ils/simulator.ts';
 import type { App } from '../app.ts';
+import { NvrAgent } from '../nvr-agent/agent.ts';
+import { checkAgentConfig } from '../nvr-agent/config.ts';
 import { createInterface } from 'node:readline';
 import { startService } from '../service.ts';
 import { Consents } from '../consent/consents.ts';
@@ -102,6 +104,27 @@ export async function runDemo(): Promise<void> {
     },
   });
   const { app } = service;
+  const recordings = seedRecordings(join(demoDir, 'recordings'));
+  const agent = new NvrAgent({
+    config: checkAgentConfig(
+      {
+        mqtt: {
+          url: config.mqtt.url,
+          base_topic: config.nvr.base_topic,
+          client_id: 'dorvakt-demo-nvr-agent',
+          protocol_version: app.broker.kind === 'embedded' ? 4 : 5,
+        },
+        recordings: { root: recordings.root, layout: 'frigate' },
+        exports_dir: join(demoDir, 'exports'),
+        state_file: join(demoDir, 'nvr-agent-state.json'),
+        purge_cron: '* * * * *',
+        cameras: ['entrance', 'hall'],
+      },
+      demoDir,
+    ),
+    log: log.child({ svc: 'nvr-agent' }),
+  });
+  await agent.start();
   app.bus.subscribe((event) => {
     if (event.type === 'door')
       say(
@@ -120,6 +143,9 @@ export async function runDemo(): Promise<void> {
   say(`  Health:    curl ${service.opsUrl}/healthz`);
   say(`  State:     curl ${service.opsUrl}/api/state`);
   say(`  Library:   SIP2 simulator on 127.0.0.1:${sip2.port} (cp850, checksums on)`);
+  say(
+    `  Cameras:   recorder agent on ${recordings.root} (${recordings.files} demo segments over 9 days); footage older than 7 days is purged`,
+  );
   say(`  Store:     ${config.store.path}`);
   say(`  Log:       ${logFile}`);
   say(`  Door mode: ${app.doors[0]!.scheduleState()} (schedule: staffless all day, closed 03:00-04:00)`);
@@ -146,6 +172,7 @@ export async function runDemo(): Promise<void> {
 
   const stop = async () => {
     say('stopping…');
+    await agent.stop();
     await service.stop();
     await sip2.close();
     pty?.child.kill();
@@ -168,6 +195,24 @@ function seedDemo(storePath: string, key: string): void {
       consents.sign(hash(p.card), 'camera', 'demo-1', Date.now(), 'demo');
   }
   db.close();
+}
+
+/** Fake Frigate segments (recordings/YYYY-MM-DD/HH/<camera>/MM.SS.mp4, UTC), every 6 hours for 9 days. */
+function seedRecordings(root: string): { root: string; files: number } {
+  let files = 0;
+  const now = Date.now();
+  for (let t = now - 9 * 86_400_000; t < now; t += 6 * 3_600_000) {
+    const at = new Date(t);
+    const [day, time] = at.toISOString().split('T') as [string, string];
+    for (const camera of ['entrance', 'hall']) {
+      const dir = join(root, day, time.slice(0, 2), camera);
+      mkdirSync(dir, { recursive: true });
+      const file = join(dir, `${time.slice(3, 5)}.${time.slice(6, 8)}.mp4`);
+      if (!existsSync(file)) writeFileSync(file, 'demo segment\n');
+      files++;
+    }
+  }
+  return { root, files };
 }
 
 /** Lets a visitor stage faults from the demo's terminal. */
