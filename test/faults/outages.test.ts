@@ -164,3 +164,53 @@ describe('outages around a running door', () => {
     expect(unlocks).toBeGreaterThanOrEqual(5);
   });
 });
+
+describe('library system down under offline policy allow_known', () => {
+  let broker: Broker;
+  let pty: PtyPair;
+  let sip2: Sip2Simulator;
+  let dir: ReturnType<typeof tempDir>;
+  let h: Harness;
+
+  beforeAll(async () => {
+    [broker, pty, sip2] = await Promise.all([startMosquitto(), createPtyPair(), startSip2Simulator()]);
+    dir = tempDir('outages-known-');
+    const ils = ilsConfigWithDefaults({
+      host: sip2.host,
+      port: sip2.port,
+      institution: 'DEMO',
+      cache_seconds: 0,
+      connect_timeout_ms: 500,
+      request_timeout_ms: 500,
+      circuit: { failure_threshold: 2, backoff_min_ms: 100, backoff_max_ms: 400 },
+    });
+    const source = createIlsPatronSource(ils, { log: createLogger('silent'), readSecret });
+    h = await startHarness({
+      dir: dir.path,
+      pty,
+      mqttUrl: broker.url,
+      patronSource: source,
+      offlinePolicy: 'allow_known',
+    });
+    for (const card of [CARD, '10000002'])
+      for (const kind of ['agreement', 'camera'] as const)
+        h.app.consents.sign(h.app.hashCard(card), kind, '1', Date.now(), 'test');
+  });
+
+  afterAll(async () => {
+    await h?.stop();
+    await sip2?.close();
+    await pty?.close();
+    await broker?.stop();
+    dir?.cleanup();
+  });
+
+  it('admits a patron seen live recently, denies one never seen, and is back to live answers after', async () => {
+    expect(await h.swipe(CARD)).toMatchObject({ outcome: 'granted', reason: 'allow' });
+    sip2.setFault({ mode: 'down' });
+    expect(await h.swipe(CARD)).toMatchObject({ outcome: 'granted', reason: 'allow_offline_known' });
+    expect(await h.swipe('10000002')).toMatchObject({ outcome: 'denied', reason: 'ils_unavailable' });
+    sip2.setFault(null);
+    await waitFor(async () => (await h.swipe('10000002')).reason === 'allow', 10_000, 'live answers again');
+  });
+});
