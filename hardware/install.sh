@@ -100,12 +100,16 @@ if [ ! -f "$SRC/dist/cli/dorvakt.js" ]; then
   say "no build in $SRC/dist: building (npm ci && npm run build)"
   sys sh -c "cd '$SRC' && npm ci --no-audit --no-fund && npm run build"
 fi
-for item in package.json package-lock.json bin config hardware systemd README.md docs dist; do
-  if [ -e "$SRC/$item" ]; then
-    rm -rf "${OPT:?}/$item"
-    cp -a "$SRC/$item" "$OPT/$item"
-  fi
-done
+if [ "$SRC" -ef "$OPT" ]; then
+  say "running from $OPT itself: code left as it is"
+else
+  for item in package.json package-lock.json bin config hardware systemd README.md docs dist; do
+    if [ -e "$SRC/$item" ]; then
+      rm -rf "${OPT:?}/$item"
+      cp -a "$SRC/$item" "$OPT/$item"
+    fi
+  done
+fi
 # Native modules (better-sqlite3, serialport, onoff) are built for this machine, without dev tools.
 sys sh -c "cd '/opt/dorvakt' && npm ci --omit=dev --no-audit --no-fund"
 
