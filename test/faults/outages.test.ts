@@ -2,8 +2,6 @@ import { join } from 'node:path';
 import { connect, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSecret } from '../../src/config/load.ts';
-import { nvrConfigDefaults } from '../../src/nvr/config.ts';
-import { NvrController } from '../../src/nvr/controller.ts';
 import type { NvrAgent } from '../../src/nvr-agent/agent.ts';
 import { ilsConfigWithDefaults } from '../../src/ils/config.ts';
 import { startSip2Simulator, type Sip2Simulator } from '../../src/ils/simulator.ts';
@@ -58,7 +56,15 @@ describe('outages around a running door', () => {
         clear: (...a: Parameters<Harness['app']['alarms']['clear']>) => holder.alarms?.clear(...a),
       } as Harness['app']['alarms'],
     });
-    h = await startHarness({ dir: dir.path, pty, mqttUrl: broker.url, patronSource: source });
+    h = await startHarness({
+      dir: dir.path,
+      pty,
+      mqttUrl: broker.url,
+      patronSource: source,
+      // Camera retention as the service wires it, with short answer timeouts.
+      extra:
+        'nvr: { enabled: true, answer_timeout_ms: 100, max_tries: 2, backoff: { factor: 2, max_ms: 300 } }',
+    });
     holder.alarms = h.app.alarms;
     for (const kind of ['agreement', 'camera'] as const)
       h.app.consents.sign(h.app.hashCard(CARD), kind, '1', Date.now(), 'test');
@@ -130,29 +136,17 @@ describe('outages around a running door', () => {
   });
 
   it('recorder agent silent: nvr_unreachable rises while the door works, clears when the agent answers', async () => {
-    const log = createLogger('silent');
-    const controller = new NvrController({
-      config: nvrConfigDefaults({
-        answer_timeout_ms: 100,
-        max_tries: 2,
-        backoff: { factor: 2, max_ms: 300 },
-      }),
-      db: h.app.db,
-      mqtt: h.app.mqtt.client,
-      alarms: h.app.alarms,
-      log,
-    });
+    const controller = h.app.nvr!;
+    expect(controller).toBeDefined();
     let agent: NvrAgent | undefined;
     try {
-      controller.start();
       controller.purgeNow();
       await waitFor(() => h.alarmActive('nvr_unreachable'), 5000, 'nvr_unreachable raised');
       expect(await h.swipe(CARD)).toMatchObject({ outcome: 'granted' });
       expect(h.app.healthy().ok).toBe(true);
-      agent = await startAgent(agentConfig(join(dir.path, 'agent'), broker.url), log);
+      agent = await startAgent(agentConfig(join(dir.path, 'agent'), broker.url), createLogger('silent'));
       await waitFor(() => !h.alarmActive('nvr_unreachable'), 10_000, 'nvr_unreachable cleared');
     } finally {
-      await controller.stop();
       await agent?.stop();
     }
   });
