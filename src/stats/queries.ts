@@ -524,11 +524,20 @@ export const CSV_COLUMNS = [
   'age_band',
 ] as const;
 
+const csvCells = new Map<string, string>();
+
 function csvCell(value: string | number): string {
   if (typeof value === 'number') return String(value);
-  // A spreadsheet would run a cell starting with these as a formula.
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n']/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  // Few distinct values (doors, modes, reasons, categories): escape each once.
+  let cell = csvCells.get(value);
+  if (cell === undefined) {
+    // A spreadsheet would run a cell starting with these as a formula.
+    const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+    cell = /[",\r\n']/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+    if (csvCells.size > 10_000) csvCells.clear();
+    csvCells.set(value, cell);
+  }
+  return cell;
 }
 
 type CsvKey = [string, number, string, string, string, string, string, string];
