@@ -31,6 +31,8 @@ export interface HarnessOptions {
   valid?: string[];
   patronSource?: AppOptions['patronSource'];
   offlinePolicy?: 'deny' | 'allow_known';
+  /** The library system (patrons.source sip2) at this simulator address, as the config wires it. */
+  sip2?: { host: string; port: number } | undefined;
 }
 
 export async function startHarness(o: HarnessOptions): Promise<Harness> {
@@ -44,7 +46,13 @@ doors:
     schedule: { staffed: "", staffless: "Mo-Su 00:00-24:00", holidays_closed: false }
     reader: { path: ${o.pty.devicePath}, profile: line, reconnect_min_ms: 50, reconnect_max_ms: 200 }
     hardware: ${o.hardware ?? '{ driver: sim, pulse_ms: 200, sim: { patron_on_grant: false } }'}
-patrons: { offline_policy: ${o.offlinePolicy ?? 'deny'} }
+patrons: { source: ${o.sip2 ? 'sip2' : 'local'}, offline_policy: ${o.offlinePolicy ?? 'deny'} }
+${
+  o.sip2
+    ? `ils: { host: ${o.sip2.host}, port: ${o.sip2.port}, institution: DEMO, cache_seconds: 0, connect_timeout_ms: 500,
+        request_timeout_ms: 500, circuit: { failure_threshold: 2, backoff_min_ms: 100, backoff_max_ms: 400 } }`
+    : ''
+}
 store: { path: ${o.storePath ?? join(o.dir, 'store.sqlite')} }
 mqtt: { url: "${o.mqttUrl}" }
 log: { level: silent }

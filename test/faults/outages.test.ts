@@ -1,11 +1,8 @@
 import { join } from 'node:path';
 import { connect, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSecret } from '../../src/config/load.ts';
 import type { NvrAgent } from '../../src/nvr-agent/agent.ts';
-import { ilsConfigWithDefaults } from '../../src/ils/config.ts';
 import { startSip2Simulator, type Sip2Simulator } from '../../src/ils/simulator.ts';
-import { createIlsPatronSource } from '../../src/ils/source.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { type Broker, startMosquitto } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/ports.ts';
@@ -36,36 +33,15 @@ describe('outages around a running door', () => {
   beforeAll(async () => {
     [broker, pty, sip2] = await Promise.all([startMosquitto(), createPtyPair(), startSip2Simulator()]);
     dir = tempDir('outages-');
-    const log = createLogger('silent');
-    const ils = ilsConfigWithDefaults({
-      host: sip2.host,
-      port: sip2.port,
-      institution: 'DEMO',
-      cache_seconds: 0,
-      connect_timeout_ms: 500,
-      request_timeout_ms: 500,
-      circuit: { failure_threshold: 2, backoff_min_ms: 100, backoff_max_ms: 400 },
-    });
-    // The alarms object exists only once the app runs; the source reaches it through this holder.
-    const holder: { alarms?: Harness['app']['alarms'] } = {};
-    const source = createIlsPatronSource(ils, {
-      log,
-      readSecret,
-      alarms: {
-        raise: (...a: Parameters<Harness['app']['alarms']['raise']>) => holder.alarms?.raise(...a),
-        clear: (...a: Parameters<Harness['app']['alarms']['clear']>) => holder.alarms?.clear(...a),
-      } as Harness['app']['alarms'],
-    });
     h = await startHarness({
       dir: dir.path,
       pty,
       mqttUrl: broker.url,
-      patronSource: source,
+      sip2: { host: sip2.host, port: sip2.port },
       // Camera retention as the service wires it, with short answer timeouts.
       extra:
         'nvr: { enabled: true, answer_timeout_ms: 100, max_tries: 2, backoff: { factor: 2, max_ms: 300 } }',
     });
-    holder.alarms = h.app.alarms;
     for (const kind of ['agreement', 'camera'] as const)
       h.app.consents.sign(h.app.hashCard(CARD), kind, '1', Date.now(), 'test');
     h.app.doors[0]!.door.onRelayWrite((_at, unlocked) => {
@@ -126,10 +102,13 @@ describe('outages around a running door', () => {
     for (let i = 0; i < 4; i++) reasons.push((await h.swipe(CARD)).reason);
     expect(new Set(reasons)).toEqual(new Set(['ils_unavailable']));
     await waitFor(() => h.alarmActive('ils_offline'), 5000, 'ils_offline raised');
+    const ilsUp = async () => (await h.app.metrics.ilsUp.get()).values[0]?.value;
+    expect(await ilsUp()).toBe(0);
     expect(unlocks).toBe(before);
     expect(h.app.healthy().ok).toBe(true);
     sip2.setFault(null);
     await waitFor(() => !h.alarmActive('ils_offline'), 10_000, 'ils_offline cleared');
+    expect(await ilsUp()).toBe(1);
     await relocked();
     expect(await h.swipe(CARD)).toMatchObject({ outcome: 'granted', reason: 'allow' });
     await waitFor(() => unlocks > before, 2000, 'unlock after recovery');
@@ -169,21 +148,11 @@ describe('library system down under offline policy allow_known', () => {
   beforeAll(async () => {
     [broker, pty, sip2] = await Promise.all([startMosquitto(), createPtyPair(), startSip2Simulator()]);
     dir = tempDir('outages-known-');
-    const ils = ilsConfigWithDefaults({
-      host: sip2.host,
-      port: sip2.port,
-      institution: 'DEMO',
-      cache_seconds: 0,
-      connect_timeout_ms: 500,
-      request_timeout_ms: 500,
-      circuit: { failure_threshold: 2, backoff_min_ms: 100, backoff_max_ms: 400 },
-    });
-    const source = createIlsPatronSource(ils, { log: createLogger('silent'), readSecret });
     h = await startHarness({
       dir: dir.path,
       pty,
       mqttUrl: broker.url,
-      patronSource: source,
+      sip2: { host: sip2.host, port: sip2.port },
       offlinePolicy: 'allow_known',
     });
     for (const card of [CARD, '10000002'])
