@@ -202,7 +202,14 @@ function dropSecondaryIndexes(db: Db): void {
           WHERE type = 'index' AND tbl_name = 'entries' AND sql IS NOT NULL AND name <> ?`,
       )
       .all(BATCH_INDEX) as { name: string; sql: string }[];
+    // A unique index enforces something; only plain lookup indexes may go for a while.
+    const unique = new Set(
+      (db.pragma('index_list(entries)') as { name: string; unique: number }[])
+        .filter((i) => i.unique)
+        .map((i) => i.name),
+    );
     for (const { name, sql } of indexes) {
+      if (unique.has(name)) continue;
       db.prepare('INSERT OR REPLACE INTO retention_dropped_indexes (name, sql) VALUES (?, ?)').run(name, sql);
       db.exec(`DROP INDEX "${name.replace(/"/g, '""')}"`);
     }

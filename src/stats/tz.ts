@@ -77,32 +77,58 @@ export interface OffsetSegment {
   offsetMs: number;
 }
 
+/** Offset changes within one UTC calendar year, found by sampling and bisection; cached per zone and year. */
+const transitionCache = new Map<string, { at: number; offsetMs: number }[]>();
+
+function transitionsOfYear(timezone: string, year: number): { at: number; offsetMs: number }[] {
+  const key = `${timezone}|${year}`;
+  let found = transitionCache.get(key);
+  if (found) return found;
+  found = [];
+  const end = Date.UTC(year + 1, 0, 1);
+  // From the last instant of the year before, so a change exactly at New Year (UTC) is seen.
+  let probe = Date.UTC(year, 0, 1) - 1;
+  let offset = tzOffsetMs(timezone, probe);
+  while (probe < end) {
+    const next = Math.min(probe + SAMPLE_STEP_MS, end);
+    const nextOffset = tzOffsetMs(timezone, next);
+    if (nextOffset !== offset) {
+      // Bisect to the first millisecond with the new offset.
+      let lo = probe;
+      let hi = next;
+      while (hi - lo > 1) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (tzOffsetMs(timezone, mid) === offset) lo = mid;
+        else hi = mid;
+      }
+      const after = tzOffsetMs(timezone, hi);
+      if (hi < end) found.push({ at: hi, offsetMs: after });
+      offset = after;
+      probe = hi;
+      continue;
+    }
+    probe = next;
+  }
+  transitionCache.set(key, found);
+  return found;
+}
+
 /** Cuts [from, to) into pieces of constant UTC offset. */
 export function offsetSegments(timezone: string, from: number, to: number): OffsetSegment[] {
   const segments: OffsetSegment[] = [];
   if (!(to > from)) return segments;
   let start = from;
   let offset = tzOffsetMs(timezone, from);
-  let probe = from;
-  while (probe < to) {
-    const next = Math.min(probe + SAMPLE_STEP_MS, to);
-    const nextOffset = tzOffsetMs(timezone, next === to ? to - 1 : next);
-    if (nextOffset !== offset) {
-      // Bisect to the first millisecond with the new offset.
-      let lo = probe;
-      let hi = next === to ? to - 1 : next;
-      while (hi - lo > 1) {
-        const mid = Math.floor((lo + hi) / 2);
-        if (tzOffsetMs(timezone, mid) === offset) lo = mid;
-        else hi = mid;
-      }
-      segments.push({ start, end: hi, offsetMs: offset });
-      start = hi;
-      offset = tzOffsetMs(timezone, hi);
-      probe = hi;
-      continue;
+  const firstYear = new Date(from).getUTCFullYear();
+  const lastYear = new Date(to - 1).getUTCFullYear();
+  for (let year = firstYear; year <= lastYear; year++) {
+    for (const t of transitionsOfYear(timezone, year)) {
+      if (t.at <= from || t.at >= to) continue;
+      if (t.offsetMs === offset) continue;
+      segments.push({ start, end: t.at, offsetMs: offset });
+      start = t.at;
+      offset = t.offsetMs;
     }
-    probe = next;
   }
   segments.push({ start, end: to, offsetMs: offset });
   return segments;

@@ -187,6 +187,23 @@ describe('anonymiseEntries on a year of entries (real SQLite file)', () => {
     expect(plan.map((p) => p.detail).join(' ')).toContain('entries_card');
   });
 
+  it('bulk mode leaves unique indexes alone', () => {
+    db.exec('CREATE UNIQUE INDEX entries_unique_probe ON entries (ts, id)');
+    const during: (string | undefined)[] = [];
+    anonymiseEntries(db, {
+      identifiedDays: 30,
+      timezone: TZ,
+      now: NOW,
+      bulkThreshold: 1000,
+      onBatch: () => {
+        during.push(indexSql(db, 'entries_unique_probe'));
+        expect(indexSql(db, 'entries_card')).toBeUndefined();
+      },
+    });
+    expect(during.length).toBeGreaterThan(0);
+    expect(during.every((sql) => sql?.includes('UNIQUE'))).toBe(true);
+  });
+
   it('a throw in bulk mode rolls back the batch and still rebuilds the index', () => {
     const cardIndexSql = indexSql(db, 'entries_card');
     expect(() =>

@@ -1,0 +1,87 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  floorToLocalHour,
+  isoWeek,
+  localDayHour,
+  offsetSegments,
+  startOfLocalDay,
+  tzOffsetMs,
+} from '../../src/stats/tz.ts';
+import { referenceLocal } from '../retention/seed.ts';
+
+const ZONES = [
+  'Europe/Oslo',
+  'Europe/Copenhagen',
+  'America/New_York',
+  'Asia/Kolkata',
+  'Australia/Lord_Howe',
+  'UTC',
+];
+const HOUR = 3_600_000;
+const instant = fc.integer({ min: Date.UTC(2019, 0, 1), max: Date.UTC(2031, 0, 1) });
+
+describe('time zone helpers (no process TZ)', () => {
+  it('offset segments cover the range, each with one offset, neighbours differing (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...ZONES),
+        instant,
+        fc.integer({ min: 1, max: 800 * 86_400_000 }),
+        (zone, from, span) => {
+          const to = from + span;
+          const segments = offsetSegments(zone, from, to);
+          expect(segments[0]!.start).toBe(from);
+          expect(segments.at(-1)!.end).toBe(to);
+          for (let i = 0; i < segments.length; i++) {
+            const s = segments[i]!;
+            expect(s.end).toBeGreaterThan(s.start);
+            expect(tzOffsetMs(zone, s.start)).toBe(s.offsetMs);
+            expect(tzOffsetMs(zone, s.end - 1)).toBe(s.offsetMs);
+            if (i > 0) {
+              expect(s.start).toBe(segments[i - 1]!.end);
+              expect(s.offsetMs).not.toBe(segments[i - 1]!.offsetMs);
+            }
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('local day and hour agree with a formatted reference; floors land on local hour starts (property)', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...ZONES), instant, (zone, ts) => {
+        expect(localDayHour(zone, ts)).toEqual(referenceLocal(zone, ts));
+        const floor = floorToLocalHour(zone, ts);
+        expect(floor).toBeLessThanOrEqual(ts);
+        expect(ts - floor).toBeLessThan(HOUR);
+        expect(localDayHour(zone, floor)).toEqual(referenceLocal(zone, ts));
+        expect((floor + tzOffsetMs(zone, floor)) % HOUR).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('start of a local day', () => {
+    expect(new Date(startOfLocalDay('Europe/Oslo', '2026-03-29')).toISOString()).toBe(
+      '2026-03-28T23:00:00.000Z',
+    );
+    expect(new Date(startOfLocalDay('Europe/Oslo', '2026-10-26')).toISOString()).toBe(
+      '2026-10-25T23:00:00.000Z',
+    );
+    // Midnight did not exist in São Paulo on 4 November 2018: the day began at 01:00.
+    expect(new Date(startOfLocalDay('America/Sao_Paulo', '2018-11-04')).toISOString()).toBe(
+      '2018-11-04T03:00:00.000Z',
+    );
+  });
+
+  it('ISO weeks', () => {
+    expect(isoWeek('2026-01-01')).toBe('2026-W01');
+    expect(isoWeek('2026-12-31')).toBe('2026-W53');
+    expect(isoWeek('2027-01-03')).toBe('2026-W53');
+    expect(isoWeek('2027-01-04')).toBe('2027-W01');
+    expect(isoWeek('2021-01-03')).toBe('2020-W53');
+    expect(isoWeek('2024-12-30')).toBe('2025-W01');
+  });
+});
