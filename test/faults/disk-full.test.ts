@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Broker, startMosquitto } from '../helpers/mosquitto.ts';
@@ -7,39 +7,13 @@ import { waitFor } from '../helpers/ports.ts';
 import { createPtyPair, type PtyPair } from '../helpers/pty.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { type Harness, startHarness } from './app-harness.ts';
+import { fill } from './fill.ts';
 
 /**
  * The store on a 3 MiB tmpfs (mounting needs root; the fault suite runs as root in CI). A filler
  * file takes the rest of the space while patrons keep swiping.
  */
 const CARD = '10000001';
-
-function fill(path: string): number {
-  const fd = openSync(path, 'w');
-  const block = Buffer.alloc(64 * 1024, 0x55);
-  let written = 0;
-  try {
-    for (;;) {
-      try {
-        written += writeSync(fd, block);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOSPC') break;
-        throw error;
-      }
-    }
-    // The last partial block: byte by byte is too slow, halve the chunk instead.
-    for (let size = 32 * 1024; size >= 1; size = Math.floor(size / 2)) {
-      try {
-        for (;;) written += writeSync(fd, block.subarray(0, size));
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return written;
-}
 
 describe('disk full while swiping', () => {
   let broker: Broker;
