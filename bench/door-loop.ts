@@ -30,6 +30,7 @@ doors:
 store: { path: ${join(dir, 'store.sqlite')} }
 mqtt: { url: "${mqttUrl}" }
 ops: { port: ${opsPort} }
+web: { enabled: false }
 log: { level: warn }
 `;
 }

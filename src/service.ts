@@ -1,12 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { type App, type AppOptions, startApp } from './app.ts';
 import { createOpsServer } from './ops/server.ts';
+import { startRetentionJobs } from './retention/jobs.ts';
+import { startWebServer } from './web/server.ts';
 import { startSystemdNotify } from './ops/systemd-notify.ts';
 
 export interface Service {
   app: App;
   ops: FastifyInstance;
   opsUrl: string;
+  web: FastifyInstance | undefined;
+  webUrl: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -28,6 +32,22 @@ export async function startService(options: AppOptions): Promise<Service> {
   });
   const opsUrl = await ops.listen({ host: config.ops.host, port: config.ops.port });
   log.info({ url: opsUrl }, 'ops endpoints: /healthz /api/state /metrics');
+  // The dashboard and the privacy jobs come after the door is ready: a slow start of theirs never delays it.
+  const web = config.web.enabled
+    ? await startWebServer({
+        config,
+        db: app.db,
+        bus: app.bus,
+        alarms: app.alarms,
+        consents: app.consents,
+        hashCard: app.hashCard,
+        doors: app.doors,
+        nvr: app.nvr,
+        log: log.child({ mod: 'web' }),
+      })
+    : undefined;
+  if (web) log.info({ url: web.url }, 'dashboard listening');
+  const retention = startRetentionJobs({ db: app.db, config, log: log.child({ mod: 'retention' }) });
   log.info({ doors: app.doors.length, readyMs: Math.round(performance.now()) }, 'door ready');
   // systemd Type=notify: READY now, WATCHDOG=1 only while the door loop is healthy (no-op outside systemd).
   const notify = startSystemdNotify({ health: () => app.healthy(), log: log.child({ mod: 'systemd' }) });
@@ -36,8 +56,12 @@ export async function startService(options: AppOptions): Promise<Service> {
     app,
     ops,
     opsUrl,
+    web: web?.app,
+    webUrl: web?.url,
     async stop() {
       notify?.stopping();
+      await retention.stop();
+      await web?.app.close();
       await ops.close();
       await app.stop();
       await notify?.close();

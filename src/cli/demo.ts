@@ -13,6 +13,7 @@ import { SimDoorDriver } from '../door/sim-driver.ts';
 import { startSip2Simulator, type Sip2Simulator } from '../ils/simulator.ts';
 import type { App } from '../app.ts';
 import { NvrAgent } from '../nvr-agent/agent.ts';
+import { addUser, findUserByName, setPassword } from '../web/users.ts';
 import { checkAgentConfig } from '../nvr-agent/config.ts';
 import { createInterface } from 'node:readline';
 import { startService } from '../service.ts';
@@ -78,12 +79,14 @@ export async function runDemo(): Promise<void> {
     .replaceAll('@MQTT_PORT@', process.env.DORVAKT_DEMO_MQTT_PORT ?? '1883')
     .replaceAll('@OPS_PORT@', process.env.DORVAKT_DEMO_OPS_PORT ?? '9105')
     .replaceAll('@LOG_LEVEL@', process.env.DORVAKT_LOG_LEVEL ?? 'info')
-    .replaceAll('@SIP2_PORT@', String(sip2.port));
+    .replaceAll('@SIP2_PORT@', String(sip2.port))
+    .replaceAll('@WEB_PORT@', process.env.DORVAKT_DEMO_WEB_PORT ?? '8080');
   const config = parseConfig(text, 'config/demo.yaml');
   config.store.path = join(demoDir, 'dorvakt.sqlite');
   config.secrets.card_hmac_key = { file: keyFile };
 
   seedDemo(config.store.path, readFileSync(keyFile, 'utf8').trim());
+  const adminPassword = await ensureDemoAdmin(config.store.path, join(demoDir, 'admin-password'));
 
   const logFile = join(demoDir, 'dorvakt.log');
   const log = createLogger(config.log.level, pino.destination({ dest: logFile, sync: false, mkdir: true }));
@@ -140,6 +143,9 @@ export async function runDemo(): Promise<void> {
   say(
     `  MQTT:      ${app.broker.kind === 'embedded' ? 'embedded broker (aedes)' : 'local broker'} at ${config.mqtt.url}, topics dorvakt/${config.site.id}/#`,
   );
+  say(
+    `  Dashboard: ${service.webUrl}  (user admin, password ${adminPassword}; kept in ${join(demoDir, 'admin-password')})`,
+  );
   say(`  Health:    curl ${service.opsUrl}/healthz`);
   say(`  State:     curl ${service.opsUrl}/api/state`);
   say(`  Library:   SIP2 simulator on 127.0.0.1:${sip2.port} (cp850, checksums on)`);
@@ -195,6 +201,23 @@ function seedDemo(storePath: string, key: string): void {
       consents.sign(hash(p.card), 'camera', 'demo-1', Date.now(), 'demo');
   }
   db.close();
+}
+
+/** The demo's dashboard admin; the password is generated once and kept beside the demo store. */
+async function ensureDemoAdmin(storePath: string, passwordFile: string): Promise<string> {
+  const db = openDb(storePath);
+  try {
+    if (existsSync(passwordFile) && findUserByName(db, 'admin'))
+      return readFileSync(passwordFile, 'utf8').trim();
+    const password = randomBytes(9).toString('base64url');
+    const existing = findUserByName(db, 'admin');
+    if (existing) await setPassword(db, existing.id, password);
+    else await addUser(db, { name: 'admin', role: 'admin', password, language: 'en' });
+    writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+    return password;
+  } finally {
+    db.close();
+  }
 }
 
 /** Fake Frigate segments (recordings/YYYY-MM-DD/HH/<camera>/MM.SS.mp4, UTC), every 6 hours for 9 days. */

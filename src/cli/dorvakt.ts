@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../config/load.ts';
@@ -9,6 +10,10 @@ const USAGE = `usage:
   dorvakt check-config FILE        validate a config file (names the key and line of every error)
   dorvakt demo                     run the demo (simulated door, pty reader, SIP2 simulator, local or embedded broker)
   dorvakt export open|close|renew|list|health --config FILE …   police exports and legal holds
+  dorvakt user add|passwd|disable|enable|list … --config FILE          dashboard users
+  dorvakt report|erase --card CARD … --config FILE                     GDPR access report / erasure for one card
+  dorvakt consent sign|withdraw|status --card CARD … --config FILE     agreements and camera consent
+  dorvakt patron add --card CARD … --config FILE                       the local patron registry
   dorvakt ils-check …              ask the library system about one card (see: dorvakt ils-check --help)
 `;
 
@@ -60,6 +65,52 @@ async function main(argv: string[]): Promise<number> {
       },
       actor: `cli:${userInfo().username}`,
     });
+  }
+  if (
+    command === 'user' ||
+    command === 'report' ||
+    command === 'erase' ||
+    command === 'consent' ||
+    command === 'patron'
+  ) {
+    const file = option(rest, '--config');
+    if (!file) return usage();
+    const config = loadConfig(file);
+    const args = withoutOption(rest, '--config');
+    const { openDb } = await import('../store/db.ts');
+    const db = openDb(config.store.path);
+    try {
+      if (command === 'user') {
+        const { runUserCommand } = await import('../web/users.ts');
+        return await runUserCommand(args, { db }, process.stdout);
+      }
+      const { cardHasher } = await import('../privacy/card-hash.ts');
+      const { readSecret } = await import('../config/load.ts');
+      const { localDate } = await import('../time/zone.ts');
+      const hashCard = cardHasher(readSecret(config.secrets.card_hmac_key));
+      const actor = `cli:${userInfo().username}`;
+      const readStdin = () => readFileSync(0, 'utf8');
+      if (command === 'report' || command === 'erase') {
+        const { runReportCommand } = await import('../retention/cli.ts');
+        return runReportCommand(
+          [command, ...args],
+          { db, hashCard, actor, timezone: config.site.timezone, language: config.site.language, readStdin },
+          { stdout: process.stdout, stderr: process.stderr },
+        );
+      }
+      const { runAdminCommand } = await import('./admin.ts');
+      return runAdminCommand([command, ...args], {
+        db,
+        hashCard,
+        actor,
+        today: () => localDate(new Date(), config.site.timezone),
+        readStdin,
+        out: process.stdout,
+        err: process.stderr,
+      });
+    } finally {
+      db.close();
+    }
   }
   if (command === 'ils-check') {
     const { runIlsCheck } = await import('../ils/check.ts');

@@ -18,13 +18,14 @@ describe('npm run demo', () => {
   });
 
   it('prints how to swipe, decides swipes in plain words and answers /healthz', async () => {
-    const [mqttPort, opsPort] = [await freePort(), await freePort()];
+    const [mqttPort, opsPort, webPort] = [await freePort(), await freePort(), await freePort()];
     child = spawn(process.execPath, ['bin/dorvakt.mjs', 'demo'], {
       env: {
         ...process.env,
         DORVAKT_DEMO_DIR: dir.path,
         DORVAKT_DEMO_MQTT_PORT: String(mqttPort),
         DORVAKT_DEMO_OPS_PORT: String(opsPort),
+        DORVAKT_DEMO_WEB_PORT: String(webPort),
       },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -64,6 +65,9 @@ describe('npm run demo', () => {
     child.stdin!.write('ils up\n');
     writeFileSync(ptyPath, 'x\u0001y\r\n');
     await waitFor(() => out.includes('dropped a malformed frame'), 10_000, 'a dropped frame');
+    const dashboard = await fetch(`http://127.0.0.1:${webPort}/`, { redirect: 'manual' });
+    expect(dashboard.status).toBe(303); // the dashboard wants a login
+    expect(out).toMatch(/Dashboard: http:\/\/127\.0\.0\.1:\d+ +\(user admin, password \S+;/);
     const health = await fetch(`http://127.0.0.1:${opsPort}/healthz`);
     expect(health.status).toBe(200);
     const state = (await (await fetch(`http://127.0.0.1:${opsPort}/api/state`)).json()) as {

@@ -1,0 +1,147 @@
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runAdminCommand } from '../../src/cli/admin.ts';
+import { Consents } from '../../src/consent/consents.ts';
+import { cardHasher } from '../../src/privacy/card-hash.ts';
+import { openDb } from '../../src/store/db.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const KEY = 'admin-cli-site-key-0123456789';
+const hash = cardHasher(KEY);
+
+describe('admin CLI: consent and local registry', () => {
+  const dir = tempDir();
+  afterAll(() => dir.cleanup());
+  const db = openDb(join(dir.path, 'store.sqlite'));
+  const outLines: string[] = [];
+  const errLines: string[] = [];
+  const run = (...argv: string[]) =>
+    runAdminCommand(argv, {
+      db,
+      hashCard: hash,
+      actor: 'cli:test',
+      today: () => '2026-11-26',
+      readStdin: () => '55554444\n',
+      out: { write: (t: string) => outLines.push(t) },
+      err: { write: (t: string) => errLines.push(t) },
+    });
+
+  it('signs and withdraws consent, audited, with the card only as a hash', () => {
+    expect(run('consent', 'sign', '--card', '55554444', '--kind', 'agreement', '--version', '2025-1')).toBe(
+      0,
+    );
+    expect(
+      run(
+        'consent',
+        'sign',
+        '--card',
+        '-',
+        '--kind',
+        'camera',
+        '--version',
+        '2025-1',
+        '--date',
+        '2026-11-20',
+      ),
+    ).toBe(0);
+    expect(new Consents(db).status(hash('55554444'))).toEqual({
+      agreement: 'signed',
+      camera: 'signed',
+      agreementVersion: '2025-1',
+    });
+    expect(
+      run(
+        'consent',
+        'withdraw',
+        '--card',
+        '55554444',
+        '--kind',
+        'camera',
+        '--reason',
+        'patron asked at the desk',
+      ),
+    ).toBe(0);
+    expect(new Consents(db).status(hash('55554444')).camera).toBe('withdrawn');
+    const audit = db.prepare('SELECT actor, action, subject, reason FROM audit ORDER BY id').all();
+    expect(audit).toEqual([
+      { actor: 'cli:test', action: 'consent.agreement.signed', subject: hash('55554444'), reason: null },
+      { actor: 'cli:test', action: 'consent.camera.signed', subject: hash('55554444'), reason: null },
+      {
+        actor: 'cli:test',
+        action: 'consent.camera.withdrawn',
+        subject: hash('55554444'),
+        reason: 'patron asked at the desk',
+      },
+    ]);
+    expect(JSON.stringify(db.prepare('SELECT * FROM consents').all())).not.toContain('55554444');
+  });
+
+  it('refuses bad input with usage and exit 2, writing nothing', () => {
+    const before = db.prepare('SELECT COUNT(*) FROM consents').pluck().get();
+    expect(run('consent', 'sign', '--card', '1', '--kind', 'selfie', '--version', '1')).toBe(2);
+    expect(run('consent', 'sign', '--card', '1', '--kind', 'camera')).toBe(2);
+    expect(
+      run('consent', 'sign', '--card', '1', '--kind', 'camera', '--version', '1', '--date', '26.11.2026'),
+    ).toBe(2);
+    expect(run('patron', 'add', '--card', '1', '--birth-year', 'old')).toBe(2);
+    expect(run('consent', 'sign', '--kind', 'camera', '--version', '1')).toBe(2);
+    expect(run('consent', 'sign', '--bogus')).toBe(2);
+    expect(db.prepare('SELECT COUNT(*) FROM consents').pluck().get()).toBe(before);
+  });
+
+  it('registers a local patron', () => {
+    expect(run('patron', 'add', '--card', '77778888', '--category', 'V', '--birth-year', '1990')).toBe(0);
+    expect(
+      db.prepare('SELECT category, birth_year FROM patrons WHERE card_hash = ?').get(hash('77778888')),
+    ).toEqual({ category: 'V', birth_year: 1990 });
+  });
+});
+
+describe('dorvakt user / consent / report as commands', () => {
+  const dir = tempDir();
+  afterAll(() => dir.cleanup());
+  const config = join(dir.path, 'dorvakt.yaml');
+  writeFileSync(join(dir.path, 'key'), KEY);
+  writeFileSync(
+    config,
+    `site: { id: cli }\nsecrets: { card_hmac_key: { file: key } }\ndoors:\n  - id: main\n    schedule: { staffless: "Mo-Su 07:00-22:00" }\n    reader: { path: /dev/null }\nstore: { path: store.sqlite }\n`,
+  );
+  const cli = (args: string[], input?: string, env: NodeJS.ProcessEnv = {}) =>
+    spawnSync(process.execPath, ['bin/dorvakt.mjs', ...args], {
+      encoding: 'utf8',
+      input,
+      env: { ...process.env, ...env },
+    });
+
+  it('adds the first admin from the environment, refusing a weak password', () => {
+    expect(
+      cli(['user', 'add', 'anne', '--role', 'admin', '--config', config], '', {
+        DORVAKT_NEW_PASSWORD: 'short',
+      }).status,
+    ).toBe(1);
+    const ok = cli(['user', 'add', 'anne', '--role', 'admin', '--config', config], '', {
+      DORVAKT_NEW_PASSWORD: 'a long enough passphrase',
+    });
+    expect(ok.status).toBe(0);
+    expect(cli(['user', 'list', '--config', config]).stdout).toContain('anne');
+  });
+
+  it('signs consent with the card from stdin and prints the access report without the card number', () => {
+    expect(
+      cli(
+        ['consent', 'sign', '--card', '-', '--kind', 'agreement', '--version', '1', '--config', config],
+        '42424242\n',
+      ).status,
+    ).toBe(0);
+    const report = cli(
+      ['report', '--card', '-', '--reason', 'patron request', '--config', config],
+      '42424242\n',
+    );
+    expect(report.status).toBe(0);
+    expect(report.stdout).toContain(hash('42424242'));
+    expect(report.stdout).not.toMatch(/\b42424242\b/);
+    expect(report.stdout).toContain('consent.agreement.signed');
+  });
+});
