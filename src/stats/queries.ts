@@ -170,19 +170,34 @@ function rawRowsLive(db: Db, w: Window, fromTs: number, toTs: number): RawRow[] 
   return out;
 }
 
+/** Identified entries in the window, in the two shapes the charts need. */
+interface Raw {
+  /** Per local hour and outcome. */
+  time: { day: string; hour: number; outcome: string; n: number }[];
+  /** Per mode, outcome and reason. */
+  modes: { mode: string; outcome: string; reason: string; n: number }[];
+}
+
+function rawFromRows(rows: RawRow[]): Raw {
+  return {
+    time: rows.map((r) => ({ day: r.day, hour: r.hour, outcome: r.outcome, n: r.n })),
+    modes: rows.map((r) => ({ mode: r.mode, outcome: r.outcome, reason: r.reason, n: r.n })),
+  };
+}
+
 /**
- * Identified entries per local hour, from entry_live_hourly (UTC hour slots), so no raw rows are
- * aggregated. Its total over the window is checked against a count of the entries (cheap: the ts index);
- * when they disagree (entries deleted by code that did not recount) the window is recounted first. Zones
- * whose offsets are not whole hours fall back to aggregating the rows.
+ * Identified entries from entry_live_hourly (UTC hour slots), so no raw rows are aggregated. Its total over
+ * the window is checked against a count of the entries (cheap: the ts index); when they disagree (entries
+ * deleted by code that did not recount) the window is recounted first. Zones whose offsets are not whole
+ * hours fall back to aggregating the rows.
  */
-function rawRows(db: Db, w: Window): RawRow[] {
-  if (w.toTs <= w.fromTs) return [];
+function rawTotals(db: Db, w: Window): Raw {
+  if (w.toTs <= w.fromTs) return { time: [], modes: [] };
   const segments = offsetSegments(w.timezone, w.fromTs, w.toTs);
   const wholeHours = segments.every(
     (seg) => seg.offsetMs % SLOT_MS === 0 && seg.start % SLOT_MS === 0 && seg.end % SLOT_MS === 0,
   );
-  if (!wholeHours) return rawRowsLive(db, w, w.fromTs, w.toTs);
+  if (!wholeHours) return rawFromRows(rawRowsLive(db, w, w.fromTs, w.toTs));
   const fromSlot = w.fromTs / SLOT_MS;
   const toSlot = w.toTs / SLOT_MS;
   const counted = prepared(db, 'SELECT COUNT(*) FROM entries WHERE ts >= ? AND ts < ?')
@@ -195,32 +210,37 @@ function rawRows(db: Db, w: Window): RawRow[] {
     try {
       db.transaction(() => recountLiveSlots(db, fromSlot, toSlot))();
     } catch {
-      return rawRowsLive(db, w, w.fromTs, w.toTs); // e.g. a read-only connection
+      return rawFromRows(rawRowsLive(db, w, w.fromTs, w.toTs)); // e.g. a read-only connection
     }
   }
-  const stmt = prepared(
+  const door = doorFilter(w);
+  const timeStmt = prepared(
     db,
-    `SELECT slot, mode, outcome, reason, SUM(count) FROM entry_live_hourly
-      WHERE slot >= @s0 AND slot < @s1${doorFilter(w)} GROUP BY slot, mode, outcome, reason`,
+    `SELECT slot, outcome, SUM(count) FROM entry_live_hourly
+      WHERE slot >= @s0 AND slot < @s1${door} GROUP BY slot, outcome`,
   ).raw();
-  const out: RawRow[] = [];
+  const time: Raw['time'] = [];
   for (const seg of segments) {
-    const p: Record<string, string | number> = { s0: seg.start / SLOT_MS, s1: seg.end / SLOT_MS };
-    if (w.door !== undefined) p['door'] = w.door;
     const shift = seg.offsetMs / SLOT_MS;
-    for (const r of stmt.all(p) as [number, string, string, string, number][]) {
+    for (const r of timeStmt.all(withDoor(w, { s0: seg.start / SLOT_MS, s1: seg.end / SLOT_MS })) as [
+      number,
+      string,
+      number,
+    ][]) {
       const lh = r[0] + shift;
-      out.push({
-        day: dayOfLocalHour(lh),
-        hour: hourOfLocalHour(lh),
-        mode: r[1],
-        outcome: r[2],
-        reason: r[3],
-        n: r[4],
-      });
+      time.push({ day: dayOfLocalHour(lh), hour: hourOfLocalHour(lh), outcome: r[1], n: r[2] });
     }
   }
-  return out;
+  const modes = (
+    prepared(
+      db,
+      `SELECT mode, outcome, reason, SUM(count) FROM entry_live_hourly
+        WHERE slot >= @s0 AND slot < @s1${door} GROUP BY mode, outcome, reason`,
+    )
+      .raw()
+      .all(withDoor(w, { s0: fromSlot, s1: toSlot })) as [string, string, string, number][]
+  ).map((r) => ({ mode: r[0], outcome: r[1], reason: r[2], n: r[3] }));
+  return { time, modes };
 }
 
 interface TimeRow {
@@ -291,7 +311,7 @@ function withDoor(w: Window, p: Record<string, string | number>): Record<string,
 }
 
 /** Counts per local hour of day (key 0-23) and outcome. */
-function hourRows(db: Db, w: Window, p: Parts, raw: RawRow[]): TimeRow[] {
+function hourRows(db: Db, w: Window, p: Parts, raw: Raw): TimeRow[] {
   const rows: TimeRow[] = [];
   const door = doorFilter(w);
   const push = (list: [number, string, number][]) => {
@@ -320,12 +340,12 @@ function hourRows(db: Db, w: Window, p: Parts, raw: RawRow[]): TimeRow[] {
       WHERE day = @day AND hour >= @h0 AND hour <= @h1${door} GROUP BY hour, outcome`,
   ).raw();
   for (const part of p.partial) push(hours.all(withDoor(w, { ...part })) as [number, string, number][]);
-  for (const r of raw) rows.push({ key: r.hour, outcome: r.outcome, n: r.n });
+  for (const r of raw.time) rows.push({ key: r.hour, outcome: r.outcome, n: r.n });
   return rows;
 }
 
 /** Counts per local day (key 'YYYY-MM-DD') and outcome. */
-function dayRows(db: Db, w: Window, p: Parts, raw: RawRow[]): TimeRow[] {
+function dayRows(db: Db, w: Window, p: Parts, raw: Raw): TimeRow[] {
   const rows: TimeRow[] = [];
   const door = doorFilter(w);
   const push = (list: [string, string, number][]) => {
@@ -348,12 +368,12 @@ function dayRows(db: Db, w: Window, p: Parts, raw: RawRow[]): TimeRow[] {
       WHERE day = @day AND hour >= @h0 AND hour <= @h1${door} GROUP BY day, outcome`,
   ).raw();
   for (const part of p.partial) push(hours.all(withDoor(w, { ...part })) as [string, string, number][]);
-  for (const r of raw) rows.push({ key: r.day, outcome: r.outcome, n: r.n });
+  for (const r of raw.time) rows.push({ key: r.day, outcome: r.outcome, n: r.n });
   return rows;
 }
 
 /** Counts per mode, outcome and reason. */
-function modeRows(db: Db, w: Window, p: Parts, raw: RawRow[]): ModeRow[] {
+function modeRows(db: Db, w: Window, p: Parts, raw: Raw): ModeRow[] {
   const totals = new Map<string, ModeRow>();
   const add = (mode: string, outcome: string, reason: string, n: number) => {
     const key = `${mode}\u0000${outcome}\u0000${reason}`;
@@ -390,7 +410,7 @@ function modeRows(db: Db, w: Window, p: Parts, raw: RawRow[]): ModeRow[] {
   ).raw();
   for (const part of p.partial)
     addAll(hours.all(withDoor(w, { ...part })) as [string, string, string, number][]);
-  for (const r of raw) add(r.mode, r.outcome, r.reason, r.n);
+  for (const r of raw.modes) add(r.mode, r.outcome, r.reason, r.n);
   return [...totals.values()];
 }
 
@@ -470,37 +490,37 @@ function byOutcome(rows: ModeRow[]): OutcomeCount[] {
 /** Granted and denied swipes per local hour of day (always 24 buckets, 0-23). */
 export function visitsByHour(db: Db, q: StatsQuery): HourBucket[] {
   const w = timeWindow(q);
-  return byHour(hourRows(db, w, parts(w), rawRows(db, w)));
+  return byHour(hourRows(db, w, parts(w), rawTotals(db, w)));
 }
 
 /** Per local date, every day of the window present (zeros included). */
 export function visitsByDay(db: Db, q: StatsQuery): DayBucket[] {
   const w = timeWindow(q);
-  return byDay(w, dayRows(db, w, parts(w), rawRows(db, w)));
+  return byDay(w, dayRows(db, w, parts(w), rawTotals(db, w)));
 }
 
 /** Per ISO week of the local date, every week touching the window present. */
 export function visitsByWeek(db: Db, q: StatsQuery): WeekBucket[] {
   const w = timeWindow(q);
-  return byWeek(byDay(w, dayRows(db, w, parts(w), rawRows(db, w))));
+  return byWeek(byDay(w, dayRows(db, w, parts(w), rawTotals(db, w))));
 }
 
 /** Granted and denied per door mode (staffed, staffless, closed, and any other mode found). */
 export function staffedVsStaffless(db: Db, q: StatsQuery): ModeCounts {
   const w = timeWindow(q);
-  return byMode(modeRows(db, w, parts(w), rawRows(db, w)));
+  return byMode(modeRows(db, w, parts(w), rawTotals(db, w)));
 }
 
 /** Counts per outcome and reason code, largest first. */
 export function outcomes(db: Db, q: StatsQuery): OutcomeCount[] {
   const w = timeWindow(q);
-  return byOutcome(modeRows(db, w, parts(w), rawRows(db, w)));
+  return byOutcome(modeRows(db, w, parts(w), rawTotals(db, w)));
 }
 
 /** Everything the statistics screen draws, in one call (reads each source once). */
 export function statsOverview(db: Db, q: StatsQuery): StatsOverview {
   const w = timeWindow(q);
-  const raw = rawRows(db, w);
+  const raw = rawTotals(db, w);
   const p = parts(w);
   const modes = modeRows(db, w, p, raw);
   const days = byDay(w, dayRows(db, w, p, raw));

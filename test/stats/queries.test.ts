@@ -280,3 +280,38 @@ describe('statsCsv format', () => {
     db.close();
   });
 });
+
+describe('zones with half-hour offsets (rows aggregated directly)', () => {
+  it('counts match a per-row reference for Kolkata and Lord Howe', () => {
+    for (const zone of ['Asia/Kolkata', 'Australia/Lord_Howe', 'America/New_York']) {
+      const db = openDb(':memory:');
+      const rows = generateEntries({
+        from: Date.UTC(2026, 2, 20),
+        to: Date.UTC(2026, 3, 20),
+        count: 3000,
+        seed: 5,
+      });
+      insertEntries(db, rows);
+      const q = { from: Date.UTC(2026, 0, 1), to: Date.UTC(2026, 5, 1), timezone: zone };
+      const hours = Array.from({ length: 24 }, (_, hour) => ({ hour, granted: 0, denied: 0 }));
+      const modes: Record<string, { granted: number; denied: number }> = {
+        staffed: { granted: 0, denied: 0 },
+        staffless: { granted: 0, denied: 0 },
+        closed: { granted: 0, denied: 0 },
+      };
+      const days = new Map<string, number>();
+      for (const e of rows) {
+        const l = referenceLocal(zone, e.ts);
+        const field = e.outcome === 'granted' ? 'granted' : 'denied';
+        hours[l.hour]![field]++;
+        modes[e.mode]![field]++;
+        days.set(l.day, (days.get(l.day) ?? 0) + 1);
+      }
+      expect(visitsByHour(db, q)).toEqual(hours);
+      expect(staffedVsStaffless(db, q)).toEqual(modes);
+      const byDay = visitsByDay(db, q).filter((d) => d.granted + d.denied > 0);
+      expect(new Map(byDay.map((d) => [d.day, d.granted + d.denied]))).toEqual(days);
+      db.close();
+    }
+  });
+});
