@@ -106,6 +106,7 @@ doors:
 store: { path: ${join(c.dir, 'store.sqlite')} }
 mqtt: { url: "${c.mqttUrl}" }
 ops: { port: 0 }
+web: { port: 0 }
 log: { level: info }
 ${c.extra ?? ''}`,
   );
