@@ -149,11 +149,18 @@ function refreshSummaries(s: Statements, segments: OffsetSegment[]): void {
     m0: d0.slice(0, 7),
     m1: d1.slice(0, 7),
   };
-  for (const stmt of s.summaries) {
-    // Each statement takes only the parameters it names.
-    const names = stmt.source.match(/@[a-z0-9]+/g) ?? [];
+  runSummaries(s.summaries, all);
+}
+
+type SummaryParams = { d0: string; h0: number; d1: string; h1: number; m0: string; m1: string };
+
+/** Runs the summary statements; each is bound to only the parameters it names. */
+function runSummaries(statements: Statement[], all: SummaryParams): void {
+  for (const stmt of statements) {
     const params: Record<string, string | number> = {};
-    for (const n of names) params[n.slice(1)] = all[n.slice(1) as keyof typeof all];
+    for (const name of stmt.source.match(/@[a-z0-9]+/g) ?? []) {
+      params[name.slice(1)] = all[name.slice(1) as keyof SummaryParams];
+    }
     stmt.run(params);
   }
 }
@@ -166,14 +173,10 @@ export function rebuildStatsSummaries(db: Db): void {
     for (const table of ['hourly', 'days', 'daily', 'month_hours', 'monthly'])
       db.exec(`DELETE FROM entry_stats_${table}`);
     if (!first || !last) return;
-    const all = { d0: first, h0: 0, d1: last, h1: 23, m0: first.slice(0, 7), m1: last.slice(0, 7) };
-    for (const sql of SUMMARY_SQL) {
-      const stmt = db.prepare(sql);
-      const params: Record<string, string | number> = {};
-      for (const n of sql.match(/@[a-z0-9]+/g) ?? [])
-        params[n.slice(1)] = all[n.slice(1) as keyof typeof all];
-      stmt.run(params);
-    }
+    runSummaries(
+      SUMMARY_SQL.map((sql) => db.prepare(sql)),
+      { d0: first, h0: 0, d1: last, h1: 23, m0: first.slice(0, 7), m1: last.slice(0, 7) },
+    );
   })();
 }
 

@@ -2,7 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { anonymiseEntries, identifiedCutoff, restoreDroppedIndexes } from '../../src/retention/anonymise.ts';
+import {
+  anonymiseEntries,
+  identifiedCutoff,
+  rebuildStatsSummaries,
+  restoreDroppedIndexes,
+} from '../../src/retention/anonymise.ts';
+import { rebuildLiveSummary } from '../../src/stats/live.ts';
 import { type Db, openDb } from '../../src/store/db.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import {
@@ -100,6 +106,20 @@ describe('anonymiseEntries on a year of entries (real SQLite file)', () => {
     anonymiseEntries(db, { identifiedDays: 30, timezone: TZ, now: NOW - 3 * DAY - 1234 });
     anonymiseEntries(db, { identifiedDays: 30, timezone: TZ, now: NOW });
     expect(storedStats(db)).toEqual(expectedStats(TZ, due));
+    expect(summariesMatchStats(db)).toBe(true);
+    expect(liveMatchesEntries(db)).toBe(true);
+  });
+
+  it('the summaries can be rebuilt from entry_stats and entries after tampering', () => {
+    anonymiseEntries(db, { identifiedDays: 30, timezone: TZ, now: NOW });
+    db.exec(`UPDATE entry_stats_hourly SET count = count + 1;
+             DELETE FROM entry_stats_monthly;
+             INSERT INTO entry_stats_days VALUES ('1999-01-01', 'x', 'granted', 5);
+             UPDATE entry_live_hourly SET count = count * 2;`);
+    expect(summariesMatchStats(db)).toBe(false);
+    expect(liveMatchesEntries(db)).toBe(false);
+    rebuildStatsSummaries(db);
+    rebuildLiveSummary(db);
     expect(summariesMatchStats(db)).toBe(true);
     expect(liveMatchesEntries(db)).toBe(true);
   });
