@@ -26,6 +26,14 @@ describe('hardware/install.sh', () => {
     expect(readFileSync('hardware/install.sh', 'utf8')).toMatch(/^set -euo pipefail$/m);
   });
 
+  it('passes shellcheck (and so does the CI script)', () => {
+    // A missing shellcheck fails loudly here; .ci/run installs it.
+    const result = spawnSync('shellcheck', ['hardware/install.sh', '.ci/run'], { encoding: 'utf8' });
+    expect(result.error).toBeUndefined();
+    expect(result.stdout).toBe('');
+    expect(result.status).toBe(0);
+  });
+
   it('installs user, directories, config, a 0600 HMAC key, the udev rule and the units', () => {
     const out = install('--reader-vendor', '0403', '--reader-product', '6001', '--reader-serial', 'A12B');
     expect(out).toContain('would run: usermod --append --groups gpio,dialout dorvakt');
