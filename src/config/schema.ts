@@ -4,15 +4,8 @@ import { nvrSchema } from '../nvr/config.ts';
 import { readerSchema } from '../reader/config.ts';
 import { scheduleSchema } from '../schedule/config.ts';
 import { webSchema } from '../web/config.ts';
+import { secretRef } from './secret-ref.ts';
 
-const secretRef = {
-  type: 'object',
-  additionalProperties: false,
-  description: 'A secret read from a file or an environment variable; never written in the config itself.',
-  properties: { file: { type: 'string', minLength: 1 }, env: { type: 'string', minLength: 1 } },
-  minProperties: 1,
-  maxProperties: 1,
-} as const;
 
 /** The whole config file. Module sections live next to their modules; this file only composes. */
 export const configSchema = {

@@ -1,6 +1,7 @@
 /** Config section: the library system over SIP2. Owned by src/ils (see the SIP2 issue and docs/sip2.md). */
 import { resolve } from 'node:path';
 import type { SecretRef } from '../config/types.ts';
+import { secretRef } from '../config/secret-ref.ts';
 
 export type SipEncoding = 'cp850' | 'latin1' | 'utf8';
 
@@ -73,15 +74,6 @@ export interface IlsConfig {
   fields: IlsFieldCodes;
 }
 
-// A local copy of config/schema.ts's secretRef: importing it here would make an import cycle.
-const secretRef = {
-  type: 'object',
-  additionalProperties: false,
-  description: 'A secret read from a file or an environment variable; never written in the config itself.',
-  properties: { file: { type: 'string', minLength: 1 }, env: { type: 'string', minLength: 1 } },
-  minProperties: 1,
-  maxProperties: 1,
-} as const;
 
 const fieldCode = { type: 'string', pattern: '^[A-Z0-9]{2}$' } as const;
 
