@@ -82,7 +82,7 @@ export async function benchSwipeToRelay(swipes = 1000): Promise<Figures> {
 }
 
 /** Starts the real CLI in a child process: time to "door ready", and RSS once idle. */
-export async function benchStartAndIdle(idleSeconds = 5): Promise<Figures> {
+export async function benchStartAndIdle(idleSeconds = 5, nodeFlags: string[] = []): Promise<Figures> {
   const broker = await startMosquitto();
   const pty = await createPtyPair();
   const dir = tempDir('bench-');
@@ -116,6 +116,8 @@ export async function benchStartAndIdle(idleSeconds = 5): Promise<Figures> {
   await broker.stop();
   dir.cleanup();
   return {
+    'node flags': nodeFlags.join(' ') || '(none)',
+    runs: existsSync('dist/cli/dorvakt.js') ? 'dist (npm run build)' : 'source via tsx',
     'start→door ready (ms, spawn to log line)': Math.round(readyMs),
     [`idle RSS after ${idleSeconds} s (MB)`]: +(rssKb / 1024).toFixed(1),
     'healthz at idle': JSON.stringify(metrics.status),

@@ -1,8 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { type App, type AppOptions, startApp } from './app.ts';
 import { createOpsServer } from './ops/server.ts';
-import { startRetentionJobs } from './retention/jobs.ts';
-import { startWebServer } from './web/server.ts';
 import { startSystemdNotify } from './ops/systemd-notify.ts';
 
 export interface Service {
@@ -18,6 +16,8 @@ export interface Service {
 export async function startService(options: AppOptions): Promise<Service> {
   const app = await startApp(options);
   const { config, log } = options;
+  // Readers are open and relays locked: swipes are decided from here on.
+  log.info({ doors: app.doors.length, readyMs: Math.round(performance.now()) }, 'door ready');
   const ops = await createOpsServer({
     doors: () => app.doors.map((d) => d.snapshot()),
     alarms: () => app.alarms.list(),
@@ -33,8 +33,10 @@ export async function startService(options: AppOptions): Promise<Service> {
   const opsUrl = await ops.listen({ host: config.ops.host, port: config.ops.port });
   log.info({ url: opsUrl }, 'ops endpoints: /healthz /api/state /metrics');
   // The dashboard and the privacy jobs come after the door is ready: a slow start of theirs never delays it.
+  // Loaded only now, so their modules (fastify plugins, argon2, pages) are not on the path to door-ready.
+  const { startRetentionJobs } = await import('./retention/jobs.ts');
   const web = config.web.enabled
-    ? await startWebServer({
+    ? await (await import('./web/server.ts')).startWebServer({
         config,
         db: app.db,
         bus: app.bus,
@@ -48,7 +50,7 @@ export async function startService(options: AppOptions): Promise<Service> {
     : undefined;
   if (web) log.info({ url: web.url }, 'dashboard listening');
   const retention = startRetentionJobs({ db: app.db, config, log: log.child({ mod: 'retention' }) });
-  log.info({ doors: app.doors.length, readyMs: Math.round(performance.now()) }, 'door ready');
+  log.info({ readyMs: Math.round(performance.now()) }, 'service ready');
   // systemd Type=notify: READY now, WATCHDOG=1 only while the door loop is healthy (no-op outside systemd).
   const notify = startSystemdNotify({ health: () => app.healthy(), log: log.child({ mod: 'systemd' }) });
   notify?.ready(`${app.doors.length} door(s) ready`);
