@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startApp } from '../src/app.ts';
+import { startSip2Simulator } from '../src/ils/simulator.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { createLogger } from '../src/log/logger.ts';
 import { LocalPatronSource } from '../src/patrons/local-registry.ts';
@@ -18,8 +19,18 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-function configText(dir: string, readerPath: string, mqttUrl: string, opsPort: number): string {
-  return `
+function configText(
+  dir: string,
+  readerPath: string,
+  mqttUrl: string,
+  opsPort: number,
+  sip2Port?: number,
+): string {
+  const ils = sip2Port
+    ? `patrons: { source: sip2 }
+ils: { host: 127.0.0.1, port: ${sip2Port}, institution: DEMO, cache_seconds: 0 }`
+    : '';
+  return `${ils}
 site: { id: bench, timezone: Europe/Oslo, country: NO, language: en }
 secrets: { card_hmac_key: { file: ${join(dir, 'key')} } }
 doors:
@@ -35,13 +46,30 @@ log: { level: warn }
 `;
 }
 
-/** Swipe → relay: from the last byte written to the pty to the door driver's relay write. */
-export async function benchSwipeToRelay(swipes = 1000): Promise<Figures> {
+/**
+ * Swipe → relay: from the last byte written to the pty to the door driver's relay write. With `liveSip2`
+ * every swipe asks the SIP2 simulator on loopback (cache off); otherwise the local registry answers.
+ */
+export async function benchSwipeToRelay(swipes = 1000, liveSip2 = false): Promise<Figures> {
   const broker = await startMosquitto();
   const pty = await createPtyPair();
+  const sip2 = liveSip2
+    ? await startSip2Simulator({
+        patrons: [
+          {
+            card: '12345678',
+            pin: '1234',
+            name: 'Bench',
+            category: 'V',
+            birthDate: '19800101',
+            expires: '20991231',
+          },
+        ],
+      })
+    : null;
   const dir = tempDir('bench-');
   writeFileSync(join(dir.path, 'key'), 'bench-site-key-0123456789abcdef');
-  const config = parseConfig(configText(dir.path, pty.devicePath, broker.url, await freePort()));
+  const config = parseConfig(configText(dir.path, pty.devicePath, broker.url, await freePort(), sip2?.port));
   // Shorter than the schema allows, so 1,000 swipes do not take minutes; the latency does not depend on it.
   config.doors[0]!.hardware.pulse_ms = 3;
   const app = await startApp({ config, log: createLogger('warn') });
@@ -70,10 +98,12 @@ export async function benchSwipeToRelay(swipes = 1000): Promise<Figures> {
   }
   samples.sort((a, b) => a - b);
   await app.stop();
+  await sip2?.close();
   await pty.close();
   await broker.stop();
   dir.cleanup();
   return {
+    'patron source': liveSip2 ? 'live SIP2 check on loopback (cache off)' : 'local registry (SQLite)',
     'swipe→relay p50 (ms)': +percentile(samples, 50).toFixed(3),
     'swipe→relay p99 (ms)': +percentile(samples, 99).toFixed(3),
     'swipe→relay max (ms)': +samples.at(-1)!.toFixed(3),

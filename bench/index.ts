@@ -4,6 +4,10 @@ import { benchStartAndIdle, benchSwipeToRelay, type Figures } from './door-loop.
 /** Every figure the issues ask for, printed (never asserted). Each area adds its own module. */
 const sections: [string, () => Promise<Figures | Figures[]>][] = [
   ['door loop: swipe → relay', () => benchSwipeToRelay(Number(process.env.SWIPES ?? 1000))],
+  [
+    'door loop: swipe → relay with a live SIP2 check',
+    () => benchSwipeToRelay(Number(process.env.SWIPES ?? 1000), true),
+  ],
   ['door loop: start and idle', () => benchStartAndIdle()],
 ];
 
