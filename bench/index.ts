@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { benchStartAndIdle, benchSwipeToRelay, type Figures } from './door-loop.ts';
 
@@ -33,10 +34,22 @@ for (const [title, file, fn] of optional) {
   ]);
 }
 
+// Each section runs in its own process, so one section's memory never shows in another's figures.
+const section = process.env.BENCH_SECTION;
 const only = process.argv[2];
-for (const [title, run] of sections) {
-  if (only && !title.includes(only)) continue;
-  console.log(`\n== ${title}`);
+if (!section) {
+  for (const [title] of sections) {
+    if (only && !title.includes(only)) continue;
+    console.log(`\n== ${title}`);
+    const child = spawnSync(process.execPath, ['bin/run-ts.mjs', 'bench/index.ts'], {
+      stdio: 'inherit',
+      env: { ...process.env, BENCH_SECTION: title },
+    });
+    if (child.status !== 0) process.exitCode = 1;
+  }
+} else {
+  const run = sections.find(([title]) => title === section)?.[1];
+  if (!run) throw new Error(`no bench section "${section}"`);
   try {
     const figures = await run();
     for (const table of Array.isArray(figures) ? figures : [figures]) console.table(table);

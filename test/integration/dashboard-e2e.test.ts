@@ -164,6 +164,33 @@ log: { level: silent }
     expect(lastEntry()).toEqual({ outcome: 'denied', reason: 'consent_withdrawn' });
   });
 
+  it('staff unlock the real door from Now with a reason, and lock it again; both audited', async () => {
+    await page.goto(`${base}/now`);
+    const unlock = page.locator('form[action="/doors/main/unlock"]');
+    await unlock.locator('input[name="minutes"]').fill('5');
+    await unlock.locator('input[name="reason"]').fill('delivery at the main door');
+    await unlock.locator('button[type="submit"]').click();
+    await waitFor(
+      () => service.app.doors[0]!.door.state().heldReason === 'manual',
+      5000,
+      'the door held unlocked',
+    );
+    expect(service.app.doors[0]!.door.state().locked).toBe(false);
+    expect(service.app.alarms.isActive('manual_unlock', 'main')).toBe(true);
+    await page.goto(`${base}/now`);
+    const lock = page.locator('form[action="/doors/main/lock"]');
+    await lock.locator('input[name="reason"]').fill('delivery done, locking');
+    await lock.locator('button[type="submit"]').click();
+    await waitFor(() => service.app.doors[0]!.door.state().locked, 5000, 'the door locked again');
+    const audit = service.app.db
+      .prepare("SELECT action, reason FROM audit WHERE action LIKE 'door.%' ORDER BY id")
+      .all();
+    expect(audit).toEqual([
+      { action: 'door.manual_unlock', reason: 'delivery at the main door' },
+      { action: 'door.manual_lock', reason: 'delivery done, locking' },
+    ]);
+  });
+
   it('a police export opened in the dashboard is exported by the recorder agent, then closed', async () => {
     await page.goto(`${base}/exports`);
     const at = (ms: number) => new Date(ms).toISOString().slice(0, 16);
