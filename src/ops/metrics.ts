@@ -51,6 +51,6 @@ export class Metrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'dorvakt_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'dorvakt_' });
   }
 }
