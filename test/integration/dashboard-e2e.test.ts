@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -13,6 +13,7 @@ import { type Broker, startMosquitto } from '../helpers/mosquitto.ts';
 import { freePort, waitFor } from '../helpers/ports.ts';
 import { createPtyPair, type PtyPair } from '../helpers/pty.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { launchChromium } from '../helpers/browser.ts';
 
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 const CARD = '31415926';
@@ -87,18 +88,7 @@ log: { level: silent }
     });
     await agent.start();
     base = service.webUrl!;
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
   });
 
