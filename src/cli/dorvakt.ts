@@ -24,14 +24,22 @@ async function main(argv: string[]): Promise<number> {
     if (!file) return usage();
     const config = loadConfig(file);
     const log = createLogger(config.log.level);
-    const service = await startService({ config, log });
+    // Handlers first: a SIGTERM that arrives while the service starts still stops it cleanly.
+    let stopRequested: string | null = null;
+    let service: Awaited<ReturnType<typeof startService>> | null = null;
     const stop = async (signal: string) => {
       log.info({ signal }, 'stopping');
-      await service.stop();
+      await service?.stop();
       process.exit(0);
     };
-    process.once('SIGINT', () => void stop('SIGINT'));
-    process.once('SIGTERM', () => void stop('SIGTERM'));
+    const onSignal = (signal: string) => {
+      stopRequested = signal;
+      if (service) void stop(signal);
+    };
+    process.once('SIGINT', () => onSignal('SIGINT'));
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+    service = await startService({ config, log });
+    if (stopRequested) await stop(stopRequested);
     return -1;
   }
   if (command === 'check-config') {
