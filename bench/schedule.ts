@@ -1,7 +1,7 @@
 /** Schedule evaluation costs: build, stateAt (per swipe), nextChange and a watcher tick. */
 import { EventBus } from '../src/events/bus.ts';
 import type { ScheduleConfig } from '../src/schedule/config.ts';
-import { DoorSchedule } from '../src/schedule/schedule.ts';
+import { scheduleFromConfig } from '../src/schedule/planner.ts';
 import { ScheduleWatcher } from '../src/schedule/watcher.ts';
 
 type Figures = Record<string, string | number>;
@@ -33,8 +33,8 @@ function timeEach(name: string, runs: number, op: (i: number) => void): Figures 
 
 export async function benchSchedule(): Promise<Figures[]> {
   const figures: Figures[] = [];
-  figures.push(timeEach('new DoorSchedule (parse + validate)', 50, () => new DoorSchedule(LIBRARY, SITE)));
-  const schedule = new DoorSchedule(LIBRARY, SITE);
+  figures.push(timeEach('new DoorSchedule (parse + validate)', 50, () => scheduleFromConfig(LIBRARY, SITE)));
+  const schedule = scheduleFromConfig(LIBRARY, SITE);
   // Spread over a year so most days are first seen here (cold per-day plan).
   figures.push(
     timeEach('stateAt, random instants in 2026', 20_000, (i) =>

@@ -21,7 +21,8 @@ import { LocalPatronSource } from './patrons/local-registry.ts';
 import { type CardHasher, cardHasher } from './privacy/card-hash.ts';
 import type { CardReader, SwipeEvent } from './reader/reader.ts';
 import { SerialCardReader } from './reader/serial-reader.ts';
-import { DoorSchedule } from './schedule/schedule.ts';
+import { CompiledSchedules } from './schedule/compiled-schedules.ts';
+import type { DoorSchedule } from './schedule/schedule.ts';
 import { ScheduleWatcher } from './schedule/watcher.ts';
 import { type Db, openDb } from './store/db.ts';
 import { EntryStore } from './store/entries.ts';
@@ -158,6 +159,19 @@ export async function startApp(options: AppOptions): Promise<App> {
   const entries = new EntryStore(db);
   const metrics = new Metrics();
   const site = { timezone: config.site.timezone, country: config.site.country, region: config.site.region };
+  const watchers: ScheduleWatcher[] = [];
+  const schedules = new CompiledSchedules({
+    doors: config.doors,
+    site,
+    alarms,
+    log: log.child({ mod: 'schedule' }),
+    onRefreshed: () => {
+      for (const watcher of watchers) watcher.evaluate();
+    },
+  });
+  // Computed in a child process while the rest starts; awaited before the first door.
+  const schedulesReady = schedules.start();
+  schedulesReady.catch(() => {});
 
   const patrons: PatronSource =
     options.patronSource ??
@@ -219,11 +233,20 @@ export async function startApp(options: AppOptions): Promise<App> {
     }
   });
 
+  try {
+    await schedulesReady;
+  } catch (error) {
+    await mqtt.stop();
+    await broker.close();
+    db.close();
+    throw error;
+  }
   const doors: RuntimeDoor[] = [];
   for (const doorConfig of config.doors) {
     const doorLog = log.child({ door: doorConfig.id });
-    const schedule = new DoorSchedule(doorConfig.schedule, site);
+    const schedule = schedules.schedule(doorConfig.id);
     const watcher = new ScheduleWatcher({ door: doorConfig.id, schedule, bus });
+    watchers.push(watcher);
     const driver = await createDoorDriver(doorConfig.hardware, { door: doorConfig.id, log: doorLog });
     const door = new Door({
       id: doorConfig.id,
@@ -326,6 +349,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     readyAt,
     healthy,
     async stop() {
+      schedules.stop();
       for (const door of doors) await door.close();
       await nvr?.stop();
       await mqtt.stop();

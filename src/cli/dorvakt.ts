@@ -45,7 +45,9 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'check-config') {
     const file = rest[0];
     if (!file) return usage();
-    loadConfig(file);
+    // The full check loads the calendar libraries; the service itself never does (see schedule/compiler.ts).
+    const { checkConfigFile } = await import('../config/check.ts');
+    checkConfigFile(file);
     process.stdout.write(`${file}: ok\n`);
     return 0;
   }

@@ -16,6 +16,7 @@ export const ALARM_CODES = [
   'disk_full',
   'manual_unlock',
   'relay_fault',
+  'schedule_stale',
 ] as const;
 export type AlarmCode = (typeof ALARM_CODES)[number];
 

@@ -1,12 +1,5 @@
 import Holidays from 'date-holidays';
-
-export interface PublicHoliday {
-  /** Local date `YYYY-MM-DD`. */
-  date: string;
-  name: string;
-  /** Wall-clock start within the day in ms (0 for whole-day holidays). */
-  startMs: number;
-}
+import type { PublicHoliday } from './day-plan.ts';
 
 /**
  * Public holidays (date-holidays type `public` only) for one country/region. Days of type `bank`,

@@ -486,6 +486,11 @@ export const LOCALES: Record<Language, string> = { nb: 'nb-NO', da: 'da-DK', en:
 /** Alarm codes in words staff understand; the code itself stays visible (and is all a new code shows). */
 export const ALARM_LABELS: Partial<Record<AlarmCode, Record<Language, string>>> = {
   relay_fault: { en: 'Door relay fault', nb: 'Feil på dørreléet', da: 'Fejl på dørrelæet' },
+  schedule_stale: {
+    en: 'Opening hours could not be updated',
+    nb: 'Åpningstidene kunne ikke oppdateres',
+    da: 'Åbningstiderne kunne ikke opdateres',
+  },
   reader_offline: { en: 'Card reader offline', nb: 'Kortleser frakoblet', da: 'Kortlæser afbrudt' },
   door_held_open: { en: 'Door held open', nb: 'Døren holdes åpen', da: 'Døren holdes åben' },
   door_forced: { en: 'Door forced open', nb: 'Døren brutt opp', da: 'Døren brudt op' },

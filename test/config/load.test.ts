@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfig, readSecret } from '../../src/config/load.ts';
+import { checkConfigFile, checkConfigText } from '../../src/config/check.ts';
+import { ConfigError, parseConfig, readSecret } from '../../src/config/load.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const minimal = `site:
@@ -16,9 +17,10 @@ doors:
       path: /dev/ttyUSB0
 `;
 
+/** The full check of `dorvakt check-config` (schedules included). */
 function problems(text: string) {
   try {
-    parseConfig(text, 'test.yaml');
+    checkConfigText(text, 'test.yaml');
   } catch (error) {
     if (error instanceof ConfigError) return error.problems;
     throw error;
@@ -38,7 +40,7 @@ describe('config', () => {
   });
 
   it('the example config is valid', () => {
-    const config = loadConfig(join(import.meta.dirname, '../../config/dorvakt.example.yaml'));
+    const config = checkConfigFile(join(import.meta.dirname, '../../config/dorvakt.example.yaml'));
     expect(config.doors[0]!.id).toBe('main');
   });
 

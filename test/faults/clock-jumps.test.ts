@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { DorvaktEvent } from '../../src/contract/events.ts';
 import { EventBus } from '../../src/events/bus.ts';
 import type { ScheduleConfig } from '../../src/schedule/config.ts';
-import { DoorSchedule } from '../../src/schedule/schedule.ts';
+import { scheduleFromConfig } from '../../src/schedule/planner.ts';
 import { ScheduleWatcher } from '../../src/schedule/watcher.ts';
 import { waitFor } from '../helpers/ports.ts';
 
@@ -19,7 +19,7 @@ const LIBRARY: ScheduleConfig = {
   closing_soon_minutes: 10,
   exceptions: [],
 };
-const schedule = new DoorSchedule(LIBRARY, { timezone: 'Europe/Oslo', country: 'NO' });
+const schedule = scheduleFromConfig(LIBRARY, { timezone: 'Europe/Oslo', country: 'NO' });
 
 const watchers: ScheduleWatcher[] = [];
 afterEach(() => {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { ScheduleConfig } from '../../src/schedule/config.ts';
-import { buildDoorSchedules } from '../../src/schedule/schedule.ts';
+import { buildDoorSchedules } from '../../src/schedule/planner.ts';
 
 describe('docs/schedule.md', () => {
   it('the example configuration builds and behaves as the text says', () => {

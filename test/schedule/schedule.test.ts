@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ScheduleConfig } from '../../src/schedule/config.ts';
-import { buildDoorSchedules, DoorSchedule, ScheduleConfigError, type SiteSettings } from '../../src/schedule/schedule.ts';
+import { buildDoorSchedules, scheduleFromConfig } from '../../src/schedule/planner.ts';
+import { ScheduleConfigError, type SiteSettings } from '../../src/schedule/schedule.ts';
 
 const OSLO: SiteSettings = { timezone: 'Europe/Oslo', country: 'NO' };
 const COPENHAGEN: SiteSettings = { timezone: 'Europe/Copenhagen', country: 'DK' };
@@ -16,7 +17,7 @@ const LIBRARY: ScheduleConfig = {
 };
 
 const schedule = (overrides: Partial<ScheduleConfig> = {}, site: SiteSettings = OSLO) =>
-  new DoorSchedule({ ...LIBRARY, ...overrides }, site);
+  scheduleFromConfig({ ...LIBRARY, ...overrides }, site);
 
 /** Instants are written with explicit offsets so the tests never depend on the process's TZ. */
 const at = (iso: string) => new Date(iso);

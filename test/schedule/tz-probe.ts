@@ -1,14 +1,14 @@
 /** Run in a child process with a chosen TZ; prints what the schedule says about DST-sensitive moments. */
-import { DoorSchedule } from '../../src/schedule/schedule.ts';
+import { scheduleFromConfig } from '../../src/schedule/planner.ts';
 
 export function probe(): string[] {
   const site = { timezone: 'Europe/Oslo', country: 'NO' };
   const schedules = [
-    new DoorSchedule(
+    scheduleFromConfig(
       { staffed: 'Mo-Fr 10:00-16:00', staffless: 'Mo-Su 06:00-23:00', holidays_closed: true, closing_soon_minutes: 10, exceptions: [] },
       site,
     ),
-    new DoorSchedule(
+    scheduleFromConfig(
       { staffed: '', staffless: 'Mo-Su 02:30-04:00', holidays_closed: true, closing_soon_minutes: 10, exceptions: [] },
       site,
     ),

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { DorvaktEvent } from '../../src/contract/events.ts';
 import { EventBus } from '../../src/events/bus.ts';
 import type { ScheduleConfig } from '../../src/schedule/config.ts';
+import { LibraryPlanner, scheduleFromConfig } from '../../src/schedule/planner.ts';
 import { DoorSchedule } from '../../src/schedule/schedule.ts';
 import { ScheduleWatcher } from '../../src/schedule/watcher.ts';
 import { waitFor } from '../helpers/ports.ts';
@@ -13,7 +14,7 @@ const LIBRARY: ScheduleConfig = {
   closing_soon_minutes: 10,
   exceptions: [],
 };
-const schedule = new DoorSchedule(LIBRARY, { timezone: 'Europe/Oslo', country: 'NO' });
+const schedule = scheduleFromConfig(LIBRARY, { timezone: 'Europe/Oslo', country: 'NO' });
 
 const watchers: ScheduleWatcher[] = [];
 afterEach(() => {
@@ -208,7 +209,7 @@ describe('ScheduleWatcher lifecycle', () => {
         return super.stateAt(date);
       }
     }
-    const flaky = new FlakySchedule(LIBRARY, { timezone: 'Europe/Oslo', country: 'NO' });
+    const flaky = new FlakySchedule(new LibraryPlanner(LIBRARY, { timezone: "Europe/Oslo", country: "NO" }), { timezone: "Europe/Oslo", closingSoonMinutes: 10 });
     flaky.failures = 2; // start() evaluates synchronously and must succeed
     const bus = new EventBus();
     const modes: string[] = [];

@@ -1,0 +1,153 @@
+import type { Alarms } from '../alarms/alarms.ts';
+import type { Logger } from '../log/logger.ts';
+import { compilePlans } from './compiler.ts';
+import type { ScheduleConfig } from './config.ts';
+import type { SiteSettings } from './day-plan.ts';
+import { PlanTable } from './plan-table.ts';
+import { DoorSchedule, zoneOf } from './schedule.ts';
+import { addDays, type Zone } from './zone.ts';
+
+export interface CompiledSchedulesOptions {
+  doors: readonly { id: string; schedule: ScheduleConfig }[];
+  site: SiteSettings;
+  alarms: Alarms;
+  log: Logger;
+  /** Wall clock in ms; injectable for tests. */
+  now?: () => number;
+  /** The compiler; tests may pass one that fails. */
+  compile?: typeof compilePlans;
+  /** Local days kept before today (nextChange looks back one). */
+  daysBefore?: number;
+  /** Local days computed after today; nextChange looks 8 ahead. */
+  daysAhead?: number;
+  /** How often the plans are computed again (default 6 h). */
+  refreshMs?: number;
+  /** Called after every successful computation (watchers re-evaluate). */
+  onRefreshed?: () => void;
+}
+
+const RETRY_MIN_MS = 60_000;
+const RETRY_MAX_MS = 3_600_000;
+// A clock outside the computed days asks for a new computation, at most this often.
+const MISS_RETRY_MS = 5_000;
+
+/**
+ * Every door's schedule, over day plans computed in a child process (compiler.ts): today minus two days to
+ * two months ahead, computed again every six hours and whenever the clock leaves that range (an NTP step
+ * after a boot without a real-time clock). While nothing can be computed the door follows the plans it
+ * has; past their end it stays closed, and `schedule_stale` tells staff.
+ */
+export class CompiledSchedules {
+  private readonly tables = new Map<string, PlanTable>();
+  private readonly schedules = new Map<string, DoorSchedule>();
+  private readonly zone: Zone;
+  private readonly now: () => number;
+  private readonly compile: typeof compilePlans;
+  private inFlight: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private lastAttempt = 0;
+  private retryMs = RETRY_MIN_MS;
+  private stopped = false;
+
+  constructor(private readonly options: CompiledSchedulesOptions) {
+    this.zone = zoneOf(options.site.timezone);
+    this.now = options.now ?? Date.now;
+    this.compile = options.compile ?? compilePlans;
+    for (const door of options.doors) {
+      const table = new PlanTable(() => this.onMiss());
+      this.tables.set(door.id, table);
+      this.schedules.set(
+        door.id,
+        new DoorSchedule(table, {
+          timezone: options.site.timezone,
+          closingSoonMinutes: door.schedule.closing_soon_minutes,
+        }),
+      );
+    }
+  }
+
+  schedule(door: string): DoorSchedule {
+    const schedule = this.schedules.get(door);
+    if (!schedule) throw new Error(`no schedule for door "${door}"`);
+    return schedule;
+  }
+
+  /** The first computation. Rejects on a bad schedule (DoorScheduleError): the service must not start on it. */
+  async start(): Promise<void> {
+    this.lastAttempt = this.now();
+    await this.computeNow();
+    this.arm(this.options.refreshMs ?? 6 * 3_600_000);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  /** Computes the plans again now (also what the timer and a clock outside the range do). */
+  refresh(reason: string): Promise<void> {
+    if (this.inFlight) return this.inFlight;
+    this.lastAttempt = this.now();
+    const { alarms, log } = this.options;
+    this.inFlight = this.computeNow()
+      .then(
+        () => {
+          this.retryMs = RETRY_MIN_MS;
+          alarms.clear('schedule_stale');
+          log.info({ reason }, 'schedule plans computed');
+          this.arm(this.options.refreshMs ?? 6 * 3_600_000);
+          this.options.onRefreshed?.();
+        },
+        (error: Error) => {
+          const until = this.coveredUntil();
+          log.error({ err: error.message, reason, coveredUntil: until ?? null }, 'schedule plans could not be computed');
+          alarms.raise('schedule_stale', '', until ? `plans end ${until}` : 'no plans: doors closed');
+          this.arm(this.retryMs);
+          this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+        },
+      )
+      .finally(() => {
+        this.inFlight = undefined;
+      });
+    return this.inFlight;
+  }
+
+  /** The last local date every door has plans for. */
+  coveredUntil(): string | undefined {
+    let until: string | undefined;
+    for (const table of this.tables.values()) {
+      const last = table.lastDate;
+      if (!last) return undefined;
+      if (!until || last < until) until = last;
+    }
+    return until;
+  }
+
+  private async computeNow(): Promise<void> {
+    const { doors, site } = this.options;
+    const daysBefore = this.options.daysBefore ?? 2;
+    const daysAhead = this.options.daysAhead ?? 62;
+    const today = this.zone.localDay(this.now()).key;
+    const plans = await this.compile({
+      doors: doors.map((d) => ({ id: d.id, schedule: d.schedule })),
+      site,
+      from: addDays(today, -daysBefore),
+      days: daysBefore + 1 + daysAhead,
+    });
+    for (const [door, table] of this.tables) table.load(plans.get(door) ?? new Map());
+  }
+
+  private onMiss(): void {
+    if (this.stopped || this.inFlight || this.now() - this.lastAttempt < MISS_RETRY_MS) return;
+    const today = this.zone.localDay(this.now()).key;
+    if ([...this.tables.values()].every((t) => t.covers(today))) return;
+    void this.refresh(`the clock (${today}) is outside the computed days`);
+  }
+
+  private arm(ms: number): void {
+    clearTimeout(this.timer);
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.refresh('periodic'), ms);
+    this.timer.unref();
+  }
+}
