@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { type App, type AppOptions, startApp } from './app.ts';
-import { createOpsServer } from './ops/server.ts';
+import { type OpsServer, startOpsServer } from './ops/server.ts';
 import { startSystemdNotify } from './ops/systemd-notify.ts';
 
 export interface Service {
   app: App;
-  ops: FastifyInstance;
+  ops: OpsServer;
   opsUrl: string;
   web: FastifyInstance | undefined;
   webUrl: string | undefined;
@@ -18,19 +18,23 @@ export async function startService(options: AppOptions): Promise<Service> {
   const { config, log } = options;
   // Readers are open and relays locked: swipes are decided from here on.
   log.info({ doors: app.doors.length, readyMs: Math.round(performance.now()) }, 'door ready');
-  const ops = await createOpsServer({
-    doors: () => app.doors.map((d) => d.snapshot()),
-    alarms: () => app.alarms.list(),
-    health: () => app.healthy(),
-    metrics: app.metrics,
-    beforeScrape: () => {
-      const oldest = app.nvr?.health().oldest;
-      if (oldest) app.metrics.oldestFootageSeconds.set((Date.now() - Date.parse(oldest)) / 1000);
-      app.metrics.brokerUp.set(app.mqtt.connected ? 1 : 0);
+  const ops = await startOpsServer(
+    {
+      doors: () => app.doors.map((d) => d.snapshot()),
+      alarms: () => app.alarms.list(),
+      health: () => app.healthy(),
+      metrics: app.metrics,
+      beforeScrape: () => {
+        const oldest = app.nvr?.health().oldest;
+        if (oldest) app.metrics.oldestFootageSeconds.set((Date.now() - Date.parse(oldest)) / 1000);
+        app.metrics.brokerUp.set(app.mqtt.connected ? 1 : 0);
+      },
+      startedAt: Date.now(),
     },
-    startedAt: Date.now(),
-  });
-  const opsUrl = await ops.listen({ host: config.ops.host, port: config.ops.port });
+    config.ops.host,
+    config.ops.port,
+  );
+  const opsUrl = ops.url;
   log.info({ url: opsUrl }, 'ops endpoints: /healthz /api/state /metrics');
   // The dashboard and the privacy jobs come after the door is ready: a slow start of theirs never delays it.
   // Loaded only now, so their modules (fastify plugins, argon2, pages) are not on the path to door-ready.

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import { resolveIlsPaths } from '../ils/config.ts';
 import { checkNvrConfig } from '../nvr/config.ts';
@@ -26,8 +26,16 @@ export class ConfigError extends Error {
   }
 }
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
-const validate = ajv.compile(configSchema);
+// The compiled validator is large (≈ 1 MB with Ajv's caches) and the service needs it once, at start:
+// hold it weakly so the memory goes back once the config is loaded.
+let validatorRef: WeakRef<ValidateFunction> | undefined;
+function configValidator(): ValidateFunction {
+  const cached = validatorRef?.deref();
+  if (cached) return cached;
+  const validate = new Ajv({ allErrors: true, useDefaults: true, strict: false }).compile(configSchema);
+  validatorRef = new WeakRef(validate);
+  return validate;
+}
 
 function describe(error: ErrorObject): { path: string[]; message: string } {
   const path = error.instancePath
@@ -76,6 +84,7 @@ export function parseConfig(text: string, file = '<config>', options: ParseOptio
     );
   }
   const data: unknown = doc.toJS();
+  const validate = configValidator();
   if (!validate(data)) {
     const seen = new Set<string>();
     const problems: ConfigProblem[] = [];

@@ -157,13 +157,34 @@ export class MqttLink {
     this.stopped = true;
     this.unsubscribe?.();
     this.clearOfflineTimer();
+    // A broker that hangs (or dies as we stop) never acknowledges: give up after a bound, the LWT says
+    // offline anyway, and stopping must never wait on the network.
     if (this.client.connected) {
-      await this.client
-        .publishAsync(`${this.options.baseTopic}/status`, 'offline', { qos: 1, retain: true })
-        .catch(() => undefined);
+      await within(
+        STOP_WAIT_MS,
+        this.client.publishAsync(`${this.options.baseTopic}/status`, 'offline', { qos: 1, retain: true }),
+      );
     }
-    await this.client.endAsync().catch(() => undefined);
+    // mqtt.js ignores a second end() while one is pending, so a stuck one is cut at the socket.
+    if (!(await within(STOP_WAIT_MS, this.client.endAsync()))) this.client.stream?.destroy();
   }
+}
+
+const STOP_WAIT_MS = 1000;
+
+/** True when `promise` settled within `ms` (either way). */
+async function within(ms: number, promise: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = promise.then(
+    () => true,
+    () => true,
+  );
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const result = await Promise.race([settled, timedOut]);
+  clearTimeout(timer);
+  return result;
 }
 
 export function redactUrl(url: string): string {

@@ -14,6 +14,9 @@ export interface Broker {
   restart(downMs?: number): Promise<void>;
   kill(): Promise<void>;
   start(): Promise<void>;
+  /** SIGSTOP: connections stay open and nothing is answered (a hung broker). `resume()` undoes it. */
+  pause(): void;
+  resume(): void;
 }
 
 export function mosquittoPath(): string {
@@ -68,6 +71,8 @@ export async function startMosquitto(): Promise<Broker> {
     url: `mqtt://127.0.0.1:${port}`,
     start,
     kill,
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
     async restart(downMs = 200) {
       await kill();
       await new Promise((r) => setTimeout(r, downMs));
