@@ -100,7 +100,10 @@ export class CompiledSchedules {
         },
         (error: Error) => {
           const until = this.coveredUntil();
-          log.error({ err: error.message, reason, coveredUntil: until ?? null }, 'schedule plans could not be computed');
+          log.error(
+            { err: error.message, reason, coveredUntil: until ?? null },
+            'schedule plans could not be computed',
+          );
           alarms.raise('schedule_stale', '', until ? `plans end ${until}` : 'no plans: doors closed');
           this.arm(this.retryMs);
           this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);

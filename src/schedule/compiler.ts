@@ -44,7 +44,10 @@ const childExecArgv = inSource
  * either), while the plans of two months take a few kB. Rejects with DoorScheduleError for a bad
  * setting and with Error when the child fails or takes longer than `timeoutMs`.
  */
-export function compilePlans(request: CompileRequest, timeoutMs = 30_000): Promise<Map<string, Map<string, DayPlan>>> {
+export function compilePlans(
+  request: CompileRequest,
+  timeoutMs = 30_000,
+): Promise<Map<string, Map<string, DayPlan>>> {
   return new Promise((resolve, reject) => {
     const child = fork(childEntry, [], {
       execArgv: childExecArgv,

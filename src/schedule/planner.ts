@@ -1,6 +1,12 @@
 import type OpeningHours from 'opening_hours';
 import type { ScheduleConfig, ScheduleException } from './config.ts';
-import { type DayPlan, type Interval, type PlanSource, ScheduleConfigError, type SiteSettings } from './day-plan.ts';
+import {
+  type DayPlan,
+  type Interval,
+  type PlanSource,
+  ScheduleConfigError,
+  type SiteSettings,
+} from './day-plan.ts';
 import { PublicHolidays } from './holidays.ts';
 import { OpeningHoursUtc, wallClockDate } from './opening-hours-utc.ts';
 import { DoorSchedule, zoneOf } from './schedule.ts';
@@ -67,7 +73,10 @@ class Hours {
       );
     }
     const p = parseDateKey(date)!;
-    return Hours.parse(field, `${p.year} ${MONTHS[p.month - 1]} ${String(p.day).padStart(2, '0')} ${value.trim()}`);
+    return Hours.parse(
+      field,
+      `${p.year} ${MONTHS[p.month - 1]} ${String(p.day).padStart(2, '0')} ${value.trim()}`,
+    );
   }
 
   /** Open (not "unknown") ranges of one local day in ms since midnight. */
@@ -112,13 +121,18 @@ export class LibraryPlanner implements PlanSource {
     this.staffless = Hours.parse('staffless', config.staffless ?? '');
     (config.exceptions ?? []).forEach((rule, i) => {
       const field = `exceptions[${i}]`;
-      if (!parseDateKey(rule.date)) throw new ScheduleConfigError(`${field}.date`, rule.date, 'not a calendar date');
+      if (!parseDateKey(rule.date))
+        throw new ScheduleConfigError(`${field}.date`, rule.date, 'not a calendar date');
       if (this.exceptions.has(rule.date)) {
         throw new ScheduleConfigError(`${field}.date`, rule.date, 'two exceptions for the same date');
       }
       const hasHours = Boolean(rule.staffed?.trim() || rule.staffless?.trim());
       if (rule.closed && hasHours) {
-        throw new ScheduleConfigError(field, rule.date, 'closed: true cannot be combined with staffed/staffless hours');
+        throw new ScheduleConfigError(
+          field,
+          rule.date,
+          'closed: true cannot be combined with staffed/staffless hours',
+        );
       }
       if (!rule.closed && !hasHours) {
         throw new ScheduleConfigError(field, rule.date, 'needs closed: true or staffed/staffless hours');
@@ -153,7 +167,9 @@ export class LibraryPlanner implements PlanSource {
       if (holiday && this.config.holidays_closed !== false) {
         // Closed from the holiday's start (midnight for every NO/DK public holiday).
         const clip = (list: Interval[]): Interval[] =>
-          list.filter(([s]) => s < holiday.startMs).map(([s, e]) => [s, Math.min(e, holiday.startMs)] as const);
+          list
+            .filter(([s]) => s < holiday.startMs)
+            .map(([s, e]) => [s, Math.min(e, holiday.startMs)] as const);
         staffed = clip(staffed);
         staffless = clip(staffless);
       }
@@ -168,7 +184,10 @@ export class LibraryPlanner implements PlanSource {
 /** A door's schedule computed here, in this process, from its config. */
 export function scheduleFromConfig(config: ScheduleConfig, site: SiteSettings): DoorSchedule {
   const planner = new LibraryPlanner(config, site);
-  return new DoorSchedule(planner, { timezone: site.timezone, closingSoonMinutes: config.closing_soon_minutes });
+  return new DoorSchedule(planner, {
+    timezone: site.timezone,
+    closingSoonMinutes: config.closing_soon_minutes,
+  });
 }
 
 /** One DoorSchedule per door; a bad schedule throws naming the door (for startup and `check-config`). */
@@ -181,7 +200,9 @@ export function buildDoorSchedules(
     try {
       out.set(door.id, scheduleFromConfig(door.schedule, site));
     } catch (err) {
-      throw new Error(`door "${door.id}": ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new Error(`door "${door.id}": ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+      });
     }
   }
   return out;

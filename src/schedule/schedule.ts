@@ -1,6 +1,12 @@
 import type { ScheduleState } from '../contract/events.ts';
 import type { ScheduleException } from './config.ts';
-import { type DayPlan, type Interval, type PlanSource, type PublicHoliday, ScheduleConfigError } from './day-plan.ts';
+import {
+  type DayPlan,
+  type Interval,
+  type PlanSource,
+  type PublicHoliday,
+  ScheduleConfigError,
+} from './day-plan.ts';
 import { addDays, DAY_MS, parseDateKey, Zone } from './zone.ts';
 
 export { ScheduleConfigError, type SiteSettings } from './day-plan.ts';

@@ -45,6 +45,6 @@ describe('MqttLink.stop', () => {
     await link.stop();
     // Two bounded waits of 1 s each; before the fix this never resolved (the test timed out).
     expect(performance.now() - t0).toBeLessThan(4000);
-    await waitFor(() => !link.connected, 1000, "the socket closed");
+    await waitFor(() => !link.connected, 1000, 'the socket closed');
   });
 });

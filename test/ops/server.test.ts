@@ -59,7 +59,9 @@ describe('ops server (node:http on loopback)', () => {
     expect((await fetch(`${server.url}/admin`)).status).toBe(404);
     expect((await fetch(`${server.url}/constructor`)).status).toBe(404);
     expect((await fetch(`${server.url}/__proto__`)).status).toBe(404);
-    expect((await fetch(`${server.url}/healthz`, { method: 'POST', body: 'x'.repeat(10_000) })).status).toBe(405);
+    expect((await fetch(`${server.url}/healthz`, { method: 'POST', body: 'x'.repeat(10_000) })).status).toBe(
+      405,
+    );
     const head = await fetch(`${server.url}/api/state`, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(await head.text()).toBe('');

@@ -49,7 +49,12 @@ describe('schedule compiler (a real child process)', () => {
 
   it('a schedule over compiled plans answers like one over the libraries, instant by instant', async () => {
     const from = '2027-03-20';
-    const plans = await compilePlans({ doors: [{ id: 'main', schedule: LIBRARY }], site: OSLO, from, days: 20 });
+    const plans = await compilePlans({
+      doors: [{ id: 'main', schedule: LIBRARY }],
+      site: OSLO,
+      from,
+      days: 20,
+    });
     const table = new PlanTable();
     table.load(plans.get('main')!);
     const compiled = new DoorSchedule(table, { timezone: 'Europe/Oslo', closingSoonMinutes: 10 });
@@ -59,7 +64,9 @@ describe('schedule compiler (a real child process)', () => {
     for (let t = start; t < start + 10 * 86_400_000; t += 11 * 60_000) {
       const when = new Date(t);
       expect(compiled.stateAt(when), when.toISOString()).toBe(direct.stateAt(when));
-      expect(compiled.nextChange(when)?.at.getTime(), when.toISOString()).toBe(direct.nextChange(when)?.at.getTime());
+      expect(compiled.nextChange(when)?.at.getTime(), when.toISOString()).toBe(
+        direct.nextChange(when)?.at.getTime(),
+      );
     }
   });
 
@@ -77,7 +84,9 @@ describe('schedule compiler (a real child process)', () => {
     expect(error).toBeInstanceOf(DoorScheduleError);
     expect((error as DoorScheduleError).door).toBe('side');
     expect((error as DoorScheduleError).field).toBe('staffless');
-    expect((error as Error).message).toMatch(/^door "side": schedule staffless "Mo-Su 7-22": opening_hours warning/);
+    expect((error as Error).message).toMatch(
+      /^door "side": schedule staffless "Mo-Su 7-22": opening_hours warning/,
+    );
   });
 
   it('names an unknown country without a field', async () => {
