@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { unitNodeFlags } from '../test/helpers/unit-flags.ts';
 import { benchStartAndIdle, benchSwipeToRelay, type Figures } from './door-loop.ts';
 
 /** Every figure the issues ask for, printed (never asserted). Each area adds its own module. */
@@ -9,7 +10,14 @@ const sections: [string, () => Promise<Figures | Figures[]>][] = [
     'door loop: swipe → relay with a live SIP2 check',
     () => benchSwipeToRelay(Number(process.env.SWIPES ?? 1000), true),
   ],
-  ['door loop: start and idle', () => benchStartAndIdle()],
+  [
+    'door loop: start and idle (as shipped; without the flags; with the dashboard)',
+    async () => [
+      await benchStartAndIdle(),
+      await benchStartAndIdle({ nodeFlags: [] }),
+      await benchStartAndIdle({ web: true }),
+    ],
+  ],
 ];
 
 const optional: [string, string, string][] = [
@@ -38,10 +46,14 @@ for (const [title, file, fn] of optional) {
 const section = process.env.BENCH_SECTION;
 const only = process.argv[2];
 if (!section) {
+  console.log(
+    `Node ${process.version}; every section runs with the unit's flags: ${unitNodeFlags().join(' ')}`,
+  );
   for (const [title] of sections) {
     if (only && !title.includes(only)) continue;
     console.log(`\n== ${title}`);
-    const child = spawnSync(process.execPath, ['bin/run-ts.mjs', 'bench/index.ts'], {
+    // With the systemd unit's Node flags: the jobs measured here run inside the controller.
+    const child = spawnSync(process.execPath, [...unitNodeFlags(), 'bin/run-ts.mjs', 'bench/index.ts'], {
       stdio: 'inherit',
       env: { ...process.env, BENCH_SECTION: title },
     });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, waitFor } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { unitNodeFlags } from '../helpers/unit-flags.ts';
 
 /** systemd runs the compiled build (dist/), not the source: build it and run it as the unit does. */
 describe('npm run build → node dist/cli/dorvakt.js', () => {
@@ -52,7 +53,10 @@ web: { port: ${webPort} }
     expect(
       execFileSync(process.execPath, ['dist/cli/dorvakt.js', 'check-config', config], { encoding: 'utf8' }),
     ).toContain(': ok');
-    child = spawn(process.execPath, ['dist/cli/dorvakt.js', '--config', config], { stdio: 'ignore' });
+    // With the unit's own Node flags; the schedule compiler child runs from dist/ too.
+    child = spawn(process.execPath, [...unitNodeFlags(), 'dist/cli/dorvakt.js', '--config', config], {
+      stdio: 'ignore',
+    });
     const health = await waitFor(
       () =>
         fetch(`http://127.0.0.1:${opsPort}/healthz`).then(
