@@ -29,5 +29,9 @@ function compile(request: CompileRequest): CompileReply {
 }
 
 process.once('message', (request: CompileRequest) => {
-  process.send?.(compile(request), () => process.disconnect());
+  // The parent may be gone by now (killed while starting): then there is nobody to answer, just exit.
+  if (!process.connected) return;
+  process.send?.(compile(request), () => {
+    if (process.connected) process.disconnect();
+  });
 });
