@@ -4,12 +4,13 @@
  * traffic, and memory (RSS, V8 heap) at start, after the hour and at the end, so a leak shows as growth.
  * Timers inside the service (schedule tick, MQTT keepalive) run in real time, not compressed.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMosquitto } from '../test/helpers/mosquitto.ts';
 import { freePort, waitFor } from '../test/helpers/ports.ts';
 import { createPtyPair } from '../test/helpers/pty.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
+import { unitNodeFlags } from '../test/helpers/unit-flags.ts';
 import { seedPatrons, spawnService, writeFaultConfig } from '../test/faults/service-child.ts';
 import type { Figures } from './door-loop.ts';
 
@@ -28,7 +29,7 @@ function rssMb(pid: number): number {
 
 async function heapMb(opsUrl: string): Promise<number> {
   const text = await (await fetch(`${opsUrl}/metrics`)).text();
-  const bytes = Number(/^dorvakt_process_nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+  const bytes = Number(/^dorvakt_nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
   return +(bytes / 1024 / 1024).toFixed(1);
 }
 
@@ -56,7 +57,9 @@ export async function benchSoak(
     .replace('level: info', 'level: warn');
   (await import('node:fs')).writeFileSync(config, text);
   seedPatrons(join(dir.path, 'store.sqlite'), valid);
-  const child = spawnService(config);
+  // As systemd runs it: dist/ with the unit's Node flags (the source through tsx when not built).
+  const built = existsSync('dist/cli/dorvakt.js');
+  const child = spawnService(config, {}, built ? [...unitNodeFlags(), 'dist/cli/dorvakt.js'] : undefined);
   const opsUrl = `http://127.0.0.1:${opsPort}`;
   try {
     await waitFor(
@@ -104,6 +107,7 @@ export async function benchSoak(
       0,
     );
     return {
+      runs: built ? `dist, ${unitNodeFlags().join(' ')}` : 'source via tsx (npm run build for the shipped figure)',
       'simulated hour (s real, speed-up)': `${seconds} s, ${Math.round(3600 / seconds)}×`,
       'swipes in the hour (sent / decided)': `${swipes} / ${decided}`,
       [`idle CPU before (% of one core, ${idleSeconds} s)`]: +(idleCpu * 100).toFixed(2),

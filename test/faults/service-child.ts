@@ -22,8 +22,13 @@ export interface ServiceChild {
   exited: Promise<number | null>;
 }
 
-export function spawnService(configPath: string, env: NodeJS.ProcessEnv = {}): ServiceChild {
-  const proc = spawn(process.execPath, ['bin/dorvakt.mjs', '--config', configPath], {
+/** `command` defaults to the source through tsx; the soak bench passes the unit's flags and dist/. */
+export function spawnService(
+  configPath: string,
+  env: NodeJS.ProcessEnv = {},
+  command: string[] = ['bin/dorvakt.mjs'],
+): ServiceChild {
+  const proc = spawn(process.execPath, [...command, '--config', configPath], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
