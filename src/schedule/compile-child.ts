@@ -5,7 +5,7 @@
 import type { CompileReply, CompileRequest } from './compiler.ts';
 import { type DayPlan, ScheduleConfigError } from './day-plan.ts';
 import { LibraryPlanner } from './planner.ts';
-import { addDays } from './zone.ts';
+import { addDays } from '../time/zone.ts';
 
 function compile(request: CompileRequest): CompileReply {
   const doors: Record<string, [string, DayPlan][]> = {};

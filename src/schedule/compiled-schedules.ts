@@ -5,7 +5,7 @@ import type { ScheduleConfig } from './config.ts';
 import type { SiteSettings } from './day-plan.ts';
 import { PlanTable } from './plan-table.ts';
 import { DoorSchedule, zoneOf } from './schedule.ts';
-import { addDays, type Zone } from './zone.ts';
+import { addDays, type Zone } from '../time/zone.ts';
 
 export interface CompiledSchedulesOptions {
   doors: readonly { id: string; schedule: ScheduleConfig }[];

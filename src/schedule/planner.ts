@@ -10,7 +10,7 @@ import {
 import { PublicHolidays } from './holidays.ts';
 import { OpeningHoursUtc, wallClockDate } from './opening-hours-utc.ts';
 import { DoorSchedule, zoneOf } from './schedule.ts';
-import { DAY_MS, parseDateKey } from './zone.ts';
+import { DAY_MS, parseDateKey } from '../time/zone.ts';
 
 /*
  * The calendar libraries (opening_hours, date-holidays) and what they answer. They hold ≈ 26 MB once loaded,

@@ -7,7 +7,7 @@ import {
   type PublicHoliday,
   ScheduleConfigError,
 } from './day-plan.ts';
-import { addDays, DAY_MS, parseDateKey, Zone } from './zone.ts';
+import { addDays, DAY_MS, parseDateKey, Zone } from '../time/zone.ts';
 
 export { ScheduleConfigError, type SiteSettings } from './day-plan.ts';
 

@@ -1,72 +1,20 @@
 /**
- * Local time for statistics without touching process.env.TZ: offsets come from Intl, and a range of
- * time is cut into segments of constant UTC offset so SQLite can bucket rows with plain arithmetic.
+ * Local time for statistics without touching process.env.TZ: offsets come from time/zone.ts, and a range
+ * of time is cut into segments of constant UTC offset so SQLite can bucket rows with plain arithmetic.
  */
+import { zoneNamed } from '../time/zone.ts';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
-/** No zone changes its offset twice within this step, so sampling at it finds every transition. */
-const SAMPLE_STEP_MS = 6 * HOUR_MS;
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timezone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timezone);
-  if (!f) {
-    // Throws RangeError for an unknown zone, which is what a bad config deserves.
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: timezone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timezone, f);
-  }
-  return f;
-}
 
 /** Throws when the zone is unknown to this Node's ICU. */
 export function assertTimezone(timezone: string): void {
-  formatter(timezone);
+  zoneNamed(timezone);
 }
 
 /** UTC offset of `timezone` at instant `ts`, in ms (local = ts + offset). */
 export function tzOffsetMs(timezone: string, ts: number): number {
-  const parts = formatter(timezone).formatToParts(new Date(ts));
-  let y = 0;
-  let mo = 0;
-  let d = 0;
-  let h = 0;
-  let mi = 0;
-  let s = 0;
-  for (const p of parts) {
-    switch (p.type) {
-      case 'year':
-        y = Number(p.value);
-        break;
-      case 'month':
-        mo = Number(p.value);
-        break;
-      case 'day':
-        d = Number(p.value);
-        break;
-      case 'hour':
-        h = Number(p.value);
-        break;
-      case 'minute':
-        mi = Number(p.value);
-        break;
-      case 'second':
-        s = Number(p.value);
-        break;
-    }
-  }
-  const wholeSecond = Math.floor(ts / 1000) * 1000;
-  return Date.UTC(y, mo - 1, d, h, mi, s) - wholeSecond;
+  return zoneNamed(timezone).offset(ts);
 }
 
 export interface OffsetSegment {
@@ -77,38 +25,20 @@ export interface OffsetSegment {
   offsetMs: number;
 }
 
-/** Offset changes within one UTC calendar year, found by sampling and bisection; cached per zone and year. */
+/** Offset changes within one UTC calendar year; cached per zone and year. */
 const transitionCache = new Map<string, { at: number; offsetMs: number }[]>();
 
 function transitionsOfYear(timezone: string, year: number): { at: number; offsetMs: number }[] {
   const key = `${timezone}|${year}`;
   let found = transitionCache.get(key);
   if (found) return found;
-  found = [];
+  const zone = zoneNamed(timezone);
   const end = Date.UTC(year + 1, 0, 1);
   // From the last instant of the year before, so a change exactly at New Year (UTC) is seen.
-  let probe = Date.UTC(year, 0, 1) - 1;
-  let offset = tzOffsetMs(timezone, probe);
-  while (probe < end) {
-    const next = Math.min(probe + SAMPLE_STEP_MS, end);
-    const nextOffset = tzOffsetMs(timezone, next);
-    if (nextOffset !== offset) {
-      // Bisect to the first millisecond with the new offset.
-      let lo = probe;
-      let hi = next;
-      while (hi - lo > 1) {
-        const mid = Math.floor((lo + hi) / 2);
-        if (tzOffsetMs(timezone, mid) === offset) lo = mid;
-        else hi = mid;
-      }
-      const after = tzOffsetMs(timezone, hi);
-      if (hi < end) found.push({ at: hi, offsetMs: after });
-      offset = after;
-      probe = hi;
-      continue;
-    }
-    probe = next;
-  }
+  found = zone
+    .transitionsBetween(Date.UTC(year, 0, 1) - 1, end)
+    .filter((at) => at < end)
+    .map((at) => ({ at, offsetMs: zone.offset(at) }));
   transitionCache.set(key, found);
   return found;
 }

@@ -1,45 +1,179 @@
-const formatters = new Map<string, Intl.DateTimeFormat>();
+/**
+ * Wall-clock arithmetic in IANA time zones, independent of the process's TZ: the one place that asks Intl
+ * (schedule, statistics, dashboard and the access gate all use it). Instants are epoch milliseconds; a local
+ * day is a `YYYY-MM-DD` key; a time of day is ms since local midnight.
+ */
 
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-CA', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    });
-    formatters.set(timeZone, f);
+export const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+
+export interface WallTime {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  ms: number;
+}
+
+/** Parses `YYYY-MM-DD` into its parts, or undefined when it is not a real calendar date. */
+export function parseDateKey(key: string): { year: number; month: number; day: number } | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(key);
+  if (!m) return undefined;
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  const check = new Date(Date.UTC(year, month - 1, day));
+  if (check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) {
+    return undefined;
   }
-  return f;
+  return { year, month, day };
 }
 
-/** Wall-clock parts of an instant in a zone, independent of the process TZ. */
-export function wallClock(
-  at: Date,
-  timeZone: string,
-): { year: number; month: number; day: number; hour: number; minute: number } {
-  const parts: Record<string, string> = {};
-  for (const p of formatter(timeZone).formatToParts(at)) parts[p.type] = p.value;
-  return {
-    year: Number(parts.year),
-    month: Number(parts.month),
-    day: Number(parts.day),
-    hour: Number(parts.hour),
-    minute: Number(parts.minute),
-  };
+export function dateKey(year: number, month: number, day: number): string {
+  return `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
 }
 
-/** Local date YYYY-MM-DD in the zone. */
-export function localDate(at: Date, timeZone: string): string {
-  const w = wallClock(at, timeZone);
-  return `${w.year}-${String(w.month).padStart(2, '0')}-${String(w.day).padStart(2, '0')}`;
+/** Calendar arithmetic on day keys (no time zone involved). */
+export function addDays(key: string, days: number): string {
+  const p = parseDateKey(key);
+  if (!p) throw new Error(`not a date: ${key}`);
+  const d = new Date(Date.UTC(p.year, p.month - 1, p.day + days));
+  return dateKey(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate());
+}
+
+export class Zone {
+  private readonly fmt: Intl.DateTimeFormat;
+
+  /** Throws a RangeError for an unknown zone name. */
+  constructor(readonly timeZone: string) {
+    this.fmt = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+  }
+
+  wall(instant: number): WallTime {
+    const parts = this.fmt.formatToParts(new Date(instant));
+    const get = (type: Intl.DateTimeFormatPartTypes): number => {
+      const part = parts.find((p) => p.type === type);
+      return part ? Number(part.value) : 0;
+    };
+    return {
+      year: get('year'),
+      month: get('month'),
+      day: get('day'),
+      hour: get('hour') % 24,
+      minute: get('minute'),
+      second: get('second'),
+      ms: ((instant % 1000) + 1000) % 1000,
+    };
+  }
+
+  /** Local day key and ms since local midnight for an instant. */
+  localDay(instant: number): { key: string; msOfDay: number } {
+    const w = this.wall(instant);
+    return {
+      key: dateKey(w.year, w.month, w.day),
+      msOfDay: w.hour * HOUR_MS + w.minute * 60_000 + w.second * 1000 + w.ms,
+    };
+  }
+
+  /** UTC offset (local minus UTC) in ms at an instant. */
+  offset(instant: number): number {
+    const whole = instant - (((instant % 1000) + 1000) % 1000);
+    const w = this.wall(whole);
+    return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - whole;
+  }
+
+  /** The offsets in force around a local day (one, or two on a DST day); a hint for `instantsOf`. */
+  offsetsAround(key: string): number[] {
+    const p = parseDateKey(key);
+    if (!p) throw new Error(`not a date: ${key}`);
+    const midnightAsUtc = Date.UTC(p.year, p.month - 1, p.day);
+    return [
+      ...new Set([
+        this.offset(midnightAsUtc - DAY_MS / 2),
+        this.offset(midnightAsUtc + DAY_MS / 2),
+        this.offset(midnightAsUtc + (3 * DAY_MS) / 2),
+      ]),
+    ];
+  }
+
+  /**
+   * Every instant whose wall clock reads `msOfDay` on local day `key`: none inside a DST gap,
+   * two inside a DST overlap, otherwise one. Ascending.
+   */
+  instantsOf(key: string, msOfDay: number, offsets: number[] = this.offsetsAround(key)): number[] {
+    const p = parseDateKey(key);
+    if (!p) throw new Error(`not a date: ${key}`);
+    const asUtc = Date.UTC(p.year, p.month - 1, p.day) + msOfDay;
+    const found = new Set<number>();
+    for (const off of offsets) {
+      const candidate = asUtc - off;
+      if (candidate + this.offset(candidate) === asUtc) found.add(candidate);
+    }
+    return [...found].sort((a, b) => a - b);
+  }
+
+  /** Instants in (from, to] where the offset changes (DST transitions), ascending. */
+  transitionsBetween(from: number, to: number): number[] {
+    // Real zones never change offset twice within six hours.
+    const step = 6 * HOUR_MS;
+    const found: number[] = [];
+    let prev = from;
+    let prevOffset = this.offset(prev);
+    while (prev < to) {
+      const next = Math.min(prev + step, to);
+      const nextOffset = this.offset(next);
+      if (nextOffset !== prevOffset) {
+        let lo = prev;
+        let hi = next;
+        while (hi - lo > 1) {
+          const mid = Math.floor((lo + hi) / 2);
+          if (this.offset(mid) === prevOffset) lo = mid;
+          else hi = mid;
+        }
+        found.push(hi);
+      }
+      prev = next;
+      prevOffset = nextOffset;
+    }
+    return found;
+  }
+}
+
+// An Intl.DateTimeFormat costs far more to build than to use: one Zone per name.
+const zones = new Map<string, Zone>();
+
+/** The Zone of an IANA name, cached. Throws a RangeError for an unknown zone. */
+export function zoneNamed(timeZone: string): Zone {
+  let zone = zones.get(timeZone);
+  if (!zone) {
+    zone = new Zone(timeZone);
+    zones.set(timeZone, zone);
+  }
+  return zone;
 }
 
 /** Throws on a zone Intl does not know, for config checks. */
 export function assertTimeZone(timeZone: string): void {
-  new Intl.DateTimeFormat('en', { timeZone });
+  zoneNamed(timeZone);
+}
+
+/** Wall-clock parts of an instant in a zone. */
+export function wallClock(at: Date, timeZone: string): WallTime {
+  return zoneNamed(timeZone).wall(at.getTime());
+}
+
+/** Local date `YYYY-MM-DD` in the zone. */
+export function localDate(at: Date, timeZone: string): string {
+  return zoneNamed(timeZone).localDay(at.getTime()).key;
 }

@@ -1,3 +1,4 @@
+import { zoneNamed } from '../time/zone.ts';
 import { LOCALES } from './i18n.ts';
 import type { Language } from './users.ts';
 
@@ -14,23 +15,7 @@ function cached(key: string, make: () => Intl.DateTimeFormat): Intl.DateTimeForm
 
 /** How far the zone's wall clock is ahead of UTC at an instant. */
 export function tzOffsetMs(instant: number, timeZone: string): number {
-  const parts = cached(
-    `parts|${timeZone}`,
-    () =>
-      new Intl.DateTimeFormat('en-US', {
-        timeZone,
-        hourCycle: 'h23',
-        year: 'numeric',
-        month: '2-digit',
-        day: '2-digit',
-        hour: '2-digit',
-        minute: '2-digit',
-        second: '2-digit',
-      }),
-  ).formatToParts(new Date(instant));
-  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  const wall = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return wall - Math.floor(instant / 1000) * 1000;
+  return zoneNamed(timeZone).offset(instant);
 }
 
 /** A wall-clock time in a zone (`YYYY-MM-DD`, optional `HH:MM`) as UTC milliseconds; undefined when malformed. */

@@ -11,7 +11,7 @@ import type { ScheduleConfig } from '../../src/schedule/config.ts';
 import { PlanTable } from '../../src/schedule/plan-table.ts';
 import { LibraryPlanner, scheduleFromConfig } from '../../src/schedule/planner.ts';
 import { DoorSchedule } from '../../src/schedule/schedule.ts';
-import { addDays } from '../../src/schedule/zone.ts';
+import { addDays } from '../../src/time/zone.ts';
 import { openDb } from '../../src/store/db.ts';
 import { tempDir } from '../helpers/tmp.ts';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addDays, parseDateKey, Zone } from '../../src/schedule/zone.ts';
+import { addDays, parseDateKey, Zone } from '../../src/time/zone.ts';
 
 const ms = (iso: string) => Date.parse(iso);
 
