@@ -166,3 +166,29 @@ log: { level: silent }
     );
   });
 });
+
+describe('startApp with a schedule it cannot read', () => {
+  it('refuses to start and names the door and setting', async () => {
+    const broker = await startMosquitto();
+    const dir = tempDir();
+    writeFileSync(join(dir.path, 'key'), KEY);
+    const storePath = join(dir.path, 'store.sqlite');
+    // parseConfig alone leaves schedules to the compiler (check-config checks them with lines).
+    const config = parseConfig(`
+site: { id: itest-bad, timezone: Europe/Oslo, country: NO }
+secrets: { card_hmac_key: { file: ${join(dir.path, 'key')} } }
+doors:
+  - id: back
+    schedule: { staffless: "Mo-Su 7-22" }
+    reader: { path: ${join(dir.path, 'no-reader')} }
+store: { path: ${storePath} }
+mqtt: { url: "${broker.url}" }
+log: { level: silent }
+`);
+    await expect(startApp({ config, log: createLogger('silent') })).rejects.toThrow(
+      /^door "back": schedule staffless "Mo-Su 7-22": opening_hours warning/,
+    );
+    await broker.stop();
+    dir.cleanup();
+  });
+});
