@@ -26,7 +26,7 @@ export class ConfigError extends Error {
   }
 }
 
-// The compiled validator is large (≈ 1 MB with Ajv's caches) and the service needs it once, at start:
+// The compiled validator is large (its generated source alone is ≈ 170 kB) and the service needs it once, at start:
 // hold it weakly so the memory goes back once the config is loaded.
 let validatorRef: WeakRef<ValidateFunction> | undefined;
 function configValidator(): ValidateFunction {

@@ -2,10 +2,9 @@
  * Local time for statistics without touching process.env.TZ: offsets come from time/zone.ts, and a range
  * of time is cut into segments of constant UTC offset so SQLite can bucket rows with plain arithmetic.
  */
-import { zoneNamed } from '../time/zone.ts';
+import { DAY_MS, zoneNamed } from '../time/zone.ts';
 
 const HOUR_MS = 3_600_000;
-const DAY_MS = 86_400_000;
 
 /** Throws when the zone is unknown to this Node's ICU. */
 export function assertTimezone(timezone: string): void {

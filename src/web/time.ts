@@ -32,7 +32,7 @@ export function localToUtc(date: string, time: string | undefined, timeZone: str
 
 /** `YYYY-MM-DD` of an instant in a zone. */
 export function localDate(instant: number, timeZone: string): string {
-  return new Date(instant + tzOffsetMs(instant, timeZone)).toISOString().slice(0, 10);
+  return zoneNamed(timeZone).localDay(instant).key;
 }
 
 export function startOfLocalDay(instant: number, timeZone: string): number {
