@@ -22,6 +22,8 @@ import { openDb } from '../store/db.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const demoDir = resolve(process.env.DORVAKT_DEMO_DIR ?? join(root, '.demo'));
+/** Staffless all day except one quiet hour at night, so a visitor can see `closed` too. */
+export const DEMO_STAFFLESS = 'Mo-Su 00:00-03:00,04:00-24:00';
 
 /** What each demo card shows; the patrons themselves live in the SIP2 simulator. Consent is Dørvakt's side. */
 export const DEMO_CARDS = [
@@ -80,6 +82,8 @@ export async function runDemo(): Promise<void> {
     .replaceAll('@OPS_PORT@', process.env.DORVAKT_DEMO_OPS_PORT ?? '9105')
     .replaceAll('@LOG_LEVEL@', process.env.DORVAKT_LOG_LEVEL ?? 'info')
     .replaceAll('@SIP2_PORT@', String(sip2.port))
+    // Tests pass "24/7": a run at 03:30 Oslo time must not depend on the wall clock.
+    .replaceAll('@STAFFLESS@', process.env.DORVAKT_DEMO_STAFFLESS ?? DEMO_STAFFLESS)
     .replaceAll('@WEB_PORT@', process.env.DORVAKT_DEMO_WEB_PORT ?? '8080');
   const config = parseConfig(text, 'config/demo.yaml');
   config.store.path = join(demoDir, 'dorvakt.sqlite');
@@ -154,7 +158,10 @@ export async function runDemo(): Promise<void> {
   );
   say(`  Store:     ${config.store.path}`);
   say(`  Log:       ${logFile}`);
-  say(`  Door mode: ${app.doors[0]!.scheduleState()} (schedule: staffless all day, closed 03:00-04:00)`);
+  const staffless = config.doors[0]!.schedule.staffless;
+  say(
+    `  Door mode: ${app.doors[0]!.scheduleState()} (schedule: ${staffless === DEMO_STAFFLESS ? 'staffless all day, closed 03:00-04:00' : `staffless ${staffless}`})`,
+  );
   say('');
   if (pty) {
     const hostPty = realpathSync(pty.host);

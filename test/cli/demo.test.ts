@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DEMO_STAFFLESS } from '../../src/cli/demo.ts';
+import { buildDoorSchedules } from '../../src/schedule/planner.ts';
 import { freePort, waitFor } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -26,6 +28,8 @@ describe('npm run demo', () => {
         DORVAKT_DEMO_MQTT_PORT: String(mqttPort),
         DORVAKT_DEMO_OPS_PORT: String(opsPort),
         DORVAKT_DEMO_WEB_PORT: String(webPort),
+        // The demo's quiet hour (03:00-04:00 Oslo) would refuse every swipe of a run at night.
+        DORVAKT_DEMO_STAFFLESS: '24/7',
       },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -38,6 +42,7 @@ describe('npm run demo', () => {
       'the swipe instructions',
     );
     expect(out).toContain('embedded broker (aedes)');
+    expect(out).toContain('Door mode: staffless (schedule: staffless 24/7)');
     writeFileSync(ptyPath, '10000001\r\n');
     await waitFor(() => out.includes('OPEN  Welcome in (allow'), 10_000, 'a granted swipe');
     writeFileSync(ptyPath, '10000002\r\n');
@@ -76,4 +81,28 @@ describe('npm run demo', () => {
     expect(state.doors.map((d) => d.id)).toEqual(['main']);
     expect(out).not.toMatch(/[0-9a-f]{64}/); // no card hash printed
   }, 60_000);
+
+  it('keeps its quiet hour by default, and the test schedule is open at 03:30 Oslo time', () => {
+    const site = { timezone: 'Europe/Oslo', country: 'NO' };
+    const door = (staffless: string) =>
+      buildDoorSchedules(
+        [
+          {
+            id: 'main',
+            schedule: {
+              staffed: '',
+              staffless,
+              holidays_closed: false,
+              closing_soon_minutes: 10,
+              exceptions: [],
+            },
+          },
+        ],
+        site,
+      ).get('main')!;
+    const night = new Date('2026-11-30T03:30:00+01:00');
+    expect(door(DEMO_STAFFLESS).stateAt(night)).toBe('closed');
+    expect(door(DEMO_STAFFLESS).stateAt(new Date('2026-11-30T04:30:00+01:00'))).toBe('staffless');
+    expect(door('24/7').stateAt(night)).toBe('staffless');
+  });
 });
