@@ -6,7 +6,6 @@ import { scheduleSchema } from '../schedule/config.ts';
 import { webSchema } from '../web/config.ts';
 import { secretRef } from './secret-ref.ts';
 
-
 /** The whole config file. Module sections live next to their modules; this file only composes. */
 export const configSchema = {
   $id: 'https://dorvakt.example/config.schema.json',

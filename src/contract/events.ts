@@ -17,6 +17,8 @@ export const ALARM_CODES = [
   'manual_unlock',
   'relay_fault',
   'schedule_stale',
+  'nvr_forgery',
+  'recording_mismatch',
 ] as const;
 export type AlarmCode = (typeof ALARM_CODES)[number];
 

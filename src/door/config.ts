@@ -32,7 +32,12 @@ export interface DoorHardwareConfig {
   /** How long the denied light stays on. */
   denied_light_ms: number;
   /** The simulated door (driver sim): a patron opens after a grant and lets it close again. */
-  sim: { open_after_ms: number; close_after_ms: number; patron_on_grant: boolean; relay_log?: string | undefined };
+  sim: {
+    open_after_ms: number;
+    close_after_ms: number;
+    patron_on_grant: boolean;
+    relay_log?: string | undefined;
+  };
 }
 
 const gpioLine = {

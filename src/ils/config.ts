@@ -74,7 +74,6 @@ export interface IlsConfig {
   fields: IlsFieldCodes;
 }
 
-
 const fieldCode = { type: 'string', pattern: '^[A-Z0-9]{2}$' } as const;
 
 export const ilsSchema = {

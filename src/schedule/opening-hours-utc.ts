@@ -74,9 +74,12 @@ function load(): typeof OpeningHours {
   const file = here.resolve('opening_hours');
   const source = readFileSync(file, 'utf8');
   // The same wrapper Node's CommonJS loader uses, plus `Date`.
-  const factory = runInThisContext(`(function (exports, require, module, __filename, __dirname, Date) {${source}\n})`, {
-    filename: file,
-  }) as (...args: unknown[]) => void;
+  const factory = runInThisContext(
+    `(function (exports, require, module, __filename, __dirname, Date) {${source}\n})`,
+    {
+      filename: file,
+    },
+  ) as (...args: unknown[]) => void;
   const module = { exports: {} as unknown };
   factory(module.exports, createRequire(file), module, file, '', WallClockDate);
   const exported = module.exports as typeof OpeningHours | { default: typeof OpeningHours };

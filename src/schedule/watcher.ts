@@ -85,13 +85,21 @@ export class ScheduleWatcher {
     const state = this.refresh(now);
     if (state !== this.published) {
       this.published = state;
-      const next = this.upcoming ? { mode: this.upcoming.state, at: this.upcoming.at.toISOString() } : undefined;
+      const next = this.upcoming
+        ? { mode: this.upcoming.state, at: this.upcoming.at.toISOString() }
+        : undefined;
       bus.publish({ type: 'mode', door, mode: state, next, ts });
     }
     if (this.warning && !this.warned.includes(this.warning.at.getTime())) {
       this.warned.push(this.warning.at.getTime());
       if (this.warned.length > 16) this.warned.shift();
-      bus.publish({ type: 'closing_soon', door, minutes: this.warning.minutes, at: this.warning.at.toISOString(), ts });
+      bus.publish({
+        type: 'closing_soon',
+        door,
+        minutes: this.warning.minutes,
+        at: this.warning.at.toISOString(),
+        ts,
+      });
     }
     if (this.tick) this.arm(now);
   }
@@ -120,7 +128,12 @@ export class ScheduleWatcher {
     if (!this.upcoming) return;
     let due = this.upcoming.at.getTime();
     const warnAt = due - this.options.schedule.closingSoonMinutes * 60_000;
-    if (this.state === 'staffless' && this.upcoming.state === 'closed' && !this.warning && warnAt > now.getTime()) {
+    if (
+      this.state === 'staffless' &&
+      this.upcoming.state === 'closed' &&
+      !this.warning &&
+      warnAt > now.getTime()
+    ) {
       due = warnAt;
     }
     const delay = Math.min(Math.max(0, due - now.getTime()) + TIMER_MARGIN_MS, MAX_TIMER_MS);

@@ -516,6 +516,16 @@ export const ALARM_LABELS: Partial<Record<AlarmCode, Record<Language, string>>> 
     da: 'Optagelser gemt for længe',
   },
   nvr_unreachable: { en: 'Recorder unreachable', nb: 'Opptakeren svarer ikke', da: 'Optageren svarer ikke' },
+  nvr_forgery: {
+    en: 'Forged or replayed recorder message',
+    nb: 'Forfalsket eller gjentatt melding til/fra opptakeren',
+    da: 'Forfalsket eller gentaget besked til/fra optageren',
+  },
+  recording_mismatch: {
+    en: 'Camera recording does not follow the schedule',
+    nb: 'Kameraopptak følger ikke åpningstidene',
+    da: 'Kameraoptagelse følger ikke åbningstiderne',
+  },
   disk_full: { en: 'Disk nearly full', nb: 'Disken er nesten full', da: 'Disken er næsten fuld' },
   manual_unlock: {
     en: 'Door manually unlocked',
