@@ -3,6 +3,7 @@ import { Ajv } from 'ajv';
 import {
   CAMERA_NAME_PATTERN,
   type ExportResponse,
+  FINDING_KINDS,
   MAX_NVR_PAYLOAD_BYTES,
   type NvrStatus,
   type PurgeResponse,
@@ -66,6 +67,49 @@ const statusSchema = {
       },
     },
     ts: isoTime,
+    recorder: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['kind', 'version', 'purges', 'note'],
+      properties: {
+        kind: { enum: ['files', 'frigate'] },
+        version: { anyOf: [{ type: 'string', maxLength: 64 }, { type: 'null' }] },
+        purges: { type: 'boolean' },
+        note: { type: 'string', maxLength: 500 },
+      },
+    },
+    findings: {
+      type: 'array',
+      maxItems: 200,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['kind', 'detail'],
+        properties: {
+          kind: { enum: [...FINDING_KINDS] },
+          detail: { type: 'string', maxLength: 500 },
+          camera: { type: 'string', pattern: CAMERA_NAME_PATTERN },
+          oldest: isoTime,
+          count: { type: 'integer', minimum: 0 },
+        },
+      },
+    },
+    skipped: {
+      type: 'array',
+      maxItems: 200,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['path', 'why'],
+        properties: { path: { type: 'string', maxLength: 1000 }, why: { type: 'string', maxLength: 500 } },
+      },
+    },
+    rejected: {
+      type: 'object',
+      maxProperties: 16,
+      propertyNames: { pattern: '^[a-z_]{1,32}$' },
+      additionalProperties: { type: 'integer', minimum: 0 },
+    },
   },
 };
 
@@ -99,8 +143,15 @@ function parse<T>(payload: Buffer, check: (typeof checks)[keyof typeof checks]):
 
 function timesIn(data: unknown): string[] {
   const out: string[] = [];
-  const d = data as { oldest?: unknown; ts?: unknown; cameras?: { oldest?: unknown }[] };
-  for (const v of [d.oldest, d.ts, ...(Array.isArray(d.cameras) ? d.cameras.map((c) => c?.oldest) : [])]) {
+  const d = data as {
+    oldest?: unknown;
+    ts?: unknown;
+    cameras?: { oldest?: unknown }[];
+    findings?: { oldest?: unknown }[];
+  };
+  const inList = (list: { oldest?: unknown }[] | undefined) =>
+    Array.isArray(list) ? list.map((c) => c?.oldest) : [];
+  for (const v of [d.oldest, d.ts, ...inList(d.cameras), ...inList(d.findings)]) {
     if (typeof v === 'string') out.push(v);
   }
   return out;
