@@ -153,7 +153,13 @@ export async function startApp(options: AppOptions): Promise<App> {
   const { config, log } = options;
   const db = openDb(config.store.path);
   const hashCard = cardHasher(readSecret(config.secrets.card_hmac_key));
-  const bus = new EventBus();
+  const busLog = log.child({ mod: 'bus' });
+  const bus = new EventBus((error, event) =>
+    busLog.error(
+      { err: (error as Error)?.message ?? String(error), event: event.type },
+      'event listener threw',
+    ),
+  );
   const alarms = new Alarms(db, bus, log.child({ mod: 'alarms' }));
   const consents = new Consents(db);
   const entries = new EntryStore(db);

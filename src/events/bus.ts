@@ -1,22 +1,47 @@
-import { EventEmitter } from 'node:events';
 import type { DorvaktEvent } from '../contract/events.ts';
 
-/** One place every event passes through; MQTT, the log and the dashboard subscribe. */
-export class EventBus {
-  private readonly emitter = new EventEmitter();
+export type EventListener = (event: DorvaktEvent) => void;
+export type ListenerErrorHandler = (error: unknown, event: DorvaktEvent) => void;
 
-  constructor() {
-    // Each SSE client subscribes; a busy dashboard is not a leak.
-    this.emitter.setMaxListeners(200);
+/**
+ * One place every event passes through; MQTT, the log and the dashboard subscribe. Each listener is
+ * guarded: one that throws is reported and the others still run, and the publisher (a swipe that has
+ * already pulsed the relay) never sees the throw.
+ */
+export class EventBus {
+  private readonly listeners = new Set<EventListener>();
+  /** Listener throws since start (the ops endpoint and tests read it). */
+  listenerErrors = 0;
+
+  constructor(private onListenerError: ListenerErrorHandler = () => undefined) {}
+
+  /** Where listener throws are reported (the app sets its logger once it has one). */
+  reportErrorsTo(handler: ListenerErrorHandler): void {
+    this.onListenerError = handler;
   }
 
   publish(event: DorvaktEvent): void {
-    this.emitter.emit('event', event);
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.listenerErrors++;
+        try {
+          this.onListenerError(error, event);
+        } catch {
+          // A broken reporter must not break the publisher either.
+        }
+      }
+    }
   }
 
-  subscribe(listener: (event: DorvaktEvent) => void): () => void {
-    this.emitter.on('event', listener);
-    return () => this.emitter.off('event', listener);
+  subscribe(listener: EventListener): () => void {
+    // A function object per subscription, so the same listener subscribed twice runs twice, as before.
+    const wrapped: EventListener = (event) => listener(event);
+    this.listeners.add(wrapped);
+    return () => {
+      this.listeners.delete(wrapped);
+    };
   }
 }
 

@@ -97,6 +97,23 @@ describe('AccessGate with a real SQLite store', () => {
     expect(JSON.stringify(events)).not.toContain(hash('10000001'));
   });
 
+  it('a listener that throws on the entry event changes nothing: the swipe that opened reports granted', async () => {
+    const failures: string[] = [];
+    bus.reportErrorsTo((error) => failures.push((error as Error).message));
+    bus.subscribe(() => {
+      throw new Error('broken subscriber');
+    });
+    const after: string[] = [];
+    bus.subscribe((e) => after.push(e.type));
+    const result = await gate().handle(door(), { card: '10000001' });
+    expect(grants).toEqual([1]);
+    expect(result.decision).toEqual({ allow: true, reason: 'allow' });
+    expect(db.prepare('SELECT outcome FROM entries').pluck().all()).toEqual(['granted']);
+    expect(after).toContain('entry'); // later listeners still hear it
+    expect(failures).toContain('broken subscriber');
+    expect(bus.listenerErrors).toBeGreaterThan(0);
+  });
+
   it('refuses the next swipe after consent is withdrawn', async () => {
     const g = gate();
     expect((await g.handle(door(), { card: '10000001' })).decision.allow).toBe(true);
