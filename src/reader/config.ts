@@ -22,6 +22,11 @@ export interface ReaderConfig {
    * stx-etx cards are 10 upper-case hex digits.
    */
   card_pattern: string;
+  /**
+   * line/stx-etx: a partial frame is dropped after this much silence (`stale_partial`); readers send a
+   * whole frame within milliseconds. Default 500. The keypad profile uses pin_timeout_ms instead.
+   */
+  frame_gap_ms: number;
   /** Reconnect backoff after unplug: doubles from min up to max (max below min counts as min). Defaults 500 / 30000. */
   reconnect_min_ms: number;
   reconnect_max_ms: number;
@@ -41,6 +46,7 @@ export const readerSchema = {
     profile: { type: 'string', enum: ['line', 'stx-etx', 'keypad'], default: 'line' },
     pin_timeout_ms: { type: 'integer', minimum: 1000, maximum: 60000, default: 10000 },
     card_pattern: { type: 'string', minLength: 1, default: '^[0-9A-Za-z]{4,32}$' },
+    frame_gap_ms: { type: 'integer', minimum: 20, maximum: 10000, default: 500 },
     reconnect_min_ms: { type: 'integer', minimum: 50, default: 500 },
     reconnect_max_ms: { type: 'integer', minimum: 100, default: 30000 },
   },

@@ -28,7 +28,9 @@ export type RejectReason =
   /** keypad: PIN entered without a card before it. */
   | 'pin_without_card'
   /** keypad: typed input left unfinished for pin_timeout_ms. */
-  | 'incomplete';
+  | 'incomplete'
+  /** line/stx-etx: half a frame, then silence longer than frame_gap_ms: dropped, never joined to later bytes. */
+  | 'stale_partial';
 
 export type FrameResult =
   | { kind: 'swipe'; card: string; pin?: string }
@@ -48,6 +50,30 @@ export interface FrameParser {
 export interface ParserOptions {
   card_pattern: string;
   pin_timeout_ms: number;
+  /** line/stx-etx: a partial frame older than this is dropped (readers send a whole frame at once). */
+  frame_gap_ms?: number | undefined;
+}
+
+export const DEFAULT_FRAME_GAP_MS = 500;
+
+/**
+ * Drops a half-read frame after a silence: a card number typed slowly, or a frame cut by a glitch, must
+ * not be completed by bytes that arrive seconds later.
+ */
+class GapWatch {
+  private lastByteAt = 0;
+  constructor(private readonly gapMs: number) {}
+
+  /** True when a frame was in progress and the silence before `nowMs` exceeds the gap. */
+  stale(inProgress: boolean, nowMs: number): boolean {
+    return inProgress && nowMs - this.lastByteAt > this.gapMs;
+  }
+  touch(nowMs: number): void {
+    this.lastByteAt = nowMs;
+  }
+  deadline(inProgress: boolean): number | undefined {
+    return inProgress ? this.lastByteAt + this.gapMs + 1 : undefined;
+  }
 }
 
 /** Longest accepted line (card or PIN) in the line and keypad profiles. */
@@ -78,7 +104,6 @@ export function createParser(profile: ReaderProfile, options: ParserOptions): Fr
 
 const isPrintable = (b: number) => b >= 0x20 && b <= 0x7e;
 const isTerminator = (b: number) => b === CR || b === LF;
-const noResults = (): FrameResult[] => [];
 
 /**
  * Collects printable bytes up to MAX_LINE. A line with a bad byte or too long is spoiled: it is
@@ -119,13 +144,20 @@ class LineBuffer {
 class LineParser implements FrameParser {
   private readonly pattern: RegExp;
   private readonly line = new LineBuffer();
+  private readonly gap: GapWatch;
 
   constructor(options: ParserOptions) {
     this.pattern = compileCardPattern(options.card_pattern);
+    this.gap = new GapWatch(options.frame_gap_ms ?? DEFAULT_FRAME_GAP_MS);
   }
 
-  push(chunk: Uint8Array): FrameResult[] {
-    const out: FrameResult[] = [];
+  private get inProgress(): boolean {
+    return this.line.length > 0 || this.line.spoiled !== undefined;
+  }
+
+  push(chunk: Uint8Array, nowMs: number): FrameResult[] {
+    const out = this.expire(nowMs);
+    if (chunk.length > 0) this.gap.touch(nowMs);
     for (const b of chunk) {
       if (isTerminator(b)) {
         const card = this.line.take();
@@ -141,9 +173,15 @@ class LineParser implements FrameParser {
     return out;
   }
 
-  expire = noResults;
-  nextDeadline(): undefined {
-    return undefined;
+  expire(nowMs: number): FrameResult[] {
+    if (!this.gap.stale(this.inProgress, nowMs)) return [];
+    // A spoiled line was already rejected once; its stale rest is only dropped.
+    const wasSpoiled = this.line.spoiled !== undefined;
+    this.line.clear();
+    return wasSpoiled ? [] : [{ kind: 'rejected', why: 'stale_partial' }];
+  }
+  nextDeadline(): number | undefined {
+    return this.gap.deadline(this.inProgress);
   }
   reset(): void {
     this.line.clear();
@@ -160,13 +198,16 @@ class StxEtxParser implements FrameParser {
   private body: number[] | undefined;
   /** Already rejected the current run of stray bytes (one rejection per run, not per byte). */
   private skipping = false;
+  private readonly gap: GapWatch;
 
   constructor(options: ParserOptions) {
     this.pattern = compileCardPattern(options.card_pattern);
+    this.gap = new GapWatch(options.frame_gap_ms ?? DEFAULT_FRAME_GAP_MS);
   }
 
-  push(chunk: Uint8Array): FrameResult[] {
-    const out: FrameResult[] = [];
+  push(chunk: Uint8Array, nowMs: number): FrameResult[] {
+    const out = this.expire(nowMs);
+    if (chunk.length > 0) this.gap.touch(nowMs);
     const reject = (why: RejectReason) => out.push({ kind: 'rejected', why });
     for (const b of chunk) {
       if (b === STX) {
@@ -207,9 +248,17 @@ class StxEtxParser implements FrameParser {
     return { kind: 'swipe', card };
   }
 
-  expire = noResults;
-  nextDeadline(): undefined {
-    return undefined;
+  expire(nowMs: number): FrameResult[] {
+    if (!this.gap.stale(this.body !== undefined, nowMs)) {
+      // A run of stray bytes ends with the silence too, so the next run is reported again.
+      if (this.skipping && this.body === undefined && this.gap.stale(true, nowMs)) this.skipping = false;
+      return [];
+    }
+    this.body = undefined;
+    return [{ kind: 'rejected', why: 'stale_partial' }];
+  }
+  nextDeadline(): number | undefined {
+    return this.gap.deadline(this.body !== undefined);
   }
   reset(): void {
     this.body = undefined;

@@ -86,15 +86,37 @@ describe('line profile', () => {
     expect(parser.push(bytes('1234\r\n'), 0)).toEqual([swipe('1234')]);
   });
 
-  it('never waits on time', () => {
-    const parser = createParser('line', options);
-    parser.push(bytes('12'), 0);
+  it('drops a partial line after a silence longer than frame_gap_ms: a late newline never completes it', () => {
+    const parser = createParser('line', { ...options, frame_gap_ms: 500 });
+    expect(parser.push(bytes('10000001'), 0)).toEqual([]);
+    expect(parser.nextDeadline()).toBe(501);
+    expect(parser.push(bytes('\r\n'), 3000)).toEqual([{ kind: 'rejected', why: 'stale_partial' }]);
+    // The same bytes inside the gap are one card.
+    expect(parser.push(bytes('10000001'), 4000)).toEqual([]);
+    expect(parser.push(bytes('\r\n'), 4400)).toEqual([swipe('10000001')]);
     expect(parser.nextDeadline()).toBeUndefined();
-    expect(parser.expire(1e9)).toEqual([]);
+  });
+
+  it('reports a stale partial line when its deadline passes, and waits on nothing after', () => {
+    const parser = createParser('line', { ...options, frame_gap_ms: 200 });
+    parser.push(bytes('12'), 0);
+    expect(parser.expire(150)).toEqual([]);
+    expect(parser.expire(201)).toEqual([{ kind: 'rejected', why: 'stale_partial' }]);
+    expect(parser.nextDeadline()).toBeUndefined();
+    expect(parser.push(bytes('34\r'), 5000)).toEqual([rejected('pattern_mismatch')]);
   });
 });
 
 describe('stx-etx profile', () => {
+  it('drops a frame cut short by silence, so a later ETX cannot complete it', () => {
+    const parser = createParser('stx-etx', { ...options, frame_gap_ms: 500 });
+    expect(parser.push(bytes('\x020123AB'), 0)).toEqual([]);
+    expect(parser.push(bytes('CDEF\x03'), 2000)).toEqual([
+      { kind: 'rejected', why: 'stale_partial' },
+      rejected('garbage'),
+    ]);
+  });
+
   it('accepts 10 hex digits with CR LF, as 125 kHz readers send them', () => {
     expect(parse('stx-etx', '\x020123ABCDEF\r\n\x03')).toEqual([swipe('0123ABCDEF')]);
   });

@@ -13,6 +13,7 @@ function config(path: string, over: Partial<ReaderConfig> = {}): ReaderConfig {
     profile: 'stx-etx',
     pin_timeout_ms: 10_000,
     card_pattern: '^[0-9A-Za-z]{4,32}$',
+    frame_gap_ms: 500,
     reconnect_min_ms: 50,
     reconnect_max_ms: 200,
     ...over,
@@ -63,6 +64,18 @@ describe('SerialCardReader over a real pty', () => {
     expect(seen.swipes[0]!.receivedAt).toBeGreaterThan(before);
     expect(seen.swipes[1]!.receivedAt).toBeLessThanOrEqual(process.hrtime.bigint());
     expect(seen.rejected).toEqual([]);
+  });
+
+  it('a card number whose newline comes after a silence never grants: stale_partial, then nothing', async () => {
+    const { pty, reader, seen } = await setup({ profile: 'line', frame_gap_ms: 100 });
+    reader.start();
+    await waitFor(() => reader.online, 5000, 'reader online');
+    pty.write('10000001');
+    await waitFor(() => seen.rejected.length === 1, 5000, 'the stale partial frame dropped');
+    expect(seen.rejected).toEqual([{ why: 'stale_partial' }]);
+    pty.write('\r\n10000002\r\n');
+    await waitFor(() => seen.swipes.length === 1, 5000, 'the next whole card');
+    expect(seen.swipes.map((s) => s.card)).toEqual(['10000002']);
   });
 
   it('rejects a garbled frame without a swipe, and logs the reason but never the bytes', async () => {
