@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_WINDOW_DAYS } from '../../src/web/pages/stats.ts';
+import { localDate } from '../../src/web/time.ts';
 import { ADMIN, form, type Harness, type Login, login, STAFF, startHarness } from './fixtures.ts';
+
+const daysBetween = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 86_400_000;
 
 describe('dashboard screens', () => {
   let h: Harness;
@@ -280,6 +284,19 @@ describe('dashboard screens', () => {
     expect(csv.body).not.toContain(hash);
     const api = (await getAs(staff, '/api/stats')).json();
     expect(api.byHour).toHaveLength(24);
+  });
+
+  it('bounds the statistics window to real dates and at most three years', async () => {
+    const ancient = (await getAs(staff, '/api/stats?from=0100-01-01&to=0999-12-30')).json();
+    expect(ancient.to).toBe(localDate(Date.now(), 'Europe/Oslo'));
+    expect(daysBetween(ancient.from, ancient.to)).toBe(29); // the default window
+    const wide = (await getAs(staff, '/api/stats?from=2000-01-01&to=2026-06-30')).json();
+    expect(wide).toMatchObject({ from: '2023-06-29', to: '2026-06-30' });
+    expect(daysBetween(wide.from, wide.to)).toBe(MAX_WINDOW_DAYS - 1);
+    const unreal = (await getAs(staff, '/api/stats?from=2026-02-31&to=2026-03-10')).json();
+    expect(unreal).toMatchObject({ from: '2026-02-09', to: '2026-03-10' });
+    const future = (await getAs(staff, '/api/stats?from=2026-01-01&to=9999-12-31')).json();
+    expect(future.to).toBe(localDate(Date.now(), 'Europe/Oslo'));
   });
 
   it('gives an access report (HTML with a script-free CSP, and JSON) and erases a card, all audited', async () => {

@@ -7,6 +7,16 @@ import { ctxOf, field, get, type RouteEnv, sendHtml } from '../routing.ts';
 import { localDate } from '../time.ts';
 
 const DAY = 86_400_000;
+/** Longest statistics window a request may ask for: three years. */
+export const MAX_WINDOW_DAYS = 3 * 366;
+const FIRST_YEAR = 2000;
+
+const dayKey = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+/** A calendar date that exists (no 2026-02-31), from FIRST_YEAR on. */
+const isRealDate = (s: string) =>
+  /^\d{4}-\d{2}-\d{2}$/.test(s) &&
+  Number(s.slice(0, 4)) >= FIRST_YEAR &&
+  dayKey(Date.parse(`${s}T00:00:00Z`)) === s;
 const GRANTED = '#1a7f37';
 const DENIED = '#b42318';
 
@@ -16,15 +26,17 @@ function windowOf(
   req: FastifyRequest,
 ): { from: string; to: string; door: string; query: StatsQuery } {
   const tz = env.deps.config.site.timezone;
-  const isDate = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(s));
-  const now = Date.now();
+  const today = localDate(Date.now(), tz);
   let from = field(req.query, 'from', 10);
   let to = field(req.query, 'to', 10);
-  if (!isDate(to)) to = localDate(now, tz);
-  if (!isDate(from) || from > to) from = localDate(Date.parse(to) - 29 * DAY, tz);
+  if (!isRealDate(to) || to > today) to = today;
+  if (!isRealDate(from) || from > to) from = dayKey(Date.parse(to) - 29 * DAY);
+  // A window of centuries scans every summary row of every day: the page must stay cheap whatever is asked.
+  const earliest = dayKey(Date.parse(to) - (MAX_WINDOW_DAYS - 1) * DAY);
+  if (from < earliest) from = earliest;
   const door = field(req.query, 'door', 32);
   const knownDoor = env.deps.config.doors.some((d) => d.id === door) ? door : '';
-  const exclusiveTo = new Date(Date.parse(to) + DAY).toISOString().slice(0, 10);
+  const exclusiveTo = dayKey(Date.parse(to) + DAY);
   return {
     from,
     to,
