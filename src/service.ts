@@ -2,15 +2,19 @@ import type { FastifyInstance } from 'fastify';
 import { type App, type AppOptions, startApp } from './app.ts';
 import { type OpsServer, startOpsServer } from './ops/server.ts';
 import { startSystemdNotify } from './ops/systemd-notify.ts';
+import { OptionalPart } from './lifecycle/optional-part.ts';
 
+/** The parts other than the door may be down (port taken, …): then they are undefined and retried. */
 export interface Service {
   app: App;
-  ops: OpsServer;
-  opsUrl: string;
-  web: FastifyInstance | undefined;
-  webUrl: string | undefined;
+  readonly ops: OpsServer | undefined;
+  readonly opsUrl: string | undefined;
+  readonly web: FastifyInstance | undefined;
+  readonly webUrl: string | undefined;
   stop(): Promise<void>;
 }
+
+type WebServer = { app: FastifyInstance; url: string };
 
 /** The whole service: the door loop plus its HTTP endpoints and background jobs. */
 export async function startService(options: AppOptions): Promise<Service> {
@@ -18,41 +22,58 @@ export async function startService(options: AppOptions): Promise<Service> {
   const { config, log } = options;
   // Readers are open and relays locked: swipes are decided from here on.
   log.info({ doors: app.doors.length, readyMs: Math.round(performance.now()) }, 'door ready');
-  const ops = await startOpsServer(
-    {
-      doors: () => app.doors.map((d) => d.snapshot()),
-      alarms: () => app.alarms.list(),
-      health: () => app.healthy(),
-      metrics: app.metrics,
-      beforeScrape: () => {
-        const oldest = app.nvr?.health().oldest;
-        if (oldest) app.metrics.oldestFootageSeconds.set((Date.now() - Date.parse(oldest)) / 1000);
-        app.metrics.brokerUp.set(app.mqtt.connected ? 1 : 0);
-      },
-      startedAt: Date.now(),
-    },
-    config.ops.host,
-    config.ops.port,
-  );
-  const opsUrl = ops.url;
-  log.info({ url: opsUrl }, 'ops endpoints: /healthz /api/state /metrics');
-  // The dashboard and the privacy jobs come after the door is ready: a slow start of theirs never delays it.
-  // Loaded only now, so their modules (fastify plugins, argon2, pages) are not on the path to door-ready.
+  const ops = new OptionalPart<OpsServer>({
+    name: 'ops',
+    start: () =>
+      startOpsServer(
+        {
+          doors: () => app.doors.map((d) => d.snapshot()),
+          alarms: () => app.alarms.list(),
+          health: () => app.healthy(),
+          metrics: app.metrics,
+          beforeScrape: () => {
+            const oldest = app.nvr?.health().oldest;
+            if (oldest) app.metrics.oldestFootageSeconds.set((Date.now() - Date.parse(oldest)) / 1000);
+            app.metrics.brokerUp.set(app.mqtt.connected ? 1 : 0);
+          },
+          startedAt: Date.now(),
+        },
+        config.ops.host,
+        config.ops.port,
+      ).then((server) => {
+        log.info({ url: server.url }, 'ops endpoints: /healthz /api/state /metrics');
+        return server;
+      }),
+    stop: (server) => server.close(),
+    alarms: app.alarms,
+    log,
+  });
+  await ops.begin();
   const { startRetentionJobs } = await import('./retention/jobs.ts');
   const web = config.web.enabled
-    ? await (await import('./web/server.ts')).startWebServer({
-        config,
-        db: app.db,
-        bus: app.bus,
+    ? new OptionalPart<WebServer>({
+        name: 'dashboard',
+        start: async () => {
+          const server = await (await import('./web/server.ts')).startWebServer({
+            config,
+            db: app.db,
+            bus: app.bus,
+            alarms: app.alarms,
+            consents: app.consents,
+            hashCard: app.hashCard,
+            doors: app.doors,
+            nvr: app.nvr,
+            log: log.child({ mod: 'web' }),
+          });
+          log.info({ url: server.url }, 'dashboard listening');
+          return server;
+        },
+        stop: (server) => server.app.close(),
         alarms: app.alarms,
-        consents: app.consents,
-        hashCard: app.hashCard,
-        doors: app.doors,
-        nvr: app.nvr,
-        log: log.child({ mod: 'web' }),
+        log,
       })
     : undefined;
-  if (web) log.info({ url: web.url }, 'dashboard listening');
+  await web?.begin();
   const retention = startRetentionJobs({ db: app.db, config, log: log.child({ mod: 'retention' }) });
   log.info({ readyMs: Math.round(performance.now()) }, 'service ready');
   // systemd Type=notify: READY now, WATCHDOG=1 only while the door loop is healthy (no-op outside systemd).
@@ -60,15 +81,23 @@ export async function startService(options: AppOptions): Promise<Service> {
   notify?.ready(`${app.doors.length} door(s) ready`);
   return {
     app,
-    ops,
-    opsUrl,
-    web: web?.app,
-    webUrl: web?.url,
+    get ops() {
+      return ops.current;
+    },
+    get opsUrl() {
+      return ops.current?.url;
+    },
+    get web() {
+      return web?.current?.app;
+    },
+    get webUrl() {
+      return web?.current?.url;
+    },
     async stop() {
       notify?.stopping();
       await retention.stop();
-      await web?.app.close();
-      await ops.close();
+      await web?.end();
+      await ops.end();
       await app.stop();
       await notify?.close();
     },

@@ -19,6 +19,8 @@ export const ALARM_CODES = [
   'schedule_stale',
   'nvr_forgery',
   'recording_mismatch',
+  /** An optional part (dashboard, ops endpoints, …) failed; the door runs without it. Subject: the part. */
+  'part_failed',
 ] as const;
 export type AlarmCode = (typeof ALARM_CODES)[number];
 

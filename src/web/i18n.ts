@@ -521,6 +521,11 @@ export const ALARM_LABELS: Partial<Record<AlarmCode, Record<Language, string>>> 
     nb: 'Forfalsket eller gjentatt melding til/fra opptakeren',
     da: 'Forfalsket eller gentaget besked til/fra optageren',
   },
+  part_failed: {
+    en: 'Part of Dørvakt stopped (the door still works)',
+    nb: 'En del av Dørvakt stoppet (døren virker fortsatt)',
+    da: 'En del af Dørvakt stoppede (døren virker stadig)',
+  },
   recording_mismatch: {
     en: 'Camera recording does not follow the schedule',
     nb: 'Kameraopptak følger ikke åpningstidene',

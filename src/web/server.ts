@@ -263,6 +263,12 @@ export async function startWebServer(deps: WebDeps): Promise<{ app: FastifyInsta
       'dashboard without TLS: listening on loopback only; configure web.tls_cert_file and web.tls_key_file to serve the network',
     );
   }
-  const address = await app.listen({ host, port });
-  return { app, url: address };
+  try {
+    const address = await app.listen({ host, port });
+    return { app, url: address };
+  } catch (error) {
+    // A taken port: close what was built (SSE bus listeners, the session sweep) before the next try.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
 }
