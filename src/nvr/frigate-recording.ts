@@ -233,11 +233,12 @@ export class FrigateRecordingSchedule {
         if (text !== 'online' && text !== 'offline') return;
         const was = this.frigate;
         this.frigate = text;
-        if (text === 'online' && was !== 'online') {
-          // Up to 0.17 Frigate starts with its config's toggle, not the one we set (see the doc).
+        // Every `online`, not only after `offline`: a Frigate that restarts within the broker's keepalive
+        // may take over its session without a will being published. Up to 0.17 a restart resets the toggle.
+        if (text === 'online') {
           this.log.info('Frigate online: publishing the recording state again');
           this.publishAll('frigate online');
-        } else if (text === 'offline' && was !== 'offline') this.log.warn('Frigate offline');
+        } else if (was !== 'offline') this.log.warn('Frigate offline');
         this.checkAll();
         return;
       }

@@ -248,10 +248,12 @@ describe('Frigate recording follows the schedule (real Mosquitto, fake Frigate)'
     await observer.publishAsync(`${r.prefix}/entrance/recordings/state`, 'ON', { retain: true });
     cleanups.push(() => observer.publishAsync(`${r.prefix}/entrance/recordings/state`, '', { retain: true }));
     await waitFor(() => r.mismatch('entrance'), GRACE_MS * 5, 'mismatch after the restart');
-    // ...and to `available`.
-    const n = sets.length;
-    await observer.publishAsync(`${r.prefix}/available`, 'online');
-    await waitFor(() => sets.length > n, 3000, 'published again on online');
+    // ...and to `available`: every `online` counts, also one without an `offline` before it.
+    for (const _ of [1, 2]) {
+      const n = sets.length;
+      await observer.publishAsync(`${r.prefix}/available`, 'online');
+      await waitFor(() => sets.length > n, 3000, 'published again on online');
+    }
   });
 
   it('mode events for doors outside `doors` are ignored', async () => {
