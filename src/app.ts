@@ -7,6 +7,7 @@ import type { DoorConfig, DorvaktConfig } from './config/types.ts';
 import { Consents } from './consent/consents.ts';
 import { createIlsPatronSource } from './ils/source.ts';
 import { NvrController } from './nvr/controller.ts';
+import { FrigateRecordingSchedule } from './nvr/frigate-recording.ts';
 import type { DoorPanel, DoorSnapshot } from './contract/door-panel.ts';
 import type { PatronSource } from './contract/patron.ts';
 import { createDoorDriver } from './door/create-driver.ts';
@@ -132,6 +133,8 @@ export interface App {
   patrons: PatronSource;
   /** Camera retention (purge, verify, holds, exports) when `nvr.enabled`. */
   nvr: NvrController | undefined;
+  /** Frigate recording by schedule when `nvr.frigate_recording.enabled`. */
+  frigateRecording: FrigateRecordingSchedule | undefined;
   /** Resolves when every door is ready to take a swipe. */
   readyAt: number;
   healthy(): { ok: boolean; checks: Record<string, boolean> };
@@ -326,6 +329,18 @@ export async function startApp(options: AppOptions): Promise<App> {
     ? new NvrController({ config: config.nvr, db, mqtt: mqtt.client, alarms, log: log.child({ mod: 'nvr' }) })
     : undefined;
   nvr?.start();
+  // Started after the watchers: their first modes are read here, later ones come on the bus.
+  const frigateRecording = config.nvr.frigate_recording.enabled
+    ? new FrigateRecordingSchedule({
+        config: config.nvr.frigate_recording,
+        mqtt: mqtt.client,
+        bus,
+        alarms,
+        log,
+        initialModes: doors.map((d) => [d.id, d.watcher.current()] as const),
+      })
+    : undefined;
+  frigateRecording?.start();
   const readyAt = Date.now();
 
   const healthy = () => {
@@ -352,11 +367,13 @@ export async function startApp(options: AppOptions): Promise<App> {
     metrics,
     patrons,
     nvr,
+    frigateRecording,
     readyAt,
     healthy,
     async stop() {
       schedules.stop();
       for (const door of doors) await door.close();
+      frigateRecording?.stop();
       await nvr?.stop();
       await mqtt.stop();
       await broker.close();

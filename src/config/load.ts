@@ -4,6 +4,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import { resolveIlsPaths } from '../ils/config.ts';
 import { checkNvrConfig } from '../nvr/config.ts';
+import { checkFrigateRecordingConfig } from '../nvr/frigate-recording.ts';
 import { configSchema } from './schema.ts';
 import type { DorvaktConfig, SecretRef } from './types.ts';
 
@@ -171,6 +172,12 @@ function checkSemantics(config: DorvaktConfig): ConfigProblem[] {
   });
   for (const p of checkNvrConfig(config.nvr, config.mqtt.base_topic ?? `dorvakt/${config.site.id}`)) {
     problems.push({ key: `nvr.${p.key}`, line: null, message: p.message });
+  }
+  for (const p of checkFrigateRecordingConfig(
+    config.nvr.frigate_recording,
+    config.doors.map((d) => d.id),
+  )) {
+    problems.push({ key: `nvr.frigate_recording.${p.key}`, line: null, message: p.message });
   }
   return problems;
 }

@@ -1,6 +1,11 @@
 /** Config section: camera retention. Owned by src/nvr (see the camera-retention issue). */
 import cron from 'node-cron';
 import { CAMERA_NAME_PATTERN } from '../contract/nvr.ts';
+import {
+  type FrigateRecordingConfig,
+  frigateRecordingDefaults,
+  frigateRecordingSchema,
+} from './frigate-recording.ts';
 
 export interface NvrConfig {
   enabled: boolean;
@@ -25,6 +30,8 @@ export interface NvrConfig {
   status_grace_minutes: number;
   /** Holds end after this many days unless renewed with a reason. */
   hold_max_days: number;
+  /** Frigate recording on only in some schedule modes; independent of `enabled` (see frigate-recording.ts). */
+  frigate_recording: FrigateRecordingConfig;
 }
 
 export const nvrSchema = {
@@ -71,6 +78,7 @@ export const nvrSchema = {
     breach_tolerance_minutes: { type: 'integer', minimum: 0, maximum: 1440, default: 15 },
     status_grace_minutes: { type: 'integer', minimum: 0, maximum: 10_080, default: 90 },
     hold_max_days: { type: 'integer', minimum: 1, maximum: 365, default: 30 },
+    frigate_recording: frigateRecordingSchema,
   },
   // More than 7 days only with an explicit legal override (checkNvrConfig says it in words).
   if: { not: { required: ['legal_override'] } },
@@ -129,5 +137,6 @@ export function nvrConfigDefaults(partial: Partial<NvrConfig> = {}): NvrConfig {
     hold_max_days: 30,
     ...partial,
     backoff: { factor: 2, max_ms: 600_000, ...partial.backoff },
+    frigate_recording: frigateRecordingDefaults(partial.frigate_recording),
   };
 }
