@@ -176,11 +176,13 @@ export function checkFrigateConfig(
   }
   const findings: ComplianceFinding[] = [];
   let global: Scope | null = null;
+  let globalUnreadable: string | null = null;
   try {
     global = readScope(schema, config);
     findings.push(...judge(global, retentionDays, null));
   } catch (err) {
     if (!(err instanceof Unreadable)) throw err;
+    globalUnreadable = err.message;
     findings.push({ kind: 'config_unreadable', detail: `Frigate ${schema} schema: ${err.message}` });
   }
   const inherited = global ? new Map(global.settings.map((s) => [s.path, s.days])) : null;
@@ -195,6 +197,8 @@ export function checkFrigateConfig(
       findings.push(...judge(readScope(schema, cam, name), retentionDays, inherited));
     } catch (err) {
       if (!(err instanceof Unreadable)) throw err;
+      // The same unreadable value inherited from the global section is reported once.
+      if (err.message.replace(`cameras.${name}.`, '') === globalUnreadable) continue;
       findings.push({
         kind: 'config_unreadable',
         detail: `Frigate ${schema} schema: ${err.message}`,

@@ -146,3 +146,35 @@ export function effectiveFrigateConfig(file: Obj, schema: FrigateSchema): Obj {
     cameras: outCameras,
   };
 }
+
+/**
+ * Paths in a config file's `record` and `snapshots` that the schema does not define (its models forbid
+ * extra keys). Per-label `objects` maps are free-form. On 0.17+ any such key puts Frigate in safe mode.
+ */
+export function unknownKeys(file: Obj, schema: FrigateSchema): string[] {
+  const out: string[] = [];
+  const allowed: Obj = {
+    record: Object.fromEntries(
+      RECORD_KEYS[schema].map((k) => [k, (recordDefaults(schema) as Obj)[k] ?? RECORD_SUBTREES[k] ?? null]),
+    ),
+    snapshots: snapshotsDefaults(),
+  };
+  const walk = (value: unknown, shape: unknown, path: string) => {
+    if (!isObj(value) || !isObj(shape)) return;
+    for (const [k, v] of Object.entries(value)) {
+      if (!(k in shape)) out.push(`${path}.${k}`);
+      else if (k !== 'objects') walk(v, shape[k], `${path}.${k}`);
+    }
+  };
+  for (const section of ['record', 'snapshots'] as const) {
+    walk(file[section], allowed[section], section);
+    const cams = isObj(file.cameras) ? file.cameras : {};
+    for (const [name, cam] of Object.entries(cams)) {
+      if (isObj(cam)) walk(cam[section], allowed[section], `cameras.${name}.${section}`);
+    }
+  }
+  return out;
+}
+
+/** Sub-keys of record sections whose defaults this module does not spell out (free for the check). */
+const RECORD_SUBTREES: Obj = { export: {}, preview: { quality: null } };
