@@ -120,7 +120,7 @@ export class NvrController implements NvrAdmin {
   private ticker: NodeJS.Timeout | null = null;
   private statusBreach: string | null = null;
   /** The findings of the last status, one line each (`<kind>: <detail>`), as the alarm detail shows them. */
-  private findingsKey = '';
+  private findingLines: string[] = [];
   private readonly onPurgeVerified: ((result: PurgeVerified) => void) | undefined;
   private running = false;
 
@@ -520,10 +520,9 @@ export class NvrController implements NvrAdmin {
       (f) =>
         `${f.kind}: ${f.camera && !f.detail.includes(f.camera) ? `camera ${f.camera}: ` : ''}${f.detail}`,
     );
-    const findingsKey = findings.join('\n');
-    if (breach !== this.statusBreach || findingsKey !== this.findingsKey) {
+    if (breach !== this.statusBreach || JSON.stringify(findings) !== JSON.stringify(this.findingLines)) {
       this.statusBreach = breach;
-      this.findingsKey = findingsKey;
+      this.findingLines = findings;
       this.updateBreachAlarm();
     }
   }
@@ -531,14 +530,14 @@ export class NvrController implements NvrAdmin {
   private updateBreachAlarm(): void {
     const purgeBreach = this.readState<PurgeRecord>('purge')?.breach ?? null;
     const recordings = purgeBreach ?? this.statusBreach;
-    const causes = [...(recordings ? [`recordings: ${recordings}`] : []), ...this.findingLines()];
+    const causes = [...(recordings ? [`recordings: ${recordings}`] : []), ...this.findingLines];
     if (causes.length === 0) {
       this.alarms.clear('retention_breach');
       this.writeState('breach', { kinds: '' });
       return;
     }
-    // The alarm keeps the detail it was raised with: a new kind of cause raises it anew, so the detail
-    // always names every kind (changing counts or dates alone do not).
+    // The alarm keeps the detail it was raised with: when the kinds of cause change it is raised anew, so the
+    // detail names every current kind (changing counts or dates alone do not).
     const kinds = [...new Set(causes.map((c) => c.slice(0, c.indexOf(':'))))].sort().join(',');
     const previous = this.readState<{ kinds: string }>('breach')?.kinds;
     if (this.alarms.isActive('retention_breach') && previous !== undefined && previous !== kinds) {
@@ -548,10 +547,6 @@ export class NvrController implements NvrAdmin {
     if (detail.length > MAX_BREACH_DETAIL) detail = `${detail.slice(0, MAX_BREACH_DETAIL - 1)}…`;
     this.alarms.raise('retention_breach', '', detail);
     this.writeState('breach', { kinds });
-  }
-
-  private findingLines(): string[] {
-    return this.findingsKey ? this.findingsKey.split('\n') : [];
   }
 
   // ---------------------------------------------------------------- exports and holds (NvrAdmin)
