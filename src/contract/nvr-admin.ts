@@ -1,3 +1,5 @@
+import type { ComplianceFinding, RecorderDescription, SkippedPlace } from './nvr.ts';
+
 /** The controller-side camera-retention API that the CLI and the dashboard use (implemented in src/nvr). */
 export type ExportState = 'held' | 'requested' | 'exported' | 'failed' | 'closed' | 'expired';
 
@@ -42,6 +44,12 @@ export interface RetentionHealth {
   breach: boolean;
   unreachable: boolean;
   pendingRequests: number;
+  /** Compliance findings from the agent's last status (each one keeps retention_breach raised). */
+  findings: ComplianceFinding[];
+  /** Places the agent could not check, from its last status. */
+  skipped: SkippedPlace[];
+  /** What the agent drives, from its last status; null before the first status or from an older agent. */
+  recorder: RecorderDescription | null;
 }
 
 /** Thrown when an export window is already past retention, or the input is invalid. Message is for the admin. */

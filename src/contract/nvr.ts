@@ -79,6 +79,7 @@ export const FINDING_KINDS = [
   'config_motion',
   'config_alerts',
   'config_detections',
+  'config_events', // Frigate 0.14: record.events.retain (default and per object) before alerts/detections
   'config_snapshots',
   'config_expire_interval',
   'config_recording_off_schedule',

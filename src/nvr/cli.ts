@@ -121,6 +121,18 @@ export async function runExportCommand(
           io.out(
             `pending requests ${h.pendingRequests}; breach ${h.breach ? 'YES' : 'no'}; unreachable ${h.unreachable ? 'YES' : 'no'}`,
           );
+          if (h.recorder) io.out(`recorder ${h.recorder.note}`);
+          io.out(h.findings.length === 0 ? 'findings none' : `findings ${h.findings.length}:`);
+          for (const f of h.findings) {
+            const extra = [
+              f.camera && !f.detail.includes(f.camera) ? `camera ${f.camera}` : '',
+              f.count !== undefined ? `${f.count} files` : '',
+              f.oldest ? `oldest ${f.oldest}` : '',
+            ].filter(Boolean);
+            io.out(`  ${f.kind}: ${f.detail}${extra.length ? ` (${extra.join('; ')})` : ''}`);
+          }
+          if (h.skipped.length > 0) io.out(`not checked ${h.skipped.length}:`);
+          for (const p of h.skipped) io.out(`  ${p.path}: ${p.why}`);
         }
         return 0;
       }

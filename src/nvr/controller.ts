@@ -101,6 +101,8 @@ interface PurgeRecord {
 }
 
 const DAY_MS = 86_400_000;
+/** Alarm details are shown whole on the dashboard and sent over MQTT: keep them readable. */
+const MAX_BREACH_DETAIL = 2000;
 const ACTIVE_HOLD_STATES = "('held', 'requested', 'exported', 'failed')";
 const CASE_NUMBER_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N} ._/-]{0,63}$/u;
 const cameraName = new RegExp(CAMERA_NAME_PATTERN);
@@ -117,6 +119,8 @@ export class NvrController implements NvrAdmin {
   private cronTask: ScheduledTask | null = null;
   private ticker: NodeJS.Timeout | null = null;
   private statusBreach: string | null = null;
+  /** The findings of the last status, one line each (`<kind>: <detail>`), as the alarm detail shows them. */
+  private findingLines: string[] = [];
   private readonly onPurgeVerified: ((result: PurgeVerified) => void) | undefined;
   private running = false;
 
@@ -511,17 +515,38 @@ export class NvrController implements NvrAdmin {
         breach = `the recorder reports footage from ${status.oldest}, older than ${this.config.retention_days} days`;
       }
     }
-    if (breach !== this.statusBreach) {
+    // Every compliance finding is a breach of its own kind; the agent drops a finding once it is resolved.
+    const findings = (status?.findings ?? []).map(
+      (f) =>
+        `${f.kind}: ${f.camera && !f.detail.includes(f.camera) ? `camera ${f.camera}: ` : ''}${f.detail}`,
+    );
+    if (breach !== this.statusBreach || JSON.stringify(findings) !== JSON.stringify(this.findingLines)) {
       this.statusBreach = breach;
+      this.findingLines = findings;
       this.updateBreachAlarm();
     }
   }
 
   private updateBreachAlarm(): void {
     const purgeBreach = this.readState<PurgeRecord>('purge')?.breach ?? null;
-    const breach = purgeBreach ?? this.statusBreach;
-    if (breach) this.alarms.raise('retention_breach', '', breach);
-    else this.alarms.clear('retention_breach');
+    const recordings = purgeBreach ?? this.statusBreach;
+    const causes = [...(recordings ? [`recordings: ${recordings}`] : []), ...this.findingLines];
+    if (causes.length === 0) {
+      this.alarms.clear('retention_breach');
+      this.writeState('breach', { kinds: '' });
+      return;
+    }
+    // The alarm keeps the detail it was raised with: when the kinds of cause change it is raised anew, so the
+    // detail names every current kind (changing counts or dates alone do not).
+    const kinds = [...new Set(causes.map((c) => c.slice(0, c.indexOf(':'))))].sort().join(',');
+    const previous = this.readState<{ kinds: string }>('breach')?.kinds;
+    if (this.alarms.isActive('retention_breach') && previous !== undefined && previous !== kinds) {
+      this.alarms.clear('retention_breach');
+    }
+    let detail = causes.join('; ');
+    if (detail.length > MAX_BREACH_DETAIL) detail = `${detail.slice(0, MAX_BREACH_DETAIL - 1)}…`;
+    this.alarms.raise('retention_breach', '', detail);
+    this.writeState('breach', { kinds });
   }
 
   // ---------------------------------------------------------------- exports and holds (NvrAdmin)
@@ -729,6 +754,9 @@ export class NvrController implements NvrAdmin {
       breach: this.alarms.isActive('retention_breach'),
       unreachable: this.alarms.isActive('nvr_unreachable'),
       pendingRequests: pending.n,
+      findings: status?.findings ?? [],
+      skipped: status?.skipped ?? [],
+      recorder: status?.recorder ?? null,
     };
   }
 

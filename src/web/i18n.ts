@@ -1,4 +1,5 @@
 import type { AlarmCode } from '../contract/events.ts';
+import type { FindingKind } from '../contract/nvr.ts';
 import { PATRON_MESSAGES, type Reason } from '../contract/reasons.ts';
 import type { Language } from './users.ts';
 
@@ -102,6 +103,12 @@ const en = {
   'retention.files': 'Files',
   'retention.holds': 'Active holds',
   'retention.hold_expires': 'Hold expires',
+  'retention.recorder': 'Recorder',
+  'retention.findings': 'What keeps images too long',
+  'retention.finding_what': 'What',
+  'retention.finding_detail': 'Details',
+  'retention.finding_count': 'Files',
+  'retention.skipped': 'Places the recorder could not check',
   'exports.title': 'Police exports',
   'exports.open': 'Open a request',
   'exports.case': 'Case number',
@@ -270,6 +277,12 @@ const nb: Dictionary = {
   'retention.files': 'Filer',
   'retention.holds': 'Aktive sperrer',
   'retention.hold_expires': 'Sperre utløper',
+  'retention.recorder': 'Opptaker',
+  'retention.findings': 'Dette beholder bilder for lenge',
+  'retention.finding_what': 'Hva',
+  'retention.finding_detail': 'Detaljer',
+  'retention.finding_count': 'Filer',
+  'retention.skipped': 'Steder opptakeren ikke kunne sjekke',
   'exports.title': 'Politiutleveringer',
   'exports.open': 'Ny forespørsel',
   'exports.case': 'Saksnummer',
@@ -414,6 +427,12 @@ const da: Dictionary = {
   'retention.pending': 'Ventende forespørgsler',
   'retention.holds': 'Aktive spærringer',
   'retention.hold_expires': 'Spærring udløber',
+  'retention.recorder': 'Optager',
+  'retention.findings': 'Dette gemmer billeder for længe',
+  'retention.finding_what': 'Hvad',
+  'retention.finding_detail': 'Detaljer',
+  'retention.finding_count': 'Filer',
+  'retention.skipped': 'Steder optageren ikke kunne kontrollere',
   'exports.title': 'Udleveringer til politiet',
   'exports.open': 'Ny forespørgsel',
   'exports.case': 'Sagsnummer',
@@ -536,6 +555,80 @@ export const ALARM_LABELS: Partial<Record<AlarmCode, Record<Language, string>>> 
     en: 'Door manually unlocked',
     nb: 'Døren er manuelt låst opp',
     da: 'Døren er manuelt låst op',
+  },
+};
+
+/** Compliance finding kinds in plain words; the kind itself stays visible next to them. */
+export const FINDING_LABELS: Record<FindingKind, Record<Language, string>> = {
+  recordings: {
+    en: 'Footage older than the retention',
+    nb: 'Opptak eldre enn lagringstiden',
+    da: 'Optagelser ældre end opbevaringstiden',
+  },
+  config_continuous: {
+    en: 'Frigate keeps continuous recordings too long',
+    nb: 'Frigate beholder kontinuerlige opptak for lenge',
+    da: 'Frigate gemmer kontinuerlige optagelser for længe',
+  },
+  config_motion: {
+    en: 'Frigate keeps motion recordings too long',
+    nb: 'Frigate beholder bevegelsesopptak for lenge',
+    da: 'Frigate gemmer bevægelsesoptagelser for længe',
+  },
+  config_alerts: {
+    en: 'Frigate keeps alert recordings too long',
+    nb: 'Frigate beholder varselopptak for lenge',
+    da: 'Frigate gemmer alarmoptagelser for længe',
+  },
+  config_detections: {
+    en: 'Frigate keeps detection recordings too long',
+    nb: 'Frigate beholder deteksjonsopptak for lenge',
+    da: 'Frigate gemmer detektionsoptagelser for længe',
+  },
+  config_events: {
+    en: 'Frigate keeps event recordings too long',
+    nb: 'Frigate beholder hendelsesopptak for lenge',
+    da: 'Frigate gemmer hændelsesoptagelser for længe',
+  },
+  config_snapshots: {
+    en: 'Frigate keeps snapshots too long',
+    nb: 'Frigate beholder stillbilder for lenge',
+    da: 'Frigate gemmer stillbilleder for længe',
+  },
+  config_expire_interval: {
+    en: 'Frigate cleans up too seldom',
+    nb: 'Frigate rydder for sjelden',
+    da: 'Frigate rydder for sjældent op',
+  },
+  config_recording_off_schedule: {
+    en: 'Cameras record outside the hours they should',
+    nb: 'Kameraene tar opp utenom tidene de skal',
+    da: 'Kameraerne optager uden for de tider, de skal',
+  },
+  config_unreadable: {
+    en: "Frigate's settings could not be read",
+    nb: 'Frigates innstillinger kunne ikke leses',
+    da: 'Frigates indstillinger kunne ikke læses',
+  },
+  recorder_safe_mode: {
+    en: 'Frigate is in safe mode and deletes nothing',
+    nb: 'Frigate er i sikker modus og sletter ingenting',
+    da: 'Frigate er i sikker tilstand og sletter intet',
+  },
+  stale_clips: { en: 'Old event clips', nb: 'Gamle hendelsesklipp', da: 'Gamle hændelsesklip' },
+  stale_snapshots: { en: 'Old snapshots', nb: 'Gamle stillbilder', da: 'Gamle stillbilleder' },
+  stale_thumbnails: { en: 'Old thumbnails', nb: 'Gamle miniatyrbilder', da: 'Gamle miniaturebilleder' },
+  stale_previews: { en: 'Old preview videos', nb: 'Gamle forhåndsvisninger', da: 'Gamle forhåndsvisninger' },
+  stale_exports: {
+    en: 'Old exports that belong to no open case',
+    nb: 'Gamle utleveringer uten åpen sak',
+    da: 'Gamle udleveringer uden åben sag',
+  },
+  stale_faces: { en: 'Old face images', nb: 'Gamle ansiktsbilder', da: 'Gamle ansigtsbilleder' },
+  skipped: {
+    en: 'Places the recorder could not check',
+    nb: 'Steder opptakeren ikke kunne sjekke',
+    da: 'Steder optageren ikke kunne kontrollere',
   },
 };
 

@@ -72,6 +72,10 @@ export class MemoryDoorPanel implements DoorPanel {
 export class MemoryNvrAdmin implements NvrAdmin {
   readonly cases: ExportCase[] = [];
   retentionDays = 7;
+  /** What the agent's last status reported, as a test sets it. */
+  findings: RetentionHealth['findings'] = [];
+  skipped: RetentionHealth['skipped'] = [];
+  recorder: RetentionHealth['recorder'] = null;
   private next = 1;
   openExport(input: ExportOpenInput): ExportCase {
     const from = Date.parse(input.from);
@@ -134,9 +138,12 @@ export class MemoryNvrAdmin implements NvrAdmin {
         { name: 'hall', oldest: new Date(Date.now() - 6 * 86_400_000).toISOString(), files: 310 },
       ],
       statusAt: new Date().toISOString(),
-      breach: false,
+      breach: this.findings.length > 0,
       unreachable: false,
       pendingRequests: 0,
+      findings: this.findings,
+      skipped: this.skipped,
+      recorder: this.recorder,
     };
   }
 }

@@ -1,7 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { audit } from '../../audit/audit.ts';
-import { type ExportCase, ExportRefused, type NvrAdmin } from '../../contract/nvr-admin.ts';
+import {
+  type ExportCase,
+  ExportRefused,
+  type NvrAdmin,
+  type RetentionHealth,
+} from '../../contract/nvr-admin.ts';
 import { html } from '../html.ts';
+import { FINDING_LABELS } from '../i18n.ts';
 import { csrfField, layout, type Notice, type PageContext } from '../layout.ts';
 import { ctxOf, field, get, post, type RouteEnv, sendHtml, sessionOf } from '../routing.ts';
 import { localToUtc } from '../time.ts';
@@ -29,7 +35,9 @@ ${!h.breach && !h.unreachable ? html`<p class="notice ok">${t('retention.ok')}</
 <dt>${t('retention.oldest')}</dt><dd>${fmt(h.oldest)}</dd>
 <dt>${t('retention.status_at')}</dt><dd>${fmt(h.statusAt)}</dd>
 <dt>${t('retention.pending')}</dt><dd>${h.pendingRequests}</dd>
+${h.recorder ? html`<dt>${t('retention.recorder')}</dt><dd id="recorder">${h.recorder.note}</dd>` : ''}
 </dl>
+${findingsBody(ctx, h)}
 <table><thead><tr><th>${t('retention.camera')}</th><th>${t('retention.oldest')}</th><th>${t('retention.files')}</th></tr></thead>
 <tbody>${h.cameras.map((c) => html`<tr><td>${c.name}</td><td>${fmt(c.oldest)}</td><td>${c.files}</td></tr>`)}</tbody></table>
 <h2>${t('retention.holds')}</h2>
@@ -39,6 +47,26 @@ ${
     : html`<table><thead><tr><th>${t('exports.case')}</th><th>${t('exports.window')}</th><th>${t('exports.state')}</th><th>${t('retention.hold_expires')}</th></tr></thead>
 <tbody>${holds.map((c) => html`<tr><td>${c.caseNumber}</td><td>${fmt(c.from)} – ${fmt(c.to)}</td><td>${c.state}</td><td>${fmt(c.holdExpiresAt)}</td></tr>`)}</tbody></table>`
 }`;
+}
+
+/** Each finding the agent reports, in plain words with its kind, and the places it could not check. */
+function findingsBody(ctx: PageContext, h: RetentionHealth) {
+  const { t, fmt } = ctx;
+  return html`${
+    h.findings.length === 0
+      ? ''
+      : html`<h2>${t('retention.findings')}</h2>
+<table id="findings"><thead><tr><th>${t('retention.finding_what')}</th><th>${t('retention.camera')}</th><th>${t('retention.finding_detail')}</th><th>${t('retention.finding_count')}</th><th>${t('retention.oldest')}</th></tr></thead>
+<tbody>${h.findings.map(
+          (f) =>
+            html`<tr data-kind="${f.kind}"><td>${FINDING_LABELS[f.kind]?.[ctx.lang] ?? f.kind} <code>${f.kind}</code></td><td>${f.camera ?? '—'}</td><td>${f.detail}</td><td>${f.count ?? '—'}</td><td>${f.oldest ? fmt(f.oldest) : '—'}</td></tr>`,
+        )}</tbody></table>`
+  }${
+    h.skipped.length === 0
+      ? ''
+      : html`<h2>${t('retention.skipped')}</h2>
+<ul id="skipped">${h.skipped.map((p) => html`<li><code>${p.path}</code>: ${p.why}</li>`)}</ul>`
+  }`;
 }
 
 function exportsBody(ctx: PageContext, nvr: NvrAdmin, draft: Record<string, string> = {}) {
