@@ -12,7 +12,7 @@ import { createLogger } from '../src/log/logger.ts';
 import { nvrConfigDefaults } from '../src/nvr/config.ts';
 import { NvrController, type PurgeVerified } from '../src/nvr/controller.ts';
 import { NvrAgent } from '../src/nvr-agent/agent.ts';
-import { purgeRecordings } from '../src/nvr-agent/purge.ts';
+import { createFilesRecorder } from '../src/nvr-agent/recorders/files.ts';
 import { openDb } from '../src/store/db.ts';
 import { startMosquitto } from '../test/helpers/mosquitto.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
@@ -58,10 +58,8 @@ export async function benchAgentPurge(files = 100_000): Promise<Figures> {
     // A one-minute hold on one camera keeps 6 segments: the hold check runs for every file.
     const holdFrom = end - 3_600_000;
     const start = process.hrtime.bigint();
-    const result = await purgeRecordings({
-      root,
-      layout: 'frigate',
-      segmentMs: 10_000,
+    const recorder = createFilesRecorder({ kind: 'files', root, layout: 'frigate' }, createLogger('warn'));
+    const result = await recorder.purge({
       before: Date.now() - 7 * DAY,
       cameras: null,
       holds: [{ from: holdFrom, to: holdFrom + 50_000, cameras: new Set(['door']) }],
@@ -93,8 +91,11 @@ export async function benchPurgeRoundTrip(rounds = 200, treeFiles = 1000): Promi
     const agent = new NvrAgent({
       config: {
         mqtt: { url: broker.url, base_topic: 'bench-nvr', client_id: 'bench-agent', protocol_version: 5 },
-        recordings: { root, layout: 'frigate', segment_seconds: 10 },
+        recorder: { kind: 'files', root, layout: 'frigate' },
         exports_dir: join(tmp.path, 'exports'),
+        exports_budget_mb: 1024,
+        max_window_hours: 24,
+        hold_max_days: 30,
         state_file: join(tmp.path, 'state.json'),
         purge_cron: '0 0 1 1 *',
         retention_days: 7,

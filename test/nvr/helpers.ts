@@ -64,8 +64,11 @@ let clientSeq = 0;
 export function agentConfig(dir: string, url: string, overrides: Partial<AgentConfig> = {}): AgentConfig {
   const base: AgentConfig = {
     mqtt: { url, base_topic: 'nvr', client_id: `agent-${process.pid}-${++clientSeq}`, protocol_version: 5 },
-    recordings: { root: join(dir, 'recordings'), layout: 'frigate', segment_seconds: 10 },
+    recorder: { kind: 'files', root: join(dir, 'recordings'), layout: 'frigate' },
     exports_dir: join(dir, 'exports'),
+    exports_budget_mb: 1024,
+    max_window_hours: 24,
+    hold_max_days: 30,
     state_file: join(dir, 'state', 'agent.json'),
     purge_cron: '0 0 1 1 *',
     retention_days: 7,
@@ -73,8 +76,14 @@ export function agentConfig(dir: string, url: string, overrides: Partial<AgentCo
     min_keep_hours: 1,
     log_level: 'debug',
   };
-  mkdirSync(base.recordings.root, { recursive: true });
+  mkdirSync(filesRoot(base), { recursive: true });
   return { ...base, ...overrides };
+}
+
+/** The recordings root of a `files` recorder config. */
+export function filesRoot(config: AgentConfig): string {
+  if (config.recorder.kind !== 'files') throw new Error('not a files recorder');
+  return config.recorder.root;
 }
 
 export async function startAgent(config: AgentConfig, log: Logger): Promise<NvrAgent> {
