@@ -66,8 +66,8 @@ async function controllerOn(
   return { ...rig, mqtt };
 }
 
-async function agentOn(s: ReturnType<typeof setup>) {
-  const agent = await startAgent(s.agentCfg, s.log);
+async function agentOn(s: ReturnType<typeof setup>, now?: () => Date) {
+  const agent = await startAgent(s.agentCfg, s.log, now);
   cleanups.push(() => agent.stop());
   await waitFor(() => s.lines.some((l) => l.msg === 'connected to broker'), 5000, 'agent connected');
   await new Promise((r) => setTimeout(r, 50));
@@ -361,7 +361,8 @@ describe('police export and legal hold', () => {
     let clock = Date.now();
     const s = setup();
     const rig = await controllerOn(s, () => new Date(clock));
-    await agentOn(s);
+    // Both ends on the same clock: the agent refuses requests from its future (its holds would outrank later lists).
+    await agentOn(s, () => new Date(clock));
     const root = filesRoot(s.agentCfg);
     const t = clock - 5 * DAY;
     writeSegment(root, frigatePath('door', t));
@@ -419,6 +420,38 @@ describe('police export and legal hold', () => {
     );
     expect(rig.controller.listExports()).toEqual([]);
     expect(rig.db.prepare('SELECT COUNT(*) AS n FROM nvr_outbox').get()).toEqual({ n: 0 });
+  });
+
+  it('refuses a window wider than nvr.max_window_hours or ending in the future, and sends nothing for it', async () => {
+    const s = setup();
+    const rig = makeController(s.dbPath, null, s.log, s.config);
+    cleanups.push(() => rig.close());
+    const base = { caseNumber: 'K-3', authority: 'police', cameras: [], reason: 'incident', actor: 'admin' };
+    // Wider than nvr.max_window_hours (24 h by default): refused at once, naming the limit and the width.
+    const wide = () =>
+      rig.controller.openExport({
+        ...base,
+        from: new Date(Date.now() - 3 * DAY).toISOString(),
+        to: new Date(Date.now() - 3 * DAY + 25 * 3_600_000).toISOString(),
+      });
+    expect(wide).toThrow(/25 h wide, more than nvr\.max_window_hours \(24 h\)/);
+    expect(() =>
+      rig.controller.openExport({
+        ...base,
+        from: new Date(Date.now() - 3 * DAY).toISOString(),
+        to: new Date(Date.now() - 3 * DAY + 24 * 3_600_000).toISOString(),
+      }),
+    ).not.toThrow();
+    expect(() =>
+      rig.controller.openExport({
+        ...base,
+        from: new Date(Date.now() - 60_000).toISOString(),
+        to: new Date(Date.now() + 3_600_000).toISOString(),
+      }),
+    ).toThrow(/future/);
+    // Only the 24 h window was opened and sent.
+    expect(rig.controller.listExports()).toHaveLength(1);
+    expect(rig.db.prepare('SELECT COUNT(*) AS n FROM nvr_outbox').get()).toEqual({ n: 1 });
   });
 
   it('a hold expires after hold_max_days unless renewed with a reason', async () => {

@@ -114,6 +114,7 @@ export class FilesRecorder implements Recorder {
 
   async purge(plan: PurgePlan): Promise<RecorderPurgeResult> {
     const first = await this.list();
+    const memo = new Map<string, number>();
     let deleted = 0;
     let held = 0;
     const doomed: FileSegment[] = [];
@@ -122,7 +123,7 @@ export class FilesRecorder implements Recorder {
       const holds = holdsFor(camera, plan.holds);
       const candidates: number[] = [];
       for (let i = 0; i < segs.length && segs[i]!.start < plan.before; i++) candidates.push(i);
-      const flags = await this.heldFlags(segs, candidates, holds);
+      const flags = await this.heldFlags(segs, candidates, holds, memo);
       candidates.forEach((i, k) => {
         if (flags[k]) held++;
         else doomed.push(segs[i]!);
@@ -138,7 +139,9 @@ export class FilesRecorder implements Recorder {
         const gone = r.status === 'fulfilled' || (r.reason as NodeJS.ErrnoException).code === 'ENOENT';
         if (gone) deleted++;
         else this.log.error({ path: seg.rel, err: (r.reason as Error).message }, 'could not delete');
-        seg.removable.forEach((d, depth) => touched.set(d, depth));
+        seg.removable.forEach((d, depth) => {
+          touched.set(d, depth);
+        });
       });
     }
     // Leaves first, then their parents; a directory that is not empty stays (ENOTEMPTY is the normal case).
@@ -156,7 +159,7 @@ export class FilesRecorder implements Recorder {
       // Every segment left that the plan should have deleted is an error.
       const early: number[] = [];
       for (let i = 0; i < segs.length && segs[i]!.start < plan.before; i++) early.push(i);
-      const earlyFlags = await this.heldFlags(segs, early, holds);
+      const earlyFlags = await this.heldFlags(segs, early, holds, memo);
       early.forEach((i, k) => {
         if (earlyFlags[k]) return;
         oldest ??= segs[i]!.start;
@@ -165,12 +168,15 @@ export class FilesRecorder implements Recorder {
       // Sorted by start: the first segment outside every hold is the oldest footage outside holds.
       for (let i = early.length; oldest === null && i < segs.length; i += READ_BATCH) {
         const idx = range(i, Math.min(segs.length, i + READ_BATCH));
-        const flags = await this.heldFlags(segs, idx, holds);
+        const flags = await this.heldFlags(segs, idx, holds, memo);
         const k = flags.indexOf(false);
         if (k >= 0) oldest = segs[idx[k]!]!.start;
       }
       cameras.push({ name: camera, oldest, files: segs.length });
     }
+    // A camera whose footage is all gone is still reported (0 files), not forgotten.
+    for (const camera of first.cameras.keys())
+      if (!after.cameras.has(camera)) cameras.push({ name: camera, oldest: null, files: 0 });
     cameras.sort((a, b) => a.name.localeCompare(b.name));
     let oldest: number | null = null;
     for (const c of cameras)
@@ -188,7 +194,7 @@ export class FilesRecorder implements Recorder {
       if (cameras && !cameras.has(camera)) continue;
       const idx: number[] = [];
       for (let i = 0; i < segs.length && segs[i]!.start <= to; i++) idx.push(i);
-      const ends = await this.ends(segs, idx);
+      const ends = await this.ends(segs, idx, new Map());
       for (let k = 0; k < idx.length; k++) {
         const seg = segs[idx[k]!]!;
         const end = ends[k]!;
@@ -250,12 +256,19 @@ export class FilesRecorder implements Recorder {
   }
 
   /** Whether each of `idx` overlaps a hold; ends are read only where a hold starts after the segment. */
-  private async heldFlags(segs: FileSegment[], idx: number[], holds: Hold[]): Promise<boolean[]> {
+  private async heldFlags(
+    segs: FileSegment[],
+    idx: number[],
+    holds: Hold[],
+    memo: Map<string, number>,
+  ): Promise<boolean[]> {
     if (holds.length === 0) return idx.map(() => false);
     const need = idx.filter((i) => holds.some((h) => h.from > segs[i]!.start));
     const ends = new Map<number, number>();
-    const got = await this.ends(segs, need);
-    need.forEach((i, k) => ends.set(i, got[k]!));
+    const got = await this.ends(segs, need, memo);
+    need.forEach((i, k) => {
+      ends.set(i, got[k]!);
+    });
     return idx.map((i) => {
       const s = segs[i]!;
       // Without a hold starting after the segment, the end cannot change the answer.
@@ -263,17 +276,29 @@ export class FilesRecorder implements Recorder {
     });
   }
 
-  /** Real ends: the container's duration, else the next segment's start, else now. */
-  private async ends(segs: FileSegment[], idx: number[]): Promise<number[]> {
+  /**
+   * Real ends: the container's duration, else the next segment's start, else now. `memo` keeps the ends read
+   * before a purge for its verification: a deleted neighbour must not stretch a segment's end.
+   */
+  private async ends(segs: FileSegment[], idx: number[], memo: Map<string, number>): Promise<number[]> {
     const out: number[] = [];
     for (let b = 0; b < idx.length; b += READ_BATCH) {
       const batch = idx.slice(b, b + READ_BATCH);
-      out.push(...(await Promise.all(batch.map((i) => this.endOf(segs, i)))));
+      out.push(...(await Promise.all(batch.map((i) => this.endOf(segs, i, memo)))));
     }
     return out;
   }
 
-  private async endOf(segs: FileSegment[], i: number): Promise<number> {
+  private async endOf(segs: FileSegment[], i: number, memo: Map<string, number>): Promise<number> {
+    const s = segs[i]!;
+    const known = memo.get(s.rel);
+    if (known !== undefined) return known;
+    const end = await this.readEnd(segs, i);
+    memo.set(s.rel, end);
+    return end;
+  }
+
+  private async readEnd(segs: FileSegment[], i: number): Promise<number> {
     const s = segs[i]!;
     if (MP4_LIKE.test(s.rel)) {
       let d = this.durations.get(s.rel);
