@@ -150,7 +150,12 @@ export function checkAgentConfig(data: unknown, baseDir = process.cwd()): AgentC
       throw new Error('agent config: recorder: {kind, …} is required');
   }
   // Validate the old section as it was written, then read it as the new one.
-  if (!validate(data) || (migrate(data, warnings), !validate(data))) {
+  let valid = validate(data);
+  if (valid) {
+    migrate(data, warnings);
+    valid = validate(data);
+  }
+  if (!valid) {
     const problems = (validate.errors ?? [])
       .filter((e) => e.keyword !== 'if')
       .map((e) => `${e.instancePath || '(top)'} ${e.message}`);
