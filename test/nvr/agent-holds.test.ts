@@ -14,6 +14,7 @@ import type {
 import { parseNvrStatus } from '../../src/nvr/messages.ts';
 import { NvrAgent } from '../../src/nvr-agent/agent.ts';
 import type { AgentConfig } from '../../src/nvr-agent/config.ts';
+import type { Recorder } from '../../src/nvr-agent/recorder.ts';
 import { type Broker, startMosquitto } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -203,6 +204,39 @@ describe('places the agent skips', () => {
     expect(status.oldest).toBe(new Date(0).toISOString());
     expect(status.recorder).toMatchObject({ kind: 'files', purges: true });
     await waitFor(() => r.statuses.at(-1)?.skipped?.length === 2, 5000, 'retained status with skipped');
+  });
+
+  it('any recorder: skipped places with no footage read make oldest the epoch, never null', async () => {
+    const tmp = tempDir('nvr-stub-');
+    cleanups.push(() => tmp.cleanup());
+    const description = { kind: 'files' as const, version: null, purges: true, note: 'stub' };
+    const stub: Recorder = {
+      start: async () => description,
+      describe: () => description,
+      purge: async () => ({
+        deleted: 0,
+        held: 0,
+        oldest: null,
+        cameras: [],
+        skipped: [{ path: 'api/door', why: 'HTTP 500' }],
+        errors: 0,
+        calls: 1,
+      }),
+      segments: async () => ({ segments: [], skipped: [] }),
+      copySegment: async () => undefined,
+      configFindings: async () => [],
+      stop: async () => undefined,
+    };
+    const agent = new NvrAgent({
+      config: agentConfig(tmp.path, broker.url),
+      log: captureLog().log,
+      recorder: stub,
+    });
+    await agent.ownPurge();
+    expect(agent.status).toMatchObject({
+      oldest: new Date(0).toISOString(),
+      skipped: [{ path: 'api/door' }],
+    });
   });
 });
 

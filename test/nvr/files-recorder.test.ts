@@ -101,6 +101,16 @@ const holdsArb = fc.array(
   { maxLength: 4 },
 );
 
+/** Holds that touch a segment exactly: ending at its start, or starting at its real end (inclusive ranges). */
+const touchingArb = fc.array(
+  fc.record({
+    pick: fc.nat(),
+    at: fc.constantFrom<'endsAtStart' | 'startsAtEnd'>('endsAtStart', 'startsAtEnd'),
+    lenMs: fc.integer({ min: 0, max: 600_000 }),
+  }),
+  { maxLength: 3 },
+);
+
 /** The oracle's end, written apart from the code under test: mvhd duration, else next start, else now. */
 function oracleEnd(seg: GenSeg, all: GenSeg[]): number {
   if (seg.container !== 'none') return seg.start + mvhdUnits(seg.lengthMs, seg.timescale).ms;
@@ -131,11 +141,18 @@ for (const layout of ['frigate', 'flat'] as const) {
       fc.asyncProperty(
         fc.tuple(...CAMS.map(cameraRunArb)),
         holdsArb,
+        touchingArb,
         fc.integer({ min: T0 - 4 * DAY, max: NOW }),
         fc.option(fc.subarray(CAMS, { minLength: 1 }), { nil: null }),
-        async (runs, holdSpecs, cutoff, scope) => {
+        async (runs, randomHolds, touching, cutoff, scope) => {
           const root = tmp();
           const all = runs.flat();
+          const holdSpecs = [...randomHolds];
+          for (const t of all.length ? touching : []) {
+            const seg = all[t.pick % all.length]!;
+            const from = t.at === 'endsAtStart' ? seg.start - t.lenMs : oracleEnd(seg, all);
+            holdSpecs.push({ from, lenMs: t.lenMs, cameras: [seg.camera] });
+          }
           const relOf = new Map(all.map((s) => [writeGen(root, layout, s), s]));
           const holds: Hold[] = holdSpecs.map((h) => ({
             from: h.from,
