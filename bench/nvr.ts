@@ -16,6 +16,7 @@ import { createFilesRecorder } from '../src/nvr-agent/recorders/files.ts';
 import { openDb } from '../src/store/db.ts';
 import { startMosquitto } from '../test/helpers/mosquitto.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
+import { mp4File } from '../test/nvr/helpers.ts';
 
 export interface Figures {
   [name: string]: string | number;
@@ -26,9 +27,10 @@ const CAMERAS = ['door', 'hall', 'lobby', 'yard'];
 const pad = (n: number) => String(n).padStart(2, '0');
 const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
 
-/** Writes `count` 10-second Frigate segments (tiny files), spread over cameras, ending at `end`. */
+/** Writes `count` 10-second Frigate segments (minimal MP4s whose mvhd says 10 s), spread over cameras. */
 function frigateTree(root: string, count: number, end: number): void {
   const made = new Set<string>();
+  const segment = mp4File({ durationMs: 10_000 });
   for (let i = 0; i < count; i++) {
     const camera = CAMERAS[i % CAMERAS.length]!;
     const d = new Date(end - Math.floor(i / CAMERAS.length) * 10_000);
@@ -42,7 +44,7 @@ function frigateTree(root: string, count: number, end: number): void {
       mkdirSync(dir, { recursive: true });
       made.add(dir);
     }
-    writeFileSync(join(dir, `${pad(d.getUTCMinutes())}.${pad(d.getUTCSeconds())}.mp4`), 'x');
+    writeFileSync(join(dir, `${pad(d.getUTCMinutes())}.${pad(d.getUTCSeconds())}.mp4`), segment);
   }
 }
 
@@ -55,7 +57,7 @@ export async function benchAgentPurge(files = 100_000): Promise<Figures> {
     const made = process.hrtime.bigint();
     frigateTree(root, files, end);
     const createMs = Number(process.hrtime.bigint() - made) / 1e6;
-    // A one-minute hold on one camera keeps 6 segments: the hold check runs for every file.
+    // A short hold on one camera: every door segment before it has its mvhd read for the overlap check.
     const holdFrom = end - 3_600_000;
     const start = process.hrtime.bigint();
     const recorder = createFilesRecorder({ kind: 'files', root, layout: 'frigate' }, createLogger('warn'));

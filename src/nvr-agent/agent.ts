@@ -13,6 +13,7 @@ import {
   type ExportRequest,
   type ExportResponse,
   type HoldWindow,
+  MAX_NVR_PAYLOAD_BYTES,
   type NvrStatus,
   nvrTopics,
   type PurgeRequest,
@@ -437,17 +438,24 @@ export class NvrAgent {
     }
     const skipped = [...result.skipped];
     if (this.config.media_root) {
-      const scan = await scanMedia({
-        mediaRoot: this.config.media_root,
-        retentionDays: this.config.retention_days,
-        now: this.now().getTime(),
-        openCaseExports: new Set(this.state.exportHolds.flatMap((h) => (h.case ? [h.case] : []))),
-      });
-      findings.push(...scan.findings);
-      skipped.push(...scan.skipped);
+      try {
+        const scan = await scanMedia({
+          mediaRoot: this.config.media_root,
+          retentionDays: this.config.retention_days,
+          now: this.now().getTime(),
+          openCaseExports: new Set(this.state.exportHolds.flatMap((h) => (h.case ? [h.case] : []))),
+        });
+        findings.push(...scan.findings);
+        skipped.push(...scan.skipped);
+      } catch (error) {
+        skipped.push({
+          path: this.config.media_root,
+          why: `scan failed: ${(error as Error).message}`.slice(0, 500),
+        });
+      }
     }
     const description = this.description ?? this.recorder.describe();
-    return {
+    return fitStatus({
       oldest: iso(result.oldest),
       cameras: [...seen.values()]
         .sort((a, b) => a.name.localeCompare(b.name))
@@ -456,7 +464,7 @@ export class NvrAgent {
       recorder: description,
       findings: findings.slice(0, MAX_FINDINGS),
       skipped: skipped.slice(0, MAX_FINDINGS),
-    };
+    });
   }
 
   private publishStatus(status: NvrStatus): void {
@@ -523,6 +531,27 @@ export class NvrAgent {
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/**
+ * Shortens the findings and skipped lists until the status fits well inside the payload limit (a signed envelope
+ * adds to it): a status the controller drops would hide everything else in it.
+ */
+function fitStatus(status: NvrStatus): NvrStatus {
+  const limit = MAX_NVR_PAYLOAD_BYTES / 2;
+  const findings = status.findings ?? [];
+  const skipped = status.skipped ?? [];
+  const size = () => Buffer.byteLength(JSON.stringify({ ...status, findings, skipped }));
+  const [allFindings, allSkipped] = [findings.length, skipped.length];
+  while (size() > limit && (findings.length > 1 || skipped.length > 1)) {
+    if (findings.length >= skipped.length) findings.splice(Math.ceil(findings.length / 2));
+    else skipped.splice(Math.ceil(skipped.length / 2));
+  }
+  if (findings.length < allFindings)
+    findings.push({ kind: 'skipped', detail: `${allFindings - findings.length} more findings not shown` });
+  if (skipped.length < allSkipped)
+    skipped.push({ path: '…', why: `${allSkipped - skipped.length} more places skipped` });
+  return { ...status, findings, skipped };
+}
 
 function toHold(h: HoldWindow): Hold {
   return {

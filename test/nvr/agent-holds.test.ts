@@ -206,6 +206,21 @@ describe('places the agent skips', () => {
     await waitFor(() => r.statuses.at(-1)?.skipped?.length === 2, 5000, 'retained status with skipped');
   });
 
+  it('a tree full of strays still gives a status the controller accepts (the lists are shortened, not the payload dropped)', async () => {
+    const r = await rig({}, (root) => {
+      for (let i = 0; i < 300; i++) mkdirSync(join(root, `${String(i).padStart(3, '0')}-${'x'.repeat(240)}`));
+    });
+    await r.agent.ownPurge();
+    const status = await waitFor(
+      () => r.statuses.at(-1)?.skipped?.length && r.statuses.at(-1),
+      5000,
+      'status',
+    );
+    expect(Buffer.byteLength(JSON.stringify(status))).toBeLessThanOrEqual(32 * 1024);
+    expect(status.skipped?.at(-1)?.why).toMatch(/more places skipped/);
+    expect(status.oldest).toBe(new Date(0).toISOString());
+  });
+
   it('any recorder: skipped places with no footage read make oldest the epoch, never null', async () => {
     const tmp = tempDir('nvr-stub-');
     cleanups.push(() => tmp.cleanup());
