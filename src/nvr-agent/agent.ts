@@ -260,7 +260,9 @@ export class NvrAgent {
       this.publishAnswer('export', accepted, correlation);
       return;
     }
-    const refusal = this.windowRefusal(req);
+    // Accepted before (e.g. before a restart): its window was checked then and has been held since.
+    const held = this.state.exportHolds.some((h) => h.id === req.id);
+    const refusal = held ? null : this.windowRefusal(req);
     if (refusal) {
       this.log.warn({ id: req.id, error: refusal }, 'export request refused');
       this.finish('export', { id: req.id, ok: false, state: 'failed', error: refusal }, correlation);

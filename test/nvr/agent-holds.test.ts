@@ -211,11 +211,7 @@ describe('places the agent skips', () => {
       for (let i = 0; i < 300; i++) mkdirSync(join(root, `${String(i).padStart(3, '0')}-${'x'.repeat(240)}`));
     });
     await r.agent.ownPurge();
-    const status = await waitFor(
-      () => r.statuses.at(-1)?.skipped?.length && r.statuses.at(-1),
-      5000,
-      'status',
-    );
+    const status = await waitFor(() => r.statuses.find((x) => (x.skipped?.length ?? 0) > 0), 5000, 'status');
     expect(Buffer.byteLength(JSON.stringify(status))).toBeLessThanOrEqual(32 * 1024);
     expect(status.skipped?.at(-1)?.why).toMatch(/more places skipped/);
     expect(status.oldest).toBe(new Date(0).toISOString());
@@ -356,6 +352,38 @@ describe('exports: a hold is a copy, within limits', () => {
     );
     const manifest = readFileSync(join(done.location!, 'manifest.json'));
     expect(createHash('sha256').update(manifest).digest('hex')).toBe(done.sha256);
+  });
+
+  it('finishes an export accepted before a restart even when its window has since passed retention', async () => {
+    const r = await rig();
+    const t = r.clock.now - 6 * DAY;
+    writeSegment(r.root, frigatePath('door', t), 'frame');
+    await r.agent.stop();
+    const req = {
+      id: 'e-late',
+      case: 'K-9',
+      from: new Date(t - 1000).toISOString(),
+      to: new Date(t + 1000).toISOString(),
+      cameras: [],
+      ts: new Date(r.clock.now).toISOString(),
+    };
+    // Accepted (held) by the agent before it went down for three days.
+    mkdirSync(dirname(r.config.state_file), { recursive: true });
+    writeFileSync(
+      r.config.state_file,
+      JSON.stringify({
+        purgeHolds: null,
+        exportHolds: [
+          { id: req.id, case: req.case, ts: req.ts, hold: { from: req.from, to: req.to, cameras: [] } },
+        ],
+        createdCases: [],
+        answers: [],
+      }),
+    );
+    r.clock.now += 3 * DAY;
+    await r.restart();
+    expect(listFiles(r.root)).toEqual([frigatePath('door', t)]); // held through the start-up purge
+    expect(await r.exportReq(req)).toMatchObject({ ok: true, state: 'done', files: 1 });
   });
 });
 
