@@ -248,6 +248,22 @@ describe('places the agent skips', () => {
       oldest: new Date(0).toISOString(),
       skipped: [{ path: 'api/door' }],
     });
+    expect(agent.status?.findings).toEqual([{ kind: 'skipped', detail: 'api/door was not read: HTTP 500' }]);
+    // Footage left before the cutoff (a recorder that could not delete it) is a `recordings` finding.
+    const left = Date.now() - 8 * DAY;
+    stub.purge = async () => ({
+      deleted: 0,
+      held: 0,
+      oldest: left,
+      cameras: [{ name: 'door', oldest: left, files: 1 }],
+      skipped: [],
+      errors: 1,
+      calls: 1,
+    });
+    await agent.ownPurge();
+    expect(agent.status?.findings).toMatchObject([
+      { kind: 'recordings', camera: 'door', oldest: new Date(left).toISOString() },
+    ]);
   });
 });
 
