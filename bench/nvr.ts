@@ -12,10 +12,11 @@ import { createLogger } from '../src/log/logger.ts';
 import { nvrConfigDefaults } from '../src/nvr/config.ts';
 import { NvrController, type PurgeVerified } from '../src/nvr/controller.ts';
 import { NvrAgent } from '../src/nvr-agent/agent.ts';
-import { purgeRecordings } from '../src/nvr-agent/purge.ts';
+import { createFilesRecorder } from '../src/nvr-agent/recorders/files.ts';
 import { openDb } from '../src/store/db.ts';
 import { startMosquitto } from '../test/helpers/mosquitto.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
+import { mp4File } from '../test/nvr/helpers.ts';
 
 export interface Figures {
   [name: string]: string | number;
@@ -26,9 +27,10 @@ const CAMERAS = ['door', 'hall', 'lobby', 'yard'];
 const pad = (n: number) => String(n).padStart(2, '0');
 const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
 
-/** Writes `count` 10-second Frigate segments (tiny files), spread over cameras, ending at `end`. */
+/** Writes `count` 10-second Frigate segments (minimal MP4s whose mvhd says 10 s), spread over cameras. */
 function frigateTree(root: string, count: number, end: number): void {
   const made = new Set<string>();
+  const segment = mp4File({ durationMs: 10_000 });
   for (let i = 0; i < count; i++) {
     const camera = CAMERAS[i % CAMERAS.length]!;
     const d = new Date(end - Math.floor(i / CAMERAS.length) * 10_000);
@@ -42,7 +44,7 @@ function frigateTree(root: string, count: number, end: number): void {
       mkdirSync(dir, { recursive: true });
       made.add(dir);
     }
-    writeFileSync(join(dir, `${pad(d.getUTCMinutes())}.${pad(d.getUTCSeconds())}.mp4`), 'x');
+    writeFileSync(join(dir, `${pad(d.getUTCMinutes())}.${pad(d.getUTCSeconds())}.mp4`), segment);
   }
 }
 
@@ -55,13 +57,11 @@ export async function benchAgentPurge(files = 100_000): Promise<Figures> {
     const made = process.hrtime.bigint();
     frigateTree(root, files, end);
     const createMs = Number(process.hrtime.bigint() - made) / 1e6;
-    // A one-minute hold on one camera keeps 6 segments: the hold check runs for every file.
+    // A short hold on one camera: every door segment before it has its mvhd read for the overlap check.
     const holdFrom = end - 3_600_000;
     const start = process.hrtime.bigint();
-    const result = await purgeRecordings({
-      root,
-      layout: 'frigate',
-      segmentMs: 10_000,
+    const recorder = createFilesRecorder({ kind: 'files', root, layout: 'frigate' }, createLogger('warn'));
+    const result = await recorder.purge({
       before: Date.now() - 7 * DAY,
       cameras: null,
       holds: [{ from: holdFrom, to: holdFrom + 50_000, cameras: new Set(['door']) }],
@@ -93,8 +93,11 @@ export async function benchPurgeRoundTrip(rounds = 200, treeFiles = 1000): Promi
     const agent = new NvrAgent({
       config: {
         mqtt: { url: broker.url, base_topic: 'bench-nvr', client_id: 'bench-agent', protocol_version: 5 },
-        recordings: { root, layout: 'frigate', segment_seconds: 10 },
+        recorder: { kind: 'files', root, layout: 'frigate' },
         exports_dir: join(tmp.path, 'exports'),
+        exports_budget_mb: 1024,
+        max_window_hours: 24,
+        hold_max_days: 30,
         state_file: join(tmp.path, 'state.json'),
         purge_cron: '0 0 1 1 *',
         retention_days: 7,

@@ -121,7 +121,7 @@ export async function runDemo(): Promise<void> {
           client_id: 'dorvakt-demo-nvr-agent',
           protocol_version: app.broker.kind === 'embedded' ? 4 : 5,
         },
-        recordings: { root: recordings.root, layout: 'frigate' },
+        recorder: { kind: 'files', root: recordings.root, layout: 'frigate' },
         exports_dir: join(demoDir, 'exports'),
         state_file: join(demoDir, 'nvr-agent-state.json'),
         purge_cron: '* * * * *',

@@ -1,35 +1,57 @@
 /**
- * The recorder-side agent: applies purge and export requests from MQTT to the recordings tree, answers each
- * (a repeated id gets the same answer), publishes a retained status, and purges on its own schedule so
- * retention holds while the controller is away. Holds are remembered across restarts in the state file.
+ * The recorder-side agent: applies purge and export requests from MQTT to the recorder (through the Recorder
+ * interface: files on disk, Frigate's API, …), answers each (a repeated id gets the same answer), publishes a
+ * retained status, and purges on its own schedule so retention holds while the controller is away. Holds are
+ * remembered across restarts in the state file; an export is a copy made at once.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import cron, { type ScheduledTask } from 'node-cron';
 import {
+  type ComplianceFinding,
   type ExportRequest,
   type ExportResponse,
   type HoldWindow,
+  MAX_NVR_PAYLOAD_BYTES,
   type NvrStatus,
   nvrTopics,
   type PurgeRequest,
   type PurgeResponse,
+  type RecorderDescription,
 } from '../contract/nvr.ts';
 import type { Logger } from '../log/logger.ts';
+import { scanMedia } from './compliance/media-scan.ts';
 import type { AgentConfig } from './config.ts';
-import { exportWindow, finishedExport } from './export.ts';
-import { type Hold, type PurgeResult, purgeRecordings } from './purge.ts';
+import { ExportRefusal, type ExportJob, exportSegments, finishedExport, preparedCase } from './export.ts';
+import type { Hold, PurgePlan, Recorder, RecorderPurgeResult } from './recorder.ts';
+import { createRecorder } from './recorders/index.ts';
 import { parseExportRequest, parsePurgeRequest } from './requests.ts';
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 const MAX_REMEMBERED_ANSWERS = 500;
+/** Clocks of the controller and the recorder host may differ this much. */
+const CLOCK_SKEW_MS = 60_000;
+/** Findings in one status; the controller accepts at most 200, and skipped places come on top. */
+const MAX_FINDINGS = 100;
+
+interface ExportHold {
+  id: string;
+  /** The export's case folder, for the compliance scan's "open case" test. */
+  case?: string;
+  /** The request's ts: the hold lapses `hold_max_days` after it. */
+  ts: string;
+  hold: HoldWindow;
+}
 
 interface AgentState {
   /** Holds from the newest purge request (by its ts): the controller's full list at that time. */
   purgeHolds: { ts: string; holds: HoldWindow[] } | null;
-  /** Export windows requested since; dropped once a newer purge request carries the full list. */
-  exportHolds: { id: string; ts: string; hold: HoldWindow }[];
+  /** Export windows: kept until their lifetime ends, whatever later purge requests list. */
+  exportHolds: ExportHold[];
+  /** Case folders this agent created in exports_dir: the only ones it may ever delete (an unfinished attempt). */
+  createdCases: { case: string; id: string }[];
   answers: { id: string; kind: 'purge' | 'export'; answer: PurgeResponse | ExportResponse }[];
 }
 
@@ -39,6 +61,8 @@ export interface AgentDeps {
   now?: () => Date;
   /** Extra client options (tests shorten reconnectPeriod). */
   mqttOptions?: IClientOptions;
+  /** Replaces the recorder built from `config.recorder` (tests). */
+  recorder?: Recorder;
 }
 
 export class NvrAgent {
@@ -47,9 +71,11 @@ export class NvrAgent {
   private readonly now: () => Date;
   private readonly topics: ReturnType<typeof nvrTopics>;
   private readonly mqttOptions: IClientOptions;
+  private readonly recorder: Recorder;
+  private description: RecorderDescription | null = null;
   private client: MqttClient | null = null;
   private cronTask: ScheduledTask | null = null;
-  private state: AgentState = { purgeHolds: null, exportHolds: [], answers: [] };
+  private state: AgentState = { purgeHolds: null, exportHolds: [], createdCases: [], answers: [] };
   private purgeChain: Promise<unknown> = Promise.resolve();
   private exportChain: Promise<unknown> = Promise.resolve();
   private readonly inflight = new Set<string>();
@@ -61,10 +87,19 @@ export class NvrAgent {
     this.now = deps.now ?? (() => new Date());
     this.topics = nvrTopics(this.config.mqtt.base_topic);
     this.mqttOptions = deps.mqttOptions ?? {};
+    this.recorder =
+      deps.recorder ?? createRecorder(this.config.recorder, this.log, { now: () => this.now().getTime() });
   }
 
   async start(): Promise<void> {
     this.loadState();
+    for (const warning of this.config.warnings ?? []) this.log.warn({ warning }, 'agent config');
+    try {
+      this.description = await this.recorder.start();
+    } catch (error) {
+      // A recorder that is down now may be up at the next purge; its errors are answered then.
+      this.log.error({ err: (error as Error).message }, 'recorder did not start');
+    }
     const { mqtt } = this.config;
     const v5 = mqtt.protocol_version === 5;
     const client = connect(mqtt.url, {
@@ -104,6 +139,7 @@ export class NvrAgent {
     await this.idle();
     if (this.client) await this.client.endAsync();
     this.client = null;
+    await this.recorder.stop();
   }
 
   /** Resolves when queued purges and exports have finished. */
@@ -120,11 +156,15 @@ export class NvrAgent {
   }
 
   /** The purge on the agent's own schedule: its own retention, the holds it knows. */
-  ownPurge(): Promise<PurgeResult | null> {
+  ownPurge(): Promise<RecorderPurgeResult | null> {
     const before = this.now().getTime() - this.config.retention_days * DAY_MS;
     const cameras = this.config.cameras.length > 0 ? new Set(this.config.cameras) : null;
     return this.enqueuePurge(() => this.runPurge(before, cameras, [])).then((r) => {
-      if (!(r instanceof Error)) this.log.info({ deleted: r.deleted, held: r.held }, 'scheduled purge done');
+      if (!(r instanceof Error))
+        this.log.info(
+          { deleted: r.deleted, held: r.held, errors: r.errors, skipped: r.skipped.length },
+          'scheduled purge done',
+        );
       return r instanceof Error ? null : r;
     });
   }
@@ -158,26 +198,32 @@ export class NvrAgent {
       return;
     }
     if (this.inflight.has(req.id)) return;
-    this.learnHolds(req);
-    this.inflight.add(req.id);
-    const before = Date.parse(req.before);
-    const newest = this.now().getTime() - this.config.min_keep_hours * 3_600_000;
-    if (before > newest) {
-      this.inflight.delete(req.id);
-      this.finish(
-        'purge',
-        {
-          id: req.id,
-          ok: false,
-          deleted: 0,
-          oldest: null,
-          error: `refused: before ${req.before} would delete footage newer than ${this.config.min_keep_hours} h`,
-        },
-        correlation,
-      );
-      this.log.warn({ id: req.id, before: req.before }, 'purge request refused: cutoff too recent');
+    const refuse = (error: string) => {
+      this.finish('purge', { id: req.id, ok: false, deleted: 0, oldest: null, error }, correlation);
+      this.log.warn({ id: req.id, error }, 'purge request refused');
+    };
+    const now = this.now().getTime();
+    // A request from the future would outrank every later hold list (newest ts wins) and outlive its lifetime.
+    if (Date.parse(req.ts) > now + CLOCK_SKEW_MS) {
+      refuse(`refused: request time ${req.ts} is in the future`);
       return;
     }
+    const maxWindow = this.config.max_window_hours * HOUR_MS;
+    const wide = req.holds.find((h) => Date.parse(h.to) - Date.parse(h.from) > maxWindow);
+    if (wide) {
+      refuse(
+        `refused: hold ${wide.from} – ${wide.to} is wider than max_window_hours (${this.config.max_window_hours} h)`,
+      );
+      return;
+    }
+    this.learnHolds(req);
+    const before = Date.parse(req.before);
+    const newest = now - this.config.min_keep_hours * HOUR_MS;
+    if (before > newest) {
+      refuse(`refused: before ${req.before} would delete footage newer than ${this.config.min_keep_hours} h`);
+      return;
+    }
+    this.inflight.add(req.id);
     const cameras = req.cameras.length > 0 ? new Set(req.cameras) : null;
     void this.enqueuePurge(() => this.runPurge(before, cameras, req.holds)).then((r) => {
       this.inflight.delete(req.id);
@@ -187,7 +233,7 @@ export class NvrAgent {
             ok: r.errors === 0,
             deleted: r.deleted,
             oldest: iso(r.oldest),
-            ...(r.errors > 0 ? { error: `${r.errors} files could not be deleted` } : {}),
+            ...(r.errors > 0 ? { error: `${r.errors} segments could not be deleted` } : {}),
           }
         : { id: req.id, ok: false, deleted: 0, oldest: null, error: r.message.slice(0, 500) };
       this.finish('purge', answer, correlation);
@@ -214,10 +260,19 @@ export class NvrAgent {
       this.publishAnswer('export', accepted, correlation);
       return;
     }
+    // Accepted before (e.g. before a restart): its window was checked then and has been held since.
+    const held = this.state.exportHolds.some((h) => h.id === req.id);
+    const refusal = held ? null : this.windowRefusal(req);
+    if (refusal) {
+      this.log.warn({ id: req.id, error: refusal }, 'export request refused');
+      this.finish('export', { id: req.id, ok: false, state: 'failed', error: refusal }, correlation);
+      return;
+    }
     // Hold first, so no purge can take the window while it is being copied.
     if (!this.state.exportHolds.some((h) => h.id === req.id)) {
       this.state.exportHolds.push({
         id: req.id,
+        case: req.case,
         ts: req.ts,
         hold: { from: req.from, to: req.to, cameras: req.cameras },
       });
@@ -225,49 +280,23 @@ export class NvrAgent {
     }
     this.inflight.add(req.id);
     this.publishAnswer('export', accepted, correlation);
-    const job = {
+    const job: ExportJob = {
       requestId: req.id,
       caseDir: req.case,
       from: Date.parse(req.from),
       to: Date.parse(req.to),
       cameras: req.cameras.length > 0 ? new Set(req.cameras) : null,
     };
-    const run = async (): Promise<ExportResponse> => {
-      const { root, layout, segment_seconds } = this.config.recordings;
-      const done = await finishedExport(this.config.exports_dir, job);
-      if (done === 'other') {
-        return {
-          id: req.id,
-          ok: false,
-          state: 'failed',
-          error: `exports/${req.case} already holds another export`,
-        };
-      }
-      const result =
-        done ??
-        (await exportWindow(
-          {
-            root,
-            layout,
-            segmentMs: segment_seconds * 1000,
-            exportsDir: this.config.exports_dir,
-            now: this.now,
-          },
-          job,
-        ));
-      return {
-        id: req.id,
-        ok: true,
-        state: 'done',
-        location: result.location,
-        sha256: result.sha256,
-        files: result.files,
-      };
-    };
-    const next = this.exportChain.then(run).catch((error: Error): ExportResponse => {
-      this.log.error({ id: req.id, err: error.message }, 'export failed');
-      return { id: req.id, ok: false, state: 'failed', error: error.message.slice(0, 500) };
-    });
+    const next = this.exportChain
+      .then(() => this.runExport(job))
+      .catch((error: Error): ExportResponse => {
+        if (error instanceof ExportRefusal) {
+          // Nothing was copied: the hold the request set goes too.
+          this.state.exportHolds = this.state.exportHolds.filter((h) => h.id !== req.id);
+          this.log.warn({ id: req.id, error: error.message }, 'export request refused');
+        } else this.log.error({ id: req.id, err: error.message }, 'export failed');
+        return { id: req.id, ok: false, state: 'failed', error: error.message.slice(0, 500) };
+      });
     this.exportChain = next.then((answer) => {
       this.inflight.delete(req.id);
       this.log.info({ id: req.id, state: answer.state, files: answer.files }, 'export answered');
@@ -275,9 +304,65 @@ export class NvrAgent {
     });
   }
 
+  /** The window rules that need no disk: inside retention, ended, not too wide, not from the future. */
+  private windowRefusal(req: ExportRequest): string | null {
+    const now = this.now().getTime();
+    const from = Date.parse(req.from);
+    const to = Date.parse(req.to);
+    const { retention_days, max_window_hours } = this.config;
+    if (Date.parse(req.ts) > now + CLOCK_SKEW_MS) return `refused: request time ${req.ts} is in the future`;
+    if (to > now + CLOCK_SKEW_MS) return `refused: the window ends in the future (${req.to})`;
+    const oldest = now - retention_days * DAY_MS;
+    if (from < oldest - CLOCK_SKEW_MS) {
+      return (
+        `refused: the window starts ${req.from}, before the retention period ` +
+        `(retention_days ${retention_days}: nothing older than ${new Date(oldest).toISOString()} is kept)`
+      );
+    }
+    if (to - from > max_window_hours * HOUR_MS) {
+      const hours = Math.round(((to - from) / HOUR_MS) * 10) / 10;
+      return `refused: the window is ${hours} h wide, more than max_window_hours (${max_window_hours} h)`;
+    }
+    return null;
+  }
+
+  private async runExport(job: ExportJob): Promise<ExportResponse> {
+    const exportsDir = this.config.exports_dir;
+    const done = await finishedExport(exportsDir, job);
+    if (done === 'other') {
+      throw new ExportRefusal(`exports/${job.caseDir} already holds another export; left untouched`);
+    }
+    const result =
+      done ??
+      (await (async () => {
+        const ours = this.state.createdCases.some((c) => c.case === job.caseDir && c.id === job.requestId);
+        const { segments, skipped } = await this.recorder.segments(job.from, job.to, job.cameras);
+        // Checks ownership and the budget before anything is written; throws ExportRefusal.
+        const prepared = await preparedCase(exportsDir, job, segments, {
+          ours,
+          budgetBytes: this.config.exports_budget_mb * 1024 * 1024,
+          claim: () => {
+            this.state.createdCases.push({ case: job.caseDir, id: job.requestId });
+            this.saveState();
+          },
+        });
+        if (skipped.length > 0)
+          this.log.warn({ id: job.requestId, skipped }, 'export window has skipped places');
+        return exportSegments(this.recorder, prepared, job, segments, skipped, this.now);
+      })());
+    return {
+      id: job.requestId,
+      ok: true,
+      state: 'done',
+      location: result.location,
+      sha256: result.sha256,
+      files: result.files,
+    };
+  }
+
   // ---------------------------------------------------------------- purge
 
-  private enqueuePurge(job: () => Promise<PurgeResult>): Promise<PurgeResult | Error> {
+  private enqueuePurge(job: () => Promise<RecorderPurgeResult>): Promise<RecorderPurgeResult | Error> {
     const next = this.purgeChain.then(job).catch((error: Error) => {
       this.log.error({ err: error.message }, 'purge failed');
       return error;
@@ -290,49 +375,101 @@ export class NvrAgent {
     before: number,
     cameras: Set<string> | null,
     extraHolds: HoldWindow[],
-  ): Promise<PurgeResult> {
-    const { root, layout, segment_seconds } = this.config.recordings;
+  ): Promise<RecorderPurgeResult> {
     const holds = [...this.knownHolds(), ...extraHolds].map(toHold);
-    const result = await purgeRecordings(
-      { root, layout, segmentMs: segment_seconds * 1000, before, cameras, holds },
-      (path, err) => this.log.error({ path, err: err.message }, 'could not delete'),
-    );
-    if (result.links > 0 || result.ignored > 0) {
-      this.log.debug(
-        { links: result.links, ignored: result.ignored },
-        'entries outside the layout left alone',
-      );
-    }
-    this.publishStatus(result);
+    const plan: PurgePlan = { before, cameras, holds };
+    const result = await this.recorder.purge(plan);
+    if (result.skipped.length > 0) this.log.warn({ skipped: result.skipped }, 'places skipped');
+    // Something not read may hold footage of any age: never report "no footage" then.
+    if (result.skipped.length > 0 && result.oldest === null) result.oldest = 0;
+    this.publishStatus(await this.statusFrom(result, plan));
     return result;
   }
 
+  /** Holds still alive: each lapses `hold_max_days` after its request; an export being copied stays held. */
   private knownHolds(): HoldWindow[] {
-    return [...(this.state.purgeHolds?.holds ?? []), ...this.state.exportHolds.map((h) => h.hold)];
+    const now = this.now().getTime();
+    const alive = (ts: string) => Date.parse(ts) + this.config.hold_max_days * DAY_MS >= now;
+    const expired = this.state.exportHolds.filter((h) => !alive(h.ts) && !this.inflight.has(h.id));
+    if (expired.length > 0) {
+      this.log.info({ ids: expired.map((h) => h.id) }, 'export holds lapsed (hold_max_days)');
+      this.state.exportHolds = this.state.exportHolds.filter((h) => !expired.includes(h));
+      this.saveState();
+    }
+    const fromPurge =
+      this.state.purgeHolds && alive(this.state.purgeHolds.ts) ? this.state.purgeHolds.holds : [];
+    return [...fromPurge, ...this.state.exportHolds.map((h) => h.hold)];
   }
 
-  /** A newer purge request carries the controller's complete hold list; export holds it postdates are in it. */
+  /**
+   * A newer purge request carries the controller's complete hold list. Export holds stay whatever it says:
+   * a purge request (or a forged one) can never release them; only their lifetime does.
+   */
   private learnHolds(req: PurgeRequest): void {
     const current = this.state.purgeHolds;
     if (current && Date.parse(current.ts) >= Date.parse(req.ts)) return;
     this.state.purgeHolds = { ts: req.ts, holds: req.holds };
-    this.state.exportHolds = this.state.exportHolds.filter(
-      (h) => Date.parse(h.ts) >= Date.parse(req.ts) || this.inflight.has(h.id),
-    );
     this.saveState();
   }
 
-  private publishStatus(result: PurgeResult): void {
+  private async statusFrom(result: RecorderPurgeResult, plan: PurgePlan): Promise<NvrStatus> {
     const seen = new Map(result.cameras.map((c) => [c.name, c]));
     for (const name of this.config.cameras)
       if (!seen.has(name)) seen.set(name, { name, oldest: null, files: 0 });
-    const status: NvrStatus = {
+    const findings: ComplianceFinding[] = [];
+    for (const s of result.skipped)
+      findings.push({ kind: 'skipped', detail: `${s.path} was not read: ${s.why}`.slice(0, 500) });
+    for (const c of result.cameras) {
+      const inScope = !plan.cameras || plan.cameras.has(c.name);
+      if (inScope && c.oldest !== null && c.oldest < plan.before) {
+        findings.push({
+          kind: 'recordings',
+          camera: c.name,
+          oldest: new Date(c.oldest).toISOString(),
+          detail: `footage from ${new Date(c.oldest).toISOString()} is left outside holds after a purge before ${new Date(plan.before).toISOString()}`,
+        });
+      }
+    }
+    try {
+      findings.push(...(await this.recorder.configFindings(this.config.retention_days)));
+    } catch (error) {
+      findings.push({
+        kind: 'config_unreadable',
+        detail: `the recorder's settings could not be read: ${(error as Error).message}`.slice(0, 500),
+      });
+    }
+    const skipped = [...result.skipped];
+    if (this.config.media_root) {
+      try {
+        const scan = await scanMedia({
+          mediaRoot: this.config.media_root,
+          retentionDays: this.config.retention_days,
+          now: this.now().getTime(),
+          openCaseExports: new Set(this.state.exportHolds.flatMap((h) => (h.case ? [h.case] : []))),
+        });
+        findings.push(...scan.findings);
+        skipped.push(...scan.skipped);
+      } catch (error) {
+        skipped.push({
+          path: this.config.media_root,
+          why: `scan failed: ${(error as Error).message}`.slice(0, 500),
+        });
+      }
+    }
+    const description = this.description ?? this.recorder.describe();
+    return fitStatus({
       oldest: iso(result.oldest),
       cameras: [...seen.values()]
         .sort((a, b) => a.name.localeCompare(b.name))
         .map((c) => ({ name: c.name, oldest: iso(c.oldest), files: c.files })),
       ts: this.now().toISOString(),
-    };
+      recorder: description,
+      findings: findings.slice(0, MAX_FINDINGS),
+      skipped: skipped.slice(0, MAX_FINDINGS),
+    });
+  }
+
+  private publishStatus(status: NvrStatus): void {
     this.lastStatus = status;
     this.client?.publish(this.topics.status, JSON.stringify(status), { qos: 1, retain: true });
   }
@@ -376,6 +513,7 @@ export class NvrAgent {
       this.state = {
         purgeHolds: data.purgeHolds ?? null,
         exportHolds: Array.isArray(data.exportHolds) ? data.exportHolds : [],
+        createdCases: Array.isArray(data.createdCases) ? data.createdCases : [],
         answers: Array.isArray(data.answers) ? data.answers : [],
       };
     } catch (error) {
@@ -395,6 +533,27 @@ export class NvrAgent {
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/**
+ * Shortens the findings and skipped lists until the status fits well inside the payload limit (a signed envelope
+ * adds to it): a status the controller drops would hide everything else in it.
+ */
+function fitStatus(status: NvrStatus): NvrStatus {
+  const limit = MAX_NVR_PAYLOAD_BYTES / 2;
+  const findings = status.findings ?? [];
+  const skipped = status.skipped ?? [];
+  const size = () => Buffer.byteLength(JSON.stringify({ ...status, findings, skipped }));
+  const [allFindings, allSkipped] = [findings.length, skipped.length];
+  while (size() > limit && (findings.length > 1 || skipped.length > 1)) {
+    if (findings.length >= skipped.length) findings.splice(Math.ceil(findings.length / 2));
+    else skipped.splice(Math.ceil(skipped.length / 2));
+  }
+  if (findings.length < allFindings)
+    findings.push({ kind: 'skipped', detail: `${allFindings - findings.length} more findings not shown` });
+  if (skipped.length < allSkipped)
+    skipped.push({ path: '…', why: `${allSkipped - skipped.length} more places skipped` });
+  return { ...status, findings, skipped };
+}
 
 function toHold(h: HoldWindow): Hold {
   return {

@@ -5,7 +5,12 @@ import { Ajv } from 'ajv';
 import cron from 'node-cron';
 import { parse } from 'yaml';
 import { CAMERA_NAME_PATTERN } from '../contract/nvr.ts';
-import type { Layout } from './layout.ts';
+import {
+  type RecorderOptions,
+  recorderPaths,
+  recorderSchema,
+  resolveRecorderPaths,
+} from './recorders/index.ts';
 
 export interface AgentConfig {
   mqtt: {
@@ -19,13 +24,17 @@ export interface AgentConfig {
     /** 5 where the broker speaks MQTT 5 (Mosquitto); 4 for MQTT 3.1.1 brokers. */
     protocol_version: 4 | 5;
   };
-  recordings: {
-    root: string;
-    layout: Layout;
-    /** Assumed segment length, for overlap with holds and export windows. */
-    segment_seconds: number;
-  };
+  /** Which recorder the agent drives (`kind` picks the backend in recorders/index.ts). */
+  recorder: RecorderOptions;
+  /** The recorder's media folder (Frigate: `/media/frigate`), scanned for stale patron images. */
+  media_root?: string | undefined;
   exports_dir: string;
+  /** Exports (all cases together) may not grow past this; checked before copying. */
+  exports_budget_mb: number;
+  /** Widest export or hold window accepted. */
+  max_window_hours: number;
+  /** A hold lapses this long after the request that set it (its `ts`). */
+  hold_max_days: number;
   /** Holds and recent answers survive a restart here. */
   state_file: string;
   /** The agent's own purge, so retention holds while the controller is away. */
@@ -37,12 +46,26 @@ export interface AgentConfig {
   /** A purge request may not cut newer footage than this (guards against a bad or hostile `before`). */
   min_keep_hours: number;
   log_level: string;
+  /** What loading noticed but accepted (an old `recordings:` section, …); the agent logs them at start. */
+  warnings?: string[];
 }
+
+/** The pre-recorder config section, still read as `recorder: {kind: files}`. */
+const legacyRecordingsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['root'],
+  properties: {
+    root: { type: 'string', minLength: 1 },
+    layout: { enum: ['frigate', 'flat'] },
+    segment_seconds: { type: 'integer', minimum: 1, maximum: 3600 },
+  },
+} as const;
 
 export const agentSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['mqtt', 'recordings', 'exports_dir', 'state_file'],
+  required: ['mqtt', 'exports_dir', 'state_file'],
   properties: {
     mqtt: {
       type: 'object',
@@ -57,17 +80,13 @@ export const agentSchema = {
         protocol_version: { enum: [4, 5], default: 5 },
       },
     },
-    recordings: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['root'],
-      properties: {
-        root: { type: 'string', minLength: 1 },
-        layout: { enum: ['frigate', 'flat'], default: 'frigate' },
-        segment_seconds: { type: 'integer', minimum: 1, maximum: 3600, default: 10 },
-      },
-    },
+    recorder: recorderSchema,
+    recordings: legacyRecordingsSchema,
+    media_root: { type: 'string', minLength: 1 },
     exports_dir: { type: 'string', minLength: 1 },
+    exports_budget_mb: { type: 'integer', minimum: 1, maximum: 100_000_000, default: 20_480 },
+    max_window_hours: { type: 'number', exclusiveMinimum: 0, maximum: 744, default: 24 },
+    hold_max_days: { type: 'integer', minimum: 1, maximum: 365, default: 30 },
     state_file: { type: 'string', minLength: 1 },
     purge_cron: { type: 'string', default: '*/15 * * * *' },
     retention_days: { type: 'integer', minimum: 1, maximum: 365, default: 7 },
@@ -93,7 +112,27 @@ export const agentSchema = {
   then: { properties: { retention_days: { maximum: 7 } } },
 } as const;
 
-const validate = new Ajv({ allErrors: true, useDefaults: true, strict: false }).compile(agentSchema);
+// discriminator: one clear error for a wrong `recorder.kind`, and defaults filled inside the chosen kind.
+const validate = new Ajv({ allErrors: true, useDefaults: true, strict: false, discriminator: true }).compile(
+  agentSchema,
+);
+
+/** Reads an old `recordings:` section as `recorder: {kind: files}` (in memory), noting it for the log. */
+function migrate(data: unknown, warnings: string[]): void {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return;
+  const d = data as Record<string, unknown>;
+  const old = d.recordings as Record<string, unknown> | undefined;
+  if (old === undefined || typeof old !== 'object' || old === null) return;
+  if ('segment_seconds' in old) {
+    warnings.push(
+      'recordings.segment_seconds is ignored: segment ends now come from the recordings themselves',
+    );
+  }
+  if (d.recorder !== undefined) return; // both given: refused below
+  d.recorder = { kind: 'files', root: old.root, ...(old.layout === undefined ? {} : { layout: old.layout }) };
+  delete d.recordings;
+  warnings.push('the recordings: section is deprecated; read as recorder: {kind: files, root, layout}');
+}
 
 const inside = (parent: string, child: string): boolean => {
   const rel = relative(parent, child);
@@ -102,23 +141,40 @@ const inside = (parent: string, child: string): boolean => {
 
 /** Validates a parsed config (defaults filled in place); throws one Error listing every problem. */
 export function checkAgentConfig(data: unknown, baseDir = process.cwd()): AgentConfig {
-  if (!validate(data)) {
+  const warnings: string[] = [];
+  if (typeof data === 'object' && data !== null) {
+    const d = data as Record<string, unknown>;
+    if (d.recorder !== undefined && d.recordings !== undefined)
+      throw new Error('agent config: give recorder: or the old recordings:, not both');
+    if (d.recorder === undefined && d.recordings === undefined)
+      throw new Error('agent config: recorder: {kind, …} is required');
+  }
+  // Validate the old section as it was written, then read it as the new one.
+  let valid = validate(data);
+  if (valid) {
+    migrate(data, warnings);
+    valid = validate(data);
+  }
+  if (!valid) {
     const problems = (validate.errors ?? [])
       .filter((e) => e.keyword !== 'if')
       .map((e) => `${e.instancePath || '(top)'} ${e.message}`);
     throw new Error(`agent config: ${problems.join('; ')}`);
   }
   const cfg = data as unknown as AgentConfig;
+  if (warnings.length > 0) cfg.warnings = warnings;
   const problems: string[] = [];
-  cfg.recordings.root = resolve(baseDir, cfg.recordings.root);
+  resolveRecorderPaths(cfg.recorder, baseDir);
+  if (cfg.media_root) cfg.media_root = resolve(baseDir, cfg.media_root);
   cfg.exports_dir = resolve(baseDir, cfg.exports_dir);
   cfg.state_file = resolve(baseDir, cfg.state_file);
   if (cfg.mqtt.password_file) cfg.mqtt.password_file = resolve(baseDir, cfg.mqtt.password_file);
-  if (inside(cfg.recordings.root, cfg.exports_dir) || inside(cfg.exports_dir, cfg.recordings.root)) {
-    problems.push('exports_dir and recordings.root must not contain each other');
+  for (const owned of recorderPaths(cfg.recorder)) {
+    if (inside(owned, cfg.exports_dir) || inside(cfg.exports_dir, owned)) {
+      problems.push(`exports_dir and the recorder's ${owned} must not contain each other`);
+    }
+    if (inside(owned, cfg.state_file)) problems.push(`state_file must not be inside the recorder's ${owned}`);
   }
-  if (inside(cfg.recordings.root, cfg.state_file))
-    problems.push('state_file must not be inside recordings.root');
   if (!cron.validate(cfg.purge_cron))
     problems.push(`purge_cron "${cfg.purge_cron}" is not a valid cron expression`);
   if (cfg.retention_days > 7 && !cfg.legal_override) {

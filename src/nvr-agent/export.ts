@@ -1,9 +1,13 @@
-/** Copies the segments of a window into `<exports>/<case>/` with a manifest of sizes and sha256 sums. */
+/**
+ * Copies the segments of a window into `<exports>/<case>/` with a manifest of sizes and sha256 sums. The copy
+ * is bit-exact (the recorder's raw segments, under the recorder's relative paths) and is itself the hold.
+ */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { type Layout, leaves, type ScanCounters } from './layout.ts';
+import type { SkippedPlace } from '../contract/nvr.ts';
+import type { RecordedSegment, Recorder } from './recorder.ts';
 
 export interface ExportJob {
   requestId: string;
@@ -22,6 +26,8 @@ export interface Manifest {
   cameras: string[];
   created: string;
   files: { path: string; size: number; sha256: string }[];
+  /** Places in the window the recorder could not read: the export may lack their footage. */
+  skipped?: SkippedPlace[];
 }
 
 export interface ExportResult {
@@ -69,29 +75,124 @@ export async function finishedExport(
   return { location, sha256: createHash('sha256').update(bytes).digest('hex'), files: manifest.files.length };
 }
 
-export async function exportWindow(
-  opts: { root: string; layout: Layout; segmentMs: number; exportsDir: string; now: () => Date },
+/** A request the agent will not carry out; nothing was written. The message is the answer's `error`. */
+export class ExportRefusal extends Error {}
+
+/** The disk keeps this much free after an export (the recorder host needs room for its own state and logs). */
+const FREE_RESERVE_BYTES = 256 * 1024 * 1024;
+const MB = 1024 * 1024;
+const mb = (bytes: number) => `${Math.ceil((bytes / MB) * 10) / 10} MB`;
+
+export interface PreparedCase {
+  location: string;
+  /** Work folder, renamed to `location` once the manifest is written. Case names never start with a dot. */
+  partial: string;
+  existingBytes: number;
+  budgetBytes: number;
+}
+
+const present = (path: string) =>
+  lstat(path).then(
+    () => true,
+    () => false,
+  );
+
+/** Bytes of regular files under dir (links not followed), leaving out `except`. */
+async function treeBytes(dir: string, except: Set<string>): Promise<number> {
+  let total = 0;
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    const abs = join(dir, e.name);
+    if (except.has(abs) || e.isSymbolicLink()) continue;
+    if (e.isDirectory()) total += await treeBytes(abs, except);
+    else if (e.isFile())
+      total += await stat(abs).then(
+        (s) => s.size,
+        () => 0,
+      );
+  }
+  return total;
+}
+
+/**
+ * Checks that the case folder may be written (absent, or an unfinished attempt of this agent's own) and that the
+ * window fits the budget and the free space, then creates the work folder. `claim` records the folder as this
+ * agent's before anything is created, so an interrupted attempt is recognised after a restart.
+ */
+export async function preparedCase(
+  exportsDir: string,
   job: ExportJob,
-): Promise<ExportResult> {
-  const location = caseLocation(opts.exportsDir, job.caseDir);
-  // A directory without a manifest is an interrupted attempt: start over. The manifest is written last.
+  segments: RecordedSegment[],
+  opts: { ours: boolean; budgetBytes: number; claim: () => void },
+): Promise<PreparedCase> {
+  const location = caseLocation(exportsDir, job.caseDir);
+  const partial = join(resolve(exportsDir), `.partial-${job.caseDir}`);
+  await mkdir(exportsDir, { recursive: true });
+  if (!opts.ours && ((await present(location)) || (await present(partial)))) {
+    throw new ExportRefusal(
+      `refused: exports/${job.caseDir} already exists and was not created by this agent; it is left untouched`,
+    );
+  }
+  const except = opts.ours ? new Set([location, partial]) : new Set<string>();
+  const existingBytes = await treeBytes(resolve(exportsDir), except);
+  const needed = segments.reduce((sum, s) => sum + (s.size ?? 0), 0);
+  if (existingBytes + needed > opts.budgetBytes) {
+    throw new ExportRefusal(
+      `refused: over exports_budget_mb (${mb(opts.budgetBytes)}): existing exports use ${mb(existingBytes)} ` +
+        `and this window needs ${mb(needed)}; deliver and remove finished exports first`,
+    );
+  }
+  const fs = await statfs(exportsDir);
+  const free = Number(fs.bavail) * Number(fs.bsize);
+  if (needed + FREE_RESERVE_BYTES > free) {
+    throw new ExportRefusal(
+      `refused: the exports disk has ${mb(free)} free; this window needs ${mb(needed)} plus ${mb(FREE_RESERVE_BYTES)} kept free`,
+    );
+  }
+  if (!opts.ours) opts.claim();
+  // Only this agent's own unfinished attempt is ever removed (it never got its manifest).
   await rm(location, { recursive: true, force: true });
-  const partial = `${location}.partial`;
   await rm(partial, { recursive: true, force: true });
   await mkdir(partial, { recursive: true });
+  return { location, partial, existingBytes, budgetBytes: opts.budgetBytes };
+}
 
-  const counters: ScanCounters = { ignored: 0, links: 0 };
+/** A recorder's relative path as a path inside `dir`, refusing anything that could leave it. */
+function inside(dir: string, rel: string): string {
+  const parts = rel.split('/');
+  if (rel.startsWith('/') || parts.some((p) => p === '' || p === '.' || p === '..' || p.includes('\\')))
+    throw new Error(`segment path ${JSON.stringify(rel)} is not a plain relative path`);
+  const target = resolve(dir, rel);
+  if (!target.startsWith(dir + sep)) throw new Error(`segment path ${JSON.stringify(rel)} leaves the export`);
+  return target;
+}
+
+export async function exportSegments(
+  recorder: Recorder,
+  prepared: PreparedCase,
+  job: ExportJob,
+  segments: RecordedSegment[],
+  skipped: SkippedPlace[],
+  now: () => Date,
+): Promise<ExportResult> {
+  const { partial, location } = prepared;
   const files: Manifest['files'] = [];
-  for await (const leaf of leaves(opts.root, opts.layout, counters)) {
-    if (job.cameras && !job.cameras.has(leaf.camera)) continue;
-    for (const seg of leaf.segments) {
-      if (!(seg.start <= job.to && seg.start + opts.segmentMs > job.from)) continue;
-      const target = join(partial, seg.rel);
-      await mkdir(dirname(target), { recursive: true });
-      await copyFile(seg.abs, target);
-      // Hash the copy: what the police receive is what the manifest describes.
-      const [size, sha256] = await Promise.all([stat(target).then((s) => s.size), sha256File(target)]);
-      files.push({ path: seg.rel, size, sha256 });
+  let bytes = 0;
+  for (const seg of segments) {
+    const target = inside(partial, seg.rel);
+    await mkdir(dirname(target), { recursive: true });
+    await recorder.copySegment(seg, target);
+    // Hash the copy: what the police receive is what the manifest describes.
+    const [size, sha256] = await Promise.all([stat(target).then((s) => s.size), sha256File(target)]);
+    files.push({ path: seg.rel, size, sha256 });
+    bytes += size;
+    // Sizes a recorder did not know beforehand are checked as they arrive.
+    if (prepared.existingBytes + bytes > prepared.budgetBytes) {
+      await rm(partial, { recursive: true, force: true });
+      throw new ExportRefusal(
+        `refused: over exports_budget_mb (${mb(prepared.budgetBytes)}) while copying: existing exports use ` +
+          `${mb(prepared.existingBytes)} and the window is larger than ${mb(bytes)}`,
+      );
     }
   }
   files.sort((a, b) => a.path.localeCompare(b.path));
@@ -101,11 +202,16 @@ export async function exportWindow(
     from: new Date(job.from).toISOString(),
     to: new Date(job.to).toISOString(),
     cameras: job.cameras ? [...job.cameras].sort() : [],
-    created: opts.now().toISOString(),
+    created: now().toISOString(),
     files,
+    ...(skipped.length > 0 ? { skipped } : {}),
   };
-  const bytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
-  await writeFile(join(partial, MANIFEST), bytes);
+  const manifestBytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
+  await writeFile(join(partial, MANIFEST), manifestBytes);
   await rename(partial, location);
-  return { location, sha256: createHash('sha256').update(bytes).digest('hex'), files: files.length };
+  return {
+    location,
+    sha256: createHash('sha256').update(manifestBytes).digest('hex'),
+    files: files.length,
+  };
 }

@@ -1,12 +1,13 @@
 /**
  * Reads a recordings tree. Timestamps come from the path (never mtime). Only names that match the layout
  * exactly are ever returned; symlinks and anything else are skipped, so nothing outside the root is reachable.
+ * Everything skipped is reported with the reason, so a skipped place is never read as "no footage".
  *   frigate: <root>/YYYY-MM-DD/HH/<camera>/MM.SS.mp4   (UTC, as Frigate writes it)
  *   flat:    <root>/<camera>/<ISO time with zone>.<ext>
  */
 import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { CAMERA_NAME_PATTERN } from '../contract/nvr.ts';
 
 export type Layout = 'frigate' | 'flat';
@@ -29,9 +30,15 @@ export interface Leaf {
   removable: string[];
 }
 
-export interface ScanCounters {
-  ignored: number;
-  links: number;
+/** A place the walk did not enter or read; `at` is the footage time its path names, when it names one. */
+export interface SkippedEntry {
+  path: string;
+  why: string;
+  at: number | null;
+}
+
+export interface ScanReport {
+  skipped: SkippedEntry[];
 }
 
 const cameraName = new RegExp(CAMERA_NAME_PATTERN);
@@ -87,83 +94,105 @@ export function flatStart(file: string): number | null {
   return base + frac - offsetMin * 60_000;
 }
 
-async function list(dir: string): Promise<Dirent[]> {
-  try {
-    return await readdir(dir, { withFileTypes: true });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
-}
+type Listing = { dirs: string[]; files: string[] } | null;
 
-/** Sorts entries into real directories, real files and the rest (links, sockets, …: counted, skipped). */
-function split(entries: Dirent[], counters: ScanCounters): { dirs: string[]; files: string[] } {
+/**
+ * Lists a directory into real directories and real files. Anything else (symlinks, sockets, …) and an unreadable
+ * directory are reported as skipped. A directory that vanished meanwhile is empty (a concurrent purge).
+ */
+async function list(root: string, dir: string, at: number | null, report: ScanReport): Promise<Listing> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { dirs: [], files: [] };
+    report.skipped.push({
+      path: relPath(root, dir),
+      why: `unreadable (${code ?? (error as Error).message})`,
+      at,
+    });
+    return null;
+  }
   const dirs: string[] = [];
   const files: string[] = [];
   for (const e of entries) {
-    if (e.isSymbolicLink()) counters.links++;
+    if (e.isSymbolicLink())
+      report.skipped.push({ path: relPath(root, join(dir, e.name)), why: 'symbolic link', at });
     else if (e.isDirectory()) dirs.push(e.name);
     else if (e.isFile()) files.push(e.name);
-    else counters.ignored++;
+    else report.skipped.push({ path: relPath(root, join(dir, e.name)), why: 'not a file or directory', at });
   }
-  return { dirs, files };
+  return { dirs: dirs.sort(), files: files.sort() };
 }
 
-/** Every leaf directory under root, in path order. */
-export async function* leaves(root: string, layout: Layout, counters: ScanCounters): AsyncGenerator<Leaf> {
+const relPath = (root: string, abs: string): string => relative(root, abs) || '.';
+
+/** Every leaf directory under root, in path order; whatever is not entered lands in `report.skipped`. */
+export async function* leaves(root: string, layout: Layout, report: ScanReport): AsyncGenerator<Leaf> {
+  const skip = (path: string, why: string, at: number | null) => report.skipped.push({ path, why, at });
+  const top = await list(root, root, null, report);
+  if (!top) return;
   if (layout === 'flat') {
-    const { dirs, files } = split(await list(root), counters);
-    counters.ignored += files.length;
-    for (const camera of dirs.sort()) {
+    for (const f of top.files) skip(f, 'not a directory (camera directories belong here)', null);
+    for (const camera of top.dirs) {
       if (!isCameraName(camera)) {
-        counters.ignored++;
+        skip(camera, 'camera name outside [A-Za-z0-9_-]{1,64}', null);
         continue;
       }
       const dir = join(root, camera);
-      const { dirs: sub, files: names } = split(await list(dir), counters);
-      counters.ignored += sub.length;
+      const listing = await list(root, dir, null, report);
+      if (!listing) continue;
+      for (const sub of listing.dirs) skip(`${camera}/${sub}`, 'directory inside a camera directory', null);
       const segments: Segment[] = [];
-      for (const name of names) {
+      for (const name of listing.files) {
         const start = flatStart(name);
-        if (start === null) counters.ignored++;
+        if (start === null) skip(`${camera}/${name}`, 'file name outside the flat layout', null);
         else segments.push({ rel: `${camera}/${name}`, abs: join(dir, name), camera, start });
       }
       yield { dir, camera, segments, removable: [] };
     }
     return;
   }
-  const top = split(await list(root), counters);
-  counters.ignored += top.files.length;
-  for (const day of top.dirs.sort()) {
-    if (!DAY.test(day)) {
-      counters.ignored++;
+  for (const f of top.files) skip(f, 'not a directory (day directories YYYY-MM-DD belong here)', null);
+  for (const day of top.dirs) {
+    const dayStart = frigateStart(day, '00', '00.00.mp4');
+    if (dayStart === null) {
+      skip(day, 'not a day directory (YYYY-MM-DD)', null);
       continue;
     }
     const dayDir = join(root, day);
-    const hours = split(await list(dayDir), counters);
-    counters.ignored += hours.files.length;
-    for (const hour of hours.dirs.sort()) {
-      if (!HOUR.test(hour)) {
-        counters.ignored++;
+    const hours = await list(root, dayDir, dayStart, report);
+    if (!hours) continue;
+    for (const f of hours.files)
+      skip(`${day}/${f}`, 'not a directory (hour directories belong here)', dayStart);
+    for (const hour of hours.dirs) {
+      const hourStart = frigateStart(day, hour, '00.00.mp4');
+      if (hourStart === null) {
+        skip(`${day}/${hour}`, 'not an hour directory (00-23)', dayStart);
         continue;
       }
       const hourDir = join(dayDir, hour);
-      const cams = split(await list(hourDir), counters);
-      counters.ignored += cams.files.length;
-      for (const camera of cams.dirs.sort()) {
+      const cams = await list(root, hourDir, hourStart, report);
+      if (!cams) continue;
+      for (const f of cams.files)
+        skip(`${day}/${hour}/${f}`, 'not a directory (camera directories belong here)', hourStart);
+      for (const camera of cams.dirs) {
         if (!isCameraName(camera)) {
-          counters.ignored++;
+          skip(`${day}/${hour}/${camera}`, 'camera name outside [A-Za-z0-9_-]{1,64}', hourStart);
           continue;
         }
         const dir = join(hourDir, camera);
-        const { dirs: sub, files: names } = split(await list(dir), counters);
-        counters.ignored += sub.length;
+        const listing = await list(root, dir, hourStart, report);
+        if (!listing) continue;
+        for (const sub of listing.dirs)
+          skip(`${day}/${hour}/${camera}/${sub}`, 'directory inside a camera directory', hourStart);
         const segments: Segment[] = [];
-        for (const name of names) {
+        for (const name of listing.files) {
           const start = frigateStart(day, hour, name);
-          if (start === null) counters.ignored++;
-          else
-            segments.push({ rel: `${day}/${hour}/${camera}/${name}`, abs: join(dir, name), camera, start });
+          const rel = `${day}/${hour}/${camera}/${name}`;
+          if (start === null) skip(rel, 'file name outside the Frigate layout (MM.SS.mp4)', hourStart);
+          else segments.push({ rel, abs: join(dir, name), camera, start });
         }
         yield { dir, camera, segments, removable: [dir, hourDir, dayDir] };
       }

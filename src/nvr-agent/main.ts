@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     log.fatal({ err: (error as Error).message }, 'cannot start');
     process.exit(1);
   }
-  log.info({ root: config.recordings.root, layout: config.recordings.layout }, 'nvr agent started');
+  log.info({ recorder: config.recorder.kind }, 'nvr agent started');
   // systemd Type=notify: the watchdog checks that the event loop runs (no-op outside systemd).
   const notify = startSystemdNotify({ health: () => ({ ok: true, checks: {} }), log });
   notify?.ready('agent running');

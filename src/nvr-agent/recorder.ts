@@ -23,6 +23,14 @@ export interface RecordedSegment {
    * Frigate). Exports keep this path under the case directory.
    */
   rel: string;
+  /** Bytes, when the recorder knows it without a download (the exports budget is checked with it). */
+  size?: number;
+}
+
+/** What every recorder gets from the agent besides its options and logger. */
+export interface RecorderDeps {
+  /** The agent's clock (ms), injectable in tests. */
+  now: () => number;
 }
 
 export interface CameraStats {

@@ -32,6 +32,8 @@ export interface NvrConfig {
   hold_max_days: number;
   /** Frigate recording on only in some schedule modes; independent of `enabled` (see frigate-recording.ts). */
   frigate_recording: FrigateRecordingConfig;
+  /** Widest export (hold) window an admin may open; the agent enforces its own `max_window_hours` too. */
+  max_window_hours: number;
 }
 
 export const nvrSchema = {
@@ -79,6 +81,7 @@ export const nvrSchema = {
     status_grace_minutes: { type: 'integer', minimum: 0, maximum: 10_080, default: 90 },
     hold_max_days: { type: 'integer', minimum: 1, maximum: 365, default: 30 },
     frigate_recording: frigateRecordingSchema,
+    max_window_hours: { type: 'number', exclusiveMinimum: 0, maximum: 744, default: 24 },
   },
   // More than 7 days only with an explicit legal override (checkNvrConfig says it in words).
   if: { not: { required: ['legal_override'] } },
@@ -135,6 +138,7 @@ export function nvrConfigDefaults(partial: Partial<NvrConfig> = {}): NvrConfig {
     breach_tolerance_minutes: 15,
     status_grace_minutes: 90,
     hold_max_days: 30,
+    max_window_hours: 24,
     ...partial,
     backoff: { factor: 2, max_ms: 600_000, ...partial.backoff },
     frigate_recording: frigateRecordingDefaults(partial.frigate_recording),

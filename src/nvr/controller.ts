@@ -568,7 +568,6 @@ export class NvrController implements NvrAdmin {
     const from = parseTime(input.from, 'from');
     const to = parseTime(input.to, 'to');
     if (from >= to) throw new ExportRefused('the window must end after it starts');
-    if (to > now + 60_000) throw new ExportRefused(`the window ends in the future (${input.to})`);
     const cutoff = now - this.config.retention_days * DAY_MS;
     if (from < cutoff) {
       throw new ExportRefused(
@@ -576,6 +575,15 @@ export class NvrController implements NvrAdmin {
           `the window starting ${new Date(from).toISOString()} cannot be exported — choose a window starting at or after that time`,
       );
     }
+    const maxWindow = this.config.max_window_hours * 3_600_000;
+    if (to - from > maxWindow) {
+      const hours = Math.round(((to - from) / 3_600_000) * 10) / 10;
+      throw new ExportRefused(
+        `the window is ${hours} h wide, more than nvr.max_window_hours (${this.config.max_window_hours} h); ` +
+          'open one export per narrower window',
+      );
+    }
+    if (to > now + 60_000) throw new ExportRefused(`the window ends in the future (${input.to})`);
     const cameras = [...new Set(input.cameras ?? [])];
     for (const camera of cameras) {
       if (!cameraName.test(camera)) throw new ExportRefused(`"${camera}" is not a valid camera name`);

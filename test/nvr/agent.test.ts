@@ -11,6 +11,7 @@ import { waitFor } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import {
   agentConfig,
+  filesRoot,
   captureLog,
   DAY,
   frigatePath,
@@ -49,7 +50,7 @@ async function rig(seed: (root: string) => void = () => undefined, base = 'nvr')
   cleanups.push(() => tmp.cleanup());
   const config = agentConfig(tmp.path, broker.url, {});
   config.mqtt.base_topic = base;
-  seed(config.recordings.root);
+  seed(filesRoot(config));
   const { log, lines } = captureLog();
   const client = await mqttClient(broker.url);
   cleanups.push(() => client.endAsync());
@@ -72,7 +73,7 @@ async function rig(seed: (root: string) => void = () => undefined, base = 'nvr')
   await new Promise((r) => setTimeout(r, 50));
   return {
     dir: tmp.path,
-    root: config.recordings.root,
+    root: filesRoot(config),
     agent,
     lines,
     client,

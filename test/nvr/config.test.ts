@@ -71,14 +71,56 @@ describe('nvr config section', () => {
 });
 
 describe('agent config', () => {
-  const base = () => ({ recordings: { root: 'rec' }, exports_dir: 'exp', state_file: 'state/agent.json' });
+  const base = () => ({
+    recorder: { kind: 'files', root: 'rec' },
+    exports_dir: 'exp',
+    state_file: 'state/agent.json',
+  });
 
   it('fills defaults and resolves paths against the config file directory', () => {
-    const cfg = checkAgentConfig(base(), '/srv/agent');
-    expect(cfg.recordings).toEqual({ root: '/srv/agent/rec', layout: 'frigate', segment_seconds: 10 });
+    const cfg = checkAgentConfig({ ...base(), media_root: 'media' }, '/srv/agent');
+    expect(cfg.recorder).toEqual({ kind: 'files', root: '/srv/agent/rec', layout: 'frigate' });
+    expect(cfg.media_root).toBe('/srv/agent/media');
     expect(cfg.exports_dir).toBe('/srv/agent/exp');
     expect(cfg.retention_days).toBe(7);
     expect(cfg.mqtt.protocol_version).toBe(5);
+    expect(cfg).toMatchObject({ exports_budget_mb: 20_480, max_window_hours: 24, hold_max_days: 30 });
+    expect(cfg.warnings).toBeUndefined();
+  });
+
+  it('still reads the old recordings: section as a files recorder, with a warning (segment_seconds ignored)', () => {
+    const old = {
+      recordings: { root: 'rec', layout: 'flat', segment_seconds: 10 },
+      exports_dir: 'exp',
+      state_file: 's.json',
+    };
+    const cfg = checkAgentConfig(old, '/srv/agent');
+    expect(cfg.recorder).toEqual({ kind: 'files', root: '/srv/agent/rec', layout: 'flat' });
+    expect('recordings' in cfg).toBe(false);
+    expect(cfg.warnings?.join('\n')).toMatch(/recordings: section is deprecated/);
+    expect(cfg.warnings?.join('\n')).toMatch(/segment_seconds is ignored/);
+    const minimal = checkAgentConfig(
+      { recordings: { root: 'rec' }, exports_dir: 'exp', state_file: 's.json' },
+      '/srv',
+    );
+    expect(minimal.recorder).toEqual({ kind: 'files', root: '/srv/rec', layout: 'frigate' });
+    // The old section is still checked as it was.
+    expect(() =>
+      checkAgentConfig(
+        { recordings: { root: 'rec', surprise: 1 }, exports_dir: 'exp', state_file: 's.json' },
+        '/srv',
+      ),
+    ).toThrow(/additional/);
+  });
+
+  it('refuses both sections, neither, and an unknown recorder kind', () => {
+    expect(() => checkAgentConfig({ ...base(), recordings: { root: 'rec' } }, '/srv')).toThrow(/not both/);
+    expect(() => checkAgentConfig({ exports_dir: 'exp', state_file: 's.json' }, '/srv')).toThrow(/required/);
+    expect(() => checkAgentConfig({ ...base(), recorder: { kind: 'milestone', root: 'x' } }, '/srv')).toThrow(
+      /recorder/,
+    );
+    expect(() => checkAgentConfig({ ...base(), recorder: { kind: 'files' } }, '/srv')).toThrow(/root/);
+    expect(() => checkAgentConfig({ ...base(), max_window_hours: 0 }, '/srv')).toThrow(/max_window_hours/);
   });
 
   it('refuses exports inside the recordings, more than 7 days without override, and unknown keys', () => {

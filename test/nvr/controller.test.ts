@@ -12,6 +12,7 @@ import { waitFor } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import {
   agentConfig,
+  filesRoot,
   captureLog,
   type ControllerRig,
   DAY,
@@ -65,8 +66,8 @@ async function controllerOn(
   return { ...rig, mqtt };
 }
 
-async function agentOn(s: ReturnType<typeof setup>) {
-  const agent = await startAgent(s.agentCfg, s.log);
+async function agentOn(s: ReturnType<typeof setup>, now?: () => Date) {
+  const agent = await startAgent(s.agentCfg, s.log, now);
   cleanups.push(() => agent.stop());
   await waitFor(() => s.lines.some((l) => l.msg === 'connected to broker'), 5000, 'agent connected');
   await new Promise((r) => setTimeout(r, 50));
@@ -86,11 +87,11 @@ describe('controller and agent over a real broker', () => {
     const rig = await controllerOn(s);
     await agentOn(s);
     const keep = frigatePath('door', Date.now() - 2 * DAY);
-    writeSegment(s.agentCfg.recordings.root, keep);
-    writeSegment(s.agentCfg.recordings.root, frigatePath('door', Date.now() - 8 * DAY));
+    writeSegment(filesRoot(s.agentCfg), keep);
+    writeSegment(filesRoot(s.agentCfg), frigatePath('door', Date.now() - 8 * DAY));
     const id = rig.controller.purgeNow();
     await waitFor(() => answered(rig, id), 5000, 'answer');
-    expect(listFiles(s.agentCfg.recordings.root)).toEqual([keep]);
+    expect(listFiles(filesRoot(s.agentCfg))).toEqual([keep]);
     const h = rig.controller.health();
     expect(h.lastPurgeDeleted).toBe(1);
     expect(h.breach).toBe(false);
@@ -110,7 +111,7 @@ describe('controller and agent over a real broker', () => {
       await mqtt.endAsync();
     });
     await agentOn(s);
-    writeSegment(s.agentCfg.recordings.root, frigatePath('door', Date.now() - 8 * DAY));
+    writeSegment(filesRoot(s.agentCfg), frigatePath('door', Date.now() - 8 * DAY));
     const id = rig.controller.purgeNow();
     await waitFor(() => answered(rig, id), 5000, 'answer');
     expect(rig.controller.health().lastPurgeDeleted).toBe(1);
@@ -134,17 +135,17 @@ describe('controller and agent over a real broker', () => {
     const s = setup({ answer_timeout_ms: 200 });
     const rig = await controllerOn(s);
     await agentOn(s);
-    writeSegment(s.agentCfg.recordings.root, frigatePath('door', Date.now() - 9 * DAY));
+    writeSegment(filesRoot(s.agentCfg), frigatePath('door', Date.now() - 9 * DAY));
     // One request sent just before the broker dies, one queued while it is down.
     const first = rig.controller.purgeNow();
     await broker.kill();
-    writeSegment(s.agentCfg.recordings.root, frigatePath('hall', Date.now() - 9 * DAY));
+    writeSegment(filesRoot(s.agentCfg), frigatePath('hall', Date.now() - 9 * DAY));
     const second = rig.controller.purgeNow();
     expect(rig.controller.health().pendingRequests).toBe(1); // the newer request supersedes the older
     await new Promise((r) => setTimeout(r, 150));
     await broker.start();
     await waitFor(() => answered(rig, second), 10_000, 'answer after the outage');
-    expect(listFiles(s.agentCfg.recordings.root)).toEqual([]);
+    expect(listFiles(filesRoot(s.agentCfg))).toEqual([]);
     const superseded = rig.db.prepare('SELECT superseded_at FROM nvr_outbox WHERE id = ?').get(first) as {
       superseded_at: number | null;
     };
@@ -165,10 +166,10 @@ describe('controller and agent over a real broker', () => {
     // The controller goes down with the request unanswered (no agent yet).
     await cleanups.pop()!();
     await agentOn(s);
-    writeSegment(s.agentCfg.recordings.root, frigatePath('door', Date.now() - 9 * DAY));
+    writeSegment(filesRoot(s.agentCfg), frigatePath('door', Date.now() - 9 * DAY));
     const second = await controllerOn(s);
     await waitFor(() => answered(second, id), 5000, 'resent request answered');
-    expect(listFiles(s.agentCfg.recordings.root)).toEqual([]);
+    expect(listFiles(filesRoot(s.agentCfg))).toEqual([]);
   });
 
   it('an agent reporting old footage raises retention_breach, cleared when it reports healthy again', async () => {
@@ -259,7 +260,7 @@ describe('police export and legal hold', () => {
     const s = setup();
     const rig = await controllerOn(s);
     await agentOn(s);
-    const root = s.agentCfg.recordings.root;
+    const root = filesRoot(s.agentCfg);
     const t = Date.now() - 5 * DAY;
     writeSegment(root, frigatePath('door', t), 'incident-1');
     writeSegment(root, frigatePath('door', t + 10_000), 'incident-2');
@@ -319,7 +320,7 @@ describe('police export and legal hold', () => {
     const s = setup({ backoff: { factor: 2, max_ms: 400 } });
     const rig = await controllerOn(s);
     const t = Date.now() - DAY;
-    writeSegment(s.agentCfg.recordings.root, frigatePath('door', t), 'x');
+    writeSegment(filesRoot(s.agentCfg), frigatePath('door', t), 'x');
     // A stand-in agent accepts and then disappears without finishing.
     const quitter = await mqttClient(broker.url);
     let accepted = 0;
@@ -360,8 +361,9 @@ describe('police export and legal hold', () => {
     let clock = Date.now();
     const s = setup();
     const rig = await controllerOn(s, () => new Date(clock));
-    await agentOn(s);
-    const root = s.agentCfg.recordings.root;
+    // Both ends on the same clock: the agent refuses requests from its future (its holds would outrank later lists).
+    await agentOn(s, () => new Date(clock));
+    const root = filesRoot(s.agentCfg);
     const t = clock - 5 * DAY;
     writeSegment(root, frigatePath('door', t));
     writeSegment(root, frigatePath('door', t + 3_600_000)); // outside the window
@@ -418,6 +420,38 @@ describe('police export and legal hold', () => {
     );
     expect(rig.controller.listExports()).toEqual([]);
     expect(rig.db.prepare('SELECT COUNT(*) AS n FROM nvr_outbox').get()).toEqual({ n: 0 });
+  });
+
+  it('refuses a window wider than nvr.max_window_hours or ending in the future, and sends nothing for it', async () => {
+    const s = setup();
+    const rig = makeController(s.dbPath, null, s.log, s.config);
+    cleanups.push(() => rig.close());
+    const base = { caseNumber: 'K-3', authority: 'police', cameras: [], reason: 'incident', actor: 'admin' };
+    // Wider than nvr.max_window_hours (24 h by default): refused at once, naming the limit and the width.
+    const wide = () =>
+      rig.controller.openExport({
+        ...base,
+        from: new Date(Date.now() - 3 * DAY).toISOString(),
+        to: new Date(Date.now() - 3 * DAY + 25 * 3_600_000).toISOString(),
+      });
+    expect(wide).toThrow(/25 h wide, more than nvr\.max_window_hours \(24 h\)/);
+    expect(() =>
+      rig.controller.openExport({
+        ...base,
+        from: new Date(Date.now() - 3 * DAY).toISOString(),
+        to: new Date(Date.now() - 3 * DAY + 24 * 3_600_000).toISOString(),
+      }),
+    ).not.toThrow();
+    expect(() =>
+      rig.controller.openExport({
+        ...base,
+        from: new Date(Date.now() - 60_000).toISOString(),
+        to: new Date(Date.now() + 3_600_000).toISOString(),
+      }),
+    ).toThrow(/future/);
+    // Only the 24 h window was opened and sent.
+    expect(rig.controller.listExports()).toHaveLength(1);
+    expect(rig.db.prepare('SELECT COUNT(*) AS n FROM nvr_outbox').get()).toEqual({ n: 1 });
   });
 
   it('a hold expires after hold_max_days unless renewed with a reason', async () => {

@@ -1,0 +1,483 @@
+/** The agent's export and hold rules over a real broker: a hold is a copy, and what it may refuse or delete. */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type {
+  ExportRequest,
+  ExportResponse,
+  NvrStatus,
+  PurgeRequest,
+  PurgeResponse,
+} from '../../src/contract/nvr.ts';
+import { parseNvrStatus } from '../../src/nvr/messages.ts';
+import { NvrAgent } from '../../src/nvr-agent/agent.ts';
+import type { AgentConfig } from '../../src/nvr-agent/config.ts';
+import type { Recorder } from '../../src/nvr-agent/recorder.ts';
+import { type Broker, startMosquitto } from '../helpers/mosquitto.ts';
+import { waitFor } from '../helpers/ports.ts';
+import { tempDir } from '../helpers/tmp.ts';
+import {
+  agentConfig,
+  captureLog,
+  DAY,
+  filesRoot,
+  frigatePath,
+  listFiles,
+  listTree,
+  mp4File,
+  mqttClient,
+  writeSegment,
+} from './helpers.ts';
+
+const HOUR = 3_600_000;
+let broker: Broker;
+beforeAll(async () => {
+  broker = await startMosquitto();
+});
+afterAll(async () => broker.stop());
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+let seq = 0;
+interface Rig {
+  root: string;
+  config: AgentConfig;
+  agent: NvrAgent;
+  lines: ReturnType<typeof captureLog>['lines'];
+  client: MqttClient;
+  clock: { now: number };
+  purgeAnswers: PurgeResponse[];
+  exportAnswers: ExportResponse[];
+  statuses: NvrStatus[];
+  purge(over?: Partial<PurgeRequest>): Promise<PurgeResponse>;
+  exportReq(over?: Partial<ExportRequest>): Promise<ExportResponse>;
+  restart(): Promise<void>;
+}
+
+async function rig(
+  overrides: Partial<AgentConfig> = {},
+  seed: (root: string, dir: string) => void = () => {},
+): Promise<Rig> {
+  const tmp = tempDir('nvr-holds-');
+  cleanups.push(() => tmp.cleanup());
+  const base = `holds${process.pid}-${++seq}`;
+  const config = agentConfig(tmp.path, broker.url, overrides);
+  config.mqtt.base_topic = base;
+  const root = filesRoot(config);
+  seed(root, tmp.path);
+  // Whole seconds, as Frigate's paths name them.
+  const clock = { now: Math.floor(Date.now() / 1000) * 1000 };
+  const { log, lines } = captureLog();
+  const client = await mqttClient(broker.url);
+  cleanups.push(() => client.endAsync());
+  const purgeAnswers: PurgeResponse[] = [];
+  const exportAnswers: ExportResponse[] = [];
+  const statuses: NvrStatus[] = [];
+  client.on('message', (topic, payload) => {
+    if (payload.length === 0) return;
+    const data = JSON.parse(payload.toString());
+    if (topic === `${base}/purge/response`) purgeAnswers.push(data);
+    else if (topic === `${base}/export/response`) exportAnswers.push(data);
+    else if (topic === `${base}/status`) {
+      // What the controller would accept, byte for byte.
+      expect(parseNvrStatus(payload)).toMatchObject({ ok: true });
+      statuses.push(data);
+    }
+  });
+  await client.subscribeAsync([`${base}/purge/response`, `${base}/export/response`, `${base}/status`], {
+    qos: 1,
+  });
+  cleanups.push(() => client.publishAsync(`${base}/status`, '', { qos: 1, retain: true }));
+  const start = async () => {
+    const agent = new NvrAgent({
+      config,
+      log,
+      now: () => new Date(clock.now),
+      mqttOptions: { reconnectPeriod: 100 },
+    });
+    const connected = lines.filter((l) => l.msg === 'connected to broker').length;
+    await agent.start();
+    await agent.idle();
+    await waitFor(
+      () => lines.filter((l) => l.msg === 'connected to broker').length > connected,
+      5000,
+      'agent connected',
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    return agent;
+  };
+  const r: Rig = {
+    root,
+    config,
+    agent: await start(),
+    lines,
+    client,
+    clock,
+    purgeAnswers,
+    exportAnswers,
+    statuses,
+    async purge(over = {}) {
+      const req: PurgeRequest = {
+        id: `p-${++seq}`,
+        before: new Date(clock.now - 7 * DAY).toISOString(),
+        cameras: [],
+        holds: [],
+        ts: new Date(clock.now).toISOString(),
+        ...over,
+      };
+      await client.publishAsync(`${base}/purge/request`, JSON.stringify(req), { qos: 1 });
+      return waitFor(() => purgeAnswers.find((a) => a.id === req.id), 5000, `purge answer ${req.id}`);
+    },
+    async exportReq(over = {}) {
+      const req: ExportRequest = {
+        id: `e-${++seq}`,
+        case: `case-${seq}`,
+        from: new Date(clock.now - 2 * DAY).toISOString(),
+        to: new Date(clock.now - 2 * DAY + HOUR).toISOString(),
+        cameras: [],
+        ts: new Date(clock.now).toISOString(),
+        ...over,
+      };
+      await client.publishAsync(`${base}/export/request`, JSON.stringify(req), { qos: 1 });
+      return waitFor(
+        () => exportAnswers.find((a) => a.id === req.id && a.state !== 'accepted'),
+        5000,
+        `export answer ${req.id}`,
+      );
+    },
+    async restart() {
+      await r.agent.stop();
+      r.agent = await start();
+    },
+  };
+  cleanups.push(() => r.agent.stop());
+  return r;
+}
+
+describe('cameras named as Frigate allows them', () => {
+  it('purges, exports and reports cameras _back and -side', async () => {
+    const r = await rig();
+    const t = r.clock.now - 2 * DAY;
+    for (const cam of ['_back', '-side']) {
+      writeSegment(r.root, frigatePath(cam, r.clock.now - 9 * DAY));
+      writeSegment(r.root, frigatePath(cam, t), `${cam} footage`);
+    }
+    const answer = await r.purge();
+    expect(answer).toMatchObject({ ok: true, deleted: 2, oldest: new Date(t).toISOString() });
+    const status = r.statuses.at(-1)!;
+    expect(status.cameras).toEqual([
+      { name: '_back', oldest: new Date(t).toISOString(), files: 1 },
+      { name: '-side', oldest: new Date(t).toISOString(), files: 1 },
+    ]);
+    const done = await r.exportReq({
+      from: new Date(t - 1000).toISOString(),
+      to: new Date(t + 1000).toISOString(),
+      cameras: ['-side'],
+    });
+    expect(done).toMatchObject({ ok: true, state: 'done', files: 1 });
+    expect(readFileSync(join(done.location!, frigatePath('-side', t)), 'utf8')).toBe('-side footage');
+  });
+});
+
+describe('places the agent skips', () => {
+  it('are in the status (skipped and a finding each) and never read as no footage', async () => {
+    const r = await rig({}, (root) => {
+      mkdirSync(join(root, 'lost+found'));
+    });
+    const t = r.clock.now - 2 * DAY;
+    const [day, hour] = frigatePath('door', t).split('/');
+    mkdirSync(join(r.root, day!, hour!, 'bad name'), { recursive: true });
+    writeFileSync(join(r.root, day!, hour!, 'bad name', '00.00.mp4'), 'x');
+    await r.agent.ownPurge();
+    const status = r.agent.status!;
+    expect(status.skipped).toEqual([
+      { path: `${day}/${hour}/bad name`, why: 'camera name outside [A-Za-z0-9_-]{1,64}' },
+      { path: 'lost+found', why: 'not a day directory (YYYY-MM-DD)' },
+    ]);
+    expect(status.findings?.filter((f) => f.kind === 'skipped')).toHaveLength(2);
+    // No readable footage at all, yet oldest is not null: lost+found names no time, so it counts as the epoch.
+    expect(status.cameras).toEqual([]);
+    expect(status.oldest).toBe(new Date(0).toISOString());
+    expect(status.recorder).toMatchObject({ kind: 'files', purges: true });
+    await waitFor(() => r.statuses.at(-1)?.skipped?.length === 2, 5000, 'retained status with skipped');
+  });
+
+  it('a tree full of strays still gives a status the controller accepts (the lists are shortened, not the payload dropped)', async () => {
+    const r = await rig({}, (root) => {
+      for (let i = 0; i < 300; i++) mkdirSync(join(root, `${String(i).padStart(3, '0')}-${'x'.repeat(240)}`));
+    });
+    await r.agent.ownPurge();
+    const status = await waitFor(() => r.statuses.find((x) => (x.skipped?.length ?? 0) > 0), 5000, 'status');
+    expect(Buffer.byteLength(JSON.stringify(status))).toBeLessThanOrEqual(32 * 1024);
+    expect(status.skipped?.at(-1)?.why).toMatch(/more places skipped/);
+    expect(status.oldest).toBe(new Date(0).toISOString());
+  });
+
+  it('any recorder: skipped places with no footage read make oldest the epoch, never null', async () => {
+    const tmp = tempDir('nvr-stub-');
+    cleanups.push(() => tmp.cleanup());
+    const description = { kind: 'files' as const, version: null, purges: true, note: 'stub' };
+    const stub: Recorder = {
+      start: async () => description,
+      describe: () => description,
+      purge: async () => ({
+        deleted: 0,
+        held: 0,
+        oldest: null,
+        cameras: [],
+        skipped: [{ path: 'api/door', why: 'HTTP 500' }],
+        errors: 0,
+        calls: 1,
+      }),
+      segments: async () => ({ segments: [], skipped: [] }),
+      copySegment: async () => undefined,
+      configFindings: async () => [],
+      stop: async () => undefined,
+    };
+    const agent = new NvrAgent({
+      config: agentConfig(tmp.path, broker.url),
+      log: captureLog().log,
+      recorder: stub,
+    });
+    await agent.ownPurge();
+    expect(agent.status).toMatchObject({
+      oldest: new Date(0).toISOString(),
+      skipped: [{ path: 'api/door' }],
+    });
+    expect(agent.status?.findings).toEqual([{ kind: 'skipped', detail: 'api/door was not read: HTTP 500' }]);
+    // Footage left before the cutoff (a recorder that could not delete it) is a `recordings` finding.
+    const left = Date.now() - 8 * DAY;
+    stub.purge = async () => ({
+      deleted: 0,
+      held: 0,
+      oldest: left,
+      cameras: [{ name: 'door', oldest: left, files: 1 }],
+      skipped: [],
+      errors: 1,
+      calls: 1,
+    });
+    await agent.ownPurge();
+    expect(agent.status?.findings).toMatchObject([
+      { kind: 'recordings', camera: 'door', oldest: new Date(left).toISOString() },
+    ]);
+  });
+});
+
+describe('exports: a hold is a copy, within limits', () => {
+  it('refuses windows too wide, outside retention, in the future, and over budget: clear errors, nothing changed', async () => {
+    const r = await rig({ exports_budget_mb: 1 }, (root, dir) => {
+      // An earlier case still on disk uses most of the budget.
+      mkdirSync(join(dir, 'exports', 'old-case'), { recursive: true });
+      writeFileSync(join(dir, 'exports', 'old-case', 'a.mp4'), Buffer.alloc(900 * 1024));
+      void root;
+    });
+    const t = r.clock.now - 2 * DAY;
+    writeSegment(r.root, frigatePath('door', t), Buffer.alloc(200 * 1024, 1));
+    writeSegment(r.root, frigatePath('door', r.clock.now - 6 * DAY));
+    const recordings = listTree(r.root);
+    const exportsBefore = listTree(r.config.exports_dir);
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const cases: [Partial<ExportRequest>, RegExp][] = [
+      [
+        { from: iso(t - 13 * HOUR), to: iso(t + 12 * HOUR) },
+        /25 h wide, more than max_window_hours \(24 h\)/,
+      ],
+      [
+        { from: iso(r.clock.now - 7 * DAY - HOUR), to: iso(r.clock.now - 7 * DAY + HOUR) },
+        /before the retention period \(retention_days 7/,
+      ],
+      [{ from: iso(r.clock.now - HOUR), to: iso(r.clock.now + HOUR) }, /ends in the future/],
+      [{ ts: iso(r.clock.now + DAY) }, /request time .* is in the future/],
+      [
+        { from: iso(t - 1000), to: iso(t + 1000) },
+        /over exports_budget_mb \(1 MB\): existing exports use 0\.9 MB and this window needs 0\.2 MB/,
+      ],
+    ];
+    for (const [over, error] of cases) {
+      const answer = await r.exportReq(over);
+      expect(answer).toMatchObject({ ok: false, state: 'failed' });
+      expect(answer.error).toMatch(error);
+      expect(answer.error).toMatch(/^refused: /);
+    }
+    await r.agent.idle();
+    expect(listTree(r.root)).toEqual(recordings);
+    expect(listTree(r.config.exports_dir)).toEqual(exportsBefore);
+    // A refused export holds nothing: the next purge may take what it would have held.
+    r.clock.now += 6 * DAY;
+    await r.agent.ownPurge();
+    expect(listFiles(r.root)).toEqual([]);
+  });
+
+  it('never deletes or writes into a folder in exports it did not create', async () => {
+    const r = await rig();
+    const t = r.clock.now - DAY;
+    writeSegment(r.root, frigatePath('door', t));
+    const foreign = join(r.config.exports_dir, 'K-7_abcdef12');
+    mkdirSync(foreign, { recursive: true });
+    writeFileSync(join(foreign, 'evidence.txt'), 'from the last police visit');
+    const answer = await r.exportReq({
+      case: 'K-7_abcdef12',
+      from: new Date(t - 1000).toISOString(),
+      to: new Date(t + 1000).toISOString(),
+    });
+    expect(answer).toMatchObject({ ok: false, state: 'failed' });
+    expect(answer.error).toMatch(/exports\/K-7_abcdef12 already exists and was not created by this agent/);
+    expect(listTree(r.config.exports_dir)).toEqual(['K-7_abcdef12/', 'K-7_abcdef12/evidence.txt']);
+    expect(readFileSync(join(foreign, 'evidence.txt'), 'utf8')).toBe('from the last police visit');
+  });
+
+  it('restarts an interrupted attempt of its own (recorded in its state file)', async () => {
+    const r = await rig();
+    const t = r.clock.now - DAY;
+    writeSegment(r.root, frigatePath('door', t), 'frame');
+    await r.agent.stop();
+    // As if the agent died mid-copy: the case is recorded as its own, with leftovers in both folders.
+    mkdirSync(dirname(r.config.state_file), { recursive: true });
+    writeFileSync(
+      r.config.state_file,
+      JSON.stringify({
+        purgeHolds: null,
+        exportHolds: [],
+        createdCases: [{ case: 'K-8', id: 'e-own' }],
+        answers: [],
+      }),
+    );
+    mkdirSync(join(r.config.exports_dir, '.partial-K-8'), { recursive: true });
+    writeFileSync(join(r.config.exports_dir, '.partial-K-8', 'half.mp4'), 'ha');
+    mkdirSync(join(r.config.exports_dir, 'K-8'), { recursive: true });
+    await r.restart();
+    const done = await r.exportReq({
+      id: 'e-own',
+      case: 'K-8',
+      from: new Date(t - 1000).toISOString(),
+      to: new Date(t + 1000).toISOString(),
+    });
+    expect(done).toMatchObject({ ok: true, state: 'done', files: 1 });
+    expect(listTree(r.config.exports_dir)).toEqual(
+      [
+        'K-8/',
+        ...frigatePath('door', t)
+          .split('/')
+          .map((_, i, parts) => `K-8/${parts.slice(0, i + 1).join('/')}${i < 3 ? '/' : ''}`),
+        'K-8/manifest.json',
+      ].sort(),
+    );
+    const manifest = readFileSync(join(done.location!, 'manifest.json'));
+    expect(createHash('sha256').update(manifest).digest('hex')).toBe(done.sha256);
+  });
+
+  it('finishes an export accepted before a restart even when its window has since passed retention', async () => {
+    const r = await rig();
+    const t = r.clock.now - 6 * DAY;
+    writeSegment(r.root, frigatePath('door', t), 'frame');
+    await r.agent.stop();
+    const req = {
+      id: 'e-late',
+      case: 'K-9',
+      from: new Date(t - 1000).toISOString(),
+      to: new Date(t + 1000).toISOString(),
+      cameras: [],
+      ts: new Date(r.clock.now).toISOString(),
+    };
+    // Accepted (held) by the agent before it went down for three days.
+    mkdirSync(dirname(r.config.state_file), { recursive: true });
+    writeFileSync(
+      r.config.state_file,
+      JSON.stringify({
+        purgeHolds: null,
+        exportHolds: [
+          { id: req.id, case: req.case, ts: req.ts, hold: { from: req.from, to: req.to, cameras: [] } },
+        ],
+        createdCases: [],
+        answers: [],
+      }),
+    );
+    r.clock.now += 3 * DAY;
+    await r.restart();
+    expect(listFiles(r.root)).toEqual([frigatePath('door', t)]); // held through the start-up purge
+    expect(await r.exportReq(req)).toMatchObject({ ok: true, state: 'done', files: 1 });
+  });
+});
+
+describe('holds', () => {
+  it('export holds survive a newer purge request that does not list them', async () => {
+    const r = await rig();
+    const t = r.clock.now - 3 * DAY;
+    writeSegment(r.root, frigatePath('door', t), mp4File({ durationMs: 600_000 }));
+    writeSegment(r.root, frigatePath('door', t + 600_000), 'next');
+    const done = await r.exportReq({
+      // The window starts in the middle of the 600 s segment.
+      from: new Date(t + 300_000).toISOString(),
+      to: new Date(t + 360_000).toISOString(),
+    });
+    expect(done).toMatchObject({ state: 'done', files: 1 });
+    r.clock.now += 1000;
+    const answer = await r.purge({ before: new Date(r.clock.now - 2 * DAY).toISOString(), holds: [] });
+    expect(answer).toMatchObject({ ok: true, deleted: 1, oldest: null });
+    expect(listFiles(r.root)).toEqual([frigatePath('door', t)]);
+    // Also after a restart (the state file), and in the agent's own purge.
+    await r.restart();
+    r.clock.now += 5 * DAY;
+    const own = await r.agent.ownPurge();
+    expect(own).toMatchObject({ deleted: 0, held: 1 });
+    expect(listFiles(r.root)).toEqual([frigatePath('door', t)]);
+  });
+
+  it('lapse after hold_max_days from the request, for export holds and purge-request holds alike', async () => {
+    const r = await rig({ hold_max_days: 30 });
+    const t = r.clock.now - 2 * DAY;
+    writeSegment(r.root, frigatePath('door', t));
+    writeSegment(r.root, frigatePath('hall', t));
+    await r.exportReq({
+      from: new Date(t - 1000).toISOString(),
+      to: new Date(t + 1000).toISOString(),
+      cameras: ['door'],
+    });
+    const held = {
+      from: new Date(t - 1000).toISOString(),
+      to: new Date(t + 1000).toISOString(),
+      cameras: ['hall'],
+    };
+    expect(await r.purge({ holds: [held] })).toMatchObject({ ok: true, deleted: 0 });
+    r.clock.now += 30 * DAY - 60_000;
+    expect(await r.agent.ownPurge()).toMatchObject({ deleted: 0, held: 2 });
+    r.clock.now += 2 * 60_000;
+    expect(await r.agent.ownPurge()).toMatchObject({ deleted: 2, held: 0 });
+    expect(listFiles(r.root)).toEqual([]);
+    expect(r.lines.some((l) => l.msg === 'export holds lapsed (hold_max_days)')).toBe(true);
+  });
+
+  it('refuses a purge request with a hold wider than max_window_hours, or from the future: nothing deleted, nothing learned', async () => {
+    const r = await rig();
+    const old = r.clock.now - 9 * DAY;
+    writeSegment(r.root, frigatePath('door', old));
+    const before = listTree(r.root);
+    const wide = await r.purge({
+      holds: [{ from: new Date(0).toISOString(), to: new Date(r.clock.now).toISOString(), cameras: [] }],
+    });
+    expect(wide).toMatchObject({ ok: false, deleted: 0 });
+    expect(wide.error).toMatch(/wider than max_window_hours \(24 h\)/);
+    const future = await r.purge({ ts: '9999-12-31T00:00:00Z' });
+    expect(future).toMatchObject({ ok: false, deleted: 0 });
+    expect(future.error).toMatch(/request time 9999-12-31T00:00:00Z is in the future/);
+    expect(listTree(r.root)).toEqual(before);
+    // Neither the wide hold nor the year-9999 list was learned: a proper request purges.
+    expect(await r.purge()).toMatchObject({ ok: true, deleted: 1 });
+  });
+
+  it('the 7-day boundary: 7 days minus a minute stays, 7 days plus a minute goes (own purge, injected clock)', async () => {
+    const r = await rig();
+    const younger = r.clock.now - 7 * DAY + 60_000;
+    const older = r.clock.now - 7 * DAY - 60_000;
+    writeSegment(r.root, frigatePath('door', younger), mp4File({ durationMs: 10_000 }));
+    writeSegment(r.root, frigatePath('door', older), mp4File({ durationMs: 10_000 }));
+    const result = await r.agent.ownPurge();
+    expect(result).toMatchObject({ deleted: 1, oldest: younger });
+    expect(listFiles(r.root)).toEqual([frigatePath('door', younger)]);
+    expect(existsSync(join(r.root, frigatePath('door', older)))).toBe(false);
+  });
+});
