@@ -62,8 +62,8 @@ export class FrigateStandin {
   private server!: Server;
   private port = 0;
   private readonly secret = randomBytes(32);
-  /** Tokens issued before this (unix s) are refused: simulates expiry or a restart with a new secret. */
-  private notBefore = 0;
+  /** Added to the clock for tokens: moving it on expires every token issued so far. */
+  private clockOffsetS = 0;
   /** Injected failures: route prefix → statuses to answer, one per request. */
   private readonly failures: { prefix: string; statuses: number[] }[] = [];
   private readonly insert: Database.Statement;
@@ -194,7 +194,11 @@ export class FrigateStandin {
 
   /** Tokens issued so far stop working (their `exp` passed, or Frigate restarted with a new JWT secret). */
   expireTokens(): void {
-    this.notBefore = Math.floor(Date.now() / 1000) + 1;
+    this.clockOffsetS += (this.opts.auth?.sessionSeconds ?? 86_400) + 1;
+  }
+
+  private nowS(): number {
+    return Math.floor(Date.now() / 1000) + this.clockOffsetS;
   }
 
   /** The next requests whose path starts with `prefix` get these statuses. */
@@ -288,7 +292,7 @@ export class FrigateStandin {
       return this.json(res, 401, { message: 'Login failed' });
     }
     this.logins++;
-    const now = Math.floor(Date.now() / 1000);
+    const now = this.nowS();
     const exp = now + (auth.sessionSeconds ?? 86_400);
     const head = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
     const claims = b64url(JSON.stringify({ sub: auth.user, role: 'admin', exp, iat: now }));
@@ -311,9 +315,8 @@ export class FrigateStandin {
     if (!head || !claims || !sig) return false;
     const want = b64url(createHmac('sha256', this.secret).update(`${head}.${claims}`).digest());
     if (want !== sig) return false;
-    const c = JSON.parse(Buffer.from(claims, 'base64url').toString('utf8')) as { exp: number; iat: number };
-    const now = Math.floor(Date.now() / 1000);
-    return c.exp > now && c.iat >= this.notBefore;
+    const c = JSON.parse(Buffer.from(claims, 'base64url').toString('utf8')) as { exp: number };
+    return c.exp > this.nowS();
   }
 
   /** The effective config: record retention in each version's schema (0.14–0.16 `retain`, 0.17+ `continuous`/`motion`). */

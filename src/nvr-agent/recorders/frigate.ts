@@ -331,8 +331,10 @@ export class FrigateRecorder implements Recorder {
     let listedCameras = 0;
     for (const camera of cameras) {
       let segs: Listed[];
+      let days: number[];
       try {
-        segs = await this.listAll(camera, limitS);
+        days = await this.footageDays(camera);
+        segs = await this.listDays(camera, days, Number.POSITIVE_INFINITY);
       } catch (error) {
         skipped.push({ path: `/api/${camera}/recordings`, why: (error as Error).message });
         continue;
@@ -348,15 +350,22 @@ export class FrigateRecorder implements Recorder {
         if (stuck.length > 0)
           this.log.warn({ camera, count: stuck.length }, 'segments inside kept ones cannot be deleted');
         for (const r of ranges) {
-          await this.call('DELETE', `api/recordings/start/${r.start}/end/${r.end}`, {
-            query: { cameras: camera },
-            as: 'json',
-          });
+          try {
+            await this.call('DELETE', `api/recordings/start/${r.start}/end/${r.end}`, {
+              query: { cameras: camera },
+              as: 'json',
+            });
+          } catch (error) {
+            // The listing below counts what stayed; one failed range must not stop the others.
+            this.log.warn({ camera, err: (error as Error).message }, 'frigate delete failed');
+          }
         }
         // Verify: list again; what should have gone and is still there is an error, what went and was kept is loud.
         let after: Listed[];
         try {
-          after = await this.listAll(camera, limitS);
+          // Only the days the ranges could touch are listed again; later footage is as first listed.
+          const near = await this.listDays(camera, days, limitS);
+          after = [...near, ...segs.filter((x) => x.startS > limitS)];
         } catch (error) {
           skipped.push({
             path: `/api/${camera}/recordings`,
@@ -471,8 +480,8 @@ export class FrigateRecorder implements Recorder {
     return wanted ? names.filter((n) => wanted.has(n)) : names;
   }
 
-  /** Every segment of a camera that starts no later than `limitS`, found day by day from Frigate's summary. */
-  private async listAll(camera: string, limitS: number): Promise<Listed[]> {
+  /** UTC days (unix s of midnight) on which the camera has footage, from Frigate's recordings summary. */
+  private async footageDays(camera: string): Promise<number[]> {
     const summary = (await this.call('GET', `api/${encodeURIComponent(camera)}/recordings/summary`, {
       query: { timezone: 'utc' },
       as: 'json',
@@ -481,11 +490,17 @@ export class FrigateRecorder implements Recorder {
     for (const d of Array.isArray(summary) ? summary : []) {
       if (typeof d?.day !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(d.day)) continue;
       const t = Date.parse(`${d.day}T00:00:00Z`) / 1000;
-      if (Number.isFinite(t) && t <= limitS) days.add(t);
+      if (Number.isFinite(t)) days.add(t);
     }
+    return [...days].sort((a, b) => a - b);
+  }
+
+  /** The camera's segments starting on `days`, and no later than `limitS`, one request per day. */
+  private async listDays(camera: string, days: number[], limitS: number): Promise<Listed[]> {
     // The summary groups by start day; a segment crossing midnight is found from its start day's chunk.
     const byId = new Map<string, Listed>();
-    for (const day of [...days].sort((a, b) => a - b)) {
+    for (const day of days) {
+      if (day > limitS) continue;
       for (const s of await this.listChunk(camera, day, Math.min(day + DAY_S, limitS))) byId.set(s.id, s);
     }
     return [...byId.values()].filter((s) => s.startS <= limitS).sort((a, b) => a.startS - b.startS);
