@@ -367,8 +367,10 @@ export class FrigateStandin {
     const now = Date.now() / 1000;
     const after = this.float(url, 'after', now - 3600);
     const before = this.float(url, 'before', now);
-    if (after === null || before === null)
-      return this.json(res, 422, { detail: 'after/before must be numbers' });
+    if (after === null || before === null) {
+      this.json(res, 422, { detail: 'after/before must be numbers' });
+      return;
+    }
     const rows = this.db
       .prepare(
         'SELECT id, start_time, end_time, segment_size, motion, objects, duration FROM recordings WHERE camera = ? AND end_time >= ? AND start_time <= ? ORDER BY start_time',
@@ -410,15 +412,21 @@ export class FrigateStandin {
   private deleteRange(startText: string, endText: string, url: URL, res: ServerResponse): void {
     const start = Number(startText);
     const end = Number(endText);
-    if (!Number.isFinite(start) || !Number.isFinite(end))
-      return this.json(res, 422, { detail: 'start/end must be numbers' });
-    if (start >= end)
-      return this.json(res, 400, { success: false, message: 'Start time must be less than end time.' });
+    if (!Number.isFinite(start) || !Number.isFinite(end)) {
+      this.json(res, 422, { detail: 'start/end must be numbers' });
+      return;
+    }
+    if (start >= end) {
+      this.json(res, 400, { success: false, message: 'Start time must be less than end time.' });
+      return;
+    }
     const requested = url.searchParams.get('cameras') ?? 'all';
     const allowed = this.opts.cameras;
     const cameras = requested === 'all' ? allowed : requested.split(',').filter((c) => allowed.includes(c));
-    if (cameras.length === 0)
-      return this.json(res, 400, { success: false, message: 'No valid cameras found in the request.' });
+    if (cameras.length === 0) {
+      this.json(res, 400, { success: false, message: 'No valid cameras found in the request.' });
+      return;
+    }
     const rows = this.db
       .prepare(
         `SELECT id, path FROM recordings
@@ -441,7 +449,10 @@ export class FrigateStandin {
   /** nginx.conf `location /recordings/`: static files from root /media/frigate, behind auth_request. */
   private serveFile(path: string, res: ServerResponse): void {
     const rel = normalize(decodeURIComponent(path.slice('/recordings/'.length)));
-    if (rel.startsWith('..') || rel.includes(`${sep}..${sep}`)) return this.json(res, 404, {});
+    if (rel.startsWith('..') || rel.includes(`${sep}..${sep}`)) {
+      this.json(res, 404, {});
+      return;
+    }
     const file = join(this.recordingsDir, rel);
     let size: number;
     try {
