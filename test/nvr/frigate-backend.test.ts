@@ -182,6 +182,27 @@ describe('purge on 0.18 (DELETE with inclusive ranges)', () => {
     });
   });
 
+  it('a hold that only touches a segment at its edge keeps it (holds are inclusive)', async () => {
+    await withStandin({ version: '0.18.0', cameras: ['hall'] }, async (s) => {
+      const rows = seed(s, 'hall', T0, [600, 600, 600, 600, 600], [0, 0, 30, 0, 0]);
+      const rec = createFrigateRecorder(options(s.url), log);
+      await rec.start();
+      // One hold ends exactly where the second segment starts; one starts exactly where the fourth ends.
+      const r = await rec.purge({
+        before: (T0 + DAY_S) * 1000,
+        cameras: null,
+        holds: [
+          { from: T0 * 1000 + 100_000, to: rows[1]!.start_time * 1000, cameras: null },
+          { from: rows[3]!.end_time * 1000, to: rows[3]!.end_time * 1000 + 5000, cameras: null },
+        ],
+      });
+      // The first hold also covers the first segment; the second touches the fourth and the fifth (back to back).
+      expect(ids(s.rows('hall'))).toEqual(ids([rows[0]!, rows[1]!, rows[3]!, rows[4]!]));
+      expect(r).toMatchObject({ deleted: 1, held: 4, errors: 0 });
+      await rec.stop();
+    });
+  });
+
   it('keeps what starts at or after the cutoff, and segments beyond what was listed', async () => {
     await withStandin({ version: '0.18.0', cameras: ['hall'] }, async (s) => {
       const rows = seed(s, 'hall', T0, [600, 600, 600, 600]);
@@ -434,6 +455,9 @@ describe('property: purge on 0.18 with random keyframe-cut segments and random h
     from: fc.integer({ min: 0, max: span * 1000 }),
     len: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 1_800_000 })),
     cameras: fc.constantFrom(null, ['a'], ['b']),
+    // Holds that start exactly at a segment's end or end exactly at its start: the inclusive edge.
+    snap: fc.constantFrom('none', 'none', 'to-start', 'from-end'),
+    edge: fc.nat(),
   });
 
   it('no segment starting before the cutoff outside a hold remains; every segment overlapping a hold remains', async () => {
@@ -457,11 +481,15 @@ describe('property: purge on 0.18 with random keyframe-cut segments and random h
               t += g.len;
             }
           }
-          const holds: Hold[] = holdSpecs.map((h) => ({
-            from: T0 * 1000 + h.from,
-            to: T0 * 1000 + h.from + h.len,
-            cameras: h.cameras ? new Set(h.cameras) : null,
-          }));
+          const holds: Hold[] = holdSpecs.map((h) => {
+            const row = rows[h.edge % rows.length]!;
+            const cameras = h.cameras ? new Set(h.cameras) : null;
+            if (h.snap === 'to-start')
+              return { from: row.start_time * 1000 - h.len, to: row.start_time * 1000, cameras };
+            if (h.snap === 'from-end')
+              return { from: row.end_time * 1000, to: row.end_time * 1000 + h.len, cameras };
+            return { from: T0 * 1000 + h.from, to: T0 * 1000 + h.from + h.len, cameras };
+          });
           const before = T0 * 1000 + cutoff;
           const rec = createFrigateRecorder(options(s.url), log);
           await rec.start();
