@@ -24,6 +24,7 @@ const optional: [string, string, string][] = [
   ['schedule', './schedule.ts', 'benchSchedule'],
   ['SIP2 lookups', './sip2.ts', 'benchSip2'],
   ['camera retention', './nvr.ts', 'benchNvr'],
+  ['frigate', './frigate.ts', 'benchFrigate'],
   ['anonymisation of 1,000,000 entries', './retention.ts', 'benchAnonymise'],
   ['statistics with 2,000,000 entries', './retention.ts', 'benchStats'],
   ['dashboard', './web.ts', 'benchWeb'],

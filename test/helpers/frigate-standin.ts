@@ -59,6 +59,8 @@ export class FrigateStandin {
   /** Every request as `METHOD path?query`, in order. */
   readonly requests: string[] = [];
   logins = 0;
+  /** Time spent answering requests (ms): Frigate's side of the work. */
+  busyMs = 0;
   private server!: Server;
   private port = 0;
   private readonly secret = randomBytes(32);
@@ -247,6 +249,10 @@ export class FrigateStandin {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname;
+    const began = process.hrtime.bigint();
+    res.on('finish', () => {
+      this.busyMs += Number(process.hrtime.bigint() - began) / 1e6;
+    });
     this.requests.push(`${req.method} ${path}${url.search}`);
     const failure = this.failures.find((f) => path.startsWith(f.prefix) && f.statuses.length > 0);
     if (failure) {

@@ -10,7 +10,10 @@ import {
   createFrigateRecorder,
   type FrigateRecorderOptions,
   frigateMode,
+  type Listed,
+  MAX_SEGMENTS_PER_DELETE,
   parseFrigateVersion,
+  planDeletes,
 } from '../../src/nvr-agent/recorders/frigate.ts';
 import { FrigateStandin, type SegmentRow, type StandinOptions } from '../helpers/frigate-standin.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -245,6 +248,45 @@ describe('purge on 0.18 (DELETE with inclusive ranges)', () => {
       expect(r).toMatchObject({ deleted: 0, errors: 2, oldest: rows[0]!.start_time * 1000 });
       await rec.stop();
     });
+  });
+});
+
+describe('planDeletes', () => {
+  it('splits long runs into bounded ranges that reach every deletable segment and no kept one', () => {
+    const segs: Listed[] = [];
+    for (let i = 0; i < 5 * MAX_SEGMENTS_PER_DELETE; i++) {
+      segs.push({
+        camera: 'hall',
+        id: `s${i}`,
+        startS: T0 + i * 10,
+        endS: T0 + i * 10 + 10 + (i % 3) * 0.02,
+      });
+    }
+    // Kept: one segment in the middle (a hold) and everything from index 9000 on (newer than the cutoff).
+    const keptIdx = new Set([4321]);
+    const deletable = new Set(segs.filter((_, i) => i < 9000 && !keptIdx.has(i)).map((s) => s.id));
+    const { ranges, stuck } = planDeletes(segs, deletable, T0 + 1e6);
+    expect(stuck).toEqual([]);
+    expect(ranges.length).toBe(
+      Math.ceil(4321 / MAX_SEGMENTS_PER_DELETE) + Math.ceil((9000 - 4322) / MAX_SEGMENTS_PER_DELETE),
+    );
+    const caught = new Set<string>();
+    for (const r of ranges) {
+      expect(r.ids.length).toBeLessThanOrEqual(MAX_SEGMENTS_PER_DELETE);
+      expect(r.start).toBeLessThan(r.end);
+      for (const s of segs) {
+        // Frigate's test: start_time or end_time in [start, end], or the segment spans the range.
+        const hit =
+          (s.startS >= r.start && s.startS <= r.end) ||
+          (s.endS >= r.start && s.endS <= r.end) ||
+          (r.start > s.startS && r.end < s.endS);
+        if (hit) {
+          expect(deletable.has(s.id), `range ${r.start}..${r.end} catches kept ${s.id}`).toBe(true);
+          caught.add(s.id);
+        }
+      }
+    }
+    expect(caught).toEqual(deletable);
   });
 });
 

@@ -118,7 +118,7 @@ interface ApiRecording {
   end_time: number;
 }
 
-interface Listed {
+export interface Listed {
   camera: string;
   id: string;
   /** Seconds, exactly as Frigate returned them: range bounds are computed from these. */
@@ -127,6 +127,11 @@ interface Listed {
 }
 
 const DAY_S = 86_400;
+/**
+ * Frigate unlinks each file of a range inside one request; bounding a range's segments bounds that request's
+ * time (neighbouring chunks may overlap: both lie in the same gap, so they catch only deletable segments).
+ */
+export const MAX_SEGMENTS_PER_DELETE = 2000;
 /**
  * Listing reaches this far past the cutoff, so the segment after the last deletable one (longer than Frigate's
  * 600 s maximum never) is known and the range can stop short of it.
@@ -201,23 +206,26 @@ export function planDeletes(
   let g = 0;
   let current: { gap: [number, number]; segs: Listed[] } | null = null;
   const flush = () => {
-    if (!current || current.segs.length === 0) return;
+    if (!current) return;
     const [L, R] = current.gap;
-    let minStart = Number.POSITIVE_INFINITY;
-    let maxEnd = Number.NEGATIVE_INFINITY;
-    let reachL = Number.POSITIVE_INFINITY;
-    let reachR = Number.POSITIVE_INFINITY;
-    for (const s of current.segs) {
-      minStart = Math.min(minStart, s.startS);
-      maxEnd = Math.max(maxEnd, s.endS);
-      reachL = Math.min(reachL, Math.min(s.endS, R) - L);
-      reachR = Math.min(reachR, R - Math.max(s.startS, L));
+    for (let i = 0; i < current.segs.length; i += MAX_SEGMENTS_PER_DELETE) {
+      const chunk = current.segs.slice(i, i + MAX_SEGMENTS_PER_DELETE);
+      let minStart = Number.POSITIVE_INFINITY;
+      let maxEnd = Number.NEGATIVE_INFINITY;
+      let reachL = Number.POSITIVE_INFINITY;
+      let reachR = Number.POSITIVE_INFINITY;
+      for (const s of chunk) {
+        minStart = Math.min(minStart, s.startS);
+        maxEnd = Math.max(maxEnd, s.endS);
+        reachL = Math.min(reachL, Math.min(s.endS, R) - L);
+        reachR = Math.min(reachR, R - Math.max(s.startS, L));
+      }
+      // Nudge off a kept boundary by less than any target's reach into the gap, so every target is still caught.
+      const start = minStart > L ? minStart : L + Math.min(0.001, reachL / 2);
+      const end = maxEnd < R ? maxEnd : R - Math.min(0.001, reachR / 2);
+      if (start > L && end < R && start < end) ranges.push({ start, end, ids: chunk.map((s) => s.id) });
+      else for (const s of chunk) stuck.push(s.id);
     }
-    // Nudge off a kept boundary by less than any target's reach into the gap, so every target is still caught.
-    const start = minStart > L ? minStart : L + Math.min(0.001, reachL / 2);
-    const end = maxEnd < R ? maxEnd : R - Math.min(0.001, reachR / 2);
-    if (start > L && end < R && start < end) ranges.push({ start, end, ids: current.segs.map((s) => s.id) });
-    else for (const s of current.segs) stuck.push(s.id);
   };
   for (const s of targets) {
     // Targets come in start order, so the first gap ending after this start only moves forward.
