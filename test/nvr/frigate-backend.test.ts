@@ -462,6 +462,20 @@ describe('config findings', () => {
     });
   });
 
+  it('in safe mode (no cameras in the config) a purge reports the gap, never "no footage"', async () => {
+    await withStandin({ version: '0.17.0', cameras: ['hall'], safeMode: true }, async (s) => {
+      seed(s, 'hall', T0, [600]);
+      const rec = createFrigateRecorder(options(s.url), log);
+      await rec.start();
+      const r = await rec.purge({ before: (T0 + DAY_S) * 1000, cameras: new Set(['hall']), holds: [] });
+      expect(r.skipped).toEqual([
+        { path: '/api/config', why: expect.stringMatching(/no cameras/) },
+        { path: '/api/hall/recordings', why: 'not a camera of this Frigate' },
+      ]);
+      await rec.stop();
+    });
+  });
+
   it('an unreadable config is a finding, not a crash', async () => {
     await withStandin({ version: '0.18.0', cameras: ['hall'] }, async (s) => {
       const rec = createFrigateRecorder(options(s.url), log);

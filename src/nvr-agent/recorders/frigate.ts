@@ -328,10 +328,10 @@ export class FrigateRecorder implements Recorder {
   async purge(plan: PurgePlan): Promise<RecorderPurgeResult> {
     this.requireStarted();
     this.takeCalls();
-    const cameras = await this.cameraList(plan.cameras);
+    const skipped: SkippedPlace[] = [];
+    const cameras = await this.cameraList(plan.cameras, skipped);
     const beforeS = plan.before / 1000;
     const limitS = beforeS + AFTER_CUTOFF_S;
-    const skipped: SkippedPlace[] = [];
     const stats: CameraStats[] = [];
     let deleted = 0;
     let held = 0;
@@ -413,7 +413,7 @@ export class FrigateRecorder implements Recorder {
     this.requireStarted();
     const out: RecordedSegment[] = [];
     const skipped: SkippedPlace[] = [];
-    for (const camera of await this.cameraList(cameras)) {
+    for (const camera of await this.cameraList(cameras, skipped)) {
       try {
         const segs = await this.listWindow(camera, from / 1000, to / 1000);
         for (const s of segs) if (s.startS * 1000 <= to && s.endS * 1000 >= from) out.push(toSegment(s));
@@ -474,7 +474,11 @@ export class FrigateRecorder implements Recorder {
 
   // ---- listing
 
-  private async cameraList(wanted: Set<string> | null): Promise<string[]> {
+  /**
+   * The cameras to cover. Cameras asked for but unknown, and a Frigate listing no camera at all (safe mode), are
+   * reported as skipped: never read as "no footage".
+   */
+  private async cameraList(wanted: Set<string> | null, skipped: SkippedPlace[]): Promise<string[]> {
     let names: string[];
     if (this.opts.cameras.length > 0) names = [...this.opts.cameras];
     else {
@@ -482,10 +486,23 @@ export class FrigateRecorder implements Recorder {
         cameras?: Record<string, unknown>;
       };
       names = Object.keys(config?.cameras ?? {});
+      if (names.length === 0) {
+        skipped.push({
+          path: '/api/config',
+          why: 'Frigate lists no cameras (safe mode, or an empty config)',
+        });
+      }
     }
     const pattern = new RegExp(CAMERA_NAME_PATTERN);
+    for (const n of names)
+      if (!pattern.test(n)) skipped.push({ path: `/api/${n}/recordings`, why: 'camera name not accepted' });
     names = names.filter((n) => pattern.test(n));
-    return wanted ? names.filter((n) => wanted.has(n)) : names;
+    if (!wanted) return names;
+    for (const n of wanted) {
+      if (!names.includes(n))
+        skipped.push({ path: `/api/${n}/recordings`, why: 'not a camera of this Frigate' });
+    }
+    return names.filter((n) => wanted.has(n));
   }
 
   /** UTC days (unix s of midnight) on which the camera has footage, from Frigate's recordings summary. */
