@@ -25,6 +25,7 @@ const optional: [string, string, string][] = [
   ['SIP2 lookups', './sip2.ts', 'benchSip2'],
   ['camera retention', './nvr.ts', 'benchNvr'],
   ['compliance: scan of 200,000 media files', './compliance.ts', 'benchComplianceScan'],
+  ['frigate: purge of 7 days × 4 cameras through the API', './frigate.ts', 'benchFrigate'],
   ['anonymisation of 1,000,000 entries', './retention.ts', 'benchAnonymise'],
   ['statistics with 2,000,000 entries', './retention.ts', 'benchStats'],
   ['dashboard', './web.ts', 'benchWeb'],

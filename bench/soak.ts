@@ -107,7 +107,9 @@ export async function benchSoak(
       0,
     );
     return {
-      runs: built ? `dist, ${unitNodeFlags().join(' ')}` : 'source via tsx (npm run build for the shipped figure)',
+      runs: built
+        ? `dist, ${unitNodeFlags().join(' ')}`
+        : 'source via tsx (npm run build for the shipped figure)',
       'simulated hour (s real, speed-up)': `${seconds} s, ${Math.round(3600 / seconds)}×`,
       'swipes in the hour (sent / decided)': `${swipes} / ${decided}`,
       [`idle CPU before (% of one core, ${idleSeconds} s)`]: +(idleCpu * 100).toFixed(2),

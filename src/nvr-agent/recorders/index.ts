@@ -6,10 +6,10 @@ import { resolve } from 'node:path';
 import type { Logger } from '../../log/logger.ts';
 import type { Recorder, RecorderDeps } from '../recorder.ts';
 import { createFilesRecorder, type FilesRecorderOptions, filesRecorderSchema } from './files.ts';
-// frigate: import { createFrigateRecorder, type FrigateRecorderOptions, frigateRecorderSchema } from './frigate.ts';
+import { createFrigateRecorder, type FrigateRecorderOptions, frigateRecorderSchema } from './frigate.ts';
 
 /** The `recorder:` section of the agent config, one member per kind. */
-export type RecorderOptions = FilesRecorderOptions; // frigate: | FrigateRecorderOptions
+export type RecorderOptions = FilesRecorderOptions | FrigateRecorderOptions;
 
 export type RecorderKind = RecorderOptions['kind'];
 
@@ -34,7 +34,14 @@ export const RECORDERS: Registry = {
     },
     paths: (o) => [o.root],
   },
-  // frigate: { schema: frigateRecorderSchema, create: createFrigateRecorder },
+  frigate: {
+    schema: frigateRecorderSchema,
+    create: (options, log, deps) => createFrigateRecorder(options, log, { now: deps.now }),
+    resolvePaths: (o, baseDir) => {
+      if (o.password_file) o.password_file = resolve(baseDir, o.password_file);
+      if (o.ca_file) o.ca_file = resolve(baseDir, o.ca_file);
+    },
+  },
 };
 
 /** Schema of the `recorder:` section: exactly one kind, chosen by `kind`. */
