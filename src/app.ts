@@ -6,6 +6,7 @@ import { readSecret } from './config/load.ts';
 import type { DoorConfig, DorvaktConfig } from './config/types.ts';
 import { Consents } from './consent/consents.ts';
 import { createIlsPatronSource } from './ils/source.ts';
+import { readNvrKeys } from './nvr/config.ts';
 import { NvrController } from './nvr/controller.ts';
 import type { DoorPanel, DoorSnapshot } from './contract/door-panel.ts';
 import type { PatronSource } from './contract/patron.ts';
@@ -317,7 +318,15 @@ export async function startApp(options: AppOptions): Promise<App> {
     reader.start();
   }
   const nvr = config.nvr.enabled
-    ? new NvrController({ config: config.nvr, db, mqtt: mqtt.client, alarms, log: log.child({ mod: 'nvr' }) })
+    ? new NvrController({
+        config: config.nvr,
+        db,
+        mqtt: mqtt.client,
+        alarms,
+        log: log.child({ mod: 'nvr' }),
+        keys: config.nvr.auth ? readNvrKeys(config.nvr.auth, (ref) => readSecret(ref)) : [],
+        onRejected: (reason) => metrics.nvrRejected.inc({ reason }),
+      })
     : undefined;
   nvr?.start();
   const readyAt = Date.now();

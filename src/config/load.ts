@@ -180,7 +180,8 @@ export function loadConfig(file: string, options: ParseOptions = {}): DorvaktCon
   // Relative paths in the config are relative to the config file.
   const base = dirname(resolve(file));
   config.store.path = config.store.path === ':memory:' ? config.store.path : resolve(base, config.store.path);
-  for (const ref of [config.secrets.card_hmac_key, config.mqtt.password]) {
+  const nvrKeys = config.nvr.auth?.keys.map((k) => k.secret) ?? [];
+  for (const ref of [config.secrets.card_hmac_key, config.mqtt.password, ...nvrKeys]) {
     if (ref && 'file' in ref) ref.file = resolve(base, ref.file);
   }
   resolveIlsPaths(config.ils, base);

@@ -5,7 +5,13 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import {
+  connect,
+  type IClientOptions,
+  type IClientPublishOptions,
+  type IPublishPacket,
+  type MqttClient,
+} from 'mqtt';
 import cron, { type ScheduledTask } from 'node-cron';
 import {
   type ExportRequest,
@@ -17,6 +23,7 @@ import {
   type PurgeResponse,
 } from '../contract/nvr.ts';
 import type { Logger } from '../log/logger.ts';
+import { AgentGuard, readAgentKeys, tlsOptions } from './auth.ts';
 import type { AgentConfig } from './config.ts';
 import { exportWindow, finishedExport } from './export.ts';
 import { type Hold, type PurgeResult, purgeRecordings } from './purge.ts';
@@ -54,6 +61,7 @@ export class NvrAgent {
   private exportChain: Promise<unknown> = Promise.resolve();
   private readonly inflight = new Set<string>();
   private lastStatus: NvrStatus | null = null;
+  private guard: AgentGuard | null = null;
 
   constructor(deps: AgentDeps) {
     this.config = deps.config;
@@ -65,6 +73,8 @@ export class NvrAgent {
 
   async start(): Promise<void> {
     this.loadState();
+    const keys = readAgentKeys(this.config.auth);
+    this.guard = new AgentGuard(keys, this.config.auth.max_skew_seconds, this.now);
     const { mqtt } = this.config;
     const v5 = mqtt.protocol_version === 5;
     const client = connect(mqtt.url, {
@@ -78,6 +88,7 @@ export class NvrAgent {
       writeCache: false,
       ...(mqtt.username ? { username: mqtt.username } : {}),
       ...(mqtt.password_file ? { password: readFileSync(mqtt.password_file, 'utf8').trim() } : {}),
+      ...tlsOptions(mqtt.tls),
       ...this.mqttOptions,
     });
     this.client = client;
@@ -134,8 +145,16 @@ export class NvrAgent {
   private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
     const correlation = packet.properties?.correlationData;
     try {
-      if (topic === this.topics.purgeRequest) this.onPurgeRequest(payload, correlation);
-      else if (topic === this.topics.exportRequest) this.onExportRequest(payload, correlation);
+      if (topic !== this.topics.purgeRequest && topic !== this.topics.exportRequest) return;
+      // Nothing reaches the request parsers unless it is signed, fresh and new.
+      const verified = this.guard?.verifyRequest(topic, payload, { dup: packet.dup, retain: packet.retain });
+      if (!verified?.ok) {
+        const why = verified ? { reason: verified.reason, why: verified.why } : { why: 'not started' };
+        this.log.warn({ topic, bytes: payload.length, ...why }, 'request dropped');
+        return;
+      }
+      if (topic === this.topics.purgeRequest) this.onPurgeRequest(verified.body, correlation);
+      else this.onExportRequest(verified.body, correlation);
     } catch (error) {
       // E.g. the state file cannot be written: log it and stay up; the controller will ask again.
       this.log.error({ topic, err: (error as Error).message }, 'handling a request failed');
@@ -332,9 +351,10 @@ export class NvrAgent {
         .sort((a, b) => a.name.localeCompare(b.name))
         .map((c) => ({ name: c.name, oldest: iso(c.oldest), files: c.files })),
       ts: this.now().toISOString(),
+      rejected: this.guard?.rejected() ?? {},
     };
     this.lastStatus = status;
-    this.client?.publish(this.topics.status, JSON.stringify(status), { qos: 1, retain: true });
+    this.publishSealed(this.topics.status, status, { qos: 1, retain: true });
   }
 
   // ---------------------------------------------------------------- answers and state
@@ -363,11 +383,17 @@ export class NvrAgent {
     // Always the contract topic: a request's response-topic property is not trusted as a destination.
     const topic = kind === 'purge' ? this.topics.purgeResponse : this.topics.exportResponse;
     const v5 = this.config.mqtt.protocol_version === 5;
-    this.client?.publish(topic, JSON.stringify(answer), {
+    this.publishSealed(topic, answer, {
       qos: 1,
       retain: false,
       ...(v5 && correlation ? { properties: { correlationData: correlation } } : {}),
     });
+  }
+
+  /** Sealed at send time, so a repeated answer carries a fresh ts and nonce. */
+  private publishSealed(topic: string, body: object, options: IClientPublishOptions): void {
+    if (!this.client || !this.guard) return;
+    this.client.publish(topic, this.guard.seal(topic, body), options);
   }
 
   private loadState(): void {

@@ -5,6 +5,13 @@ import { Ajv } from 'ajv';
 import cron from 'node-cron';
 import { parse } from 'yaml';
 import { CAMERA_NAME_PATTERN } from '../contract/nvr.ts';
+import {
+  type AgentAuthConfig,
+  type AgentTlsConfig,
+  agentAuthSchema,
+  agentTlsSchema,
+  resolveAuthPaths,
+} from './auth.ts';
 import type { Layout } from './layout.ts';
 
 export interface AgentConfig {
@@ -18,7 +25,11 @@ export interface AgentConfig {
     password_file?: string | undefined;
     /** 5 where the broker speaks MQTT 5 (Mosquitto); 4 for MQTT 3.1.1 brokers. */
     protocol_version: 4 | 5;
+    /** For `mqtts://` URLs: CA, client certificate and key (files). */
+    tls?: AgentTlsConfig | undefined;
   };
+  /** Keys shared with the controller: every message is sealed and verified (docs/mqtt.md). */
+  auth: AgentAuthConfig;
   recordings: {
     root: string;
     layout: Layout;
@@ -42,7 +53,7 @@ export interface AgentConfig {
 export const agentSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['mqtt', 'recordings', 'exports_dir', 'state_file'],
+  required: ['mqtt', 'recordings', 'exports_dir', 'state_file', 'auth'],
   properties: {
     mqtt: {
       type: 'object',
@@ -55,8 +66,10 @@ export const agentSchema = {
         username: { type: 'string' },
         password_file: { type: 'string' },
         protocol_version: { enum: [4, 5], default: 5 },
+        tls: agentTlsSchema,
       },
     },
+    auth: agentAuthSchema,
     recordings: {
       type: 'object',
       additionalProperties: false,
@@ -114,6 +127,9 @@ export function checkAgentConfig(data: unknown, baseDir = process.cwd()): AgentC
   cfg.exports_dir = resolve(baseDir, cfg.exports_dir);
   cfg.state_file = resolve(baseDir, cfg.state_file);
   if (cfg.mqtt.password_file) cfg.mqtt.password_file = resolve(baseDir, cfg.mqtt.password_file);
+  resolveAuthPaths(cfg.auth, cfg.mqtt.tls, baseDir);
+  const ids = cfg.auth.keys.map((k) => k.id);
+  if (new Set(ids).size !== ids.length) problems.push('auth.keys: key ids must be unique');
   if (inside(cfg.recordings.root, cfg.exports_dir) || inside(cfg.exports_dir, cfg.recordings.root)) {
     problems.push('exports_dir and recordings.root must not contain each other');
   }

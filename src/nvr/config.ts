@@ -1,6 +1,18 @@
 /** Config section: camera retention. Owned by src/nvr (see the camera-retention issue). */
 import cron from 'node-cron';
+import { secretRef } from '../config/secret-ref.ts';
+import type { SecretRef } from '../config/types.ts';
 import { CAMERA_NAME_PATTERN } from '../contract/nvr.ts';
+import { checkKey, DEFAULT_MAX_SKEW_SECONDS, NVR_KEY_ID_PATTERN, type NvrKey } from '../contract/nvr-auth.ts';
+
+/** Keys shared with the recorder agent: the first signs, every one verifies (two during a rotation). */
+export interface NvrAuthConfig {
+  keys: { id: string; secret: SecretRef }[];
+  /** Messages signed further than this from our clock are dropped. */
+  max_skew_seconds: number;
+  /** `nvr_forgery` clears after this long without a forgery (alarms have no clear-on-acknowledge). */
+  forgery_quiet_hours: number;
+}
 
 export interface NvrConfig {
   enabled: boolean;
@@ -25,6 +37,8 @@ export interface NvrConfig {
   status_grace_minutes: number;
   /** Holds end after this many days unless renewed with a reason. */
   hold_max_days: number;
+  /** Required when enabled (the config check says so). */
+  auth?: NvrAuthConfig | undefined;
 }
 
 export const nvrSchema = {
@@ -71,6 +85,31 @@ export const nvrSchema = {
     breach_tolerance_minutes: { type: 'integer', minimum: 0, maximum: 1440, default: 15 },
     status_grace_minutes: { type: 'integer', minimum: 0, maximum: 10_080, default: 90 },
     hold_max_days: { type: 'integer', minimum: 1, maximum: 365, default: 30 },
+    auth: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['keys'],
+      properties: {
+        keys: {
+          type: 'array',
+          minItems: 1,
+          maxItems: 4,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['id', 'secret'],
+            properties: { id: { type: 'string', pattern: NVR_KEY_ID_PATTERN }, secret: secretRef },
+          },
+        },
+        max_skew_seconds: {
+          type: 'integer',
+          minimum: 5,
+          maximum: 3600,
+          default: DEFAULT_MAX_SKEW_SECONDS,
+        },
+        forgery_quiet_hours: { type: 'number', minimum: 0, maximum: 720, default: 24 },
+      },
+    },
   },
   // More than 7 days only with an explicit legal override (checkNvrConfig says it in words).
   if: { not: { required: ['legal_override'] } },
@@ -108,6 +147,16 @@ export function checkNvrConfig(
   if (!cron.validate(cfg.purge_cron)) {
     problems.push({ key: 'purge_cron', message: `"${cfg.purge_cron}" is not a valid cron expression` });
   }
+  if (cfg.enabled && !cfg.auth) {
+    problems.push({
+      key: 'auth',
+      message:
+        'required when nvr.enabled: keys: [{id, secret: {file: PATH}}] shared with the recorder agent (see docs/mqtt.md)',
+    });
+  }
+  const ids = cfg.auth?.keys.map((k) => k.id) ?? [];
+  if (new Set(ids).size !== ids.length)
+    problems.push({ key: 'auth.keys', message: 'key ids must be unique' });
   if (cfg.backoff.max_ms < cfg.answer_timeout_ms) {
     problems.push({ key: 'backoff.max_ms', message: 'must be at least answer_timeout_ms' });
   }
@@ -130,4 +179,19 @@ export function nvrConfigDefaults(partial: Partial<NvrConfig> = {}): NvrConfig {
     ...partial,
     backoff: { factor: 2, max_ms: 600_000, ...partial.backoff },
   };
+}
+
+/** Reads the keys' secrets (at start, never logged); throws naming the key id when one is unusable. */
+export function readNvrKeys(auth: NvrAuthConfig, readSecret: (ref: SecretRef) => string): NvrKey[] {
+  return auth.keys.map((k) => {
+    let secret: string;
+    try {
+      secret = readSecret(k.secret);
+    } catch (error) {
+      throw new Error(`nvr.auth key ${k.id}: ${(error as Error).message}`);
+    }
+    const key = { id: k.id, secret };
+    checkKey(key);
+    return key;
+  });
 }

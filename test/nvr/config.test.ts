@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { checkNvrConfig, type NvrConfig, nvrSchema } from '../../src/nvr/config.ts';
+import { checkNvrConfig, type NvrConfig, nvrSchema, readNvrKeys } from '../../src/nvr/config.ts';
 import { checkAgentConfig } from '../../src/nvr-agent/config.ts';
 
 const validate = new Ajv({ allErrors: true, useDefaults: true, strict: false }).compile(nvrSchema);
@@ -70,8 +70,57 @@ describe('nvr config section', () => {
   });
 });
 
+describe('nvr.auth', () => {
+  it('is required when nvr is enabled, with key and message', () => {
+    const { config } = load({ enabled: true });
+    expect(checkNvrConfig(config)).toEqual([
+      { key: 'auth', message: expect.stringMatching(/required when nvr.enabled/) },
+    ]);
+    const withAuth = load({
+      enabled: true,
+      auth: { keys: [{ id: 'k1', secret: { file: '/etc/dorvakt/nvr.key' } }] },
+    });
+    expect(withAuth.ok).toBe(true);
+    expect(withAuth.config.auth).toMatchObject({ max_skew_seconds: 300, forgery_quiet_hours: 24 });
+    expect(checkNvrConfig(withAuth.config)).toEqual([]);
+  });
+
+  it('never takes a secret inline; ids are unique; a key is at least 32 characters', () => {
+    expect(load({ auth: { keys: [{ id: 'k1', secret: 'inline-secret-inline-secret-inline' }] } }).ok).toBe(
+      false,
+    );
+    const dup = load({
+      enabled: true,
+      auth: {
+        keys: [
+          { id: 'k1', secret: { env: 'A' } },
+          { id: 'k1', secret: { env: 'B' } },
+        ],
+      },
+    });
+    expect(checkNvrConfig(dup.config).map((p) => p.key)).toEqual(['auth.keys']);
+    const auth = {
+      keys: [{ id: 'k1', secret: { env: 'X' } }],
+      max_skew_seconds: 300,
+      forgery_quiet_hours: 24,
+    };
+    expect(() => readNvrKeys(auth, () => 'short')).toThrow(/k1 must be at least 32/);
+    expect(readNvrKeys(auth, () => 'x'.repeat(32))).toEqual([{ id: 'k1', secret: 'x'.repeat(32) }]);
+    expect(() =>
+      readNvrKeys(auth, () => {
+        throw new Error('secret: environment variable X is not set');
+      }),
+    ).toThrow(/nvr.auth key k1: secret: environment variable X/);
+  });
+});
+
 describe('agent config', () => {
-  const base = () => ({ recordings: { root: 'rec' }, exports_dir: 'exp', state_file: 'state/agent.json' });
+  const base = () => ({
+    recordings: { root: 'rec' },
+    exports_dir: 'exp',
+    state_file: 'state/agent.json',
+    auth: { keys: [{ id: 'k1', secret_file: 'nvr.key' }] },
+  });
 
   it('fills defaults and resolves paths against the config file directory', () => {
     const cfg = checkAgentConfig(base(), '/srv/agent');
@@ -79,6 +128,39 @@ describe('agent config', () => {
     expect(cfg.exports_dir).toBe('/srv/agent/exp');
     expect(cfg.retention_days).toBe(7);
     expect(cfg.mqtt.protocol_version).toBe(5);
+    expect(cfg.auth).toEqual({
+      keys: [{ id: 'k1', secret_file: '/srv/agent/nvr.key' }],
+      max_skew_seconds: 300,
+    });
+  });
+
+  it('requires auth keys from a file or the environment, one source each, unique ids', () => {
+    const { auth: _, ...noAuth } = base();
+    expect(() => checkAgentConfig(noAuth, '/srv')).toThrow(/auth/);
+    const key = (k: Record<string, unknown>) => ({ ...base(), auth: { keys: [k] } });
+    expect(() => checkAgentConfig(key({ id: 'k1', secret: 'inline-secret' }), '/srv')).toThrow(/additional/);
+    expect(() => checkAgentConfig(key({ id: 'k1' }), '/srv')).toThrow(/auth/);
+    expect(() => checkAgentConfig(key({ id: 'k1', secret_file: 'a', secret_env: 'B' }), '/srv')).toThrow(
+      /auth/,
+    );
+    expect(checkAgentConfig(key({ id: 'k1', secret_env: 'NVR_KEY' }), '/srv').auth.keys).toEqual([
+      { id: 'k1', secret_env: 'NVR_KEY' },
+    ]);
+    const twice = {
+      ...base(),
+      auth: {
+        keys: [
+          { id: 'k1', secret_env: 'A' },
+          { id: 'k1', secret_env: 'B' },
+        ],
+      },
+    };
+    expect(() => checkAgentConfig(twice, '/srv')).toThrow(/unique/);
+    const tls = checkAgentConfig(
+      { ...base(), mqtt: { url: 'mqtts://nvr:8883', tls: { ca_file: 'ca.pem' } } },
+      '/srv',
+    );
+    expect(tls.mqtt.tls).toEqual({ ca_file: '/srv/ca.pem', reject_unauthorized: true });
   });
 
   it('refuses exports inside the recordings, more than 7 days without override, and unknown keys', () => {
