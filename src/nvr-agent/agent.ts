@@ -62,6 +62,7 @@ export class NvrAgent {
   private readonly inflight = new Set<string>();
   private lastStatus: NvrStatus | null = null;
   private guard: AgentGuard | null = null;
+  private statusTimer: NodeJS.Timeout | null = null;
 
   constructor(deps: AgentDeps) {
     this.config = deps.config;
@@ -110,6 +111,8 @@ export class NvrAgent {
   }
 
   async stop(): Promise<void> {
+    if (this.statusTimer) clearTimeout(this.statusTimer);
+    this.statusTimer = null;
     if (this.cronTask) await this.cronTask.destroy();
     this.cronTask = null;
     await this.idle();
@@ -151,6 +154,7 @@ export class NvrAgent {
       if (!verified?.ok) {
         const why = verified ? { reason: verified.reason, why: verified.why } : { why: 'not started' };
         this.log.warn({ topic, bytes: payload.length, ...why }, 'request dropped');
+        this.statusSoon();
         return;
       }
       if (topic === this.topics.purgeRequest) this.onPurgeRequest(verified.body, correlation);
@@ -388,6 +392,22 @@ export class NvrAgent {
       retain: false,
       ...(v5 && correlation ? { properties: { correlationData: correlation } } : {}),
     });
+  }
+
+  /** The controller learns of drops from the status (the agent has no alarms): republish it, at most 1/s. */
+  private statusSoon(): void {
+    if (this.statusTimer || !this.lastStatus) return;
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = null;
+      if (!this.lastStatus) return;
+      this.lastStatus = {
+        ...this.lastStatus,
+        ts: this.now().toISOString(),
+        rejected: this.guard?.rejected() ?? {},
+      };
+      this.publishSealed(this.topics.status, this.lastStatus, { qos: 1, retain: true });
+    }, 1000);
+    this.statusTimer.unref();
   }
 
   /** Sealed at send time, so a repeated answer carries a fresh ts and nonce. */
