@@ -15,7 +15,7 @@ import { Door } from './door/door.ts';
 import type { DoorDriver } from './door/driver.ts';
 import { type BrokerChoice, chooseBroker } from './events/broker.ts';
 import { EventBus } from './events/bus.ts';
-import { MqttLink } from './events/mqtt-link.ts';
+import { MqttLink, mqttTls } from './events/mqtt-link.ts';
 import type { Logger } from './log/logger.ts';
 import { Metrics } from './ops/metrics.ts';
 import { LocalPatronSource } from './patrons/local-registry.ts';
@@ -208,6 +208,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       clientId: `dorvakt-${config.site.id}-${hostname()}`.slice(0, 64),
       username: config.mqtt.username,
       password: config.mqtt.password ? readSecret(config.mqtt.password) : undefined,
+      tls: mqttTls(config.mqtt.tls),
       protocolVersion: broker.kind === 'embedded' ? 4 : 5,
     },
     bus,

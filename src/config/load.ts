@@ -184,6 +184,13 @@ export function loadConfig(file: string, options: ParseOptions = {}): DorvaktCon
   for (const ref of [config.secrets.card_hmac_key, config.mqtt.password, ...nvrKeys]) {
     if (ref && 'file' in ref) ref.file = resolve(base, ref.file);
   }
+  const tls = config.mqtt.tls;
+  if (tls) {
+    for (const name of ['ca_file', 'cert_file', 'key_file'] as const) {
+      const file = tls[name];
+      if (file) tls[name] = resolve(base, file);
+    }
+  }
   resolveIlsPaths(config.ils, base);
   return config;
 }
