@@ -17,8 +17,14 @@ export async function startMosquittoConf(
   const file = join(dir, `mosquitto-${port}.conf`);
   writeFileSync(file, conf(port));
   // Mosquitto started as root drops to its own user before reading certificates and password files.
-  chmodSync(dir, 0o755);
-  for (const name of readdirSync(dir)) chmodSync(join(dir, name), 0o644);
+  const open = (path: string) => {
+    chmodSync(path, 0o755);
+    for (const entry of readdirSync(path, { withFileTypes: true })) {
+      if (entry.isDirectory()) open(join(path, entry.name));
+      else chmodSync(join(path, entry.name), 0o644);
+    }
+  };
+  open(dir);
   const child: ChildProcess = spawn(mosquittoPath(), ['-c', file], { stdio: 'ignore' });
   const exited = new Promise((r) => child.once('exit', r));
   await waitFor(
