@@ -333,6 +333,80 @@ describe('the controller drops what it cannot trust', () => {
   });
 });
 
+describe('sealing at send time and clearing the alarm', () => {
+  it('every resend of a request carries a fresh ts and nonce; the outbox keeps the plain body', async () => {
+    const s = setup();
+    const spy = await spyOn(s);
+    const mqtt = await mqttClient(broker.url);
+    const rig = makeController(
+      s.dbPath,
+      mqtt,
+      s.log,
+      testNvrConfig({ base_topic: s.base, answer_timeout_ms: 50, backoff: { factor: 1, max_ms: 100 } }),
+    );
+    cleanups.push(async () => {
+      await rig.close();
+      await mqtt.endAsync();
+    });
+    rig.controller.start();
+    await waitFor(() => mqtt.connected, 2000, 'connected');
+    const id = rig.controller.purgeNow();
+    const sends = await waitFor(
+      () => spy.on(s.t.purgeRequest).length >= 3 && spy.on(s.t.purgeRequest),
+      5000,
+      'resends',
+    );
+    const envelopes = sends.map(
+      (m) => JSON.parse(m.payload.toString()) as { nonce: string; ts: string; body: { id: string } },
+    );
+    expect(new Set(envelopes.map((e) => e.nonce)).size).toBe(envelopes.length);
+    expect(new Set(envelopes.map((e) => e.ts)).size).toBeGreaterThan(1);
+    expect(envelopes.every((e) => e.body.id === id)).toBe(true);
+    const stored = rig.db.prepare('SELECT payload FROM nvr_outbox WHERE id = ?').get(id) as {
+      payload: string;
+    };
+    expect(JSON.parse(stored.payload)).toEqual(envelopes[0]!.body);
+  });
+
+  it('nvr_forgery clears after forgery_quiet_hours without a new forgery, not before', async () => {
+    const s = setup();
+    let clock = Date.now();
+    const mqtt = await mqttClient(broker.url);
+    const rig = makeController(
+      s.dbPath,
+      mqtt,
+      s.log,
+      testNvrConfig({ base_topic: s.base }),
+      () => new Date(clock),
+    );
+    cleanups.push(async () => {
+      await rig.close();
+      await mqtt.endAsync();
+    });
+    rig.controller.start();
+    await waitFor(() => mqtt.connected, 2000, 'connected');
+    await new Promise((r) => setTimeout(r, 50));
+    const spy = await spyOn(s);
+    const forge = () =>
+      spy.client.publishAsync(
+        s.t.purgeResponse,
+        JSON.stringify({ id: 'x', ok: true, deleted: 0, oldest: null }),
+        { qos: 1 },
+      );
+    await forge();
+    await waitFor(() => rig.alarms.isActive('nvr_forgery'), 3000, 'raised');
+    clock += 23 * 3_600_000;
+    await forge(); // a new forgery restarts the quiet period
+    await waitFor(() => dropped(s, 'nvr: message dropped').length === 2, 3000, 'second forgery');
+    clock += 23 * 3_600_000;
+    rig.controller.tick();
+    expect(rig.alarms.isActive('nvr_forgery')).toBe(true);
+    clock += 3_600_000;
+    rig.controller.tick();
+    expect(rig.alarms.isActive('nvr_forgery')).toBe(false);
+  });
+});
+
 describe('the retained status', () => {
   const status = (oldestAgoMs: number): NvrStatus => ({
     oldest: ago(oldestAgoMs).toISOString(),
