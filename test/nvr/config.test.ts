@@ -1,8 +1,11 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.ts';
 import { checkNvrConfig, type NvrConfig, nvrSchema, readNvrKeys } from '../../src/nvr/config.ts';
 import { checkAgentConfig } from '../../src/nvr-agent/config.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const validate = new Ajv({ allErrors: true, useDefaults: true, strict: false }).compile(nvrSchema);
 
@@ -111,6 +114,49 @@ describe('nvr.auth', () => {
         throw new Error('secret: environment variable X is not set');
       }),
     ).toThrow(/nvr.auth key k1: secret: environment variable X/);
+  });
+});
+
+describe('nvr.auth and mqtt.tls in the whole config file', () => {
+  const file = `site: { id: demo }
+secrets: { card_hmac_key: { env: KEY } }
+doors:
+  - id: main
+    schedule: { staffless: "Mo-Su 07:00-22:00" }
+    reader: { path: /dev/ttyUSB0 }
+mqtt: { url: "mqtts://broker:8883", tls: { ca_file: ca.pem, cert_file: c.pem, key_file: c.key } }
+nvr:
+  enabled: true
+`;
+
+  it('the config check names nvr.auth, with its line, when nvr is enabled without keys', () => {
+    try {
+      parseConfig(file);
+      throw new Error('expected a ConfigError');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).problems).toEqual([
+        { key: 'nvr.auth', line: 8, message: expect.stringMatching(/required when nvr.enabled/) },
+      ]);
+    }
+  });
+
+  it('relative key and TLS files are relative to the config file', () => {
+    const dir = tempDir('nvr-cfg-');
+    try {
+      const path = join(dir.path, 'dorvakt.yaml');
+      writeFileSync(path, `${file}  auth: { keys: [{ id: k1, secret: { file: nvr.key } }] }\n`);
+      const config = loadConfig(path);
+      expect(config.nvr.auth?.keys[0]?.secret).toEqual({ file: join(dir.path, 'nvr.key') });
+      expect(config.mqtt.tls).toEqual({
+        ca_file: join(dir.path, 'ca.pem'),
+        cert_file: join(dir.path, 'c.pem'),
+        key_file: join(dir.path, 'c.key'),
+        reject_unauthorized: true,
+      });
+    } finally {
+      dir.cleanup();
+    }
   });
 });
 
