@@ -204,7 +204,7 @@ export class NvrAuth {
     if (typeof e.body !== 'object' || e.body === null || Array.isArray(e.body))
       return fail('malformed', 'body must be an object');
     const secret = this.keys.get(e.kid);
-    if (secret === undefined) return fail('unknown_key', `unknown key id ${e.kid}`);
+    if (secret === undefined) return fail('unknown_key', 'key id not among ours');
     let expected: Buffer;
     try {
       expected = macOf(

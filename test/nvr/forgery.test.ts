@@ -145,8 +145,11 @@ describe('the agent drops what it cannot trust', () => {
     // A genuine request, captured on the wire, then answered.
     const id = rig.controller.purgeNow();
     await waitFor(() => answered(rig).length === 1, 5000, 'genuine purge answered');
-    const genuineRequest = spy.on(s.t.purgeRequest).at(-1)!.payload;
-    const genuineAnswer = spy.on(s.t.purgeResponse).at(-1)!.payload;
+    const genuineRequest = (await waitFor(() => spy.on(s.t.purgeRequest).at(-1), 3000, 'request seen'))
+      .payload;
+    // The spy may get the answer a moment after the controller does.
+    const genuineAnswer = (await waitFor(() => spy.on(s.t.purgeResponse).at(-1), 3000, 'answer seen'))
+      .payload;
     expect(bodyOf<PurgeRequest>(genuineRequest).id).toBe(id);
     await agent.idle();
 
