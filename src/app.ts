@@ -6,6 +6,7 @@ import { readSecret } from './config/load.ts';
 import type { DoorConfig, DorvaktConfig } from './config/types.ts';
 import { Consents } from './consent/consents.ts';
 import { createIlsPatronSource } from './ils/source.ts';
+import type { NvrKey } from './contract/nvr-auth.ts';
 import { readNvrKeys } from './nvr/config.ts';
 import { NvrController } from './nvr/controller.ts';
 import type { DoorPanel, DoorSnapshot } from './contract/door-panel.ts';
@@ -318,18 +319,30 @@ export async function startApp(options: AppOptions): Promise<App> {
     runtime.applyHold();
     reader.start();
   }
-  const nvr = config.nvr.enabled
-    ? new NvrController({
-        config: config.nvr,
-        db,
-        mqtt: mqtt.client,
-        alarms,
-        log: log.child({ mod: 'nvr' }),
-        keys: config.nvr.auth ? readNvrKeys(config.nvr.auth, (ref) => readSecret(ref)) : [],
-        onRejected: (reason) => metrics.nvrRejected.inc({ reason }),
-      })
-    : undefined;
-  nvr?.start();
+  const nvr = config.nvr.enabled ? startNvr() : undefined;
+  /** Camera retention is optional: an unusable key raises an alarm and leaves the doors running. */
+  function startNvr(): NvrController | undefined {
+    let keys: NvrKey[];
+    try {
+      keys = config.nvr.auth ? readNvrKeys(config.nvr.auth, (ref) => readSecret(ref)) : [];
+      if (keys.length === 0) throw new Error('nvr.auth is missing');
+    } catch (error) {
+      log.error({ mod: 'nvr', err: (error as Error).message }, 'nvr: not started, no usable key');
+      alarms.raise('nvr_unreachable', '', `not started: ${(error as Error).message}`);
+      return undefined;
+    }
+    const controller = new NvrController({
+      config: config.nvr,
+      db,
+      mqtt: mqtt.client,
+      alarms,
+      log: log.child({ mod: 'nvr' }),
+      keys,
+      onRejected: (reason) => metrics.nvrRejected.inc({ reason }),
+    });
+    controller.start();
+    return controller;
+  }
   const readyAt = Date.now();
 
   const healthy = () => {
