@@ -469,6 +469,20 @@ describe('the retained status', () => {
   });
 });
 
+describe('agent keys', () => {
+  it('the agent refuses to start with a short or unreadable key, naming it but not the secret', async () => {
+    const s = setup();
+    s.agentCfg.auth.keys = [
+      { id: 'short', secret_file: writeKey(s.tmp, { id: 'short', secret: 'x'.repeat(31) }, 's.key') },
+    ];
+    await expect(startAgent(s.agentCfg, s.log)).rejects.toThrow(/short must be at least 32/);
+    s.agentCfg.auth.keys = [{ id: 'gone', secret_file: join(s.tmp, 'missing.key') }];
+    await expect(startAgent(s.agentCfg, s.log)).rejects.toThrow(/gone: cannot read .*ENOENT/);
+    s.agentCfg.auth.keys = [{ id: 'env', secret_env: 'DORVAKT_TEST_UNSET_NVR_KEY' }];
+    await expect(startAgent(s.agentCfg, s.log)).rejects.toThrow(/DORVAKT_TEST_UNSET_NVR_KEY is not set/);
+  });
+});
+
 describe('key rotation over the broker', () => {
   it('agent with [new, old]: the controller signing with old, then with new, is answered; a retired key is refused', async () => {
     const s = setup();
