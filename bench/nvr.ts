@@ -80,12 +80,15 @@ export async function benchAgentPurge(files = 100_000): Promise<Figures> {
   }
 }
 
+const BENCH_KEY = { id: 'bench', secret: 'bench-key-for-the-nvr-round-trip-0123456789' };
+
 /** purgeNow() → the agent purges a small tree → the controller has checked the answer. */
 export async function benchPurgeRoundTrip(rounds = 200, treeFiles = 1000): Promise<Figures> {
   // NVR_BROKER_URL: measure against another broker (e.g. one with `set_tcp_nodelay true`).
   const external = process.env.NVR_BROKER_URL;
   const broker = external ? { url: external, stop: async () => undefined } : await startMosquitto();
   const tmp = tempDir('bench-nvr-rt-');
+  process.env.DORVAKT_BENCH_NVR_KEY = BENCH_KEY.secret;
   const log = createLogger('warn');
   try {
     const root = join(tmp.path, 'recordings');
@@ -104,6 +107,7 @@ export async function benchPurgeRoundTrip(rounds = 200, treeFiles = 1000): Promi
         cameras: [],
         min_keep_hours: 1,
         log_level: 'warn',
+        auth: { keys: [{ id: 'bench', secret_env: 'DORVAKT_BENCH_NVR_KEY' }], max_skew_seconds: 300 },
       },
       log,
     });
@@ -122,6 +126,7 @@ export async function benchPurgeRoundTrip(rounds = 200, treeFiles = 1000): Promi
       mqtt,
       alarms: new Alarms(db, new EventBus(), log),
       log,
+      keys: [BENCH_KEY],
       onPurgeVerified: (v) => waiting?.(v),
     });
     controller.start();

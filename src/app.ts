@@ -6,6 +6,8 @@ import { readSecret } from './config/load.ts';
 import type { DoorConfig, DorvaktConfig } from './config/types.ts';
 import { Consents } from './consent/consents.ts';
 import { createIlsPatronSource } from './ils/source.ts';
+import type { NvrKey } from './contract/nvr-auth.ts';
+import { readNvrKeys } from './nvr/config.ts';
 import { NvrController } from './nvr/controller.ts';
 import { FrigateRecordingSchedule } from './nvr/frigate-recording.ts';
 import type { DoorPanel, DoorSnapshot } from './contract/door-panel.ts';
@@ -15,7 +17,7 @@ import { Door } from './door/door.ts';
 import type { DoorDriver } from './door/driver.ts';
 import { type BrokerChoice, chooseBroker } from './events/broker.ts';
 import { EventBus } from './events/bus.ts';
-import { MqttLink } from './events/mqtt-link.ts';
+import { MqttLink, mqttTls } from './events/mqtt-link.ts';
 import type { Logger } from './log/logger.ts';
 import { Metrics } from './ops/metrics.ts';
 import { LocalPatronSource } from './patrons/local-registry.ts';
@@ -216,6 +218,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       clientId: `dorvakt-${config.site.id}-${hostname()}`.slice(0, 64),
       username: config.mqtt.username,
       password: config.mqtt.password ? readSecret(config.mqtt.password) : undefined,
+      tls: mqttTls(config.mqtt.tls),
       protocolVersion: broker.kind === 'embedded' ? 4 : 5,
     },
     bus,
@@ -325,10 +328,30 @@ export async function startApp(options: AppOptions): Promise<App> {
     runtime.applyHold();
     reader.start();
   }
-  const nvr = config.nvr.enabled
-    ? new NvrController({ config: config.nvr, db, mqtt: mqtt.client, alarms, log: log.child({ mod: 'nvr' }) })
-    : undefined;
-  nvr?.start();
+  const nvr = config.nvr.enabled ? startNvr() : undefined;
+  /** Camera retention is optional: an unusable key raises an alarm and leaves the doors running. */
+  function startNvr(): NvrController | undefined {
+    let keys: NvrKey[];
+    try {
+      keys = config.nvr.auth ? readNvrKeys(config.nvr.auth, (ref) => readSecret(ref)) : [];
+      if (keys.length === 0) throw new Error('nvr.auth is missing');
+    } catch (error) {
+      log.error({ mod: 'nvr', err: (error as Error).message }, 'nvr: not started, no usable key');
+      alarms.raise('nvr_unreachable', '', `not started: ${(error as Error).message}`);
+      return undefined;
+    }
+    const controller = new NvrController({
+      config: config.nvr,
+      db,
+      mqtt: mqtt.client,
+      alarms,
+      log: log.child({ mod: 'nvr' }),
+      keys,
+      onRejected: (reason) => metrics.nvrRejected.inc({ reason }),
+    });
+    controller.start();
+    return controller;
+  }
   // Started after the watchers: their first modes are read here, later ones come on the bus.
   const frigateRecording = config.nvr.frigate_recording.enabled
     ? new FrigateRecordingSchedule({

@@ -69,6 +69,9 @@ export async function runDemo(): Promise<void> {
   mkdirSync(demoDir, { recursive: true });
   const keyFile = join(demoDir, 'card-hmac.key');
   if (!existsSync(keyFile)) writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+  // The controller and the demo's recorder agent seal every NVR message with this per-site key.
+  const nvrKeyFile = join(demoDir, 'nvr.key');
+  if (!existsSync(nvrKeyFile)) writeFileSync(nvrKeyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
 
   const pty = haveSocat() ? await startPty() : null;
   const sip2 = await startSip2Simulator({
@@ -88,6 +91,7 @@ export async function runDemo(): Promise<void> {
   const config = parseConfig(text, 'config/demo.yaml');
   config.store.path = join(demoDir, 'dorvakt.sqlite');
   config.secrets.card_hmac_key = { file: keyFile };
+  if (config.nvr.auth) for (const key of config.nvr.auth.keys) key.secret = { file: nvrKeyFile };
 
   seedDemo(config.store.path, readFileSync(keyFile, 'utf8').trim());
   const adminPassword = await ensureDemoAdmin(config.store.path, join(demoDir, 'admin-password'));
@@ -126,6 +130,7 @@ export async function runDemo(): Promise<void> {
         state_file: join(demoDir, 'nvr-agent-state.json'),
         purge_cron: '* * * * *',
         cameras: ['entrance', 'hall'],
+        auth: { keys: config.nvr.auth?.keys.map((k) => ({ id: k.id, secret_file: nvrKeyFile })) ?? [] },
       },
       demoDir,
     ),

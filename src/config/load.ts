@@ -187,8 +187,16 @@ export function loadConfig(file: string, options: ParseOptions = {}): DorvaktCon
   // Relative paths in the config are relative to the config file.
   const base = dirname(resolve(file));
   config.store.path = config.store.path === ':memory:' ? config.store.path : resolve(base, config.store.path);
-  for (const ref of [config.secrets.card_hmac_key, config.mqtt.password]) {
+  const nvrKeys = config.nvr.auth?.keys.map((k) => k.secret) ?? [];
+  for (const ref of [config.secrets.card_hmac_key, config.mqtt.password, ...nvrKeys]) {
     if (ref && 'file' in ref) ref.file = resolve(base, ref.file);
+  }
+  const tls = config.mqtt.tls;
+  if (tls) {
+    for (const name of ['ca_file', 'cert_file', 'key_file'] as const) {
+      const file = tls[name];
+      if (file) tls[name] = resolve(base, file);
+    }
   }
   resolveIlsPaths(config.ils, base);
   return config;

@@ -95,6 +95,17 @@ export const configSchema = {
         base_topic: { type: 'string', pattern: '^[^#+]+$' },
         username: { type: 'string' },
         password: secretRef,
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          description: 'For mqtts:// URLs: CA to trust, client certificate and key (files).',
+          properties: {
+            ca_file: { type: 'string', minLength: 1 },
+            cert_file: { type: 'string', minLength: 1 },
+            key_file: { type: 'string', minLength: 1 },
+            reject_unauthorized: { type: 'boolean', default: true },
+          },
+        },
         embedded_fallback: {
           type: 'boolean',
           default: false,

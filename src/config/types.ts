@@ -7,6 +7,14 @@ import type { WebConfig } from '../web/config.ts';
 
 export type SecretRef = { file: string } | { env: string };
 
+/** TLS for `mqtts://`: files, read at start. */
+export interface MqttTlsConfig {
+  ca_file?: string | undefined;
+  cert_file?: string | undefined;
+  key_file?: string | undefined;
+  reject_unauthorized: boolean;
+}
+
 export interface DoorConfig {
   id: string;
   name?: string | undefined;
@@ -52,6 +60,7 @@ export interface DorvaktConfig {
     base_topic?: string | undefined;
     username?: string | undefined;
     password?: SecretRef | undefined;
+    tls?: MqttTlsConfig | undefined;
     embedded_fallback: boolean;
   };
   nvr: NvrConfig;

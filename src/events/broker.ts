@@ -40,12 +40,21 @@ export async function chooseBroker(
     log.warn({ host, port }, 'MQTT: no broker answers yet; will keep trying');
     return { kind: 'external', url, close: async () => undefined };
   }
+  // The embedded broker has no users, ACLs or TLS: it must never be reachable from the network.
+  const bindTo = loopbackAddress(host);
+  if (!bindTo) {
+    log.error(
+      { host, port },
+      'MQTT: the embedded broker runs on loopback only; not starting it on a non-loopback address. Will keep trying the broker at the URL',
+    );
+    return { kind: 'external', url, close: async () => undefined };
+  }
   const { Aedes } = await import('aedes');
   const aedes = await Aedes.createBroker();
   const server: Server = createServer(aedes.handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host === 'localhost' ? '127.0.0.1' : host, () => resolve());
+    server.listen(port, bindTo, () => resolve());
   });
   log.info(
     { broker: 'embedded', host, port },
@@ -59,4 +68,13 @@ export async function chooseBroker(
         aedes.close(() => server.close(() => resolve()));
       }),
   };
+}
+
+/** The address to bind for a loopback host name, or null when the host is not loopback. */
+export function loopbackAddress(host: string): string | null {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost') return '127.0.0.1';
+  if (h === '::1') return '::1';
+  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)) return h;
+  return null;
 }

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Alarms } from '../alarms/alarms.ts';
+import type { MqttTlsConfig } from '../config/types.ts';
 import type { DoorStatePayload, DorvaktEvent } from '../contract/events.ts';
 import type { Logger } from '../log/logger.ts';
 import type { EventBus } from './bus.ts';
@@ -10,6 +12,8 @@ export interface MqttLinkOptions {
   clientId: string;
   username?: string | undefined;
   password?: string | undefined;
+  /** For `mqtts://`: CA, client certificate and key (PEM), and whether to verify the broker. */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean } | undefined;
   /** 5 for Mosquitto; 4 (3.1.1) for the embedded aedes broker. */
   protocolVersion?: 4 | 5;
   /** The broker may be gone this long before `broker_offline` is raised (reconnects are normal). */
@@ -45,6 +49,7 @@ export class MqttLink {
       will: { topic: statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
       ...(options.username ? { username: options.username } : {}),
       ...(options.password ? { password: options.password } : {}),
+      ...(options.tls ?? {}),
     };
     this.client = connect(options.url, clientOptions);
     this.client.on('connect', () => {
@@ -195,4 +200,19 @@ export function redactUrl(url: string): string {
   } catch {
     return '(invalid url)';
   }
+}
+
+/** Reads the TLS files named in `mqtt.tls` (at start: a missing file stops the start with its name). */
+export function mqttTls(tls: MqttTlsConfig | undefined): MqttLinkOptions['tls'] {
+  if (!tls) return undefined;
+  const read = (file: string | undefined) => (file ? readFileSync(file) : undefined);
+  const ca = read(tls.ca_file);
+  const cert = read(tls.cert_file);
+  const key = read(tls.key_file);
+  return {
+    ...(ca ? { ca } : {}),
+    ...(cert ? { cert } : {}),
+    ...(key ? { key } : {}),
+    rejectUnauthorized: tls.reject_unauthorized,
+  };
 }

@@ -6,7 +6,13 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import {
+  connect,
+  type IClientOptions,
+  type IClientPublishOptions,
+  type IPublishPacket,
+  type MqttClient,
+} from 'mqtt';
 import cron, { type ScheduledTask } from 'node-cron';
 import {
   type ComplianceFinding,
@@ -22,6 +28,7 @@ import {
 } from '../contract/nvr.ts';
 import type { Logger } from '../log/logger.ts';
 import { scanMedia } from './compliance/media-scan.ts';
+import { AgentGuard, readAgentKeys, tlsOptions } from './auth.ts';
 import type { AgentConfig } from './config.ts';
 import { ExportRefusal, type ExportJob, exportSegments, finishedExport, preparedCase } from './export.ts';
 import type { Hold, PurgePlan, Recorder, RecorderPurgeResult } from './recorder.ts';
@@ -80,6 +87,8 @@ export class NvrAgent {
   private exportChain: Promise<unknown> = Promise.resolve();
   private readonly inflight = new Set<string>();
   private lastStatus: NvrStatus | null = null;
+  private guard: AgentGuard | null = null;
+  private statusTimer: NodeJS.Timeout | null = null;
 
   constructor(deps: AgentDeps) {
     this.config = deps.config;
@@ -93,6 +102,8 @@ export class NvrAgent {
 
   async start(): Promise<void> {
     this.loadState();
+    const keys = readAgentKeys(this.config.auth);
+    this.guard = new AgentGuard(keys, this.config.auth.max_skew_seconds, this.now);
     for (const warning of this.config.warnings ?? []) this.log.warn({ warning }, 'agent config');
     try {
       this.description = await this.recorder.start();
@@ -113,6 +124,7 @@ export class NvrAgent {
       writeCache: false,
       ...(mqtt.username ? { username: mqtt.username } : {}),
       ...(mqtt.password_file ? { password: readFileSync(mqtt.password_file, 'utf8').trim() } : {}),
+      ...tlsOptions(mqtt.tls),
       ...this.mqttOptions,
     });
     this.client = client;
@@ -134,6 +146,8 @@ export class NvrAgent {
   }
 
   async stop(): Promise<void> {
+    if (this.statusTimer) clearTimeout(this.statusTimer);
+    this.statusTimer = null;
     if (this.cronTask) await this.cronTask.destroy();
     this.cronTask = null;
     await this.idle();
@@ -174,8 +188,17 @@ export class NvrAgent {
   private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
     const correlation = packet.properties?.correlationData;
     try {
-      if (topic === this.topics.purgeRequest) this.onPurgeRequest(payload, correlation);
-      else if (topic === this.topics.exportRequest) this.onExportRequest(payload, correlation);
+      if (topic !== this.topics.purgeRequest && topic !== this.topics.exportRequest) return;
+      // Nothing reaches the request parsers unless it is signed, fresh and new.
+      const verified = this.guard?.verifyRequest(topic, payload, { dup: packet.dup, retain: packet.retain });
+      if (!verified?.ok) {
+        const why = verified ? { reason: verified.reason, why: verified.why } : { why: 'not started' };
+        this.log.warn({ topic, bytes: payload.length, ...why }, 'request dropped');
+        this.statusSoon();
+        return;
+      }
+      if (topic === this.topics.purgeRequest) this.onPurgeRequest(verified.body, correlation);
+      else this.onExportRequest(verified.body, correlation);
     } catch (error) {
       // E.g. the state file cannot be written: log it and stay up; the controller will ask again.
       this.log.error({ topic, err: (error as Error).message }, 'handling a request failed');
@@ -466,12 +489,13 @@ export class NvrAgent {
       recorder: description,
       findings: findings.slice(0, MAX_FINDINGS),
       skipped: skipped.slice(0, MAX_FINDINGS),
+      rejected: this.guard?.rejected() ?? {},
     });
   }
 
   private publishStatus(status: NvrStatus): void {
     this.lastStatus = status;
-    this.client?.publish(this.topics.status, JSON.stringify(status), { qos: 1, retain: true });
+    this.publishSealed(this.topics.status, status, { qos: 1, retain: true });
   }
 
   // ---------------------------------------------------------------- answers and state
@@ -500,11 +524,33 @@ export class NvrAgent {
     // Always the contract topic: a request's response-topic property is not trusted as a destination.
     const topic = kind === 'purge' ? this.topics.purgeResponse : this.topics.exportResponse;
     const v5 = this.config.mqtt.protocol_version === 5;
-    this.client?.publish(topic, JSON.stringify(answer), {
+    this.publishSealed(topic, answer, {
       qos: 1,
       retain: false,
       ...(v5 && correlation ? { properties: { correlationData: correlation } } : {}),
     });
+  }
+
+  /** The controller learns of drops from the status (the agent has no alarms): republish it, at most 1/s. */
+  private statusSoon(): void {
+    if (this.statusTimer || !this.lastStatus) return;
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = null;
+      if (!this.lastStatus) return;
+      this.lastStatus = {
+        ...this.lastStatus,
+        ts: this.now().toISOString(),
+        rejected: this.guard?.rejected() ?? {},
+      };
+      this.publishSealed(this.topics.status, this.lastStatus, { qos: 1, retain: true });
+    }, 1000);
+    this.statusTimer.unref();
+  }
+
+  /** Sealed at send time, so a repeated answer carries a fresh ts and nonce. */
+  private publishSealed(topic: string, body: object, options: IClientPublishOptions): void {
+    if (!this.client || !this.guard) return;
+    this.client.publish(topic, this.guard.seal(topic, body), options);
   }
 
   private loadState(): void {

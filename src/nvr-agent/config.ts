@@ -11,6 +11,13 @@ import {
   recorderSchema,
   resolveRecorderPaths,
 } from './recorders/index.ts';
+import {
+  type AgentAuthConfig,
+  type AgentTlsConfig,
+  agentAuthSchema,
+  agentTlsSchema,
+  resolveAuthPaths,
+} from './auth.ts';
 
 export interface AgentConfig {
   mqtt: {
@@ -23,7 +30,11 @@ export interface AgentConfig {
     password_file?: string | undefined;
     /** 5 where the broker speaks MQTT 5 (Mosquitto); 4 for MQTT 3.1.1 brokers. */
     protocol_version: 4 | 5;
+    /** For `mqtts://` URLs: CA, client certificate and key (files). */
+    tls?: AgentTlsConfig | undefined;
   };
+  /** Keys shared with the controller: every message is sealed and verified (docs/mqtt.md). */
+  auth: AgentAuthConfig;
   /** Which recorder the agent drives (`kind` picks the backend in recorders/index.ts). */
   recorder: RecorderOptions;
   /** The recorder's media folder (Frigate: `/media/frigate`), scanned for stale patron images. */
@@ -65,7 +76,7 @@ const legacyRecordingsSchema = {
 export const agentSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['mqtt', 'exports_dir', 'state_file'],
+  required: ['mqtt', 'exports_dir', 'state_file', 'auth'],
   properties: {
     mqtt: {
       type: 'object',
@@ -78,8 +89,10 @@ export const agentSchema = {
         username: { type: 'string' },
         password_file: { type: 'string' },
         protocol_version: { enum: [4, 5], default: 5 },
+        tls: agentTlsSchema,
       },
     },
+    auth: agentAuthSchema,
     recorder: recorderSchema,
     recordings: legacyRecordingsSchema,
     media_root: { type: 'string', minLength: 1 },
@@ -169,6 +182,9 @@ export function checkAgentConfig(data: unknown, baseDir = process.cwd()): AgentC
   cfg.exports_dir = resolve(baseDir, cfg.exports_dir);
   cfg.state_file = resolve(baseDir, cfg.state_file);
   if (cfg.mqtt.password_file) cfg.mqtt.password_file = resolve(baseDir, cfg.mqtt.password_file);
+  resolveAuthPaths(cfg.auth, cfg.mqtt.tls, baseDir);
+  const ids = cfg.auth.keys.map((k) => k.id);
+  if (new Set(ids).size !== ids.length) problems.push('auth.keys: key ids must be unique');
   for (const owned of recorderPaths(cfg.recorder)) {
     if (inside(owned, cfg.exports_dir) || inside(cfg.exports_dir, owned)) {
       problems.push(`exports_dir and the recorder's ${owned} must not contain each other`);

@@ -1,11 +1,23 @@
 /** Config section: camera retention. Owned by src/nvr (see the camera-retention issue). */
 import cron from 'node-cron';
+import { secretRef } from '../config/secret-ref.ts';
+import type { SecretRef } from '../config/types.ts';
 import { CAMERA_NAME_PATTERN } from '../contract/nvr.ts';
 import {
   type FrigateRecordingConfig,
   frigateRecordingDefaults,
   frigateRecordingSchema,
 } from './frigate-recording.ts';
+import { checkKey, DEFAULT_MAX_SKEW_SECONDS, NVR_KEY_ID_PATTERN, type NvrKey } from '../contract/nvr-auth.ts';
+
+/** Keys shared with the recorder agent: the first signs, every one verifies (two during a rotation). */
+export interface NvrAuthConfig {
+  keys: { id: string; secret: SecretRef }[];
+  /** Messages signed further than this from our clock are dropped. */
+  max_skew_seconds: number;
+  /** `nvr_forgery` clears after this long without a forgery (alarms have no clear-on-acknowledge). */
+  forgery_quiet_hours: number;
+}
 
 export interface NvrConfig {
   enabled: boolean;
@@ -34,6 +46,8 @@ export interface NvrConfig {
   frigate_recording: FrigateRecordingConfig;
   /** Widest export (hold) window an admin may open; the agent enforces its own `max_window_hours` too. */
   max_window_hours: number;
+  /** Required when enabled (the config check says so). */
+  auth?: NvrAuthConfig | undefined;
 }
 
 export const nvrSchema = {
@@ -82,6 +96,31 @@ export const nvrSchema = {
     hold_max_days: { type: 'integer', minimum: 1, maximum: 365, default: 30 },
     frigate_recording: frigateRecordingSchema,
     max_window_hours: { type: 'number', exclusiveMinimum: 0, maximum: 744, default: 24 },
+    auth: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['keys'],
+      properties: {
+        keys: {
+          type: 'array',
+          minItems: 1,
+          maxItems: 4,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['id', 'secret'],
+            properties: { id: { type: 'string', pattern: NVR_KEY_ID_PATTERN }, secret: secretRef },
+          },
+        },
+        max_skew_seconds: {
+          type: 'integer',
+          minimum: 5,
+          maximum: 3600,
+          default: DEFAULT_MAX_SKEW_SECONDS,
+        },
+        forgery_quiet_hours: { type: 'number', minimum: 0, maximum: 720, default: 24 },
+      },
+    },
   },
   // More than 7 days only with an explicit legal override (checkNvrConfig says it in words).
   if: { not: { required: ['legal_override'] } },
@@ -119,6 +158,16 @@ export function checkNvrConfig(
   if (!cron.validate(cfg.purge_cron)) {
     problems.push({ key: 'purge_cron', message: `"${cfg.purge_cron}" is not a valid cron expression` });
   }
+  if (cfg.enabled && !cfg.auth) {
+    problems.push({
+      key: 'auth',
+      message:
+        'required when nvr.enabled: keys: [{id, secret: {file: PATH}}] shared with the recorder agent (see docs/mqtt.md)',
+    });
+  }
+  const ids = cfg.auth?.keys.map((k) => k.id) ?? [];
+  if (new Set(ids).size !== ids.length)
+    problems.push({ key: 'auth.keys', message: 'key ids must be unique' });
   if (cfg.backoff.max_ms < cfg.answer_timeout_ms) {
     problems.push({ key: 'backoff.max_ms', message: 'must be at least answer_timeout_ms' });
   }
@@ -143,4 +192,19 @@ export function nvrConfigDefaults(partial: Partial<NvrConfig> = {}): NvrConfig {
     backoff: { factor: 2, max_ms: 600_000, ...partial.backoff },
     frigate_recording: frigateRecordingDefaults(partial.frigate_recording),
   };
+}
+
+/** Reads the keys' secrets (at start, never logged); throws naming the key id when one is unusable. */
+export function readNvrKeys(auth: NvrAuthConfig, readSecret: (ref: SecretRef) => string): NvrKey[] {
+  return auth.keys.map((k) => {
+    let secret: string;
+    try {
+      secret = readSecret(k.secret);
+    } catch (error) {
+      throw new Error(`nvr.auth key ${k.id}: ${(error as Error).message}`);
+    }
+    const key = { id: k.id, secret };
+    checkKey(key);
+    return key;
+  });
 }

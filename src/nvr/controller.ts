@@ -5,7 +5,7 @@
  * running service then sends.
  */
 import { randomUUID } from 'node:crypto';
-import type { IClientPublishOptions, MqttClient } from 'mqtt';
+import type { IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Alarms } from '../alarms/alarms.ts';
 import { audit } from '../audit/audit.ts';
@@ -19,6 +19,7 @@ import {
   type PurgeRequest,
   type PurgeResponse,
 } from '../contract/nvr.ts';
+import { FORGERY_REASONS, NvrAuth, type NvrKey, type NvrRejectReason } from '../contract/nvr-auth.ts';
 import {
   type ExportCase,
   type ExportOpenInput,
@@ -42,6 +43,10 @@ export interface NvrControllerDeps {
   now?: () => Date;
   /** How often due resends, hold expiry and the status age are checked (default from answer_timeout_ms). */
   tickMs?: number;
+  /** Keys shared with the agent (`readNvrKeys`); required with an MQTT client. */
+  keys?: NvrKey[];
+  /** Called for every dropped message (metrics `dorvakt_nvr_rejected_total`). */
+  onRejected?: (reason: NvrRejectReason) => void;
   /** Called after each purge answer has been checked (metrics, the benchmark). */
   onPurgeVerified?: (result: PurgeVerified) => void;
 }
@@ -122,6 +127,8 @@ export class NvrController implements NvrAdmin {
   /** The findings of the last status, one line each (`<kind>: <detail>`), as the alarm detail shows them. */
   private findingLines: string[] = [];
   private readonly onPurgeVerified: ((result: PurgeVerified) => void) | undefined;
+  private readonly onRejected: ((reason: NvrRejectReason) => void) | undefined;
+  private readonly auth: NvrAuth | null;
   private running = false;
 
   constructor(deps: NvrControllerDeps) {
@@ -133,6 +140,17 @@ export class NvrController implements NvrAdmin {
     this.now = deps.now ?? (() => new Date());
     this.topics = nvrTopics(this.config.base_topic);
     this.onPurgeVerified = deps.onPurgeVerified;
+    this.onRejected = deps.onRejected;
+    this.auth =
+      deps.keys && deps.keys.length > 0
+        ? new NvrAuth({
+            keys: deps.keys,
+            maxSkewSeconds: this.config.auth?.max_skew_seconds,
+            now: this.now,
+          })
+        : null;
+    // Nothing goes on the broker unsigned, and nothing unsigned is believed.
+    if (this.mqtt && !this.auth) throw new Error('nvr: keys are required to talk to the recorder (nvr.auth)');
     this.tickMs = deps.tickMs ?? Math.min(1000, Math.max(20, Math.floor(this.config.answer_timeout_ms / 4)));
   }
 
@@ -215,6 +233,7 @@ export class NvrController implements NvrAdmin {
       this.expireHolds();
       this.sendDue();
       this.checkStatusAge();
+      this.checkForgeryQuiet();
     } catch (error) {
       this.log.error({ err: (error as Error).message }, 'nvr: tick failed');
     }
@@ -322,8 +341,10 @@ export class NvrController implements NvrAdmin {
 
   private publish(row: OutboxRow): void {
     const mqtt = this.mqtt;
-    if (!mqtt) return;
+    if (!mqtt || !this.auth) return;
     const topic = row.kind === 'purge' ? this.topics.purgeRequest : this.topics.exportRequest;
+    // Sealed at send time: every resend carries a fresh ts and nonce; the outbox keeps the plain body.
+    const sealed = this.auth.seal(topic, JSON.parse(row.payload) as object);
     const options: IClientPublishOptions = { qos: 1, retain: false };
     if (mqtt.options.protocolVersion === 5) {
       options.properties = {
@@ -332,18 +353,29 @@ export class NvrController implements NvrAdmin {
         messageExpiryInterval: 86_400,
       };
     }
-    mqtt.publish(topic, row.payload, options, (err) => {
+    mqtt.publish(topic, sealed, options, (err) => {
       if (err) this.log.warn({ id: row.id, err: err.message }, 'nvr: publish failed; will resend');
     });
   }
 
   // ---------------------------------------------------------------- answers
 
-  private readonly onMessage = (topic: string, payload: Buffer): void => {
+  private readonly onMessage = (topic: string, payload: Buffer, packet?: IPublishPacket): void => {
     try {
-      if (topic === this.topics.purgeResponse) this.onPurgeResponse(payload);
-      else if (topic === this.topics.exportResponse) this.onExportResponse(payload);
-      else if (topic === this.topics.status) this.onStatus(payload);
+      const mine = [this.topics.purgeResponse, this.topics.exportResponse, this.topics.status];
+      if (!mine.includes(topic) || !this.auth) return;
+      // An empty retained payload is how a retained status is deleted; it carries nothing to believe.
+      if (topic === this.topics.status && payload.length === 0) return;
+      const opened = this.auth.open(topic, payload, { dup: packet?.dup, retain: packet?.retain });
+      if (!opened.ok) {
+        this.reject(topic, opened.reason, opened.why);
+        return;
+      }
+      // The strict schemas see exactly the authenticated body.
+      const body = Buffer.from(JSON.stringify(opened.body), 'utf8');
+      if (topic === this.topics.purgeResponse) this.onPurgeResponse(body);
+      else if (topic === this.topics.exportResponse) this.onExportResponse(body);
+      else this.onStatus(body, { at: opened.ts, nonce: opened.nonce }, packet?.retain === true);
     } catch (error) {
       this.log.error({ topic, err: (error as Error).message }, 'nvr: handling a message failed');
     }
@@ -452,6 +484,16 @@ export class NvrController implements NvrAdmin {
       this.log.warn({ id: answer.id }, 'nvr: export "done" without location and sha256 rejected');
       return;
     }
+    if (answer.state === 'done') {
+      const caseDir = (JSON.parse(row.payload) as ExportRequest).case;
+      if (!inCaseDir(answer.location ?? '', caseDir)) {
+        this.log.warn(
+          { id: answer.id, case: caseDir },
+          'nvr: export "done" outside the case directory rejected',
+        );
+        return;
+      }
+    }
     this.db.transaction(() => {
       this.db
         .prepare('UPDATE nvr_outbox SET answered_at = ?, answer = ? WHERE id = ?')
@@ -494,14 +536,63 @@ export class NvrController implements NvrAdmin {
     this.log.info({ id: row.id, state: answer.state, files: answer.files }, 'nvr: export answered');
   }
 
-  private onStatus(payload: Buffer): void {
+  private onStatus(payload: Buffer, signed: { at: number; nonce: string }, retained: boolean): void {
     const parsed = parseNvrStatus(payload);
     if (!parsed.ok) {
       this.log.warn({ topic: this.topics.status, why: parsed.why }, 'nvr: status rejected');
       return;
     }
-    this.writeState('status', { ...parsed.value, receivedAt: this.nowMs() });
+    const previous = this.readState<StoredStatus>('status');
+    // An older status never replaces a newer one (nor clears a breach the newer one shows).
+    const last = previous?.signed ?? { at: Number.NEGATIVE_INFINITY, nonce: '' };
+    if (signed.at < last.at || (signed.at === last.at && signed.nonce === last.nonce)) {
+      this.reject(
+        this.topics.status,
+        retained ? 'stale' : 'replay',
+        'status not newer than the last one accepted',
+      );
+      return;
+    }
+    this.writeState('status', { ...parsed.value, receivedAt: this.nowMs(), signed });
+    this.checkAgentRejections(previous?.rejected, parsed.value.rejected);
     this.checkStatusAge();
+  }
+
+  // ---------------------------------------------------------------- forgery
+
+  private reject(topic: string, reason: NvrRejectReason, why: string): void {
+    // Never the payload: it may be an attacker's, and the log is not the place to keep it.
+    this.log.warn({ topic, reason, why }, 'nvr: message dropped');
+    this.onRejected?.(reason);
+    if (FORGERY_REASONS.has(reason)) this.raiseForgery(`${reason} on ${topic}: ${why}`);
+  }
+
+  private raiseForgery(detail: string): void {
+    this.writeState('forgery', { lastAt: this.nowMs(), detail });
+    this.alarms.raise('nvr_forgery', '', detail);
+  }
+
+  /** The agent has no alarms: its counts of forgeries growing in its status raise ours. */
+  private checkAgentRejections(
+    before: Record<string, number> | undefined,
+    now: Record<string, number> | undefined,
+  ): void {
+    for (const [reason, count] of Object.entries(now ?? {})) {
+      if (!FORGERY_REASONS.has(reason)) continue;
+      const old = before?.[reason] ?? 0;
+      // A lower count means the agent restarted: everything it counts now is new.
+      const grew = count < old ? count > 0 : count > old;
+      if (grew)
+        this.raiseForgery(`the recorder agent dropped messages: ${reason} (${count} since its start)`);
+    }
+  }
+
+  /** No clear-on-acknowledge exists in Alarms, so `nvr_forgery` clears after a quiet period. */
+  private checkForgeryQuiet(): void {
+    if (!this.alarms.isActive('nvr_forgery')) return;
+    const last = this.readState<{ lastAt: number }>('forgery')?.lastAt ?? 0;
+    const quietMs = (this.config.auth?.forgery_quiet_hours ?? 24) * 3_600_000;
+    if (this.nowMs() - last >= quietMs) this.alarms.clear('nvr_forgery');
   }
 
   /** The recorder's status ages while nothing purges it, so this runs on every tick too. */
@@ -788,6 +879,15 @@ export class NvrController implements NvrAdmin {
       )
       .run(key, JSON.stringify(value));
   }
+}
+
+type StoredStatus = NvrStatus & { receivedAt: number; signed?: { at: number; nonce: string } };
+
+/** An export's location must be the case directory the request named: `…/<case>`. */
+export function inCaseDir(location: string, caseDir: string): boolean {
+  const trimmed = location.replace(/\/+$/, '');
+  if (trimmed.split('/').some((part) => part === '..' || part === '.')) return false;
+  return trimmed.endsWith(`/${caseDir}`);
 }
 
 function parseTime(value: string, what: string): number {

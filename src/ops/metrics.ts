@@ -50,6 +50,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly nvrRejected = new Counter({
+    name: 'dorvakt_nvr_rejected_total',
+    help: 'Recorder messages dropped by the controller, by why (bad_mac, replay, stale, duplicate, …)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'dorvakt_' });
   }

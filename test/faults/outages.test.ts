@@ -8,7 +8,7 @@ import { type Broker, startMosquitto } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/ports.ts';
 import { createPtyPair, type PtyPair } from '../helpers/pty.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { agentConfig, startAgent } from '../nvr/helpers.ts';
+import { agentConfig, startAgent, TEST_KEY, writeKey } from '../nvr/helpers.ts';
 import { type Harness, startHarness } from './app-harness.ts';
 
 /**
@@ -33,6 +33,7 @@ describe('outages around a running door', () => {
   beforeAll(async () => {
     [broker, pty, sip2] = await Promise.all([startMosquitto(), createPtyPair(), startSip2Simulator()]);
     dir = tempDir('outages-');
+    const nvrKey = writeKey(dir.path);
     h = await startHarness({
       dir: dir.path,
       pty,
@@ -40,7 +41,8 @@ describe('outages around a running door', () => {
       sip2: { host: sip2.host, port: sip2.port },
       // Camera retention as the service wires it, with short answer timeouts.
       extra:
-        'nvr: { enabled: true, answer_timeout_ms: 100, max_tries: 2, backoff: { factor: 2, max_ms: 300 } }',
+        'nvr: { enabled: true, answer_timeout_ms: 100, max_tries: 2, backoff: { factor: 2, max_ms: 300 }, ' +
+        `auth: { keys: [{ id: ${TEST_KEY.id}, secret: { file: ${nvrKey} } }] } }`,
     });
     for (const kind of ['agreement', 'camera'] as const)
       h.app.consents.sign(h.app.hashCard(CARD), kind, '1', Date.now(), 'test');

@@ -13,6 +13,7 @@ import { type Broker, startMosquitto } from '../helpers/mosquitto.ts';
 import { freePort, waitFor } from '../helpers/ports.ts';
 import { createPtyPair, type PtyPair } from '../helpers/pty.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { writeKey } from '../nvr/helpers.ts';
 import { launchChromium } from '../helpers/browser.ts';
 
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
@@ -57,7 +58,12 @@ doors:
     hardware: { driver: sim, pulse_ms: 200, sim: { open_after_ms: 50, close_after_ms: 100, patron_on_grant: true } }
 store: { path: ${join(dir.path, 'store.sqlite')} }
 mqtt: { url: "${broker.url}" }
-nvr: { enabled: true, base_topic: nvr/e2e, cameras: [entrance], answer_timeout_ms: 5000 }
+nvr:
+  enabled: true
+  base_topic: nvr/e2e
+  cameras: [entrance]
+  answer_timeout_ms: 5000
+  auth: { keys: [{ id: e2e, secret: { file: ${writeKey(dir.path, { id: 'e2e', secret: 'e2e-nvr-key-0123456789abcdefghijklmnop' })} } }] }
 ops: { port: ${opsPort} }
 web: { port: ${webPort} }
 log: { level: silent }
@@ -81,6 +87,7 @@ log: { level: silent }
           exports_dir: join(dir.path, 'exports'),
           state_file: join(dir.path, 'agent-state.json'),
           cameras: ['entrance'],
+          auth: { keys: [{ id: 'e2e', secret_file: 'nvr.key' }] },
         },
         dir.path,
       ),

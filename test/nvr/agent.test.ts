@@ -12,13 +12,17 @@ import { tempDir } from '../helpers/tmp.ts';
 import {
   agentConfig,
   filesRoot,
+  bodyOf,
   captureLog,
   DAY,
   frigatePath,
   listFiles,
   listTree,
   mqttClient,
+  sealed,
   startAgent,
+  TEST_KEY,
+  writeKey,
   writeSegment,
 } from './helpers.ts';
 
@@ -58,7 +62,7 @@ async function rig(seed: (root: string) => void = () => undefined, base = 'nvr')
   const exportAnswers: ExportResponse[] = [];
   const statuses: NvrStatus[] = [];
   client.on('message', (topic, payload) => {
-    const data = JSON.parse(payload.toString());
+    const data = bodyOf<never>(payload);
     if (topic === `${base}/purge/response`) purgeAnswers.push(data);
     else if (topic === `${base}/export/response`) exportAnswers.push(data);
     else if (topic === `${base}/status`) statuses.push(data);
@@ -103,13 +107,13 @@ describe('nvr agent over a real broker', () => {
     writeSegment(r.root, frigatePath('door', oldTime));
     writeSegment(r.root, frigatePath('hall', oldTime + 60_000));
     const req = purgeRequest();
-    await r.client.publishAsync('nvr/purge/request', JSON.stringify(req), { qos: 1 });
+    await r.client.publishAsync('nvr/purge/request', sealed('nvr/purge/request', req), { qos: 1 });
     const first = await waitFor(() => r.purgeAnswers.find((a) => a.id === req.id), 5000, 'purge answer');
     expect(first).toMatchObject({ id: req.id, ok: true, deleted: 2 });
     expect(Date.parse(first.oldest!)).toBeGreaterThan(Date.parse(req.before));
     expect(listFiles(r.root)).toEqual([recent]);
 
-    await r.client.publishAsync('nvr/purge/request', JSON.stringify(req), { qos: 1 });
+    await r.client.publishAsync('nvr/purge/request', sealed('nvr/purge/request', req), { qos: 1 });
     await waitFor(() => r.purgeAnswers.filter((a) => a.id === req.id).length === 2, 5000, 'second answer');
     expect(r.purgeAnswers.filter((a) => a.id === req.id)[1]).toEqual(first);
     // The retained status reports what is left.
@@ -132,7 +136,7 @@ describe('nvr agent over a real broker', () => {
         },
       ],
     });
-    await r.client.publishAsync('nvr/purge/request', JSON.stringify(req), { qos: 1 });
+    await r.client.publishAsync('nvr/purge/request', sealed('nvr/purge/request', req), { qos: 1 });
     const answer = await waitFor(() => r.purgeAnswers.find((a) => a.id === req.id), 5000, 'answer');
     expect(answer.deleted).toBe(1);
     expect(answer.oldest).toBeNull(); // the only footage left is held
@@ -148,7 +152,7 @@ describe('nvr agent over a real broker', () => {
     // Answers survive the restart too: the same id gets the same answer, not a fresh purge's.
     await waitFor(() => second.lines.some((l) => l.msg === 'connected to broker'), 5000, 'reconnected');
     await new Promise((res) => setTimeout(res, 50));
-    await r.client.publishAsync('nvr/purge/request', JSON.stringify(req), { qos: 1 });
+    await r.client.publishAsync('nvr/purge/request', sealed('nvr/purge/request', req), { qos: 1 });
     await waitFor(() => r.purgeAnswers.filter((a) => a.id === req.id).length === 2, 5000, 'repeated answer');
     expect(r.purgeAnswers.filter((a) => a.id === req.id)[1]).toEqual(answer);
   });
@@ -158,7 +162,7 @@ describe('nvr agent over a real broker', () => {
     const oldTime = now() - 9 * DAY;
     writeSegment(r.root, frigatePath('door', oldTime));
     const before = listTree(r.root);
-    const rejectedBefore = r.lines.filter((l) => /rejected/.test(l.msg)).length;
+    const rejectedBefore = r.lines.filter((l) => /rejected|dropped/.test(l.msg)).length;
     const bad: { topic: string; payload: string | Buffer }[] = [
       { topic: 'nvr/purge/request', payload: '{not json' },
       { topic: 'nvr/purge/request', payload: Buffer.alloc(70 * 1024, 0x20) },
@@ -214,13 +218,22 @@ describe('nvr agent over a real broker', () => {
         }),
       },
     ];
-    for (const b of bad) await r.client.publishAsync(b.topic, b.payload, { qos: 1 });
+    // Well-formed JSON objects go sealed, so the request checks behind the signature are what is tested;
+    // the rest cannot be sealed and are dropped by the envelope check.
+    const wire = (topic: string, payload: string | Buffer) => {
+      try {
+        const v = JSON.parse(payload.toString()) as unknown;
+        if (v && typeof v === 'object' && !Array.isArray(v)) return sealed(topic, v);
+      } catch {}
+      return payload;
+    };
+    for (const b of bad) await r.client.publishAsync(b.topic, wire(b.topic, b.payload), { qos: 1 });
     await waitFor(
-      () => r.lines.filter((l) => /rejected/.test(l.msg)).length - rejectedBefore === bad.length,
+      () => r.lines.filter((l) => /rejected|dropped/.test(l.msg)).length - rejectedBefore === bad.length,
       5000,
       'a log line per bad payload',
     );
-    const rejected = r.lines.filter((l) => /rejected/.test(l.msg)).slice(rejectedBefore);
+    const rejected = r.lines.filter((l) => /rejected|dropped/.test(l.msg)).slice(rejectedBefore);
     expect(rejected.every((l) => l.level === 40 && typeof l.why === 'string')).toBe(true);
     expect(rejected.some((l) => String(l.why).includes('too large'))).toBe(true);
     expect(rejected.some((l) => l.why === 'not JSON')).toBe(true);
@@ -236,7 +249,7 @@ describe('nvr agent over a real broker', () => {
     writeSegment(r.root, frigatePath('door', now() - 60_000));
     const before = listTree(r.root);
     const req = purgeRequest({ before: new Date(now() + DAY).toISOString() });
-    await r.client.publishAsync('nvr/purge/request', JSON.stringify(req), { qos: 1 });
+    await r.client.publishAsync('nvr/purge/request', sealed('nvr/purge/request', req), { qos: 1 });
     const answer = await waitFor(() => r.purgeAnswers.find((a) => a.id === req.id), 5000, 'answer');
     expect(answer.ok).toBe(false);
     expect(answer.error).toMatch(/refused/);
@@ -247,7 +260,7 @@ describe('nvr agent over a real broker', () => {
     const r = await rig();
     rmSync(r.root, { recursive: true });
     const req = purgeRequest();
-    await r.client.publishAsync('nvr/purge/request', JSON.stringify(req), { qos: 1 });
+    await r.client.publishAsync('nvr/purge/request', sealed('nvr/purge/request', req), { qos: 1 });
     const answer = await waitFor(() => r.purgeAnswers.find((a) => a.id === req.id), 5000, 'answer');
     expect(answer).toMatchObject({ ok: false, deleted: 0 });
     expect(answer.error).toMatch(/missing/);
@@ -269,7 +282,7 @@ describe('nvr agent over a real broker', () => {
       cameras: ['door'],
       ts: new Date().toISOString(),
     };
-    await r.client.publishAsync('nvr/export/request', JSON.stringify(req), { qos: 1 });
+    await r.client.publishAsync('nvr/export/request', sealed('nvr/export/request', req), { qos: 1 });
     const done = await waitFor(
       () => r.exportAnswers.find((a) => a.id === 'exp-1' && a.state === 'done'),
       5000,
@@ -293,7 +306,7 @@ describe('nvr agent over a real broker', () => {
       expect(copy.length).toBe(f.size);
     }
     // A repeated request is answered from disk, identically.
-    await r.client.publishAsync('nvr/export/request', JSON.stringify(req), { qos: 1 });
+    await r.client.publishAsync('nvr/export/request', sealed('nvr/export/request', req), { qos: 1 });
     await waitFor(() => r.exportAnswers.filter((a) => a.state === 'done').length === 2, 5000, 'second done');
     expect(r.exportAnswers.filter((a) => a.state === 'done')[1]).toEqual(done);
   });
@@ -306,6 +319,7 @@ describe('dorvakt-nvr-agent entry point', () => {
     const root = join(tmp.path, 'rec');
     const old = frigatePath('cam1', now() - 30 * DAY);
     writeSegment(root, old);
+    writeKey(tmp.path);
     const file = join(tmp.path, 'agent.yaml');
     writeFileSync(
       file,
@@ -321,6 +335,8 @@ describe('dorvakt-nvr-agent entry point', () => {
         'state_file: state/agent.json',
         "purge_cron: '0 0 1 1 *'",
         'log_level: warn',
+        'auth:',
+        `  keys: [{ id: ${TEST_KEY.id}, secret_file: nvr.key }]`,
         '',
       ].join('\n'),
     );
@@ -330,8 +346,8 @@ describe('dorvakt-nvr-agent entry point', () => {
     const answers: PurgeResponse[] = [];
     client.on('message', (t, p) => {
       if (!p.length) return;
-      if (t === 'bin-test/status') statuses.push(JSON.parse(p.toString()));
-      else answers.push(JSON.parse(p.toString()));
+      if (t === 'bin-test/status') statuses.push(bodyOf(p));
+      else answers.push(bodyOf(p));
     });
     await client.subscribeAsync(['bin-test/status', 'bin-test/purge/response'], { qos: 1 });
     const child = spawn(process.execPath, ['bin/dorvakt-nvr-agent.mjs', '--config', file], {
@@ -347,7 +363,7 @@ describe('dorvakt-nvr-agent entry point', () => {
     expect(status.cameras).toEqual([{ name: 'cam1', oldest: null, files: 0 }]);
     expect(listFiles(root)).toEqual([]);
     const req = purgeRequest();
-    await client.publishAsync('bin-test/purge/request', JSON.stringify(req), { qos: 1 });
+    await client.publishAsync('bin-test/purge/request', sealed('bin-test/purge/request', req), { qos: 1 });
     const answer = await waitFor(
       () => answers.find((a) => a.id === req.id),
       5000,

@@ -1,8 +1,11 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { checkNvrConfig, type NvrConfig, nvrSchema } from '../../src/nvr/config.ts';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.ts';
+import { checkNvrConfig, type NvrConfig, nvrSchema, readNvrKeys } from '../../src/nvr/config.ts';
 import { checkAgentConfig } from '../../src/nvr-agent/config.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const validate = new Ajv({ allErrors: true, useDefaults: true, strict: false }).compile(nvrSchema);
 
@@ -14,6 +17,8 @@ function load(data: Record<string, unknown>): { ok: boolean; config: NvrConfig; 
     errors: (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`),
   };
 }
+
+const AUTH = { keys: [{ id: 'k1', secret_file: 'nvr.key' }] };
 
 describe('nvr config section', () => {
   it('fills the defaults: 7 days, hourly purge, 30-day holds', () => {
@@ -70,11 +75,99 @@ describe('nvr config section', () => {
   });
 });
 
+describe('nvr.auth', () => {
+  it('is required when nvr is enabled, with key and message', () => {
+    const { config } = load({ enabled: true });
+    expect(checkNvrConfig(config)).toEqual([
+      { key: 'auth', message: expect.stringMatching(/required when nvr.enabled/) },
+    ]);
+    const withAuth = load({
+      enabled: true,
+      auth: { keys: [{ id: 'k1', secret: { file: '/etc/dorvakt/nvr.key' } }] },
+    });
+    expect(withAuth.ok).toBe(true);
+    expect(withAuth.config.auth).toMatchObject({ max_skew_seconds: 300, forgery_quiet_hours: 24 });
+    expect(checkNvrConfig(withAuth.config)).toEqual([]);
+  });
+
+  it('never takes a secret inline; ids are unique; a key is at least 32 characters', () => {
+    expect(load({ auth: { keys: [{ id: 'k1', secret: 'inline-secret-inline-secret-inline' }] } }).ok).toBe(
+      false,
+    );
+    const dup = load({
+      enabled: true,
+      auth: {
+        keys: [
+          { id: 'k1', secret: { env: 'A' } },
+          { id: 'k1', secret: { env: 'B' } },
+        ],
+      },
+    });
+    expect(checkNvrConfig(dup.config).map((p) => p.key)).toEqual(['auth.keys']);
+    const auth = {
+      keys: [{ id: 'k1', secret: { env: 'X' } }],
+      max_skew_seconds: 300,
+      forgery_quiet_hours: 24,
+    };
+    expect(() => readNvrKeys(auth, () => 'short')).toThrow(/k1 must be at least 32/);
+    expect(readNvrKeys(auth, () => 'x'.repeat(32))).toEqual([{ id: 'k1', secret: 'x'.repeat(32) }]);
+    expect(() =>
+      readNvrKeys(auth, () => {
+        throw new Error('secret: environment variable X is not set');
+      }),
+    ).toThrow(/nvr.auth key k1: secret: environment variable X/);
+  });
+});
+
+describe('nvr.auth and mqtt.tls in the whole config file', () => {
+  const file = `site: { id: demo }
+secrets: { card_hmac_key: { env: KEY } }
+doors:
+  - id: main
+    schedule: { staffless: "Mo-Su 07:00-22:00" }
+    reader: { path: /dev/ttyUSB0 }
+mqtt: { url: "mqtts://broker:8883", tls: { ca_file: ca.pem, cert_file: c.pem, key_file: c.key } }
+nvr:
+  enabled: true
+`;
+
+  it('the config check names nvr.auth, with its line, when nvr is enabled without keys', () => {
+    try {
+      parseConfig(file);
+      throw new Error('expected a ConfigError');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).problems).toEqual([
+        { key: 'nvr.auth', line: 8, message: expect.stringMatching(/required when nvr.enabled/) },
+      ]);
+    }
+  });
+
+  it('relative key and TLS files are relative to the config file', () => {
+    const dir = tempDir('nvr-cfg-');
+    try {
+      const path = join(dir.path, 'dorvakt.yaml');
+      writeFileSync(path, `${file}  auth: { keys: [{ id: k1, secret: { file: nvr.key } }] }\n`);
+      const config = loadConfig(path);
+      expect(config.nvr.auth?.keys[0]?.secret).toEqual({ file: join(dir.path, 'nvr.key') });
+      expect(config.mqtt.tls).toEqual({
+        ca_file: join(dir.path, 'ca.pem'),
+        cert_file: join(dir.path, 'c.pem'),
+        key_file: join(dir.path, 'c.key'),
+        reject_unauthorized: true,
+      });
+    } finally {
+      dir.cleanup();
+    }
+  });
+});
+
 describe('agent config', () => {
   const base = () => ({
     recorder: { kind: 'files', root: 'rec' },
     exports_dir: 'exp',
     state_file: 'state/agent.json',
+    auth: { keys: [{ id: 'k1', secret_file: 'nvr.key' }] },
   });
 
   it('fills defaults and resolves paths against the config file directory', () => {
@@ -86,6 +179,10 @@ describe('agent config', () => {
     expect(cfg.mqtt.protocol_version).toBe(5);
     expect(cfg).toMatchObject({ exports_budget_mb: 20_480, max_window_hours: 24, hold_max_days: 30 });
     expect(cfg.warnings).toBeUndefined();
+    expect(cfg.auth).toEqual({
+      keys: [{ id: 'k1', secret_file: '/srv/agent/nvr.key' }],
+      max_skew_seconds: 300,
+    });
   });
 
   it('still reads the old recordings: section as a files recorder, with a warning (segment_seconds ignored)', () => {
@@ -93,6 +190,7 @@ describe('agent config', () => {
       recordings: { root: 'rec', layout: 'flat', segment_seconds: 10 },
       exports_dir: 'exp',
       state_file: 's.json',
+      auth: AUTH,
     };
     const cfg = checkAgentConfig(old, '/srv/agent');
     expect(cfg.recorder).toEqual({ kind: 'files', root: '/srv/agent/rec', layout: 'flat' });
@@ -100,14 +198,14 @@ describe('agent config', () => {
     expect(cfg.warnings?.join('\n')).toMatch(/recordings: section is deprecated/);
     expect(cfg.warnings?.join('\n')).toMatch(/segment_seconds is ignored/);
     const minimal = checkAgentConfig(
-      { recordings: { root: 'rec' }, exports_dir: 'exp', state_file: 's.json' },
+      { recordings: { root: 'rec' }, exports_dir: 'exp', state_file: 's.json', auth: AUTH },
       '/srv',
     );
     expect(minimal.recorder).toEqual({ kind: 'files', root: '/srv/rec', layout: 'frigate' });
     // The old section is still checked as it was.
     expect(() =>
       checkAgentConfig(
-        { recordings: { root: 'rec', surprise: 1 }, exports_dir: 'exp', state_file: 's.json' },
+        { recordings: { root: 'rec', surprise: 1 }, exports_dir: 'exp', state_file: 's.json', auth: AUTH },
         '/srv',
       ),
     ).toThrow(/additional/);
@@ -115,12 +213,43 @@ describe('agent config', () => {
 
   it('refuses both sections, neither, and an unknown recorder kind', () => {
     expect(() => checkAgentConfig({ ...base(), recordings: { root: 'rec' } }, '/srv')).toThrow(/not both/);
-    expect(() => checkAgentConfig({ exports_dir: 'exp', state_file: 's.json' }, '/srv')).toThrow(/required/);
+    expect(() => checkAgentConfig({ exports_dir: 'exp', state_file: 's.json', auth: AUTH }, '/srv')).toThrow(
+      /required/,
+    );
     expect(() => checkAgentConfig({ ...base(), recorder: { kind: 'milestone', root: 'x' } }, '/srv')).toThrow(
       /recorder/,
     );
     expect(() => checkAgentConfig({ ...base(), recorder: { kind: 'files' } }, '/srv')).toThrow(/root/);
     expect(() => checkAgentConfig({ ...base(), max_window_hours: 0 }, '/srv')).toThrow(/max_window_hours/);
+  });
+
+  it('requires auth keys from a file or the environment, one source each, unique ids', () => {
+    const { auth: _, ...noAuth } = base();
+    expect(() => checkAgentConfig(noAuth, '/srv')).toThrow(/auth/);
+    const key = (k: Record<string, unknown>) => ({ ...base(), auth: { keys: [k] } });
+    expect(() => checkAgentConfig(key({ id: 'k1', secret: 'inline-secret' }), '/srv')).toThrow(/additional/);
+    expect(() => checkAgentConfig(key({ id: 'k1' }), '/srv')).toThrow(/auth/);
+    expect(() => checkAgentConfig(key({ id: 'k1', secret_file: 'a', secret_env: 'B' }), '/srv')).toThrow(
+      /auth/,
+    );
+    expect(checkAgentConfig(key({ id: 'k1', secret_env: 'NVR_KEY' }), '/srv').auth.keys).toEqual([
+      { id: 'k1', secret_env: 'NVR_KEY' },
+    ]);
+    const twice = {
+      ...base(),
+      auth: {
+        keys: [
+          { id: 'k1', secret_env: 'A' },
+          { id: 'k1', secret_env: 'B' },
+        ],
+      },
+    };
+    expect(() => checkAgentConfig(twice, '/srv')).toThrow(/unique/);
+    const tls = checkAgentConfig(
+      { ...base(), mqtt: { url: 'mqtts://nvr:8883', tls: { ca_file: 'ca.pem' } } },
+      '/srv',
+    );
+    expect(tls.mqtt.tls).toEqual({ ca_file: '/srv/ca.pem', reject_unauthorized: true });
   });
 
   it('refuses exports inside the recordings, more than 7 days without override, and unknown keys', () => {

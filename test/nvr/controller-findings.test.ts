@@ -5,7 +5,14 @@ import type { ComplianceFinding, NvrStatus } from '../../src/contract/nvr.ts';
 import { type Broker, startMosquitto } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { captureLog, type ControllerRig, makeController, mqttClient, testNvrConfig } from './helpers.ts';
+import {
+  captureLog,
+  type ControllerRig,
+  makeController,
+  mqttClient,
+  sealed,
+  testNvrConfig,
+} from './helpers.ts';
 
 let broker: Broker;
 beforeAll(async () => {
@@ -39,15 +46,14 @@ async function rig(): Promise<{ rig: ControllerRig; fake: MqttClient; base: stri
   return { rig: r, fake, base, dbPath };
 }
 
-const status = (findings: ComplianceFinding[]): string =>
-  JSON.stringify({
-    oldest: new Date(Date.now() - 3 * 86_400_000).toISOString(),
-    cameras: [{ name: 'entrance', oldest: new Date(Date.now() - 3 * 86_400_000).toISOString(), files: 4 }],
-    ts: new Date().toISOString(),
-    recorder: { kind: 'frigate', version: '0.16.2', purges: false, note: 'Frigate 0.16: Frigate deletes' },
-    findings,
-    skipped: findings.some((f) => f.kind === 'skipped') ? [{ path: 'clips/previews', why: 'symlink' }] : [],
-  } satisfies NvrStatus);
+const status = (findings: ComplianceFinding[]): NvrStatus => ({
+  oldest: new Date(Date.now() - 3 * 86_400_000).toISOString(),
+  cameras: [{ name: 'entrance', oldest: new Date(Date.now() - 3 * 86_400_000).toISOString(), files: 4 }],
+  ts: new Date().toISOString(),
+  recorder: { kind: 'frigate', version: '0.16.2', purges: false, note: 'Frigate 0.16: Frigate deletes' },
+  findings,
+  skipped: findings.some((f) => f.kind === 'skipped') ? [{ path: 'clips/previews', why: 'symlink' }] : [],
+});
 
 const SNAPSHOTS: ComplianceFinding = {
   kind: 'config_snapshots',
@@ -65,7 +71,10 @@ describe('compliance findings on the controller', () => {
   it('a status with findings raises retention_breach naming each kind; gone findings clear it', async () => {
     const { rig: r, fake, base } = await rig();
     expect(r.alarms.isActive('retention_breach')).toBe(false);
-    await fake.publishAsync(`${base}/status`, status([SNAPSHOTS]), { qos: 1, retain: true });
+    await fake.publishAsync(`${base}/status`, sealed(`${base}/status`, status([SNAPSHOTS])), {
+      qos: 1,
+      retain: true,
+    });
     await waitFor(() => r.alarms.isActive('retention_breach'), 3000, 'breach from a finding');
     expect(breachDetail(r)).toBe(`config_snapshots: ${SNAPSHOTS.detail}`);
     expect(r.controller.health()).toMatchObject({
@@ -76,11 +85,14 @@ describe('compliance findings on the controller', () => {
     });
 
     // A new kind raises the alarm anew, so its detail names it too.
-    await fake.publishAsync(`${base}/status`, status([SNAPSHOTS, EXPORTS]), { qos: 1, retain: true });
+    await fake.publishAsync(`${base}/status`, sealed(`${base}/status`, status([SNAPSHOTS, EXPORTS])), {
+      qos: 1,
+      retain: true,
+    });
     await waitFor(() => /stale_exports: /.test(breachDetail(r) ?? ''), 3000, 'detail names the new kind');
     expect(breachDetail(r)).toBe(`config_snapshots: ${SNAPSHOTS.detail}; stale_exports: ${EXPORTS.detail}`);
 
-    await fake.publishAsync(`${base}/status`, status([]), { qos: 1, retain: true });
+    await fake.publishAsync(`${base}/status`, sealed(`${base}/status`, status([])), { qos: 1, retain: true });
     await waitFor(() => !r.alarms.isActive('retention_breach'), 3000, 'breach cleared');
     expect(r.controller.health().findings).toEqual([]);
   });
@@ -92,7 +104,10 @@ describe('compliance findings on the controller', () => {
       detail: 'record.alerts.retain.days = 30 days',
       camera: '_hall',
     };
-    await fake.publishAsync(`${base}/status`, status([cam]), { qos: 1, retain: true });
+    await fake.publishAsync(`${base}/status`, sealed(`${base}/status`, status([cam])), {
+      qos: 1,
+      retain: true,
+    });
     await waitFor(() => r.alarms.isActive('retention_breach'), 3000, 'breach from a camera finding');
     expect(breachDetail(r)).toBe('config_alerts: camera _hall: record.alerts.retain.days = 30 days');
     const raisedAt = r.alarms.list()[0]?.raisedAt;

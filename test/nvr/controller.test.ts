@@ -13,6 +13,7 @@ import { tempDir } from '../helpers/tmp.ts';
 import {
   agentConfig,
   filesRoot,
+  bodyOf,
   captureLog,
   type ControllerRig,
   DAY,
@@ -20,6 +21,7 @@ import {
   listFiles,
   makeController,
   mqttClient,
+  sealed,
   startAgent,
   testNvrConfig,
   writeSegment,
@@ -180,16 +182,21 @@ describe('controller and agent over a real broker', () => {
       await fake.publishAsync(`${s.base}/status`, '', { qos: 1, retain: true });
       await fake.endAsync();
     });
-    const status = (oldest: number) =>
-      JSON.stringify({
-        oldest: new Date(oldest).toISOString(),
-        cameras: [{ name: 'door', oldest: new Date(oldest).toISOString(), files: 3 }],
-        ts: new Date().toISOString(),
-      });
-    await fake.publishAsync(`${s.base}/status`, status(Date.now() - 10 * DAY), { qos: 1, retain: true });
+    const status = (oldest: number) => ({
+      oldest: new Date(oldest).toISOString(),
+      cameras: [{ name: 'door', oldest: new Date(oldest).toISOString(), files: 3 }],
+      ts: new Date().toISOString(),
+    });
+    await fake.publishAsync(`${s.base}/status`, sealed(`${s.base}/status`, status(Date.now() - 10 * DAY)), {
+      qos: 1,
+      retain: true,
+    });
     await waitFor(() => rig.alarms.isActive('retention_breach'), 3000, 'breach from status');
     expect(rig.controller.health().cameras[0]).toMatchObject({ name: 'door', files: 3 });
-    await fake.publishAsync(`${s.base}/status`, status(Date.now() - 3 * DAY), { qos: 1, retain: true });
+    await fake.publishAsync(`${s.base}/status`, sealed(`${s.base}/status`, status(Date.now() - 3 * DAY)), {
+      qos: 1,
+      retain: true,
+    });
     await waitFor(() => !rig.alarms.isActive('retention_breach'), 3000, 'breach cleared');
   });
 
@@ -200,11 +207,16 @@ describe('controller and agent over a real broker', () => {
     cleanups.push(() => fake.endAsync());
     let lie = true;
     fake.on('message', (_topic, payload) => {
-      const req = JSON.parse(payload.toString()) as PurgeRequest;
+      const req = bodyOf<PurgeRequest>(payload);
       const oldest = lie ? Date.parse(req.before) - DAY : Date.parse(req.before) + 60_000;
       void fake.publishAsync(
         `${s.base}/purge/response`,
-        JSON.stringify({ id: req.id, ok: true, deleted: 0, oldest: new Date(oldest).toISOString() }),
+        sealed(`${s.base}/purge/response`, {
+          id: req.id,
+          ok: true,
+          deleted: 0,
+          oldest: new Date(oldest).toISOString(),
+        }),
         { qos: 1 },
       );
     });
@@ -226,17 +238,21 @@ describe('controller and agent over a real broker', () => {
     cleanups.push(() => fake.endAsync());
     const bad = [
       '{oops',
-      JSON.stringify({ id, ok: 'yes', deleted: 1, oldest: null }),
-      JSON.stringify({ id, ok: true, deleted: -1, oldest: null }),
-      JSON.stringify({ id, ok: true, deleted: 1, oldest: 'yesterday' }),
+      sealed(`${s.base}/purge/response`, { id, ok: 'yes', deleted: 1, oldest: null }),
+      sealed(`${s.base}/purge/response`, { id, ok: true, deleted: -1, oldest: null }),
+      sealed(`${s.base}/purge/response`, { id, ok: true, deleted: 1, oldest: 'yesterday' }),
       'x'.repeat(70 * 1024),
     ];
     for (const b of bad) await fake.publishAsync(`${s.base}/purge/response`, b, { qos: 1 });
-    await fake.publishAsync(`${s.base}/status`, JSON.stringify({ oldest: 5, cameras: [], ts: 'now' }), {
-      qos: 1,
-    });
+    await fake.publishAsync(
+      `${s.base}/status`,
+      sealed(`${s.base}/status`, { oldest: 5, cameras: [], ts: 'now' }),
+      {
+        qos: 1,
+      },
+    );
     await waitFor(
-      () => s.lines.filter((l) => /rejected/.test(l.msg)).length === bad.length + 1,
+      () => s.lines.filter((l) => /rejected|dropped/.test(l.msg)).length === bad.length + 1,
       3000,
       'log lines',
     );
@@ -268,7 +284,7 @@ describe('police export and legal hold', () => {
     const spy = await mqttClient(broker.url);
     cleanups.push(() => spy.endAsync());
     const purges: PurgeRequest[] = [];
-    spy.on('message', (_t, p) => purges.push(JSON.parse(p.toString())));
+    spy.on('message', (_t, p) => purges.push(bodyOf<PurgeRequest>(p)));
     await spy.subscribeAsync(`${s.base}/purge/request`, { qos: 1 });
 
     const opened = rig.controller.openExport({
@@ -325,11 +341,11 @@ describe('police export and legal hold', () => {
     const quitter = await mqttClient(broker.url);
     let accepted = 0;
     quitter.on('message', (_t, p) => {
-      const req = JSON.parse(p.toString()) as { id: string };
+      const req = bodyOf<{ id: string }>(p);
       accepted++;
       void quitter.publishAsync(
         `${s.base}/export/response`,
-        JSON.stringify({ id: req.id, ok: true, state: 'accepted' }),
+        sealed(`${s.base}/export/response`, { id: req.id, ok: true, state: 'accepted' }),
         {
           qos: 1,
         },
@@ -361,7 +377,7 @@ describe('police export and legal hold', () => {
     let clock = Date.now();
     const s = setup();
     const rig = await controllerOn(s, () => new Date(clock));
-    // Both ends on the same clock: the agent refuses requests from its future (its holds would outrank later lists).
+    // Both ends on the same clock: a request signed three days ahead of the agent's clock would be refused.
     await agentOn(s, () => new Date(clock));
     const root = filesRoot(s.agentCfg);
     const t = clock - 5 * DAY;

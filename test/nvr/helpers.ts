@@ -4,6 +4,7 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { Alarms } from '../../src/alarms/alarms.ts';
 import { EventBus } from '../../src/events/bus.ts';
 import { createLogger, type Logger } from '../../src/log/logger.ts';
+import { type NvrKey, seal } from '../../src/contract/nvr-auth.ts';
 import { NvrController } from '../../src/nvr/controller.ts';
 import { type NvrConfig, nvrConfigDefaults } from '../../src/nvr/config.ts';
 import type { AgentConfig } from '../../src/nvr-agent/config.ts';
@@ -60,9 +61,29 @@ export function captureLog(): { log: Logger; lines: LogLine[] } {
   return { log, lines };
 }
 
+/** The key the test agents and controllers share (written to `<dir>/nvr.key` for an agent). */
+export const TEST_KEY: NvrKey = { id: 'test-1', secret: 'test-nvr-key-0123456789abcdef-0123456789' };
+
+/** Seals a body as the controller or the agent would (for stand-ins on the broker). */
+export const sealed = (topic: string, body: object, key: NvrKey = TEST_KEY, now?: Date) =>
+  seal(key, topic, body, now ? { now } : {});
+
+/** The body of a sealed message (tests read what the real parts publish). */
+export function bodyOf<T = Record<string, unknown>>(payload: Buffer | string): T {
+  return (JSON.parse(payload.toString()) as { body: T }).body;
+}
+
+export function writeKey(dir: string, key: NvrKey = TEST_KEY, name = 'nvr.key'): string {
+  const file = join(dir, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(file, `${key.secret}\n`, { mode: 0o600 });
+  return file;
+}
+
 let clientSeq = 0;
 export function agentConfig(dir: string, url: string, overrides: Partial<AgentConfig> = {}): AgentConfig {
   const base: AgentConfig = {
+    auth: { keys: [{ id: TEST_KEY.id, secret_file: writeKey(dir) }], max_skew_seconds: 300 },
     mqtt: { url, base_topic: 'nvr', client_id: `agent-${process.pid}-${++clientSeq}`, protocol_version: 5 },
     recorder: { kind: 'files', root: join(dir, 'recordings'), layout: 'frigate' },
     exports_dir: join(dir, 'exports'),
@@ -113,6 +134,11 @@ export function testNvrConfig(overrides: Partial<NvrConfig> = {}): NvrConfig {
     max_tries: 3,
     backoff: { factor: 1.5, max_ms: 1000 },
     purge_cron: '0 0 1 1 *',
+    auth: {
+      keys: [{ id: TEST_KEY.id, secret: { env: 'UNUSED_IN_TESTS' } }],
+      max_skew_seconds: 300,
+      forgery_quiet_hours: 24,
+    },
     ...overrides,
   });
 }
@@ -123,10 +149,21 @@ export function makeController(
   log: Logger,
   config: NvrConfig = testNvrConfig(),
   now?: () => Date,
+  keys: NvrKey[] = [TEST_KEY],
+  onRejected?: (reason: string) => void,
 ): ControllerRig {
   const db = openDb(dbPath);
   const alarms = new Alarms(db, new EventBus(), log);
-  const controller = new NvrController({ config, db, mqtt, alarms, log, ...(now ? { now } : {}) });
+  const controller = new NvrController({
+    config,
+    db,
+    mqtt,
+    alarms,
+    log,
+    keys,
+    ...(now ? { now } : {}),
+    ...(onRejected ? { onRejected } : {}),
+  });
   return {
     controller,
     db,

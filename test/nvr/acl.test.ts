@@ -1,0 +1,127 @@
+/**
+ * docs/mosquitto/mosquitto.conf and acl, run by a real Mosquitto: the controller's user may publish only
+ * requests, the agent's only answers and status. What the docs show is what is tested.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makePki, mosquittoPasswd, startMosquittoConf } from '../helpers/mosquitto-conf.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const dir = tempDir('nvr-acl-');
+const nvr = 'dorvakt/hovedbiblioteket/nvr';
+const users = { dorvakt: 'pw-controller-1', 'nvr-agent': 'pw-agent-2', homeassistant: 'pw-ha-3' };
+let broker: Awaited<ReturnType<typeof startMosquittoConf>>;
+let tlsPort = 0;
+
+beforeAll(async () => {
+  mkdirSync(join(dir.path, 'certs'));
+  makePki(join(dir.path, 'certs'));
+  writeFileSync(join(dir.path, 'dorvakt.acl'), readFileSync('docs/mosquitto/acl'));
+  mosquittoPasswd(join(dir.path, 'dorvakt.passwd'), users);
+  const conf = readFileSync('docs/mosquitto/mosquitto.conf', 'utf8');
+  expect(conf).toContain('listener 1883 127.0.0.1\n');
+  expect(conf).toContain('listener 8883\n');
+  const { freePort } = await import('../helpers/ports.ts');
+  tlsPort = await freePort();
+  broker = await startMosquittoConf(dir.path, (port) =>
+    conf
+      .replaceAll('/etc/mosquitto/', `${dir.path}/`)
+      .replace('listener 1883 127.0.0.1\n', `listener ${port} 127.0.0.1\n`)
+      .replace('listener 8883\n', `listener ${tlsPort} 127.0.0.1\n`),
+  );
+});
+afterAll(async () => {
+  await broker?.stop();
+  dir.cleanup();
+});
+
+async function as(user: keyof typeof users | null, over: IClientOptions = {}): Promise<MqttClient> {
+  const client = await connectAsync(`mqtt://127.0.0.1:${broker.port}`, {
+    protocolVersion: 5,
+    reconnectPeriod: 0,
+    connectTimeout: 2000,
+    ...(user ? { username: user, password: users[user] } : {}),
+    ...over,
+  });
+  client.on('error', () => undefined);
+  return client;
+}
+
+/** Publishes as `from` and reports whether `to`, subscribed to the topic, received it. */
+async function delivered(from: MqttClient, to: MqttClient, topic: string): Promise<boolean> {
+  const got: string[] = [];
+  const marker = `m-${Math.random()}`;
+  to.on('message', (t, p) => {
+    if (t === topic && p.toString() === marker) got.push(marker);
+  });
+  await to.subscribeAsync(topic, { qos: 1 });
+  // Mosquitto answers an unauthorised MQTT 5 publish with PUBACK reason 0x87; mqtt.js rejects then.
+  await from.publishAsync(topic, marker, { qos: 1 }).catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 200));
+  await to.unsubscribeAsync(topic);
+  return got.length > 0;
+}
+
+describe('the documented Mosquitto ACL', () => {
+  it('the controller publishes requests and reads answers and status; the agent the reverse', async () => {
+    const controller = await as('dorvakt');
+    const agent = await as('nvr-agent');
+    try {
+      expect(await delivered(controller, agent, `${nvr}/purge/request`)).toBe(true);
+      expect(await delivered(controller, agent, `${nvr}/export/request`)).toBe(true);
+      expect(await delivered(agent, controller, `${nvr}/purge/response`)).toBe(true);
+      expect(await delivered(agent, controller, `${nvr}/export/response`)).toBe(true);
+      expect(await delivered(agent, controller, `${nvr}/status`)).toBe(true);
+    } finally {
+      await controller.endAsync();
+      await agent.endAsync();
+    }
+  });
+
+  it('the agent cannot publish a request; the controller cannot publish a status or an answer', async () => {
+    const controller = await as('dorvakt');
+    const agent = await as('nvr-agent');
+    try {
+      // The agent may read requests: it would see its own forged one if the broker let it through.
+      expect(await delivered(agent, agent, `${nvr}/purge/request`)).toBe(false);
+      expect(await delivered(agent, agent, `${nvr}/export/request`)).toBe(false);
+      expect(await delivered(controller, controller, `${nvr}/status`)).toBe(false);
+      expect(await delivered(controller, controller, `${nvr}/purge/response`)).toBe(false);
+      // Nor may either write the other's base, or read what is not theirs.
+      const ha = await as('homeassistant');
+      // The agent cannot pose as the controller: Home Assistant (which reads <base>/status) sees nothing.
+      expect(await delivered(agent, ha, 'dorvakt/hovedbiblioteket/status')).toBe(false);
+      expect(await delivered(controller, ha, 'dorvakt/hovedbiblioteket/status')).toBe(true);
+      expect(await delivered(ha, agent, `${nvr}/purge/request`)).toBe(false);
+      expect(await delivered(controller, ha, `${nvr}/purge/request`)).toBe(false);
+      await ha.endAsync();
+    } finally {
+      await controller.endAsync();
+      await agent.endAsync();
+    }
+  });
+
+  it('refuses anonymous clients and wrong passwords; the network listener wants a client certificate', async () => {
+    await expect(as(null)).rejects.toThrow();
+    await expect(as('dorvakt', { password: 'wrong' })).rejects.toThrow();
+    const certs = join(dir.path, 'certs');
+    const tls = {
+      protocolVersion: 5 as const,
+      reconnectPeriod: 0,
+      connectTimeout: 2000,
+      ...{ username: 'nvr-agent', password: users['nvr-agent'] },
+    };
+    const url = `mqtts://127.0.0.1:${tlsPort}`;
+    await expect(connectAsync(url, { ...tls, ca: readFileSync(join(certs, 'ca.pem')) })).rejects.toThrow();
+    const agent = await connectAsync(url, {
+      ...tls,
+      ca: readFileSync(join(certs, 'ca.pem')),
+      cert: readFileSync(join(certs, 'client.pem')),
+      key: readFileSync(join(certs, 'client.key')),
+    });
+    expect(agent.connected).toBe(true);
+    await agent.endAsync();
+  });
+});
