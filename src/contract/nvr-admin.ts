@@ -43,6 +43,8 @@ export interface RetentionHealth {
   statusAt: string | null;
   breach: boolean;
   unreachable: boolean;
+  /** A forged, replayed or unsigned recorder message was dropped recently (`nvr_forgery`). */
+  forgery: boolean;
   pendingRequests: number;
   /** Compliance findings from the agent's last status (each one keeps retention_breach raised). */
   findings: ComplianceFinding[];

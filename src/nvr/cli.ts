@@ -119,7 +119,7 @@ export async function runExportCommand(
             `last purge requested ${h.lastPurgeRequestAt ?? 'never'}, answered ${h.lastPurgeAnsweredAt ?? 'never'}`,
           );
           io.out(
-            `pending requests ${h.pendingRequests}; breach ${h.breach ? 'YES' : 'no'}; unreachable ${h.unreachable ? 'YES' : 'no'}`,
+            `pending requests ${h.pendingRequests}; breach ${h.breach ? 'YES' : 'no'}; unreachable ${h.unreachable ? 'YES' : 'no'}; forgery ${h.forgery ? 'YES' : 'no'}`,
           );
           if (h.recorder) io.out(`recorder ${h.recorder.note}`);
           io.out(h.findings.length === 0 ? 'findings none' : `findings ${h.findings.length}:`);

@@ -852,6 +852,7 @@ export class NvrController implements NvrAdmin {
       statusAt: status?.ts ?? null,
       breach: this.alarms.isActive('retention_breach'),
       unreachable: this.alarms.isActive('nvr_unreachable'),
+      forgery: this.alarms.isActive('nvr_forgery'),
       pendingRequests: pending.n,
       findings: status?.findings ?? [],
       skipped: status?.skipped ?? [],

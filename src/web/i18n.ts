@@ -97,6 +97,8 @@ const en = {
   'retention.status_at': 'Recorder status at',
   'retention.breach': 'Footage older than retention!',
   'retention.unreachable': 'Recorder not reachable!',
+  'retention.forgery':
+    'A forged, replayed or unsigned message to or from the recorder was dropped. Check who can publish on the broker.',
   'retention.ok': 'Retention is kept.',
   'retention.pending': 'Pending requests',
   'retention.camera': 'Camera',
@@ -271,6 +273,8 @@ const nb: Dictionary = {
   'retention.status_at': 'Opptakerstatus',
   'retention.breach': 'Opptak eldre enn lagringstiden!',
   'retention.unreachable': 'Opptakeren svarer ikke!',
+  'retention.forgery':
+    'En forfalsket, gjentatt eller usignert melding til eller fra opptakeren ble avvist. Sjekk hvem som kan publisere på meldingsmegleren.',
   'retention.ok': 'Lagringstiden overholdes.',
   'retention.pending': 'Ventende forespørsler',
   'retention.camera': 'Kamera',
@@ -423,6 +427,8 @@ const da: Dictionary = {
   'retention.status_at': 'Optagerstatus',
   'retention.breach': 'Optagelser ældre end opbevaringstiden!',
   'retention.unreachable': 'Optageren svarer ikke!',
+  'retention.forgery':
+    'En forfalsket, gentaget eller usigneret besked til eller fra optageren blev afvist. Tjek, hvem der kan publicere på beskedmægleren.',
   'retention.ok': 'Opbevaringstiden overholdes.',
   'retention.pending': 'Ventende forespørgsler',
   'retention.holds': 'Aktive spærringer',

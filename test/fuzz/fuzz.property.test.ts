@@ -79,7 +79,9 @@ describe('hostile MQTT payloads to the NVR parsers', () => {
   });
 
   it('a well-formed purge answer is accepted (so the parsers are not refusing everything)', () => {
-    const ok = Buffer.from(JSON.stringify({ id: 'abc-123', ok: true, deleted: 3, oldest: '2026-11-20T10:00:00Z' }));
+    const ok = Buffer.from(
+      JSON.stringify({ id: 'abc-123', ok: true, deleted: 3, oldest: '2026-11-20T10:00:00Z' }),
+    );
     expect(mqttParsers(ok).accepted).toContain('purgeResponse');
   });
 

@@ -12,6 +12,7 @@ const health: RetentionHealth = {
   statusAt: '2026-11-30T00:00:02.000Z',
   breach: true,
   unreachable: false,
+  forgery: true,
   pendingRequests: 0,
   findings: [
     { kind: 'config_alerts', detail: 'record.alerts.retain.days = 30 days', camera: '_hall' },
@@ -32,6 +33,7 @@ describe('dorvakt export health', () => {
     const io = { out: (l: string) => void out.push(l), err: () => undefined };
     const admin = { health: () => health } as unknown as NvrAdmin;
     expect(await runExportCommand(['health'], { admin: () => admin, actor: 'cli:test' }, io)).toBe(0);
+    expect(out[2]).toBe('pending requests 0; breach YES; unreachable no; forgery YES');
     expect(out.slice(3)).toEqual([
       'recorder Frigate 0.16: Frigate deletes',
       'findings 2:',

@@ -270,6 +270,7 @@ describe('the controller drops what it cannot trust', () => {
     expect(answered(rig)).toEqual([]);
     expect(rig.controller.health().lastPurgeAnsweredAt).toBeNull();
     expect(rig.alarms.isActive('nvr_forgery')).toBe(true);
+    expect(rig.controller.health().forgery).toBe(true);
     expect(await rig.rejected()).toEqual({
       bad_mac: 2,
       malformed: 1,

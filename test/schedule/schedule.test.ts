@@ -98,7 +98,10 @@ describe('DoorSchedule.stateAt — Danish holidays (per date-holidays)', () => {
   });
 
   it('a Grundlovsdag half day is an exception', () => {
-    const half = schedule({ exceptions: [{ date: '2026-06-05', staffed: '10:00-12:00', note: 'Grundlovsdag' }] }, COPENHAGEN);
+    const half = schedule(
+      { exceptions: [{ date: '2026-06-05', staffed: '10:00-12:00', note: 'Grundlovsdag' }] },
+      COPENHAGEN,
+    );
     expect(half.stateAt(at('2026-06-05T11:00:00+02:00'))).toBe('staffed');
     expect(half.stateAt(at('2026-06-05T12:00:00+02:00'))).toBe('closed');
   });
@@ -156,7 +159,10 @@ describe('DoorSchedule — dated exceptions', () => {
     });
     expect(s.day('2026-05-17')).toMatchObject({ holiday: { name: 'Grunnlovsdagen' }, staffed: [] });
     expect(schedule().day('2026-05-17')).toMatchObject({ staffed: [], staffless: [] });
-    expect(schedule().day('2026-11-29')).toMatchObject({ staffed: [], staffless: [{ from: '07:00', to: '22:00' }] });
+    expect(schedule().day('2026-11-29')).toMatchObject({
+      staffed: [],
+      staffless: [{ from: '07:00', to: '22:00' }],
+    });
   });
 });
 
@@ -165,7 +171,11 @@ describe('DoorSchedule — DST (Europe/Oslo)', () => {
   it.each([
     ['day before spring forward', '2026-03-28T00:30:00+01:00', '2026-03-28T06:00:00+01:00'],
     ['spring forward day', '2026-03-29T00:30:00+01:00', '2026-03-29T06:00:00+02:00'],
-    ['spring forward day, from inside the skipped hour side', '2026-03-29T03:10:00+02:00', '2026-03-29T06:00:00+02:00'],
+    [
+      'spring forward day, from inside the skipped hour side',
+      '2026-03-29T03:10:00+02:00',
+      '2026-03-29T06:00:00+02:00',
+    ],
     ['day after spring forward', '2026-03-30T00:30:00+02:00', '2026-03-30T06:00:00+02:00'],
     ['day before fall back', '2026-10-24T00:30:00+02:00', '2026-10-24T06:00:00+02:00'],
     ['fall back day', '2026-10-25T00:30:00+02:00', '2026-10-25T06:00:00+01:00'],
@@ -225,13 +235,37 @@ describe('DoorSchedule.nextChange', () => {
       'staffed',
       '2026-11-30T10:00:00+01:00',
     ],
-    ['staffless → staffed the same morning', {}, '2026-11-25T08:00:00+01:00', 'staffed', '2026-11-25T10:00:00+01:00'],
+    [
+      'staffless → staffed the same morning',
+      {},
+      '2026-11-25T08:00:00+01:00',
+      'staffed',
+      '2026-11-25T10:00:00+01:00',
+    ],
     ['staffed → staffless', {}, '2026-11-25T12:00:00+01:00', 'staffless', '2026-11-25T16:00:00+01:00'],
     ['staffless → closed', {}, '2026-11-25T17:00:00+01:00', 'closed', '2026-11-25T22:00:00+01:00'],
-    ['Saturday staffed → staffless at 14', {}, '2026-11-28T11:00:00+01:00', 'staffless', '2026-11-28T14:00:00+01:00'],
+    [
+      'Saturday staffed → staffless at 14',
+      {},
+      '2026-11-28T11:00:00+01:00',
+      'staffless',
+      '2026-11-28T14:00:00+01:00',
+    ],
     ['over Kristi himmelfartsdag', {}, '2026-05-13T22:30:00+02:00', 'staffless', '2026-05-15T07:00:00+02:00'],
-    ['over Skjærtorsdag and Langfredag', {}, '2026-04-01T22:30:00+02:00', 'staffless', '2026-04-04T07:00:00+02:00'],
-    ['over Christmas (25th, 26th)', {}, '2026-12-24T22:30:00+01:00', 'staffless', '2026-12-27T07:00:00+01:00'],
+    [
+      'over Skjærtorsdag and Langfredag',
+      {},
+      '2026-04-01T22:30:00+02:00',
+      'staffless',
+      '2026-04-04T07:00:00+02:00',
+    ],
+    [
+      'over Christmas (25th, 26th)',
+      {},
+      '2026-12-24T22:30:00+01:00',
+      'staffless',
+      '2026-12-27T07:00:00+01:00',
+    ],
     [
       'into a holiday at midnight',
       { staffed: '', staffless: '24/7' },
@@ -311,13 +345,25 @@ describe('DoorSchedule.nextChange', () => {
 describe('DoorSchedule.closingSoon', () => {
   const s = schedule();
   it.each([
-    ['10 minutes before staffless ends', '2026-11-25T21:50:00+01:00', { minutes: 10, at: '2026-11-25T22:00:00+01:00' }],
-    ['4.5 minutes before: rounded up', '2026-11-25T21:55:30+01:00', { minutes: 5, at: '2026-11-25T22:00:00+01:00' }],
+    [
+      '10 minutes before staffless ends',
+      '2026-11-25T21:50:00+01:00',
+      { minutes: 10, at: '2026-11-25T22:00:00+01:00' },
+    ],
+    [
+      '4.5 minutes before: rounded up',
+      '2026-11-25T21:55:30+01:00',
+      { minutes: 5, at: '2026-11-25T22:00:00+01:00' },
+    ],
     ['just outside the window', '2026-11-25T21:49:59+01:00', null],
     ['after closing', '2026-11-25T22:00:00+01:00', null],
     ['staffless ending into staffed hours', '2026-11-25T09:55:00+01:00', null],
     ['staffed ending into staffless hours', '2026-11-25T15:55:00+01:00', null],
-    ['before a holiday that starts at midnight', '2026-05-13T21:55:00+02:00', { minutes: 5, at: '2026-05-13T22:00:00+02:00' }],
+    [
+      'before a holiday that starts at midnight',
+      '2026-05-13T21:55:00+02:00',
+      { minutes: 5, at: '2026-05-13T22:00:00+02:00' },
+    ],
   ])('%s', (_label, when, expected) => {
     const result = s.closingSoon(at(when));
     expect(result).toEqual(expected && { minutes: expected.minutes, at: at(expected.at) });
@@ -325,7 +371,10 @@ describe('DoorSchedule.closingSoon', () => {
 
   it('warns before midnight when a 24/7 staffless door closes for a holiday', () => {
     const allDay = schedule({ staffed: '', staffless: '24/7' });
-    expect(allDay.closingSoon(at('2026-05-16T23:55:00+02:00'))).toEqual({ minutes: 5, at: at('2026-05-17T00:00:00+02:00') });
+    expect(allDay.closingSoon(at('2026-05-16T23:55:00+02:00'))).toEqual({
+      minutes: 5,
+      at: at('2026-05-17T00:00:00+02:00'),
+    });
   });
 
   it('is off when closing_soon_minutes is 0', () => {
@@ -336,11 +385,21 @@ describe('DoorSchedule.closingSoon', () => {
 describe('DoorSchedule — invalid settings are rejected with a clear message', () => {
   const cases: [string, Partial<ScheduleConfig>, SiteSettings, RegExp][] = [
     ['hours without minutes', { staffed: 'Mo-Fr 10-16' }, OSLO, /staffed "Mo-Fr 10-16".*10:00-16:00/],
-    ['garbage', { staffless: 'whenever' }, OSLO, /staffless "whenever": opening_hours error:.*Unexpected token/],
+    [
+      'garbage',
+      { staffless: 'whenever' },
+      OSLO,
+      /staffless "whenever": opening_hours error:.*Unexpected token/,
+    ],
     ['hour out of range', { staffless: 'Mo-Fr 25:00-26:00' }, OSLO, /staffless .*outside of the current day/],
     ['trailing separator', { staffed: 'Mo-Fr 10:00-16:00,' }, OSLO, /staffed .*warning.*ends with ","/],
     ['PH in the expression', { staffed: 'Mo-Fr 10:00-16:00; PH off' }, OSLO, /PH\/SH are not supported/],
-    ['SH in the expression', { staffless: 'SH Mo-Fr 08:00-12:00' }, OSLO, /staffless .*PH\/SH are not supported/],
+    [
+      'SH in the expression',
+      { staffless: 'SH Mo-Fr 08:00-12:00' },
+      OSLO,
+      /staffless .*PH\/SH are not supported/,
+    ],
     [
       'bad exception hours',
       { exceptions: [{ date: '2026-12-24', staffless: '10:00-' }] },
@@ -353,7 +412,12 @@ describe('DoorSchedule — invalid settings are rejected with a clear message', 
       OSLO,
       /exceptions\[0\]\.staffed "Mo-Fr 10:00-12:00": exception hours must be time ranges only/,
     ],
-    ['impossible date', { exceptions: [{ date: '2026-02-30', closed: true }] }, OSLO, /exceptions\[0\]\.date .*not a calendar date/],
+    [
+      'impossible date',
+      { exceptions: [{ date: '2026-02-30', closed: true }] },
+      OSLO,
+      /exceptions\[0\]\.date .*not a calendar date/,
+    ],
     [
       'two exceptions for one date',
       {
@@ -371,10 +435,25 @@ describe('DoorSchedule — invalid settings are rejected with a clear message', 
       OSLO,
       /exceptions\[0\] .*cannot be combined/,
     ],
-    ['an exception that says nothing', { exceptions: [{ date: '2026-12-24', note: 'stengt' }] }, OSLO, /needs closed: true/],
-    ['unknown time zone', {}, { timezone: 'Europe/Atlantis', country: 'NO' }, /site\.timezone "Europe\/Atlantis"/],
+    [
+      'an exception that says nothing',
+      { exceptions: [{ date: '2026-12-24', note: 'stengt' }] },
+      OSLO,
+      /needs closed: true/,
+    ],
+    [
+      'unknown time zone',
+      {},
+      { timezone: 'Europe/Atlantis', country: 'NO' },
+      /site\.timezone "Europe\/Atlantis"/,
+    ],
     ['unknown country', {}, { timezone: 'Europe/Oslo', country: 'XX' }, /site\.country "XX"/],
-    ['region for a country without regions', {}, { timezone: 'Europe/Oslo', country: 'NO', region: '03' }, /no regions/],
+    [
+      'region for a country without regions',
+      {},
+      { timezone: 'Europe/Oslo', country: 'NO', region: '03' },
+      /no regions/,
+    ],
   ];
   it.each(cases)('%s', (_label, overrides, site, message) => {
     expect(() => schedule(overrides, site)).toThrow(message);
@@ -433,7 +512,11 @@ describe('DoorSchedule — days are calendar days', () => {
   });
 
   it('an exception range past midnight is cut at midnight', () => {
-    const s = schedule({ staffed: '', staffless: '', exceptions: [{ date: '2026-11-25', staffless: '20:00-02:00' }] });
+    const s = schedule({
+      staffed: '',
+      staffless: '',
+      exceptions: [{ date: '2026-11-25', staffless: '20:00-02:00' }],
+    });
     expect(s.stateAt(at('2026-11-25T23:59:00+01:00'))).toBe('staffless');
     expect(s.stateAt(at('2026-11-26T01:00:00+01:00'))).toBe('closed');
     expect(s.stateAt(at('2026-11-25T01:00:00+01:00'))).toBe('closed');

@@ -12,7 +12,9 @@ describe('the machine time zone does not matter', () => {
   it('TZ=Europe/Oslo, America/New_York and Australia/Lord_Howe give the same answers as this process', async () => {
     const zones = ['Europe/Oslo', 'America/New_York', 'Australia/Lord_Howe'];
     const outputs = await Promise.all(
-      zones.map((tz) => run(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, TZ: tz } })),
+      zones.map((tz) =>
+        run(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, TZ: tz } }),
+      ),
     );
     const ours = probe();
     for (const { stdout } of outputs) expect(JSON.parse(stdout)).toEqual(ours);

@@ -107,19 +107,22 @@ describe('ScheduleWatcher with an injected clock', () => {
   it.each([
     ['spring forward', '2026-03-28T21:59:00+01:00', '2026-03-29T03:30:00+02:00', '2026-03-29T07:00:00+02:00'],
     ['fall back', '2026-10-24T21:59:00+02:00', '2026-10-25T02:30:00+01:00', '2026-10-25T07:00:00+01:00'],
-  ])('across the DST night (%s): closes at 22:00, opens at 07:00 local', (_label, evening, night, morning) => {
-    const t = setup(evening);
-    t.watcher.start();
-    t.set(night);
-    t.set(morning);
-    expect(t.events.map((e) => (e.type === 'mode' ? `${e.mode}@${e.ts}` : e.type))).toEqual([
-      `staffless@${new Date(evening).toISOString()}`,
-      'closing_soon',
-      `closed@${new Date(night).toISOString()}`,
-      `staffless@${new Date(morning).toISOString()}`,
-    ]);
-    expect(t.events[2]).toMatchObject({ next: { mode: 'staffless', at: new Date(morning).toISOString() } });
-  });
+  ])(
+    'across the DST night (%s): closes at 22:00, opens at 07:00 local',
+    (_label, evening, night, morning) => {
+      const t = setup(evening);
+      t.watcher.start();
+      t.set(night);
+      t.set(morning);
+      expect(t.events.map((e) => (e.type === 'mode' ? `${e.mode}@${e.ts}` : e.type))).toEqual([
+        `staffless@${new Date(evening).toISOString()}`,
+        'closing_soon',
+        `closed@${new Date(night).toISOString()}`,
+        `staffless@${new Date(morning).toISOString()}`,
+      ]);
+      expect(t.events[2]).toMatchObject({ next: { mode: 'staffless', at: new Date(morning).toISOString() } });
+    },
+  );
 
   it('current() and next() evaluate on first use even before start()', () => {
     const t = setup('2026-11-25T12:00:00+01:00');
@@ -209,7 +212,10 @@ describe('ScheduleWatcher lifecycle', () => {
         return super.stateAt(date);
       }
     }
-    const flaky = new FlakySchedule(new LibraryPlanner(LIBRARY, { timezone: "Europe/Oslo", country: "NO" }), { timezone: "Europe/Oslo", closingSoonMinutes: 10 });
+    const flaky = new FlakySchedule(new LibraryPlanner(LIBRARY, { timezone: 'Europe/Oslo', country: 'NO' }), {
+      timezone: 'Europe/Oslo',
+      closingSoonMinutes: 10,
+    });
     flaky.failures = 2; // start() evaluates synchronously and must succeed
     const bus = new EventBus();
     const modes: string[] = [];

@@ -59,7 +59,9 @@ describe('Zone (independent of process TZ)', () => {
   });
 
   it('property: every instant is among the instants of its own wall clock reading', () => {
-    const zones = ['Europe/Oslo', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kolkata'].map((z) => new Zone(z));
+    const zones = ['Europe/Oslo', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kolkata'].map(
+      (z) => new Zone(z),
+    );
     fc.assert(
       fc.property(
         fc.constantFrom(...zones),

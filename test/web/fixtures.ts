@@ -140,6 +140,7 @@ export class MemoryNvrAdmin implements NvrAdmin {
       statusAt: new Date().toISOString(),
       breach: this.findings.length > 0,
       unreachable: false,
+      forgery: false,
       pendingRequests: 0,
       findings: this.findings,
       skipped: this.skipped,

@@ -30,7 +30,10 @@ describe('sessions and the live stream', () => {
     const address = h.app.server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
     const abort = new AbortController();
-    const res = await fetch(`http://127.0.0.1:${port}/api/events`, { headers: { cookie: s.cookie }, signal: abort.signal });
+    const res = await fetch(`http://127.0.0.1:${port}/api/events`, {
+      headers: { cookie: s.cookie },
+      signal: abort.signal,
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     const reader = res.body!.getReader();
@@ -43,7 +46,9 @@ describe('sessions and the live stream', () => {
       const chunk = await reader.read();
       text += decoder.decode(chunk.value ?? new Uint8Array());
     }
-    expect(text).toMatch(/data: \{"type":"alarm","alarm":"door_forced","state":"(raised|cleared)","door":"main"/);
+    expect(text).toMatch(
+      /data: \{"type":"alarm","alarm":"door_forced","state":"(raised|cleared)","door":"main"/,
+    );
     abort.abort();
     await reader.cancel().catch(() => undefined);
   });

@@ -26,7 +26,8 @@ function retentionBody(ctx: PageContext, nvr: NvrAdmin) {
   const holds = nvr.listExports().filter((c) => ACTIVE_HOLD.includes(c.state));
   return html`${h.breach ? html`<p class="notice error breach" id="breach">${t('retention.breach')}</p>` : ''}
 ${h.unreachable ? html`<p class="notice error" id="unreachable">${t('retention.unreachable')}</p>` : ''}
-${!h.breach && !h.unreachable ? html`<p class="notice ok">${t('retention.ok')}</p>` : ''}
+${h.forgery ? html`<p class="notice error" id="forgery">${t('retention.forgery')}</p>` : ''}
+${!h.breach && !h.unreachable && !h.forgery ? html`<p class="notice ok">${t('retention.ok')}</p>` : ''}
 <dl class="panel">
 <dt>${t('retention.days')}</dt><dd>${h.retentionDays}</dd>
 <dt>${t('retention.last_purge')}</dt><dd>${fmt(h.lastPurgeRequestAt)}</dd>
