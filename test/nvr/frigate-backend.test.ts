@@ -445,6 +445,20 @@ describe('exports and listing', () => {
   });
 });
 
+describe('a Frigate that was down when the agent started', () => {
+  it('is asked for its version again at the next use, and then answers as usual', async () => {
+    await withStandin({ version: '0.18.0', cameras: ['hall'] }, async (s) => {
+      seed(s, 'hall', T0, [600]);
+      const rec = createFrigateRecorder({ ...options(s.url), retries: 0 }, log);
+      s.failNext('/api/version', 500);
+      await expect(rec.start()).rejects.toThrow(/api\/version: 500/);
+      expect((await rec.segments(T0 * 1000, (T0 + 60) * 1000, null)).segments).toHaveLength(1);
+      expect(rec.describe()).toMatchObject({ kind: 'frigate', purges: true });
+      await rec.stop();
+    });
+  });
+});
+
 describe('config findings', () => {
   it('reports safe mode on 0.17 (no cameras, no cleanup)', async () => {
     await withStandin({ version: '0.17.0', cameras: ['hall'], safeMode: true }, async (s) => {

@@ -323,7 +323,7 @@ export class FrigateRecorder implements Recorder {
   }
 
   async purge(plan: PurgePlan): Promise<RecorderPurgeResult> {
-    this.requireStarted();
+    await this.ensureStarted();
     this.takeCalls();
     const skipped: SkippedPlace[] = [];
     const cameras = await this.cameraList(plan.cameras, skipped);
@@ -407,7 +407,7 @@ export class FrigateRecorder implements Recorder {
     to: number,
     cameras: Set<string> | null,
   ): Promise<{ segments: RecordedSegment[]; skipped: SkippedPlace[] }> {
-    this.requireStarted();
+    await this.ensureStarted();
     const out: RecordedSegment[] = [];
     const skipped: SkippedPlace[] = [];
     for (const camera of await this.cameraList(cameras, skipped)) {
@@ -422,7 +422,7 @@ export class FrigateRecorder implements Recorder {
   }
 
   async copySegment(segment: RecordedSegment, target: string): Promise<void> {
-    this.requireStarted();
+    await this.ensureStarted();
     // Only paths of the layout Frigate writes are fetched: the camera and time come from Frigate's own listing.
     if (!/^\d{4}-\d{2}-\d{2}\/\d{2}\/[A-Za-z0-9_-]{1,64}\/\d{2}\.\d{2}\.mp4$/.test(segment.rel)) {
       throw new Error(`not a Frigate segment path: ${segment.rel}`);
@@ -442,7 +442,7 @@ export class FrigateRecorder implements Recorder {
   }
 
   async configFindings(retentionDays: number): Promise<ComplianceFinding[]> {
-    this.requireStarted();
+    await this.ensureStarted();
     let config: unknown;
     try {
       config = await this.call('GET', 'api/config', { as: 'json' });
@@ -572,8 +572,9 @@ export class FrigateRecorder implements Recorder {
     return { name: camera, oldest, files: segs.length };
   }
 
-  private requireStarted(): void {
-    if (!this.mode) throw new Error('frigate recorder: start() first');
+  /** Frigate down when the agent started: ask its version again before the next use, not never. */
+  private async ensureStarted(): Promise<void> {
+    if (!this.mode) await this.start();
   }
 
   // ---- HTTP
