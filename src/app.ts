@@ -219,7 +219,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       username: config.mqtt.username,
       password: config.mqtt.password ? readSecret(config.mqtt.password) : undefined,
       tls: mqttTls(config.mqtt.tls),
-      protocolVersion: broker.kind === 'embedded' ? 4 : 5,
+      protocolVersion: broker.kind === 'embedded' ? 4 : (config.mqtt.protocol_version ?? 5),
     },
     bus,
     alarms,

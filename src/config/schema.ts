@@ -106,6 +106,11 @@ export const configSchema = {
             reject_unauthorized: { type: 'boolean', default: true },
           },
         },
+        protocol_version: {
+          enum: [4, 5],
+          description:
+            'MQTT 5 or 3.1.1 (4). Default: 5 for an external broker, 4 for the embedded one (aedes speaks 3.1.1 only).',
+        },
         embedded_fallback: {
           type: 'boolean',
           default: false,

@@ -61,6 +61,8 @@ export interface DorvaktConfig {
     username?: string | undefined;
     password?: SecretRef | undefined;
     tls?: MqttTlsConfig | undefined;
+    /** 5 or 4 (MQTT 3.1.1); unset: 5, or 4 for the embedded broker. */
+    protocol_version?: 4 | 5 | undefined;
     embedded_fallback: boolean;
   };
   nvr: NvrConfig;
