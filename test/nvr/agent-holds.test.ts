@@ -15,6 +15,7 @@ import { parseNvrStatus } from '../../src/nvr/messages.ts';
 import { NvrAgent } from '../../src/nvr-agent/agent.ts';
 import type { AgentConfig } from '../../src/nvr-agent/config.ts';
 import type { Recorder } from '../../src/nvr-agent/recorder.ts';
+import { parsePurgeRequest } from '../../src/nvr-agent/requests.ts';
 import { type Broker, startMosquitto } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -629,5 +630,27 @@ describe('open cases: the newest purge list names them', () => {
         oldest: old.toISOString(),
       },
     ]);
+  });
+});
+
+describe('a hold window names its case', () => {
+  it('the purge request schema takes `case` as an export folder name, and nothing that could leave exports', () => {
+    const hold = (c: unknown) => ({
+      id: 'p-1',
+      before: '2026-11-23T02:00:00.000Z',
+      cameras: [],
+      holds: [{ from: '2026-11-20T02:00:00.000Z', to: '2026-11-20T03:00:00.000Z', cameras: [], case: c }],
+      ts: '2026-11-30T02:00:00.000Z',
+    });
+    const parse = (c: unknown) => parsePurgeRequest(Buffer.from(JSON.stringify(hold(c))));
+    expect(parse('2026_4711_abcdef12')).toMatchObject({ ok: true });
+    for (const bad of ['../etc', '.partial-x', 'a/b', '', 5, 'x'.repeat(97)])
+      expect(parse(bad).ok).toBe(false);
+    // Old controllers send no case: still accepted.
+    const { holds, ...rest } = hold('x');
+    const [{ case: _dropped, ...plain }] = holds as [Record<string, unknown>];
+    expect(parsePurgeRequest(Buffer.from(JSON.stringify({ ...rest, holds: [plain] })))).toMatchObject({
+      ok: true,
+    });
   });
 });
