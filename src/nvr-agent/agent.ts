@@ -451,7 +451,8 @@ export class NvrAgent {
 
   /**
    * A newer purge request carries the controller's complete hold list. Export holds stay whatever it says:
-   * a purge request (or a forged one) can never release them; only their lifetime does.
+   * a purge request (or a forged one) can never release them; only their lifetime does (which naming their case
+   * extends, as the controller renews open cases beyond the agent's hold_max_days).
    */
   private learnHolds(req: PurgeRequest): void {
     const current = this.state.purgeHolds;
