@@ -6,6 +6,11 @@ export interface HoldWindow {
   from: string;
   to: string;
   cameras: string[];
+  /**
+   * The export's case folder (`ExportRequest.case`) when the hold belongs to an open export case: the agent
+   * reads the purge list's cases as the open ones (its export folders of other cases are stale once delivered).
+   */
+  case?: string;
 }
 
 export interface PurgeRequest {

@@ -28,6 +28,7 @@ import {
 } from '../contract/nvr.ts';
 import type { Logger } from '../log/logger.ts';
 import { scanMedia } from './compliance/media-scan.ts';
+import { checkOwnExports } from './compliance/own-exports.ts';
 import { AgentGuard, readAgentKeys, tlsOptions } from './auth.ts';
 import type { AgentConfig } from './config.ts';
 import { ExportRefusal, type ExportJob, exportSegments, finishedExport, preparedCase } from './export.ts';
@@ -55,7 +56,10 @@ interface ExportHold {
 interface AgentState {
   /** Holds from the newest purge request (by its ts): the controller's full list at that time. */
   purgeHolds: { ts: string; holds: HoldWindow[] } | null;
-  /** Export windows: kept until their lifetime ends, whatever later purge requests list. */
+  /**
+   * Export windows: kept until their lifetime ends, whatever later purge requests list; a case the newest purge
+   * list still names keeps its hold past that lifetime (the controller renews open cases).
+   */
   exportHolds: ExportHold[];
   /** Case folders this agent created in exports_dir: the only ones it may ever delete (an unfinished attempt). */
   createdCases: { case: string; id: string }[];
@@ -409,11 +413,17 @@ export class NvrAgent {
     return result;
   }
 
-  /** Holds still alive: each lapses `hold_max_days` after its request; an export being copied stays held. */
+  /**
+   * Holds still alive: each lapses `hold_max_days` after its request; an export being copied stays held, and so
+   * does an export whose case the newest (alive) purge list names.
+   */
   private knownHolds(): HoldWindow[] {
     const now = this.now().getTime();
     const alive = (ts: string) => Date.parse(ts) + this.config.hold_max_days * DAY_MS >= now;
-    const expired = this.state.exportHolds.filter((h) => !alive(h.ts) && !this.inflight.has(h.id));
+    const renewed = this.purgeListCases();
+    const expired = this.state.exportHolds.filter(
+      (h) => !alive(h.ts) && !this.inflight.has(h.id) && !(h.case && renewed.has(h.case)),
+    );
     if (expired.length > 0) {
       this.log.info({ ids: expired.map((h) => h.id) }, 'export holds lapsed (hold_max_days)');
       this.state.exportHolds = this.state.exportHolds.filter((h) => !expired.includes(h));
@@ -424,9 +434,25 @@ export class NvrAgent {
     return [...fromPurge, ...this.state.exportHolds.map((h) => h.hold)];
   }
 
+  /** Cases the newest purge list names, while that list is alive (the controller's open cases). */
+  private purgeListCases(): Set<string> {
+    const current = this.state.purgeHolds;
+    if (!current || Date.parse(current.ts) + this.config.hold_max_days * DAY_MS < this.now().getTime())
+      return new Set();
+    return new Set(current.holds.flatMap((h) => (h.case ? [h.case] : [])));
+  }
+
+  /** Open cases: those of the newest purge list and of the live export holds. */
+  private openCases(): Set<string> {
+    const open = this.purgeListCases();
+    for (const h of this.state.exportHolds) if (h.case) open.add(h.case);
+    return open;
+  }
+
   /**
    * A newer purge request carries the controller's complete hold list. Export holds stay whatever it says:
-   * a purge request (or a forged one) can never release them; only their lifetime does.
+   * a purge request (or a forged one) can never release them; only their lifetime does (which naming their case
+   * extends, as the controller renews open cases beyond the agent's hold_max_days).
    */
   private learnHolds(req: PurgeRequest): void {
     const current = this.state.purgeHolds;
@@ -462,13 +488,27 @@ export class NvrAgent {
       });
     }
     const skipped = [...result.skipped];
+    const openCases = this.openCases();
+    try {
+      const own = await checkOwnExports({
+        exportsDir: this.config.exports_dir,
+        created: this.state.createdCases.map((c) => c.case),
+        openCases,
+        retentionDays: this.config.retention_days,
+        now: this.now().getTime(),
+      });
+      findings.push(...own.findings);
+      skipped.push(...own.skipped);
+    } catch (error) {
+      skipped.push({ path: 'exports', why: `check failed: ${(error as Error).message}`.slice(0, 500) });
+    }
     if (this.config.media_root) {
       try {
         const scan = await scanMedia({
           mediaRoot: this.config.media_root,
           retentionDays: this.config.retention_days,
           now: this.now().getTime(),
-          openCaseExports: new Set(this.state.exportHolds.flatMap((h) => (h.case ? [h.case] : []))),
+          openCaseExports: openCases,
         });
         findings.push(...scan.findings);
         skipped.push(...scan.skipped);

@@ -36,7 +36,12 @@ const purgeSchema = {
         type: 'object',
         additionalProperties: false,
         required: ['from', 'to', 'cameras'],
-        properties: { from: isoTime, to: isoTime, cameras },
+        properties: {
+          from: isoTime,
+          to: isoTime,
+          cameras,
+          case: { type: 'string', pattern: EXPORT_CASE_PATTERN },
+        },
       },
     },
     ts: isoTime,

@@ -271,13 +271,15 @@ export class NvrController implements NvrAdmin {
   private activeHolds(now: number): HoldWindow[] {
     const rows = this.db
       .prepare(
-        `SELECT from_at, to_at, cameras FROM nvr_exports WHERE closed_at IS NULL AND state IN ${ACTIVE_HOLD_STATES} AND hold_expires_at > ? ORDER BY from_at`,
+        `SELECT id, case_number, from_at, to_at, cameras FROM nvr_exports WHERE closed_at IS NULL AND state IN ${ACTIVE_HOLD_STATES} AND hold_expires_at > ? ORDER BY from_at`,
       )
-      .all(now) as { from_at: number; to_at: number; cameras: string }[];
+      .all(now) as { id: string; case_number: string; from_at: number; to_at: number; cameras: string }[];
     return rows.map((r) => ({
       from: new Date(r.from_at).toISOString(),
       to: new Date(r.to_at).toISOString(),
       cameras: JSON.parse(r.cameras) as string[],
+      // Recomputed as openExport named it: the agent learns from this which export folders are still open.
+      case: caseDirName(r.case_number, r.id),
     }));
   }
 

@@ -625,10 +625,11 @@ export const FINDING_LABELS: Record<FindingKind, Record<Language, string>> = {
   stale_snapshots: { en: 'Old snapshots', nb: 'Gamle stillbilder', da: 'Gamle stillbilleder' },
   stale_thumbnails: { en: 'Old thumbnails', nb: 'Gamle miniatyrbilder', da: 'Gamle miniaturebilleder' },
   stale_previews: { en: 'Old preview videos', nb: 'Gamle forhåndsvisninger', da: 'Gamle forhåndsvisninger' },
+  // Police copies of closed cases (and Frigate's own exports): the agent never deletes them, a person does.
   stale_exports: {
-    en: 'Old exports that belong to no open case',
-    nb: 'Gamle utleveringer uten åpen sak',
-    da: 'Gamle udleveringer uden åben sag',
+    en: 'Old exports that belong to no open case: delete after delivery',
+    nb: 'Gamle eksporter uten åpen sak: slett etter utlevering',
+    da: 'Gamle eksporter uden åben sag: slet efter udlevering',
   },
   stale_faces: { en: 'Old face images', nb: 'Gamle ansiktsbilder', da: 'Gamle ansigtsbilleder' },
   skipped: {

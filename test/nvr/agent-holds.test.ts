@@ -1,6 +1,6 @@
 /** The agent's export and hold rules over a real broker: a hold is a copy, and what it may refuse or delete. */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { parseNvrStatus } from '../../src/nvr/messages.ts';
 import { NvrAgent } from '../../src/nvr-agent/agent.ts';
 import type { AgentConfig } from '../../src/nvr-agent/config.ts';
 import type { Recorder } from '../../src/nvr-agent/recorder.ts';
+import { parsePurgeRequest } from '../../src/nvr-agent/requests.ts';
 import { type Broker, startMosquitto } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -486,5 +487,169 @@ describe('holds', () => {
     expect(result).toMatchObject({ deleted: 1, oldest: younger });
     expect(listFiles(r.root)).toEqual([frigatePath('door', younger)]);
     expect(existsSync(join(r.root, frigatePath('door', older)))).toBe(false);
+  });
+});
+
+describe('open cases: the newest purge list names them', () => {
+  const staleOf = (s: NvrStatus | null | undefined) => s?.findings?.filter((f) => f.kind === 'stale_exports');
+  const stateHolds = (r: Rig) =>
+    (JSON.parse(readFileSync(r.config.state_file, 'utf8')) as { exportHolds: { case: string }[] }).exportHolds
+      .map((h) => h.case)
+      .sort();
+
+  it('an export hold whose case the purge list names outlives hold_max_days; one it does not name lapses as before', async () => {
+    const r = await rig({ hold_max_days: 10 });
+    const t = r.clock.now - 2 * DAY;
+    writeSegment(r.root, frigatePath('door', t));
+    writeSegment(r.root, frigatePath('hall', t));
+    const window = { from: new Date(t - 1000).toISOString(), to: new Date(t + 1000).toISOString() };
+    await r.exportReq({ ...window, case: 'K-open', cameras: ['door'] });
+    await r.exportReq({ ...window, case: 'K-closed', cameras: ['hall'] });
+    // The controller's list names K-open, on another camera: only the export hold itself keeps door.
+    const listed = { ...window, cameras: ['garage'], case: 'K-open' };
+    r.clock.now += 11 * DAY;
+    expect(await r.purge({ holds: [listed] })).toMatchObject({ ok: true, deleted: 1 });
+    expect(listFiles(r.root)).toEqual([frigatePath('door', t)]);
+    expect(stateHolds(r)).toEqual(['K-open']);
+    // Also in the agent's own purge and after a restart.
+    await r.restart();
+    r.clock.now += DAY;
+    expect(await r.agent.ownPurge()).toMatchObject({ deleted: 0, held: 1 });
+    // A newer list without it: the hold is past its lifetime, so it lapses now.
+    r.clock.now += 1000;
+    expect(await r.purge({ holds: [] })).toMatchObject({ ok: true, deleted: 1 });
+    expect(listFiles(r.root)).toEqual([]);
+    expect(stateHolds(r)).toEqual([]);
+  });
+
+  it('a purge list never removes an export hold early, whatever cases it names', async () => {
+    const r = await rig({ hold_max_days: 10 });
+    const t = r.clock.now - 2 * DAY;
+    writeSegment(r.root, frigatePath('door', t));
+    await r.exportReq({ from: new Date(t - 1000).toISOString(), to: new Date(t + 1000).toISOString() });
+    r.clock.now += 6 * DAY;
+    const other = {
+      from: new Date(t).toISOString(),
+      to: new Date(t).toISOString(),
+      cameras: [],
+      case: 'K-x',
+    };
+    expect(await r.purge({ holds: [other] })).toMatchObject({ ok: true });
+    expect(await r.purge({ holds: [] })).toMatchObject({ ok: true, deleted: 0 });
+    expect(listFiles(r.root)).toEqual([frigatePath('door', t)]);
+  });
+
+  it('reports its own export folders of closed cases past retention, never deletes them, and leaves folders it did not create alone', async () => {
+    const r = await rig({ hold_max_days: 10 }, (_root, dir) => {
+      // Left by a person: no finding, never touched, listed as not judged.
+      const foreign = join(dir, 'exports', 'K-foreign');
+      mkdirSync(foreign, { recursive: true });
+      writeFileSync(join(foreign, 'evidence.mp4'), 'from the last police visit');
+      writeFileSync(
+        join(foreign, 'manifest.json'),
+        JSON.stringify({ case: 'K-foreign', created: new Date(Date.now() - 60 * DAY).toISOString() }),
+      );
+    });
+    const t = r.clock.now - 2 * DAY;
+    writeSegment(r.root, frigatePath('door', t));
+    const window = { from: new Date(t - 1000).toISOString(), to: new Date(t + 1000).toISOString() };
+    for (const c of ['K-1', 'K-2', 'K-3'])
+      expect(await r.exportReq({ ...window, case: c })).toMatchObject({ state: 'done' });
+    const exportsBefore = listTree(r.config.exports_dir);
+    const listed = (...cases: string[]) => cases.map((c) => ({ ...window, cameras: [], case: c }));
+
+    // Within retention: nothing stale, whatever is open.
+    r.clock.now += 6 * DAY;
+    await r.purge({ holds: listed('K-1') });
+    expect(staleOf(r.agent.status)).toEqual([]);
+    expect(r.agent.status?.skipped).toContainEqual({
+      path: 'exports/K-foreign',
+      why: 'not created by this agent: never touched, not judged',
+    });
+
+    // Past retention; the export holds are alive (open) until hold_max_days.
+    r.clock.now += 2 * DAY;
+    await r.purge({ holds: listed('K-1') });
+    expect(staleOf(r.agent.status)).toEqual([]);
+
+    // Past hold_max_days: K-1 is still open (renewed, in the purge list), K-2 and K-3 are closed.
+    r.clock.now += 3 * DAY;
+    await r.purge({ holds: listed('K-1') });
+    const created = new Date(r.clock.now - 11 * DAY).toISOString();
+    expect(staleOf(r.agent.status)).toEqual([
+      {
+        kind: 'stale_exports',
+        detail: 'exports/K-2 belongs to no open case: delete it after delivery (and 1 more: exports/K-3)',
+        count: 2,
+        oldest: created,
+      },
+    ]);
+    // Reopened (the controller lists K-2 again): no longer stale.
+    r.clock.now += 1000;
+    await r.purge({ holds: listed('K-1', 'K-2', 'K-3') });
+    expect(staleOf(r.agent.status)).toEqual([]);
+    // Closed again, the retained status (what the controller reads) carries it.
+    r.clock.now += 1000;
+    await r.purge({ holds: listed('K-1') });
+    await waitFor(
+      () => staleOf(r.statuses.at(-1))?.[0]?.count === 2,
+      5000,
+      'retained status with the finding',
+    );
+    // The agent deleted none of it, and never touched the folder it did not create.
+    expect(listTree(r.config.exports_dir)).toEqual(exportsBefore);
+    expect(readFileSync(join(r.config.exports_dir, 'K-foreign', 'evidence.mp4'), 'utf8')).toBe(
+      'from the last police visit',
+    );
+  });
+
+  it('an unfinished copy of its own (no manifest) counts from the folder time', async () => {
+    const r = await rig();
+    await r.agent.stop();
+    mkdirSync(dirname(r.config.state_file), { recursive: true });
+    writeFileSync(
+      r.config.state_file,
+      JSON.stringify({
+        purgeHolds: null,
+        exportHolds: [],
+        createdCases: [{ case: 'K-half', id: 'e-half' }],
+        answers: [],
+      }),
+    );
+    const half = join(r.config.exports_dir, '.partial-K-half');
+    mkdirSync(half, { recursive: true });
+    writeFileSync(join(half, 'a.mp4'), 'ha');
+    const old = new Date(r.clock.now - 9 * DAY);
+    utimesSync(half, old, old);
+    await r.restart();
+    expect(staleOf(r.agent.status)).toEqual([
+      {
+        kind: 'stale_exports',
+        detail: 'exports/.partial-K-half belongs to no open case: delete it after delivery',
+        count: 1,
+        oldest: old.toISOString(),
+      },
+    ]);
+  });
+});
+
+describe('a hold window names its case', () => {
+  it('the purge request schema takes `case` as an export folder name, and nothing that could leave exports', () => {
+    const hold = (c: unknown) => ({
+      id: 'p-1',
+      before: '2026-11-23T02:00:00.000Z',
+      cameras: [],
+      holds: [{ from: '2026-11-20T02:00:00.000Z', to: '2026-11-20T03:00:00.000Z', cameras: [], case: c }],
+      ts: '2026-11-30T02:00:00.000Z',
+    });
+    const parse = (c: unknown) => parsePurgeRequest(Buffer.from(JSON.stringify(hold(c))));
+    expect(parse('2026_4711_abcdef12')).toMatchObject({ ok: true });
+    for (const bad of ['../etc', '.partial-x', 'a/b', '', 5, 'x'.repeat(97)])
+      expect(parse(bad).ok).toBe(false);
+    // Old controllers send no case: still accepted.
+    const old = hold('x');
+    old.holds = old.holds.map(({ from, to, cameras }) => ({ from, to, cameras, case: undefined }));
+    expect(JSON.stringify(old)).not.toContain('"case"');
+    expect(parsePurgeRequest(Buffer.from(JSON.stringify(old)))).toMatchObject({ ok: true });
   });
 });

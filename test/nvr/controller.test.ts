@@ -300,8 +300,9 @@ describe('police export and legal hold', () => {
     // The window is on hold from the moment it is opened: the next purge carries it.
     const pid = rig.controller.purgeNow();
     await waitFor(() => purges.find((p) => p.id === pid), 3000, 'purge with hold');
+    // The sealed body names the case folder, so the agent knows the case is still open.
     expect(purges.find((p) => p.id === pid)!.holds).toEqual([
-      { from: opened.from, to: opened.to, cameras: ['door'] },
+      { from: opened.from, to: opened.to, cameras: ['door'], case: caseDirName('2026/4711', opened.id) },
     ]);
 
     const done = await waitFor(
@@ -398,6 +399,69 @@ describe('police export and legal hold', () => {
     await waitFor(() => answered(rig, id), 5000, 'answer');
     expect(listFiles(root)).toEqual([frigatePath('door', t)]);
     expect(rig.alarms.isActive('retention_breach')).toBe(false);
+  });
+
+  it("a closed case's export folder past retention is stale_exports on the agent and retention_breach on the controller; an open case's is not", async () => {
+    let clock = Date.now();
+    const s = setup();
+    s.agentCfg.hold_max_days = 10;
+    const rig = await controllerOn(s, () => new Date(clock));
+    const agent = await agentOn(s, () => new Date(clock));
+    const root = filesRoot(s.agentCfg);
+    const t = clock - 2 * DAY;
+    writeSegment(root, frigatePath('door', t), 'closed case');
+    writeSegment(root, frigatePath('hall', t), 'open case');
+    const open = (caseNumber: string, camera: string) =>
+      rig.controller.openExport({
+        caseNumber,
+        authority: 'police',
+        from: new Date(t - 1000).toISOString(),
+        to: new Date(t + 1000).toISOString(),
+        cameras: [camera],
+        reason: 'incident',
+        actor: 'admin',
+      });
+    const closed = open('K-10', 'door');
+    const kept = open('K-11', 'hall');
+    await waitFor(
+      () => rig.controller.listExports().every((c) => c.state === 'exported'),
+      5000,
+      'both exported',
+    );
+    rig.controller.closeExport(closed.id, 'admin', 'delivered to police');
+    // Past the agent's hold_max_days (10) and the retention (7), within the controller's (30): K-11 is open only
+    // because the purge list names it.
+    clock += 12 * DAY;
+    const sealedPurges: PurgeRequest[] = [];
+    const spy = await mqttClient(broker.url);
+    cleanups.push(() => spy.endAsync());
+    spy.on('message', (_t, p) => sealedPurges.push(bodyOf<PurgeRequest>(p)));
+    await spy.subscribeAsync(`${s.base}/purge/request`, { qos: 1 });
+    const id = rig.controller.purgeNow();
+    await waitFor(() => answered(rig, id), 5000, 'answer');
+    const body = await waitFor(() => sealedPurges.find((p) => p.id === id), 3000, 'sealed purge');
+    expect(body.holds.map((h) => h.case)).toEqual([caseDirName('K-11', kept.id)]);
+    const closedDir = caseDirName('K-10', closed.id);
+    await waitFor(() => agent.status?.findings?.some((f) => f.kind === 'stale_exports'), 5000, 'finding');
+    expect(agent.status?.findings?.filter((f) => f.kind === 'stale_exports')).toEqual([
+      {
+        kind: 'stale_exports',
+        detail: `exports/${closedDir} belongs to no open case: delete it after delivery`,
+        count: 1,
+        oldest: expect.any(String),
+      },
+    ]);
+    const breach = await waitFor(
+      () =>
+        rig.alarms.list().find((a) => a.code === 'retention_breach' && /stale_exports/.test(a.detail ?? '')),
+      5000,
+      'retention_breach naming stale_exports',
+    );
+    expect(breach.detail).toContain(`stale_exports: exports/${closedDir} belongs to no open case`);
+    expect(breach.detail).not.toContain(caseDirName('K-11', kept.id));
+    // The agent deletes neither copy; the renewed case's originals are still held.
+    expect(listFiles(s.agentCfg.exports_dir).filter((f) => f.endsWith('manifest.json'))).toHaveLength(2);
+    expect(listFiles(root)).toEqual([frigatePath('hall', t)]);
   });
 
   it('refuses a window already past retention, and invalid input, with a clear message', async () => {
