@@ -299,6 +299,13 @@ describe('controller → Mosquitto → agent → Frigate 0.18 (API purge)', () =
     expect(raised(r, 'nvr_forgery')).toEqual([]);
     expect(ctl.alarms.list()).toEqual([]);
     expect(ctl.controller.getExport(opened.id).state).toBe('exported');
+
+    // The agent's own scheduled purge (the controller away) keeps the export's hold as well.
+    standin.requests.length = 0;
+    const own = await r.agent.ownPurge();
+    expect(own).toMatchObject({ deleted: 0, errors: 0, held: heldBefore.length });
+    expect(deletes(standin)).toEqual([]);
+    expect(standin.rows()).toEqual(after);
   });
 });
 
@@ -339,6 +346,12 @@ describe('controller → Mosquitto → agent → Frigate 0.16 (report only)', ()
     expect(ctl.alarms.isActive('retention_breach')).toBe(true);
     const detail = ctl.alarms.list().find((a) => a.code === 'retention_breach')?.detail ?? '';
     expect(detail).toMatch(/(^|; )recordings: /);
+    // Frigate's 10 days in its own config is reported beside it.
+    const findings = ctl.controller.health().findings;
+    expect(findings.filter((f) => f.kind === 'recordings').map((f) => f.camera)).toEqual(
+      expect.arrayContaining(CAMERAS),
+    );
+    expect(findings.map((f) => f.kind)).toContain('config_continuous');
     expect(Date.parse(ctl.controller.health().oldest!)).toBe(Math.floor(oldest));
   });
 });
