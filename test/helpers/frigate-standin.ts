@@ -346,13 +346,15 @@ export class FrigateStandin {
             detections: { retain: { days, mode: 'motion' } },
           };
     const safe = this.minor >= 17 && this.opts.safeMode === true;
+    const snapshots = { enabled: true, retain: { default: days, objects: {} } };
+    // The effective config: every camera carries the full sections it inherited, snapshots included.
     const cameras: Record<string, unknown> = {};
-    if (!safe) for (const c of this.opts.cameras) cameras[c] = { name: c, enabled: true, record };
+    if (!safe) for (const c of this.opts.cameras) cameras[c] = { name: c, enabled: true, record, snapshots };
     return {
       ...(this.minor >= 17 ? { safe_mode: safe } : {}),
       mqtt: { enabled: !safe },
       record,
-      snapshots: { enabled: true, retain: { default: days, objects: {} } },
+      snapshots,
       cameras,
     };
   }

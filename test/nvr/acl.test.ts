@@ -1,6 +1,7 @@
 /**
  * docs/mosquitto/mosquitto.conf and acl, run by a real Mosquitto: the controller's user may publish only
- * requests, the agent's only answers and status. What the docs show is what is tested.
+ * requests, the agent's only answers and status, Frigate's only its recording state and availability. What the
+ * docs show is what is tested.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +12,12 @@ import { tempDir } from '../helpers/tmp.ts';
 
 const dir = tempDir('nvr-acl-');
 const nvr = 'dorvakt/hovedbiblioteket/nvr';
-const users = { dorvakt: 'pw-controller-1', 'nvr-agent': 'pw-agent-2', homeassistant: 'pw-ha-3' };
+const users = {
+  dorvakt: 'pw-controller-1',
+  'nvr-agent': 'pw-agent-2',
+  homeassistant: 'pw-ha-3',
+  frigate: 'pw-frigate-4',
+};
 let broker: Awaited<ReturnType<typeof startMosquittoConf>>;
 let tlsPort = 0;
 
@@ -101,6 +107,53 @@ describe('the documented Mosquitto ACL', () => {
       await controller.endAsync();
       await agent.endAsync();
     }
+  });
+
+  it('the recording schedule: the controller asks Frigate and reads its answer; only Frigate answers', async () => {
+    const controller = await as('dorvakt');
+    const frigate = await as('frigate');
+    const agent = await as('nvr-agent');
+    const ha = await as('homeassistant');
+    const cam = 'frigate/_back/recordings';
+    try {
+      expect(await delivered(controller, frigate, `${cam}/set`)).toBe(true);
+      expect(await delivered(frigate, controller, `${cam}/state`)).toBe(true);
+      expect(await delivered(frigate, controller, 'frigate/available')).toBe(true);
+      // The controller reads state and available, so it would see its own forgery if the broker let it through.
+      expect(await delivered(controller, controller, `${cam}/state`)).toBe(false);
+      expect(await delivered(controller, controller, 'frigate/available')).toBe(false);
+      // No other role may switch recording or speak for Frigate.
+      for (const other of [agent, ha]) {
+        expect(await delivered(other, frigate, `${cam}/set`)).toBe(false);
+        expect(await delivered(other, controller, `${cam}/state`)).toBe(false);
+        expect(await delivered(other, controller, 'frigate/available')).toBe(false);
+      }
+      // Frigate may not touch Dørvakt's topics.
+      expect(await delivered(frigate, agent, `${nvr}/purge/request`)).toBe(false);
+      expect(await delivered(frigate, ha, 'dorvakt/hovedbiblioteket/status')).toBe(false);
+    } finally {
+      for (const c of [controller, frigate, agent, ha]) await c.endAsync();
+    }
+  });
+
+  it("docs/mqtt.md's ACL example is the file's lines for the roles it shows", () => {
+    const byUser = (text: string) => {
+      const out = new Map<string, string[]>();
+      let user = '';
+      for (const line of text.split('\n').map((l) => l.trim())) {
+        if (line.startsWith('user ')) {
+          user = line.slice(5);
+          out.set(user, []);
+        } else if (line.startsWith('topic ')) out.get(user)?.push(line);
+      }
+      return out;
+    };
+    const doc = readFileSync('docs/mqtt.md', 'utf8');
+    const security = doc.slice(doc.indexOf('## Security'));
+    const shown = byUser(/```text\n([\s\S]*?)```/.exec(security)?.[1] ?? '');
+    const file = byUser(readFileSync('docs/mosquitto/acl', 'utf8'));
+    expect([...shown.keys()]).toEqual(['dorvakt', 'nvr-agent', 'frigate']);
+    for (const [user, lines] of shown) expect(lines).toEqual(file.get(user));
   });
 
   it('refuses anonymous clients and wrong passwords; the network listener wants a client certificate', async () => {
