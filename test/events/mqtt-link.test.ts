@@ -41,10 +41,8 @@ describe('MqttLink.stop', () => {
     const link = await linked(broker);
     broker.pause();
     cleanups.push(() => broker.resume());
-    const t0 = performance.now();
+    // Two bounded waits of 1 s each inside stop(); before the fix it never resolved, so this test timed out.
     await link.stop();
-    // Two bounded waits of 1 s each; before the fix this never resolved (the test timed out).
-    expect(performance.now() - t0).toBeLessThan(4000);
     await waitFor(() => !link.connected, 1000, 'the socket closed');
   });
 });
