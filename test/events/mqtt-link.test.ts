@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, it } from 'vitest';
 import { Alarms } from '../../src/alarms/alarms.ts';
 import { EventBus } from '../../src/events/bus.ts';
 import { MqttLink } from '../../src/events/mqtt-link.ts';
