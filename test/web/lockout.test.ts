@@ -10,36 +10,13 @@ import {
 import { createWebServer } from '../../src/web/server.ts';
 import {
   ADMIN,
-  cookieHeader,
-  cookiesFrom,
   form,
   type Harness,
   login,
+  loginAttempt as attempt,
   STAFF,
   startHarness,
 } from './fixtures.ts';
-
-export async function attempt(
-  h: Harness,
-  name: string,
-  password: string,
-  ip: string,
-  headers: Record<string, string> = {},
-) {
-  const page = await h.app.inject({ method: 'GET', url: '/login', remoteAddress: ip, headers });
-  const token = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
-  return h.app.inject({
-    method: 'POST',
-    url: '/login',
-    remoteAddress: ip,
-    headers: {
-      ...headers,
-      'content-type': 'application/x-www-form-urlencoded',
-      cookie: cookieHeader(cookiesFrom(page.headers['set-cookie'])),
-    },
-    payload: form({ _csrf: token, name, password }),
-  });
-}
 
 const loginAuditRows = (h: Harness) =>
   h.db
@@ -77,7 +54,7 @@ describe('login backoff per (user name, address)', () => {
   it('a restart does not reset an attacker: the waits are in the store', async () => {
     const again = await createWebServer(h.deps);
     try {
-      const res = await attempt({ ...h, app: again }, ADMIN.name, ADMIN.password, '10.0.0.1');
+      const res = await attempt({ app: again }, ADMIN.name, ADMIN.password, '10.0.0.1');
       expect(res.statusCode).toBe(429);
     } finally {
       await again.close();
