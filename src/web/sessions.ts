@@ -103,8 +103,8 @@ export class SessionStore {
       timer = setTimeout(arm, expiresAt - Date.now() + 1);
       timer.unref();
     };
-    let set = this.watchers.get(idHash);
-    if (!set) this.watchers.set(idHash, (set = new Set()));
+    const set = this.watchers.get(idHash) ?? new Set<() => void>();
+    this.watchers.set(idHash, set);
     set.add(fire);
     arm();
     return stop;
