@@ -151,6 +151,14 @@ describe('sessions and the live stream', () => {
       vi.advanceTimersByTime(2 * 60_000);
       expect(ended).toBe(1);
 
+      // Logout (destroy) ends it at once, with no recheck.
+      const third = store.create(user.id);
+      const thirdHash = store.get(third.id)!.idHash;
+      let thirdEnded = 0;
+      store.watch(thirdHash, () => thirdEnded++);
+      store.destroy(thirdHash);
+      expect(thirdEnded).toBe(1);
+
       // Gone behind this process's back (the CLI): the next recheck ends it.
       const other = store.create(user.id);
       const otherHash = store.get(other.id)!.idHash;
