@@ -22,6 +22,8 @@ export const MAX_BACKOFF_ROWS = 20_000;
 /** Failed logins are summed per address over this window, then written as one audit row. */
 export const AUDIT_WINDOW_MS = 10 * 60_000;
 const MAX_AUDITED_USERS = 10;
+/** Past this many addresses with an open window, further addresses share one ('other'): the audit stays small. */
+export const MAX_AUDIT_WINDOWS = 500;
 
 // The name as typed may be a password typed into the wrong box: only its hash is kept.
 const nameKey = (name: string): string =>
@@ -30,6 +32,28 @@ const ADDRESS_WIDE = '';
 
 /** The client address as stored: anything that is not an IP address (a misconfigured proxy) is one bucket. */
 export const clientAddress = (ip: string): string => (isIP(ip) ? ip : 'invalid');
+
+/**
+ * The address as one client: IPv6 per /64, since one host commonly holds a whole /64 and could otherwise
+ * try from a fresh address each time.
+ */
+export function addressBucket(ip: string): string {
+  if (isIP(ip) !== 6) return ip;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped && isIP(mapped[1]!) === 4) return mapped[1]!;
+  const [head = '', tail = ''] = ip.toLowerCase().split('::');
+  const left = head ? head.split(':') : [];
+  const right = ip.includes('::') && tail ? tail.split(':') : [];
+  // An embedded IPv4 tail takes two groups; only the first four groups matter here.
+  const width = (parts: string[]) => parts.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0);
+  const groups = ip.includes('::')
+    ? [...left, ...Array<string>(8 - width(left) - width(right)).fill('0'), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
 
 export function delayAfter(failures: number, free: number, maxMs: number): number {
   if (failures < free) return 0;
@@ -48,12 +72,12 @@ export class LoginBackoff {
 
   /** 0 when an attempt may be checked now; otherwise how long this (name, address) must still wait. */
   waitMs(name: string, ip: string, now = Date.now()): number {
-    const row = this.db
-      .prepare(
-        'SELECT MAX(blocked_until) AS until FROM web_login_backoff WHERE ip = ? AND name_hash IN (?, ?) AND last_failure_at > ?',
-      )
-      .get(ip, nameKey(name), ADDRESS_WIDE, now - FORGET_MS) as { until: number | null };
-    return Math.max(0, (row.until ?? 0) - now);
+    const until = this.db.prepare(
+      'SELECT blocked_until FROM web_login_backoff WHERE name_hash = ? AND ip = ? AND last_failure_at > ?',
+    );
+    const pair = until.pluck().get(nameKey(name), ip, now - FORGET_MS) as number | undefined;
+    const wide = until.pluck().get(ADDRESS_WIDE, addressBucket(ip), now - FORGET_MS) as number | undefined;
+    return Math.max(0, (pair ?? 0) - now, (wide ?? 0) - now);
   }
 
   recordFailure(name: string, ip: string, now = Date.now()): void {
@@ -69,12 +93,12 @@ export class LoginBackoff {
       'UPDATE web_login_backoff SET blocked_until = ? WHERE name_hash = ? AND ip = ?',
     );
     this.db.transaction(() => {
-      for (const [key, free] of [
-        [nameKey(name), this.limits.perName],
-        [ADDRESS_WIDE, this.limits.perAddress],
+      for (const [key, at, free] of [
+        [nameKey(name), ip, this.limits.perName],
+        [ADDRESS_WIDE, addressBucket(ip), this.limits.perAddress],
       ] as const) {
-        const { failures } = bump.get(key, ip, now, now - FORGET_MS) as { failures: number };
-        block.run(now + delayAfter(failures, free, maxMs), key, ip);
+        const { failures } = bump.get(key, at, now, now - FORGET_MS) as { failures: number };
+        block.run(now + delayAfter(failures, free, maxMs), key, at);
       }
       this.prune(now);
     })();
@@ -141,9 +165,16 @@ export function countLoginFailure(
   now = Date.now(),
 ): void {
   db.transaction(() => {
-    const row = db.prepare('SELECT * FROM web_login_audit_window WHERE ip = ?').get(input.ip) as
-      | AuditWindowRow
-      | undefined;
+    const get = db.prepare('SELECT * FROM web_login_audit_window WHERE ip = ?');
+    let ip = addressBucket(input.ip);
+    let row = get.get(ip) as AuditWindowRow | undefined;
+    if (!row) {
+      const open = db.prepare('SELECT COUNT(*) FROM web_login_audit_window').pluck().get() as number;
+      if (open >= MAX_AUDIT_WINDOWS) {
+        ip = 'other';
+        row = get.get(ip) as AuditWindowRow | undefined;
+      }
+    }
     if (row && row.started_at <= now - AUDIT_WINDOW_MS) writeSummary(db, row, now);
     const current = row && row.started_at > now - AUDIT_WINDOW_MS ? row : undefined;
     const users = new Set<string>(current ? (JSON.parse(current.users) as string[]) : []);
@@ -152,7 +183,7 @@ export function countLoginFailure(
       `INSERT INTO web_login_audit_window (ip, started_at, failures, refused, users) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (ip) DO UPDATE SET failures = failures + excluded.failures,
          refused = refused + excluded.refused, users = excluded.users`,
-    ).run(input.ip, now, input.refused ? 0 : 1, input.refused ? 1 : 0, JSON.stringify([...users]));
+    ).run(ip, now, input.refused ? 0 : 1, input.refused ? 1 : 0, JSON.stringify([...users]));
   })();
 }
 

@@ -2,6 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AUDIT_WINDOW_MS,
+  addressBucket,
+  countLoginFailure,
+  MAX_AUDIT_WINDOWS,
   FIRST_DELAY_MS,
   FORGET_MS,
   flushLoginAudit,
@@ -155,5 +158,32 @@ describe('login backoff per (user name, address)', () => {
     const later = t0 + FORGET_MS + 1;
     backoff.recordFailure('kari', '10.1.1.1', later);
     expect(backoff.waitMs('kari', '10.1.1.1', later)).toBe(0);
+  });
+
+  it('counts IPv6 addresses per /64 for the address-wide wait, each address for its own pairs', () => {
+    expect(addressBucket('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
+    expect(addressBucket('2001:0db8:0001:0002:0:0:0:7')).toBe('2001:db8:1:2::/64');
+    expect(addressBucket('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(addressBucket('::1')).toBe('0:0:0:0::/64');
+    expect(addressBucket('::ffff:10.0.0.1')).toBe('10.0.0.1');
+    expect(addressBucket('10.0.0.1')).toBe('10.0.0.1');
+    const backoff = new LoginBackoff(h.db, { perName: 100, perAddress: 3, maxMinutes: 10 });
+    const t0 = 1_900_000_000_000;
+    for (let i = 1; i <= 3; i++) backoff.recordFailure(`name${i}`, `2001:db8:5:6::${i}`, t0);
+    expect(backoff.waitMs('anyone', '2001:db8:5:6::99', t0)).toBe(FIRST_DELAY_MS);
+    expect(backoff.waitMs('anyone', '2001:db8:5:7::1', t0)).toBe(0);
+  });
+
+  it('past its limit of open windows the audit counts further addresses together', () => {
+    const t0 = 1_950_000_000_000;
+    flushLoginAudit(h.db, t0, true);
+    for (let i = 0; i < MAX_AUDIT_WINDOWS + 20; i++)
+      countLoginFailure(h.db, { ip: `10.${i >> 8}.${i & 255}.7`, knownUser: undefined, refused: false }, t0);
+    const before = loginAuditRows(h).length;
+    expect(flushLoginAudit(h.db, t0 + AUDIT_WINDOW_MS)).toBe(MAX_AUDIT_WINDOWS + 1);
+    const other = loginAuditRows(h)
+      .slice(before)
+      .find((r) => r.detail?.includes('"ip":"other"'))!;
+    expect(JSON.parse(other.detail!)).toMatchObject({ failures: 20 });
   });
 });
