@@ -10,7 +10,7 @@ const USAGE = `usage:
   dorvakt check-config FILE        validate a config file (names the key and line of every error)
   dorvakt demo                     run the demo (simulated door, pty reader, SIP2 simulator, local or embedded broker)
   dorvakt export open|close|renew|list|health --config FILE …   police exports and legal holds
-  dorvakt user add|passwd|disable|enable|list … --config FILE          dashboard users
+  dorvakt user add|passwd|unlock|disable|enable|list … --config FILE   dashboard users
   dorvakt report|erase --card CARD … --config FILE                     GDPR access report / erasure for one card
   dorvakt consent sign|withdraw|status --card CARD … --config FILE     agreements and camera consent
   dorvakt patron add --card CARD … --config FILE                       the local patron registry
@@ -92,7 +92,7 @@ async function main(argv: string[]): Promise<number> {
     try {
       if (command === 'user') {
         const { runUserCommand } = await import('../web/users.ts');
-        return await runUserCommand(args, { db }, process.stdout);
+        return await runUserCommand(args, { db, actor: `cli:${userInfo().username}` }, process.stdout);
       }
       const { cardHasher } = await import('../privacy/card-hash.ts');
       const { readSecret } = await import('../config/load.ts');

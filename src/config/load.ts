@@ -5,6 +5,7 @@ import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import { resolveIlsPaths } from '../ils/config.ts';
 import { checkNvrConfig } from '../nvr/config.ts';
 import { checkFrigateRecordingConfig } from '../nvr/frigate-recording.ts';
+import { checkWebConfig } from '../web/config.ts';
 import { configSchema } from './schema.ts';
 import type { DorvaktConfig, SecretRef } from './types.ts';
 
@@ -178,6 +179,9 @@ function checkSemantics(config: DorvaktConfig): ConfigProblem[] {
     config.doors.map((d) => d.id),
   )) {
     problems.push({ key: `nvr.frigate_recording.${p.key}`, line: null, message: p.message });
+  }
+  for (const p of checkWebConfig(config.web)) {
+    problems.push({ key: `web.${p.key}`, line: null, message: p.message });
   }
   return problems;
 }

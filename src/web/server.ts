@@ -11,7 +11,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { audit } from '../audit/audit.ts';
-import type { WebConfig } from './config.ts';
+import { trustProxyOption, type WebConfig } from './config.ts';
 import { translator } from './i18n.ts';
 import { errorPage, loginPage, type Notice } from './layout.ts';
 import { registerAdminRoutes } from './pages/admin.ts';
@@ -21,9 +21,10 @@ import { registerPrivacyRoutes } from './pages/privacy.ts';
 import { registerRetentionRoutes } from './pages/retention.ts';
 import { registerStatsRoutes } from './pages/stats.ts';
 import { type Access, ctxOf, field, get, post, type RouteEnv, sendHtml, type WebDeps } from './routing.ts';
-import { LoginLockout, SessionStore, tokensEqual } from './sessions.ts';
+import { clientAddress, countLoginFailure, flushLoginAudit, LoginBackoff } from './login-guard.ts';
+import { SessionStore, tokensEqual } from './sessions.ts';
 import { registerStatic } from './static.ts';
-import { setLanguage, verifyUser, LANGUAGES, type Language } from './users.ts';
+import { findUserByName, setLanguage, verifyUser, LANGUAGES, type Language } from './users.ts';
 
 export type { WebDeps } from './routing.ts';
 export type { Access } from './routing.ts';
@@ -60,7 +61,7 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
     // Request logs would carry URLs and addresses; errors are logged where they happen.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: web.body_limit_bytes,
-    trustProxy: web.trust_proxy,
+    trustProxy: trustProxyOption(web.trust_proxy),
     // Long-lived SSE streams must not hold up shutdown.
     forceCloseConnections: true,
     ...(tls
@@ -107,11 +108,13 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
   });
 
   const sessions = new SessionStore(deps.db, web.session_ttl_minutes * 60_000);
-  const lockout = new LoginLockout(deps.db, {
-    userAttempts: web.login_lockout_attempts,
-    ipAttempts: web.login_ip_lockout_attempts,
-    minutes: web.login_lockout_minutes,
+  const backoff = new LoginBackoff(deps.db, {
+    perName: web.login_lockout_attempts,
+    perAddress: web.login_ip_lockout_attempts,
+    maxMinutes: web.login_lockout_minutes,
   });
+  // One attempt per (name, address) at a time: parallel guesses would all pass the check before any failed.
+  const loginsInFlight = new Set<string>();
   const pseudonymKey = randomBytes(32);
   const env: RouteEnv = {
     deps,
@@ -152,6 +155,11 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
     const header = req.headers['x-csrf-token'];
     const token = typeof header === 'string' ? header : field(req.body, '_csrf', 200);
     if (!tokensEqual(token, session.csrfToken)) return forbidden(req, reply, 'error.csrf');
+  });
+
+  // An admin's change (a user disabled, say) may have ended sessions: their open streams end now.
+  app.addHook('onResponse', async (req) => {
+    if (req.dorvaktSession && STATE_CHANGING.has(req.method)) sessions.recheck();
   });
 
   app.setNotFoundHandler((req, reply) => {
@@ -204,19 +212,32 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
       }
       const name = field(req.body, 'name', 64);
       const password = field(req.body, 'password', 1024);
-      if (lockout.isLocked(name, req.ip)) {
-        audit(deps.db, { actor: name || '?', action: 'web.login_locked', detail: { ip: req.ip } });
+      const ip = clientAddress(req.ip);
+      // The audit names only users that exist, as stored; never what was typed.
+      const knownUser = () => (name ? findUserByName(deps.db, name)?.name : undefined);
+      const key = `${name.toLowerCase()}\n${ip}`;
+      const waitMs = backoff.waitMs(name, ip);
+      if (waitMs > 0 || loginsInFlight.has(key)) {
+        // Refused without checking the password: during a wait even the right one is refused.
+        countLoginFailure(deps.db, { ip, knownUser: knownUser(), refused: true });
+        reply.header('retry-after', String(Math.max(1, Math.ceil(waitMs / 1000))));
         return showLogin(req, reply, 429, { kind: 'error', text: t('login.locked') });
       }
-      const user = name && password ? await verifyUser(deps.db, name, password) : undefined;
+      loginsInFlight.add(key);
+      let user: Awaited<ReturnType<typeof verifyUser>>;
+      try {
+        user = name && password ? await verifyUser(deps.db, name, password) : undefined;
+        if (user) backoff.recordSuccess(name, ip);
+        else backoff.recordFailure(name, ip);
+      } finally {
+        loginsInFlight.delete(key);
+      }
       if (!user) {
-        lockout.recordFailure(name, req.ip);
-        audit(deps.db, { actor: name || '?', action: 'web.login_failed', detail: { ip: req.ip } });
+        countLoginFailure(deps.db, { ip, knownUser: knownUser(), refused: false });
         return showLogin(req, reply, 401, { kind: 'error', text: t('login.failed') });
       }
-      lockout.recordSuccess(name);
       const { id } = sessions.create(user.id);
-      audit(deps.db, { actor: user.name, action: 'web.login', detail: { ip: req.ip } });
+      audit(deps.db, { actor: user.name, action: 'web.login', detail: { ip } });
       reply.clearCookie(LOGIN_CSRF_COOKIE, { ...cookieOptions, path: '/login' });
       reply.setCookie(web.cookie_name, id, { ...cookieOptions, maxAge: web.session_ttl_minutes * 60 });
       return reply.redirect('/now', 303);
@@ -249,7 +270,13 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
   // Expired sessions are swept now and then; reads already ignore them.
   const sweep = setInterval(() => sessions.prune(), 10 * 60_000);
   sweep.unref();
-  app.addHook('onClose', async () => clearInterval(sweep));
+  // Failed-login counts reach the audit shortly after their window ends.
+  const auditSweep = setInterval(() => flushLoginAudit(deps.db), 60_000);
+  auditSweep.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(sweep);
+    clearInterval(auditSweep);
+  });
   return app;
 }
 
@@ -257,6 +284,16 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
 export async function startWebServer(deps: WebDeps): Promise<{ app: FastifyInstance; url: string }> {
   const app = await createWebServer(deps);
   const { host, port, tls } = webListenOptions(deps.config.web);
+  if (
+    typeof deps.config.web.trust_proxy === 'number' &&
+    deps.config.web.trust_proxy > 0 &&
+    !isLoopback(host)
+  ) {
+    deps.log.warn(
+      { host },
+      'web.trust_proxy is a hop count and the dashboard is reachable from the network: a client that reaches it directly can pick its address; give the proxy addresses instead',
+    );
+  }
   if (!tls) {
     deps.log.warn(
       { host, configuredHost: deps.config.web.host },

@@ -13,6 +13,9 @@ const sha256 = (value: string): string => createHash('sha256').update(value).dig
 
 /** Server-side sessions: the cookie holds 32 random bytes, the store only their SHA-256. */
 export class SessionStore {
+  /** Who wants to hear when a session ends in this process (open SSE streams), by session. */
+  private readonly watchers = new Map<string, Set<() => void>>();
+
   constructor(
     private readonly db: Db,
     private readonly ttlMs: number,
@@ -59,16 +62,64 @@ export class SessionStore {
     return { idHash, user, csrfToken: row.csrfToken, expiresAt };
   }
 
-  /** Whether the session still exists (for long-lived SSE streams). */
+  /** Whether the session still exists and its user is enabled (for long-lived SSE streams). */
   alive(idHash: string, now = Date.now()): boolean {
+    return this.expiresAt(idHash, now) !== undefined;
+  }
+
+  private expiresAt(idHash: string, now: number): number | undefined {
     const row = this.db
-      .prepare('SELECT expires_at AS expiresAt FROM web_sessions WHERE id_hash = ?')
+      .prepare(
+        'SELECT s.expires_at AS expiresAt FROM web_sessions s JOIN web_users u ON u.id = s.user_id WHERE s.id_hash = ? AND u.disabled = 0',
+      )
       .get(idHash) as { expiresAt: number } | undefined;
-    return row !== undefined && row.expiresAt > now;
+    return row && row.expiresAt > now ? row.expiresAt : undefined;
+  }
+
+  /**
+   * Calls onEnd once when the session ends: at once on logout (destroy) or a recheck that finds it gone,
+   * and when it expires. Returns a function that stops watching.
+   */
+  watch(idHash: string, onEnd: () => void): () => void {
+    let timer: NodeJS.Timeout | undefined;
+    let watching = true;
+    const stop = () => {
+      if (!watching) return;
+      watching = false;
+      clearTimeout(timer);
+      const set = this.watchers.get(idHash);
+      set?.delete(fire);
+      if (set?.size === 0) this.watchers.delete(idHash);
+    };
+    const fire = () => {
+      if (!watching) return;
+      stop();
+      onEnd();
+    };
+    // Sliding expiry: when the timer fires, a session kept alive by other requests is simply re-armed.
+    const arm = () => {
+      const expiresAt = this.expiresAt(idHash, Date.now());
+      if (expiresAt === undefined) return fire();
+      timer = setTimeout(arm, expiresAt - Date.now() + 1);
+      timer.unref();
+    };
+    const set = this.watchers.get(idHash) ?? new Set<() => void>();
+    this.watchers.set(idHash, set);
+    set.add(fire);
+    arm();
+    return stop;
+  }
+
+  /** Ends the watchers of every session that is gone (after an admin disabled a user, say). */
+  recheck(now = Date.now()): void {
+    for (const [idHash, set] of [...this.watchers]) {
+      if (this.expiresAt(idHash, now) === undefined) for (const fire of [...set]) fire();
+    }
   }
 
   destroy(idHash: string): void {
     this.db.prepare('DELETE FROM web_sessions WHERE id_hash = ?').run(idHash);
+    for (const fire of [...(this.watchers.get(idHash) ?? [])]) fire();
   }
 
   prune(now = Date.now()): number {
@@ -81,47 +132,4 @@ export function tokensEqual(a: string | undefined, b: string | undefined): boole
   const left = Buffer.from(a);
   const right = Buffer.from(b);
   return left.length === right.length && timingSafeEqual(left, right);
-}
-
-/** Counts failed logins per user name and per client address; either one over its limit locks logins out. */
-export class LoginLockout {
-  constructor(
-    private readonly db: Db,
-    private readonly limits: { userAttempts: number; ipAttempts: number; minutes: number },
-  ) {}
-
-  private count(kind: 'user' | 'ip', key: string, now: number): number {
-    const since = now - this.limits.minutes * 60_000;
-    return (
-      this.db
-        .prepare('SELECT COUNT(*) AS n FROM web_login_failures WHERE kind = ? AND key = ? AND ts > ?')
-        .get(kind, key, since) as {
-        n: number;
-      }
-    ).n;
-  }
-
-  isLocked(userName: string, ip: string, now = Date.now()): boolean {
-    return (
-      this.count('user', userName.toLowerCase(), now) >= this.limits.userAttempts ||
-      this.count('ip', ip, now) >= this.limits.ipAttempts
-    );
-  }
-
-  recordFailure(userName: string, ip: string, now = Date.now()): void {
-    const insert = this.db.prepare('INSERT INTO web_login_failures (kind, key, ts) VALUES (?, ?, ?)');
-    this.db.transaction(() => {
-      insert.run('user', userName.toLowerCase().slice(0, 64), now);
-      insert.run('ip', ip, now);
-      // Old failures say nothing any more.
-      this.db.prepare('DELETE FROM web_login_failures WHERE ts <= ?').run(now - this.limits.minutes * 60_000);
-    })();
-  }
-
-  /** A successful login forgets that user's failures (not the address's: a guesser may know one password). */
-  recordSuccess(userName: string): void {
-    this.db
-      .prepare("DELETE FROM web_login_failures WHERE kind = 'user' AND key = ?")
-      .run(userName.toLowerCase());
-  }
 }

@@ -1,5 +1,7 @@
 import argon2 from 'argon2';
+import { audit } from '../audit/audit.ts';
 import type { Db } from '../store/db.ts';
+import { clearLoginFailures } from './login-guard.ts';
 
 export type Role = 'staff' | 'admin';
 export type Language = 'nb' | 'da' | 'en';
@@ -104,9 +106,24 @@ export async function verifyUser(db: Db, name: string, password: string): Promis
 export async function setPassword(db: Db, id: number, password: string): Promise<void> {
   checkPassword(password);
   const hash = await hashPassword(password);
-  db.prepare('UPDATE web_users SET password_hash = ? WHERE id = ?').run(hash, id);
-  // A new password ends every session of that user.
-  db.prepare('DELETE FROM web_sessions WHERE user_id = ?').run(id);
+  db.transaction(() => {
+    db.prepare('UPDATE web_users SET password_hash = ? WHERE id = ?').run(hash, id);
+    // A new password ends every session of that user, and its failed logins say nothing any more.
+    db.prepare('DELETE FROM web_sessions WHERE user_id = ?').run(id);
+    const user = getUser(db, id);
+    if (user) clearLoginFailures(db, user.name);
+  })();
+}
+
+/** `user unlock`: forgets a user's failed logins from every address, so no wait is left. Returns rows cleared. */
+export function unlockUser(db: Db, name: string, actor: string): number {
+  const user = findUserByName(db, name);
+  if (!user) throw new UserError(`no user "${name}"`);
+  return db.transaction(() => {
+    const cleared = clearLoginFailures(db, user.name);
+    audit(db, { actor, action: 'user.unlock', subject: user.name, detail: { cleared } });
+    return cleared;
+  })();
 }
 
 const activeAdmins = (db: Db): number =>
@@ -149,7 +166,8 @@ export interface Output {
 
 const USAGE = `usage:
   dorvakt user add NAME [--role staff|admin] [--language nb|da|en]
-  dorvakt user passwd NAME
+  dorvakt user passwd NAME           (also clears the user's failed logins)
+  dorvakt user unlock NAME           forget the user's failed logins from every address
   dorvakt user disable NAME | enable NAME
   dorvakt user list
 The password comes from DORVAKT_NEW_PASSWORD or is asked for on a terminal (at least ${MIN_PASSWORD_LENGTH} characters).
@@ -158,11 +176,12 @@ The password comes from DORVAKT_NEW_PASSWORD or is asked for on a terminal (at l
 /** `dorvakt user …`. Returns the exit code. */
 export async function runUserCommand(
   argv: string[],
-  deps: { db: Db },
+  deps: { db: Db; actor?: string },
   out: Output,
   readPassword?: () => Promise<string>,
 ): Promise<number> {
   const [command, ...rest] = argv;
+  const actor = deps.actor ?? 'cli';
   const flags = new Map<string, string>();
   const positional: string[] = [];
   for (let i = 0; i < rest.length; i++) {
@@ -209,7 +228,16 @@ export async function runUserCommand(
         const password = await getPassword();
         if (password === undefined) return 1;
         await setPassword(deps.db, user.id, password);
-        out.write(`password of ${user.name} changed; their sessions ended\n`);
+        audit(deps.db, { actor, action: 'user.password', subject: user.name });
+        out.write(`password of ${user.name} changed; their sessions ended, failed logins cleared\n`);
+        return 0;
+      }
+      case 'unlock': {
+        if (!positional[0] || positional.length > 1) break;
+        const cleared = unlockUser(deps.db, positional[0], actor);
+        out.write(
+          `failed logins of ${positional[0]} cleared (${cleared} address${cleared === 1 ? '' : 'es'})\n`,
+        );
         return 0;
       }
       case 'disable':

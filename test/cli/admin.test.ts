@@ -6,6 +6,7 @@ import { runAdminCommand } from '../../src/cli/admin.ts';
 import { Consents } from '../../src/consent/consents.ts';
 import { cardHasher } from '../../src/privacy/card-hash.ts';
 import { openDb } from '../../src/store/db.ts';
+import { LoginBackoff } from '../../src/web/login-guard.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const KEY = 'admin-cli-site-key-0123456789';
@@ -126,6 +127,47 @@ describe('dorvakt user / consent / report as commands', () => {
     });
     expect(ok.status).toBe(0);
     expect(cli(['user', 'list', '--config', config]).stdout).toContain('anne');
+  });
+
+  it("user unlock and user passwd clear a user's failed logins from every address; unlock is audited", () => {
+    const limits = { perName: 2, perAddress: 100, maxMinutes: 15 };
+    const store = join(dir.path, 'store.sqlite');
+    const fail = () => {
+      const db = openDb(store);
+      const backoff = new LoginBackoff(db, limits);
+      for (const ip of ['10.0.0.1', '10.0.0.2'])
+        for (let i = 0; i < 3; i++) backoff.recordFailure('Anne', ip);
+      db.close();
+    };
+    const waits = () => {
+      const db = openDb(store);
+      const backoff = new LoginBackoff(db, limits);
+      const result = ['10.0.0.1', '10.0.0.2'].map((ip) => backoff.waitMs('anne', ip) > 0);
+      db.close();
+      return result;
+    };
+    fail();
+    expect(waits()).toEqual([true, true]);
+    const unlock = cli(['user', 'unlock', 'ANNE', '--config', config]);
+    expect(unlock.stderr).toBe('');
+    expect(unlock.status).toBe(0);
+    expect(unlock.stdout).toContain('cleared (2 addresses)');
+    expect(waits()).toEqual([false, false]);
+    const db = openDb(store);
+    const row = db
+      .prepare("SELECT actor, subject, detail FROM audit WHERE action = 'user.unlock' ORDER BY id DESC")
+      .get() as { actor: string; subject: string; detail: string };
+    db.close();
+    expect(row).toMatchObject({ subject: 'anne', detail: '{"cleared":2}' });
+    expect(row.actor).toMatch(/^cli:/);
+    expect(cli(['user', 'unlock', 'nobody', '--config', config]).status).toBe(1);
+
+    fail();
+    const passwd = cli(['user', 'passwd', 'anne', '--config', config], '', {
+      DORVAKT_NEW_PASSWORD: 'another long passphrase',
+    });
+    expect(passwd.status).toBe(0);
+    expect(waits()).toEqual([false, false]);
   });
 
   it('signs consent with the card from stdin and prints the access report without the card number', () => {

@@ -260,3 +260,26 @@ export async function login(
   if (!csrf) throw new Error('no csrf token on /now');
   return { cookie, csrf };
 }
+
+/** One login attempt through the form from a client address (and headers, e.g. X-Forwarded-For); the raw answer. */
+export async function loginAttempt(
+  h: { app: FastifyInstance },
+  name: string,
+  password: string,
+  ip: string,
+  headers: Record<string, string> = {},
+) {
+  const page = await h.app.inject({ method: 'GET', url: '/login', remoteAddress: ip, headers });
+  const token = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+  return h.app.inject({
+    method: 'POST',
+    url: '/login',
+    remoteAddress: ip,
+    headers: {
+      ...headers,
+      'content-type': 'application/x-www-form-urlencoded',
+      cookie: cookieHeader(cookiesFrom(page.headers['set-cookie'])),
+    },
+    payload: form({ _csrf: token, name, password }),
+  });
+}

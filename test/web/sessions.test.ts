@@ -1,7 +1,51 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SessionStore } from '../../src/web/sessions.ts';
 import { findUserByName } from '../../src/web/users.ts';
-import { ADMIN, type Harness, login, STAFF, startHarness } from './fixtures.ts';
+import { ADMIN, type Harness, type Login, login, STAFF, startHarness } from './fixtures.ts';
+
+type StreamReader = ReadableStreamDefaultReader<Uint8Array>;
+
+/** Opens /api/events over real HTTP and waits for its first bytes. */
+async function openStream(h: Harness, s: Login): Promise<StreamReader> {
+  const address = h.app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const res = await fetch(`http://127.0.0.1:${port}/api/events`, { headers: { cookie: s.cookie } });
+  expect(res.status).toBe(200);
+  const reader = res.body!.getReader();
+  await reader.read();
+  return reader;
+}
+
+/** 'ended' once the server ends the stream; 'open' if it is still open after a generous wait. */
+async function streamEnds(reader: StreamReader, waitMs = 5000): Promise<'ended' | 'open'> {
+  let timer: NodeJS.Timeout | undefined;
+  const open = new Promise<'open'>((resolve) => {
+    timer = setTimeout(() => resolve('open'), waitMs);
+  });
+  const ended = (async () => {
+    for (;;) if ((await reader.read()).done) return 'ended' as const;
+  })();
+  try {
+    return await Promise.race([ended, open]);
+  } finally {
+    clearTimeout(timer);
+    ended.catch(() => undefined);
+  }
+}
+
+/** Reads until an event arrives (the stream is alive), raising alarms to produce one. */
+async function receivesEvent(h: Harness, reader: StreamReader): Promise<boolean> {
+  const decoder = new TextDecoder();
+  let text = '';
+  for (let i = 0; i < 20 && !text.includes('data: '); i++) {
+    h.alarms.clear('door_forced', 'main');
+    h.alarms.raise('door_forced', 'main');
+    const chunk = await reader.read();
+    if (chunk.done) return false;
+    text += decoder.decode(chunk.value);
+  }
+  return text.includes('data: ');
+}
 
 describe('sessions and the live stream', () => {
   let h: Harness;
@@ -51,5 +95,82 @@ describe('sessions and the live stream', () => {
     );
     abort.abort();
     await reader.cancel().catch(() => undefined);
+  });
+
+  it("logging out ends that session's open stream at once; another session's stream goes on", async () => {
+    const staff = await login(h.app, STAFF);
+    const admin = await login(h.app, ADMIN);
+    const staffStream = await openStream(h, staff);
+    const adminStream = await openStream(h, admin);
+    const out = await h.app.inject({
+      method: 'POST',
+      url: '/logout',
+      headers: { cookie: staff.cookie, 'x-csrf-token': staff.csrf },
+    });
+    expect(out.statusCode).toBe(303);
+    expect(await streamEnds(staffStream)).toBe('ended');
+    expect(await receivesEvent(h, adminStream)).toBe(true);
+    await adminStream.cancel().catch(() => undefined);
+  });
+
+  it("an admin disabling a user ends that user's open stream at once", async () => {
+    const staff = await login(h.app, STAFF);
+    const admin = await login(h.app, ADMIN);
+    const stream = await openStream(h, staff);
+    const user = findUserByName(h.db, STAFF.name)!;
+    const res = await h.app.inject({
+      method: 'POST',
+      url: `/users/${user.id}/disable`,
+      headers: { cookie: admin.cookie, 'x-csrf-token': admin.csrf },
+    });
+    expect(res.statusCode).toBe(303);
+    try {
+      expect(await streamEnds(stream)).toBe('ended');
+    } finally {
+      await h.app.inject({
+        method: 'POST',
+        url: `/users/${user.id}/enable`,
+        headers: { cookie: admin.cookie, 'x-csrf-token': admin.csrf },
+      });
+    }
+  });
+
+  it('a watched session ends when it expires (its expiry sliding while in use), or when a recheck finds it gone', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const store = new SessionStore(h.db, 5 * 60_000);
+      const user = findUserByName(h.db, ADMIN.name)!;
+      const { id } = store.create(user.id);
+      const idHash = store.get(id)!.idHash;
+      let ended = 0;
+      store.watch(idHash, () => ended++);
+      vi.advanceTimersByTime(2 * 60_000);
+      expect(store.get(id)).toBeDefined(); // slides the expiry to 7 minutes
+      vi.advanceTimersByTime(4 * 60_000);
+      expect(ended).toBe(0);
+      vi.advanceTimersByTime(2 * 60_000);
+      expect(ended).toBe(1);
+
+      // Logout (destroy) ends it at once, with no recheck.
+      const third = store.create(user.id);
+      const thirdHash = store.get(third.id)!.idHash;
+      let thirdEnded = 0;
+      store.watch(thirdHash, () => thirdEnded++);
+      store.destroy(thirdHash);
+      expect(thirdEnded).toBe(1);
+
+      // Gone behind this process's back (the CLI): the next recheck ends it.
+      const other = store.create(user.id);
+      const otherHash = store.get(other.id)!.idHash;
+      let otherEnded = 0;
+      store.watch(otherHash, () => otherEnded++);
+      h.db.prepare('DELETE FROM web_sessions WHERE id_hash = ?').run(otherHash);
+      expect(otherEnded).toBe(0);
+      store.recheck();
+      store.recheck();
+      expect(otherEnded).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

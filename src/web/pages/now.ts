@@ -163,16 +163,21 @@ export function registerNowRoutes(app: FastifyInstance, env: RouteEnv): void {
         res.write(`data: ${JSON.stringify(event)}\n\n`);
       });
       const heartbeat = setInterval(() => {
+        // The CLI (another process) may have ended the session; this process hears of its own at once.
         if (!env.sessions.alive(session.idHash)) return end();
         res.write(': ping\n\n');
       }, 15_000);
+      let unwatch = () => {};
       const end = () => {
         if (!streams.delete(end)) return;
         clearInterval(heartbeat);
+        unwatch();
         unsubscribe();
         res.end();
       };
       streams.add(end);
+      // Logout, expiry or a revoked session ends the stream at once.
+      unwatch = env.sessions.watch(session.idHash, end);
       req.raw.on('close', end);
       res.on('error', end);
     },
