@@ -64,16 +64,16 @@ function isProxyAddress(entry: string): boolean {
   return /^\d{1,3}$/.test(bits) && n <= (family === 4 ? 32 : 128);
 }
 
+/**
+ * `true` from old configs: the dashboard refuses to start (alarm `part_failed`, naming it) while the door runs.
+ * It is not a config error, since a config error would keep the door locked after an upgrade.
+ */
+export const TRUST_PROXY_TRUE_REFUSED =
+  'web.trust_proxy: true is no longer accepted (it let clients pick their own address): give the number of proxies in front of the dashboard (e.g. 1) or their addresses (e.g. [127.0.0.1]); false for none';
+
 /** Rules the schema cannot say; keys are relative to `web`. */
 export function checkWebConfig(web: WebConfig): { key: string; message: string }[] {
   const problems: { key: string; message: string }[] = [];
-  if (web.trust_proxy === true) {
-    problems.push({
-      key: 'trust_proxy',
-      message:
-        'true is no longer accepted (it let clients pick their own address): give the number of proxies in front of the dashboard (e.g. 1) or their addresses (e.g. [127.0.0.1]); false for none',
-    });
-  }
   if (Array.isArray(web.trust_proxy)) {
     web.trust_proxy.forEach((entry, i) => {
       if (!isProxyAddress(entry))
@@ -90,7 +90,7 @@ export function checkWebConfig(web: WebConfig): { key: string; message: string }
 export function trustProxyOption(
   tp: WebConfig['trust_proxy'],
 ): false | string[] | ((address: string, hop: number) => boolean) {
-  if (tp === true) throw new Error('web.trust_proxy: true is refused; give a hop count or addresses');
+  if (tp === true) throw new Error(TRUST_PROXY_TRUE_REFUSED);
   if (Array.isArray(tp)) return tp;
   // fastify fails closed on a plain number, so the hop count is given as a function.
   if (typeof tp === 'number' && tp > 0) return (_address, hop) => hop < tp;
