@@ -16,6 +16,8 @@ export interface WebConfig {
   /** Only behind a reverse proxy that sets X-Forwarded-For; otherwise clients could fake their address. */
   trust_proxy: boolean;
   body_limit_bytes: number;
+  /** Who may register signed agreements and camera consents at the desk; only admins record withdrawals. */
+  consent_sign_role: 'staff' | 'admin';
 }
 
 export const webSchema = {
@@ -34,5 +36,6 @@ export const webSchema = {
     login_lockout_minutes: { type: 'integer', minimum: 1, maximum: 1440, default: 15 },
     trust_proxy: { type: 'boolean', default: false },
     body_limit_bytes: { type: 'integer', minimum: 1024, maximum: 10485760, default: 65536 },
+    consent_sign_role: { type: 'string', enum: ['staff', 'admin'], default: 'staff' },
   },
 } as const;
