@@ -23,6 +23,8 @@ export interface WebConfig {
    */
   trust_proxy: boolean | number | string[];
   body_limit_bytes: number;
+  /** Who may register signed agreements and camera consents at the desk; only admins record withdrawals. */
+  consent_sign_role: 'staff' | 'admin';
 }
 
 export const webSchema = {
@@ -48,6 +50,7 @@ export const webSchema = {
       default: false,
     },
     body_limit_bytes: { type: 'integer', minimum: 1024, maximum: 10485760, default: 65536 },
+    consent_sign_role: { type: 'string', enum: ['staff', 'admin'], default: 'staff' },
   },
 } as const;
 

@@ -41,6 +41,8 @@ const en = {
   'common.card_hint': 'Typed or swiped at the desk; only its keyed hash is used.',
   'common.done': 'Done.',
   'common.invalid': 'Invalid input.',
+  'common.card_no_door':
+    'No door here accepts this card number. Check that it is typed exactly as on the card.',
   'common.language': 'Language',
   'common.previous': 'Previous',
   'common.next': 'Next',
@@ -138,6 +140,11 @@ const en = {
   'consent.state.withdrawn': 'withdrawn',
   'consent.signed_ok': 'Signature registered.',
   'consent.withdrawn_ok': 'Withdrawal recorded; the next swipe is refused.',
+  'consent.withdraw_hint': 'Tick only what the patron withdraws; the rest stays as it is.',
+  'consent.sign_none_ticked':
+    'Tick what the patron signed (the agreement, camera consent or both). Nothing was registered.',
+  'consent.withdraw_none_ticked':
+    'Tick what the patron withdraws (the agreement, camera consent or both). Nothing was changed.',
   'stats.title': 'Statistics',
   'stats.by_hour': 'Visits per hour of day',
   'stats.by_day': 'Visits per day',
@@ -217,6 +224,8 @@ const nb: Dictionary = {
   'common.card_hint': 'Tastes eller leses i skranken; bare den nøklede hashen brukes.',
   'common.done': 'Utført.',
   'common.invalid': 'Ugyldige opplysninger.',
+  'common.card_no_door':
+    'Ingen av dørene her godtar dette kortnummeret. Sjekk at det er skrevet nøyaktig som på kortet.',
   'common.language': 'Språk',
   'common.previous': 'Forrige',
   'common.next': 'Neste',
@@ -314,6 +323,11 @@ const nb: Dictionary = {
   'consent.state.withdrawn': 'trukket tilbake',
   'consent.signed_ok': 'Signatur registrert.',
   'consent.withdrawn_ok': 'Tilbaketrekking registrert; neste kortlesning avvises.',
+  'consent.withdraw_hint': 'Kryss bare av for det låneren trekker tilbake; resten blir som før.',
+  'consent.sign_none_ticked':
+    'Kryss av for det låneren har signert (avtalen, kamerasamtykket eller begge). Ingenting er registrert.',
+  'consent.withdraw_none_ticked':
+    'Kryss av for det låneren trekker tilbake (avtalen, kamerasamtykket eller begge). Ingenting er endret.',
   'stats.title': 'Statistikk',
   'stats.by_hour': 'Besøk per time på døgnet',
   'stats.by_day': 'Besøk per dag',
@@ -383,6 +397,8 @@ const da: Dictionary = {
   'common.card_hint': 'Tastes eller læses i skranken; kun den nøglede hash bruges.',
   'common.done': 'Udført.',
   'common.invalid': 'Ugyldige oplysninger.',
+  'common.card_no_door':
+    'Ingen af dørene her accepterer dette kortnummer. Kontrollér, at det er skrevet præcis som på kortet.',
   'common.language': 'Sprog',
   'common.previous': 'Forrige',
   'common.next': 'Næste',
@@ -460,6 +476,11 @@ const da: Dictionary = {
   'consent.state.withdrawn': 'trukket tilbage',
   'consent.signed_ok': 'Underskrift registreret.',
   'consent.withdrawn_ok': 'Tilbagetrækning registreret; næste kortlæsning afvises.',
+  'consent.withdraw_hint': 'Sæt kun kryds ved det, låneren trækker tilbage; resten forbliver som før.',
+  'consent.sign_none_ticked':
+    'Sæt kryds ved det, låneren har underskrevet (aftalen, kamerasamtykket eller begge). Intet er registreret.',
+  'consent.withdraw_none_ticked':
+    'Sæt kryds ved det, låneren trækker tilbage (aftalen, kamerasamtykket eller begge). Intet er ændret.',
   'stats.title': 'Statistik',
   'stats.by_hour': 'Besøg pr. time på døgnet',
   'stats.by_day': 'Besøg pr. dag',

@@ -15,6 +15,8 @@ export interface PageContext {
   fmt: (value: number | string | null | undefined) => string;
   /** The page being shown, to mark the nav entry. */
   path: string;
+  /** web.consent_sign_role: when `staff`, staff see the consent page in the menu. */
+  consentSignRole?: 'staff' | 'admin' | undefined;
 }
 
 export function pageContext(input: {
@@ -23,6 +25,7 @@ export function pageContext(input: {
   timeZone: string;
   siteName: string;
   path: string;
+  consentSignRole?: 'staff' | 'admin' | undefined;
 }): PageContext {
   const lang = input.user.language;
   return {
@@ -66,7 +69,9 @@ export function layout(
   options: { notice?: Notice | undefined; script?: string; head?: HtmlValue } = {},
 ): string {
   const { t } = ctx;
-  const nav = NAV.filter((n) => !n.admin || ctx.user.role === 'admin').map(
+  const visible = (n: (typeof NAV)[number]) =>
+    !n.admin || ctx.user.role === 'admin' || (n.path === '/consent' && ctx.consentSignRole === 'staff');
+  const nav = NAV.filter(visible).map(
     (n) => html`<a href="${n.path}"${n.path === ctx.path ? html` aria-current="page"` : ''}>${t(n.key)}</a>`,
   );
   return `<!doctype html>${html`<html lang="${ctx.lang}">

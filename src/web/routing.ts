@@ -1,11 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Alarms } from '../alarms/alarms.ts';
-import type { DorvaktConfig } from '../config/types.ts';
+import type { DoorConfig, DorvaktConfig } from '../config/types.ts';
 import type { Consents } from '../consent/consents.ts';
 import type { DoorPanel } from '../contract/door-panel.ts';
 import type { NvrAdmin } from '../contract/nvr-admin.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
+import { normaliseCard } from '../privacy/card-hash.ts';
+import { compileCardPattern, MAX_LINE } from '../reader/frames.ts';
 import type { Db } from '../store/db.ts';
 import { type PageContext, pageContext } from './layout.ts';
 import type { Session, SessionStore } from './sessions.ts';
@@ -66,6 +68,7 @@ export function ctxOf(env: RouteEnv, req: FastifyRequest, path: string): PageCon
     timeZone: env.deps.config.site.timezone,
     siteName: env.deps.config.site.name,
     path,
+    consentSignRole: env.deps.config.web.consent_sign_role,
   });
 }
 
@@ -90,13 +93,33 @@ export function fields(source: unknown, name: string): string[] {
 export const sendHtml = (reply: FastifyReply, body: string, status = 200): FastifyReply =>
   reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
 
-/** A card typed at the desk (hashed here, never kept) or a card hash carried over from another screen. */
-export function cardHashFrom(env: RouteEnv, body: unknown): string | undefined {
+/** Why a card field was refused, as a message for the form. */
+export type CardRefusal = 'common.invalid' | 'common.card_no_door';
+
+/**
+ * Whether some door's reader would accept this card: its whole text against each door's card_pattern, as
+ * the reader matches. The upper-case form counts too: it hashes the same (stx-etx readers send upper case).
+ */
+export function cardMatchesADoor(doors: readonly DoorConfig[], card: string): boolean {
+  const forms = [card, normaliseCard(card)];
+  return doors.some((d) => {
+    const pattern = compileCardPattern(d.reader.card_pattern);
+    return forms.some((f) => pattern.test(f));
+  });
+}
+
+/**
+ * A card typed at the desk (hashed here, never kept) or a card hash carried over from another screen.
+ * A typed card no door would accept is refused, so nothing is stored or looked up for it.
+ */
+export function cardHashFrom(env: RouteEnv, body: unknown): { hash: string } | { refused: CardRefusal } {
   const hash = field(body, 'card_hash', 64).toLowerCase();
-  if (/^[0-9a-f]{64}$/.test(hash)) return hash;
-  const card = field(body, 'card', 64);
-  if (!card || !/^[0-9A-Za-z -]{1,64}$/.test(card)) return undefined;
-  return env.deps.hashCard(card);
+  if (/^[0-9a-f]{64}$/.test(hash)) return { hash };
+  // Read past the reader's limit so that an over-long card is refused, not cut to fit.
+  const card = field(body, 'card', MAX_LINE + 1);
+  if (!card || card.length > MAX_LINE || !/^[\x20-\x7e]+$/.test(card)) return { refused: 'common.invalid' };
+  if (!cardMatchesADoor(env.deps.config.doors, card)) return { refused: 'common.card_no_door' };
+  return { hash: env.deps.hashCard(card) };
 }
 
 export const shortHash = (hash: string): string => `${hash.slice(0, 12)}…`;

@@ -154,6 +154,9 @@ log: { level: silent }
     await page.goto(`${base}/consent`);
     const withdraw = page.locator('#withdraw-form');
     await withdraw.locator('input[name="card"]').fill(CARD);
+    // Nothing is ticked on load: tick what the patron withdrew.
+    await withdraw.locator('input[name="kind"][value="agreement"]').check();
+    await withdraw.locator('input[name="kind"][value="camera"]').check();
     await withdraw.locator('input[name="reason"]').fill('patron withdrew at the desk');
     await withdraw.locator('button[type="submit"]').click();
     await page.waitForSelector('text=Withdrawal recorded');

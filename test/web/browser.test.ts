@@ -109,7 +109,7 @@ describe('dashboard in a real browser', () => {
     await shot('consent-signed');
     const withdraw = page.locator('#withdraw-form');
     await withdraw.locator('input[name="card"]').fill('77001234');
-    await withdraw.locator('input[value="agreement"]').uncheck();
+    await withdraw.locator('input[value="camera"]').check();
     await withdraw.locator('input[name="reason"]').fill('patron withdrew by e-mail');
     await withdraw.locator('button[type="submit"]').click();
     await page.waitForSelector('text=Withdrawal recorded');

@@ -162,7 +162,7 @@ export interface Harness {
 }
 
 export async function startHarness(
-  options: { web?: Record<string, unknown>; nvr?: boolean; listen?: boolean } = {},
+  options: { web?: Record<string, unknown>; config?: DorvaktConfig; nvr?: boolean; listen?: boolean } = {},
 ): Promise<Harness> {
   const dir = tempDir('dorvakt-web-');
   const db = openDb(`${dir.path}/dorvakt.sqlite`);
@@ -179,7 +179,7 @@ export async function startHarness(
   const door = new MemoryDoorPanel('main');
   const nvr = new MemoryNvrAdmin();
   const deps: WebDeps = {
-    config: testConfig(options.web),
+    config: options.config ?? testConfig(options.web),
     db,
     bus,
     alarms,

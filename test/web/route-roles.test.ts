@@ -6,6 +6,9 @@ import { form, type Harness, login, type Login, STAFF, startHarness } from './fi
  * the code must match it, and the 403 checks below read it, not the code under test. A new route fails
  * the first test until it is added here with its role. HEAD follows GET.
  * Reviewed 2026-11-30: identity (reveal, card lookup, GDPR), consent, exports, audit and users are admin only.
+ * Changed 2026-11-30 (issue 13): the front desk registers signed agreements, so GET /consent and
+ * POST /consent/sign follow `web.consent_sign_role`; the table holds its default (`staff`), and the test
+ * below checks that `admin` makes both admin only again. Withdrawing stays admin only.
  */
 const ROUTE_ROLES: Record<string, 'public' | 'staff' | 'admin'> = {
   'GET /healthz': 'public',
@@ -31,8 +34,8 @@ const ROUTE_ROLES: Record<string, 'public' | 'staff' | 'admin'> = {
   'POST /exports': 'admin',
   'POST /exports/:id/close': 'admin',
   'POST /exports/:id/renew': 'admin',
-  'GET /consent': 'admin',
-  'POST /consent/sign': 'admin',
+  'GET /consent': 'staff',
+  'POST /consent/sign': 'staff',
   'POST /consent/withdraw': 'admin',
   'GET /audit': 'admin',
   'GET /users': 'admin',
@@ -78,7 +81,7 @@ describe('the written route → role table', () => {
 
   it('gives staff 403 on every route the table says is admin only, and changes nothing', async () => {
     const adminRoutes = Object.entries(ROUTE_ROLES).filter(([, role]) => role === 'admin');
-    expect(adminRoutes.length).toBe(20);
+    expect(adminRoutes.length).toBe(18);
     for (const [route] of adminRoutes) {
       const [method, url] = route.split(' ') as ['GET' | 'POST', string];
       const res = await h.app.inject({
@@ -112,6 +115,19 @@ describe('the written route → role table', () => {
         headers: { cookie: staff.cookie },
       });
       expect([200, 303], route).toContain(res.statusCode);
+    }
+  });
+});
+
+describe('the route → role table with web.consent_sign_role: admin', () => {
+  it('makes the consent page and signing admin only; every other route keeps its written role', async () => {
+    const h = await startHarness({ web: { consent_sign_role: 'admin' } });
+    try {
+      const served: Record<string, string> = {};
+      for (const r of h.app.dorvaktRoutes) if (r.method !== 'HEAD') served[`${r.method} ${r.url}`] = r.access;
+      expect(served).toEqual({ ...ROUTE_ROLES, 'GET /consent': 'admin', 'POST /consent/sign': 'admin' });
+    } finally {
+      await h.close();
     }
   });
 });

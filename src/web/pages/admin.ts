@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { audit } from '../../audit/audit.ts';
 import type { ConsentKind } from '../../consent/consents.ts';
 import { html } from '../html.ts';
+import type { MessageKey } from '../i18n.ts';
 import { csrfField, layout, type Notice, type PageContext } from '../layout.ts';
 import {
   cardHashFrom,
@@ -33,39 +34,52 @@ import { noticeFromQuery } from './notice.ts';
 const KINDS: ConsentKind[] = ['agreement', 'camera'];
 const AUDIT_PAGE = 200;
 
-function consentForms(
-  ctx: PageContext,
-  today: string,
-  result?: { hash: string; status: ReturnType<RouteEnv['deps']['consents']['status']> },
-) {
+interface ConsentResult {
+  /** Admins only: staff never see card hashes (as on the entries page). */
+  hash: string | undefined;
+  status: ReturnType<RouteEnv['deps']['consents']['status']>;
+  /** The kinds shown: all for admins; for staff only what they just registered, so signing reads nothing more. */
+  kinds: readonly ConsentKind[];
+}
+
+function consentForms(ctx: PageContext, today: string, mayWithdraw: boolean, result?: ConsentResult) {
   const { t } = ctx;
-  const kinds = KINDS.map(
-    (k) =>
-      html`<label class="check"><input type="checkbox" name="kind" value="${k}" checked> ${t(`consent.kind.${k}`)}</label>`,
-  );
+  // Signing pre-ticks both (the usual paper form); a withdrawal ticks nothing, so only a deliberate tick withdraws.
+  const kinds = (checked: boolean) =>
+    KINDS.map(
+      (k) =>
+        html`<label class="check"><input type="checkbox" name="kind" value="${k}"${checked ? html` checked` : ''}> ${t(`consent.kind.${k}`)}</label>`,
+    );
+  const state = (k: ConsentKind, status: ConsentResult['status']) =>
+    k === 'agreement'
+      ? `${t(`consent.state.${status.agreement}`)}${status.agreementVersion ? ` (${status.agreementVersion})` : ''}`
+      : t(`consent.state.${status.camera}`);
   return html`${
     result
       ? html`<section class="panel" id="consent-status"><h2>${t('consent.status')}</h2>
-<p>${t('common.card_hash')}: <code class="hash">${shortHash(result.hash)}</code></p>
-<dl><dt>${t('consent.kind.agreement')}</dt><dd id="agreement-state">${t(`consent.state.${result.status.agreement}`)}${result.status.agreementVersion ? ` (${result.status.agreementVersion})` : ''}</dd>
-<dt>${t('consent.kind.camera')}</dt><dd id="camera-state">${t(`consent.state.${result.status.camera}`)}</dd></dl></section>`
+${result.hash ? html`<p>${t('common.card_hash')}: <code class="hash">${shortHash(result.hash)}</code></p>` : ''}
+<dl>${result.kinds.map((k) => html`<dt>${t(`consent.kind.${k}`)}</dt><dd id="${k}-state">${state(k, result.status)}</dd>`)}</dl></section>`
       : ''
   }
 <h2>${t('consent.register')}</h2>
 <form method="post" action="/consent/sign" class="stack" id="sign-form" autocomplete="off">${csrfField(ctx)}
 <label>${t('common.card')} <input name="card" required maxlength="64" autocomplete="off"></label>
 <small class="muted">${t('common.card_hint')}</small>
-${kinds}
+<fieldset><legend>${t('consent.kind')}</legend>${kinds(true)}</fieldset>
 <label>${t('consent.version')} <input name="version" required maxlength="40"></label>
 <label>${t('consent.date')} <input name="date" type="date" required value="${today}"></label>
 <button type="submit">${t('consent.register')}</button></form>
-<h2>${t('consent.withdraw')}</h2>
+${
+  mayWithdraw
+    ? html`<h2>${t('consent.withdraw')}</h2>
 <form method="post" action="/consent/withdraw" class="stack" id="withdraw-form" autocomplete="off">${csrfField(ctx)}
 <label>${t('common.card')} <input name="card" required maxlength="64" autocomplete="off"></label>
-${kinds}
+<fieldset><legend>${t('consent.withdraw_hint')}</legend>${kinds(false)}</fieldset>
 <label>${t('consent.date')} <input name="date" type="date" required value="${today}"></label>
 <label>${t('common.reason')} <input name="reason" maxlength="500"></label>
-<button type="submit">${t('consent.withdraw')}</button></form>`;
+<button type="submit">${t('consent.withdraw')}</button></form>`
+    : ''
+}`;
 }
 
 function usersBody(ctx: PageContext, env: RouteEnv) {
@@ -101,41 +115,50 @@ export function registerAdminRoutes(app: FastifyInstance, env: RouteEnv): void {
     reply: FastifyReply,
     status = 200,
     notice?: Notice,
-    hash?: string,
+    done?: { hash: string; kinds: readonly ConsentKind[] },
   ) => {
     const ctx = ctxOf(env, req, '/consent');
-    const result = hash ? { hash, status: deps.consents.status(hash) } : undefined;
-    const body = consentForms(ctx, localDate(Date.now(), tz), result);
+    const isAdmin = ctx.user.role === 'admin';
+    const result = done && {
+      hash: isAdmin ? done.hash : undefined,
+      status: deps.consents.status(done.hash),
+      kinds: isAdmin ? KINDS : done.kinds,
+    };
+    const body = consentForms(ctx, localDate(Date.now(), tz), isAdmin, result);
     return sendHtml(reply, layout(ctx, ctx.t('consent.title'), body, { notice }), status);
   };
 
-  get(app, 'admin', '/consent', async (req, reply) => showConsent(req, reply));
+  // Which role registers signatures is a setting (the front desk, or admins only); the hook enforces it
+  // like any fixed role. Withdrawing stays with admins.
+  const signRole = deps.config.web.consent_sign_role;
+  get(app, signRole, '/consent', async (req, reply) => showConsent(req, reply));
 
   const consentAction = (action: 'sign' | 'withdraw') => async (req: FastifyRequest, reply: FastifyReply) => {
     const { t } = ctxOf(env, req, '/consent');
     const user = sessionOf(req).user;
-    const hash = cardHashFrom(env, req.body);
-    const kinds = fields(req.body, 'kind').filter((k): k is ConsentKind => (KINDS as string[]).includes(k));
+    const refuse = (key: MessageKey) => showConsent(req, reply, 400, { kind: 'error', text: t(key) });
+    const card = cardHashFrom(env, req.body);
+    if ('refused' in card) return refuse(card.refused);
+    const kinds = [
+      ...new Set(fields(req.body, 'kind').filter((k): k is ConsentKind => (KINDS as string[]).includes(k))),
+    ];
+    if (kinds.length === 0)
+      return refuse(action === 'sign' ? 'consent.sign_none_ticked' : 'consent.withdraw_none_ticked');
     const date = field(req.body, 'date', 10);
     const at = localToUtc(date, '12:00', tz);
     const version = field(req.body, 'version', 40);
-    if (
-      !hash ||
-      kinds.length === 0 ||
-      at === undefined ||
-      at > Date.now() + 86_400_000 ||
-      (action === 'sign' && !version)
-    ) {
-      return showConsent(req, reply, 400, { kind: 'error', text: t('common.invalid') });
+    if (at === undefined || at > Date.now() + 86_400_000 || (action === 'sign' && !version)) {
+      return refuse('common.invalid');
     }
     for (const kind of kinds) {
-      if (action === 'sign') deps.consents.sign(hash, kind, version, at, user.name);
-      else deps.consents.withdraw(hash, kind, at, user.name, field(req.body, 'reason', 500) || undefined);
+      if (action === 'sign') deps.consents.sign(card.hash, kind, version, at, user.name);
+      else
+        deps.consents.withdraw(card.hash, kind, at, user.name, field(req.body, 'reason', 500) || undefined);
     }
     const text = t(action === 'sign' ? 'consent.signed_ok' : 'consent.withdrawn_ok');
-    return showConsent(req, reply, 200, { kind: 'ok', text }, hash);
+    return showConsent(req, reply, 200, { kind: 'ok', text }, { hash: card.hash, kinds });
   };
-  post(app, 'admin', '/consent/sign', consentAction('sign'));
+  post(app, signRole, '/consent/sign', consentAction('sign'));
   post(app, 'admin', '/consent/withdraw', consentAction('withdraw'));
 
   get(app, 'admin', '/audit', async (req, reply) => {

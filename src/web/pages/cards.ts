@@ -127,16 +127,17 @@ ${cardActions(ctx, row.card_hash)}`;
   post(app, 'admin', '/cards/lookup', async (req, reply) => {
     const ctx = ctxOf(env, req, '/cards');
     const { t } = ctx;
-    const hash = cardHashFrom(env, req.body);
+    const card = cardHashFrom(env, req.body);
     const reason = field(req.body, 'reason', 500);
-    if (!hash || reason.length < MIN_REASON) {
-      const text = hash ? t('common.reason_required') : t('common.invalid');
+    if ('refused' in card || reason.length < MIN_REASON) {
+      const text = t('refused' in card ? card.refused : 'common.reason_required');
       return sendHtml(
         reply,
         layout(ctx, t('cards.title'), lookupForm(ctx), { notice: { kind: 'error', text } }),
         400,
       );
     }
+    const { hash } = card;
     audit(deps.db, { actor: sessionOf(req).user.name, action: 'card.lookup', subject: hash, reason });
     const status = deps.consents.status(hash);
     const rows = deps.db

@@ -36,12 +36,12 @@ export function registerPrivacyRoutes(app: FastifyInstance, env: RouteEnv): void
   /** The card hash and reason, or an error page already sent. */
   const input = (req: FastifyRequest, reply: FastifyReply) => {
     const { t } = ctxOf(env, req, '/gdpr');
-    const hash = cardHashFrom(env, req.body);
+    const card = cardHashFrom(env, req.body);
     const reason = field(req.body, 'reason', 500);
-    if (!hash) return { sent: show(req, reply, 400, { kind: 'error', text: t('common.invalid') }) };
+    if ('refused' in card) return { sent: show(req, reply, 400, { kind: 'error', text: t(card.refused) }) };
     if (reason.length < MIN_REASON)
       return { sent: show(req, reply, 400, { kind: 'error', text: t('common.reason_required') }) };
-    return { hash, reason, actor: sessionOf(req).user.name };
+    return { hash: card.hash, reason, actor: sessionOf(req).user.name };
   };
 
   get(app, 'admin', '/gdpr', async (req, reply) => show(req, reply));
