@@ -153,10 +153,14 @@ export async function runDemo(): Promise<void> {
     `  MQTT:      ${app.broker.kind === 'embedded' ? 'embedded broker (aedes)' : 'local broker'} at ${config.mqtt.url}, topics dorvakt/${config.site.id}/#`,
   );
   say(
-    `  Dashboard: ${service.webUrl}  (user admin, password ${adminPassword}; kept in ${join(demoDir, 'admin-password')})`,
+    `  Dashboard: ${service.webUrl ?? `not started yet (port ${config.web.port} taken? alarm part_failed; retried)`}  (user admin, password ${adminPassword}; kept in ${join(demoDir, 'admin-password')})`,
   );
-  say(`  Health:    curl ${service.opsUrl}/healthz`);
-  say(`  State:     curl ${service.opsUrl}/api/state`);
+  // A taken port leaves the ops endpoints to their retries; the configured address is where they will be.
+  const opsUrl = service.opsUrl ?? `http://${config.ops.host}:${config.ops.port}`;
+  say(
+    `  Health:    curl ${opsUrl}/healthz${service.opsUrl ? '' : '   (not started yet: port taken? retried)'}`,
+  );
+  say(`  State:     curl ${opsUrl}/api/state`);
   say(`  Library:   SIP2 simulator on 127.0.0.1:${sip2.port} (cp850, checksums on)`);
   say(
     `  Cameras:   recorder agent on ${recordings.root} (${recordings.files} demo segments over 9 days); footage older than 7 days is purged`,
