@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { Consents } from '../consent/consents.ts';
 import { LocalPatronSource } from '../patrons/local-registry.ts';
 import type { CardHasher } from '../privacy/card-hash.ts';
+import { cardMatchesADoor, type DoorCardPattern } from '../reader/card-match.ts';
 import type { Db } from '../store/db.ts';
 
 export const ADMIN_USAGE = `usage:
@@ -16,6 +17,8 @@ export const ADMIN_USAGE = `usage:
 export interface AdminDeps {
   db: Db;
   hashCard: CardHasher;
+  /** The doors' readers: a card none of them would accept is refused (a typo, or a staff number). */
+  doors: readonly DoorCardPattern[];
   actor: string;
   today: () => string;
   readStdin: () => string;
@@ -51,6 +54,10 @@ export function runAdminCommand(argv: string[], deps: AdminDeps): number {
   if (card === '-') card = deps.readStdin().split(/\r?\n/)[0]?.trim();
   if (!card) {
     deps.err.write(`--card is required\n${ADMIN_USAGE}`);
+    return 2;
+  }
+  if (!cardMatchesADoor(deps.doors, card)) {
+    deps.err.write('no door here accepts this card number (checked against each reader card_pattern)\n');
     return 2;
   }
   const hash = deps.hashCard(card);

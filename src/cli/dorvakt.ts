@@ -112,6 +112,7 @@ async function main(argv: string[]): Promise<number> {
       return runAdminCommand([command, ...args], {
         db,
         hashCard,
+        doors: config.doors,
         actor,
         today: () => localDate(new Date(), config.site.timezone),
         readStdin,

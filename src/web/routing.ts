@@ -1,13 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Alarms } from '../alarms/alarms.ts';
-import type { DoorConfig, DorvaktConfig } from '../config/types.ts';
+import type { DorvaktConfig } from '../config/types.ts';
 import type { Consents } from '../consent/consents.ts';
 import type { DoorPanel } from '../contract/door-panel.ts';
 import type { NvrAdmin } from '../contract/nvr-admin.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
-import { normaliseCard } from '../privacy/card-hash.ts';
-import { compileCardPattern, MAX_LINE } from '../reader/frames.ts';
+import { cardMatchesADoor } from '../reader/card-match.ts';
+import { MAX_LINE } from '../reader/frames.ts';
 import type { Db } from '../store/db.ts';
 import { type PageContext, pageContext } from './layout.ts';
 import type { Session, SessionStore } from './sessions.ts';
@@ -100,14 +100,6 @@ export type CardRefusal = 'common.invalid' | 'common.card_no_door';
  * Whether some door's reader would accept this card: its whole text against each door's card_pattern, as
  * the reader matches. The upper-case form counts too: it hashes the same (stx-etx readers send upper case).
  */
-export function cardMatchesADoor(doors: readonly DoorConfig[], card: string): boolean {
-  const forms = [card, normaliseCard(card)];
-  return doors.some((d) => {
-    const pattern = compileCardPattern(d.reader.card_pattern);
-    return forms.some((f) => pattern.test(f));
-  });
-}
-
 /**
  * A card typed at the desk (hashed here, never kept) or a card hash carried over from another screen.
  * A typed card no door would accept is refused, so nothing is stored or looked up for it.

@@ -22,12 +22,20 @@ describe('admin CLI: consent and local registry', () => {
     runAdminCommand(argv, {
       db,
       hashCard: hash,
+      doors: [{ reader: { card_pattern: '^[0-9]{8}$' } }],
       actor: 'cli:test',
       today: () => '2026-11-26',
       readStdin: () => '55554444\n',
       out: { write: (t: string) => outLines.push(t) },
       err: { write: (t: string) => errLines.push(t) },
     });
+
+  it('refuses a card no door here would accept, and stores nothing', () => {
+    const before = db.prepare('SELECT COUNT(*) FROM consents').pluck().get();
+    expect(run('consent', 'sign', '--card', 'abc', '--kind', 'agreement', '--version', '2025-1')).toBe(2);
+    expect(errLines.join('')).toMatch(/no door here accepts this card number/);
+    expect(db.prepare('SELECT COUNT(*) FROM consents').pluck().get()).toBe(before);
+  });
 
   it('signs and withdraws consent, audited, with the card only as a hash', () => {
     expect(run('consent', 'sign', '--card', '55554444', '--kind', 'agreement', '--version', '2025-1')).toBe(

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
-import { cardMatchesADoor } from '../../src/web/routing.ts';
+import { cardMatchesADoor } from '../../src/reader/card-match.ts';
 import { ADMIN, form, type Harness, type Login, login, STAFF, startHarness } from './fixtures.ts';
 
 /** Two doors with different readers: an 8-digit barcode and an EM4100 (10 upper-case hex). */
