@@ -7,3 +7,6 @@ export const secretRef = {
   minProperties: 1,
   maxProperties: 1,
 } as const;
+
+/** A secret read from a file or an environment variable. */
+export type SecretRef = { file: string } | { env: string };

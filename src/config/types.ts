@@ -5,7 +5,9 @@ import type { ReaderConfig } from '../reader/config.ts';
 import type { ScheduleConfig } from '../schedule/config.ts';
 import type { WebConfig } from '../web/config.ts';
 
-export type SecretRef = { file: string } | { env: string };
+import type { SecretRef } from './secret-ref.ts';
+
+export type { SecretRef };
 
 /** TLS for `mqtts://`: files, read at start. */
 export interface MqttTlsConfig {

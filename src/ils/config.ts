@@ -1,6 +1,6 @@
 /** Config section: the library system over SIP2. Owned by src/ils (see the SIP2 issue and docs/sip2.md). */
 import { resolve } from 'node:path';
-import type { SecretRef } from '../config/types.ts';
+import type { SecretRef } from '../config/secret-ref.ts';
 import { secretRef } from '../config/secret-ref.ts';
 
 export type SipEncoding = 'cp850' | 'latin1' | 'utf8';

@@ -1,7 +1,7 @@
 /** Config section: camera retention. Owned by src/nvr (see the camera-retention issue). */
 import cron from 'node-cron';
 import { secretRef } from '../config/secret-ref.ts';
-import type { SecretRef } from '../config/types.ts';
+import type { SecretRef } from '../config/secret-ref.ts';
 import { CAMERA_NAME_PATTERN } from '../contract/nvr.ts';
 import {
   type FrigateRecordingConfig,
