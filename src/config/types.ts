@@ -5,17 +5,10 @@ import type { ReaderConfig } from '../reader/config.ts';
 import type { ScheduleConfig } from '../schedule/config.ts';
 import type { WebConfig } from '../web/config.ts';
 
+import type { MqttTlsConfig } from '../events/mqtt-tls.ts';
 import type { SecretRef } from './secret-ref.ts';
 
-export type { SecretRef };
-
-/** TLS for `mqtts://`: files, read at start. */
-export interface MqttTlsConfig {
-  ca_file?: string | undefined;
-  cert_file?: string | undefined;
-  key_file?: string | undefined;
-  reject_unauthorized: boolean;
-}
+export type { MqttTlsConfig, SecretRef };
 
 export interface DoorConfig {
   id: string;

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Alarms } from '../alarms/alarms.ts';
-import type { MqttTlsConfig } from '../config/types.ts';
+import type { MqttTlsOptions } from './mqtt-tls.ts';
 import type { DoorStatePayload, DorvaktEvent } from '../contract/events.ts';
 import type { Logger } from '../log/logger.ts';
 import type { EventBus } from './bus.ts';
@@ -13,7 +12,7 @@ export interface MqttLinkOptions {
   username?: string | undefined;
   password?: string | undefined;
   /** For `mqtts://`: CA, client certificate and key (PEM), and whether to verify the broker. */
-  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean } | undefined;
+  tls?: MqttTlsOptions | undefined;
   /** 5 for Mosquitto; 4 (3.1.1) for the embedded aedes broker. */
   protocolVersion?: 4 | 5;
   /** The broker may be gone this long before `broker_offline` is raised (reconnects are normal). */
@@ -202,17 +201,4 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** Reads the TLS files named in `mqtt.tls` (at start: a missing file stops the start with its name). */
-export function mqttTls(tls: MqttTlsConfig | undefined): MqttLinkOptions['tls'] {
-  if (!tls) return undefined;
-  const read = (file: string | undefined) => (file ? readFileSync(file) : undefined);
-  const ca = read(tls.ca_file);
-  const cert = read(tls.cert_file);
-  const key = read(tls.key_file);
-  return {
-    ...(ca ? { ca } : {}),
-    ...(cert ? { cert } : {}),
-    ...(key ? { key } : {}),
-    rejectUnauthorized: tls.reject_unauthorized,
-  };
-}
+export { mqttTls } from './mqtt-tls.ts';

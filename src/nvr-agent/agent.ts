@@ -29,7 +29,8 @@ import {
 import type { Logger } from '../log/logger.ts';
 import { scanMedia } from './compliance/media-scan.ts';
 import { checkOwnExports } from './compliance/own-exports.ts';
-import { AgentGuard, readAgentKeys, tlsOptions } from './auth.ts';
+import { mqttTls } from '../events/mqtt-tls.ts';
+import { AgentGuard, readAgentKeys } from './auth.ts';
 import type { AgentConfig } from './config.ts';
 import { ExportRefusal, type ExportJob, exportSegments, finishedExport, preparedCase } from './export.ts';
 import type { Hold, PurgePlan, Recorder, RecorderPurgeResult } from './recorder.ts';
@@ -128,7 +129,7 @@ export class NvrAgent {
       writeCache: false,
       ...(mqtt.username ? { username: mqtt.username } : {}),
       ...(mqtt.password_file ? { password: readFileSync(mqtt.password_file, 'utf8').trim() } : {}),
-      ...tlsOptions(mqtt.tls),
+      ...mqttTls(mqtt.tls),
       ...this.mqttOptions,
     });
     this.client = client;

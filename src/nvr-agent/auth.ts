@@ -4,8 +4,8 @@
  * body-level time check of requests.
  */
 import { readFileSync } from 'node:fs';
+import type { MqttTlsConfig } from '../events/mqtt-tls.ts';
 import { resolve } from 'node:path';
-import type { IClientOptions } from 'mqtt';
 import {
   DEFAULT_MAX_SKEW_SECONDS,
   NVR_KEY_ID_PATTERN,
@@ -21,12 +21,8 @@ export interface AgentAuthConfig {
   max_skew_seconds: number;
 }
 
-export interface AgentTlsConfig {
-  ca_file?: string | undefined;
-  cert_file?: string | undefined;
-  key_file?: string | undefined;
-  reject_unauthorized: boolean;
-}
+/** The agent's `mqtt.tls`: the same settings as the controller's. */
+export type AgentTlsConfig = MqttTlsConfig;
 
 export const agentAuthSchema = {
   type: 'object',
@@ -99,15 +95,6 @@ export function readAgentKeys(auth: AgentAuthConfig, env: NodeJS.ProcessEnv = pr
 }
 
 /** mqtt.js options for `mqtts://` from the TLS section (files read now). */
-export function tlsOptions(tls: AgentTlsConfig | undefined): Partial<IClientOptions> {
-  if (!tls) return {};
-  return {
-    ...(tls.ca_file ? { ca: readFileSync(tls.ca_file) } : {}),
-    ...(tls.cert_file ? { cert: readFileSync(tls.cert_file) } : {}),
-    ...(tls.key_file ? { key: readFileSync(tls.key_file) } : {}),
-    rejectUnauthorized: tls.reject_unauthorized,
-  };
-}
 
 export type Verified = { ok: true; body: Buffer } | { ok: false; reason: NvrRejectReason; why: string };
 

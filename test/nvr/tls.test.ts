@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Alarms } from '../../src/alarms/alarms.ts';
 import { EventBus } from '../../src/events/bus.ts';
 import { MqttLink, mqttTls } from '../../src/events/mqtt-link.ts';
-import { tlsOptions } from '../../src/nvr-agent/auth.ts';
 import { makePki, startMosquittoConf } from '../helpers/mosquitto-conf.ts';
 import { waitFor } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -107,9 +106,9 @@ describe('mqtts:// with a CA, client certificate and key', () => {
   it('the broker refuses a client without a certificate; an unknown CA is refused unless reject_unauthorized is false', async () => {
     const url = `mqtts://127.0.0.1:${broker.port}`;
     const base = { reconnectPeriod: 0, connectTimeout: 2000 };
-    const noCert = tlsOptions({ ca_file: file('ca.pem'), reject_unauthorized: true });
+    const noCert = mqttTls({ ca_file: file('ca.pem'), reject_unauthorized: true });
     await expect(connectAsync(url, { ...base, ...noCert })).rejects.toThrow();
-    const noCa = tlsOptions({
+    const noCa = mqttTls({
       cert_file: file('client.pem'),
       key_file: file('client.key'),
       reject_unauthorized: true,
@@ -117,7 +116,7 @@ describe('mqtts:// with a CA, client certificate and key', () => {
     await expect(connectAsync(url, { ...base, ...noCa })).rejects.toThrow(
       /self[- ]signed|unable to verify|certificate/i,
     );
-    const lax = tlsOptions({
+    const lax = mqttTls({
       cert_file: file('client.pem'),
       key_file: file('client.key'),
       reject_unauthorized: false,
