@@ -24,7 +24,6 @@ import {
   nvrTopics,
   type PurgeRequest,
   type PurgeResponse,
-  type RecorderDescription,
 } from '../contract/nvr.ts';
 import type { Logger } from '../log/logger.ts';
 import { scanMedia } from './compliance/media-scan.ts';
@@ -84,7 +83,6 @@ export class NvrAgent {
   private readonly topics: ReturnType<typeof nvrTopics>;
   private readonly mqttOptions: IClientOptions;
   private readonly recorder: Recorder;
-  private description: RecorderDescription | null = null;
   private client: MqttClient | null = null;
   private cronTask: ScheduledTask | null = null;
   private state: AgentState = { purgeHolds: null, exportHolds: [], createdCases: [], answers: [] };
@@ -111,7 +109,7 @@ export class NvrAgent {
     this.guard = new AgentGuard(keys, this.config.auth.max_skew_seconds, this.now);
     for (const warning of this.config.warnings ?? []) this.log.warn({ warning }, 'agent config');
     try {
-      this.description = await this.recorder.start();
+      await this.recorder.start();
     } catch (error) {
       // A recorder that is down now may be up at the next purge; its errors are answered then.
       this.log.error({ err: (error as Error).message }, 'recorder did not start');
@@ -520,14 +518,13 @@ export class NvrAgent {
         });
       }
     }
-    const description = this.description ?? this.recorder.describe();
     return fitStatus({
       oldest: iso(result.oldest),
       cameras: [...seen.values()]
         .sort((a, b) => a.name.localeCompare(b.name))
         .map((c) => ({ name: c.name, oldest: iso(c.oldest), files: c.files })),
       ts: this.now().toISOString(),
-      recorder: description,
+      recorder: this.recorder.describe(),
       findings: findings.slice(0, MAX_FINDINGS),
       skipped: skipped.slice(0, MAX_FINDINGS),
       rejected: this.guard?.rejected() ?? {},
