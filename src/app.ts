@@ -156,7 +156,8 @@ export function policyFor(config: DorvaktConfig, door: DoorConfig): AccessPolicy
 
 export async function startApp(options: AppOptions): Promise<App> {
   const { config, log } = options;
-  const db = openDb(config.store.path);
+  // The worker process checkpoints the WAL; the door does only when it has grown far (worker down).
+  const db = openDb(config.store.path, { walAutocheckpointPages: 20_000 });
   const hashCard = cardHasher(readSecret(config.secrets.card_hmac_key));
   const busLog = log.child({ mod: 'bus' });
   const bus = new EventBus((error, event) =>

@@ -1,20 +1,19 @@
-import type { FastifyInstance } from 'fastify';
 import { type App, type AppOptions, startApp } from './app.ts';
 import { type OpsServer, startOpsServer } from './ops/server.ts';
 import { startSystemdNotify } from './ops/systemd-notify.ts';
 import { OptionalPart } from './lifecycle/optional-part.ts';
+import { WorkerSupervisor } from './worker/supervisor.ts';
 
 /** The parts other than the door may be down (port taken, …): then they are undefined and retried. */
 export interface Service {
   app: App;
   readonly ops: OpsServer | undefined;
   readonly opsUrl: string | undefined;
-  readonly web: FastifyInstance | undefined;
+  /** The worker process (dashboard, statistics, retention jobs). */
+  worker: WorkerSupervisor;
   readonly webUrl: string | undefined;
   stop(): Promise<void>;
 }
-
-type WebServer = { app: FastifyInstance; url: string };
 
 /** The whole service: the door loop plus its HTTP endpoints and background jobs. */
 export async function startService(options: AppOptions): Promise<Service> {
@@ -49,36 +48,21 @@ export async function startService(options: AppOptions): Promise<Service> {
     log,
   });
   await ops.begin();
-  const { startRetentionJobs } = await import('./retention/jobs.ts');
-  const web = config.web.enabled
-    ? new OptionalPart<WebServer>({
-        name: 'dashboard',
-        start: async () => {
-          const server = await (await import('./web/server.ts')).startWebServer({
-            config,
-            db: app.db,
-            bus: app.bus,
-            alarms: app.alarms,
-            consents: app.consents,
-            hashCard: app.hashCard,
-            doors: app.doors,
-            nvr: app.nvr,
-            log: log.child({ mod: 'web' }),
-          });
-          log.info({ url: server.url }, 'dashboard listening');
-          return server;
-        },
-        stop: (server) => server.app.close(),
-        alarms: app.alarms,
-        log,
-      })
-    : undefined;
-  await web?.begin();
-  const retention = startRetentionJobs({ db: app.db, config, log: log.child({ mod: 'retention' }) });
   log.info({ readyMs: Math.round(performance.now()) }, 'service ready');
   // systemd Type=notify: READY now, WATCHDOG=1 only while the door loop is healthy (no-op outside systemd).
   const notify = startSystemdNotify({ health: () => app.healthy(), log: log.child({ mod: 'systemd' }) });
   notify?.ready(`${app.doors.length} door(s) ready`);
+  // Dashboard, statistics and retention jobs run in the worker process: nothing there can delay a swipe.
+  const worker = new WorkerSupervisor({
+    config,
+    bus: app.bus,
+    alarms: app.alarms,
+    doors: app.doors,
+    nvr: app.nvr,
+    log: log.child({ mod: 'worker' }),
+    logLevel: log.level,
+  });
+  await worker.start();
   return {
     app,
     get ops() {
@@ -87,16 +71,13 @@ export async function startService(options: AppOptions): Promise<Service> {
     get opsUrl() {
       return ops.current?.url;
     },
-    get web() {
-      return web?.current?.app;
-    },
+    worker,
     get webUrl() {
-      return web?.current?.url;
+      return worker.webUrl;
     },
     async stop() {
       notify?.stopping();
-      await retention.stop();
-      await web?.end();
+      await worker.stop();
       await ops.end();
       await app.stop();
       await notify?.close();

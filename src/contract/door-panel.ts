@@ -18,7 +18,7 @@ export interface DoorPanel {
   readonly id: string;
   snapshot(): DoorSnapshot;
   /** Staff unlock with a reason, for `minutes` (then the schedule takes over again). Audited by the caller. */
-  manualUnlock(minutes: number): void;
+  manualUnlock(minutes: number): void | Promise<void>;
   /** Ends a manual unlock. */
-  manualLock(): void;
+  manualLock(): void | Promise<void>;
 }

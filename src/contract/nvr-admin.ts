@@ -66,3 +66,10 @@ export interface NvrAdmin {
   listExports(): ExportCase[];
   health(): RetentionHealth;
 }
+
+/** NvrAdmin as another process reaches it: the same calls, answered now or later. */
+export type NvrAdminAccess = {
+  [K in keyof NvrAdmin]: (
+    ...args: Parameters<NvrAdmin[K]>
+  ) => ReturnType<NvrAdmin[K]> | Promise<ReturnType<NvrAdmin[K]>>;
+};

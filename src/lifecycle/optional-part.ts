@@ -9,7 +9,7 @@ export interface OptionalPartOptions<T> {
   name: string;
   start: () => Promise<T>;
   stop: (running: T) => Promise<void>;
-  alarms: Alarms;
+  alarms: Pick<Alarms, 'raise' | 'clear'>;
   log: Logger;
   retryMinMs?: number;
   retryMaxMs?: number;

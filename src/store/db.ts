@@ -19,7 +19,15 @@ export function listMigrations(): { version: number; name: string; sql: string }
     }));
 }
 
-export function openDb(path: string): Db {
+export interface OpenDbOptions {
+  /**
+   * WAL pages after which a commit on this connection checkpoints (SQLite's default 1000). The door
+   * process sets it high: the worker checkpoints, and a door commit must not do that copying.
+   */
+  walAutocheckpointPages?: number;
+}
+
+export function openDb(path: string, options: OpenDbOptions = {}): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
@@ -27,6 +35,8 @@ export function openDb(path: string): Db {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  if (options.walAutocheckpointPages !== undefined)
+    db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(options.walAutocheckpointPages))}`);
   migrate(db);
   return db;
 }

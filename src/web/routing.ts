@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Alarms } from '../alarms/alarms.ts';
+import type { ActiveAlarm } from '../alarms/alarms.ts';
 import type { DorvaktConfig } from '../config/types.ts';
 import type { Consents } from '../consent/consents.ts';
 import type { DoorPanel } from '../contract/door-panel.ts';
-import type { NvrAdmin } from '../contract/nvr-admin.ts';
+import type { NvrAdminAccess } from '../contract/nvr-admin.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
 import { cardMatchesADoor } from '../reader/card-match.ts';
@@ -28,12 +28,18 @@ export interface WebDeps {
   config: DorvaktConfig;
   db: Db;
   bus: EventBus;
-  alarms: Alarms;
+  alarms: AlarmsAccess;
   consents: Consents;
   hashCard: (card: string) => string;
   doors: DoorPanel[];
-  nvr?: NvrAdmin | undefined;
+  nvr?: NvrAdminAccess | undefined;
   log: Logger;
+}
+
+/** The door process's alarms as the dashboard reaches them (in the worker process: a mirror and calls). */
+export interface AlarmsAccess {
+  list(): ActiveAlarm[];
+  acknowledge(id: number, user: string): boolean | Promise<boolean>;
 }
 
 export interface RouteEnv {

@@ -97,7 +97,7 @@ log: { level: silent }
     base = service.webUrl!;
     browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-  });
+  }, 90_000);
 
   afterAll(async () => {
     await browser?.close();

@@ -186,7 +186,7 @@ export function registerNowRoutes(app: FastifyInstance, env: RouteEnv): void {
   post(app, 'staff', '/alarms/:id/ack', async (req, reply) => {
     const id = Number((req.params as { id: string }).id);
     const user = sessionOf(req).user;
-    if (!Number.isInteger(id) || !deps.alarms.acknowledge(id, user.name))
+    if (!Number.isInteger(id) || !(await deps.alarms.acknowledge(id, user.name)))
       return reply.redirect('/now?n=invalid', 303);
     audit(deps.db, { actor: user.name, action: 'alarm.acknowledged', subject: String(id) });
     return reply.redirect('/now?n=done', 303);
@@ -203,7 +203,7 @@ export function registerNowRoutes(app: FastifyInstance, env: RouteEnv): void {
         const minutes = Number(field(req.body, 'minutes', 4));
         if (!Number.isInteger(minutes) || minutes < 1 || minutes > 240)
           return reply.redirect('/now?n=invalid', 303);
-        door.manualUnlock(minutes);
+        await door.manualUnlock(minutes);
         audit(deps.db, {
           actor: user.name,
           action: 'door.manual_unlock',
@@ -212,7 +212,7 @@ export function registerNowRoutes(app: FastifyInstance, env: RouteEnv): void {
           detail: { minutes },
         });
       } else {
-        door.manualLock();
+        await door.manualLock();
         audit(deps.db, { actor: user.name, action: 'door.manual_lock', subject: door.id, reason });
       }
       return reply.redirect('/now?n=done', 303);

@@ -3,7 +3,7 @@ import { audit } from '../../audit/audit.ts';
 import {
   type ExportCase,
   ExportRefused,
-  type NvrAdmin,
+  type NvrAdminAccess,
   type RetentionHealth,
 } from '../../contract/nvr-admin.ts';
 import { html } from '../html.ts';
@@ -20,10 +20,15 @@ function notConfigured(ctx: PageContext) {
   return html`<p class="notice error" id="nvr-missing">${ctx.t('retention.not_configured')}</p>`;
 }
 
-function retentionBody(ctx: PageContext, nvr: NvrAdmin) {
+/** What the retention pages show, read from the controller (in the door process) in one go. */
+async function retentionView(nvr: NvrAdminAccess): Promise<{ h: RetentionHealth; cases: ExportCase[] }> {
+  const [h, cases] = await Promise.all([nvr.health(), nvr.listExports()]);
+  return { h, cases };
+}
+
+function retentionBody(ctx: PageContext, { h, cases }: { h: RetentionHealth; cases: ExportCase[] }) {
   const { t, fmt } = ctx;
-  const h = nvr.health();
-  const holds = nvr.listExports().filter((c) => ACTIVE_HOLD.includes(c.state));
+  const holds = cases.filter((c) => ACTIVE_HOLD.includes(c.state));
   return html`${h.breach ? html`<p class="notice error breach" id="breach">${t('retention.breach')}</p>` : ''}
 ${h.unreachable ? html`<p class="notice error" id="unreachable">${t('retention.unreachable')}</p>` : ''}
 ${h.forgery ? html`<p class="notice error" id="forgery">${t('retention.forgery')}</p>` : ''}
@@ -70,10 +75,13 @@ function findingsBody(ctx: PageContext, h: RetentionHealth) {
   }`;
 }
 
-function exportsBody(ctx: PageContext, nvr: NvrAdmin, draft: Record<string, string> = {}) {
+function exportsBody(
+  ctx: PageContext,
+  { h, cases }: { h: RetentionHealth; cases: ExportCase[] },
+  draft: Record<string, string> = {},
+) {
   const { t, fmt } = ctx;
-  const cases = nvr.listExports();
-  const cameras = nvr.health().cameras.map((c) => c.name);
+  const cameras = h.cameras.map((c) => c.name);
   const open = cases.filter((c) => c.state !== 'closed' && c.state !== 'expired');
   return html`<h2>${t('exports.open')}</h2>
 <form method="post" action="/exports" class="stack" id="open-export">${csrfField(ctx)}
@@ -106,11 +114,11 @@ export function registerRetentionRoutes(app: FastifyInstance, env: RouteEnv): vo
 
   get(app, 'staff', '/retention', async (req, reply) => {
     const ctx = ctxOf(env, req, '/retention');
-    const body = deps.nvr ? retentionBody(ctx, deps.nvr) : notConfigured(ctx);
+    const body = deps.nvr ? retentionBody(ctx, await retentionView(deps.nvr)) : notConfigured(ctx);
     return sendHtml(reply, layout(ctx, ctx.t('retention.title'), body));
   });
 
-  const showExports = (
+  const showExports = async (
     req: FastifyRequest,
     reply: FastifyReply,
     status = 200,
@@ -118,7 +126,7 @@ export function registerRetentionRoutes(app: FastifyInstance, env: RouteEnv): vo
     draft?: Record<string, string>,
   ) => {
     const ctx = ctxOf(env, req, '/exports');
-    const body = deps.nvr ? exportsBody(ctx, deps.nvr, draft) : notConfigured(ctx);
+    const body = deps.nvr ? exportsBody(ctx, await retentionView(deps.nvr), draft) : notConfigured(ctx);
     return sendHtml(
       reply,
       layout(ctx, ctx.t('exports.title'), body, { notice: notice ?? noticeFromQuery(req, ctx.t) }),
@@ -147,7 +155,7 @@ export function registerRetentionRoutes(app: FastifyInstance, env: RouteEnv): vo
       return showExports(req, reply, 400, { kind: 'error', text: ctx.t('common.invalid') }, draft);
     }
     try {
-      const opened = nvr.openExport({
+      const opened = await nvr.openExport({
         caseNumber: draft['case']!,
         authority: draft['authority']!,
         from,
@@ -187,10 +195,11 @@ export function registerRetentionRoutes(app: FastifyInstance, env: RouteEnv): vo
     const reason = field(req.body, 'reason', 500);
     if (reason.length < MIN_REASON) return reply.redirect('/exports?n=reason', 303);
     const user = sessionOf(req).user;
-    if (!nvr.listExports().some((c) => c.id === id)) return reply.code(404).send({ error: 'no such export' });
+    if (!(await nvr.listExports()).some((c) => c.id === id))
+      return reply.code(404).send({ error: 'no such export' });
     try {
-      if (kind === 'close') nvr.closeExport(id, user.name, reason);
-      else nvr.renewHold(id, user.name, reason);
+      if (kind === 'close') await nvr.closeExport(id, user.name, reason);
+      else await nvr.renewHold(id, user.name, reason);
       audit(deps.db, { actor: user.name, action: `web.export_${kind}`, subject: id, reason });
     } catch (error) {
       if (error instanceof ExportRefused) {

@@ -1,0 +1,128 @@
+/**
+ * Entry of the worker process: the dashboard, statistics and the retention jobs, on their own SQLite
+ * connection (WAL), so nothing they do can delay a swipe in the door process. Started and supervised by
+ * supervisor.ts; exits when the door process goes away.
+ */
+import type { AlarmCode } from '../contract/events.ts';
+import { Consents } from '../consent/consents.ts';
+import { readSecret } from '../config/load.ts';
+import { EventBus } from '../events/bus.ts';
+import { OptionalPart } from '../lifecycle/optional-part.ts';
+import { createLogger } from '../log/logger.ts';
+import { cardHasher } from '../privacy/card-hash.ts';
+import { startRetentionJobs } from '../retention/jobs.ts';
+import { openDb } from '../store/db.ts';
+import type { FromWorker, ToWorker } from './protocol.ts';
+import { DoorProcessLink, RemoteAlarms, RemoteDoorPanel, remoteNvrAdmin } from './remote.ts';
+
+/** The WAL is checkpointed here, never by the door's commits (see store/db.ts). */
+const CHECKPOINT_EVERY_MS = 30_000;
+
+const send = (message: FromWorker) => {
+  if (process.connected) process.send?.(message);
+};
+
+async function run(init: Extract<ToWorker, { t: 'init' }>): Promise<void> {
+  const { config } = init;
+  const log = createLogger(init.logLevel).child({ proc: 'worker' });
+  const db = openDb(config.store.path);
+  const link = new DoorProcessLink(send, init.state);
+  const bus = new EventBus((error, event) =>
+    log.error({ err: (error as Error)?.message ?? String(error), event: event.type }, 'event listener threw'),
+  );
+  const alarms = {
+    raise: (code: AlarmCode, door = '', detail?: string) =>
+      send({ t: 'alarm', action: 'raise', code, door, ...(detail ? { detail } : {}) }),
+    clear: (code: AlarmCode, door = '') => send({ t: 'alarm', action: 'clear', code, door }),
+  };
+
+  let retention: ReturnType<typeof startRetentionJobs> | undefined;
+  let web: OptionalPart<{ app: import('fastify').FastifyInstance; url: string }> | undefined;
+  let checkpoint: NodeJS.Timeout | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      clearInterval(checkpoint);
+      link.failAll('the worker is stopping');
+      await retention?.stop();
+      await web?.end();
+      db.close();
+      process.exit(0);
+    })();
+    return stopping;
+  };
+  // The door process is gone (killed, crashed): nobody supervises this one, so it ends too.
+  process.off('disconnect', exitAtOnce);
+  process.on('disconnect', () => void stop());
+  process.on('message', (message: ToWorker) => {
+    switch (message.t) {
+      case 'state':
+        link.setState(message.state);
+        return;
+      case 'event':
+        bus.publish(message.event);
+        return;
+      case 'reply':
+        link.onReply(message);
+        return;
+      case 'ping':
+        send({ t: 'pong', id: message.id });
+        return;
+      case 'stop':
+        void stop();
+        return;
+    }
+  });
+  retention = startRetentionJobs({ db, config, log: log.child({ mod: 'retention' }) });
+  web = config.web.enabled
+    ? new OptionalPart({
+        name: 'dashboard',
+        start: async () => {
+          const server = await (await import('../web/server.ts')).startWebServer({
+            config,
+            db,
+            bus,
+            alarms: new RemoteAlarms(link),
+            consents: new Consents(db),
+            hashCard: cardHasher(readSecret(config.secrets.card_hmac_key)),
+            doors: config.doors.map((d) => new RemoteDoorPanel(d.id, link)),
+            nvr: init.nvr ? remoteNvrAdmin(link) : undefined,
+            log: log.child({ mod: 'web' }),
+          });
+          log.info({ url: server.url }, 'dashboard listening');
+          send({ t: 'web', url: server.url });
+          return server;
+        },
+        stop: async (server) => {
+          send({ t: 'web', url: null });
+          await server.app.close();
+        },
+        alarms,
+        log,
+      })
+    : undefined;
+  await web?.begin();
+  checkpoint = setInterval(() => {
+    try {
+      db.pragma('wal_checkpoint(PASSIVE)');
+    } catch (error) {
+      log.warn({ err: (error as Error).message }, 'WAL checkpoint failed');
+    }
+  }, CHECKPOINT_EVERY_MS);
+  checkpoint.unref();
+
+  send({ t: 'ready', webUrl: web?.current?.url ?? null });
+}
+
+process.once('message', (message: ToWorker) => {
+  if (message?.t !== 'init') {
+    process.exit(2);
+  }
+  run(message).catch((error: Error) => {
+    process.stderr.write(`dorvakt worker failed to start: ${error.message}\n`);
+    process.exit(1);
+  });
+});
+// Without the door process there is nothing to do.
+const exitAtOnce = () => process.exit(0);
+process.once('disconnect', exitAtOnce);

@@ -1,0 +1,44 @@
+/**
+ * Messages between the door process and its worker process (dashboard, statistics, retention jobs).
+ * JSON over Node's IPC channel; nothing here carries identity (events are the bus's, which carry none).
+ */
+import type { ActiveAlarm } from '../alarms/alarms.ts';
+import type { DorvaktConfig } from '../config/types.ts';
+import type { DoorSnapshot } from '../contract/door-panel.ts';
+import type { AlarmCode, DorvaktEvent } from '../contract/events.ts';
+
+/** What the door process answers for, by target. */
+export type CallTarget = 'door' | 'alarms' | 'nvr';
+
+export type ToWorker =
+  | { t: 'init'; config: DorvaktConfig; logLevel: string; nvr: boolean; state: WorkerState }
+  | { t: 'state'; state: WorkerState }
+  | { t: 'event'; event: DorvaktEvent }
+  | { t: 'reply'; id: number; ok: true; value: unknown }
+  | { t: 'reply'; id: number; ok: false; error: { name: string; message: string } }
+  | { t: 'ping'; id: number }
+  | { t: 'stop' };
+
+export type FromWorker =
+  /** The worker runs; `webUrl` is set while its dashboard listens. */
+  | { t: 'ready'; webUrl: string | null }
+  | { t: 'web'; url: string | null }
+  | { t: 'call'; id: number; target: CallTarget; door?: string; method: string; args: unknown[] }
+  | { t: 'alarm'; action: 'raise' | 'clear'; code: AlarmCode; door: string; detail?: string }
+  | { t: 'pong'; id: number };
+
+/** The door process's live state as the worker's pages show it. */
+export interface WorkerState {
+  doors: DoorSnapshot[];
+  alarms: ActiveAlarm[];
+}
+
+/** The methods the worker may call, per target; anything else is refused by the door process. */
+export const CALLABLE: Record<CallTarget, readonly string[]> = {
+  door: ['manualUnlock', 'manualLock'],
+  alarms: ['acknowledge'],
+  nvr: ['openExport', 'closeExport', 'renewHold', 'listExports', 'health'],
+};
+
+/** Parts inside the worker that may raise or clear their own `part_failed`. */
+export const WORKER_PARTS: readonly string[] = ['dashboard', 'retention_jobs'];

@@ -1,0 +1,292 @@
+/**
+ * The door process's side of the worker: forks it, feeds it events and door state, answers its calls, and
+ * starts it again with backoff when it dies or stops answering. The worker can never delay a swipe: every
+ * message to it is fire-and-forget, and a backlog it does not drain is dropped (its state is resent).
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Alarms } from '../alarms/alarms.ts';
+import type { DorvaktConfig } from '../config/types.ts';
+import type { DoorPanel } from '../contract/door-panel.ts';
+import type { NvrAdmin } from '../contract/nvr-admin.ts';
+import type { EventBus } from '../events/bus.ts';
+import type { Logger } from '../log/logger.ts';
+import { CALLABLE, type FromWorker, type ToWorker, WORKER_PARTS, type WorkerState } from './protocol.ts';
+
+export const WORKER_PART = 'worker';
+
+export interface WorkerSupervisorOptions {
+  config: DorvaktConfig;
+  bus: EventBus;
+  alarms: Alarms;
+  doors: DoorPanel[];
+  nvr: NvrAdmin | undefined;
+  log: Logger;
+  logLevel: string;
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  /** A worker that answers no ping for this long is killed and started again. */
+  pingTimeoutMs?: number;
+  /** Messages sent but not yet taken by the worker before events are dropped. */
+  maxBacklog?: number;
+}
+
+const inSource = import.meta.url.endsWith('.ts');
+const workerEntry = fileURLToPath(new URL(`./main.${inSource ? 'ts' : 'js'}`, import.meta.url));
+// A checkout runs TypeScript through tsx; the built service (dist/) needs no loader. The door process's
+// own Node flags (small heap settings) are not passed on: the worker is the one that may grow.
+const workerExecArgv = inSource
+  ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href]
+  : [];
+
+export class WorkerSupervisor {
+  private child: ChildProcess | undefined;
+  private stopped = false;
+  private failures = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private pingSentAt: number | null = null;
+  private pingId = 0;
+  private backlog = 0;
+  private stateDirty = false;
+  private unsubscribe: (() => void) | undefined;
+  private firstReady: { promise: Promise<void>; resolve: () => void };
+  /** Events dropped because the worker did not keep up (it then gets the whole state again). */
+  droppedEvents = 0;
+  /** Calls refused: unknown target or method, or a bad door. */
+  refusedCalls = 0;
+  /** The dashboard's address while it listens. */
+  webUrl: string | undefined;
+  /** Times the worker was started (tests and metrics). */
+  starts = 0;
+
+  constructor(private readonly options: WorkerSupervisorOptions) {
+    let resolve = () => {};
+    const promise = new Promise<void>((r) => {
+      resolve = r;
+    });
+    this.firstReady = { promise, resolve };
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Starts the worker; resolves when it first reports ready or failed, or after `waitMs`. */
+  async start(waitMs = 15_000): Promise<void> {
+    this.unsubscribe = this.options.bus.subscribe((event) => {
+      if (event.type === 'door' || event.type === 'alarm' || event.type === 'mode') this.sendState();
+      this.send({ t: 'event', event }, true);
+    });
+    this.spawn();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.firstReady.promise,
+      new Promise<void>((r) => {
+        timer = setTimeout(r, waitMs);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  private state(): WorkerState {
+    return { doors: this.options.doors.map((d) => d.snapshot()), alarms: this.options.alarms.list() };
+  }
+
+  private spawn(): void {
+    const { log } = this.options;
+    this.starts++;
+    this.backlog = 0;
+    let child: ChildProcess;
+    try {
+      child = fork(workerEntry, [], {
+        execArgv: workerExecArgv,
+        serialization: 'json',
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+    } catch (error) {
+      this.failed(`could not start: ${(error as Error).message}`);
+      return;
+    }
+    this.child = child;
+    child.on('error', (error) => log.warn({ err: error.message }, 'worker channel error'));
+    child.on('message', (message: FromWorker) => this.onMessage(child, message));
+    child.once('exit', (code, signal) => {
+      if (this.child !== child) return;
+      this.child = undefined;
+      this.webUrl = undefined;
+      clearInterval(this.pingTimer);
+      if (this.stopped) return;
+      this.failed(`exited (${signal ?? `code ${code}`})`);
+    });
+    this.send({
+      t: 'init',
+      config: this.options.config,
+      logLevel: this.options.logLevel,
+      nvr: this.options.nvr !== undefined,
+      state: this.state(),
+    });
+    this.pingSentAt = null;
+    this.pingTimer = setInterval(() => this.ping(child), Math.min(5000, this.pingTimeout / 3));
+    this.pingTimer.unref();
+  }
+
+  private get pingTimeout(): number {
+    return this.options.pingTimeoutMs ?? 30_000;
+  }
+
+  private ping(child: ChildProcess): void {
+    if (this.pingSentAt !== null && Date.now() - this.pingSentAt > this.pingTimeout) {
+      this.options.log.error({ part: WORKER_PART }, 'worker answers no ping; killing it');
+      child.kill('SIGKILL');
+      return;
+    }
+    if (this.pingSentAt === null) {
+      this.pingSentAt = Date.now();
+      this.send({ t: 'ping', id: ++this.pingId });
+    }
+  }
+
+  private failed(why: string): void {
+    const { alarms, log } = this.options;
+    this.failures++;
+    const delay = Math.min(
+      (this.options.retryMinMs ?? 1000) * 2 ** (this.failures - 1),
+      this.options.retryMaxMs ?? 60_000,
+    );
+    log.error({ part: WORKER_PART, err: why, retryMs: delay }, 'worker failed; the door runs without it');
+    alarms.raise('part_failed', WORKER_PART, why.slice(0, 300));
+    this.firstReady.resolve();
+    if (this.stopped) return;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (!this.stopped) this.spawn();
+    }, delay);
+    this.restartTimer.unref();
+  }
+
+  private onMessage(child: ChildProcess, message: FromWorker): void {
+    if (this.child !== child || !message || typeof message !== 'object') return;
+    switch (message.t) {
+      case 'ready':
+        this.failures = 0;
+        this.webUrl = message.webUrl ?? undefined;
+        this.options.alarms.clear('part_failed', WORKER_PART);
+        this.options.log.info({ pid: child.pid, webUrl: message.webUrl }, 'worker ready');
+        this.firstReady.resolve();
+        return;
+      case 'web':
+        this.webUrl = message.url ?? undefined;
+        return;
+      case 'pong':
+        this.pingSentAt = null;
+        return;
+      case 'alarm':
+        return this.onAlarm(message);
+      case 'call':
+        return void this.onCall(message);
+    }
+  }
+
+  /** The worker reports its own parts (the dashboard) failing; only part_failed, never other codes. */
+  private onAlarm(message: Extract<FromWorker, { t: 'alarm' }>): void {
+    const { alarms } = this.options;
+    if (message.code !== 'part_failed' || !WORKER_PARTS.includes(message.door)) {
+      this.refusedCalls++;
+      return;
+    }
+    if (message.action === 'raise') alarms.raise('part_failed', message.door, message.detail);
+    else alarms.clear('part_failed', message.door);
+  }
+
+  private async onCall(message: Extract<FromWorker, { t: 'call' }>): Promise<void> {
+    const reply = (value: ToWorker) => this.send(value);
+    try {
+      if (!CALLABLE[message.target]?.includes(message.method) || !Array.isArray(message.args)) {
+        throw Object.assign(new Error(`no such call ${message.target}.${message.method}`), {
+          name: 'RefusedCall',
+        });
+      }
+      const target = this.target(message);
+      const fn = (target as unknown as Record<string, (...args: unknown[]) => unknown>)[message.method]!;
+      const value = await fn.apply(target, message.args);
+      if (message.target !== 'alarms') this.sendState();
+      reply({ t: 'reply', id: message.id, ok: true, value: value ?? null });
+    } catch (error) {
+      if ((error as Error).name === 'RefusedCall') this.refusedCalls++;
+      const { name, message: text } = error as Error;
+      reply({
+        t: 'reply',
+        id: message.id,
+        ok: false,
+        error: { name: name ?? 'Error', message: text ?? String(error) },
+      });
+    }
+  }
+
+  private target(message: Extract<FromWorker, { t: 'call' }>): object {
+    const refuse = (why: string) => Object.assign(new Error(why), { name: 'RefusedCall' });
+    if (message.target === 'alarms') return this.options.alarms;
+    if (message.target === 'nvr') {
+      if (!this.options.nvr) throw refuse('camera retention is not configured');
+      return this.options.nvr;
+    }
+    const door = this.options.doors.find((d) => d.id === message.door);
+    if (!door) throw refuse(`no such door ${String(message.door)}`);
+    return door;
+  }
+
+  /** Door state goes out at most once per turn of the event loop, however many events arrive. */
+  private sendState(): void {
+    if (this.stateDirty) return;
+    this.stateDirty = true;
+    setImmediate(() => {
+      this.stateDirty = false;
+      this.send({ t: 'state', state: this.state() });
+    });
+  }
+
+  private send(message: ToWorker, droppable = false): void {
+    const child = this.child;
+    if (!child?.connected) return;
+    if (droppable && this.backlog >= (this.options.maxBacklog ?? 1000)) {
+      this.droppedEvents++;
+      return;
+    }
+    this.backlog++;
+    try {
+      child.send(message, (error) => {
+        this.backlog = Math.max(0, this.backlog - 1);
+        if (error) this.options.log.debug({ err: error.message }, 'worker message not sent');
+      });
+    } catch (error) {
+      this.backlog = Math.max(0, this.backlog - 1);
+      this.options.log.debug({ err: (error as Error).message }, 'worker message not sent');
+    }
+  }
+
+  /** Asks the worker to stop, waits up to `timeoutMs`, then kills it. Never throws. */
+  async stop(timeoutMs = 5000): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    clearTimeout(this.restartTimer);
+    clearInterval(this.pingTimer);
+    this.firstReady.resolve();
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    this.send({ t: 'stop' });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((r) => {
+      timer = setTimeout(() => r(true), timeoutMs);
+    });
+    if (await Promise.race([exited.then(() => false), timedOut])) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    clearTimeout(timer);
+    this.child = undefined;
+  }
+}
