@@ -184,9 +184,11 @@ export class WorkerSupervisor {
         this.pingSentAt = null;
         return;
       case 'alarm':
-        return this.onAlarm(message);
+        this.onAlarm(message);
+        return;
       case 'call':
-        return void this.onCall(message);
+        void this.onCall(message);
+        return;
     }
   }
 
