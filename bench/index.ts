@@ -27,6 +27,7 @@ const optional: [string, string, string][] = [
   ['compliance: scan of 200,000 media files', './compliance.ts', 'benchComplianceScan'],
   ['frigate: purge of 7 days × 4 cameras through the API', './frigate.ts', 'benchFrigate'],
   ['anonymisation of 1,000,000 entries', './retention.ts', 'benchAnonymise'],
+  ['door under load: swipe → relay while the worker is busy', './door-under-load.ts', 'benchDoorUnderLoad'],
   ['statistics with 2,000,000 entries', './retention.ts', 'benchStats'],
   ['dashboard', './web.ts', 'benchWeb'],
   ['soak: idle and a compressed hour of traffic', './soak.ts', 'benchSoak'],

@@ -27,6 +27,13 @@ export interface AnonymiseOptions {
    * random-keyed card index costs more than the rest of the work together).
    */
   bulkThreshold?: number;
+  /**
+   * Another process writes to the same store (the door): each transaction is sized to take about this
+   * long, so a door commit waits at most that, and bulk mode (index drop and rebuild) is off.
+   */
+  transactionBudgetMs?: number;
+  /** With a budget: pause after each batch for this many times its duration (the door's share of the lock). */
+  pauseRatio?: number;
   /** Called inside each batch's transaction before it commits; a throw rolls that batch back (tests). */
   onBatch?: (info: { batch: number; rows: number }) => void;
 }
@@ -226,16 +233,19 @@ function dropSecondaryIndexes(db: Db): void {
 function* anonymiseSteps(
   db: Db,
   options: AnonymiseOptions,
-): Generator<{ rows: number; bulk: boolean }, AnonymiseResult, void> {
+): Generator<{ rows: number; bulk: boolean; ms: number }, AnonymiseResult, void> {
   const cutoff = identifiedCutoff(options.identifiedDays, options.now);
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? 20_000));
+  const budget = options.transactionBudgetMs;
+  // With a budget, start small and let the measured transaction time set the size.
+  let size = budget === undefined ? batchSize : Math.min(batchSize, 100);
   const maxBatches = options.maxBatches ?? Number.POSITIVE_INFINITY;
   const bulkThreshold = options.bulkThreshold ?? 100_000;
   const s = statements(db);
   let rows = 0;
   let batches = 0;
 
-  const runBatch = db.transaction((): number => {
+  const runBatch = db.transaction((batchSize: number): number => {
     const lo = s.oldest.get(cutoff) as number | undefined;
     if (lo === undefined) return 0;
     // The batch ends after the batchSize-th oldest row; rows sharing its ts go along.
@@ -251,7 +261,7 @@ function* anonymiseSteps(
   });
 
   const due = s.countBefore.get(cutoff) as number;
-  const bulk = due >= bulkThreshold && due * 2 >= (s.countAll.get() as number);
+  const bulk = budget === undefined && due >= bulkThreshold && due * 2 >= (s.countAll.get() as number);
   if (bulk) dropSecondaryIndexes(db);
   else restoreDroppedIndexes(db);
   // A bigger page cache for the run: batches touch many pages of entries and entry_stats.
@@ -262,11 +272,17 @@ function* anonymiseSteps(
   let finished = false;
   try {
     while (batches < maxBatches) {
-      const n = runBatch();
+      const started = performance.now();
+      const n = runBatch(size);
+      const ms = performance.now() - started;
       if (n === 0) break;
       rows += n;
       batches++;
-      yield { rows: n, bulk };
+      if (budget !== undefined) {
+        const fit = Math.round((size * budget) / Math.max(ms, 0.01));
+        size = Math.max(10, Math.min(batchSize, Math.round((size + fit) / 2)));
+      }
+      yield { rows: n, bulk, ms };
     }
     finished = true;
   } finally {
@@ -318,7 +334,8 @@ export async function anonymiseEntriesAsync(
     sofar.rows += step.value.rows;
     sofar.batches++;
     sofar.bulk = step.value.bulk;
-    await new Promise((resolve) => setImmediate(resolve));
+    const pause = options.transactionBudgetMs === undefined ? 0 : step.value.ms * (options.pauseRatio ?? 3);
+    await new Promise((resolve) => (pause >= 1 ? setTimeout(resolve, pause) : setImmediate(resolve)));
     if (shouldStop()) {
       steps.return(sofar); // runs the generator's finally: cache size and indexes restored
       return { ...sofar, stopped: true };

@@ -31,6 +31,8 @@ export interface RetentionDeps {
   schedules?: Partial<Record<RetentionJob, string>>;
   /** Entries per anonymisation transaction; the job yields to the event loop between them. */
   batchSize?: number;
+  /** Anonymisation shares the store with the door process: see AnonymiseOptions.transactionBudgetMs. */
+  transactionBudgetMs?: number;
 }
 
 export interface RetentionRunResult {
@@ -66,6 +68,9 @@ async function runJob(
           timezone: config.site.timezone,
           now,
           batchSize: deps.batchSize ?? 20_000,
+          ...(deps.transactionBudgetMs === undefined
+            ? {}
+            : { transactionBudgetMs: deps.transactionBudgetMs }),
         },
         shouldStop,
       );

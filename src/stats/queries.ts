@@ -101,6 +101,8 @@ function timeWindow(q: StatsQuery): Window {
   };
 }
 
+/** Hourly slots recounted per transaction when the live summary needs repair. */
+const RECOUNT_SLOTS = 168;
 const statementCache = new WeakMap<Db, Map<string, Statement>>();
 
 function prepared(db: Db, sql: string): Statement {
@@ -200,15 +202,20 @@ function rawTotals(db: Db, w: Window): Raw {
   if (!wholeHours) return rawFromRows(rawRowsLive(db, w, w.fromTs, w.toTs));
   const fromSlot = w.fromTs / SLOT_MS;
   const toSlot = w.toTs / SLOT_MS;
-  const counted = prepared(db, 'SELECT COUNT(*) FROM entries WHERE ts >= ? AND ts < ?')
-    .pluck()
-    .get(w.fromTs, w.toTs);
-  const summed = prepared(db, 'SELECT TOTAL(count) FROM entry_live_hourly WHERE slot >= ? AND slot < ?')
-    .pluck()
-    .get(fromSlot, toSlot);
+  // One snapshot for both counts: the door process inserts entries all the while, and a swipe landing
+  // between two separate reads would look like a broken summary and start a long recount.
+  const [counted, summed] = db.transaction(() => [
+    prepared(db, 'SELECT COUNT(*) FROM entries WHERE ts >= ? AND ts < ?').pluck().get(w.fromTs, w.toTs),
+    prepared(db, 'SELECT TOTAL(count) FROM entry_live_hourly WHERE slot >= ? AND slot < ?')
+      .pluck()
+      .get(fromSlot, toSlot),
+  ])();
   if (counted !== summed) {
     try {
-      db.transaction(() => recountLiveSlots(db, fromSlot, toSlot))();
+      // A week per transaction: the door's next commit never waits behind a recount of years.
+      const recount = db.transaction((a: number, b: number) => recountLiveSlots(db, a, b));
+      for (let slot = fromSlot; slot < toSlot; slot += RECOUNT_SLOTS)
+        recount.immediate(slot, Math.min(toSlot, slot + RECOUNT_SLOTS));
     } catch {
       return rawFromRows(rawRowsLive(db, w, w.fromTs, w.toTs)); // e.g. a read-only connection
     }

@@ -10,13 +10,15 @@ import { EventBus } from '../events/bus.ts';
 import { OptionalPart } from '../lifecycle/optional-part.ts';
 import { createLogger } from '../log/logger.ts';
 import { cardHasher } from '../privacy/card-hash.ts';
-import { startRetentionJobs } from '../retention/jobs.ts';
+import { type RetentionJob, startRetentionJobs } from '../retention/jobs.ts';
 import { openDb } from '../store/db.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
 import { DoorProcessLink, RemoteAlarms, RemoteDoorPanel, remoteNvrAdmin } from './remote.ts';
 
 /** The WAL is checkpointed here, never by the door's commits (see store/db.ts). */
 const CHECKPOINT_EVERY_MS = 30_000;
+/** A door commit that meets one of our transactions waits about this long (SQLite's busy wait). */
+const TRANSACTION_BUDGET_MS = 2;
 
 const send = (message: FromWorker) => {
   if (process.connected) process.send?.(message);
@@ -51,6 +53,14 @@ async function run(init: Extract<ToWorker, { t: 'init' }>): Promise<void> {
     })();
     return stopping;
   };
+  const runJob = async (id: number, job: RetentionJob) => {
+    try {
+      const result = retention ? await retention.run(job) : undefined;
+      send({ t: 'ran', id, result: result ?? null });
+    } catch (error) {
+      send({ t: 'ran', id, result: null, error: (error as Error).message });
+    }
+  };
   // The door process is gone (killed, crashed): nobody supervises this one, so it ends too.
   process.off('disconnect', exitAtOnce);
   process.on('disconnect', () => void stop());
@@ -68,12 +78,20 @@ async function run(init: Extract<ToWorker, { t: 'init' }>): Promise<void> {
       case 'ping':
         send({ t: 'pong', id: message.id });
         return;
+      case 'run':
+        void runJob(message.id, message.job);
+        return;
       case 'stop':
         void stop();
         return;
     }
   });
-  retention = startRetentionJobs({ db, config, log: log.child({ mod: 'retention' }) });
+  retention = startRetentionJobs({
+    db,
+    config,
+    log: log.child({ mod: 'retention' }),
+    transactionBudgetMs: TRANSACTION_BUDGET_MS,
+  });
   web = config.web.enabled
     ? new OptionalPart({
         name: 'dashboard',

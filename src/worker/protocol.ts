@@ -6,6 +6,7 @@ import type { ActiveAlarm } from '../alarms/alarms.ts';
 import type { DorvaktConfig } from '../config/types.ts';
 import type { DoorSnapshot } from '../contract/door-panel.ts';
 import type { AlarmCode, DorvaktEvent } from '../contract/events.ts';
+import type { RetentionJob, RetentionRunResult } from '../retention/jobs.ts';
 
 /** What the door process answers for, by target. */
 export type CallTarget = 'door' | 'alarms' | 'nvr';
@@ -17,6 +18,8 @@ export type ToWorker =
   | { t: 'reply'; id: number; ok: true; value: unknown }
   | { t: 'reply'; id: number; ok: false; error: { name: string; message: string } }
   | { t: 'ping'; id: number }
+  /** Runs a retention job now (as its schedule would); answered with `ran`. */
+  | { t: 'run'; id: number; job: RetentionJob }
   | { t: 'stop' };
 
 export type FromWorker =
@@ -25,7 +28,8 @@ export type FromWorker =
   | { t: 'web'; url: string | null }
   | { t: 'call'; id: number; target: CallTarget; door?: string; method: string; args: unknown[] }
   | { t: 'alarm'; action: 'raise' | 'clear'; code: AlarmCode; door: string; detail?: string }
-  | { t: 'pong'; id: number };
+  | { t: 'pong'; id: number }
+  | { t: 'ran'; id: number; result: RetentionRunResult | null; error?: string };
 
 /** The door process's live state as the worker's pages show it. */
 export interface WorkerState {

@@ -12,6 +12,7 @@ import type { DoorPanel } from '../contract/door-panel.ts';
 import type { NvrAdmin } from '../contract/nvr-admin.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
+import type { RetentionJob, RetentionRunResult } from '../retention/jobs.ts';
 import { CALLABLE, type FromWorker, type ToWorker, WORKER_PARTS, type WorkerState } from './protocol.ts';
 
 export const WORKER_PART = 'worker';
@@ -60,6 +61,11 @@ export class WorkerSupervisor {
   webUrl: string | undefined;
   /** Times the worker was started (tests and metrics). */
   starts = 0;
+  private jobId = 0;
+  private readonly jobs = new Map<
+    number,
+    { resolve: (r: RetentionRunResult | undefined) => void; reject: (e: Error) => void }
+  >();
 
   constructor(private readonly options: WorkerSupervisorOptions) {
     let resolve = () => {};
@@ -134,7 +140,7 @@ export class WorkerSupervisor {
   }
 
   private get pingTimeout(): number {
-    return this.options.pingTimeoutMs ?? 30_000;
+    return this.options.pingTimeoutMs ?? 60_000;
   }
 
   private ping(child: ChildProcess): void {
@@ -183,6 +189,13 @@ export class WorkerSupervisor {
       case 'pong':
         this.pingSentAt = null;
         return;
+      case 'ran': {
+        const pending = this.jobs.get(message.id);
+        this.jobs.delete(message.id);
+        if (message.error) pending?.reject(new Error(message.error));
+        else pending?.resolve(message.result ?? undefined);
+        return;
+      }
       case 'alarm':
         this.onAlarm(message);
         return;
@@ -267,6 +280,23 @@ export class WorkerSupervisor {
       this.backlog = Math.max(0, this.backlog - 1);
       this.options.log.debug({ err: (error as Error).message }, 'worker message not sent');
     }
+  }
+
+  /**
+   * Runs a retention job in the worker now; resolves with its result (undefined when that job was already
+   * running). Rejects when no worker runs or it dies first.
+   */
+  runJob(job: RetentionJob): Promise<RetentionRunResult | undefined> {
+    const child = this.child;
+    if (!child?.connected) return Promise.reject(new Error('the worker is not running'));
+    const id = ++this.jobId;
+    return new Promise((resolve, reject) => {
+      this.jobs.set(id, { resolve, reject });
+      child.once('exit', () => {
+        if (this.jobs.delete(id)) reject(new Error('the worker exited during the job'));
+      });
+      this.send({ t: 'run', id, job });
+    });
   }
 
   /** Asks the worker to stop, waits up to `timeoutMs`, then kills it. Never throws. */

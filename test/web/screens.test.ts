@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_WINDOW_DAYS } from '../../src/web/pages/stats.ts';
+import { MAX_CSV_DAYS, MAX_WINDOW_DAYS } from '../../src/web/pages/stats.ts';
 import { localDate } from '../../src/web/time.ts';
 import { ADMIN, form, type Harness, type Login, login, STAFF, startHarness } from './fixtures.ts';
 
@@ -297,6 +297,13 @@ describe('dashboard screens', () => {
     expect(unreal).toMatchObject({ from: '2026-02-09', to: '2026-03-10' });
     const future = (await getAs(staff, '/api/stats?from=2026-01-01&to=9999-12-31')).json();
     expect(future.to).toBe(localDate(Date.now(), 'Europe/Oslo'));
+    // The CSV (a row per hour and kind) covers a year at most: its file name shows the window it got.
+    const csv = await getAs(staff, '/stats.csv?from=2000-01-01&to=2026-06-30');
+    const named = /dorvakt-stats-(\d{4}-\d{2}-\d{2})-(\d{4}-\d{2}-\d{2})\.csv/.exec(
+      String(csv.headers['content-disposition']),
+    );
+    expect(named?.slice(1)).toEqual(['2025-06-30', '2026-06-30']);
+    expect(daysBetween(named![1]!, named![2]!)).toBe(MAX_CSV_DAYS - 1);
   });
 
   it('gives an access report (HTML with a script-free CSP, and JSON) and erases a card, all audited', async () => {

@@ -9,6 +9,8 @@ import { localDate } from '../time.ts';
 const DAY = 86_400_000;
 /** Longest statistics window a request may ask for: three years. */
 export const MAX_WINDOW_DAYS = 3 * 366;
+/** The CSV has a row per hour and kind: a year (the national reporting unit) at most, so one file stays a few MB. */
+export const MAX_CSV_DAYS = 366;
 const FIRST_YEAR = 2000;
 
 const dayKey = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -24,6 +26,7 @@ const DENIED = '#b42318';
 function windowOf(
   env: RouteEnv,
   req: FastifyRequest,
+  maxDays = MAX_WINDOW_DAYS,
 ): { from: string; to: string; door: string; query: StatsQuery } {
   const tz = env.deps.config.site.timezone;
   const today = localDate(Date.now(), tz);
@@ -32,7 +35,7 @@ function windowOf(
   if (!isRealDate(to) || to > today) to = today;
   if (!isRealDate(from) || from > to) from = dayKey(Date.parse(to) - 29 * DAY);
   // A window of centuries scans every summary row of every day: the page must stay cheap whatever is asked.
-  const earliest = dayKey(Date.parse(to) - (MAX_WINDOW_DAYS - 1) * DAY);
+  const earliest = dayKey(Date.parse(to) - (maxDays - 1) * DAY);
   if (from < earliest) from = earliest;
   const door = field(req.query, 'door', 32);
   const knownDoor = env.deps.config.doors.some((d) => d.id === door) ? door : '';
@@ -91,7 +94,7 @@ ${barChart({ id: 'chart-mode', title: t('stats.staffed_vs'), labels: modes.map((
   });
 
   get(app, 'staff', '/stats.csv', async (req, reply) => {
-    const w = windowOf(env, req);
+    const w = windowOf(env, req, MAX_CSV_DAYS);
     const name = `dorvakt-stats-${w.from}-${w.to}${w.door ? `-${w.door}` : ''}.csv`;
     return reply
       .type('text/csv; charset=utf-8')
