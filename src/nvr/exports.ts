@@ -11,6 +11,7 @@ import {
   type ExportRequest,
   type ExportResponse,
   type HoldWindow,
+  type nvrTopics,
 } from '../contract/nvr.ts';
 import {
   type ExportCase,
@@ -21,7 +22,6 @@ import {
 import type { Logger } from '../log/logger.ts';
 import type { Db } from '../store/db.ts';
 import type { NvrConfig } from './config.ts';
-import type { NvrTopics } from './link.ts';
 import { parseExportResponse } from './messages.ts';
 import type { Outbox } from './outbox.ts';
 
@@ -56,7 +56,7 @@ export interface ExportCasesDeps {
   alarms: Alarms;
   log: Logger;
   nowMs: () => number;
-  topics: NvrTopics;
+  topics: ReturnType<typeof nvrTopics>;
   outbox: Outbox;
 }
 

@@ -5,12 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Alarms } from '../alarms/alarms.ts';
-import type { HoldWindow, PurgeRequest, PurgeResponse } from '../contract/nvr.ts';
+import type { HoldWindow, nvrTopics, PurgeRequest, PurgeResponse } from '../contract/nvr.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Db } from '../store/db.ts';
 import type { BreachAlarm } from './alarms.ts';
 import type { NvrConfig } from './config.ts';
-import type { NvrTopics } from './link.ts';
 import { parsePurgeResponse } from './messages.ts';
 import type { Outbox } from './outbox.ts';
 import type { NvrState, PurgeRecord } from './state.ts';
@@ -34,7 +33,7 @@ export interface PurgeSweepDeps {
   alarms: Alarms;
   log: Logger;
   nowMs: () => number;
-  topics: NvrTopics;
+  topics: ReturnType<typeof nvrTopics>;
   outbox: Outbox;
   state: NvrState;
   breach: BreachAlarm;

@@ -4,11 +4,11 @@
  * every tick too), and summed up with the last purge as the retention health the dashboard shows.
  */
 import type { Alarms } from '../alarms/alarms.ts';
+import type { nvrTopics } from '../contract/nvr.ts';
 import type { RetentionHealth } from '../contract/nvr-admin.ts';
 import type { Logger } from '../log/logger.ts';
 import type { BreachAlarm, ForgeryAlarm } from './alarms.ts';
 import type { NvrConfig } from './config.ts';
-import type { NvrTopics } from './link.ts';
 import { parseNvrStatus } from './messages.ts';
 import type { Outbox } from './outbox.ts';
 import type { NvrState, PurgeRecord, StoredStatus } from './state.ts';
@@ -20,7 +20,7 @@ export interface RecorderStatusDeps {
   alarms: Alarms;
   log: Logger;
   nowMs: () => number;
-  topics: NvrTopics;
+  topics: ReturnType<typeof nvrTopics>;
   outbox: Outbox;
   state: NvrState;
   breach: BreachAlarm;
