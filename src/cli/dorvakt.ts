@@ -124,7 +124,7 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   if (command === 'ils-check') {
-    const { runIlsCheck } = await import('../ils/check.ts');
+    const { runIlsCheck } = await import('./ils-check.ts');
     return runIlsCheck(rest, (line) => process.stdout.write(`${line}\n`));
   }
   if (command === 'demo') {

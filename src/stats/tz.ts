@@ -2,18 +2,13 @@
  * Local time for statistics without touching process.env.TZ: offsets come from time/zone.ts, and a range
  * of time is cut into segments of constant UTC offset so SQLite can bucket rows with plain arithmetic.
  */
-import { DAY_MS, zoneNamed } from '../time/zone.ts';
+import { DAY_MS, tzOffsetMs, zoneNamed } from '../time/zone.ts';
 
 const HOUR_MS = 3_600_000;
 
 /** Throws when the zone is unknown to this Node's ICU. */
 export function assertTimezone(timezone: string): void {
   zoneNamed(timezone);
-}
-
-/** UTC offset of `timezone` at instant `ts`, in ms (local = ts + offset). */
-export function tzOffsetMs(timezone: string, ts: number): number {
-  return zoneNamed(timezone).offset(ts);
 }
 
 export interface OffsetSegment {

@@ -163,6 +163,11 @@ export function zoneNamed(timeZone: string): Zone {
   return zone;
 }
 
+/** UTC offset of a zone at an instant, in ms (local wall clock = instant + offset). */
+export function tzOffsetMs(timeZone: string, instant: number): number {
+  return zoneNamed(timeZone).offset(instant);
+}
+
 /** Throws on a zone Intl does not know, for config checks. */
 export function assertTimeZone(timeZone: string): void {
   zoneNamed(timeZone);

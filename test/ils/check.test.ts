@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runIlsCheck } from '../../src/ils/check.ts';
+import { runIlsCheck } from '../../src/cli/ils-check.ts';
 import { type Sip2Simulator, startSip2Simulator } from '../../src/ils/simulator.ts';
 import { freePort } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Rig, rig } from './helpers.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { runIlsCheck } from '../../src/ils/check.ts';
+import { runIlsCheck } from '../../src/cli/ils-check.ts';
 import { verdictFromStanding } from '../../src/ils/standing.ts';
 
 /** A private CA, a server certificate for 127.0.0.1/localhost and a client certificate, made with the openssl CLI. */

@@ -6,8 +6,8 @@ import {
   localDayHour,
   offsetSegments,
   startOfLocalDay,
-  tzOffsetMs,
 } from '../../src/stats/tz.ts';
+import { tzOffsetMs } from '../../src/time/zone.ts';
 import { referenceLocal } from '../retention/seed.ts';
 
 const ZONES = [

@@ -5,17 +5,17 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, readSecret } from '../config/load.ts';
 import type { SecretRef } from '../config/types.ts';
-import { redactSip } from './codec.ts';
-import { ilsConfigWithDefaults, type IlsConfig, type SipEncoding } from './config.ts';
-import { Sip2Connection, SipError } from './connection.ts';
+import { redactSip } from '../ils/codec.ts';
+import { ilsConfigWithDefaults, type IlsConfig, type SipEncoding } from '../ils/config.ts';
+import { Sip2Connection, SipError } from '../ils/connection.ts';
 import {
   endSessionRequest,
   parsePatronReply,
   patronInformationRequest,
   patronStatusRequest,
-} from './messages.ts';
-import { connectionOptionsFrom } from './source.ts';
-import { standingFromPatronInfo, verdictFromStanding } from './standing.ts';
+} from '../ils/messages.ts';
+import { connectionOptionsFrom } from '../ils/source.ts';
+import { standingFromPatronInfo, verdictFromStanding } from '../ils/standing.ts';
 
 export const ILS_CHECK_USAGE = [
   'usage: dorvakt ils-check --config FILE --card C [--pin P]',
