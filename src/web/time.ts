@@ -1,4 +1,4 @@
-import { zoneNamed } from '../time/zone.ts';
+import { tzOffsetMs, zoneNamed } from '../time/zone.ts';
 import { LOCALES } from './i18n.ts';
 import type { Language } from './users.ts';
 
@@ -13,11 +13,6 @@ function cached(key: string, make: () => Intl.DateTimeFormat): Intl.DateTimeForm
   return formatter;
 }
 
-/** How far the zone's wall clock is ahead of UTC at an instant. */
-export function tzOffsetMs(instant: number, timeZone: string): number {
-  return zoneNamed(timeZone).offset(instant);
-}
-
 /** A wall-clock time in a zone (`YYYY-MM-DD`, optional `HH:MM`) as UTC milliseconds; undefined when malformed. */
 export function localToUtc(date: string, time: string | undefined, timeZone: string): number | undefined {
   const d = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
@@ -26,8 +21,8 @@ export function localToUtc(date: string, time: string | undefined, timeZone: str
   const guess = Date.UTC(Number(d[1]), Number(d[2]) - 1, Number(d[3]), Number(t[1]), Number(t[2]));
   if (Number.isNaN(guess)) return undefined;
   // Two passes settle the offset across a DST change.
-  const first = guess - tzOffsetMs(guess, timeZone);
-  return guess - tzOffsetMs(first, timeZone);
+  const first = guess - tzOffsetMs(timeZone, guess);
+  return guess - tzOffsetMs(timeZone, first);
 }
 
 /** `YYYY-MM-DD` of an instant in a zone. */
