@@ -29,6 +29,8 @@ export interface WorkerSupervisorOptions {
   retryMaxMs?: number;
   /** A worker that answers no ping for this long is killed and started again. */
   pingTimeoutMs?: number;
+  /** A worker that has not reported ready this long after its start is killed and started again. */
+  startTimeoutMs?: number;
   /** Messages sent but not yet taken by the worker before events are dropped. */
   maxBacklog?: number;
 }
@@ -123,7 +125,7 @@ export class WorkerSupervisor {
       if (this.child !== child) return;
       this.child = undefined;
       this.webUrl = undefined;
-      clearInterval(this.pingTimer);
+      clearTimeout(this.pingTimer);
       if (this.stopped) return;
       this.failed(`exited (${signal ?? `code ${code}`})`);
     });
@@ -134,6 +136,19 @@ export class WorkerSupervisor {
       nvr: this.options.nvr !== undefined,
       state: this.state(),
     });
+    // Until it reports ready, the worker has the start timeout; pings begin after.
+    this.pingSentAt = Date.now();
+    this.pingTimer = setTimeout(() => {
+      if (this.child === child && this.pingSentAt !== null) {
+        this.options.log.error({ part: WORKER_PART }, 'worker did not report ready; killing it');
+        child.kill('SIGKILL');
+      }
+    }, this.options.startTimeoutMs ?? 60_000);
+    this.pingTimer.unref();
+  }
+
+  private startPinging(child: ChildProcess): void {
+    clearTimeout(this.pingTimer);
     this.pingSentAt = null;
     this.pingTimer = setInterval(() => this.ping(child), Math.min(5000, this.pingTimeout / 3));
     this.pingTimer.unref();
@@ -181,6 +196,7 @@ export class WorkerSupervisor {
         this.webUrl = message.webUrl ?? undefined;
         this.options.alarms.clear('part_failed', WORKER_PART);
         this.options.log.info({ pid: child.pid, webUrl: message.webUrl }, 'worker ready');
+        this.startPinging(child);
         this.firstReady.resolve();
         return;
       case 'web':
@@ -304,7 +320,7 @@ export class WorkerSupervisor {
     this.stopped = true;
     this.unsubscribe?.();
     clearTimeout(this.restartTimer);
-    clearInterval(this.pingTimer);
+    clearTimeout(this.pingTimer);
     this.firstReady.resolve();
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;

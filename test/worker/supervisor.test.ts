@@ -1,0 +1,113 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Alarms } from '../../src/alarms/alarms.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import type { DoorPanel, DoorSnapshot } from '../../src/contract/door-panel.ts';
+import { EventBus } from '../../src/events/bus.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { openDb } from '../../src/store/db.ts';
+import { WorkerSupervisor } from '../../src/worker/supervisor.ts';
+import { waitFor } from '../helpers/ports.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+class Panel implements DoorPanel {
+  unlocks: number[] = [];
+  constructor(readonly id: string) {}
+  snapshot(): DoorSnapshot {
+    return {
+      id: this.id,
+      name: this.id,
+      mode: 'staffless',
+      locked: true,
+      open: false,
+      held: false,
+      fireActive: false,
+      manualUnlockUntil: null,
+      nextChange: null,
+    };
+  }
+  manualUnlock(minutes: number): void {
+    this.unlocks.push(minutes);
+  }
+  manualLock(): void {}
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('WorkerSupervisor with a real worker process', () => {
+  const dir = tempDir('supervisor-');
+  let supervisor: WorkerSupervisor | undefined;
+  afterEach(async () => {
+    await supervisor?.stop();
+  });
+
+  const setUp = (pingTimeoutMs: number) => {
+    writeFileSync(join(dir.path, 'key'), 'supervisor-key-0123456789abcdef');
+    const config = parseConfig(`
+site: { id: sup, timezone: Europe/Oslo, country: NO, language: en }
+secrets: { card_hmac_key: { file: ${join(dir.path, 'key')} } }
+doors:
+  - id: front
+    schedule: { staffed: "", staffless: "24/7", holidays_closed: false }
+    reader: { path: /dev/null }
+    hardware: { driver: sim }
+store: { path: ${join(dir.path, 'store.sqlite')} }
+web: { enabled: false }
+log: { level: silent }
+`);
+    const db = openDb(config.store.path);
+    const bus = new EventBus();
+    const log = createLogger('silent');
+    const alarms = new Alarms(db, bus, log);
+    const panel = new Panel('front');
+    supervisor = new WorkerSupervisor({
+      config,
+      bus,
+      alarms,
+      doors: [panel],
+      nvr: undefined,
+      log,
+      logLevel: 'silent',
+      pingTimeoutMs,
+      retryMinMs: 100,
+      maxBacklog: 50,
+    });
+    return { db, bus, alarms, panel, supervisor };
+  };
+
+  it('a frozen worker never holds up the door process: events beyond the backlog are dropped, and it is killed and started again', async () => {
+    const { bus, alarms, supervisor } = setUp(1500);
+    await supervisor.start();
+    const first = supervisor.pid!;
+    expect(alarms.isActive('part_failed', 'worker')).toBe(false);
+    process.kill(first, 'SIGSTOP');
+    // The door keeps publishing; every publish returns at once and memory stays bounded.
+    const started = performance.now();
+    for (let i = 0; i < 5000; i++)
+      bus.publish({ type: 'reader_rejected', reader: 'front', why: 'bench', ts: new Date().toISOString() });
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(supervisor.droppedEvents).toBeGreaterThan(4000);
+    await waitFor(() => supervisor.pid !== undefined && supervisor.pid !== first, 15_000, 'a new worker');
+    expect(alive(first)).toBe(false);
+    expect(alarms.isActive('part_failed', 'worker')).toBe(true);
+    await waitFor(() => !alarms.isActive('part_failed', 'worker'), 15_000, 'the new worker to report ready');
+  }, 40_000);
+
+  it('runs a retention job in the worker over IPC, and stopping leaves no process behind', async () => {
+    const { supervisor } = setUp(30_000);
+    await supervisor.start();
+    const result = await supervisor.runJob('pins');
+    expect(result).toMatchObject({ pinFailures: 0 });
+    const pid = supervisor.pid!;
+    await supervisor.stop();
+    expect(alive(pid)).toBe(false);
+  }, 40_000);
+});
