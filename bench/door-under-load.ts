@@ -139,10 +139,35 @@ log: { level: warn }
   const base = await waitFor(() => service.webUrl, 30_000, 'the dashboard');
   const cookie = await login(base, 'bench', 'bench password 1');
 
+  // The anonymisation runs first: its backlog of identified entries would otherwise sit inside the
+  // statistics window, which in a real store holds a few thousand identified entries, not a million.
   const out: Figures[] = [];
   const workerRss = () => rssMb(service.worker.pid);
   await swipeLatencies(service, pty, 30); // warm-up
   out.push(figures('quiet', await swipeLatencies(service, pty, swipes), { 'seeding (s)': seedSeconds }));
+
+  // (b) The nightly anonymisation, run now in the worker, over 1,000,000 due entries.
+  t = performance.now();
+  let jobDone = false;
+  const job = service.worker.runJob('anonymise').finally(() => {
+    jobDone = true;
+  });
+  const anonSamples: number[] = [];
+  while (!jobDone) anonSamples.push(...(await swipeLatencies(service, pty, 50)));
+  const result = await job;
+  const jobSeconds = (performance.now() - t) / 1000;
+  out.push(
+    figures(
+      '(b) anonymisation of 1,000,000 entries in the worker',
+      anonSamples.sort((x, y) => x - y),
+      {
+        'rows anonymised': result?.anonymise?.rows ?? 0,
+        transactions: result?.anonymise?.batches ?? 0,
+        'job (s)': Math.round(jobSeconds * 10) / 10,
+        'worker RSS (MB)': workerRss(),
+      },
+    ),
+  );
 
   // (a) Six clients, each asking again as soon as it has its answer, for the longest window accepted.
   const today = new Date(now).toISOString().slice(0, 10);
@@ -178,29 +203,6 @@ log: { level: warn }
       'failed requests': failures,
       'worker RSS (MB)': rssDuringStats,
     }),
-  );
-
-  // (b) The nightly anonymisation, run now in the worker, over 1,000,000 due entries.
-  t = performance.now();
-  let jobDone = false;
-  const job = service.worker.runJob('anonymise').finally(() => {
-    jobDone = true;
-  });
-  const anonSamples: number[] = [];
-  while (!jobDone) anonSamples.push(...(await swipeLatencies(service, pty, 50)));
-  const result = await job;
-  const jobSeconds = (performance.now() - t) / 1000;
-  out.push(
-    figures(
-      '(b) anonymisation of 1,000,000 entries in the worker',
-      anonSamples.sort((x, y) => x - y),
-      {
-        'rows anonymised': result?.anonymise?.rows ?? 0,
-        transactions: result?.anonymise?.batches ?? 0,
-        'job (s)': Math.round(jobSeconds * 10) / 10,
-        'worker RSS (MB)': workerRss(),
-      },
-    ),
   );
 
   // (c) Twenty live-event clients reading every event the swipes cause.

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { AccessPolicy } from './access/decide.ts';
-import { AccessGate, type GateDoor, type SwipeResult } from './access/gate.ts';
+import { AccessGate, type SwipeResult } from './access/gate.ts';
 import { Alarms } from './alarms/alarms.ts';
 import { readSecret } from './config/load.ts';
 import type { DoorConfig, DorvaktConfig } from './config/types.ts';
@@ -10,11 +10,10 @@ import type { NvrKey } from './contract/nvr-auth.ts';
 import { readNvrKeys } from './nvr/config.ts';
 import { NvrController } from './nvr/controller.ts';
 import { FrigateRecordingSchedule } from './nvr/frigate-recording.ts';
-import type { DoorPanel, DoorSnapshot } from './contract/door-panel.ts';
 import type { PatronSource } from './contract/patron.ts';
 import { createDoorDriver } from './door/create-driver.ts';
 import { Door } from './door/door.ts';
-import type { DoorDriver } from './door/driver.ts';
+import { decideSwipesInOrder, RuntimeDoor } from './door/runtime.ts';
 import { type BrokerChoice, chooseBroker } from './events/broker.ts';
 import { EventBus } from './events/bus.ts';
 import { MqttLink, mqttTls } from './events/mqtt-link.ts';
@@ -25,7 +24,6 @@ import { type CardHasher, cardHasher } from './privacy/card-hash.ts';
 import type { CardReader, SwipeEvent } from './reader/reader.ts';
 import { SerialCardReader } from './reader/serial-reader.ts';
 import { CompiledSchedules } from './schedule/compiled-schedules.ts';
-import type { DoorSchedule } from './schedule/schedule.ts';
 import { ScheduleWatcher } from './schedule/watcher.ts';
 import { type Db, openDb } from './store/db.ts';
 import { EntryStore } from './store/entries.ts';
@@ -40,83 +38,6 @@ export interface AppOptions {
   patronSource?: PatronSource;
   /** Called after each decided swipe (the demo prints it in plain words). */
   onSwipe?: (door: string, result: SwipeResult, swipe: SwipeEvent) => void;
-}
-
-/** One door at runtime: schedule, hardware, reader, and the panel the dashboard sees. */
-export class RuntimeDoor implements GateDoor, DoorPanel {
-  manualUnlockUntil: number | null = null;
-  private manualTimer: NodeJS.Timeout | undefined;
-
-  constructor(
-    readonly config: DoorConfig,
-    readonly policy: AccessPolicy,
-    readonly schedule: DoorSchedule,
-    readonly watcher: ScheduleWatcher,
-    readonly door: Door,
-    readonly driver: DoorDriver,
-    readonly reader: CardReader,
-  ) {}
-
-  get id(): string {
-    return this.config.id;
-  }
-
-  scheduleState() {
-    return this.schedule.stateAt(new Date());
-  }
-
-  grant(): void {
-    void this.door.grant();
-  }
-
-  deny(): void {
-    this.door.deny();
-  }
-
-  /** Staffed hours with staffed_mode unlocked, or a manual unlock, hold the door open. */
-  applyHold(): void {
-    const manual = this.manualUnlockUntil !== null && this.manualUnlockUntil > Date.now();
-    const staffedUnlocked = this.config.staffed_mode === 'unlocked' && this.scheduleState() === 'staffed';
-    this.door.setHeldUnlocked(manual ? 'manual' : staffedUnlocked ? 'staffed' : null);
-  }
-
-  manualUnlock(minutes: number): void {
-    this.manualUnlockUntil = Date.now() + minutes * 60_000;
-    clearTimeout(this.manualTimer);
-    this.manualTimer = setTimeout(() => this.manualLock(), minutes * 60_000);
-    this.manualTimer.unref();
-    this.applyHold();
-  }
-
-  manualLock(): void {
-    this.manualUnlockUntil = null;
-    clearTimeout(this.manualTimer);
-    this.applyHold();
-  }
-
-  snapshot(): DoorSnapshot {
-    const state = this.door.state();
-    const next = this.watcher.next();
-    return {
-      id: this.id,
-      name: this.config.name ?? this.id,
-      mode: this.scheduleState(),
-      locked: state.locked,
-      open: state.open,
-      held: state.held,
-      fireActive: state.fireActive,
-      manualUnlockUntil: this.manualUnlockUntil ? new Date(this.manualUnlockUntil).toISOString() : null,
-      nextChange: next ? { mode: next.state, at: next.at.toISOString() } : null,
-    };
-  }
-
-  async close(): Promise<void> {
-    clearTimeout(this.manualTimer);
-    this.watcher.stop();
-    await this.reader.stop();
-    this.door.close();
-    await this.driver.close();
-  }
 }
 
 /** The running controller: everything main.ts, the demo and the tests start and stop. */
@@ -153,6 +74,8 @@ export function policyFor(config: DorvaktConfig, door: DoorConfig): AccessPolicy
     offlinePolicy: config.patrons.offline_policy,
   };
 }
+
+export { RuntimeDoor } from './door/runtime.ts';
 
 export async function startApp(options: AppOptions): Promise<App> {
   const { config, log } = options;
@@ -297,32 +220,11 @@ export async function startApp(options: AppOptions): Promise<App> {
     reader.on('rejected', ({ why }) =>
       bus.publish({ type: 'reader_rejected', reader: doorConfig.id, why, ts: new Date().toISOString() }),
     );
-    // Swipes at one door are decided in order; a slow library system does not reorder them.
-    let queue: Promise<unknown> = Promise.resolve();
-    reader.on('swipe', (swipe) => {
-      queue = queue.then(async () => {
-        const t0 = process.hrtime.bigint();
-        try {
-          const result = await gate.handle(runtime, { card: swipe.card, pin: swipe.pin });
-          metrics.decisionSeconds.observe(
-            { door: doorConfig.id },
-            Number(process.hrtime.bigint() - t0) / 1e9,
-          );
-          doorLog.info(
-            {
-              outcome: result.decision.allow ? 'granted' : 'denied',
-              reason: result.decision.reason,
-              entry: result.entryId,
-            },
-            `swipe ${result.decision.allow ? 'granted' : 'denied'}: ${result.decision.reason}`,
-          );
-          options.onSwipe?.(doorConfig.id, result, swipe);
-        } catch (error) {
-          // Anything unexpected denies: the door never opens by mistake.
-          runtime.deny();
-          doorLog.error({ err: (error as Error).message }, 'swipe failed; denied');
-        }
-      });
+    decideSwipesInOrder(runtime, reader, {
+      gate,
+      log: doorLog,
+      observeDecision: (seconds) => metrics.decisionSeconds.observe({ door: doorConfig.id }, seconds),
+      onSwipe: options.onSwipe,
     });
     door.start();
     watcher.start();

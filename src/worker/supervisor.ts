@@ -155,7 +155,7 @@ export class WorkerSupervisor {
   }
 
   private get pingTimeout(): number {
-    return this.options.pingTimeoutMs ?? 60_000;
+    return this.options.pingTimeoutMs ?? 300_000;
   }
 
   private ping(child: ChildProcess): void {

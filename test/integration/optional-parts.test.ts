@@ -79,9 +79,9 @@ log: { level: silent }
     expect(front.door.state().locked).toBe(false);
 
     await Promise.all(blockers.map(close));
-    await waitFor(() => service!.opsUrl !== undefined && service!.webUrl !== undefined, 15_000, 'the parts');
+    await waitFor(() => service!.opsUrl !== undefined && service!.webUrl !== undefined, 40_000, 'the parts');
     expect((await fetch(`${service.opsUrl}/healthz`)).status).toBe(200);
     expect((await fetch(`${service.webUrl}/login`)).status).toBe(200);
     expect(app.alarms.list().filter((a) => a.code === 'part_failed')).toEqual([]);
-  }, 30_000);
+  }, 90_000);
 });

@@ -1,0 +1,127 @@
+/**
+ * One door at runtime: its schedule, hardware and reader wired together, the panel the dashboard sees,
+ * and the queue that decides its swipes in order.
+ */
+import type { AccessPolicy } from '../access/decide.ts';
+import type { AccessGate, GateDoor, SwipeResult } from '../access/gate.ts';
+import type { DoorConfig } from '../config/types.ts';
+import type { DoorPanel, DoorSnapshot } from '../contract/door-panel.ts';
+import type { Logger } from '../log/logger.ts';
+import type { CardReader, SwipeEvent } from '../reader/reader.ts';
+import type { DoorSchedule } from '../schedule/schedule.ts';
+import type { ScheduleWatcher } from '../schedule/watcher.ts';
+import type { Door } from './door.ts';
+import type { DoorDriver } from './driver.ts';
+
+/** One door at runtime: schedule, hardware, reader, and the panel the dashboard sees. */
+export class RuntimeDoor implements GateDoor, DoorPanel {
+  manualUnlockUntil: number | null = null;
+  private manualTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly config: DoorConfig,
+    readonly policy: AccessPolicy,
+    readonly schedule: DoorSchedule,
+    readonly watcher: ScheduleWatcher,
+    readonly door: Door,
+    readonly driver: DoorDriver,
+    readonly reader: CardReader,
+  ) {}
+
+  get id(): string {
+    return this.config.id;
+  }
+
+  scheduleState() {
+    return this.schedule.stateAt(new Date());
+  }
+
+  grant(): void {
+    void this.door.grant();
+  }
+
+  deny(): void {
+    this.door.deny();
+  }
+
+  /** Staffed hours with staffed_mode unlocked, or a manual unlock, hold the door open. */
+  applyHold(): void {
+    const manual = this.manualUnlockUntil !== null && this.manualUnlockUntil > Date.now();
+    const staffedUnlocked = this.config.staffed_mode === 'unlocked' && this.scheduleState() === 'staffed';
+    this.door.setHeldUnlocked(manual ? 'manual' : staffedUnlocked ? 'staffed' : null);
+  }
+
+  manualUnlock(minutes: number): void {
+    this.manualUnlockUntil = Date.now() + minutes * 60_000;
+    clearTimeout(this.manualTimer);
+    this.manualTimer = setTimeout(() => this.manualLock(), minutes * 60_000);
+    this.manualTimer.unref();
+    this.applyHold();
+  }
+
+  manualLock(): void {
+    this.manualUnlockUntil = null;
+    clearTimeout(this.manualTimer);
+    this.applyHold();
+  }
+
+  snapshot(): DoorSnapshot {
+    const state = this.door.state();
+    const next = this.watcher.next();
+    return {
+      id: this.id,
+      name: this.config.name ?? this.id,
+      mode: this.scheduleState(),
+      locked: state.locked,
+      open: state.open,
+      held: state.held,
+      fireActive: state.fireActive,
+      manualUnlockUntil: this.manualUnlockUntil ? new Date(this.manualUnlockUntil).toISOString() : null,
+      nextChange: next ? { mode: next.state, at: next.at.toISOString() } : null,
+    };
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.manualTimer);
+    this.watcher.stop();
+    await this.reader.stop();
+    this.door.close();
+    await this.driver.close();
+  }
+}
+
+export interface SwipeQueueDeps {
+  gate: AccessGate;
+  log: Logger;
+  observeDecision: (seconds: number) => void;
+  /** Called after each decided swipe (the demo prints it in plain words). */
+  onSwipe?: ((door: string, result: SwipeResult, swipe: SwipeEvent) => void) | undefined;
+}
+
+/** Swipes at one door are decided in order; a slow library system does not reorder them. */
+export function decideSwipesInOrder(runtime: RuntimeDoor, reader: CardReader, deps: SwipeQueueDeps): void {
+  const { gate, log } = deps;
+  let queue: Promise<unknown> = Promise.resolve();
+  reader.on('swipe', (swipe) => {
+    queue = queue.then(async () => {
+      const t0 = process.hrtime.bigint();
+      try {
+        const result = await gate.handle(runtime, { card: swipe.card, pin: swipe.pin });
+        deps.observeDecision(Number(process.hrtime.bigint() - t0) / 1e9);
+        log.info(
+          {
+            outcome: result.decision.allow ? 'granted' : 'denied',
+            reason: result.decision.reason,
+            entry: result.entryId,
+          },
+          `swipe ${result.decision.allow ? 'granted' : 'denied'}: ${result.decision.reason}`,
+        );
+        deps.onSwipe?.(runtime.id, result, swipe);
+      } catch (error) {
+        // Anything unexpected denies: the door never opens by mistake.
+        runtime.deny();
+        log.error({ err: (error as Error).message }, 'swipe failed; denied');
+      }
+    });
+  });
+}
