@@ -147,7 +147,7 @@ log: { level: warn }
   out.push(figures('quiet', await swipeLatencies(service, pty, swipes), { 'seeding (s)': seedSeconds }));
 
   // (b) The nightly anonymisation, run now in the worker, over 1,000,000 due entries.
-  t = performance.now();
+  let t = performance.now();
   let jobDone = false;
   const job = service.worker.runJob('anonymise').finally(() => {
     jobDone = true;
@@ -190,7 +190,7 @@ log: { level: warn }
   };
   const clients = Array.from({ length: 6 }, (_, k) => client(k));
   await new Promise((r) => setTimeout(r, 500));
-  let t = performance.now();
+  t = performance.now();
   const statsSamples = await swipeLatencies(service, pty, swipes);
   const statsSeconds = (performance.now() - t) / 1000;
   const rssDuringStats = workerRss();
