@@ -128,6 +128,7 @@ describe('Door (simulated hardware, fake timers)', () => {
         open: false,
         mode: 'staffless',
         held: false,
+        fire: false,
         ts: expect.any(String),
       },
     ]);
