@@ -118,7 +118,8 @@ function eventShape(type: WireEventType, properties: Record<string, unknown>, mo
 
 /** JSON Schema of every `<base>/event` payload: one branch per `type`, no other keys allowed. */
 export const eventSchema = {
-  $id: 'https://dorvakt.example/contract/v2/event.json',
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'urn:dorvakt:mqtt:v2:event',
   type: 'object',
   required: ['type'],
   discriminator: { propertyName: 'type' },
@@ -181,7 +182,8 @@ export const eventSchema = {
 
 /** JSON Schema of `<base>/door/<door>/state`. */
 export const doorStateSchema = {
-  $id: 'https://dorvakt.example/contract/v2/door-state.json',
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'urn:dorvakt:mqtt:v2:door-state',
   type: 'object',
   additionalProperties: false,
   required: ['locked', 'open', 'held', 'fire', 'mode', 'alarm', 'ts'],
@@ -198,7 +200,8 @@ export const doorStateSchema = {
 
 /** JSON Schema of `<base>/info`. */
 export const infoSchema = {
-  $id: 'https://dorvakt.example/contract/v2/info.json',
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'urn:dorvakt:mqtt:v2:info',
   type: 'object',
   additionalProperties: false,
   required: ['v', 'contract', 'software', 'site', 'doors', 'capabilities', 'ts'],
