@@ -56,6 +56,7 @@ export class RuntimeDoor implements GateDoor, DoorPanel {
     readonly door: Door,
     readonly driver: DoorDriver,
     readonly reader: CardReader,
+    private readonly bus?: EventBus,
   ) {}
 
   get id(): string {
@@ -87,6 +88,13 @@ export class RuntimeDoor implements GateDoor, DoorPanel {
     this.manualTimer = setTimeout(() => this.manualLock(), minutes * 60_000);
     this.manualTimer.unref();
     this.applyHold();
+    this.bus?.publish({
+      type: 'manual_unlock',
+      door: this.id,
+      minutes,
+      until: new Date(this.manualUnlockUntil).toISOString(),
+      ts: new Date().toISOString(),
+    });
   }
 
   manualLock(): void {
@@ -283,6 +291,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       door,
       driver,
       reader,
+      bus,
     );
     doors.push(runtime);
 

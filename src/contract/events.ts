@@ -66,4 +66,6 @@ export type DorvaktEvent =
       ts: string;
     }
   | { type: 'closing_soon'; door: string; minutes: number; at: string; ts: string }
+  /** Staff unlocked the door from the dashboard for `minutes`, until `until` (who did it is in the audit log). */
+  | { type: 'manual_unlock'; door: string; minutes: number; until: string; ts: string }
   | { type: 'reader_rejected'; reader: string; why: ReaderRejectReason; ts: string };

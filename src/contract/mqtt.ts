@@ -55,6 +55,7 @@ export type WireEvent =
       next: { mode: ScheduleState; at: string } | null;
     })
   | (WireEventBase & { type: 'closing_soon'; door: string; minutes: number; at: string })
+  | (WireEventBase & { type: 'manual_unlock'; door: string; minutes: number; until: string })
   | (WireEventBase & { type: 'reader_rejected'; door: string; why: ReaderRejectReason });
 
 export type WireEventType = WireEvent['type'];
@@ -64,6 +65,7 @@ export const WIRE_EVENT_TYPES = [
   'door',
   'mode',
   'closing_soon',
+  'manual_unlock',
   'reader_rejected',
 ] as const satisfies readonly WireEventType[];
 
@@ -172,6 +174,11 @@ export const eventSchema = {
       door: DOOR_ID,
       minutes: { type: 'integer', minimum: 1, maximum: 240 },
       at: TS,
+    }),
+    eventShape('manual_unlock', {
+      door: DOOR_ID,
+      minutes: { type: 'integer', minimum: 1, maximum: 240 },
+      until: TS,
     }),
     eventShape('reader_rejected', {
       door: DOOR_ID,

@@ -58,6 +58,15 @@ export function toWireEvent(event: DorvaktEvent): WireEvent {
         at: event.at,
         ts: event.ts,
       };
+    case 'manual_unlock':
+      return {
+        v,
+        type: 'manual_unlock',
+        door: event.door,
+        minutes: event.minutes,
+        until: event.until,
+        ts: event.ts,
+      };
     case 'reader_rejected':
       return { v, type: 'reader_rejected', door: event.reader, why: event.why, ts: event.ts };
   }

@@ -69,6 +69,7 @@ const EVERY_EVENT: DorvaktEvent[] = [
   { type: 'mode', door: 'back', mode: 'closed', next: undefined, ts: TS },
   { type: 'closing_soon', door: 'front', minutes: 10, at: AT, ts: TS },
   { type: 'reader_rejected', reader: 'front', why: 'stale_partial', ts: TS },
+  { type: 'manual_unlock', door: 'back', minutes: 30, until: AT, ts: TS },
 ];
 
 interface Received {
@@ -171,6 +172,7 @@ describe('MQTT contract v2, published to a real Mosquitto and read by a real sub
     expect(wire[7]).toMatchObject({ type: 'mode', next: null });
     expect(wire[8]).toEqual({ v: 2, type: 'closing_soon', door: 'front', minutes: 10, at: AT, ts: TS });
     expect(wire[9]).toEqual({ v: 2, type: 'reader_rejected', door: 'front', why: 'stale_partial', ts: TS });
+    expect(wire[10]).toEqual({ v: 2, type: 'manual_unlock', door: 'back', minutes: 30, until: AT, ts: TS });
 
     // The retained door state follows the door event and validates too.
     const state = await waitFor(

@@ -138,6 +138,32 @@ log: { level: silent }
     expect(app.db.prepare('SELECT COUNT(*) FROM entries').pluck().get()).toBe(entriesBefore);
   });
 
+  it('a staff manual unlock reaches MQTT with its minutes as a number, then the relock', async () => {
+    const wire = () =>
+      messages.filter((m) => m.topic === 'dorvakt/itest/event').map((m) => JSON.parse(m.payload));
+    app.doors[0]!.manualUnlock(5);
+    const unlock = await waitFor(
+      () => wire().find((e) => e.type === 'manual_unlock'),
+      5000,
+      'manual_unlock on MQTT',
+    );
+    expect(unlock).toMatchObject({ v: 2, door: 'front', minutes: 5 });
+    expect(Date.parse(unlock.until) - Date.parse(unlock.ts)).toBeGreaterThan(4 * 60_000);
+    await waitFor(
+      () => wire().find((e) => e.type === 'door' && e.held === true && e.locked === false),
+      5000,
+      'held door event',
+    );
+    app.doors[0]!.manualLock();
+    await waitFor(
+      () => wire().find((e) => e.type === 'alarm' && e.alarm === 'manual_unlock' && e.state === 'cleared'),
+      5000,
+      'manual_unlock cleared',
+    );
+    const info = messages.find((m) => m.topic === 'dorvakt/itest/info');
+    expect(info && JSON.parse(info.payload).doors).toEqual([{ id: 'front', name: expect.any(String) }]);
+  });
+
   it('never puts a card number or card hash on MQTT, and every event keeps the v2 contract', () => {
     const wireEvents = messages.filter((m) => m.topic === 'dorvakt/itest/event');
     expect(wireEvents.length).toBeGreaterThan(0);
