@@ -138,5 +138,8 @@ describe('docs/mqtt.md and docs/mqtt-schemas/ say what the code checks', () => {
       .map((line) => JSON.parse(line) as unknown);
     expect(examples.length).toBeGreaterThanOrEqual(3);
     for (const example of examples) expect(checkEvent(example).ok, JSON.stringify(example)).toBe(true);
+    const infoSection = docs.slice(docs.indexOf('### `<base>/info`'));
+    const infoExample = /```json\n([\s\S]*?)```/.exec(infoSection)?.[1];
+    expect(checkInfo(JSON.parse(infoExample ?? 'null')).ok).toBe(true);
   });
 });
