@@ -18,6 +18,7 @@ import { type BrokerChoice, chooseBroker } from './events/broker.ts';
 import { EventBus } from './events/bus.ts';
 import { MqttLink, mqttTls } from './events/mqtt-link.ts';
 import type { Logger } from './log/logger.ts';
+import { describeController } from './events/mqtt-info.ts';
 import { Metrics } from './ops/metrics.ts';
 import { LocalPatronSource } from './patrons/local-registry.ts';
 import { type CardHasher, cardHasher } from './privacy/card-hash.ts';
@@ -144,6 +145,8 @@ export async function startApp(options: AppOptions): Promise<App> {
       password: config.mqtt.password ? readSecret(config.mqtt.password) : undefined,
       tls: mqttTls(config.mqtt.tls),
       protocolVersion: broker.kind === 'embedded' ? 4 : (config.mqtt.protocol_version ?? 5),
+      info: describeController(config),
+      onRefused: (kind) => metrics.mqttRefused.inc({ kind }),
     },
     bus,
     alarms,
@@ -204,6 +207,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       door,
       driver,
       reader,
+      bus,
     );
     doors.push(runtime);
 

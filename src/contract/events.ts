@@ -1,4 +1,5 @@
 import type { Reason } from './reasons.ts';
+import type { ReaderRejectReason } from './reader.ts';
 
 /** Door mode from the schedule. */
 export type ScheduleState = 'staffed' | 'staffless' | 'closed';
@@ -25,8 +26,8 @@ export const ALARM_CODES = [
 export type AlarmCode = (typeof ALARM_CODES)[number];
 
 /**
- * Everything that happens, without identity. The same objects go to pino, MQTT `<base>/event`
- * and the dashboard's SSE stream.
+ * Everything that happens, inside the controller: pino, the dashboard's SSE stream and metrics read these.
+ * MQTT carries them translated to the v2 contract (src/contract/mqtt.ts), without identity.
  */
 export type DorvaktEvent =
   | {
@@ -54,6 +55,7 @@ export type DorvaktEvent =
       open: boolean;
       mode: ScheduleState;
       held: boolean;
+      fire: boolean;
       ts: string;
     }
   | {
@@ -64,13 +66,6 @@ export type DorvaktEvent =
       ts: string;
     }
   | { type: 'closing_soon'; door: string; minutes: number; at: string; ts: string }
-  | { type: 'reader_rejected'; reader: string; why: string; ts: string };
-
-/** Retained per-door state on MQTT (`<base>/door/<door>/state`). No personal data. */
-export interface DoorStatePayload {
-  locked: boolean;
-  open: boolean;
-  mode: ScheduleState;
-  alarm: AlarmCode[];
-  ts: string;
-}
+  /** Staff unlocked the door from the dashboard for `minutes`, until `until` (who did it is in the audit log). */
+  | { type: 'manual_unlock'; door: string; minutes: number; until: string; ts: string }
+  | { type: 'reader_rejected'; reader: string; why: ReaderRejectReason; ts: string };

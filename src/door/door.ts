@@ -379,7 +379,7 @@ export class Door {
       mode = this.lastMode;
     }
     this.lastMode = mode;
-    const key = `${s.locked}|${s.open}|${s.held}|${mode}`;
+    const key = `${s.locked}|${s.open}|${s.held}|${s.fireActive}|${mode}`;
     if (key === this.lastPublished) return;
     this.lastPublished = key;
     this.bus.publish({
@@ -389,6 +389,7 @@ export class Door {
       open: s.open,
       mode,
       held: s.held,
+      fire: s.fireActive,
       ts: new Date(this.now()).toISOString(),
     });
   }

@@ -6,6 +6,7 @@ import type { AccessPolicy } from '../access/decide.ts';
 import type { AccessGate, GateDoor, SwipeResult } from '../access/gate.ts';
 import type { DoorConfig } from '../config/types.ts';
 import type { DoorPanel, DoorSnapshot } from '../contract/door-panel.ts';
+import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
 import type { CardReader, SwipeEvent } from '../reader/reader.ts';
 import type { DoorSchedule } from '../schedule/schedule.ts';
@@ -26,6 +27,7 @@ export class RuntimeDoor implements GateDoor, DoorPanel {
     readonly door: Door,
     readonly driver: DoorDriver,
     readonly reader: CardReader,
+    private readonly bus?: EventBus,
   ) {}
 
   get id(): string {
@@ -57,6 +59,13 @@ export class RuntimeDoor implements GateDoor, DoorPanel {
     this.manualTimer = setTimeout(() => this.manualLock(), minutes * 60_000);
     this.manualTimer.unref();
     this.applyHold();
+    this.bus?.publish({
+      type: 'manual_unlock',
+      door: this.id,
+      minutes,
+      until: new Date(this.manualUnlockUntil).toISOString(),
+      ts: new Date().toISOString(),
+    });
   }
 
   manualLock(): void {

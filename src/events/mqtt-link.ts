@@ -1,9 +1,13 @@
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Alarms } from '../alarms/alarms.ts';
 import type { MqttTlsOptions } from './mqtt-tls.ts';
-import type { DoorStatePayload, DorvaktEvent } from '../contract/events.ts';
+import type { DorvaktEvent } from '../contract/events.ts';
+import { CONTRACT_VERSION, type DoorStatePayload, type InfoPayload } from '../contract/mqtt.ts';
+import { checkPayload, type PayloadKind } from '../contract/mqtt-check.ts';
 import type { Logger } from '../log/logger.ts';
 import type { EventBus } from './bus.ts';
+import type { ControllerDescription } from './mqtt-info.ts';
+import { toWireEvent } from './mqtt-payloads.ts';
 
 export interface MqttLinkOptions {
   url: string;
@@ -17,11 +21,16 @@ export interface MqttLinkOptions {
   protocolVersion?: 4 | 5;
   /** The broker may be gone this long before `broker_offline` is raised (reconnects are normal). */
   offlineAlarmAfterMs?: number;
+  /** Published retained on `<base>/info` on every (re)connect; none without it. */
+  info?: ControllerDescription | undefined;
+  /** Told of every payload refused for failing its schema (metrics). */
+  onRefused?: ((kind: PayloadKind) => void) | undefined;
 }
 
 /**
- * The controller's MQTT connection: `<base>/status` with LWT, retained door state, and entry/alarm
- * events without identity. Publishes nothing the bus did not already strip of identity.
+ * The controller's MQTT connection (contract v2, docs/mqtt.md): `<base>/status` with LWT, retained
+ * `<base>/info` and door state, and events without identity. Every JSON payload is checked against its
+ * schema first; one that fails is refused (logged and counted), never sent.
  */
 export class MqttLink {
   readonly client: MqttClient;
@@ -29,6 +38,8 @@ export class MqttLink {
   private unsubscribe: (() => void) | undefined;
   private stopped = false;
   private readonly doorState = new Map<string, DoorStatePayload>();
+  /** Payloads refused for failing their schema since start (tests and the log read it). */
+  refusedPayloads = 0;
 
   constructor(
     private readonly options: MqttLinkOptions,
@@ -56,6 +67,7 @@ export class MqttLink {
       this.alarms.clear('broker_offline');
       this.log.info({ url: redactUrl(options.url) }, 'MQTT connected');
       this.client.publish(statusTopic, 'online', { qos: 1, retain: true });
+      this.publishInfo();
       // Retained state may be stale on a restarted broker: publish it again.
       for (const [door, state] of this.doorState) this.publishState(door, state);
     });
@@ -69,73 +81,68 @@ export class MqttLink {
   }
 
   private forward(event: DorvaktEvent): void {
-    switch (event.type) {
-      case 'door': {
-        const state: DoorStatePayload = {
-          locked: event.locked,
-          open: event.open,
-          mode: event.mode,
-          alarm: this.alarms.codesFor(event.door),
-          ts: event.ts,
-        };
-        this.doorState.set(event.door, state);
-        this.publishState(event.door, state);
-        return;
+    // QoS 0 while disconnected would be dropped silently by design; QoS 1 is queued by mqtt.js.
+    this.publishJson('event', `${this.options.baseTopic}/event`, toWireEvent(event), false);
+    if (event.type === 'door') {
+      const state: DoorStatePayload = {
+        locked: event.locked,
+        open: event.open,
+        held: event.held,
+        fire: event.fire,
+        mode: event.mode,
+        alarm: this.alarmCodes(event.door),
+        ts: event.ts,
+      };
+      this.doorState.set(event.door, state);
+      this.publishState(event.door, state);
+    } else if (event.type === 'alarm') {
+      // Door state carries the active alarm list.
+      for (const [door, state] of this.doorState) {
+        if (event.door && event.door !== door) continue;
+        const next = { ...state, alarm: this.alarmCodes(door), ts: event.ts };
+        this.doorState.set(door, next);
+        this.publishState(door, next);
       }
-      case 'entry':
-        this.publishEvent({
-          type: 'entry',
-          door: event.door,
-          outcome: event.outcome,
-          reason: event.reason,
-          mode: event.mode,
-          ts: event.ts,
-        });
-        return;
-      case 'alarm': {
-        this.publishEvent({
-          type: 'alarm',
-          door: event.door ?? null,
-          reason: event.alarm,
-          state: event.state,
-          ts: event.ts,
-        });
-        // Door state carries the active alarm list.
-        for (const [door, state] of this.doorState) {
-          if (event.door && event.door !== door) continue;
-          const next = { ...state, alarm: this.alarms.codesFor(door), ts: event.ts };
-          this.doorState.set(door, next);
-          this.publishState(door, next);
-        }
-        return;
-      }
-      case 'mode':
-        this.publishEvent({ type: 'mode', door: event.door, reason: event.mode, ts: event.ts });
-        return;
-      case 'closing_soon':
-        this.publishEvent({
-          type: 'closing_soon',
-          door: event.door,
-          reason: `${event.minutes}`,
-          ts: event.ts,
-        });
-        return;
-      case 'reader_rejected':
-        this.publishEvent({ type: 'reader_rejected', door: null, reason: event.why, ts: event.ts });
-        return;
     }
   }
 
-  private publishEvent(payload: Record<string, unknown>): void {
-    // QoS 0 while disconnected would be dropped silently by design; QoS 1 is queued by mqtt.js.
-    this.client.publish(`${this.options.baseTopic}/event`, JSON.stringify(payload), { qos: 1 });
+  /** Active alarm codes for a door, each once (a code can be active site-wide and for the door). */
+  private alarmCodes(door: string): DoorStatePayload['alarm'] {
+    return [...new Set(this.alarms.codesFor(door))];
   }
 
   private publishState(door: string, state: DoorStatePayload): void {
-    this.client.publish(`${this.options.baseTopic}/door/${door}/state`, JSON.stringify(state), {
-      qos: 1,
-      retain: true,
-    });
+    this.publishJson('doorState', `${this.options.baseTopic}/door/${door}/state`, state, true);
+  }
+
+  private publishInfo(): void {
+    const { info } = this.options;
+    if (!info) return;
+    const payload: InfoPayload = {
+      v: CONTRACT_VERSION,
+      contract: CONTRACT_VERSION,
+      ...info,
+      capabilities: { ...info.capabilities, mqtt_protocol: this.options.protocolVersion ?? 5 },
+      ts: new Date().toISOString(),
+    };
+    this.publishJson('info', `${this.options.baseTopic}/info`, payload, true);
+  }
+
+  /** Sends `payload` only when it passes its schema: a consumer never sees a payload the contract forbids. */
+  private publishJson(kind: PayloadKind, topic: string, payload: unknown, retain: boolean): void {
+    const checked = checkPayload(kind, payload);
+    if (!checked.ok) {
+      this.refusedPayloads++;
+      // The topic and the schema's complaint only: the payload could hold what must never be logged.
+      this.log.error({ topic, kind, errors: checked.errors }, 'MQTT payload refused: it breaks the contract');
+      try {
+        this.options.onRefused?.(kind);
+      } catch {
+        // Counting must not break publishing.
+      }
+      return;
+    }
+    this.client.publish(topic, JSON.stringify(payload), { qos: 1, retain });
   }
 
   private armOfflineTimer(): void {

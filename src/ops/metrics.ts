@@ -57,6 +57,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly mqttRefused = new Counter({
+    name: 'dorvakt_mqtt_refused_total',
+    help: 'Outgoing MQTT payloads refused for breaking the contract (docs/mqtt.md), by kind (event, doorState, info)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'dorvakt_' });
   }

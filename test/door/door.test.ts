@@ -128,6 +128,7 @@ describe('Door (simulated hardware, fake timers)', () => {
         open: false,
         mode: 'staffless',
         held: false,
+        fire: false,
         ts: expect.any(String),
       },
     ]);
@@ -311,14 +312,17 @@ describe('Door (simulated hardware, fake timers)', () => {
     expect(alarms.isActive('fire_active', 'main')).toBe(true);
   });
 
-  it('fire released during a manual hold keeps the door unlocked', () => {
-    const { sim, door } = rig();
+  it('fire released during a manual hold keeps the door unlocked, and the door event says fire ended', () => {
+    const { sim, door, events } = rig();
     sim.setFire(true);
     vi.advanceTimersByTime(30);
     door.setHeldUnlocked('manual');
+    expect(doorEvents(events).at(-1)).toMatchObject({ held: true, fire: true });
     sim.setFire(false);
     vi.advanceTimersByTime(30);
     expect(sim.relayUnlocked).toBe(true);
+    // Only fire changed (still held, still unlocked): consumers learn it from a door event of its own.
+    expect(doorEvents(events).at(-1)).toMatchObject({ held: true, fire: false, locked: false });
     door.setHeldUnlocked(null);
     expect(sim.relayUnlocked).toBe(false);
   });

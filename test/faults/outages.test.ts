@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { connect, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEvent } from '../../src/contract/mqtt-check.ts';
 import type { NvrAgent } from '../../src/nvr-agent/agent.ts';
 import { startSip2Simulator, type Sip2Simulator } from '../../src/ils/simulator.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -93,7 +94,15 @@ describe('outages around a running door', () => {
     await waitFor(() => observer.connected, 5000, 'observer back');
     const seen = mqttEvents.length;
     await h.swipe(CARD);
-    await waitFor(() => mqttEvents.slice(seen).some((e) => e.includes('"entry"')), 5000, 'entry on MQTT');
+    await waitFor(
+      () =>
+        mqttEvents.slice(seen).some((e) => {
+          const checked = parseEvent(e);
+          return checked.ok && checked.value.type === 'entry';
+        }),
+      5000,
+      'a v2 entry on MQTT',
+    );
   }, 40_000);
 
   it('library system down and back: offline policy deny holds, ils_offline rises and clears', async () => {

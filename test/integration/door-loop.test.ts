@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, startApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { DorvaktEvent } from '../../src/contract/events.ts';
+import { parseEvent } from '../../src/contract/mqtt-check.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { LocalPatronSource } from '../../src/patrons/local-registry.ts';
 import { type Broker, startMosquitto } from '../helpers/mosquitto.ts';
@@ -90,6 +91,7 @@ log: { level: silent }
       'mqtt entry',
     );
     expect(JSON.parse(mqttEntry.payload)).toMatchObject({
+      v: 2,
       type: 'entry',
       door: 'front',
       outcome: 'granted',
@@ -100,7 +102,15 @@ log: { level: silent }
       5000,
       'door state',
     );
-    expect(Object.keys(JSON.parse(state.payload)).sort()).toEqual(['alarm', 'locked', 'mode', 'open', 'ts']);
+    expect(Object.keys(JSON.parse(state.payload)).sort()).toEqual([
+      'alarm',
+      'fire',
+      'held',
+      'locked',
+      'mode',
+      'open',
+      'ts',
+    ]);
   });
 
   it('refuses a patron without consent and never pulses', async () => {
@@ -128,7 +138,36 @@ log: { level: silent }
     expect(app.db.prepare('SELECT COUNT(*) FROM entries').pluck().get()).toBe(entriesBefore);
   });
 
-  it('never puts a card number or card hash on MQTT', () => {
+  it('a staff manual unlock reaches MQTT with its minutes as a number, then the relock', async () => {
+    const wire = () =>
+      messages.filter((m) => m.topic === 'dorvakt/itest/event').map((m) => JSON.parse(m.payload));
+    app.doors[0]!.manualUnlock(5);
+    const unlock = await waitFor(
+      () => wire().find((e) => e.type === 'manual_unlock'),
+      5000,
+      'manual_unlock on MQTT',
+    );
+    expect(unlock).toMatchObject({ v: 2, door: 'front', minutes: 5 });
+    expect(Date.parse(unlock.until) - Date.parse(unlock.ts)).toBeGreaterThan(4 * 60_000);
+    await waitFor(
+      () => wire().find((e) => e.type === 'door' && e.held === true && e.locked === false),
+      5000,
+      'held door event',
+    );
+    app.doors[0]!.manualLock();
+    await waitFor(
+      () => wire().find((e) => e.type === 'alarm' && e.alarm === 'manual_unlock' && e.state === 'cleared'),
+      5000,
+      'manual_unlock cleared',
+    );
+    const info = messages.find((m) => m.topic === 'dorvakt/itest/info');
+    expect(info && JSON.parse(info.payload).doors).toEqual([{ id: 'front', name: expect.any(String) }]);
+  });
+
+  it('never puts a card number or card hash on MQTT, and every event keeps the v2 contract', () => {
+    const wireEvents = messages.filter((m) => m.topic === 'dorvakt/itest/event');
+    expect(wireEvents.length).toBeGreaterThan(0);
+    for (const m of wireEvents) expect(parseEvent(m.payload).ok, m.payload).toBe(true);
     const all = messages.map((m) => m.payload).join('\n');
     for (const secret of ['12345678', '87654321', app.hashCard('12345678'), app.hashCard('87654321')]) {
       expect(all).not.toContain(secret);
@@ -139,7 +178,13 @@ log: { level: silent }
     await pty.unplug();
     await waitFor(() => app.alarms.isActive('reader_offline', 'front'), 5000, 'reader_offline raised');
     await waitFor(
-      () => messages.find((m) => m.topic === 'dorvakt/itest/event' && m.payload.includes('reader_offline')),
+      () =>
+        messages.find(
+          (m) =>
+            m.topic === 'dorvakt/itest/event' &&
+            JSON.parse(m.payload).type === 'alarm' &&
+            JSON.parse(m.payload).alarm === 'reader_offline',
+        ),
       5000,
       'alarm on mqtt',
     );

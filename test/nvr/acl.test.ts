@@ -109,6 +109,21 @@ describe('the documented Mosquitto ACL', () => {
     }
   });
 
+  it("Home Assistant reads the controller's info and events; only the controller publishes them", async () => {
+    const controller = await as('dorvakt');
+    const agent = await as('nvr-agent');
+    const ha = await as('homeassistant');
+    try {
+      for (const topic of ['dorvakt/hovedbiblioteket/info', 'dorvakt/hovedbiblioteket/event']) {
+        expect(await delivered(controller, ha, topic), topic).toBe(true);
+        expect(await delivered(agent, ha, topic), topic).toBe(false);
+        expect(await delivered(ha, ha, topic), topic).toBe(false);
+      }
+    } finally {
+      for (const c of [controller, agent, ha]) await c.endAsync();
+    }
+  });
+
   it('the recording schedule: the controller asks Frigate and reads its answer; only Frigate answers', async () => {
     const controller = await as('dorvakt');
     const frigate = await as('frigate');
