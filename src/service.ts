@@ -12,8 +12,11 @@ export interface Service {
   /** The worker process (dashboard, statistics, retention jobs). */
   worker: WorkerSupervisor;
   readonly webUrl: string | undefined;
-  stop(): Promise<void>;
+  stop(timeoutMs?: number): Promise<void>;
 }
+
+/** systemd's TimeoutStopSec is longer: a stop that hangs still ends in our own exit. */
+const STOP_TIMEOUT_MS = 15_000;
 
 /** The whole service: the door loop plus its HTTP endpoints and background jobs. */
 export async function startService(options: AppOptions): Promise<Service> {
@@ -75,12 +78,32 @@ export async function startService(options: AppOptions): Promise<Service> {
     get webUrl() {
       return worker.webUrl;
     },
-    async stop() {
+    /** Stops in reverse order of start, each step guarded, the whole bounded by `timeoutMs`. */
+    async stop(timeoutMs = STOP_TIMEOUT_MS) {
       notify?.stopping();
-      await worker.stop();
-      await ops.end();
-      await app.stop();
-      await notify?.close();
+      const steps: [string, () => Promise<void> | undefined][] = [
+        ['worker', () => worker.stop()],
+        ['ops', () => ops.end()],
+        ['door', () => app.stop()],
+        ['systemd', () => notify?.close()],
+      ];
+      const run = async () => {
+        for (const [part, step] of steps) {
+          try {
+            await step();
+          } catch (error) {
+            log.error({ part, err: (error as Error).message }, 'stop step failed; going on');
+          }
+        }
+      };
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), timeoutMs);
+        timer.unref();
+      });
+      if ((await Promise.race([run(), late])) === 'late')
+        log.error({ timeoutMs }, 'stop took too long; leaving the rest to the exit');
+      clearTimeout(timer);
     },
   };
 }

@@ -98,9 +98,18 @@ log: { level: silent }
     };
     expect(entries.n).toBe(3);
 
+    // The stop is bounded: a step that never ends (here the door's, after it did its work) does not hang it.
     const lastPid = worker.pid!;
-    await service.stop();
+    const realStop = app.stop.bind(app);
+    app.stop = async () => {
+      await realStop();
+      await new Promise(() => {});
+    };
+    const stopping = service.stop(2000);
     service = undefined;
+    const started = Date.now();
+    await stopping;
+    expect(Date.now() - started).toBeLessThan(10_000);
     expect(alive(lastPid)).toBe(false);
   }, 90_000);
 });
