@@ -154,6 +154,7 @@ export class Door {
       this.alarms.raise('fire_active', this.id);
     } else this.alarms.clear('fire_active', this.id);
     if (!this.open) this.alarms.clear('door_forced', this.id);
+    // Versions before contract v2 raised an alarm for a manual unlock; one may still be stored.
     this.alarms.clear('manual_unlock', this.id);
     this.updateHeldOpen();
     this.publishIfChanged();
@@ -195,8 +196,7 @@ export class Door {
     this.heldReason = reason;
     this.applyRelay();
     this.log.info({ door: this.id, hold: reason, was }, reason ? 'door held unlocked' : 'door hold released');
-    if (reason === 'manual') this.alarms.raise('manual_unlock', this.id, 'unlocked by staff');
-    else this.alarms.clear('manual_unlock', this.id);
+    // A staff unlock is a deliberate, audited act (and a manual_unlock event), not an alarm to acknowledge.
     this.updateHeldOpen();
     this.publishIfChanged();
   }

@@ -176,7 +176,7 @@ log: { level: silent }
       'the door held unlocked',
     );
     expect(service.app.doors[0]!.door.state().locked).toBe(false);
-    expect(service.app.alarms.isActive('manual_unlock', 'main')).toBe(true);
+    expect(service.app.alarms.isActive('manual_unlock', 'main')).toBe(false);
     await page.goto(`${base}/now`);
     const lock = page.locator('form[action="/doors/main/lock"]');
     await lock.locator('input[name="reason"]').fill('delivery done, locking');
