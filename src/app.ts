@@ -25,6 +25,7 @@ import { type CardHasher, cardHasher } from './privacy/card-hash.ts';
 import type { CardReader, SwipeEvent } from './reader/reader.ts';
 import { SerialCardReader } from './reader/serial-reader.ts';
 import { CompiledSchedules } from './schedule/compiled-schedules.ts';
+import { savedPlansFor } from './schedule/saved-plans.ts';
 import type { DoorSchedule } from './schedule/schedule.ts';
 import { ScheduleWatcher } from './schedule/watcher.ts';
 import { type Db, openDb } from './store/db.ts';
@@ -179,8 +180,10 @@ export async function startApp(options: AppOptions): Promise<App> {
     onRefreshed: () => {
       for (const watcher of watchers) watcher.evaluate();
     },
+    saved: savedPlansFor(db, { doors: config.doors, site }),
   });
-  // Computed in a child process while the rest starts; awaited before the first door.
+  // Computed in a child process while the rest starts; awaited before the first door (at once when the
+  // saved plans of this config cover today: the computation then replaces them when it answers).
   const schedulesReady = schedules.start();
   schedulesReady.catch(() => {});
 
