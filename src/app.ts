@@ -8,7 +8,7 @@ import { Consents } from './consent/consents.ts';
 import { createIlsPatronSource } from './ils/source.ts';
 import type { NvrKey } from './contract/nvr-auth.ts';
 import { readNvrKeys } from './nvr/config.ts';
-import { NvrController } from './nvr/controller.ts';
+import type { NvrController } from './nvr/controller.ts';
 import { FrigateRecordingSchedule } from './nvr/frigate-recording.ts';
 import type { DoorPanel, DoorSnapshot } from './contract/door-panel.ts';
 import type { PatronSource } from './contract/patron.ts';
@@ -331,9 +331,9 @@ export async function startApp(options: AppOptions): Promise<App> {
     runtime.applyHold();
     reader.start();
   }
-  const nvr = config.nvr.enabled ? startNvr() : undefined;
+  const nvr = config.nvr.enabled ? await startNvr() : undefined;
   /** Camera retention is optional: an unusable key raises an alarm and leaves the doors running. */
-  function startNvr(): NvrController | undefined {
+  async function startNvr(): Promise<NvrController | undefined> {
     let keys: NvrKey[];
     try {
       keys = config.nvr.auth ? readNvrKeys(config.nvr.auth, (ref) => readSecret(ref)) : [];
@@ -343,6 +343,8 @@ export async function startApp(options: AppOptions): Promise<App> {
       alarms.raise('nvr_unreachable', '', `not started: ${(error as Error).message}`);
       return undefined;
     }
+    // Imported only here: a site without camera retention never loads it (nor its message schemas).
+    const { NvrController } = await import('./nvr/controller.ts');
     const controller = new NvrController({
       config: config.nvr,
       db,
