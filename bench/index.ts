@@ -22,6 +22,7 @@ const sections: [string, () => Promise<Figures | Figures[]>][] = [
 
 const optional: [string, string, string][] = [
   ['schedule', './schedule.ts', 'benchSchedule'],
+  ['start → door ready after a power cut, cold and with saved plans', './start.ts', 'benchStart'],
   ['SIP2 lookups', './sip2.ts', 'benchSip2'],
   ['camera retention', './nvr.ts', 'benchNvr'],
   ['compliance: scan of 200,000 media files', './compliance.ts', 'benchComplianceScan'],

@@ -8,7 +8,7 @@ import { Consents } from './consent/consents.ts';
 import { createIlsPatronSource } from './ils/source.ts';
 import type { NvrKey } from './contract/nvr-auth.ts';
 import { readNvrKeys } from './nvr/config.ts';
-import { NvrController } from './nvr/controller.ts';
+import type { NvrController } from './nvr/controller.ts';
 import { FrigateRecordingSchedule } from './nvr/frigate-recording.ts';
 import type { PatronSource } from './contract/patron.ts';
 import { createDoorDriver } from './door/create-driver.ts';
@@ -25,6 +25,7 @@ import { type CardHasher, cardHasher } from './privacy/card-hash.ts';
 import type { CardReader, SwipeEvent } from './reader/reader.ts';
 import { SerialCardReader } from './reader/serial-reader.ts';
 import { CompiledSchedules } from './schedule/compiled-schedules.ts';
+import { savedPlansFor } from './schedule/saved-plans.ts';
 import { ScheduleWatcher } from './schedule/watcher.ts';
 import { type Db, openDb } from './store/db.ts';
 import { EntryStore } from './store/entries.ts';
@@ -104,8 +105,10 @@ export async function startApp(options: AppOptions): Promise<App> {
     onRefreshed: () => {
       for (const watcher of watchers) watcher.evaluate();
     },
+    saved: savedPlansFor(db, { doors: config.doors, site }),
   });
-  // Computed in a child process while the rest starts; awaited before the first door.
+  // Computed in a child process while the rest starts; awaited before the first door (at once when the
+  // saved plans of this config cover today: the computation then replaces them when it answers).
   const schedulesReady = schedules.start();
   schedulesReady.catch(() => {});
 
@@ -235,9 +238,9 @@ export async function startApp(options: AppOptions): Promise<App> {
     runtime.applyHold();
     reader.start();
   }
-  const nvr = config.nvr.enabled ? startNvr() : undefined;
+  const nvr = config.nvr.enabled ? await startNvr() : undefined;
   /** Camera retention is optional: an unusable key raises an alarm and leaves the doors running. */
-  function startNvr(): NvrController | undefined {
+  async function startNvr(): Promise<NvrController | undefined> {
     let keys: NvrKey[];
     try {
       keys = config.nvr.auth ? readNvrKeys(config.nvr.auth, (ref) => readSecret(ref)) : [];
@@ -247,6 +250,8 @@ export async function startApp(options: AppOptions): Promise<App> {
       alarms.raise('nvr_unreachable', '', `not started: ${(error as Error).message}`);
       return undefined;
     }
+    // Imported only here: a site without camera retention never loads it (nor its message schemas).
+    const { NvrController } = await import('./nvr/controller.ts');
     const controller = new NvrController({
       config: config.nvr,
       db,

@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { fileURLToPath } from 'node:url';
+import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import { resolveIlsPaths } from '../ils/config.ts';
 import { checkNvrConfig } from '../nvr/config.ts';
@@ -28,15 +30,35 @@ export class ConfigError extends Error {
   }
 }
 
+/** The validator's options; config/validator-source.ts writes the same validator out as code. */
+export const AJV_OPTIONS = { allErrors: true, useDefaults: true, strict: false } as const;
+
+const require = createRequire(import.meta.url);
+// Written by `npm run build` next to the built module; a checkout (tsx, tests) compiles the schema instead.
+const PRECOMPILED = fileURLToPath(new URL('./config-validator.cjs', import.meta.url));
+
 // The compiled validator is large (its generated source alone is ≈ 170 kB) and the service needs it once, at start:
 // hold it weakly so the memory goes back once the config is loaded.
 let validatorRef: WeakRef<ValidateFunction> | undefined;
 function configValidator(): ValidateFunction {
   const cached = validatorRef?.deref();
   if (cached) return cached;
-  const validate = new Ajv({ allErrors: true, useDefaults: true, strict: false }).compile(configSchema);
+  const validate = precompiledValidator() ?? compiledValidator();
   validatorRef = new WeakRef(validate);
   return validate;
+}
+
+/** The validator built as code: loading it skips ajv itself and compiling the schema, most of a start's config load. */
+function precompiledValidator(): ValidateFunction | undefined {
+  if (!existsSync(PRECOMPILED)) return undefined;
+  const validate = require(PRECOMPILED) as ValidateFunction;
+  delete require.cache[PRECOMPILED];
+  return validate;
+}
+
+function compiledValidator(): ValidateFunction {
+  const { Ajv } = require('ajv') as { Ajv: typeof AjvClass };
+  return new Ajv(AJV_OPTIONS).compile(configSchema);
 }
 
 function describe(error: ErrorObject): { path: string[]; message: string } {

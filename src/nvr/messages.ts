@@ -1,5 +1,6 @@
 /** Strict checks of what the recorder agent sends the controller. Anything else is dropped with a log line. */
-import { Ajv } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv as AjvClass, ValidateFunction } from 'ajv';
 import {
   CAMERA_NAME_PATTERN,
   type ExportResponse,
@@ -113,16 +114,29 @@ const statusSchema = {
   },
 };
 
-const ajv = new Ajv({ allErrors: false, strict: false });
-const checks = {
-  purge: ajv.compile<PurgeResponse>(purgeResponseSchema),
-  export: ajv.compile<ExportResponse>(exportResponseSchema),
-  status: ajv.compile<NvrStatus>(statusSchema),
-};
+// Loaded and compiled on the first answer, not at import: the controller is loaded while the doors start.
+let compiled:
+  | {
+      purge: ValidateFunction<PurgeResponse>;
+      export: ValidateFunction<ExportResponse>;
+      status: ValidateFunction<NvrStatus>;
+    }
+  | undefined;
+function checks() {
+  if (compiled) return compiled;
+  const { Ajv } = createRequire(import.meta.url)('ajv') as { Ajv: typeof AjvClass };
+  const ajv = new Ajv({ allErrors: false, strict: false });
+  compiled = {
+    purge: ajv.compile<PurgeResponse>(purgeResponseSchema),
+    export: ajv.compile<ExportResponse>(exportResponseSchema),
+    status: ajv.compile<NvrStatus>(statusSchema),
+  };
+  return compiled;
+}
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; why: string };
 
-function parse<T>(payload: Buffer, check: (typeof checks)[keyof typeof checks]): Parsed<T> {
+function parse<T>(payload: Buffer, check: ValidateFunction<T>): Parsed<T> {
   if (payload.length > MAX_NVR_PAYLOAD_BYTES)
     return { ok: false, why: `payload too large (${payload.length} bytes)` };
   let data: unknown;
@@ -157,6 +171,6 @@ function timesIn(data: unknown): string[] {
   return out;
 }
 
-export const parsePurgeResponse = (p: Buffer) => parse<PurgeResponse>(p, checks.purge);
-export const parseExportResponse = (p: Buffer) => parse<ExportResponse>(p, checks.export);
-export const parseNvrStatus = (p: Buffer) => parse<NvrStatus>(p, checks.status);
+export const parsePurgeResponse = (p: Buffer) => parse<PurgeResponse>(p, checks().purge);
+export const parseExportResponse = (p: Buffer) => parse<ExportResponse>(p, checks().export);
+export const parseNvrStatus = (p: Buffer) => parse<NvrStatus>(p, checks().status);

@@ -4,6 +4,7 @@ import { compilePlans } from './compiler.ts';
 import type { ScheduleConfig } from './config.ts';
 import type { SiteSettings } from './day-plan.ts';
 import { PlanTable } from './plan-table.ts';
+import type { SavedPlans } from './saved-plans.ts';
 import { DoorSchedule, zoneOf } from './schedule.ts';
 import { addDays, type Zone } from '../time/zone.ts';
 
@@ -24,6 +25,10 @@ export interface CompiledSchedulesOptions {
   refreshMs?: number;
   /** Called after every successful computation (watchers re-evaluate). */
   onRefreshed?: () => void;
+  /** Where the last computed plans are kept across restarts; without it every start waits for the compiler. */
+  saved?: Pick<SavedPlans, 'load' | 'save'> | undefined;
+  /** After a start from saved plans, when the computation that replaces them begins (default 1 s). */
+  replaceSavedAfterMs?: number;
 }
 
 const RETRY_MIN_MS = 60_000;
@@ -72,8 +77,22 @@ export class CompiledSchedules {
     return schedule;
   }
 
-  /** The first computation. Rejects on a bad schedule (DoorScheduleError): the service must not start on it. */
+  /**
+   * The first computation. Rejects on a bad schedule (DoorScheduleError): the service must not start on it.
+   * Saved plans of the same config that cover today and tomorrow are used at once instead, and the
+   * computation that replaces them runs in the background.
+   */
   async start(): Promise<void> {
+    if (this.loadSaved()) {
+      // A little later, so the child's start does not compete with the doors' for the CPU.
+      clearTimeout(this.timer);
+      this.timer = setTimeout(
+        () => void this.refresh('start: replacing the saved plans'),
+        this.options.replaceSavedAfterMs ?? 1_000,
+      );
+      this.timer.unref();
+      return;
+    }
     this.lastAttempt = this.now();
     await this.computeNow();
     this.arm(this.options.refreshMs ?? 6 * 3_600_000);
@@ -92,6 +111,8 @@ export class CompiledSchedules {
     this.inFlight = this.computeNow()
       .then(
         () => {
+          // Stopped meanwhile (the store may be closed): the answer is not wanted.
+          if (this.stopped) return;
           this.retryMs = RETRY_MIN_MS;
           alarms.clear('schedule_stale');
           log.info({ reason }, 'schedule plans computed');
@@ -99,6 +120,7 @@ export class CompiledSchedules {
           this.options.onRefreshed?.();
         },
         (error: Error) => {
+          if (this.stopped) return;
           const until = this.coveredUntil();
           log.error(
             { err: error.message, reason, coveredUntil: until ?? null },
@@ -137,7 +159,49 @@ export class CompiledSchedules {
       from: addDays(today, -daysBefore),
       days: daysBefore + 1 + daysAhead,
     });
+    if (this.stopped) return;
     for (const [door, table] of this.tables) table.load(plans.get(door) ?? new Map());
+    try {
+      this.options.saved?.save(plans, this.now());
+    } catch (error) {
+      // Only the next start is slower for it: the door has its plans.
+      this.options.log.warn({ err: (error as Error).message }, 'schedule plans could not be saved');
+    }
+  }
+
+  /** Loads the saved plans when they are of this config and cover today and tomorrow (site time). */
+  private loadSaved(): boolean {
+    const { saved, log } = this.options;
+    if (!saved) return false;
+    let found: ReturnType<SavedPlans['load']>;
+    try {
+      found = saved.load();
+    } catch (error) {
+      log.warn(
+        { err: (error as Error).message },
+        'saved schedule plans unreadable; waiting for the compiler',
+      );
+      return false;
+    }
+    if (!found) {
+      log.info('no saved schedule plans for this config; waiting for the compiler');
+      return false;
+    }
+    const today = this.zone.localDay(this.now()).key;
+    const needed = [today, addDays(today, 1)];
+    for (const door of this.tables.keys()) {
+      const days = found.plans.get(door);
+      if (!days || !needed.every((date) => days.has(date))) {
+        log.info({ today }, 'saved schedule plans do not cover today; waiting for the compiler');
+        return false;
+      }
+    }
+    for (const [door, table] of this.tables) table.load(found.plans.get(door)!);
+    log.info(
+      { computedAt: new Date(found.computedAt).toISOString(), coveredUntil: this.coveredUntil() ?? null },
+      'doors start from the saved schedule plans',
+    );
+    return true;
   }
 
   private onMiss(): void {

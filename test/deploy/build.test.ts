@@ -1,5 +1,5 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, waitFor } from '../helpers/ports.ts';
@@ -25,6 +25,7 @@ describe('npm run build → node dist/cli/dorvakt.js', () => {
       'dist/cli/dorvakt.js',
       'dist/nvr-agent/main.js',
       'dist/store/migrations/001_core.sql',
+      'dist/config/config-validator.cjs',
       'dist/web/static/app.css',
       'dist/web/static/now.js',
     ]) {
@@ -53,6 +54,14 @@ web: { port: ${webPort} }
     expect(
       execFileSync(process.execPath, ['dist/cli/dorvakt.js', 'check-config', config], { encoding: 'utf8' }),
     ).toContain(': ok');
+    // The built validator (config-validator.cjs) still refuses what the schema refuses.
+    const wrong = join(dir.path, 'wrong.yaml');
+    writeFileSync(wrong, `${readFileSync(config, 'utf8')}surprise: 1\n`);
+    const refused = spawnSync(process.execPath, ['dist/cli/dorvakt.js', 'check-config', wrong], {
+      encoding: 'utf8',
+    });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('unknown key "surprise"');
     // With the unit's own Node flags; the schedule compiler child runs from dist/ too.
     child = spawn(process.execPath, [...unitNodeFlags(), 'dist/cli/dorvakt.js', '--config', config], {
       stdio: 'ignore',
