@@ -34,7 +34,9 @@ export function checkSchedules(config: DorvaktConfig): ConfigProblem[] {
     const key = site.region !== undefined && /region/.test(String(error)) ? 'site.region' : 'site.country';
     problems.push({ key, line: null, message: detailOf(error) });
   }
-  config.doors.forEach((door, i) => problems.push(...checkDoorSchedule(door.schedule, `doors.${i}.schedule`)));
+  config.doors.forEach((door, i) => {
+    problems.push(...checkDoorSchedule(door.schedule, `doors.${i}.schedule`));
+  });
   return problems;
 }
 

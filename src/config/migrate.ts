@@ -112,7 +112,7 @@ function matches(node: unknown, path: ConfigPath, prefix: string[] = []): Match[
 const hasKey = (map: YAMLMap, name: string) =>
   map.items.some((p) => isScalar(p.key) && String(p.key.value) === name);
 
-const valueOf = (node: unknown): unknown =>
+const plainValue = (node: unknown): unknown =>
   isScalar(node) ? node.value : (node as { toJSON?: () => unknown } | null)?.toJSON?.();
 
 function applyStep(doc: Document, step: MigrationStep, version: number, outcome: MigrationOutcome): void {
@@ -159,8 +159,8 @@ function applyStep(doc: Document, step: MigrationStep, version: number, outcome:
     } else if (step.op === 'remove') {
       parent.items.splice(parent.items.indexOf(pair), 1);
     } else {
-      if (!step.when(valueOf(pair.value))) continue;
-      const node = doc.createNode(step.to(valueOf(pair.value)));
+      if (!step.when(plainValue(pair.value))) continue;
+      const node = doc.createNode(step.to(plainValue(pair.value)));
       if (isMap(node) || isSeq(node)) node.flow = true;
       // The operator's comment on the line stays with the new value.
       node.comment = (pair.value as Scalar | null)?.comment;

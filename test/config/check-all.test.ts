@@ -80,7 +80,7 @@ describe('check-config reports every error in one pass', () => {
     const lines = result.stderr.trim().split('\n');
     expect(lines).toHaveLength(7);
     for (const { key, line } of EXPECTED) expect(result.stderr).toContain(`${file}:${line}: ${key}: `);
-  });
+  }, 90_000);
 
   const MINIMAL = (secret: string) => `version: 2
 site: { id: s }
@@ -96,7 +96,7 @@ doors:
     const result = run('check-config', write(MINIMAL('card.key')));
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/:4: secrets\.card_hmac_key\.file: .*card\.key does not exist/);
-  });
+  }, 90_000);
 
   it('an empty, a group-writable or a world-readable secret file, or a folder, is refused; 0600 and 0640 pass', () => {
     const key = join(dir.path, 'card.key');
