@@ -37,8 +37,7 @@ export function runCheckConfig(args: string[], kind: MigratableConfig, io: Outpu
   };
   const pending = found.fromVersion < kind.version || found.migrations.length > 0;
   if (!migrate) {
-    for (const m of found.migrations)
-      io.err(`${file}: migration to version ${m.version}: ${m.note}`);
+    for (const m of found.migrations) io.err(`${file}: migration to version ${m.version}: ${m.note}`);
     if (found.problems.length > 0) {
       report(found.problems);
       return 1;

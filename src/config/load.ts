@@ -299,7 +299,9 @@ export function secretRefs(config: DorvaktConfig): { key: string; ref: SecretRef
     { key: 'ils.password', ref: config.ils?.password },
     { key: 'ils.terminal_password', ref: config.ils?.terminal_password },
   ];
-  return refs.filter((r): r is { key: string; ref: SecretRef } => typeof r.ref === 'object' && r.ref !== null);
+  return refs.filter(
+    (r): r is { key: string; ref: SecretRef } => typeof r.ref === 'object' && r.ref !== null,
+  );
 }
 
 /** Reads a secret. The value is never logged; errors name the source, not the content. */

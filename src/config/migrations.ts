@@ -16,7 +16,7 @@ export const configMigrations: readonly Migration[] = [
         path: ['web', 'trust_proxy'],
         when: (value) => value === true,
         to: () => ['loopback'],
-        note: 'web.trust_proxy: true trusted every hop, so clients could pick their own address; read as [loopback] (a proxy on this machine). Give the proxies\' addresses, or their number, if the proxy runs elsewhere',
+        note: "web.trust_proxy: true trusted every hop, so clients could pick their own address; read as [loopback] (a proxy on this machine). Give the proxies' addresses, or their number, if the proxy runs elsewhere",
       },
     ],
   },
