@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { type Document, isMap, isSeq, LineCounter, parseDocument } from 'yaml';
+import { type Document, LineCounter, parseDocument } from 'yaml';
 import { resolveIlsPaths } from '../ils/config.ts';
 import { checkNvrConfig } from '../nvr/config.ts';
 import { checkFrigateRecordingConfig } from '../nvr/frigate-recording.ts';
 import { checkWebConfig, TRUST_PROXY_TRUE_REFUSED } from '../web/config.ts';
 import { type AppliedMigration, migrateDocument } from './migrate.ts';
+import { locate } from './yaml-position.ts';
 import { CONFIG_VERSION, configMigrations } from './migrations.ts';
 import { configSchema } from './schema.ts';
 import type { DorvaktConfig, SecretRef } from './types.ts';
@@ -167,26 +168,6 @@ export function parseConfig(text: string, file = '<config>', options: ParseOptio
   const { config, problems } = inspectConfig(text, options);
   if (!config) throw new ConfigError(file, problems);
   return config;
-}
-
-/** Offset of the deepest YAML node that exists along path (a missing key points at its parent). */
-export function locate(doc: Document, path: string[]): number | undefined {
-  let node: unknown = doc.contents;
-  let offset: number | undefined = (doc.contents as { range?: [number] } | null)?.range?.[0];
-  for (const part of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === part);
-      if (!pair) break;
-      offset = (pair.key as { range?: [number] }).range?.[0] ?? offset;
-      node = pair.value;
-    } else if (isSeq(node)) {
-      const item = node.items[Number(part)] as { range?: [number] } | undefined;
-      if (!item) break;
-      offset = item.range?.[0] ?? offset;
-      node = item;
-    } else break;
-  }
-  return offset;
 }
 
 /** Rules JSON schema cannot say. Lines are filled in by the caller. */

@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, relative, resolve, isAbsolute } from 'node:path';
 import { Ajv } from 'ajv';
 import cron from 'node-cron';
-import { Document, isDocument, parseDocument } from 'yaml';
+import { Document, isDocument, LineCounter, parseDocument } from 'yaml';
 import { type AppliedMigration, migrateDocument } from '../config/migrate.ts';
+import { locate } from '../config/yaml-position.ts';
 import { CAMERA_NAME_PATTERN } from '../contract/nvr.ts';
 import { AGENT_CONFIG_VERSION, agentMigrations } from './migrations.ts';
 import {
@@ -128,9 +129,16 @@ const inside = (parent: string, child: string): boolean => {
 };
 
 /** What reading an agent config found: the config (when valid), every problem, the migrations applied. */
+/** One problem: dotted key (empty for the whole file), line when read from a file, what is wrong. */
+export interface AgentConfigProblem {
+  key: string;
+  line: number | null;
+  message: string;
+}
+
 export interface AgentConfigInspection {
   config: AgentConfig | null;
-  problems: string[];
+  problems: AgentConfigProblem[];
   fromVersion: number;
   migrations: AppliedMigration[];
   doc: Document;
@@ -139,16 +147,28 @@ export interface AgentConfigInspection {
 /** Validates a parsed config (defaults filled in place); throws one Error listing every problem. */
 export function checkAgentConfig(data: unknown, baseDir = process.cwd()): AgentConfig {
   const { config, problems } = inspectAgentDocument(isDocument(data) ? data : new Document(data), baseDir);
-  if (!config) throw new Error(`agent config: ${problems.join('; ')}`);
+  if (!config) throw new Error(`agent config: ${describeProblems(problems)}`);
   return config;
 }
 
+const describeProblems = (problems: AgentConfigProblem[]): string =>
+  problems.map((p) => (p.key ? `${p.key}: ${p.message}` : p.message)).join('; ');
+
 /** Migrates the document to the current version (in memory), then validates it. */
-export function inspectAgentDocument(doc: Document, baseDir = process.cwd()): AgentConfigInspection {
+export function inspectAgentDocument(
+  doc: Document,
+  baseDir = process.cwd(),
+  lineOf: (offset: number | undefined) => number | null = () => null,
+): AgentConfigInspection {
   const migration = migrateDocument(doc, agentMigrations, AGENT_CONFIG_VERSION);
+  const at = (key: string, message: string): AgentConfigProblem => ({
+    key,
+    line: lineOf(locate(doc, key ? key.split('.') : [])),
+    message,
+  });
   const result: AgentConfigInspection = {
     config: null,
-    problems: migration.problems.map((p) => `${p.key}: ${p.message}`),
+    problems: migration.problems.map((p) => ({ key: p.key, line: lineOf(p.offset), message: p.message })),
     fromVersion: migration.from,
     migrations: migration.applied,
     doc,
@@ -156,19 +176,23 @@ export function inspectAgentDocument(doc: Document, baseDir = process.cwd()): Ag
   if (result.problems.length > 0) return result;
   const data: unknown = doc.toJS();
   if (typeof data === 'object' && data !== null && (data as { recorder?: unknown }).recorder === undefined) {
-    result.problems.push('recorder: {kind, …} is required');
+    result.problems.push(at('recorder', 'recorder: {kind, …} is required'));
     return result;
   }
   if (!validate(data)) {
     result.problems = (validate.errors ?? [])
       .filter((e) => e.keyword !== 'if')
-      .map((e) => `${e.instancePath || '(top)'} ${e.message}`);
+      .map((e) => {
+        const path = e.instancePath.split('/').slice(1);
+        if (e.keyword === 'additionalProperties') path.push(String(e.params.additionalProperty));
+        return at(path.join('.'), e.message ?? e.keyword);
+      });
     return result;
   }
   const warnings = migration.applied.map((m) => m.note);
   const cfg = data as unknown as AgentConfig;
   if (warnings.length > 0) cfg.warnings = warnings;
-  const problems: string[] = [];
+  const problems: AgentConfigProblem[] = [];
   resolveRecorderPaths(cfg.recorder, baseDir);
   if (cfg.media_root) cfg.media_root = resolve(baseDir, cfg.media_root);
   cfg.exports_dir = resolve(baseDir, cfg.exports_dir);
@@ -176,20 +200,21 @@ export function inspectAgentDocument(doc: Document, baseDir = process.cwd()): Ag
   if (cfg.mqtt.password_file) cfg.mqtt.password_file = resolve(baseDir, cfg.mqtt.password_file);
   resolveAuthPaths(cfg.auth, cfg.mqtt.tls, baseDir);
   const ids = cfg.auth.keys.map((k) => k.id);
-  if (new Set(ids).size !== ids.length) problems.push('auth.keys: key ids must be unique');
+  if (new Set(ids).size !== ids.length) problems.push(at('auth.keys', 'key ids must be unique'));
   for (const owned of recorderPaths(cfg.recorder)) {
     if (inside(owned, cfg.exports_dir) || inside(cfg.exports_dir, owned)) {
-      problems.push(`exports_dir and the recorder's ${owned} must not contain each other`);
+      problems.push(at('exports_dir', `exports_dir and the recorder's ${owned} must not contain each other`));
     }
-    if (inside(owned, cfg.state_file)) problems.push(`state_file must not be inside the recorder's ${owned}`);
+    if (inside(owned, cfg.state_file))
+      problems.push(at('state_file', `state_file must not be inside the recorder's ${owned}`));
   }
   if (!cron.validate(cfg.purge_cron))
-    problems.push(`purge_cron "${cfg.purge_cron}" is not a valid cron expression`);
+    problems.push(at('purge_cron', `"${cfg.purge_cron}" is not a valid cron expression`));
   if (cfg.retention_days > 7 && !cfg.legal_override) {
-    problems.push('retention_days above 7 needs legal_override: {reason, max_days}');
+    problems.push(at('retention_days', 'above 7 needs legal_override: {reason, max_days}'));
   }
   if (cfg.legal_override && cfg.retention_days > cfg.legal_override.max_days) {
-    problems.push('retention_days is above legal_override.max_days');
+    problems.push(at('retention_days', 'is above legal_override.max_days'));
   }
   result.problems = problems;
   if (problems.length === 0) {
@@ -201,21 +226,28 @@ export function inspectAgentDocument(doc: Document, baseDir = process.cwd()): Ag
 
 /** Reads a config file (YAML errors included in the problems). */
 export function inspectAgentConfigFile(file: string): AgentConfigInspection {
-  const doc = parseDocument(readFileSync(file, 'utf8'), { prettyErrors: false });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter, prettyErrors: false });
+  const lineOf = (offset: number | undefined) =>
+    offset === undefined ? null : lineCounter.linePos(offset).line;
   if (doc.errors.length > 0) {
     return {
       config: null,
-      problems: doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`),
+      problems: doc.errors.map((e) => ({
+        key: '',
+        line: lineOf(e.pos[0]),
+        message: `YAML: ${e.message.split('\n')[0]}`,
+      })),
       fromVersion: 1,
       migrations: [],
       doc,
     };
   }
-  return inspectAgentDocument(doc, dirname(resolve(file)));
+  return inspectAgentDocument(doc, dirname(resolve(file)), lineOf);
 }
 
 export function loadAgentConfig(file: string): AgentConfig {
   const { config, problems } = inspectAgentConfigFile(file);
-  if (!config) throw new Error(`agent config: ${problems.join('; ')}`);
+  if (!config) throw new Error(`agent config: ${describeProblems(problems)}`);
   return config;
 }

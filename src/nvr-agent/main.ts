@@ -60,10 +60,7 @@ function checkConfig(file: string, migrate: boolean): number {
   return runCheckConfig(
     migrate ? [file, '--migrate'] : [file],
     {
-      inspect: (f) => {
-        const found = inspectAgentConfigFile(f);
-        return { ...found, problems: found.problems.map((message) => ({ key: '', line: null, message })) };
-      },
+      inspect: inspectAgentConfigFile,
       version: AGENT_CONFIG_VERSION,
       checkCommand: (f, m) => `dorvakt-nvr-agent --check-config ${f}${m ? ' --migrate' : ''}`,
     },

@@ -38,10 +38,7 @@ const controllerKind = {
   checkCommand: (f: string, m: boolean) => `dorvakt check-config ${m ? '--migrate ' : ''}${f}`,
 };
 const agentKind = {
-  inspect: (f: string) => {
-    const found = inspectAgentConfigFile(f);
-    return { ...found, problems: found.problems.map((message) => ({ key: '', line: null, message })) };
-  },
+  inspect: inspectAgentConfigFile,
   version: AGENT_CONFIG_VERSION,
   checkCommand: (f: string, m: boolean) => `dorvakt-nvr-agent --check-config ${f}${m ? ' --migrate' : ''}`,
 };
@@ -243,6 +240,20 @@ describe('check-config --migrate', () => {
       expect(twice.out).toEqual([`${file}: already version 2; nothing to migrate`]);
     },
   );
+
+  it('the agent: each problem with its key and line; both old and new section is a conflict at the old one', () => {
+    const file = join(dir.path, 'agent.yaml');
+    const current = readFileSync(fixture('agent-current.yaml'), 'utf8');
+    writeFileSync(file, current.replace('retention_days: 7', 'retention_dayz: 7'));
+    const typo = inspectAgentConfigFile(file).problems;
+    expect(typo).toEqual([
+      { key: 'retention_dayz', line: 14, message: 'must NOT have additional properties' },
+    ]);
+    writeFileSync(file, `${current}recordings:\n  root: /srv/other\n`);
+    expect(inspectAgentConfigFile(file).problems).toEqual([
+      { key: 'recordings', line: 15, message: 'give recorder or the old recordings, not both' },
+    ]);
+  });
 
   it('keeps the file mode, and writes nothing while the file has problems', () => {
     const file = join(dir.path, 'dorvakt.yaml');
