@@ -153,7 +153,7 @@ function loadConfig(file: string, options: Parameters<typeof loadConfigFile>[1] 
   return loadConfigFile(file, {
     onMigrated: (m) =>
       process.stderr.write(
-        `dorvakt: ${file}: read as version ${m.version}: ${m.key}: ${m.note} (write it with: dorvakt check-config --migrate ${file})\n`,
+        `dorvakt: ${file}: read as version ${m.version}: ${m.note} (write it with: dorvakt check-config --migrate ${file})\n`,
       ),
     ...options,
   });

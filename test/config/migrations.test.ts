@@ -273,6 +273,20 @@ describe('check-config --migrate', () => {
     expect(statSync(file).mode & 0o777).toBe(0o640);
   });
 
+  it('a command on an older file runs, saying each migration it applied in memory', () => {
+    const file = join(dir.path, 'dorvakt.yaml');
+    const old = readFileSync(fixture('controller-v1-trust-proxy-boolean.yaml'), 'utf8');
+    writeFileSync(file, `${old}store: { path: store.sqlite }\n`);
+    const result = spawnSync(process.execPath, ['bin/dorvakt.mjs', 'user', 'list', '--config', file], {
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(0);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/read as version 2: web\.trust_proxy: true trusted every hop.*--migrate/),
+    ]);
+    expect(readFileSync(file, 'utf8')).toBe(`${old}store: { path: store.sqlite }\n`);
+  }, 90_000);
+
   it('the commands: dorvakt check-config --migrate and dorvakt-nvr-agent --check-config FILE --migrate', () => {
     const file = join(dir.path, 'dorvakt.yaml');
     copyFileSync(fixture('controller-v1-trust-proxy-boolean.yaml'), file);
