@@ -2,7 +2,16 @@
  * `dorvakt check-config [--migrate] FILE`: every problem of a config in one pass, the migrations that
  * would apply, and with --migrate the migrated file written back (comments kept) after a backup.
  */
-import { chmodSync, copyFileSync, constants, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  constants,
+  copyFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import type { ConfigInspection, ConfigProblem } from '../config/load.ts';
 import { setVersion } from '../config/migrate.ts';
 
@@ -65,8 +74,19 @@ export function runCheckConfig(args: string[], kind: MigratableConfig, io: Outpu
   setVersion(found.doc, kind.version);
   const text = found.doc.toString({ lineWidth: 0 });
   const tmp = `${file}.migrating-${process.pid}`;
-  writeFileSync(tmp, text, { flag: 'wx' });
-  chmodSync(tmp, statSync(file).mode & 0o7777);
+  const before = statSync(file);
+  writeFileSync(tmp, text, { flag: 'wx', mode: 0o600 });
+  try {
+    // Run as root on a root:dorvakt 0640 file, the new file must stay readable by the service.
+    chownSync(tmp, before.uid, before.gid);
+  } catch (error) {
+    unlinkSync(tmp);
+    io.err(
+      `${file}: not migrated: cannot give the new file its owner ${before.uid}:${before.gid} (${(error as NodeJS.ErrnoException).code}); run as the file's owner or root`,
+    );
+    return 1;
+  }
+  chmodSync(tmp, before.mode & 0o7777);
   // The door reads this file at every start: replace it whole, never half-written.
   renameSync(tmp, file);
   const again = kind.inspect(file);

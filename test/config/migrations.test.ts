@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -271,6 +271,15 @@ describe('check-config --migrate', () => {
     writeFileSync(file, bad.replace('  body_limt_bytes: 1\n', ''));
     expect(runCheckConfig(['--migrate', file], controllerKind, capture().io)).toBe(0);
     expect(statSync(file).mode & 0o777).toBe(0o640);
+  });
+
+  // As root on a root:dorvakt 0640 file: a new file owned by root alone would lock the service out.
+  it.runIf(process.getuid?.() === 0)('keeps the owner and group when root migrates', () => {
+    const file = join(dir.path, 'dorvakt.yaml');
+    copyFileSync(fixture('controller-v1-trust-proxy-boolean.yaml'), file);
+    chownSync(file, 4321, 4322);
+    expect(runCheckConfig(['--migrate', file], controllerKind, capture().io)).toBe(0);
+    expect(statSync(file)).toMatchObject({ uid: 4321, gid: 4322 });
   });
 
   it('a command on an older file runs, saying each migration it applied in memory', () => {
