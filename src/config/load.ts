@@ -133,9 +133,10 @@ export function inspectConfig(text: string, options: ParseOptions = {}): ConfigI
   const baseDir = options.baseDir ?? process.cwd();
   // The rules still run on a config the schema refused, each part guarded, so one pass names every
   // mistake; a rule's finding under a key the schema already refused would only repeat it.
+  const shapeOk = schemaProblems.length === 0;
   const ruleProblems = [
-    ...guarded(() => checkSemantics(config)),
-    ...guarded(() => options.extraChecks?.(config, baseDir) ?? []),
+    ...guarded(() => checkSemantics(config, shapeOk), shapeOk),
+    ...guarded(() => options.extraChecks?.(config, baseDir) ?? [], shapeOk),
   ].filter((p) => !schemaProblems.some((s) => s.key !== '' && overlaps(s.key, p.key)));
   result.problems.push(
     ...schemaProblems,
@@ -154,11 +155,15 @@ function overlaps(a: string, b: string): boolean {
   return long === short || long.startsWith(`${short}.`);
 }
 
-/** Problems of a rule that may meet a config of the wrong shape: a crash there is the schema's to report. */
-function guarded(check: () => ConfigProblem[]): ConfigProblem[] {
+/**
+ * Problems of a rule that may meet a config of the wrong shape: a crash there is the schema's to report.
+ * On a config the schema accepted (shapeOk), a crash is a bug and is thrown.
+ */
+function guarded(check: () => ConfigProblem[], shapeOk: boolean): ConfigProblem[] {
   try {
     return check();
-  } catch {
+  } catch (error) {
+    if (shapeOk) throw error;
     return [];
   }
 }
@@ -171,11 +176,11 @@ export function parseConfig(text: string, file = '<config>', options: ParseOptio
 }
 
 /** Rules JSON schema cannot say. Lines are filled in by the caller. */
-function checkSemantics(config: DorvaktConfig): ConfigProblem[] {
+function checkSemantics(config: DorvaktConfig, shapeOk: boolean): ConfigProblem[] {
   return [
-    ...guarded(() => checkDoors(config)),
-    ...guarded(() => checkSections(config)),
-    ...guarded(() => checkFrigateSection(config)),
+    ...guarded(() => checkDoors(config), shapeOk),
+    ...guarded(() => checkSections(config), shapeOk),
+    ...guarded(() => checkFrigateSection(config), shapeOk),
   ];
 }
 
