@@ -1,13 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { pino } from 'pino';
-import { ConfigError, loadConfig } from '../config/load.ts';
+import { ConfigError, loadConfig as loadConfigFile } from '../config/load.ts';
+import type { AppliedMigration } from '../config/migrate.ts';
 import { createLogger } from '../log/logger.ts';
 import { startService } from '../service.ts';
 
 const USAGE = `usage:
   dorvakt --config FILE            run the door controller
-  dorvakt check-config FILE        validate a config file (names the key and line of every error)
+  dorvakt check-config [--migrate] FILE   validate a config file (names the key and line of every error);
+                                   --migrate writes an older file in the current version (after a backup)
   dorvakt demo                     run the demo (simulated door, pty reader, SIP2 simulator, local or embedded broker)
   dorvakt export open|close|renew|list|health --config FILE …   police exports and legal holds
   dorvakt user add|passwd|unlock|disable|enable|list … --config FILE   dashboard users
@@ -22,8 +24,15 @@ async function main(argv: string[]): Promise<number> {
   if (command === '--config' || command === 'run') {
     const file = command === '--config' ? rest[0] : rest[rest.indexOf('--config') + 1];
     if (!file) return usage();
-    const config = loadConfig(file);
+    const migrated: AppliedMigration[] = [];
+    const config = loadConfig(file, { onMigrated: (m) => migrated.push(m) });
     const log = createLogger(config.log.level);
+    for (const m of migrated) {
+      log.warn(
+        { key: m.key, version: m.version },
+        `config migrated in memory: ${m.note} (write it with: dorvakt check-config --migrate ${file})`,
+      );
+    }
     // Handlers first: a SIGTERM that arrives while the service starts still stops it cleanly.
     let stopRequested: string | null = null;
     let service: Awaited<ReturnType<typeof startService>> | null = null;
@@ -43,13 +52,17 @@ async function main(argv: string[]): Promise<number> {
     return -1;
   }
   if (command === 'check-config') {
-    const file = rest[0];
-    if (!file) return usage();
     // The full check loads the calendar libraries; the service itself never does (see schedule/compiler.ts).
-    const { checkConfigFile } = await import('../config/check.ts');
-    checkConfigFile(file);
-    process.stdout.write(`${file}: ok\n`);
-    return 0;
+    const { inspectConfigFile } = await import('../config/check.ts');
+    const { runCheckConfig } = await import('./check-config.ts');
+    const { CONFIG_VERSION } = await import('../config/migrations.ts');
+    const checkCommand = (file: string, migrate: boolean) =>
+      `dorvakt check-config ${migrate ? '--migrate ' : ''}${file}`;
+    return runCheckConfig(
+      rest,
+      { inspect: inspectConfigFile, version: CONFIG_VERSION, checkCommand },
+      { out: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) },
+    );
   }
   if (command === 'export') {
     const file = option(rest, '--config');
@@ -133,6 +146,17 @@ async function main(argv: string[]): Promise<number> {
     return -1;
   }
   return usage();
+}
+
+/** The admin commands' load: a migration applied in memory is said on stderr, once per note. */
+function loadConfig(file: string, options: Parameters<typeof loadConfigFile>[1] = {}) {
+  return loadConfigFile(file, {
+    onMigrated: (m) =>
+      process.stderr.write(
+        `dorvakt: ${file}: read as version ${m.version}: ${m.note} (write it with: dorvakt check-config --migrate ${file})\n`,
+      ),
+    ...options,
+  });
 }
 
 function option(argv: string[], name: string): string | undefined {

@@ -3,11 +3,14 @@ import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
-import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
+import { type Document, LineCounter, parseDocument } from 'yaml';
 import { resolveIlsPaths } from '../ils/config.ts';
 import { checkNvrConfig } from '../nvr/config.ts';
 import { checkFrigateRecordingConfig } from '../nvr/frigate-recording.ts';
-import { checkWebConfig } from '../web/config.ts';
+import { checkWebConfig, TRUST_PROXY_TRUE_REFUSED } from '../web/config.ts';
+import { type AppliedMigration, migrateDocument } from './migrate.ts';
+import { locate } from './yaml-position.ts';
+import { CONFIG_VERSION, configMigrations } from './migrations.ts';
 import { configSchema } from './schema.ts';
 import type { DorvaktConfig, SecretRef } from './types.ts';
 
@@ -16,6 +19,8 @@ export interface ConfigProblem {
   key: string;
   line: number | null;
   message: string;
+  /** Reported, but the config is still usable (check-config exits 0). */
+  warning?: true;
 }
 
 export class ConfigError extends Error {
@@ -37,8 +42,8 @@ const require = createRequire(import.meta.url);
 // Written by `npm run build` next to the built module; a checkout (tsx, tests) compiles the schema instead.
 const PRECOMPILED = fileURLToPath(new URL('./config-validator.cjs', import.meta.url));
 
-// The compiled validator is large (its generated source alone is ≈ 170 kB) and the service needs it once, at start:
-// hold it weakly so the memory goes back once the config is loaded.
+// The compiled validator is large and the service needs it once, at start: hold it weakly so the memory goes
+// back once the config is loaded.
 let validatorRef: WeakRef<ValidateFunction> | undefined;
 function configValidator(): ValidateFunction {
   const cached = validatorRef?.deref();
@@ -83,35 +88,61 @@ function describe(error: ErrorObject): { path: string[]; message: string } {
   return { path, message: error.message ?? error.keyword };
 }
 
-/** Parses and validates YAML text; throws ConfigError naming the key and line of every problem. */
 export interface ParseOptions {
   /**
-   * More rules to check, with lines filled in like the built-in ones. check.ts adds the schedule rules,
-   * which need the calendar libraries; the service leaves them to its schedule compiler.
+   * More rules to check, with lines filled in like the built-in ones. check.ts adds the schedule and secret
+   * file rules, which need the calendar libraries and the disk; the service leaves them to its start.
+   * Relative paths in the config are relative to baseDir.
    */
-  extraChecks?: (config: DorvaktConfig) => ConfigProblem[];
+  extraChecks?: (config: DorvaktConfig, baseDir: string) => ConfigProblem[];
+  /** Relative paths are relative to this (loadConfig: the config file's folder). */
+  baseDir?: string;
+  /** Told once per migration step that applied (the file is older than this release's config version). */
+  onMigrated?: (applied: AppliedMigration) => void;
 }
 
-export function parseConfig(text: string, file = '<config>', options: ParseOptions = {}): DorvaktConfig {
+/** What reading a config found: the config (when valid), every problem, and the migrations applied. */
+export interface ConfigInspection {
+  config: DorvaktConfig | null;
+  problems: ConfigProblem[];
+  /** The version the file says (1 without `version`). */
+  fromVersion: number;
+  migrations: AppliedMigration[];
+  /** The migrated document, for `check-config --migrate`. */
+  doc: Document;
+}
+
+/**
+ * Reads YAML text: migrates it in memory to the current version, then validates it. Every problem is
+ * collected in one pass (schema, rules, extra checks), each with its key and line.
+ */
+export function inspectConfig(text: string, options: ParseOptions = {}): ConfigInspection {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const lineOf = (offset: number | undefined) =>
     offset === undefined ? null : lineCounter.linePos(offset).line;
+  const result: ConfigInspection = { config: null, problems: [], fromVersion: 1, migrations: [], doc };
   if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((e) => ({
-        key: '',
-        line: lineOf(e.pos[0]),
-        message: `YAML: ${e.message.split('\n')[0]}`,
-      })),
-    );
+    result.problems = doc.errors.map((e) => ({
+      key: '',
+      line: lineOf(e.pos[0]),
+      message: `YAML: ${e.message.split('\n')[0]}`,
+    }));
+    return result;
   }
+  const migration = migrateDocument(doc, configMigrations, CONFIG_VERSION);
+  result.fromVersion = migration.from;
+  result.migrations = migration.applied;
+  for (const applied of migration.applied) options.onMigrated?.(applied);
+  result.problems.push(
+    ...migration.problems.map((p) => ({ key: p.key, line: lineOf(p.offset), message: p.message })),
+  );
+  if (migration.problems.some((p) => p.key === 'version')) return result;
   const data: unknown = doc.toJS();
   const validate = configValidator();
+  const schemaProblems: ConfigProblem[] = [];
   if (!validate(data)) {
     const seen = new Set<string>();
-    const problems: ConfigProblem[] = [];
     for (const error of validate.errors ?? []) {
       // if/then and oneOf wrappers repeat the real error; keep the specific ones.
       if (error.keyword === 'if' || error.keyword === 'oneOf' || error.keyword === 'allOf') continue;
@@ -119,43 +150,65 @@ export function parseConfig(text: string, file = '<config>', options: ParseOptio
       const key = path.join('.');
       if (seen.has(`${key}|${message}`)) continue;
       seen.add(`${key}|${message}`);
-      problems.push({ key, line: lineOf(locate(doc, path)), message });
+      schemaProblems.push({ key, line: lineOf(locate(doc, path)), message });
     }
-    throw new ConfigError(file, problems);
   }
-  const config = data as unknown as DorvaktConfig;
-  const semantic = [...checkSemantics(config), ...(options.extraChecks?.(config) ?? [])];
-  if (semantic.length > 0) {
-    throw new ConfigError(
-      file,
-      semantic.map((p) => ({ ...p, line: lineOf(locate(doc, p.key.split('.'))) })),
-    );
+  const config = data as DorvaktConfig;
+  const baseDir = options.baseDir ?? process.cwd();
+  // The rules still run on a config the schema refused, each part guarded, so one pass names every
+  // mistake; a rule's finding under a key the schema already refused would only repeat it.
+  const shapeOk = schemaProblems.length === 0;
+  const ruleProblems = [
+    ...guarded(() => checkSemantics(config, shapeOk), shapeOk),
+    ...guarded(() => options.extraChecks?.(config, baseDir) ?? [], shapeOk),
+  ].filter((p) => !schemaProblems.some((s) => s.key !== '' && overlaps(s.key, p.key)));
+  result.problems.push(
+    ...schemaProblems,
+    ...ruleProblems.map((p) => ({ ...p, line: p.line ?? lineOf(locate(doc, p.key.split('.'))) })),
+  );
+  if (result.problems.every((p) => p.warning)) {
+    config.version = CONFIG_VERSION;
+    result.config = config;
   }
+  return result;
+}
+
+/** A key at or under the other (dotted paths). */
+function overlaps(a: string, b: string): boolean {
+  const [short, long] = a.length <= b.length ? [a, b] : [b, a];
+  return long === short || long.startsWith(`${short}.`);
+}
+
+/**
+ * Problems of a rule that may meet a config of the wrong shape: a crash there is the schema's to report.
+ * On a config the schema accepted (shapeOk), a crash is a bug and is thrown.
+ */
+function guarded(check: () => ConfigProblem[], shapeOk: boolean): ConfigProblem[] {
+  try {
+    return check();
+  } catch (error) {
+    if (shapeOk) throw error;
+    return [];
+  }
+}
+
+/** Parses and validates YAML text; throws ConfigError naming the key and line of every problem. */
+export function parseConfig(text: string, file = '<config>', options: ParseOptions = {}): DorvaktConfig {
+  const { config, problems } = inspectConfig(text, options);
+  if (!config) throw new ConfigError(file, problems);
   return config;
 }
 
-/** Offset of the deepest YAML node that exists along path (a missing key points at its parent). */
-function locate(doc: ReturnType<typeof parseDocument>, path: string[]): number | undefined {
-  let node: unknown = doc.contents;
-  let offset: number | undefined = (doc.contents as { range?: [number] } | null)?.range?.[0];
-  for (const part of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === part);
-      if (!pair) break;
-      offset = (pair.key as { range?: [number] }).range?.[0] ?? offset;
-      node = pair.value;
-    } else if (isSeq(node)) {
-      const item = node.items[Number(part)] as { range?: [number] } | undefined;
-      if (!item) break;
-      offset = item.range?.[0] ?? offset;
-      node = item;
-    } else break;
-  }
-  return offset;
+/** Rules JSON schema cannot say. Lines are filled in by the caller. */
+function checkSemantics(config: DorvaktConfig, shapeOk: boolean): ConfigProblem[] {
+  return [
+    ...guarded(() => checkDoors(config), shapeOk),
+    ...guarded(() => checkSections(config), shapeOk),
+    ...guarded(() => checkFrigateSection(config), shapeOk),
+  ];
 }
 
-/** Rules JSON schema cannot say. Lines are filled in by the caller. */
-function checkSemantics(config: DorvaktConfig): ConfigProblem[] {
+function checkDoors(config: DorvaktConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const ids = new Set<string>();
   config.doors.forEach((door, i) => {
@@ -193,29 +246,49 @@ function checkSemantics(config: DorvaktConfig): ConfigProblem[] {
       });
     }
   });
+  return problems;
+}
+
+function checkSections(config: DorvaktConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
   for (const p of checkNvrConfig(config.nvr, config.mqtt.base_topic ?? `dorvakt/${config.site.id}`)) {
     problems.push({ key: `nvr.${p.key}`, line: null, message: p.message });
   }
+  for (const p of checkWebConfig(config.web)) {
+    problems.push({ key: `web.${p.key}`, line: null, message: p.message });
+  }
+  // Version 1 files have had `true` migrated (migrations.ts); in a newer file it is a mistake.
+  if (config.web.trust_proxy === true) {
+    problems.push({ key: 'web.trust_proxy', line: null, message: TRUST_PROXY_TRUE_REFUSED });
+  }
+  return problems;
+}
+
+function checkFrigateSection(config: DorvaktConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
   for (const p of checkFrigateRecordingConfig(
     config.nvr.frigate_recording,
     config.doors.map((d) => d.id),
   )) {
     problems.push({ key: `nvr.frigate_recording.${p.key}`, line: null, message: p.message });
   }
-  for (const p of checkWebConfig(config.web)) {
-    problems.push({ key: `web.${p.key}`, line: null, message: p.message });
-  }
   return problems;
 }
 
 export function loadConfig(file: string, options: ParseOptions = {}): DorvaktConfig {
-  const config = parseConfig(readFileSync(file, 'utf8'), file, options);
-  // Relative paths in the config are relative to the config file.
-  const base = dirname(resolve(file));
+  const config = parseConfig(readFileSync(file, 'utf8'), file, {
+    baseDir: dirname(resolve(file)),
+    ...options,
+  });
+  resolveConfigPaths(config, dirname(resolve(file)));
+  return config;
+}
+
+/** Relative paths in the config are relative to the config file's folder (base). */
+export function resolveConfigPaths(config: DorvaktConfig, base: string): void {
   config.store.path = config.store.path === ':memory:' ? config.store.path : resolve(base, config.store.path);
-  const nvrKeys = config.nvr.auth?.keys.map((k) => k.secret) ?? [];
-  for (const ref of [config.secrets.card_hmac_key, config.mqtt.password, ...nvrKeys]) {
-    if (ref && 'file' in ref) ref.file = resolve(base, ref.file);
+  for (const { ref } of secretRefs(config)) {
+    if ('file' in ref) ref.file = resolve(base, ref.file);
   }
   const tls = config.mqtt.tls;
   if (tls) {
@@ -225,7 +298,20 @@ export function loadConfig(file: string, options: ParseOptions = {}): DorvaktCon
     }
   }
   resolveIlsPaths(config.ils, base);
-  return config;
+}
+
+/** Every secret the config refers to, with its key path. */
+export function secretRefs(config: DorvaktConfig): { key: string; ref: SecretRef }[] {
+  const refs: { key: string; ref: SecretRef | undefined }[] = [
+    { key: 'secrets.card_hmac_key', ref: config.secrets?.card_hmac_key },
+    { key: 'mqtt.password', ref: config.mqtt?.password },
+    ...(config.nvr?.auth?.keys ?? []).map((k, i) => ({ key: `nvr.auth.keys.${i}.secret`, ref: k.secret })),
+    { key: 'ils.password', ref: config.ils?.password },
+    { key: 'ils.terminal_password', ref: config.ils?.terminal_password },
+  ];
+  return refs.filter(
+    (r): r is { key: string; ref: SecretRef } => typeof r.ref === 'object' && r.ref !== null,
+  );
 }
 
 /** Reads a secret. The value is never logged; errors name the source, not the content. */

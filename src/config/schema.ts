@@ -13,6 +13,11 @@ export const configSchema = {
   additionalProperties: false,
   required: ['site', 'doors', 'secrets'],
   properties: {
+    version: {
+      type: 'integer',
+      minimum: 1,
+      description: 'The config shape this file is written in (config/migrations.ts); none: the oldest.',
+    },
     site: {
       type: 'object',
       additionalProperties: false,

@@ -30,6 +30,8 @@ export interface AccessRules {
 
 /** The validated config, defaults filled in. Mirrors config/schema.ts. */
 export interface DorvaktConfig {
+  /** After loading: the current version (older files are migrated in memory). */
+  version?: number | undefined;
   site: {
     id: string;
     name: string;

@@ -3,8 +3,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, relative, resolve, isAbsolute } from 'node:path';
 import { Ajv } from 'ajv';
 import cron from 'node-cron';
-import { parse } from 'yaml';
+import { Document, isDocument, LineCounter, parseDocument } from 'yaml';
+import { type AppliedMigration, migrateDocument } from '../config/migrate.ts';
+import { locate } from '../config/yaml-position.ts';
 import { CAMERA_NAME_PATTERN } from '../contract/nvr.ts';
+import { AGENT_CONFIG_VERSION, agentMigrations } from './migrations.ts';
 import {
   type RecorderOptions,
   recorderPaths,
@@ -20,6 +23,8 @@ import {
 } from './auth.ts';
 
 export interface AgentConfig {
+  /** After loading: the current version (older files are migrated in memory). */
+  version?: number | undefined;
   mqtt: {
     url: string;
     /** Same value as the controller's `nvr.base_topic`. */
@@ -61,23 +66,12 @@ export interface AgentConfig {
   warnings?: string[];
 }
 
-/** The pre-recorder config section, still read as `recorder: {kind: files}`. */
-const legacyRecordingsSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['root'],
-  properties: {
-    root: { type: 'string', minLength: 1 },
-    layout: { enum: ['frigate', 'flat'] },
-    segment_seconds: { type: 'integer', minimum: 1, maximum: 3600 },
-  },
-} as const;
-
 export const agentSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['mqtt', 'exports_dir', 'state_file', 'auth'],
   properties: {
+    version: { type: 'integer', minimum: 1 },
     mqtt: {
       type: 'object',
       additionalProperties: false,
@@ -94,7 +88,6 @@ export const agentSchema = {
     },
     auth: agentAuthSchema,
     recorder: recorderSchema,
-    recordings: legacyRecordingsSchema,
     media_root: { type: 'string', minLength: 1 },
     exports_dir: { type: 'string', minLength: 1 },
     exports_budget_mb: { type: 'integer', minimum: 1, maximum: 100_000_000, default: 20_480 },
@@ -130,53 +123,76 @@ const validate = new Ajv({ allErrors: true, useDefaults: true, strict: false, di
   agentSchema,
 );
 
-/** Reads an old `recordings:` section as `recorder: {kind: files}` (in memory), noting it for the log. */
-function migrate(data: unknown, warnings: string[]): void {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) return;
-  const d = data as Record<string, unknown>;
-  const old = d.recordings as Record<string, unknown> | undefined;
-  if (old === undefined || typeof old !== 'object' || old === null) return;
-  if ('segment_seconds' in old) {
-    warnings.push(
-      'recordings.segment_seconds is ignored: segment ends now come from the recordings themselves',
-    );
-  }
-  if (d.recorder !== undefined) return; // both given: refused below
-  d.recorder = { kind: 'files', root: old.root, ...(old.layout === undefined ? {} : { layout: old.layout }) };
-  delete d.recordings;
-  warnings.push('the recordings: section is deprecated; read as recorder: {kind: files, root, layout}');
-}
-
 const inside = (parent: string, child: string): boolean => {
   const rel = relative(parent, child);
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 };
 
+/** What reading an agent config found: the config (when valid), every problem, the migrations applied. */
+/** One problem: dotted key (empty for the whole file), line when read from a file, what is wrong. */
+export interface AgentConfigProblem {
+  key: string;
+  line: number | null;
+  message: string;
+}
+
+export interface AgentConfigInspection {
+  config: AgentConfig | null;
+  problems: AgentConfigProblem[];
+  fromVersion: number;
+  migrations: AppliedMigration[];
+  doc: Document;
+}
+
 /** Validates a parsed config (defaults filled in place); throws one Error listing every problem. */
 export function checkAgentConfig(data: unknown, baseDir = process.cwd()): AgentConfig {
-  const warnings: string[] = [];
-  if (typeof data === 'object' && data !== null) {
-    const d = data as Record<string, unknown>;
-    if (d.recorder !== undefined && d.recordings !== undefined)
-      throw new Error('agent config: give recorder: or the old recordings:, not both');
-    if (d.recorder === undefined && d.recordings === undefined)
-      throw new Error('agent config: recorder: {kind, …} is required');
+  const { config, problems } = inspectAgentDocument(isDocument(data) ? data : new Document(data), baseDir);
+  if (!config) throw new Error(`agent config: ${describeProblems(problems)}`);
+  return config;
+}
+
+const describeProblems = (problems: AgentConfigProblem[]): string =>
+  problems.map((p) => (p.key ? `${p.key}: ${p.message}` : p.message)).join('; ');
+
+/** Migrates the document to the current version (in memory), then validates it. */
+export function inspectAgentDocument(
+  doc: Document,
+  baseDir = process.cwd(),
+  lineOf: (offset: number | undefined) => number | null = () => null,
+): AgentConfigInspection {
+  const migration = migrateDocument(doc, agentMigrations, AGENT_CONFIG_VERSION);
+  const at = (key: string, message: string): AgentConfigProblem => ({
+    key,
+    line: lineOf(locate(doc, key ? key.split('.') : [])),
+    message,
+  });
+  const result: AgentConfigInspection = {
+    config: null,
+    problems: migration.problems.map((p) => ({ key: p.key, line: lineOf(p.offset), message: p.message })),
+    fromVersion: migration.from,
+    migrations: migration.applied,
+    doc,
+  };
+  if (result.problems.length > 0) return result;
+  const data: unknown = doc.toJS();
+  if (typeof data === 'object' && data !== null && (data as { recorder?: unknown }).recorder === undefined) {
+    result.problems.push(at('recorder', 'recorder: {kind, …} is required'));
+    return result;
   }
-  // Validate the old section as it was written, then read it as the new one.
-  let valid = validate(data);
-  if (valid) {
-    migrate(data, warnings);
-    valid = validate(data);
-  }
-  if (!valid) {
-    const problems = (validate.errors ?? [])
+  if (!validate(data)) {
+    result.problems = (validate.errors ?? [])
       .filter((e) => e.keyword !== 'if')
-      .map((e) => `${e.instancePath || '(top)'} ${e.message}`);
-    throw new Error(`agent config: ${problems.join('; ')}`);
+      .map((e) => {
+        const path = e.instancePath.split('/').slice(1);
+        if (e.keyword === 'additionalProperties') path.push(String(e.params.additionalProperty));
+        return at(path.join('.'), e.message ?? e.keyword);
+      });
+    return result;
   }
+  const warnings = migration.applied.map((m) => m.note);
   const cfg = data as unknown as AgentConfig;
   if (warnings.length > 0) cfg.warnings = warnings;
-  const problems: string[] = [];
+  const problems: AgentConfigProblem[] = [];
   resolveRecorderPaths(cfg.recorder, baseDir);
   if (cfg.media_root) cfg.media_root = resolve(baseDir, cfg.media_root);
   cfg.exports_dir = resolve(baseDir, cfg.exports_dir);
@@ -184,25 +200,54 @@ export function checkAgentConfig(data: unknown, baseDir = process.cwd()): AgentC
   if (cfg.mqtt.password_file) cfg.mqtt.password_file = resolve(baseDir, cfg.mqtt.password_file);
   resolveAuthPaths(cfg.auth, cfg.mqtt.tls, baseDir);
   const ids = cfg.auth.keys.map((k) => k.id);
-  if (new Set(ids).size !== ids.length) problems.push('auth.keys: key ids must be unique');
+  if (new Set(ids).size !== ids.length) problems.push(at('auth.keys', 'key ids must be unique'));
   for (const owned of recorderPaths(cfg.recorder)) {
     if (inside(owned, cfg.exports_dir) || inside(cfg.exports_dir, owned)) {
-      problems.push(`exports_dir and the recorder's ${owned} must not contain each other`);
+      problems.push(at('exports_dir', `exports_dir and the recorder's ${owned} must not contain each other`));
     }
-    if (inside(owned, cfg.state_file)) problems.push(`state_file must not be inside the recorder's ${owned}`);
+    if (inside(owned, cfg.state_file))
+      problems.push(at('state_file', `state_file must not be inside the recorder's ${owned}`));
   }
   if (!cron.validate(cfg.purge_cron))
-    problems.push(`purge_cron "${cfg.purge_cron}" is not a valid cron expression`);
+    problems.push(at('purge_cron', `"${cfg.purge_cron}" is not a valid cron expression`));
   if (cfg.retention_days > 7 && !cfg.legal_override) {
-    problems.push('retention_days above 7 needs legal_override: {reason, max_days}');
+    problems.push(at('retention_days', 'above 7 needs legal_override: {reason, max_days}'));
   }
   if (cfg.legal_override && cfg.retention_days > cfg.legal_override.max_days) {
-    problems.push('retention_days is above legal_override.max_days');
+    problems.push(at('retention_days', 'is above legal_override.max_days'));
   }
-  if (problems.length > 0) throw new Error(`agent config: ${problems.join('; ')}`);
-  return cfg;
+  result.problems = problems;
+  if (problems.length === 0) {
+    cfg.version = AGENT_CONFIG_VERSION;
+    result.config = cfg;
+  }
+  return result;
+}
+
+/** Reads a config file (YAML errors included in the problems). */
+export function inspectAgentConfigFile(file: string): AgentConfigInspection {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter, prettyErrors: false });
+  const lineOf = (offset: number | undefined) =>
+    offset === undefined ? null : lineCounter.linePos(offset).line;
+  if (doc.errors.length > 0) {
+    return {
+      config: null,
+      problems: doc.errors.map((e) => ({
+        key: '',
+        line: lineOf(e.pos[0]),
+        message: `YAML: ${e.message.split('\n')[0]}`,
+      })),
+      fromVersion: 1,
+      migrations: [],
+      doc,
+    };
+  }
+  return inspectAgentDocument(doc, dirname(resolve(file)), lineOf);
 }
 
 export function loadAgentConfig(file: string): AgentConfig {
-  return checkAgentConfig(parse(readFileSync(file, 'utf8')) as unknown, dirname(resolve(file)));
+  const { config, problems } = inspectAgentConfigFile(file);
+  if (!config) throw new Error(`agent config: ${describeProblems(problems)}`);
+  return config;
 }

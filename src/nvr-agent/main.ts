@@ -3,14 +3,25 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '../log/logger.ts';
 import { startSystemdNotify } from '../ops/systemd-notify.ts';
 import { NvrAgent } from './agent.ts';
-import { loadAgentConfig } from './config.ts';
+import { runCheckConfig } from '../cli/check-config.ts';
+import { inspectAgentConfigFile, loadAgentConfig } from './config.ts';
+import { AGENT_CONFIG_VERSION } from './migrations.ts';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      config: { type: 'string', short: 'c' },
+      help: { type: 'boolean', short: 'h' },
+      'check-config': { type: 'string' },
+      migrate: { type: 'boolean' },
+    },
   });
+  const checkFile = values['check-config'];
+  if (checkFile) process.exit(checkConfig(checkFile, values.migrate === true));
   if (values.help || !values.config) {
-    process.stderr.write('usage: dorvakt-nvr-agent --config FILE\n');
+    process.stderr.write(
+      'usage: dorvakt-nvr-agent --config FILE\n       dorvakt-nvr-agent --check-config FILE [--migrate]\n',
+    );
     process.exit(values.help ? 0 : 2);
   }
   let config: ReturnType<typeof loadAgentConfig>;
@@ -42,6 +53,19 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** Every problem of the file; with --migrate, an older file written in the current version (after a backup). */
+function checkConfig(file: string, migrate: boolean): number {
+  return runCheckConfig(
+    migrate ? [file, '--migrate'] : [file],
+    {
+      inspect: inspectAgentConfigFile,
+      version: AGENT_CONFIG_VERSION,
+      checkCommand: (f, m) => `dorvakt-nvr-agent --check-config ${f}${m ? ' --migrate' : ''}`,
+    },
+    { out: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) },
+  );
 }
 
 await main();

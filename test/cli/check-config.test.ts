@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { installedExample } from '../helpers/example-config.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const run = (...args: string[]) =>
@@ -9,10 +10,12 @@ const run = (...args: string[]) =>
 
 describe('dorvakt check-config', () => {
   it('accepts the example config', () => {
-    const result = run('check-config', 'config/dorvakt.example.yaml');
+    const dir = tempDir();
+    const result = run('check-config', installedExample(dir.path));
     expect(result.stderr).toBe('');
     expect(result.stdout).toContain(': ok');
     expect(result.status).toBe(0);
+    dir.cleanup();
   });
 
   it('names the file, line and key of every error and exits 1', () => {

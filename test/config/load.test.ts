@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkConfigFile, checkConfigText } from '../../src/config/check.ts';
 import { ConfigError, parseConfig, readSecret } from '../../src/config/load.ts';
+import { installedExample } from '../helpers/example-config.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const minimal = `site:
@@ -40,8 +41,10 @@ describe('config', () => {
   });
 
   it('the example config is valid', () => {
-    const config = checkConfigFile(join(import.meta.dirname, '../../config/dorvakt.example.yaml'));
+    const dir = tempDir();
+    const config = checkConfigFile(installedExample(dir.path));
     expect(config.doors[0]!.id).toBe('main');
+    dir.cleanup();
   });
 
   it('names the key and line of every error', () => {

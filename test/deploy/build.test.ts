@@ -35,7 +35,7 @@ describe('npm run build → node dist/cli/dorvakt.js', () => {
 
   it('the built service starts with the dashboard and answers /healthz and the login page', async () => {
     const [opsPort, webPort] = [await freePort(), await freePort()];
-    writeFileSync(join(dir.path, 'key'), 'build-site-key-0123456789abcdef');
+    writeFileSync(join(dir.path, 'key'), 'build-site-key-0123456789abcdef', { mode: 0o600 });
     const config = join(dir.path, 'dorvakt.yaml');
     writeFileSync(
       config,
