@@ -118,6 +118,18 @@ function memoryOf(pid: number): { rss: number; anon: number } {
   return { rss: kb('VmRSS') / 1024, anon: kb('RssAnon') / 1024 };
 }
 
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
 export interface StartOptions {
   /** Node flags before the script; default: the systemd unit's (as shipped). */
   nodeFlags?: string[];
@@ -166,6 +178,8 @@ export async function benchStartAndIdle(options: StartOptions = {}): Promise<Fig
     samples.push(memoryOf(child.pid!));
   }
   const health = (await (await fetch(`http://127.0.0.1:${opsPort}/healthz`)).json()) as { status: string };
+  // The worker process (dashboard, statistics, jobs) is the door process's child: reported on its own.
+  const workers = childPids(child.pid!).map((pid) => memoryOf(pid).rss);
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
   await pty.close();
@@ -187,6 +201,7 @@ export async function benchStartAndIdle(options: StartOptions = {}): Promise<Fig
     [`idle RSS settled (MB, median of ${idleSeconds - 10}–${idleSeconds} s)`]: settled((m) => m.rss),
     '  of which private (RssAnon, MB)': settled((m) => m.anon),
     'healthz at idle': JSON.stringify(health.status),
+    'worker process RSS (MB)': workers.map((mb) => mb.toFixed(1)).join(', ') || '(none)',
   };
 }
 
