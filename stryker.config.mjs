@@ -34,7 +34,8 @@ export default {
     'hardware',
     'systemd',
   ],
-  tempDirName: '.stryker-tmp',
+  // One sandbox folder per group, so two groups may run side by side.
+  tempDirName: `.stryker-tmp/${name}`,
   cleanTempDir: true,
   // Floors are per group, checked by bin/mutation-floors.mjs; Stryker's own threshold is global.
   thresholds: { high: 90, low: 80, break: null },

@@ -9,7 +9,7 @@ export const GROUPS = {
   access: {
     why: 'the door decision and the swipe path (entry committed before the relay)',
     mutate: ['src/access/decide.ts', 'src/access/gate.ts'],
-    tests: ['test/access/decide.test.ts', 'test/access/gate.test.ts'],
+    tests: ['test/access/decide.test.ts', 'test/access/gate.test.ts', 'test/access/gate-paths.test.ts'],
     floor: 80,
   },
   door: {
@@ -31,23 +31,40 @@ export const GROUPS = {
     floor: 0,
   },
   purge: {
-    why: "the agent's purge, hold and export-window rules, and the files recorder's delete",
+    why: "what the agent deletes on its own: its cut-off, the holds it keeps, and the files recorder's choice",
     mutate: [
-      // ownPurge, onPurgeRequest
-      'src/nvr-agent/agent.ts:175-267',
-      // windowRefusal
-      'src/nvr-agent/agent.ts:333-353',
-      // enqueuePurge, runPurge, knownHolds, purgeListCases, openCases, learnHolds
-      'src/nvr-agent/agent.ts:390-462',
-      // FilesRecorder.purge
-      'src/nvr-agent/recorders/files.ts:115-192',
+      // ownPurge: the agent's own retention cut-off
+      'src/nvr-agent/agent.ts:175-187',
+      // knownHolds, purgeListCases, openCases, learnHolds: which holds are alive
+      'src/nvr-agent/agent.ts:414-462',
+      // FilesRecorder.purge: which segments are deleted (the verification pass is in purge-verify)
+      'src/nvr-agent/recorders/files.ts:115-131',
     ],
     tests: ['test/nvr/agent.test.ts', 'test/nvr/agent-holds.test.ts', 'test/nvr/files-recorder.test.ts'],
     floor: 80,
   },
+  'purge-requests': {
+    why: "the controller's purge requests as the agent checks them: future, too wide, too new",
+    mutate: [
+      // onPurgeRequest
+      'src/nvr-agent/agent.ts:211-267',
+      // windowRefusal (export windows inside retention)
+      'src/nvr-agent/agent.ts:333-353',
+      // enqueuePurge, runPurge
+      'src/nvr-agent/agent.ts:390-412',
+      // FilesRecorder.purge: delete in batches, then verify by listing again
+      'src/nvr-agent/recorders/files.ts:132-192',
+    ],
+    tests: ['test/nvr/agent.test.ts', 'test/nvr/agent-holds.test.ts', 'test/nvr/files-recorder.test.ts'],
+    floor: 0,
+  },
   export: {
     why: "the agent's export: case folders it may touch, budget, copy and manifest",
-    mutate: ['src/nvr-agent/export.ts'],
+    mutate: [
+      'src/nvr-agent/export.ts',
+      // onExportRequest: the hold is set before the copy starts
+      'src/nvr-agent/agent.ts:269-331',
+    ],
     tests: ['test/nvr/agent.test.ts', 'test/nvr/agent-holds.test.ts'],
     floor: 0,
   },
