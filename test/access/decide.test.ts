@@ -134,6 +134,24 @@ const table: [string, DecisionInput, Reason][] = [
     ),
     'consent_withdrawn',
   ],
+  [
+    'PIN required, none given, staffed hours: staff are there',
+    withPolicy({ requirePin: true }, { schedule: 'staffed' }),
+    'allow_staffed',
+  ],
+  [
+    'library system away, allow_known, staffed hours: no consent needed, as for a live check',
+    withPolicy(
+      { offlinePolicy: 'allow_known' },
+      {
+        schedule: 'staffed',
+        patron: unavailable,
+        knownRecently: true,
+        consent: { agreement: 'none', camera: 'none', agreementVersion: null },
+      },
+    ),
+    'allow_offline_known',
+  ],
   ['locked out after wrong PINs', input({ lockedOut: true, pinGiven: true }, { pinOk: true }), 'locked_out'],
 ];
 

@@ -1,0 +1,86 @@
+// The modules under mutation testing, each with the tests that guard it and the score it must keep.
+// A floor is a percentage of valid mutants killed (Stryker's mutation score); raise it as gaps close,
+// never lower it to make a run pass.
+
+/** @typedef {{ mutate: string[], tests: string[], floor: number, why: string }} MutationGroup */
+
+/** @type {Record<string, MutationGroup>} */
+export const GROUPS = {
+  access: {
+    why: 'the door decision and the swipe path (entry committed before the relay)',
+    mutate: ['src/access/decide.ts', 'src/access/gate.ts'],
+    tests: ['test/access/decide.test.ts', 'test/access/gate.test.ts', 'test/access/gate-paths.test.ts'],
+    floor: 80,
+  },
+  door: {
+    why: 'the door state machine: relay, forced/held alarms, fire release',
+    mutate: ['src/door/door.ts'],
+    tests: ['test/door/door.test.ts'],
+    floor: 0,
+  },
+  reader: {
+    why: 'card reader frames: what counts as one card',
+    mutate: ['src/reader/frames.ts'],
+    tests: ['test/reader/frames.test.ts', 'test/reader/frames.property.test.ts'],
+    floor: 0,
+  },
+  sip2: {
+    why: 'the SIP2 codec: checksums and field parsing of library-system answers',
+    mutate: ['src/ils/codec.ts'],
+    tests: ['test/ils/codec.test.ts', 'test/ils/property.test.ts'],
+    floor: 0,
+  },
+  purge: {
+    why: "what the agent deletes on its own: its cut-off, the holds it keeps, and the files recorder's choice",
+    mutate: [
+      // ownPurge: the agent's own retention cut-off
+      'src/nvr-agent/agent.ts:175-187',
+      // knownHolds, purgeListCases, openCases, learnHolds: which holds are alive
+      'src/nvr-agent/agent.ts:414-462',
+      // FilesRecorder.purge: which segments are deleted (the verification pass is in purge-verify)
+      'src/nvr-agent/recorders/files.ts:115-131',
+    ],
+    tests: ['test/nvr/agent.test.ts', 'test/nvr/agent-holds.test.ts', 'test/nvr/files-recorder.test.ts'],
+    floor: 80,
+  },
+  'purge-requests': {
+    why: "the controller's purge requests as the agent checks them: future, too wide, too new",
+    mutate: [
+      // onPurgeRequest
+      'src/nvr-agent/agent.ts:211-267',
+      // windowRefusal (export windows inside retention)
+      'src/nvr-agent/agent.ts:333-353',
+      // enqueuePurge, runPurge
+      'src/nvr-agent/agent.ts:390-412',
+      // FilesRecorder.purge: delete in batches, then verify by listing again
+      'src/nvr-agent/recorders/files.ts:132-192',
+    ],
+    tests: ['test/nvr/agent.test.ts', 'test/nvr/agent-holds.test.ts', 'test/nvr/files-recorder.test.ts'],
+    floor: 0,
+  },
+  export: {
+    why: "the agent's export: case folders it may touch, budget, copy and manifest",
+    mutate: [
+      'src/nvr-agent/export.ts',
+      // onExportRequest: the hold is set before the copy starts
+      'src/nvr-agent/agent.ts:269-331',
+    ],
+    tests: ['test/nvr/agent.test.ts', 'test/nvr/agent-holds.test.ts'],
+    floor: 0,
+  },
+  retention: {
+    why: 'anonymisation: what identifies a patron, and when it goes',
+    mutate: ['src/retention/anonymise.ts'],
+    tests: ['test/retention/anonymise.test.ts', 'test/retention/boundaries.test.ts'],
+    floor: 0,
+  },
+  web: {
+    why: 'the dashboard auth guard (sign-in, roles, CSRF) and the route helpers',
+    mutate: ['src/web/routing.ts', 'src/web/server.ts:128-167'],
+    tests: ['test/web/auth.test.ts', 'test/web/lockout.test.ts'],
+    floor: 0,
+  },
+};
+
+export const reportFile = (group) => `reports/mutation/${group}.json`;
+export const incrementalFile = (group) => `mutation/incremental/${group}.json`;

@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// npm run test:mutation [-- GROUP…] [--full]: StrykerJS on each named module group (all when none is named),
+// one group at a time, niced, incremental unless --full; then each group's score against its floor.
+import { spawnSync } from 'node:child_process';
+import { GROUPS } from './mutation-groups.mjs';
+
+const args = process.argv.slice(2);
+const full = args.includes('--full');
+const names = args.filter((a) => !a.startsWith('--'));
+const groups = names.length > 0 ? names : Object.keys(GROUPS);
+const unknown = groups.filter((g) => !GROUPS[g]);
+if (unknown.length > 0) {
+  console.error(`unknown mutation group(s) ${unknown.join(', ')}: one of ${Object.keys(GROUPS).join(', ')}`);
+  process.exit(2);
+}
+
+for (const group of groups) {
+  console.log(`\n=== mutation: ${group} (${GROUPS[group].why})`);
+  const stryker = [
+    '-n',
+    '10',
+    'npx',
+    'stryker',
+    'run',
+    'stryker.config.mjs',
+    ...(full ? [] : ['--incremental']),
+  ];
+  const run = spawnSync('nice', stryker, {
+    stdio: 'inherit',
+    env: { ...process.env, MUTATION_GROUP: group },
+  });
+  if (run.status !== 0) {
+    console.error(`mutation: stryker failed on ${group} (exit ${run.status ?? run.signal})`);
+    process.exit(1);
+  }
+}
+
+const floors = spawnSync(process.execPath, ['bin/mutation-floors.mjs', ...groups], { stdio: 'inherit' });
+process.exit(floors.status ?? 1);
