@@ -204,18 +204,20 @@ function rawTotals(db: Db, w: Window): Raw {
   const toSlot = w.toTs / SLOT_MS;
   // One snapshot for both counts: the door process inserts entries all the while, and a swipe landing
   // between two separate reads would look like a broken summary and start a long recount.
-  const [counted, summed] = db.transaction(() => [
-    prepared(db, 'SELECT COUNT(*) FROM entries WHERE ts >= ? AND ts < ?').pluck().get(w.fromTs, w.toTs),
-    prepared(db, 'SELECT TOTAL(count) FROM entry_live_hourly WHERE slot >= ? AND slot < ?')
-      .pluck()
-      .get(fromSlot, toSlot),
-  ])();
+  const [counted, summed] = db
+    .transaction(() => [
+      prepared(db, 'SELECT COUNT(*) FROM entries WHERE ts >= ? AND ts < ?').pluck().get(w.fromTs, w.toTs),
+      prepared(db, 'SELECT TOTAL(count) FROM entry_live_hourly WHERE slot >= ? AND slot < ?')
+        .pluck()
+        .get(fromSlot, toSlot),
+    ])
+    .deferred();
   if (counted !== summed) {
     try {
       // A week per transaction: the door's next commit never waits behind a recount of years.
       const recount = db.transaction((a: number, b: number) => recountLiveSlots(db, a, b));
       for (let slot = fromSlot; slot < toSlot; slot += RECOUNT_SLOTS)
-        recount.immediate(slot, Math.min(toSlot, slot + RECOUNT_SLOTS));
+        recount(slot, Math.min(toSlot, slot + RECOUNT_SLOTS));
     } catch {
       return rawFromRows(rawRowsLive(db, w, w.fromTs, w.toTs)); // e.g. a read-only connection
     }

@@ -37,8 +37,28 @@ export function openDb(path: string, options: OpenDbOptions = {}): Db {
   db.pragma('busy_timeout = 5000');
   if (options.walAutocheckpointPages !== undefined)
     db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(options.walAutocheckpointPages))}`);
+  immediateByDefault(db);
   migrate(db);
   return db;
+}
+
+/**
+ * Two processes write this store (the door and the worker, and admin commands). A deferred transaction that
+ * reads first and then writes fails at once with SQLITE_BUSY when the other process committed in between (its
+ * snapshot is stale; the busy timeout does not apply), so every transaction takes the write lock at BEGIN and
+ * waits its turn instead. Read-only transactions that only want one snapshot ask for `.deferred()`.
+ */
+function immediateByDefault(db: Db): void {
+  const plain = db.transaction.bind(db);
+  db.transaction = ((fn: (...args: never[]) => unknown) => {
+    const transaction = plain(fn);
+    return Object.assign((...args: never[]) => transaction.immediate(...args), {
+      default: transaction.immediate,
+      deferred: transaction.deferred,
+      immediate: transaction.immediate,
+      exclusive: transaction.exclusive,
+    });
+  }) as Db['transaction'];
 }
 
 export function migrate(db: Db): void {

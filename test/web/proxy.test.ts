@@ -143,9 +143,11 @@ describe('web.trust_proxy in the config', () => {
     expect(testConfig({}).web.trust_proxy).toBe(false);
   });
 
-  it('true from old configs loads (the door must start), but the dashboard refuses it, saying what to give instead', async () => {
+  it('true from an old config is read as loopback (the door must start); a dashboard handed true refuses it, saying what to give instead', async () => {
     expect(problems(true)).toEqual([]);
-    const refused = startHarness({ web: { trust_proxy: true } });
+    expect(testConfig({ trust_proxy: true }).web.trust_proxy).toEqual(['loopback']);
+    const base = testConfig();
+    const refused = startHarness({ config: { ...base, web: { ...base.web, trust_proxy: true as never } } });
     await expect(refused).rejects.toThrow(/^web\.trust_proxy: true is no longer accepted/);
     await expect(refused).rejects.toThrow(/number of proxies .* their addresses/);
   });
