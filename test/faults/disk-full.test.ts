@@ -3,7 +3,6 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Broker, startMosquitto } from '../helpers/mosquitto.ts';
-import { waitFor } from '../helpers/ports.ts';
 import { createPtyPair, type PtyPair } from '../helpers/pty.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { type Harness, startHarness } from './app-harness.ts';
@@ -45,51 +44,73 @@ describe('disk full while swiping', () => {
     dir?.cleanup();
   });
 
-  it('denies (store_unavailable) with store_error and disk_full alarms, and recovers when space returns', async () => {
-    expect(await h.swipe(CARD)).toMatchObject({ outcome: 'granted', reason: 'allow' });
+  it('denies (store_unavailable) with store_error and disk_full alarms, never unlocks while full, and recovers when space returns', async () => {
+    const door = h.app.doors[0]!.door;
     let unlocks = 0;
-    h.app.doors[0]!.door.onRelayWrite((_at, unlocked) => {
+    door.onRelayWrite((_at, unlocked) => {
       if (unlocked) unlocks++;
     });
+    /** The relay's own acknowledgement that the last pulse is over: its write to locked. */
+    const relocked = () =>
+      new Promise<void>((resolve, reject) => {
+        if (door.state().locked) return resolve();
+        const timer = setTimeout(() => reject(new Error('the relay did not relock within 5 s')), 5000);
+        const off = door.onRelayWrite((_at, unlocked) => {
+          if (unlocked) return;
+          clearTimeout(timer);
+          off();
+          resolve();
+        });
+      });
+    /** A swipe at a locked door, so any relay unlock during it is this swipe's own. */
+    const swipeAtLockedDoor = async () => {
+      await relocked();
+      const before = unlocks;
+      const entry = await h.swipe(CARD);
+      return { reason: entry.reason, outcome: entry.outcome, unlocked: unlocks > before };
+    };
+
+    expect(await swipeAtLockedDoor()).toEqual({ reason: 'allow', outcome: 'granted', unlocked: true });
     const filler = join(disk, 'filler');
     const filled = fill(filler);
 
-    // The WAL may still have room for a few commits; swipe until the store refuses.
-    const outcomes: string[] = [];
-    for (let i = 0; i < 500 && !outcomes.includes('store_unavailable'); i++) {
-      outcomes.push((await h.swipe(CARD)).reason);
-    }
-    expect(outcomes.at(-1)).toBe('store_unavailable');
-    const grantsBeforeFull = outcomes.filter((r) => r === 'allow').length;
-    // Every grant while filling had its entry committed: the door opened only for those.
+    // The WAL may still have room for a few commits; swipe until the store refuses. The door opens
+    // exactly for the swipes whose entry was committed.
+    const swipes: Awaited<ReturnType<typeof swipeAtLockedDoor>>[] = [];
+    while (swipes.length < 500 && swipes.at(-1)?.reason !== 'store_unavailable')
+      swipes.push(await swipeAtLockedDoor());
+    expect(swipes.at(-1)).toEqual({ reason: 'store_unavailable', outcome: 'denied', unlocked: false });
+    for (const swipe of swipes) expect(swipe.unlocked).toBe(swipe.reason === 'allow');
+    const grantsBeforeFull = swipes.filter((s) => s.reason === 'allow').length;
     const committed = h.app.db
       .prepare("SELECT COUNT(*) FROM entries WHERE outcome = 'granted'")
       .pluck()
       .get();
     expect(committed).toBe(1 + grantsBeforeFull);
-    expect(unlocks).toBeLessThanOrEqual(grantsBeforeFull);
+    expect(h.alarmActive('store_error')).toBe(true);
+    expect(h.alarmActive('disk_full')).toBe(true);
 
-    // More swipes while full: all denied, the door stays shut, the service keeps running.
-    const unlocksAtFull = unlocks;
+    // More swipes while full, each at a locked door: all denied, the relay never unlocks.
     for (let i = 0; i < 5; i++)
-      expect(await h.swipe(CARD)).toMatchObject({ outcome: 'denied', reason: 'store_unavailable' });
-    expect(unlocks).toBe(unlocksAtFull);
-    // The pulse of the last grant before the disk filled ends; nothing opens the door again.
-    await waitFor(() => h.app.doors[0]!.door.state().locked, 2000, 'door locked');
+      expect(await swipeAtLockedDoor()).toEqual({
+        reason: 'store_unavailable',
+        outcome: 'denied',
+        unlocked: false,
+      });
     expect(h.alarmActive('store_error')).toBe(true);
     expect(h.alarmActive('disk_full')).toBe(true);
     expect(h.app.healthy().ok).toBe(false);
 
     rmSync(filler);
-    const after = await h.swipe(CARD);
-    expect(after).toMatchObject({ outcome: 'granted', reason: 'allow' });
-    await waitFor(() => unlocks > unlocksAtFull, 2000, 'the door opens again');
+    // Space is back: the next swipe commits and the door opens again.
+    expect(await swipeAtLockedDoor()).toEqual({ reason: 'allow', outcome: 'granted', unlocked: true });
     expect(h.alarmActive('store_error')).toBe(false);
     expect(h.alarmActive('disk_full')).toBe(false);
     expect(h.app.healthy().ok).toBe(true);
     expect(h.app.db.pragma('integrity_check', { simple: true })).toBe('ok');
     process.stdout.write(
-      `disk full: filler ${Math.round(filled / 1024)} KiB; ${grantsBeforeFull} commits still fit, then store_unavailable; recovered\n`,
+      `disk full: filler ${Math.round(filled / 1024)} KiB; ${grantsBeforeFull} commits still fit, then store_unavailable; ` +
+        `6 swipes at a locked door while full, no unlock; recovered\n`,
     );
   });
 });
