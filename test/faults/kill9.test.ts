@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -5,6 +6,7 @@ import { type Broker, startMosquitto } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/ports.ts';
 import { createPtyPair, type PtyPair } from '../helpers/pty.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { mutantCli, PULSE_BEFORE_COMMIT } from './mutant.ts';
 import { childrenOf, processGone } from './processes.ts';
 import { RelayLogTail, relayFaults } from './relay-log-tail.ts';
 import { type ServiceChild, seedPatrons, spawnService, writeFaultConfig } from './service-child.ts';
@@ -92,11 +94,11 @@ describe('kill -9 right after grants', () => {
   });
 
   /** Sends a granting card and resolves on its unlock in the relay log (waits for the relock first). */
-  async function grantAndAwaitUnlock(pid: number): Promise<void> {
-    await relay.until(() => relay.lockedFor(pid), ACK_MS, 'the relock before a grant');
-    const before = relay.unlocksOf(pid).length;
+  async function grantAndAwaitUnlock(pid: number, tail = relay): Promise<void> {
+    await tail.until(() => tail.lockedFor(pid), ACK_MS, 'the relock before a grant');
+    const before = tail.unlocksOf(pid).length;
     pty.write(`${pick(VALID)}\r\n`);
-    await relay.until(() => relay.unlocksOf(pid).length > before, ACK_MS, 'the unlock of a grant');
+    await tail.until(() => tail.unlocksOf(pid).length > before, ACK_MS, 'the unlock of a grant');
   }
 
   /** After a process is gone: the store and the relay log agree for everything it did. */
@@ -185,6 +187,40 @@ describe('kill -9 right after grants', () => {
         `each with its entry committed before the write; integrity_check ok and the worker gone after ` +
         `every kill; ${Math.round((Date.now() - started) / 1000)} s\n`,
     );
+  });
+
+  it('fails against the bug it guards: a relay pulsed before its commit', async () => {
+    const mutantDir = join(dir.path, 'pulse-before-commit');
+    mkdirSync(mutantDir);
+    const cli = mutantCli(mutantDir, PULSE_BEFORE_COMMIT);
+    const mutantLog = join(mutantDir, 'relay.log');
+    const tail = new RelayLogTail(mutantLog);
+    const mutantStore = join(mutantDir, 'store.sqlite');
+    const mutantConfig = writeFaultConfig({
+      dir: mutantDir,
+      readerPath: pty.devicePath,
+      mqttUrl: broker.url,
+      relayLog: mutantLog,
+      pulseMs: PULSE_MS,
+    });
+    seedPatrons(mutantStore, VALID);
+    const child = spawnService(mutantConfig, {}, [cli]);
+    try {
+      await child.waitForLog('card reader online', START_MS);
+      for (let i = 0; i < 3; i++) await grantAndAwaitUnlock(child.proc.pid!, tail);
+      await child.kill9();
+      const witnessed = tail.unlocksOf(child.proc.pid!).map((u) => u.committedGrant);
+      const faults = relayFaults(witnessed, checkStore(mutantStore, 0).grantedIds);
+      // Every unlock is ahead of its commit, or (killed in between) has no entry at all.
+      expect(witnessed).toHaveLength(3);
+      expect(faults).toHaveLength(3);
+      expect(faults[0]).toContain('the relay moved while the latest committed grant was');
+    } finally {
+      await child.kill9();
+      tail.close();
+      await pty.unplug();
+      await pty.plug();
+    }
   });
 
   it('the check finds an unlock ahead of its commit, or without an entry (it is not vacuous)', () => {
