@@ -19,7 +19,7 @@ import { type ServiceChild, seedPatrons, spawnService, writeFaultConfig } from '
  * every kill: integrity_check is ok, every unlock has its granted entry and that entry was committed
  * before the relay moved, and the worker process is gone too.
  */
-const GRANTS = Number(process.env.DORVAKT_KILL9_GRANTS ?? 600);
+const GRANTS = Number(process.env.DORVAKT_KILL9_GRANTS ?? 400);
 const PULSE_MS = 100;
 const ACK_MS = 10_000;
 // Start-up forks the schedule compiler and the worker; on a loaded machine that is slow.
