@@ -69,6 +69,13 @@ describe('kill -9 right after grants', () => {
   let configPath: string;
   let relay: RelayLogTail;
   let storePath: string;
+  // Killed in afterAll if a failed assertion left one running.
+  const children: ServiceChild[] = [];
+  const start = (config: string, command?: string[]) => {
+    const child = spawnService(config, {}, command);
+    children.push(child);
+    return child;
+  };
 
   beforeAll(async () => {
     [broker, pty] = await Promise.all([startMosquitto(), createPtyPair()]);
@@ -87,6 +94,7 @@ describe('kill -9 right after grants', () => {
   });
 
   afterAll(async () => {
+    for (const child of children) await child.kill9();
     relay?.close();
     await pty?.close();
     await broker?.stop();
@@ -121,7 +129,7 @@ describe('kill -9 right after grants', () => {
     let lastId = checkStore(storePath, 0).lastId;
 
     while (grantsSent < GRANTS) {
-      const child: ServiceChild = spawnService(configPath);
+      const child = start(configPath);
       const pid = child.proc.pid!;
       if (random() < 0.1) {
         // Somewhere in start-up: opening the store, migrations, the first relay write, forking the worker.
@@ -167,7 +175,7 @@ describe('kill -9 right after grants', () => {
     }
 
     // One clean run at the end: the service starts on the store the kills left behind and stops cleanly.
-    const last = spawnService(configPath);
+    const last = start(configPath);
     await last.waitForLog('card reader online', START_MS);
     await grantAndAwaitUnlock(last.proc.pid!);
     const workers = workerPids(last);
@@ -204,7 +212,7 @@ describe('kill -9 right after grants', () => {
       pulseMs: PULSE_MS,
     });
     seedPatrons(mutantStore, VALID);
-    const child = spawnService(mutantConfig, {}, [cli]);
+    const child = start(mutantConfig, [cli]);
     try {
       await child.waitForLog('card reader online', START_MS);
       for (let i = 0; i < 3; i++) await grantAndAwaitUnlock(child.proc.pid!, tail);
