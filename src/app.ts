@@ -189,7 +189,11 @@ export async function startApp(options: AppOptions): Promise<App> {
     const schedule = schedules.schedule(doorConfig.id);
     const watcher = new ScheduleWatcher({ door: doorConfig.id, schedule, bus });
     watchers.push(watcher);
-    const driver = await createDoorDriver(doorConfig.hardware, { door: doorConfig.id, log: doorLog });
+    const driver = await createDoorDriver(doorConfig.hardware, {
+      door: doorConfig.id,
+      log: doorLog,
+      storePath: config.store.path,
+    });
     const door = new Door({
       id: doorConfig.id,
       driver,

@@ -96,7 +96,7 @@ export const doorHardwareSchema = {
         open_after_ms: { type: 'integer', minimum: 0, maximum: 60000, default: 300 },
         close_after_ms: { type: 'integer', minimum: 0, maximum: 600000, default: 2000 },
         patron_on_grant: { type: 'boolean', default: true },
-        // fault tests: a file that gets one fsynced line per relay unlock
+        // fault tests: a file that gets one fsynced line per relay write (relay-log.ts)
         relay_log: { type: 'string', minLength: 1 },
       },
     },

@@ -7,7 +7,7 @@ import { SimDoorDriver } from './sim-driver.ts';
 /** The driver a door's config asks for. */
 export async function createDoorDriver(
   config: DoorHardwareConfig,
-  options: { door: string; log?: Logger; opener?: GpioDriverOptions['opener'] },
+  options: { door: string; log?: Logger; opener?: GpioDriverOptions['opener']; storePath?: string },
 ): Promise<DoorDriver> {
   const log = options.log?.child({ door: options.door });
   if (config.driver === 'sim') {
@@ -18,6 +18,7 @@ export async function createDoorDriver(
       closeAfterMs: config.sim?.close_after_ms,
       patronOnGrant: config.sim?.patron_on_grant,
       relayLog: config.sim?.relay_log,
+      storePath: options.storePath,
     });
   }
   return createGpioDriver(config, { log, opener: options.opener });

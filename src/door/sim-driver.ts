@@ -1,6 +1,6 @@
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import type { Logger } from '../log/logger.ts';
 import type { DoorDriver, DoorOutput } from './driver.ts';
+import { RelayLog } from './relay-log.ts';
 
 export interface SimDoorOptions {
   /** A patron pulls the door this long after the relay unlocks. */
@@ -9,8 +9,10 @@ export interface SimDoorOptions {
   closeAfterMs?: number;
   /** Whether every unlock brings a patron through (the demo); tests drive the contact themselves. */
   patronOnGrant?: boolean;
-  /** Appends and fsyncs `<epoch ms> unlock` per relay unlock: an outside record that survives kill -9 (fault tests). */
+  /** Appends and fsyncs a line per relay write: an outside record that survives kill -9 (fault tests; relay-log.ts). */
   relayLog?: string | undefined;
+  /** The store the relay log reads the latest committed grant from, through its own connection. */
+  storePath?: string | undefined;
   log?: Logger;
   door?: string;
 }
@@ -37,22 +39,19 @@ export class SimDoorDriver implements DoorDriver {
   private readonly openAfterMs: number;
   private readonly closeAfterMs: number;
   private readonly patronOnGrant: boolean;
-  private relayLogFd: number | null = null;
+  private readonly relayLog: RelayLog | null;
 
   constructor(private readonly options: SimDoorOptions = {}) {
     this.openAfterMs = options.openAfterMs ?? 300;
     this.closeAfterMs = options.closeAfterMs ?? 2000;
     this.patronOnGrant = options.patronOnGrant ?? true;
-    if (options.relayLog) this.relayLogFd = openSync(options.relayLog, 'a');
+    this.relayLog = options.relayLog ? new RelayLog(options.relayLog, options.storePath) : null;
   }
 
   setRelay(unlocked: boolean): void {
     if (this.relayFault) throw this.relayFault;
     const wasUnlocked = this.relayUnlocked;
-    if (unlocked && !wasUnlocked && this.relayLogFd !== null) {
-      writeSync(this.relayLogFd, `${Date.now()} unlock\n`);
-      fsyncSync(this.relayLogFd);
-    }
+    this.relayLog?.write(unlocked);
     this.relayUnlocked = unlocked;
     this.relayWrites.push(unlocked);
     if (unlocked && !wasUnlocked && this.patronOnGrant && !this.patronWalking && !this.contactOpen)
@@ -140,7 +139,6 @@ export class SimDoorDriver implements DoorDriver {
     this.timers.clear();
     this.contactListeners.clear();
     this.fireListeners.clear();
-    if (this.relayLogFd !== null) closeSync(this.relayLogFd);
-    this.relayLogFd = null;
+    this.relayLog?.close();
   }
 }

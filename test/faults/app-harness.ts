@@ -33,6 +33,8 @@ export interface HarnessOptions {
   offlinePolicy?: 'deny' | 'allow_known';
   /** The library system (patrons.source sip2) at this simulator address, as the config wires it. */
   sip2?: { host: string; port: number } | undefined;
+  /** Another build of the door loop (a copy with a deliberate bug, mutant.ts). */
+  startApp?: typeof startApp;
 }
 
 export async function startHarness(o: HarnessOptions): Promise<Harness> {
@@ -58,7 +60,7 @@ mqtt: { url: "${o.mqttUrl}" }
 log: { level: silent }
 ${o.extra ?? ''}
 `);
-  const app = await startApp({
+  const app = await (o.startApp ?? startApp)({
     config,
     log: createLogger('silent'),
     ...(o.patronSource ? { patronSource: o.patronSource } : {}),
