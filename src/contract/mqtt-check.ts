@@ -1,4 +1,7 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import {
   type DoorStatePayload,
   doorStateSchema,
@@ -14,13 +17,37 @@ import {
  */
 export type Checked<T> = { ok: true; value: T } | { ok: false; errors: string };
 
-const ajv = new Ajv({ allErrors: false, strict: false, discriminator: true });
-const validators = {
-  event: ajv.compile<WireEvent>(eventSchema),
-  doorState: ajv.compile<DoorStatePayload>(doorStateSchema),
-  info: ajv.compile<InfoPayload>(infoSchema),
-};
-export type PayloadKind = keyof typeof validators;
+/** The validator's options; contract/validator-source.ts writes the same validators out as code. */
+export const MQTT_AJV_OPTIONS = { allErrors: false, strict: false, discriminator: true } as const;
+export const MQTT_SCHEMAS = { event: eventSchema, doorState: doorStateSchema, info: infoSchema } as const;
+
+interface Validators {
+  event: ValidateFunction<WireEvent>;
+  doorState: ValidateFunction<DoorStatePayload>;
+  info: ValidateFunction<InfoPayload>;
+}
+export type PayloadKind = keyof Validators;
+
+const require = createRequire(import.meta.url);
+// Written by `npm run build` next to the built module: the door process then loads neither ajv nor compiles
+// the schemas while it starts. A checkout (tsx, tests) compiles them on first use.
+const PRECOMPILED = fileURLToPath(new URL('./mqtt-validators.cjs', import.meta.url));
+let loaded: Validators | undefined;
+
+function validators(): Validators {
+  if (loaded) return loaded;
+  if (existsSync(PRECOMPILED)) loaded = require(PRECOMPILED) as Validators;
+  else {
+    const { Ajv } = require('ajv') as { Ajv: typeof AjvClass };
+    const ajv = new Ajv(MQTT_AJV_OPTIONS);
+    loaded = {
+      event: ajv.compile<WireEvent>(eventSchema),
+      doorState: ajv.compile<DoorStatePayload>(doorStateSchema),
+      info: ajv.compile<InfoPayload>(infoSchema),
+    };
+  }
+  return loaded;
+}
 
 /** MQTT payloads above this are refused unread (a v2 payload is well under 2 KiB). */
 export const MAX_PAYLOAD_BYTES = 16 * 1024;
@@ -34,13 +61,13 @@ function describe(errors: ErrorObject[] | null | undefined): string {
   return (errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'invalid'}`).join('; ');
 }
 
-export const checkEvent = (value: unknown): Checked<WireEvent> => check(validators.event, value);
+export const checkEvent = (value: unknown): Checked<WireEvent> => check(validators().event, value);
 export const checkDoorState = (value: unknown): Checked<DoorStatePayload> =>
-  check(validators.doorState, value);
-export const checkInfo = (value: unknown): Checked<InfoPayload> => check(validators.info, value);
+  check(validators().doorState, value);
+export const checkInfo = (value: unknown): Checked<InfoPayload> => check(validators().info, value);
 
 export function checkPayload(kind: PayloadKind, value: unknown): Checked<unknown> {
-  return check(validators[kind] as ValidateFunction<unknown>, value);
+  return check(validators()[kind] as ValidateFunction<unknown>, value);
 }
 
 function parse<T>(checker: (value: unknown) => Checked<T>, payload: Buffer | string): Checked<T> {
