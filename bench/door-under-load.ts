@@ -124,13 +124,11 @@ export async function benchDoorUnderLoad(swipes = Number(process.env.SWIPES ?? 4
   writeFileSync(join(dir.path, 'key'), 'bench-site-key-0123456789abcdef');
   const now = Date.now();
 
-  // 2,000,000 entries over three years, anonymised as the nightly job leaves them (30 days identified),
-  // then 1,000,000 identified entries 31–60 days old: the backlog the loaded anonymisation works off.
+  // 2,000,000 entries over three years, anonymised as the nightly job leaves them (30 days identified).
   const seeded = performance.now();
   const seed = openDb(storePath);
   seedEntries(seed, 2_000_000, 3 * 365, now);
   anonymiseEntries(seed, { identifiedDays: 30, timezone: TZ, now, batchSize: 50_000 });
-  seedEntries(seed, 1_000_000, 29, now - 31 * DAY);
   seed.exec('ANALYZE');
   seed.close();
   const seedSeconds = Math.round((performance.now() - seeded) / 100) / 10;
@@ -170,7 +168,6 @@ log: { level: warn }
   out.push(figures('quiet', await swipeLatencies(service, pty, swipes), { 'seeding (s)': seedSeconds }));
 
   // (a) Six clients, each asking again as soon as it has its answer, for the longest window accepted.
-  // The 1,000,000 identified entries (b) works off later are inside this window: the heaviest case.
   const today = new Date(now).toISOString().slice(0, 10);
   const from = new Date(now - 3 * 366 * DAY).toISOString().slice(0, 10);
   const paths = [
@@ -210,6 +207,10 @@ log: { level: warn }
   // (b) The nightly anonymisation, run now in the worker, over 1,000,000 due entries: the door is measured
   // while it runs (it paces itself for the door, so it does not finish inside the window); its throughput
   // over the window is reported.
+  // 1,000,000 identified entries 31–60 days old (seeded now, between measurements): the backlog (b) works off.
+  const backlog = openDb(storePath);
+  seedEntries(backlog, 1_000_000, 29, now - 31 * DAY);
+  backlog.close();
   const due = () =>
     app.db
       .prepare('SELECT COUNT(*) FROM entries WHERE ts < ?')

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { setPriority } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Alarms } from '../alarms/alarms.ts';
 import type { DorvaktConfig } from '../config/types.ts';
@@ -16,6 +17,8 @@ import type { RetentionJob, RetentionRunResult } from '../retention/jobs.ts';
 import { CALLABLE, type FromWorker, type ToWorker, WORKER_PARTS, type WorkerState } from './protocol.ts';
 
 export const WORKER_PART = 'worker';
+/** Nice value of the worker process (the door process keeps 0). */
+export const WORKER_NICE = 10;
 
 export interface WorkerSupervisorOptions {
   config: DorvaktConfig;
@@ -119,6 +122,14 @@ export class WorkerSupervisor {
       return;
     }
     this.child = child;
+    // The door process must win the CPU: on two cores a busy worker would otherwise slow every swipe.
+    if (child.pid !== undefined) {
+      try {
+        setPriority(child.pid, WORKER_NICE);
+      } catch (error) {
+        log.warn({ err: (error as Error).message }, 'could not lower the worker priority');
+      }
+    }
     child.on('error', (error) => log.warn({ err: error.message }, 'worker channel error'));
     child.on('message', (message: FromWorker) => this.onMessage(child, message));
     child.once('exit', (code, signal) => {

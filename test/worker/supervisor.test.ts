@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Alarms } from '../../src/alarms/alarms.ts';
@@ -7,7 +8,7 @@ import type { DoorPanel, DoorSnapshot } from '../../src/contract/door-panel.ts';
 import { EventBus } from '../../src/events/bus.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { openDb } from '../../src/store/db.ts';
-import { WorkerSupervisor } from '../../src/worker/supervisor.ts';
+import { WORKER_NICE, WorkerSupervisor } from '../../src/worker/supervisor.ts';
 import { waitFor } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -101,9 +102,12 @@ log: { level: silent }
     await waitFor(() => !alarms.isActive('part_failed', 'worker'), 15_000, 'the new worker to report ready');
   }, 40_000);
 
-  it('runs a retention job in the worker over IPC, and stopping leaves no process behind', async () => {
+  it('runs at a lower CPU priority, runs a retention job over IPC, and stopping leaves no process behind', async () => {
     const { supervisor } = setUp(30_000);
     await supervisor.start();
+    // The worker runs at a lower CPU priority than the door process.
+    expect(getPriority(supervisor.pid!)).toBe(WORKER_NICE);
+    expect(getPriority(process.pid)).toBeLessThan(WORKER_NICE);
     const result = await supervisor.runJob('pins');
     expect(result).toMatchObject({ pinFailures: 0 });
     const pid = supervisor.pid!;
