@@ -92,6 +92,8 @@ const SUMMARY_SQL = [
    SELECT substr(day, 1, 7), door, mode, outcome, reason, SUM(count) FROM entry_stats_daily WHERE ${MONTH_DAYS}
     GROUP BY 1, door, mode, outcome, reason`,
 ];
+/** SUMMARY_SQL from this index on are the month summaries. */
+const MONTH_STATEMENTS_FROM = 6;
 
 /** The index batches walk; never dropped. */
 const BATCH_INDEX = 'entries_ts';
@@ -100,6 +102,10 @@ interface Statements {
   foldRange: Statement;
   foldCard: Statement;
   summaries: Statement[];
+  /** The hour and day summaries only (the first SUMMARY_SQL statements, before the month ones). */
+  daySummaries: Statement[];
+  monthSummaries: Statement[];
+  markMonth: Statement;
   oldest: Statement;
   boundary: Statement;
   deleteBefore: Statement;
@@ -121,6 +127,9 @@ function statements(db: Db): Statements {
         FOLD_UPSERT.replace('%SELECT%', FOLD_SELECT.replace('%EXTRA%', 'AND card_hash = @card')),
       ),
       summaries: SUMMARY_SQL.map((sql) => db.prepare(sql)),
+      daySummaries: SUMMARY_SQL.slice(0, MONTH_STATEMENTS_FROM).map((sql) => db.prepare(sql)),
+      monthSummaries: SUMMARY_SQL.slice(MONTH_STATEMENTS_FROM).map((sql) => db.prepare(sql)),
+      markMonth: db.prepare('INSERT OR IGNORE INTO retention_pending_months (month) VALUES (?)'),
       oldest: db.prepare('SELECT ts FROM entries WHERE ts < ? ORDER BY ts LIMIT 1').pluck(),
       boundary: db.prepare('SELECT ts FROM entries WHERE ts < ? ORDER BY ts LIMIT 1 OFFSET ?').pluck(),
       deleteBefore: db.prepare('DELETE FROM entries WHERE ts < ?'),
@@ -139,8 +148,12 @@ function statements(db: Db): Statements {
   return s;
 }
 
-/** Recomputes the summaries for the local hours from the first segment's start to the last one's end. */
-function refreshSummaries(s: Statements, segments: OffsetSegment[]): void {
+/**
+ * Recomputes the summaries for the local hours from the first segment's start to the last one's end. With
+ * `deferMonths` the month summaries are only marked pending (refreshPendingMonths does them): recomputing a
+ * month costs milliseconds whatever the batch's size, and a batch beside the door must stay short.
+ */
+function refreshSummaries(s: Statements, segments: OffsetSegment[], deferMonths = false): void {
   const first = segments[0];
   const last = segments[segments.length - 1];
   if (!first || !last) return;
@@ -156,7 +169,32 @@ function refreshSummaries(s: Statements, segments: OffsetSegment[]): void {
     m0: d0.slice(0, 7),
     m1: d1.slice(0, 7),
   };
-  runSummaries(s.summaries, all);
+  if (!deferMonths) {
+    runSummaries(s.summaries, all);
+    return;
+  }
+  runSummaries(s.daySummaries, all);
+  for (let month = all.m0; month <= all.m1; month = nextMonth(month)) s.markMonth.run(month);
+}
+
+const nextMonth = (month: string): string => {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  return m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`;
+};
+
+/** Recomputes the month summaries a deferred run left pending, one month per transaction. Returns how many. */
+export function refreshPendingMonths(db: Db): number {
+  const s = statements(db);
+  const months = db
+    .prepare('SELECT month FROM retention_pending_months ORDER BY month')
+    .pluck()
+    .all() as string[];
+  const refresh = db.transaction((month: string) => {
+    runSummaries(s.monthSummaries, { d0: '', h0: 0, d1: '', h1: 0, m0: month, m1: month });
+    db.prepare('DELETE FROM retention_pending_months WHERE month = ?').run(month);
+  });
+  for (const month of months) refresh(month);
+  return months.length;
 }
 
 type SummaryParams = { d0: string; h0: number; d1: string; h1: number; m0: string; m1: string };
@@ -253,7 +291,7 @@ function* anonymiseSteps(
     const hi = last === undefined ? cutoff : Math.min(last + 1, cutoff);
     const segments = offsetSegments(options.timezone, lo, hi);
     for (const seg of segments) s.foldRange.run({ offset: seg.offsetMs, from: seg.start, to: seg.end });
-    refreshSummaries(s, segments);
+    refreshSummaries(s, segments, budget !== undefined);
     const deleted = s.deleteBefore.run(hi).changes;
     forgetLiveBefore(db, hi);
     options.onBatch?.({ batch: batches + 1, rows: deleted });
@@ -290,12 +328,15 @@ function* anonymiseSteps(
     if (!finished) {
       try {
         restoreDroppedIndexes(db);
+        refreshPendingMonths(db);
       } catch {
-        // Failing or stopped: the indexes are rebuilt on the next run; keep the error that got us here.
+        // Failing or stopped: indexes and months are redone by the next run; keep the error that got us here.
       }
     }
   }
   restoreDroppedIndexes(db);
+  // This run's months, and any a killed run left pending.
+  refreshPendingMonths(db);
   return { rows, batches, cutoff, bulk };
 }
 

@@ -124,6 +124,41 @@ describe('anonymiseEntries on a year of entries (real SQLite file)', () => {
     expect(liveMatchesEntries(db)).toBe(true);
   });
 
+  it('beside the door (a transaction budget): small batches, months refreshed at the end, exact totals', () => {
+    const pendingSeen: number[] = [];
+    const result = anonymiseEntries(db, {
+      identifiedDays: 30,
+      timezone: TZ,
+      now: NOW,
+      transactionBudgetMs: 2,
+      onBatch: () => {
+        pendingSeen.push(db.prepare('SELECT COUNT(*) FROM retention_pending_months').pluck().get() as number);
+      },
+    });
+    expect(result.rows).toBe(due.length);
+    expect(result.bulk).toBe(false);
+    expect(result.batches).toBeGreaterThan(due.length / 20_000);
+    // Inside each batch the month is only marked; after the run nothing is pending and every summary is exact.
+    expect(Math.min(...pendingSeen)).toBeGreaterThan(0);
+    expect(db.prepare('SELECT COUNT(*) FROM retention_pending_months').pluck().get()).toBe(0);
+    expect(storedStats(db)).toEqual(expectedStats(TZ, due));
+    expect(summariesMatchStats(db)).toBe(true);
+    expect(liveMatchesEntries(db)).toBe(true);
+  });
+
+  it('months a killed run left pending are recomputed by the next run', () => {
+    anonymiseEntries(db, { identifiedDays: 30, timezone: TZ, now: NOW });
+    const month = db.prepare('SELECT MIN(month) FROM entry_stats_monthly').pluck().get() as string;
+    // As a run killed between its batches and its month refresh leaves them: stale, and marked.
+    db.exec(`UPDATE entry_stats_monthly SET count = count + 5 WHERE month = '${month}';
+             UPDATE entry_stats_month_hours SET count = count + 5 WHERE month = '${month}';
+             INSERT INTO retention_pending_months (month) VALUES ('${month}');`);
+    expect(summariesMatchStats(db)).toBe(false);
+    anonymiseEntries(db, { identifiedDays: 30, timezone: TZ, now: NOW, transactionBudgetMs: 2 });
+    expect(summariesMatchStats(db)).toBe(true);
+    expect(db.prepare('SELECT COUNT(*) FROM retention_pending_months').pluck().get()).toBe(0);
+  });
+
   it('a throw inside a batch rolls back only that batch; a rerun completes with exact totals', () => {
     expect(() =>
       anonymiseEntries(db, {
