@@ -254,19 +254,27 @@ export async function startApp(options: AppOptions): Promise<App> {
       alarms.raise('nvr_unreachable', '', `not started: ${(error as Error).message}`);
       return undefined;
     }
-    // Imported only here: a site without camera retention never loads it (nor its message schemas).
-    const { NvrController } = await import('./nvr/controller.ts');
-    const controller = new NvrController({
-      config: config.nvr,
-      db,
-      mqtt: mqtt.client,
-      alarms,
-      log: log.child({ mod: 'nvr' }),
-      keys,
-      onRejected: (reason) => metrics.nvrRejected.inc({ reason }),
-    });
-    controller.start();
-    return controller;
+    try {
+      // Imported only here: a site without camera retention never loads it (nor its message schemas).
+      const { NvrController } = await import('./nvr/controller.ts');
+      const controller = new NvrController({
+        config: config.nvr,
+        db,
+        mqtt: mqtt.client,
+        alarms,
+        log: log.child({ mod: 'nvr' }),
+        keys,
+        onRejected: (reason) => metrics.nvrRejected.inc({ reason }),
+      });
+      controller.start();
+      return controller;
+    } catch (error) {
+      // A part the door can live without: it says why and the doors run on.
+      const message = (error as Error)?.message ?? String(error);
+      log.error({ mod: 'nvr', err: message }, 'nvr: failed to start; the door runs without it');
+      alarms.raise('part_failed', 'nvr', message.slice(0, 300));
+      return undefined;
+    }
   }
   // Started after the watchers: their first modes are read here, later ones come on the bus.
   const frigateRecording = config.nvr.frigate_recording.enabled

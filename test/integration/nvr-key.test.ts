@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, startApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { createLogger } from '../../src/log/logger.ts';
+import { openDb } from '../../src/store/db.ts';
 import { type Broker, startMosquitto } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/ports.ts';
 import { createPtyPair, type PtyPair } from '../helpers/pty.ts';
@@ -44,6 +45,26 @@ mqtt: { url: "${broker.url}" }
 nvr: { enabled: true, auth: { keys: [{ id: k1, secret: { file: ${keyFile} } }] } }
 log: { level: silent }
 `);
+
+  it('a controller that throws while starting (a corrupt stored state): the door runs, part_failed names nvr', async () => {
+    writeFileSync(join(dir.path, 'good.key'), 'a-good-nvr-key-0123456789abcdefghijklmnop', { mode: 0o600 });
+    const cfg = config(join(dir.path, 'good.key'));
+    const seed = openDb(cfg.store.path);
+    seed.prepare("INSERT INTO nvr_state (key, value) VALUES ('status', '{not json')").run();
+    seed.prepare("INSERT INTO nvr_state (key, value) VALUES ('purge', '{not json')").run();
+    seed.prepare("INSERT INTO nvr_state (key, value) VALUES ('breach', '{not json')").run();
+    seed.prepare("INSERT INTO nvr_state (key, value) VALUES ('forgery', '{not json')").run();
+    seed.close();
+    const app = await startApp({ config: cfg, log: createLogger('silent') });
+    apps.push(app);
+    expect(app.nvr).toBeUndefined();
+    expect(app.alarms.list().find((a) => a.code === 'part_failed' && a.door === 'nvr')?.detail).toMatch(
+      /JSON/,
+    );
+    await waitFor(() => app.doors[0]!.reader.online, 5000, 'reader online');
+    await app.stop();
+    apps.pop();
+  });
 
   for (const [what, file, why] of [
     ['missing', 'missing.key', /cannot read/],
