@@ -77,6 +77,18 @@ async function startLoad(mode: 'stats' | 'sse', base: string, cookie: string, pa
   };
 }
 
+/** Waits until the worker answers at once again (requests a stopped load left in flight are done). */
+async function workerIdle(base: string): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  while (Date.now() < deadline) {
+    const t = performance.now();
+    await fetch(`${base}/login`)
+      .then((r) => r.arrayBuffer())
+      .catch(() => undefined);
+    if (performance.now() - t < 100) return;
+  }
+}
+
 /** Swipes one at a time, each after the relock; milliseconds from the last byte to the relay write. */
 async function swipeLatencies(service: Service, pty: PtyPair, swipes: number): Promise<number[]> {
   const door = service.app.doors[0]!.door;
@@ -181,6 +193,7 @@ log: { level: warn }
   const statsSeconds = (performance.now() - t) / 1000;
   const rssDuringStats = workerRss();
   const { requests, failures } = await statsLoad.stop();
+  await workerIdle(base);
   out.push(
     figures('(a) 6 concurrent statistics requests, 3-year window, 2,000,000 entries', statsSamples, {
       'requests answered': requests,
@@ -196,6 +209,7 @@ log: { level: warn }
   const sseSamples = await swipeLatencies(service, pty, swipes);
   await new Promise((r) => setTimeout(r, 300));
   const received = (await sseLoad.stop()).events;
+  await workerIdle(base);
   out.push(
     figures('(c) 20 SSE clients', sseSamples, {
       'events received (all clients)': received,
