@@ -34,6 +34,8 @@ import { localDate } from './time/zone.ts';
 export interface AppOptions {
   config: DorvaktConfig;
   log: Logger;
+  /** Where the worker process logs, when not to stdout (the demo keeps its terminal for people). */
+  logFile?: string;
   /** Replace a door's reader (the demo without socat reads stdin). */
   readerFor?: (door: DoorConfig, log: Logger) => CardReader;
   /** Replace the patron source (tests). */

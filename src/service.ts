@@ -64,6 +64,7 @@ export async function startService(options: AppOptions): Promise<Service> {
     nvr: app.nvr,
     log: log.child({ mod: 'worker' }),
     logLevel: log.level,
+    logFile: options.logFile,
   });
   await worker.start();
   return {

@@ -103,6 +103,7 @@ export async function runDemo(): Promise<void> {
   const service = await startService({
     config,
     log,
+    logFile,
     readerFor: pty
       ? undefined
       : (door, doorLog) => new StdinCardReader({ ...door.reader, profile: 'line' }, doorLog, door.id),

@@ -8,6 +8,7 @@ import { Consents } from '../consent/consents.ts';
 import { readSecret } from '../config/load.ts';
 import { EventBus } from '../events/bus.ts';
 import { OptionalPart } from '../lifecycle/optional-part.ts';
+import { pino } from 'pino';
 import { createLogger } from '../log/logger.ts';
 import { cardHasher } from '../privacy/card-hash.ts';
 import { type RetentionJob, startRetentionJobs } from '../retention/jobs.ts';
@@ -26,7 +27,8 @@ const send = (message: FromWorker) => {
 
 async function run(init: Extract<ToWorker, { t: 'init' }>): Promise<void> {
   const { config } = init;
-  const log = createLogger(init.logLevel).child({ proc: 'worker' });
+  const destination = init.logFile ? pino.destination({ dest: init.logFile, sync: false }) : undefined;
+  const log = createLogger(init.logLevel, destination).child({ proc: 'worker' });
   const db = openDb(config.store.path);
   const link = new DoorProcessLink(send, init.state);
   const bus = new EventBus((error, event) =>

@@ -12,7 +12,15 @@ import type { RetentionJob, RetentionRunResult } from '../retention/jobs.ts';
 export type CallTarget = 'door' | 'alarms' | 'nvr';
 
 export type ToWorker =
-  | { t: 'init'; config: DorvaktConfig; logLevel: string; nvr: boolean; state: WorkerState }
+  | {
+      t: 'init';
+      config: DorvaktConfig;
+      logLevel: string;
+      /** Append the log here instead of stdout. */
+      logFile?: string | undefined;
+      nvr: boolean;
+      state: WorkerState;
+    }
   | { t: 'state'; state: WorkerState }
   | { t: 'event'; event: DorvaktEvent }
   | { t: 'reply'; id: number; ok: true; value: unknown }

@@ -28,6 +28,8 @@ export interface WorkerSupervisorOptions {
   nvr: NvrAdmin | undefined;
   log: Logger;
   logLevel: string;
+  /** Append the worker's log here instead of stdout. */
+  logFile?: string | undefined;
   retryMinMs?: number;
   retryMaxMs?: number;
   /** A worker that answers no ping for this long is killed and started again. */
@@ -144,6 +146,7 @@ export class WorkerSupervisor {
       t: 'init',
       config: this.options.config,
       logLevel: this.options.logLevel,
+      logFile: this.options.logFile,
       nvr: this.options.nvr !== undefined,
       state: this.state(),
     });
