@@ -10,6 +10,7 @@ import { startMosquitto } from '../test/helpers/mosquitto.ts';
 import { freePort, waitFor } from '../test/helpers/ports.ts';
 import { createPtyPair } from '../test/helpers/pty.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
+import { childrenOf } from '../test/helpers/processes.ts';
 import { unitNodeFlags } from '../test/helpers/unit-flags.ts';
 
 export interface Figures {
@@ -118,18 +119,6 @@ function memoryOf(pid: number): { rss: number; anon: number } {
   return { rss: kb('VmRSS') / 1024, anon: kb('RssAnon') / 1024 };
 }
 
-function childPids(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
-}
-
 export interface StartOptions {
   /** Node flags before the script; default: the systemd unit's (as shipped). */
   nodeFlags?: string[];
@@ -179,7 +168,7 @@ export async function benchStartAndIdle(options: StartOptions = {}): Promise<Fig
   }
   const health = (await (await fetch(`http://127.0.0.1:${opsPort}/healthz`)).json()) as { status: string };
   // The worker process (dashboard, statistics, jobs) is the door process's child: reported on its own.
-  const workers = childPids(child.pid!).map((pid) => memoryOf(pid).rss);
+  const workers = childrenOf(child.pid!).map((pid) => memoryOf(pid).rss);
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
   await pty.close();

@@ -20,6 +20,7 @@ import { createPtyPair, type PtyPair } from '../test/helpers/pty.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import type { Figures } from './door-loop.ts';
 import { seedEntries } from './retention.ts';
+import { httpLogin } from './http-login.ts';
 
 const DAY = 86_400_000;
 const CARD = '12345678';
@@ -37,21 +38,6 @@ const rssMb = (pid: number | undefined) => {
     return 0;
   }
 };
-
-async function login(base: string, name: string, password: string): Promise<string> {
-  const page = await fetch(`${base}/login`);
-  const loginCookie = (page.headers.get('set-cookie') ?? '').split(';')[0]!;
-  const token = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
-  const res = await fetch(`${base}/login`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: loginCookie },
-    body: new URLSearchParams({ _csrf: token, name, password }).toString(),
-  });
-  const session = res.headers.getSetCookie().find((c) => c.startsWith('dorvakt_session='));
-  if (res.status !== 303 || !session) throw new Error(`bench login failed: ${res.status}`);
-  return session.split(';')[0]!;
-}
 
 /** The load in its own process (bench/load-client.ts): its parsing never runs on the door's event loop. */
 async function startLoad(mode: 'stats' | 'sse', base: string, cookie: string, paths: string[]) {
@@ -172,7 +158,7 @@ log: { level: warn }
   await addUser(app.db, { name: 'bench', role: 'admin', password: 'bench password 1', language: 'en' });
   await waitFor(() => app.doors[0]!.reader.online, 5000, 'reader');
   const base = await waitFor(() => service.webUrl, 30_000, 'the dashboard');
-  const cookie = await login(base, 'bench', 'bench password 1');
+  const cookie = await httpLogin(base, 'bench', 'bench password 1');
 
   const out: Figures[] = [];
   const workerRss = () => rssMb(service.worker.pid);

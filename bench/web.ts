@@ -18,6 +18,7 @@ import { addUser } from '../src/web/users.ts';
 import { MemoryDoorPanel, MemoryNvrAdmin, testConfig } from '../test/web/fixtures.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import type { Figures } from './door-loop.ts';
+import { httpLogin } from './http-login.ts';
 
 const DAY = 86_400_000;
 const MB = 1024 * 1024;
@@ -74,22 +75,6 @@ async function startDashboard(db: Db) {
   const address = app.server.address();
   const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   return { app, bus, base };
-}
-
-/** Logs in over HTTP like a browser; returns the session cookie. */
-async function httpLogin(base: string, name: string, password: string): Promise<string> {
-  const page = await fetch(`${base}/login`);
-  const loginCookie = (page.headers.get('set-cookie') ?? '').split(';')[0]!;
-  const token = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
-  const res = await fetch(`${base}/login`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: loginCookie },
-    body: new URLSearchParams({ _csrf: token, name, password }).toString(),
-  });
-  const session = res.headers.getSetCookie().find((c) => c.startsWith('dorvakt_session='));
-  if (res.status !== 303 || !session) throw new Error(`bench login failed: ${res.status}`);
-  return session.split(';')[0]!;
 }
 
 async function timeGet(

@@ -7,7 +7,7 @@ import { waitFor } from '../helpers/ports.ts';
 import { createPtyPair, type PtyPair } from '../helpers/pty.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { mutantCli, PULSE_BEFORE_COMMIT } from './mutant.ts';
-import { childrenOf, processGone } from './processes.ts';
+import { childrenOf, processGone } from '../helpers/processes.ts';
 import { RelayLogTail, relayFaults } from './relay-log-tail.ts';
 import { type ServiceChild, seedPatrons, spawnService, writeFaultConfig } from './service-child.ts';
 

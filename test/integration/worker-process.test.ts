@@ -7,19 +7,11 @@ import { createLogger } from '../../src/log/logger.ts';
 import { LocalPatronSource } from '../../src/patrons/local-registry.ts';
 import { type Service, startService } from '../../src/service.ts';
 import { freePort, waitFor } from '../helpers/ports.ts';
+import { processGone } from '../helpers/processes.ts';
 import { createPtyPair, type PtyPair } from '../helpers/pty.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const CARD = '24681357';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** The dashboard lives in the worker process: killing it must not touch a swipe, and it comes back. */
 describe('the worker process (dashboard, statistics, jobs)', () => {
@@ -83,7 +75,7 @@ log: { level: silent }
       5000,
       'the part_failed alarm naming the worker',
     );
-    expect(alive(firstPid)).toBe(false);
+    expect(processGone(firstPid)).toBe(true);
 
     const backUrl = await waitFor(
       () => worker.pid !== undefined && worker.pid !== firstPid && service!.webUrl,
@@ -110,6 +102,6 @@ log: { level: silent }
     const started = Date.now();
     await stopping;
     expect(Date.now() - started).toBeLessThan(10_000);
-    expect(alive(lastPid)).toBe(false);
+    expect(processGone(lastPid)).toBe(true);
   }, 90_000);
 });

@@ -10,6 +10,7 @@ import { createLogger } from '../../src/log/logger.ts';
 import { openDb } from '../../src/store/db.ts';
 import { WORKER_NICE, WorkerSupervisor } from '../../src/worker/supervisor.ts';
 import { waitFor } from '../helpers/ports.ts';
+import { processGone } from '../helpers/processes.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 class Panel implements DoorPanel {
@@ -33,15 +34,6 @@ class Panel implements DoorPanel {
   }
   manualLock(): void {}
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('WorkerSupervisor with a real worker process', () => {
   const dir = tempDir('supervisor-');
@@ -97,7 +89,7 @@ log: { level: silent }
     expect(performance.now() - started).toBeLessThan(2000);
     expect(supervisor.droppedEvents).toBeGreaterThan(4000);
     await waitFor(() => supervisor.pid !== undefined && supervisor.pid !== first, 15_000, 'a new worker');
-    expect(alive(first)).toBe(false);
+    expect(processGone(first)).toBe(true);
     expect(alarms.isActive('part_failed', 'worker')).toBe(true);
     await waitFor(() => !alarms.isActive('part_failed', 'worker'), 15_000, 'the new worker to report ready');
   }, 40_000);
@@ -112,6 +104,6 @@ log: { level: silent }
     expect(result).toMatchObject({ pinFailures: 0 });
     const pid = supervisor.pid!;
     await supervisor.stop();
-    expect(alive(pid)).toBe(false);
+    expect(processGone(pid)).toBe(true);
   }, 40_000);
 });
