@@ -292,8 +292,8 @@ function* anonymiseSteps(
     const segments = offsetSegments(options.timezone, lo, hi);
     for (const seg of segments) s.foldRange.run({ offset: seg.offsetMs, from: seg.start, to: seg.end });
     refreshSummaries(s, segments, budget !== undefined);
-    const deleted = s.deleteBefore.run(hi).changes;
     forgetLiveBefore(db, hi);
+    const deleted = s.deleteBefore.run(hi).changes;
     options.onBatch?.({ batch: batches + 1, rows: deleted });
     return deleted;
   });

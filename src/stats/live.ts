@@ -12,6 +12,8 @@ interface Statements {
   clearRange: Statement;
   fillRange: Statement;
   clearBefore: Statement;
+  subtractRange: Statement;
+  dropEmpty: Statement;
 }
 
 const cache = new WeakMap<Db, Statements>();
@@ -27,6 +29,15 @@ function statements(db: Db): Statements {
           WHERE ts >= @from AND ts < @to GROUP BY slot, door, mode, outcome, reason`,
       ),
       clearBefore: db.prepare('DELETE FROM entry_live_hourly WHERE slot < ?'),
+      subtractRange: db.prepare(
+        `UPDATE entry_live_hourly SET count = entry_live_hourly.count - gone.n
+           FROM (SELECT CAST(ts AS INTEGER) / 3600000 AS slot, door, mode, outcome, reason, COUNT(*) AS n
+                   FROM entries WHERE ts >= @from AND ts < @to GROUP BY slot, door, mode, outcome, reason) AS gone
+          WHERE entry_live_hourly.slot = gone.slot AND entry_live_hourly.door = gone.door
+            AND entry_live_hourly.mode = gone.mode AND entry_live_hourly.outcome = gone.outcome
+            AND entry_live_hourly.reason = gone.reason`,
+      ),
+      dropEmpty: db.prepare('DELETE FROM entry_live_hourly WHERE slot = ? AND count <= 0'),
     };
     cache.set(db, s);
   }
@@ -41,11 +52,18 @@ export function recountLiveSlots(db: Db, fromSlot: number, toSlot: number): void
   s.fillRange.run({ from: fromSlot * SLOT_MS, to: toSlot * SLOT_MS });
 }
 
-/** After every entry with ts < `before` was deleted: drops the slots wholly before it, recounts the split one. */
+/**
+ * Call BEFORE deleting every entry with ts < `before`: drops the slots wholly before it and takes the
+ * split slot's doomed entries off its counts (only those rows are read, not the whole hour: a batch beside
+ * the door must stay short).
+ */
 export function forgetLiveBefore(db: Db, before: number): void {
+  const s = statements(db);
   const slot = Math.floor(before / SLOT_MS);
-  statements(db).clearBefore.run(slot);
-  if (before % SLOT_MS !== 0) recountLiveSlots(db, slot, slot + 1);
+  s.clearBefore.run(slot);
+  if (before % SLOT_MS === 0) return;
+  s.subtractRange.run({ from: slot * SLOT_MS, to: before });
+  s.dropEmpty.run(slot);
 }
 
 /** Recounts everything (repair). */
