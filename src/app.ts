@@ -10,6 +10,7 @@ import type { NvrKey } from './contract/nvr-auth.ts';
 import { readNvrKeys } from './nvr/config.ts';
 import type { NvrController } from './nvr/controller.ts';
 import { FrigateRecordingSchedule } from './nvr/frigate-recording.ts';
+import { OptionalPart } from './lifecycle/optional-part.ts';
 import type { PatronSource } from './contract/patron.ts';
 import { createDoorDriver } from './door/create-driver.ts';
 import { Door } from './door/door.ts';
@@ -136,11 +137,6 @@ export async function startApp(options: AppOptions): Promise<App> {
   });
 
   const baseTopic = config.mqtt.base_topic ?? `dorvakt/${config.site.id}`;
-  const broker = await chooseBroker(
-    config.mqtt.url,
-    config.mqtt.embedded_fallback,
-    log.child({ mod: 'mqtt' }),
-  );
   const mqtt = new MqttLink(
     {
       url: config.mqtt.url,
@@ -149,7 +145,6 @@ export async function startApp(options: AppOptions): Promise<App> {
       username: config.mqtt.username,
       password: config.mqtt.password ? readSecret(config.mqtt.password) : undefined,
       tls: mqttTls(config.mqtt.tls),
-      protocolVersion: broker.kind === 'embedded' ? 4 : (config.mqtt.protocol_version ?? 5),
       info: describeController(config),
       onRefused: (kind) => metrics.mqttRefused.inc({ kind }),
     },
@@ -181,7 +176,6 @@ export async function startApp(options: AppOptions): Promise<App> {
     await schedulesReady;
   } catch (error) {
     await mqtt.stop();
-    await broker.close();
     db.close();
     throw error;
   }
@@ -244,9 +238,29 @@ export async function startApp(options: AppOptions): Promise<App> {
     runtime.applyHold();
     reader.start();
   }
-  const nvr = config.nvr.enabled ? await startNvr() : undefined;
-  /** Camera retention is optional: an unusable key raises an alarm and leaves the doors running. */
-  async function startNvr(): Promise<NvrController | undefined> {
+  // Readers are open and relays locked: swipes are decided from here on.
+  log.info({ doors: doors.length, readyMs: Math.round(performance.now()) }, 'door ready');
+
+  // MQTT after the doors: choosing the broker may wait on the network and mqtt.js is slow to load, and a
+  // swipe never needs either (events published meanwhile wait in the link).
+  let broker: BrokerChoice = { kind: 'external', url: config.mqtt.url, close: async () => undefined };
+  let mqttOpen = false;
+  try {
+    broker = await chooseBroker(config.mqtt.url, config.mqtt.embedded_fallback, log.child({ mod: 'mqtt' }));
+    await mqtt.open(broker.kind === 'embedded' ? 4 : (config.mqtt.protocol_version ?? 5));
+    mqttOpen = true;
+  } catch (error) {
+    const message = (error as Error)?.message ?? String(error);
+    log.error({ mod: 'mqtt', err: message }, 'MQTT: failed to start; the door runs without it');
+    alarms.raise('part_failed', 'mqtt', message.slice(0, 300));
+  }
+  const nvrPart = config.nvr.enabled && mqttOpen ? nvrControllerPart() : undefined;
+  await nvrPart?.begin();
+  /**
+   * Camera retention is optional: an unusable key raises an alarm and leaves the doors running (a config
+   * error, not retried); a controller that fails to start is retried with backoff under `part_failed`.
+   */
+  function nvrControllerPart(): OptionalPart<NvrController> | undefined {
     let keys: NvrKey[];
     try {
       keys = config.nvr.auth ? readNvrKeys(config.nvr.auth, (ref) => readSecret(ref)) : [];
@@ -256,40 +270,61 @@ export async function startApp(options: AppOptions): Promise<App> {
       alarms.raise('nvr_unreachable', '', `not started: ${(error as Error).message}`);
       return undefined;
     }
-    try {
-      // Imported only here: a site without camera retention never loads it (nor its message schemas).
-      const { NvrController } = await import('./nvr/controller.ts');
-      const controller = new NvrController({
-        config: config.nvr,
-        db,
-        mqtt: mqtt.client,
-        alarms,
-        log: log.child({ mod: 'nvr' }),
-        keys,
-        onRejected: (reason) => metrics.nvrRejected.inc({ reason }),
-      });
-      controller.start();
-      return controller;
-    } catch (error) {
-      // A part the door can live without: it says why and the doors run on.
-      const message = (error as Error)?.message ?? String(error);
-      log.error({ mod: 'nvr', err: message }, 'nvr: failed to start; the door runs without it');
-      alarms.raise('part_failed', 'nvr', message.slice(0, 300));
-      return undefined;
-    }
+    return new OptionalPart<NvrController>({
+      name: 'nvr',
+      alarms,
+      log: log.child({ mod: 'nvr' }),
+      start: async () => {
+        // Imported only here: a site without camera retention never loads it (nor its message schemas).
+        const { NvrController } = await import('./nvr/controller.ts');
+        const controller = new NvrController({
+          config: config.nvr,
+          db,
+          mqtt: mqtt.client,
+          alarms,
+          log: log.child({ mod: 'nvr' }),
+          keys,
+          onRejected: (reason) => metrics.nvrRejected.inc({ reason }),
+        });
+        try {
+          controller.start();
+        } catch (error) {
+          await controller.stop().catch(() => undefined);
+          throw error;
+        }
+        return controller;
+      },
+      stop: (controller) => controller.stop(),
+    });
   }
   // Started after the watchers: their first modes are read here, later ones come on the bus.
-  const frigateRecording = config.nvr.frigate_recording.enabled
-    ? new FrigateRecordingSchedule({
-        config: config.nvr.frigate_recording,
-        mqtt: mqtt.client,
-        bus,
-        alarms,
-        log,
-        initialModes: doors.map((d) => [d.id, d.watcher.current()] as const),
-      })
-    : undefined;
-  frigateRecording?.start();
+  const frigatePart =
+    config.nvr.frigate_recording.enabled && mqttOpen
+      ? new OptionalPart<FrigateRecordingSchedule>({
+          name: 'frigate_recording',
+          alarms,
+          log,
+          start: async () => {
+            const schedule = new FrigateRecordingSchedule({
+              config: config.nvr.frigate_recording,
+              mqtt: mqtt.client,
+              bus,
+              alarms,
+              log,
+              initialModes: doors.map((d) => [d.id, d.watcher.current()] as const),
+            });
+            try {
+              schedule.start();
+            } catch (error) {
+              schedule.stop();
+              throw error;
+            }
+            return schedule;
+          },
+          stop: async (schedule) => schedule.stop(),
+        })
+      : undefined;
+  await frigatePart?.begin();
   const readyAt = Date.now();
 
   const healthy = () => {
@@ -315,15 +350,19 @@ export async function startApp(options: AppOptions): Promise<App> {
     broker,
     metrics,
     patrons,
-    nvr,
-    frigateRecording,
+    get nvr() {
+      return nvrPart?.current;
+    },
+    get frigateRecording() {
+      return frigatePart?.current;
+    },
     readyAt,
     healthy,
     async stop() {
       schedules.stop();
       for (const door of doors) await door.close();
-      frigateRecording?.stop();
-      await nvr?.stop();
+      await frigatePart?.end();
+      await nvrPart?.end();
       await mqtt.stop();
       await broker.close();
       await patrons.close?.();

@@ -22,8 +22,6 @@ const STOP_TIMEOUT_MS = 15_000;
 export async function startService(options: AppOptions): Promise<Service> {
   const app = await startApp(options);
   const { config, log } = options;
-  // Readers are open and relays locked: swipes are decided from here on.
-  log.info({ doors: app.doors.length, readyMs: Math.round(performance.now()) }, 'door ready');
   const ops = new OptionalPart<OpsServer>({
     name: 'ops',
     start: () =>
@@ -61,7 +59,7 @@ export async function startService(options: AppOptions): Promise<Service> {
     bus: app.bus,
     alarms: app.alarms,
     doors: app.doors,
-    nvr: app.nvr,
+    nvr: () => app.nvr,
     log: log.child({ mod: 'worker' }),
     logLevel: log.level,
     logFile: options.logFile,

@@ -1,4 +1,4 @@
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Alarms } from '../alarms/alarms.ts';
 import type { MqttTlsOptions } from './mqtt-tls.ts';
 import type { DorvaktEvent } from '../contract/events.ts';
@@ -33,7 +33,12 @@ export interface MqttLinkOptions {
  * schema first; one that fails is refused (logged and counted), never sent.
  */
 export class MqttLink {
-  readonly client: MqttClient;
+  private connection: MqttClient | undefined;
+  /** Payloads published before `open` (the doors start first); sent in order once the client exists. */
+  private readonly early: { topic: string; body: string; retain: boolean }[] = [];
+  /** Early payloads dropped over the bound (the broker choice never answered). */
+  droppedEarly = 0;
+  private protocolVersion: 4 | 5 | undefined;
   private offlineTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private stopped = false;
@@ -46,11 +51,28 @@ export class MqttLink {
     private readonly bus: EventBus,
     private readonly alarms: Alarms,
     private readonly log: Logger,
-  ) {
+  ) {}
+
+  /** The connection; only after `open`. */
+  get client(): MqttClient {
+    if (!this.connection) throw new Error('MQTT link not open yet');
+    return this.connection;
+  }
+
+  /**
+   * Connects. Loaded and called after the doors are ready: mqtt.js is the heaviest module the door
+   * process loads, and a swipe never needs it.
+   */
+  async open(protocolVersion: 4 | 5 = this.options.protocolVersion ?? 5): Promise<MqttClient> {
+    if (this.connection) return this.connection;
+    const { connect } = await import('mqtt');
+    if (this.stopped) throw new Error('MQTT link stopped before it opened');
+    this.protocolVersion = protocolVersion;
+    const options = this.options;
     const statusTopic = `${options.baseTopic}/status`;
     const clientOptions: IClientOptions = {
       clientId: options.clientId,
-      protocolVersion: options.protocolVersion ?? 5,
+      protocolVersion,
       clean: true,
       reconnectPeriod: 1000,
       connectTimeout: 5000,
@@ -61,18 +83,23 @@ export class MqttLink {
       ...(options.password ? { password: options.password } : {}),
       ...(options.tls ?? {}),
     };
-    this.client = connect(options.url, clientOptions);
-    this.client.on('connect', () => {
+    const client = connect(options.url, clientOptions);
+    this.connection = client;
+    client.on('connect', () => {
       this.clearOfflineTimer();
       this.alarms.clear('broker_offline');
       this.log.info({ url: redactUrl(options.url) }, 'MQTT connected');
-      this.client.publish(statusTopic, 'online', { qos: 1, retain: true });
+      client.publish(statusTopic, 'online', { qos: 1, retain: true });
       this.publishInfo();
       // Retained state may be stale on a restarted broker: publish it again.
       for (const [door, state] of this.doorState) this.publishState(door, state);
     });
-    this.client.on('close', () => this.armOfflineTimer());
-    this.client.on('error', (error) => this.log.warn({ err: error.message }, 'MQTT error'));
+    client.on('close', () => this.armOfflineTimer());
+    client.on('error', (error) => this.log.warn({ err: error.message }, 'MQTT error'));
+    // mqtt.js queues QoS 1 while it connects.
+    for (const early of this.early.splice(0))
+      client.publish(early.topic, early.body, { qos: 1, retain: early.retain });
+    return client;
   }
 
   start(): void {
@@ -122,7 +149,7 @@ export class MqttLink {
       v: CONTRACT_VERSION,
       contract: CONTRACT_VERSION,
       ...info,
-      capabilities: { ...info.capabilities, mqtt_protocol: this.options.protocolVersion ?? 5 },
+      capabilities: { ...info.capabilities, mqtt_protocol: this.protocolVersion ?? 5 },
       ts: new Date().toISOString(),
     };
     this.publishJson('info', `${this.options.baseTopic}/info`, payload, true);
@@ -142,14 +169,21 @@ export class MqttLink {
       }
       return;
     }
-    this.client.publish(topic, JSON.stringify(payload), { qos: 1, retain });
+    const body = JSON.stringify(payload);
+    if (this.connection) {
+      this.connection.publish(topic, body, { qos: 1, retain });
+    } else if (this.early.length < MAX_EARLY) {
+      this.early.push({ topic, body, retain });
+    } else {
+      this.droppedEarly++;
+    }
   }
 
   private armOfflineTimer(): void {
-    if (this.stopped || this.offlineTimer || this.client.connected) return;
+    if (this.stopped || this.offlineTimer || this.connected) return;
     this.offlineTimer = setTimeout(() => {
       this.offlineTimer = undefined;
-      if (!this.client.connected) this.alarms.raise('broker_offline', '', redactUrl(this.options.url));
+      if (!this.connected) this.alarms.raise('broker_offline', '', redactUrl(this.options.url));
     }, this.options.offlineAlarmAfterMs ?? 10_000);
     this.offlineTimer.unref();
   }
@@ -160,7 +194,7 @@ export class MqttLink {
   }
 
   get connected(): boolean {
-    return this.client.connected;
+    return this.connection?.connected ?? false;
   }
 
   /** Publishes `offline` ourselves on a clean stop (the LWT covers crashes). */
@@ -170,18 +204,22 @@ export class MqttLink {
     this.clearOfflineTimer();
     // A broker that hangs (or dies as we stop) never acknowledges: give up after a bound, the LWT says
     // offline anyway, and stopping must never wait on the network.
-    if (this.client.connected) {
+    const client = this.connection;
+    if (!client) return;
+    if (client.connected) {
       await within(
         STOP_WAIT_MS,
-        this.client.publishAsync(`${this.options.baseTopic}/status`, 'offline', { qos: 1, retain: true }),
+        client.publishAsync(`${this.options.baseTopic}/status`, 'offline', { qos: 1, retain: true }),
       );
     }
     // mqtt.js ignores a second end() while one is pending, so a stuck one is cut at the socket.
-    if (!(await within(STOP_WAIT_MS, this.client.endAsync()))) this.client.stream?.destroy();
+    if (!(await within(STOP_WAIT_MS, client.endAsync()))) client.stream?.destroy();
   }
 }
 
 const STOP_WAIT_MS = 1000;
+/** Events and states the doors publish while the broker is being chosen: a few per door. */
+const MAX_EARLY = 1000;
 
 /** True when `promise` settled within `ms` (either way). */
 async function within(ms: number, promise: Promise<unknown>): Promise<boolean> {

@@ -25,7 +25,8 @@ export interface WorkerSupervisorOptions {
   bus: EventBus;
   alarms: Alarms;
   doors: DoorPanel[];
-  nvr: NvrAdmin | undefined;
+  /** The NVR controller while it runs (it may be retrying its start). */
+  nvr: () => NvrAdmin | undefined;
   log: Logger;
   logLevel: string;
   /** Append the worker's log here instead of stdout. */
@@ -147,7 +148,7 @@ export class WorkerSupervisor {
       config: this.options.config,
       logLevel: this.options.logLevel,
       logFile: this.options.logFile,
-      nvr: this.options.nvr !== undefined,
+      nvr: this.options.config.nvr.enabled,
       state: this.state(),
     });
     // Until it reports ready, the worker has the start timeout; pings begin after.
@@ -275,8 +276,14 @@ export class WorkerSupervisor {
     const refuse = (why: string) => Object.assign(new Error(why), { name: 'RefusedCall' });
     if (message.target === 'alarms') return this.options.alarms;
     if (message.target === 'nvr') {
-      if (!this.options.nvr) throw refuse('camera retention is not configured');
-      return this.options.nvr;
+      const nvr = this.options.nvr();
+      if (!nvr)
+        throw refuse(
+          this.options.config.nvr.enabled
+            ? 'camera retention is not running'
+            : 'camera retention is not configured',
+        );
+      return nvr;
     }
     const door = this.options.doors.find((d) => d.id === message.door);
     if (!door) throw refuse(`no such door ${String(message.door)}`);

@@ -117,6 +117,7 @@ beforeAll(async () => {
     log,
   );
   link.start();
+  await link.open();
   await waitFor(() => link.connected, 5000, 'link connected');
 });
 

@@ -26,6 +26,7 @@ async function linked(broker: Broker): Promise<MqttLink> {
     log,
   );
   link.start();
+  await link.open();
   cleanups.push(() => {
     db.close();
     dir.cleanup();

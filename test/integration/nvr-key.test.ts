@@ -46,7 +46,7 @@ nvr: { enabled: true, auth: { keys: [{ id: k1, secret: { file: ${keyFile} } }] }
 log: { level: silent }
 `);
 
-  it('a controller that throws while starting (a corrupt stored state): the door runs, part_failed names nvr', async () => {
+  it('a controller that throws while starting (a corrupt stored state): the door runs, part_failed names nvr, and a retry starts it once repaired', async () => {
     writeFileSync(join(dir.path, 'good.key'), 'a-good-nvr-key-0123456789abcdefghijklmnop', { mode: 0o600 });
     const cfg = config(join(dir.path, 'good.key'));
     const seed = openDb(cfg.store.path);
@@ -62,9 +62,13 @@ log: { level: silent }
       /JSON/,
     );
     await waitFor(() => app.doors[0]!.reader.online, 5000, 'reader online');
+    // Repaired (here: the corrupt rows removed), the next retry starts it and the alarm clears.
+    app.db.prepare('DELETE FROM nvr_state').run();
+    await waitFor(() => app.nvr !== undefined, 15_000, 'the controller started on a retry');
+    expect(app.alarms.isActive('part_failed', 'nvr')).toBe(false);
     await app.stop();
     apps.pop();
-  });
+  }, 30_000);
 
   for (const [what, file, why] of [
     ['missing', 'missing.key', /cannot read/],

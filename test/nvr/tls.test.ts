@@ -71,7 +71,7 @@ describe('mqtts:// with a CA, client certificate and key', () => {
     );
     const rig = makeController(
       join(tmp.path, 'db.sqlite'),
-      link.client,
+      await link.open(),
       log,
       testNvrConfig({ base_topic: 'tls-nvr' }),
     );

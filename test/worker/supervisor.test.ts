@@ -66,7 +66,7 @@ log: { level: silent }
       bus,
       alarms,
       doors: [panel],
-      nvr: undefined,
+      nvr: () => undefined,
       log,
       logLevel: 'silent',
       pingTimeoutMs,
