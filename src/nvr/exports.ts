@@ -265,13 +265,13 @@ export class ExportCases {
       return;
     }
     const answer: ExportResponse = parsed.value;
-    const row = outbox.find(answer.id, 'export');
-    if (!row) {
+    const row = outbox.requestFor('export', answer.id);
+    if (row === 'unknown') {
       log.warn({ id: answer.id }, 'nvr: export response for an unknown request ignored');
       return;
     }
     this.deps.alarms.clear('nvr_unreachable');
-    if (row.answered_at !== null) {
+    if (row === 'duplicate') {
       log.debug({ id: answer.id }, 'nvr: duplicate export response ignored');
       return;
     }

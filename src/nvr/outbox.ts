@@ -71,6 +71,16 @@ export class Outbox {
       | undefined;
   }
 
+  /**
+   * The request an answer is for: `unknown` when no request of that kind has its id, `duplicate` when it was
+   * answered already (both change nothing), else the request's row.
+   */
+  requestFor(kind: RequestKind, id: string): OutboxRow | 'unknown' | 'duplicate' {
+    const row = this.find(id, kind);
+    if (!row) return 'unknown';
+    return row.answered_at === null ? row : 'duplicate';
+  }
+
   markAnswered(id: string, answer: unknown, now: number): void {
     this.db
       .prepare('UPDATE nvr_outbox SET answered_at = ?, answer = ? WHERE id = ?')

@@ -75,13 +75,9 @@ export class PurgeSweep {
       return;
     }
     const answer: PurgeResponse = parsed.value;
-    const row = outbox.find(answer.id, 'purge');
-    if (!row) {
-      log.warn({ id: answer.id }, 'nvr: purge response for an unknown request ignored');
-      return;
-    }
-    if (row.answered_at !== null) {
-      log.debug({ id: answer.id }, 'nvr: duplicate purge response ignored');
+    const row = outbox.requestFor('purge', answer.id);
+    if (row === 'unknown' || row === 'duplicate') {
+      log.warn({ id: answer.id, why: row }, 'nvr: purge response ignored');
       return;
     }
     const now = this.deps.nowMs();
