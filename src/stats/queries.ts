@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import type { Db } from '../store/db.ts';
+import { type Db, openReadOnly } from '../store/db.ts';
 import {
   dayFromNumber,
   dayNumber,
@@ -586,55 +586,112 @@ function compareKeys(a: CsvKey, b: CsvKey): number {
  * category and age band, and its count; sorted by those columns. For the annual library statistics.
  */
 export function statsCsv(db: Db, q: StatsQuery): string {
-  const w = timeWindow(q);
-  const lines = [[...CSV_COLUMNS, 'count'].join(',')];
-  if (w.toTs > w.fromTs) {
-    // Identified entries at full detail, sorted; merged into the anonymised rows, which come in key order.
-    const rawTotals = new Map<string, { key: CsvKey; n: number }>();
-    const rawStmt = prepared(
-      db,
-      `SELECT (ts + CAST(@offset AS INTEGER)) / 3600000 AS lh, door, mode, outcome, reason,
-              COALESCE(category, '') AS category, COALESCE(age_band, '') AS age_band, COUNT(*) AS n
-         FROM entries WHERE ts >= @from AND ts < @to${doorFilter(w)}
-        GROUP BY lh, door, mode, outcome, reason, category, age_band`,
-    );
-    for (const seg of offsetSegments(w.timezone, w.fromTs, w.toTs)) {
-      const p: Record<string, string | number> = { from: seg.start, to: seg.end, offset: seg.offsetMs };
-      if (w.door !== undefined) p['door'] = w.door;
-      for (const r of rawStmt.raw().all(p) as [
-        number,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-        number,
-      ][]) {
-        const key: CsvKey = [dayOfLocalHour(r[0]), hourOfLocalHour(r[0]), r[1], r[2], r[3], r[4], r[5], r[6]];
-        const id = key.join('\u0000');
-        const have = rawTotals.get(id);
-        if (have) have.n += r[7];
-        else rawTotals.set(id, { key, n: r[7] });
-      }
+  let csv = '';
+  for (const chunk of statsCsvChunks(db, q)) csv += chunk;
+  return csv;
+}
+
+/** Rows per page of entry_stats read by statsCsvChunks. */
+const CSV_PAGE_ROWS = 5000;
+
+/**
+ * statsCsv for a response body: read through its own read-only connection inside one read transaction (one
+ * snapshot, however long the client takes), yielding to the event loop between pages.
+ */
+export async function* streamStatsCsv(
+  storePath: string,
+  q: StatsQuery,
+  pageRows = CSV_PAGE_ROWS,
+): AsyncGenerator<string> {
+  const db = openReadOnly(storePath);
+  try {
+    db.exec('BEGIN');
+    for (const chunk of statsCsvChunks(db, q, pageRows)) {
+      yield chunk;
+      await new Promise((resolve) => setImmediate(resolve));
     }
-    const raw = [...rawTotals.values()].sort((a, b) => compareKeys(a.key, b.key));
-    const emit = (key: CsvKey, n: number) => {
-      let line = '';
-      for (const v of key) line += `${csvCell(v)},`;
-      lines.push(line + String(n));
-    };
-    let i = 0;
-    const stats = prepared(
-      db,
-      `SELECT day, hour, door, mode, outcome, reason, category, age_band, count FROM entry_stats
-        WHERE ${KEY_RANGE}${doorFilter(w)} ORDER BY day, hour, door, mode, outcome, reason, category, age_band`,
-    )
-      .raw()
-      .iterate(keyParams(w)) as IterableIterator<
-      [string, number, string, string, string, string, string, string, number]
-    >;
-    for (const r of stats) {
+  } finally {
+    if (db.inTransaction) db.exec('COMMIT');
+    db.close();
+  }
+}
+
+/**
+ * statsCsv in chunks of about `pageRows` lines, each read by its own statement (keyset paging on the key),
+ * so a caller can yield between chunks and memory stays bounded whatever the window. Read it inside one
+ * read transaction for a consistent snapshot (see streamStatsCsv).
+ */
+export function* statsCsvChunks(db: Db, q: StatsQuery, pageRows = CSV_PAGE_ROWS): Generator<string> {
+  const w = timeWindow(q);
+  yield `${[...CSV_COLUMNS, 'count'].join(',')}\r\n`;
+  if (w.toTs <= w.fromTs) return;
+  // Identified entries at full detail (days, not years: they are anonymised after identified_days), sorted;
+  // merged into the anonymised rows, which come in key order.
+  const rawTotals = new Map<string, { key: CsvKey; n: number }>();
+  const rawStmt = prepared(
+    db,
+    `SELECT (ts + CAST(@offset AS INTEGER)) / 3600000 AS lh, door, mode, outcome, reason,
+            COALESCE(category, '') AS category, COALESCE(age_band, '') AS age_band, COUNT(*) AS n
+       FROM entries WHERE ts >= @from AND ts < @to${doorFilter(w)}
+      GROUP BY lh, door, mode, outcome, reason, category, age_band`,
+  );
+  for (const seg of offsetSegments(w.timezone, w.fromTs, w.toTs)) {
+    const p: Record<string, string | number> = { from: seg.start, to: seg.end, offset: seg.offsetMs };
+    if (w.door !== undefined) p['door'] = w.door;
+    for (const r of rawStmt.raw().all(p) as [
+      number,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      number,
+    ][]) {
+      const key: CsvKey = [dayOfLocalHour(r[0]), hourOfLocalHour(r[0]), r[1], r[2], r[3], r[4], r[5], r[6]];
+      const id = key.join('\u0000');
+      const have = rawTotals.get(id);
+      if (have) have.n += r[7];
+      else rawTotals.set(id, { key, n: r[7] });
+    }
+  }
+  const raw = [...rawTotals.values()].sort((a, b) => compareKeys(a.key, b.key));
+  let chunk = '';
+  const emit = (key: CsvKey, n: number) => {
+    for (const v of key) chunk += `${csvCell(v)},`;
+    chunk += `${n}\r\n`;
+  };
+  const columns = 'day, hour, door, mode, outcome, reason, category, age_band';
+  const select = `SELECT ${columns}, count FROM entry_stats WHERE ${KEY_RANGE}${doorFilter(w)}`;
+  const firstPage = prepared(db, `${select} ORDER BY ${columns} LIMIT @limit`);
+  // `+day` keeps the window's day bounds out of the index choice: each page then seeks to the last key on
+  // the primary key instead of scanning from the window's first day again.
+  const windowWithoutIndex = KEY_RANGE.replaceAll('day ', '+day ').replaceAll('(day', '(+day');
+  const nextPage = prepared(
+    db,
+    `SELECT ${columns}, count FROM entry_stats WHERE ${windowWithoutIndex}${doorFilter(w)}
+        AND (${columns}) > (@k0, @k1, @k2, @k3, @k4, @k5, @k6, @k7) ORDER BY ${columns} LIMIT @limit`,
+  );
+  const params = { ...keyParams(w), limit: Math.max(1, Math.floor(pageRows)) };
+  let i = 0;
+  let last: CsvKey | undefined;
+  for (;;) {
+    const page = (
+      last === undefined
+        ? firstPage.raw().all(params)
+        : nextPage.raw().all({
+            ...params,
+            k0: last[0],
+            k1: last[1],
+            k2: last[2],
+            k3: last[3],
+            k4: last[4],
+            k5: last[5],
+            k6: last[6],
+            k7: last[7],
+          })
+    ) as [string, number, string, string, string, string, string, string, number][];
+    for (const r of page) {
       const key = r.slice(0, 8) as CsvKey;
       let n = r[8];
       while (i < raw.length && compareKeys(raw[i]!.key, key) < 0) {
@@ -646,8 +703,12 @@ export function statsCsv(db: Db, q: StatsQuery): string {
         i++;
       }
       emit(key, n);
+      last = key;
     }
-    for (; i < raw.length; i++) emit(raw[i]!.key, raw[i]!.n);
+    if (chunk) yield chunk;
+    chunk = '';
+    if (page.length < params.limit) break;
   }
-  return `${lines.join('\r\n')}\r\n`;
+  for (; i < raw.length; i++) emit(raw[i]!.key, raw[i]!.n);
+  if (chunk) yield chunk;
 }

@@ -43,6 +43,16 @@ export function openDb(path: string, options: OpenDbOptions = {}): Db {
 }
 
 /**
+ * A read-only connection to an existing store (migrated by whoever opened it for writing): for long reads
+ * that page through one snapshot without tying up the caller's own connection.
+ */
+export function openReadOnly(path: string): Db {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
+
+/**
  * Two processes write this store (the door and the worker, and admin commands). A deferred transaction that
  * reads first and then writes fails at once with SQLITE_BUSY when the other process committed in between (its
  * snapshot is stale; the busy timeout does not apply), so every transaction takes the write lock at BEGIN and

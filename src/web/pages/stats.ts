@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { statsCsv, statsOverview, type StatsQuery } from '../../stats/queries.ts';
+import { Readable } from 'node:stream';
+import { statsCsv, statsOverview, type StatsQuery, streamStatsCsv } from '../../stats/queries.ts';
 import { barChart, type Series } from '../charts.ts';
 import { html } from '../html.ts';
 import { layout, type PageContext } from '../layout.ts';
@@ -96,10 +97,15 @@ ${barChart({ id: 'chart-mode', title: t('stats.staffed_vs'), labels: modes.map((
   get(app, 'staff', '/stats.csv', async (req, reply) => {
     const w = windowOf(env, req, MAX_CSV_DAYS);
     const name = `dorvakt-stats-${w.from}-${w.to}${w.door ? `-${w.door}` : ''}.csv`;
-    return reply
-      .type('text/csv; charset=utf-8')
-      .header('content-disposition', `attachment; filename="${name}"`)
-      .header('cache-control', 'no-store')
-      .send(statsCsv(deps.db, w.query));
+    return (
+      reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${name}"`)
+        .header('cache-control', 'no-store')
+        // Streamed from a file store: a year of rows never sits in memory at once, nor holds up other pages.
+        .send(
+          deps.db.memory ? statsCsv(deps.db, w.query) : Readable.from(streamStatsCsv(deps.db.name, w.query)),
+        )
+    );
   });
 }
