@@ -22,8 +22,20 @@ import { ilsConfigWithDefaults } from '../../src/ils/config.ts';
 import { createIlsPatronSource } from '../../src/ils/source.ts';
 import { verdictFromStanding } from '../../src/ils/standing.ts';
 import { createLogger } from '../../src/log/logger.ts';
-import { parseExportResponse, parseNvrStatus, parsePurgeResponse } from '../../src/nvr/messages.ts';
-import { parseExportRequest, parsePurgeRequest } from '../../src/nvr-agent/requests.ts';
+import {
+  exportResponseSchema,
+  parseExportResponse,
+  parseNvrStatus,
+  parsePurgeResponse,
+  purgeResponseSchema,
+  statusSchema,
+} from '../../src/nvr/messages.ts';
+import {
+  exportSchema,
+  parseExportRequest,
+  parsePurgeRequest,
+  purgeSchema,
+} from '../../src/nvr-agent/requests.ts';
 import { LocalPatronSource } from '../../src/patrons/local-registry.ts';
 import type { PatronSource } from '../../src/contract/patron.ts';
 import { cardHasher } from '../../src/privacy/card-hash.ts';
@@ -374,6 +386,15 @@ export const MQTT_PARSERS = {
   purgeResponse: parsePurgeResponse,
   exportResponse: parseExportResponse,
   status: parseNvrStatus,
+};
+
+/** The schema each parser validates against (the generators in schema-arbitrary.ts build from these). */
+export const MQTT_SCHEMAS: Record<keyof typeof MQTT_PARSERS, object> = {
+  purgeRequest: purgeSchema,
+  exportRequest: exportSchema,
+  purgeResponse: purgeResponseSchema,
+  exportResponse: exportResponseSchema,
+  status: statusSchema,
 };
 
 /**
