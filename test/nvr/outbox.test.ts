@@ -14,7 +14,13 @@ afterEach(() => {
 });
 
 /** An outbox on a real SQLite file with a clock the test moves; the agent never answers. */
-function silentAgentOutbox(maxTries: number) {
+function silentAgentOutbox(
+  maxTries: number,
+  timing: { answer_timeout_ms: number; backoff: { factor: number; max_ms: number } } = {
+    answer_timeout_ms: 1000,
+    backoff: { factor: 1, max_ms: 1000 },
+  },
+) {
   const tmp = tempDir('outbox-');
   const db = openDb(join(tmp.path, 'dorvakt.sqlite'));
   cleanups.push(() => {
@@ -22,19 +28,17 @@ function silentAgentOutbox(maxTries: number) {
     tmp.cleanup();
   });
   const alarms = new Alarms(db, new EventBus(), captureLog().log);
-  const config = testNvrConfig({
-    answer_timeout_ms: 1000,
-    max_tries: maxTries,
-    backoff: { factor: 1, max_ms: 1000 },
-  });
-  let now = 1_700_000_000_000;
+  const config = testNvrConfig({ max_tries: maxTries, ...timing });
+  const start = 1_700_000_000_000;
+  let now = start;
+  let online = true;
   const sent: OutboxRow[] = [];
   const outbox = new Outbox({
     config,
     db,
     alarms,
     nowMs: () => now,
-    connected: () => true,
+    connected: () => online,
     publish: (row) => sent.push(row),
   });
   const request = { id: 'req-1' } as unknown as PurgeRequest;
@@ -44,7 +48,26 @@ function silentAgentOutbox(maxTries: number) {
     now += 1000;
     outbox.sendDue();
   };
-  return { outbox, alarms, sent, nextRound, sendNow: () => outbox.sendDue() };
+  /** Moves the clock in steps of `stepMs` up to `untilMs` after the start, sending what is due at each. */
+  const runUntil = (untilMs: number, stepMs: number) => {
+    while (now - start < untilMs) {
+      now += stepMs;
+      outbox.sendDue();
+    }
+  };
+  const setOnline = (value: boolean) => {
+    online = value;
+  };
+  return {
+    outbox,
+    alarms,
+    sent,
+    nextRound,
+    runUntil,
+    setOnline,
+    sendNow: () => outbox.sendDue(),
+    at: () => now - start,
+  };
 }
 
 describe('outbox: a silent agent', () => {
@@ -74,5 +97,55 @@ describe('outbox: a silent agent', () => {
     for (let i = 0; i < 5; i++) rig.nextRound();
     expect(rig.sent).toHaveLength(1);
     expect(rig.alarms.isActive('nvr_unreachable')).toBe(false);
+  });
+});
+
+describe('outbox: resends', () => {
+  it('back off by the factor from answer_timeout_ms, capped at max_ms', () => {
+    const rig = silentAgentOutbox(100, { answer_timeout_ms: 100, backoff: { factor: 2, max_ms: 1000 } });
+    const times: number[] = [];
+    const record = () => {
+      while (times.length < rig.sent.length) times.push(rig.at());
+    };
+    rig.sendNow();
+    record();
+    for (let i = 0; i < 260; i++) {
+      rig.runUntil(rig.at() + 10, 10);
+      record();
+    }
+    expect(times).toEqual([0, 100, 300, 700, 1500, 2500]);
+  });
+
+  it('nothing goes out while disconnected; everything due goes once it is back', () => {
+    const rig = silentAgentOutbox(5);
+    rig.setOnline(false);
+    rig.sendNow();
+    rig.nextRound();
+    expect(rig.sent).toHaveLength(0);
+    rig.setOnline(true);
+    rig.sendNow();
+    expect(rig.sent.map((r) => r.id)).toEqual(['req-1']);
+  });
+
+  it('an accepted export is asked about every max_ms and never counts as silence', () => {
+    const rig = silentAgentOutbox(1, { answer_timeout_ms: 100, backoff: { factor: 2, max_ms: 1000 } });
+    rig.sendNow();
+    rig.outbox.markAccepted('req-1', 1_700_000_000_000);
+    rig.runUntil(990, 10);
+    expect(rig.sent).toHaveLength(1);
+    rig.runUntil(1000, 10);
+    expect(rig.sent).toHaveLength(2);
+    rig.runUntil(5000, 10);
+    expect(rig.sent).toHaveLength(6);
+    expect(rig.alarms.isActive('nvr_unreachable')).toBe(false);
+  });
+
+  it('a superseded purge is not sent again', () => {
+    const rig = silentAgentOutbox(5);
+    rig.sendNow();
+    rig.outbox.supersedePurges(0);
+    for (let i = 0; i < 3; i++) rig.nextRound();
+    expect(rig.sent).toHaveLength(1);
+    expect(rig.outbox.pendingCount()).toBe(0);
   });
 });
