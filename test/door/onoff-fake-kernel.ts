@@ -39,43 +39,42 @@ export class FakeGpioKernel {
 
   /** node:fs with onoff's paths moved under the fake root and the kernel's export files acted on. */
   fs(): typeof realFs {
-    const kernel = this;
     return {
       ...realFs,
-      existsSync: (p: realFs.PathLike) => realFs.existsSync(kernel.map(p) as string),
+      existsSync: (p: realFs.PathLike) => realFs.existsSync(this.map(p) as string),
       readFileSync: ((p: string, ...rest: never[]) =>
-        realFs.readFileSync(kernel.map(p) as string, ...rest)) as typeof realFs.readFileSync,
+        realFs.readFileSync(this.map(p) as string, ...rest)) as typeof realFs.readFileSync,
       openSync: ((p: string, flags?: realFs.OpenMode) => {
-        const mapped = kernel.map(p) as string;
+        const mapped = this.map(p) as string;
         const fd = realFs.openSync(mapped, flags ?? 'r');
-        kernel.openFiles.set(fd, resolve(mapped));
+        this.openFiles.set(fd, resolve(mapped));
         return fd;
       }) as typeof realFs.openSync,
       closeSync: (fd: number) => {
-        kernel.openFiles.delete(fd);
+        this.openFiles.delete(fd);
         realFs.closeSync(fd);
       },
       writeFileSync: ((p: string, data: string | Buffer) => {
-        const mapped = kernel.map(p) as string;
-        if (mapped === join(kernel.root, 'export')) {
+        const mapped = this.map(p) as string;
+        if (mapped === join(this.root, 'export')) {
           const gpio = Number(String(data));
           // The kernel refuses a line that is already exported (EBUSY).
-          if (kernel.sysfs.isExported(gpio)) throw Object.assign(new Error('EBUSY'), { code: 'EBUSY' });
-          kernel.exported.push(gpio);
-          kernel.sysfs.createLine(gpio);
+          if (this.sysfs.isExported(gpio)) throw Object.assign(new Error('EBUSY'), { code: 'EBUSY' });
+          this.exported.push(gpio);
+          this.sysfs.createLine(gpio);
           return;
         }
-        if (mapped === join(kernel.root, 'unexport')) {
+        if (mapped === join(this.root, 'unexport')) {
           const gpio = Number(String(data));
-          kernel.unexported.push(gpio);
-          realFs.rmSync(join(kernel.root, `gpio${gpio}`), { recursive: true, force: true });
+          this.unexported.push(gpio);
+          realFs.rmSync(join(this.root, `gpio${gpio}`), { recursive: true, force: true });
           return;
         }
         const direction = /gpio(\d+)\/direction$/.exec(mapped);
         if (direction) {
           // 'high'/'low' make an output and set its level in the same write; 'out' starts it low.
           const to = String(data);
-          kernel.directionWrites.push([Number(direction[1]), to]);
+          this.directionWrites.push([Number(direction[1]), to]);
           realFs.writeFileSync(mapped, to === 'in' ? 'in\n' : 'out\n');
           if (to !== 'in')
             realFs.writeFileSync(mapped.replace(/direction$/, 'value'), to === 'high' ? '1\n' : '0\n');

@@ -45,7 +45,7 @@ const HOSTILE_STRINGS = [
   'x'.repeat(999),
   '<script>',
   '%00',
-  '${x}',
+  '\u0024{x}',
 ];
 
 export interface SchemaOptions {
