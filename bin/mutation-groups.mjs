@@ -68,6 +68,13 @@ export const GROUPS = {
     tests: ['test/nvr/agent.test.ts', 'test/nvr/agent-holds.test.ts'],
     floor: 0,
   },
+  outbox: {
+    why: "the controller's request queue to the agent: when a silent agent raises nvr_unreachable, backoff",
+    // sendDue and delayAfter
+    mutate: ['src/nvr/outbox.ts:111-148'],
+    tests: ['test/nvr/outbox.test.ts'],
+    floor: 0,
+  },
   retention: {
     why: 'anonymisation: what identifies a patron, and when it goes',
     mutate: ['src/retention/anonymise.ts'],

@@ -21,7 +21,7 @@ const cameras = {
   items: { type: 'string', pattern: CAMERA_NAME_PATTERN },
 };
 
-const purgeSchema = {
+export const purgeSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['id', 'before', 'cameras', 'holds', 'ts'],
@@ -48,7 +48,7 @@ const purgeSchema = {
   },
 };
 
-const exportSchema = {
+export const exportSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['id', 'case', 'from', 'to', 'cameras', 'ts'],

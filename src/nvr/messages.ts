@@ -19,7 +19,7 @@ const isoTime = {
 const nullableIso = { anyOf: [isoTime, { type: 'null' }] };
 const id = { type: 'string', pattern: REQUEST_ID_PATTERN };
 
-const purgeResponseSchema = {
+export const purgeResponseSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['id', 'ok', 'deleted', 'oldest'],
@@ -32,7 +32,7 @@ const purgeResponseSchema = {
   },
 };
 
-const exportResponseSchema = {
+export const exportResponseSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['id', 'ok', 'state'],
@@ -47,7 +47,7 @@ const exportResponseSchema = {
   },
 };
 
-const statusSchema = {
+export const statusSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['oldest', 'cameras', 'ts'],

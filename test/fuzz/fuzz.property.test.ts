@@ -1,7 +1,17 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReaderProfile } from '../../src/reader/config.ts';
-import { hostileJson, hostileSip2, mqttParsers, readerGate, sipReply } from './targets.ts';
+import {
+  hostileJson,
+  hostileSip2,
+  hostileSipReply,
+  mqttParsers,
+  readerGate,
+  SIP_CARD,
+  sealSipBody,
+  sipReply,
+  sipReplyBody,
+} from './targets.ts';
 
 /** The long fuzz (test/fuzz/long-fuzz.ts, `npm run fuzz`) in small: the same targets, fast-check inputs. */
 const byte = fc.oneof(
@@ -126,5 +136,48 @@ describe('hostile SIP2 answers through the real client', () => {
       ),
       { numRuns: 40 },
     );
+  });
+});
+
+/** A seeded rand() for the shared generators (fast-check picks the seed, so a failure shrinks to one). */
+function seeded(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1_103_515_245) + 12_345) >>> 0;
+    return s / 4_294_967_296;
+  };
+}
+
+describe.each([
+  ['valid checksums', true],
+  ['error detection off', false],
+])('hostile SIP2 fields through the real client (%s)', (_mode, errorDetection) => {
+  let sip: Awaited<ReturnType<typeof hostileSip2>>;
+  beforeAll(async () => {
+    sip = await hostileSip2({ errorDetection });
+  });
+  afterAll(async () => {
+    await sip?.close();
+  });
+
+  it('the good answer framed the same way grants (so the property can fail)', async () => {
+    sip.setAnswer((seq) => sealSipBody(sipReplyBody(SIP_CARD, false), seq, errorDetection));
+    expect(await sip.verdict(SIP_CARD)).toBe('allow');
+  });
+
+  it('grants only what SIP2 says may enter: not blocked or lost, BL exactly Y, the echo this card', async () => {
+    let readToVerdict = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.integer(), async (seed) => {
+        const reply = hostileSipReply(seeded(seed));
+        sip.setAnswer((seq) => sealSipBody(reply.body, seq, errorDetection));
+        const verdict = await sip.verdict(SIP_CARD);
+        if (verdict !== 'unavailable') readToVerdict++;
+        if (!reply.mayAllow) expect(verdict).not.toBe('allow');
+      }),
+      { numRuns: 80 },
+    );
+    // Most answers get past the checksum and framing to the field parser and the standing rules.
+    expect(readToVerdict).toBeGreaterThan(30);
   });
 });

@@ -5,14 +5,31 @@
  * payloads through every NVR parser. Exits 1 on any grant by mistake, throw, or pollution.
  */
 import { parseArgs } from 'node:util';
+import fc from 'fast-check';
 import type { ReaderProfile } from '../../src/reader/config.ts';
-import { hostileJson, hostileSip2, mqttParsers, readerGate, sipHeader, sipReply } from './targets.ts';
+import {
+  hostileJson,
+  hostileSip2,
+  hostileSipReply,
+  MQTT_PARSERS,
+  MQTT_SCHEMAS,
+  mqttParsers,
+  readerGate,
+  SIP_CARD,
+  sealSipBody,
+  sipHeader,
+  sipReply,
+  sipReplyBody,
+} from './targets.ts';
+import { breakOne, fromSchema } from './schema-arbitrary.ts';
 
 const { values } = parseArgs({
   options: {
     bytes: { type: 'string', default: '1000000' },
     sip2: { type: 'string', default: '2000' },
+    'sip2-fields': { type: 'string', default: '2000' },
     mqtt: { type: 'string', default: '100000' },
+    'mqtt-schema': { type: 'string', default: '20000' },
     seed: { type: 'string' },
   },
 });
@@ -117,6 +134,39 @@ async function fuzzSip2(runs: number): Promise<void> {
   );
 }
 
+/**
+ * Hostile answers that pass error detection (a valid checksum), and the same with error detection off on
+ * both sides: the bytes reach the field parser and the standing rules, not only the checksum check.
+ */
+async function fuzzSip2Fields(runs: number, errorDetection: boolean): Promise<void> {
+  const sip = await hostileSip2({ errorDetection });
+  const mode = errorDetection ? 'checksums valid' : 'checksums off';
+  const t0 = performance.now();
+  const verdicts = new Map<string, number>();
+  let mayAllow = 0;
+  try {
+    sip.setAnswer((seq) => sealSipBody(sipReplyBody(SIP_CARD, false), seq, errorDetection));
+    if ((await sip.verdict(SIP_CARD)) !== 'allow') fail(`sip2 (${mode}): the good answer does not grant`);
+    for (let i = 0; i < runs; i++) {
+      const reply = hostileSipReply(rand);
+      if (reply.mayAllow) mayAllow++;
+      sip.setAnswer((seq) => sealSipBody(reply.body, seq, errorDetection));
+      const verdict = await sip.verdict(SIP_CARD);
+      verdicts.set(verdict, (verdicts.get(verdict) ?? 0) + 1);
+      if (verdict === 'allow' && !reply.mayAllow)
+        fail(`sip2 (${mode}): granted on ${reply.body.toString('latin1').slice(0, 120)}`);
+    }
+  } finally {
+    await sip.close();
+  }
+  const parsed = runs - (verdicts.get('unavailable') ?? 0);
+  process.stdout.write(
+    `sip2 fields   : ${runs} hostile answers (${mode}), ${parsed} read to a verdict ` +
+      `(${((parsed / Math.max(1, runs)) * 100).toFixed(1)} %), ${mayAllow} that SIP2 would allow, ` +
+      `verdicts ${JSON.stringify(Object.fromEntries(verdicts))}, ${Math.round(performance.now() - t0)} ms\n`,
+  );
+}
+
 function fuzzMqtt(runs: number): void {
   const t0 = performance.now();
   let accepted = 0;
@@ -139,9 +189,46 @@ function fuzzMqtt(runs: number): void {
   );
 }
 
+/**
+ * Payloads generated from each parser's JSON schema (most valid, a fifth broken in one place): the values
+ * that get past validation are the hostile ones. Reports the share each parser accepts.
+ */
+function fuzzMqttSchemas(runs: number): void {
+  const t0 = performance.now();
+  const names = Object.keys(MQTT_PARSERS) as (keyof typeof MQTT_PARSERS)[];
+  const shares: string[] = [];
+  let total = 0;
+  let totalAccepted = 0;
+  for (const name of names) {
+    const count = Math.ceil(runs / names.length);
+    const arb = fromSchema(MQTT_SCHEMAS[name], { now: Date.now() });
+    const values = fc.sample(arb, { numRuns: count, seed: seed + name.length });
+    let accepted = 0;
+    values.forEach((value, i) => {
+      const broken = rand() < 0.2;
+      const payload = Buffer.from(JSON.stringify(broken ? breakOne(value, i) : value));
+      const result = mqttParsers(payload);
+      if (result.threw.length > 0)
+        fail(`mqtt schema: ${result.threw.join(',')} threw on ${payload.subarray(0, 120).toString()}`);
+      if (result.polluted) fail('mqtt schema: Object.prototype polluted');
+      if (result.accepted.includes(name)) accepted++;
+    });
+    total += count;
+    totalAccepted += accepted;
+    shares.push(`${name} ${((accepted / count) * 100).toFixed(1)} %`);
+  }
+  process.stdout.write(
+    `mqtt schema   : ${total} payloads from the schemas, ${((totalAccepted / total) * 100).toFixed(1)} % pass ` +
+      `validation (${shares.join(', ')}), 0 throws expected, ${Math.round(performance.now() - t0)} ms\n`,
+  );
+}
+
 process.stdout.write(`long fuzz, seed ${seed}\n`);
 await fuzzReader(Number(values.bytes));
 await fuzzSip2(Number(values.sip2));
+await fuzzSip2Fields(Number(values['sip2-fields']), true);
+await fuzzSip2Fields(Number(values['sip2-fields']), false);
 fuzzMqtt(Number(values.mqtt));
+fuzzMqttSchemas(Number(values['mqtt-schema']));
 process.stdout.write(failures === 0 ? 'long fuzz: ok\n' : `long fuzz: ${failures} failures (seed ${seed})\n`);
 process.exitCode = failures === 0 ? 0 : 1;

@@ -9,18 +9,33 @@ import { Alarms } from '../../src/alarms/alarms.ts';
 import { Consents } from '../../src/consent/consents.ts';
 import { EventBus } from '../../src/events/bus.ts';
 import {
+  checksum,
   decodeFrame,
   encodeFrame,
+  encodeText,
   FrameSplitter,
   formatSipDate,
+  messageBody,
   type SipMessage,
 } from '../../src/ils/codec.ts';
 import { ilsConfigWithDefaults } from '../../src/ils/config.ts';
 import { createIlsPatronSource } from '../../src/ils/source.ts';
 import { verdictFromStanding } from '../../src/ils/standing.ts';
 import { createLogger } from '../../src/log/logger.ts';
-import { parseExportResponse, parseNvrStatus, parsePurgeResponse } from '../../src/nvr/messages.ts';
-import { parseExportRequest, parsePurgeRequest } from '../../src/nvr-agent/requests.ts';
+import {
+  exportResponseSchema,
+  parseExportResponse,
+  parseNvrStatus,
+  parsePurgeResponse,
+  purgeResponseSchema,
+  statusSchema,
+} from '../../src/nvr/messages.ts';
+import {
+  exportSchema,
+  parseExportRequest,
+  parsePurgeRequest,
+  purgeSchema,
+} from '../../src/nvr-agent/requests.ts';
 import { LocalPatronSource } from '../../src/patrons/local-registry.ts';
 import type { PatronSource } from '../../src/contract/patron.ts';
 import { cardHasher } from '../../src/privacy/card-hash.ts';
@@ -179,8 +194,16 @@ export function readerGate(profile: ReaderProfile) {
 const header = () => `64${' '.repeat(14)}000${formatSipDate()}${'0000'.repeat(6)}`;
 /** A reply for `card`; `blocked` sets the first status position (charge privileges denied). */
 export function sipReply(seq: number, card: string, blocked: boolean): Buffer {
+  return encodeFrame(patronReply(card, blocked), { encoding: 'cp850', errorDetection: true, seq });
+}
+
+/** The same reply as bytes without a trailer (for sealSipBody). */
+export const sipReplyBody = (card: string, blocked: boolean): Buffer =>
+  encodeText(messageBody(patronReply(card, blocked)), 'cp850');
+
+function patronReply(card: string, blocked: boolean): SipMessage {
   const fixed = `${blocked ? 'Y' : ' '}${' '.repeat(13)}000${formatSipDate()}${'0000'.repeat(6)}`;
-  const message: SipMessage = {
+  return {
     code: '64',
     fixed,
     fields: [
@@ -191,7 +214,6 @@ export function sipReply(seq: number, card: string, blocked: boolean): Buffer {
       ['CQ', 'Y'],
     ],
   };
-  return encodeFrame(message, { encoding: 'cp850', errorDetection: true, seq });
 }
 
 export type SipAnswer = (seq: number) => Buffer;
@@ -201,11 +223,12 @@ export type SipAnswer = (seq: number) => Buffer;
  * resend request) answered by `answer`. `lookup()` asks through the real Sip2PatronSource and returns
  * the verdict the door would act on.
  */
-export async function hostileSip2(): Promise<{
+export async function hostileSip2(options: { errorDetection?: boolean } = {}): Promise<{
   setAnswer(a: SipAnswer): void;
   verdict(card: string): Promise<string>;
   close(): Promise<void>;
 }> {
+  const errorDetection = options.errorDetection ?? true;
   let answer: SipAnswer = () => Buffer.alloc(0);
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
@@ -228,9 +251,7 @@ export async function hostileSip2(): Promise<{
             fixed: `YYYYNY030003${formatSipDate()}2.00`,
             fields: [['AO', 'X']],
           };
-          socket.write(
-            encodeFrame(status, { encoding: 'cp850', errorDetection: true, seq: decoded.seq ?? 0 }),
-          );
+          socket.write(encodeFrame(status, { encoding: 'cp850', errorDetection, seq: decoded.seq ?? 0 }));
         } else {
           if (decoded.message.code !== '97') patronSeq = decoded.seq ?? 0;
           socket.write(answer(patronSeq));
@@ -244,7 +265,7 @@ export async function hostileSip2(): Promise<{
     host: '127.0.0.1',
     port,
     institution: 'X',
-    error_detection: true,
+    error_detection: errorDetection,
     request_timeout_ms: 150,
     connect_timeout_ms: 500,
     resend_limit: 1,
@@ -272,6 +293,91 @@ export async function hostileSip2(): Promise<{
 
 export { header as sipHeader };
 
+/**
+ * A hostile body (no trailer) framed so that it passes error detection: `AY<seq>AZ` and the checksum the
+ * client will compute, so the bytes reach the field parser. Without error detection: the body and CR.
+ */
+export function sealSipBody(body: Buffer, seq: number, errorDetection: boolean): Buffer {
+  if (!errorDetection) return Buffer.concat([body, Buffer.from('\r', 'latin1')]);
+  const head = Buffer.concat([body, Buffer.from(`AY${seq % 10}AZ`, 'latin1')]);
+  return Buffer.concat([head, Buffer.from(`${checksum(head)}\r`, 'latin1')]);
+}
+
+/** The card every hostile SIP2 answer is asked about. */
+export const SIP_CARD = '10000001';
+// cp850 has all of these, so a value goes over the wire unchanged ('|', CR and LF would split it).
+const SIP_VALUE_CHARS = [...'YNyn 0123456789-.,:AZÅØÆåøæé', '\t', '\u0000', '\u007f'];
+const SIP_TAGS = ['AA', 'AE', 'BL', 'CQ', 'BV', 'PA', 'PB', 'PC', 'AO', 'AF', 'AY', 'AZ'];
+
+export interface HostileSipReply {
+  body: Buffer;
+  /** Whether the answer, read as SIP2 says, could let this card in; when false a grant is a bug. */
+  mayAllow: boolean;
+}
+
+/**
+ * A patron reply with hostile fixed and variable fields, as bytes without a trailer. Half are built field by
+ * field (their meaning is known, so the oracle is exact); half are a blocked reply with bytes replaced
+ * anywhere except the blocked flag (the oracle: a blocked patron never gets in, whatever else changed).
+ */
+export function hostileSipReply(rand: () => number, card = SIP_CARD): HostileSipReply {
+  const pick = <T>(a: readonly T[]) => a[Math.floor(rand() * a.length)]!;
+  const text = (max: number) =>
+    Array.from({ length: Math.floor(rand() * max) }, () => pick(SIP_VALUE_CHARS)).join('');
+  if (rand() < 0.5) {
+    const blocked = sipReplyBody(card, true);
+    for (let n = 1 + Math.floor(rand() * 4); n > 0; n--) {
+      const at = Math.floor(rand() * blocked.length);
+      // Byte 2 is the blocked flag ('Y', first status position after the code).
+      if (at !== 2) blocked[at] = Math.floor(rand() * 256);
+    }
+    // CR or LF inside would end the frame early: the client would see two frames, not this one.
+    for (let i = 0; i < blocked.length; i++)
+      if (blocked[i] === 0x0d || blocked[i] === 0x0a) blocked[i] = 0x7c;
+    return { body: blocked, mayAllow: false };
+  }
+  // Mostly clear, so the fields decide; sometimes flags, lower case, or bytes SIP2 does not define.
+  const status = Array.from({ length: 14 }, () =>
+    rand() < 0.85 ? ' ' : pick(['Y', 'y', 'N', ...SIP_VALUE_CHARS]),
+  ).join('');
+  const rest = `000${formatSipDate()}${'0000'.repeat(6)}`;
+  // Mostly the right fixed length; sometimes short or long, which shifts every field after it.
+  const fixedLength = rand() < 0.8 ? rest.length : Math.floor(rand() * (rest.length + 10));
+  const fixed = status + rest.padEnd(fixedLength, ' ').slice(0, fixedLength);
+  // Near-miss values: what a lenient parser would read as this card or as yes.
+  const nearYes = () => pick(['Y', 'Y', 'y', ' Y', 'Y ', 'YY', 'N', '', text(4)]);
+  const nearCard = () => pick([card, card, ` ${card} `, '', `${card}0`, card.slice(1), '10000002', text(12)]);
+  const fields: Array<[string, string]> =
+    rand() < 0.7
+      ? [
+          ['AO', 'X'],
+          ['AA', nearCard()],
+          ['AE', text(12)],
+          ['BL', nearYes()],
+          ['CQ', nearYes()],
+        ]
+      : [];
+  for (let n = Math.floor(rand() * 5); n > 0; n--) {
+    const tag = rand() < 0.9 ? pick(SIP_TAGS) : text(3).padEnd(2, 'Q').slice(0, 2);
+    const r = rand();
+    const value = r < 0.3 ? nearYes() : r < 0.5 ? nearCard() : text(r < 0.9 ? 12 : 300);
+    fields.splice(Math.floor(rand() * (fields.length + 1)), 0, [tag, value]);
+  }
+  const code = rand() < 0.9 ? '64' : pick(['24', '98', '94', '00', text(2).padEnd(2, '6')]);
+  const message: SipMessage = { code, fixed, fields };
+  const body = encodeText(messageBody(message), 'cp850');
+  // Exact only when the fields sit where SIP2 says (right code, right fixed length).
+  if (code !== '64' || fixedLength !== rest.length) return { body, mayAllow: !denies(status) };
+  const first = (tag: string) => fields.find(([t]) => t === tag)?.[1];
+  const echoed = first('AA')?.trim();
+  const mayAllow =
+    !denies(status) && first('BL') === 'Y' && (echoed === undefined || echoed === '' || echoed === card);
+  return { body, mayAllow };
+}
+
+/** Status positions 0 (blocked) and 4 (card lost) deny by default; 'y' counts as 'Y'. */
+const denies = (status: string) => [0, 4].some((i) => status[i] === 'Y' || status[i] === 'y');
+
 // ------------------------------------------------------------------------------- MQTT
 
 export const MQTT_PARSERS = {
@@ -280,6 +386,15 @@ export const MQTT_PARSERS = {
   purgeResponse: parsePurgeResponse,
   exportResponse: parseExportResponse,
   status: parseNvrStatus,
+};
+
+/** The schema each parser validates against (the generators in schema-arbitrary.ts build from these). */
+export const MQTT_SCHEMAS: Record<keyof typeof MQTT_PARSERS, object> = {
+  purgeRequest: purgeSchema,
+  exportRequest: exportSchema,
+  purgeResponse: purgeResponseSchema,
+  exportResponse: exportResponseSchema,
+  status: statusSchema,
 };
 
 /**
