@@ -5,7 +5,7 @@
  * payloads through every NVR parser. Exits 1 on any grant by mistake, throw, or pollution.
  */
 import { parseArgs } from 'node:util';
-import type { ReaderProfile } from '../../src/reader/config.ts';
+import type { FrameProfile as ReaderProfile } from '../../src/reader/config.ts';
 import { hostileJson, hostileSip2, mqttParsers, readerGate, sipHeader, sipReply } from './targets.ts';
 
 const { values } = parseArgs({
