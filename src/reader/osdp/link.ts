@@ -218,9 +218,14 @@ export class PdLink extends EventEmitter<LinkEvents> {
         this.phase = this.options.security === 'plaintext' ? 'lstat' : 'chlng';
         return;
       case CMD.CHLNG:
-        return this.onCcrypt(pending, code, data, packet, nowMs);
-      case CMD.SCRYPT:
-        return this.onRmacI(pending, code, data, packet, nowMs);
+      case CMD.SCRYPT: {
+        const failed =
+          pending.code === CMD.CHLNG
+            ? this.onCcrypt(pending, code, data, packet)
+            : this.onRmacI(pending, code, data, packet);
+        if (failed) this.handshakeFailed(nowMs, failed);
+        return;
+      }
       default:
         break;
     }
@@ -259,33 +264,34 @@ export class PdLink extends EventEmitter<LinkEvents> {
     }
   }
 
+  /** Checks the reader's cryptogram; undefined when it proves the reader holds the key. */
   private onCcrypt(
     pending: InFlight,
     code: number,
     data: Uint8Array,
     packet: DecodedPacket,
-    nowMs: number,
-  ): void {
+  ): InsecureWhy | undefined {
     const hs = pending.handshake!;
     if (code !== REPLY.CCRYPT || packet.scb?.[1] !== SCS.CCRYPT || data.length !== 32)
-      return this.handshakeFailed(nowMs);
+      return 'handshake_failed';
     const pdRandom = Buffer.from(data.subarray(8, 16));
     const scbk = hs.scbkFlag === 0 ? SCBK_DEFAULT : this.options.key();
-    if (!scbk) return this.handshakeFailed(nowMs, 'no_key');
+    if (!scbk) return 'no_key';
     const keys = sessionKeys(scbk, hs.cpRandom);
     if (!sameBytes(pdCryptogram(keys, hs.cpRandom, pdRandom), data.subarray(16, 32)))
-      return this.handshakeFailed(nowMs);
+      return 'handshake_failed';
     this.handshake = { ...hs, keys, cpCrypt: cpCryptogram(keys, hs.cpRandom, pdRandom) };
     this.phase = 'scrypt';
+    return undefined;
   }
 
+  /** Checks the initial R-MAC and opens the session; undefined when it did. */
   private onRmacI(
     pending: InFlight,
     code: number,
     data: Uint8Array,
     packet: DecodedPacket,
-    nowMs: number,
-  ): void {
+  ): InsecureWhy | undefined {
     const hs = pending.handshake!;
     if (
       code !== REPLY.RMAC_I ||
@@ -293,13 +299,14 @@ export class PdLink extends EventEmitter<LinkEvents> {
       packet.scb[2] !== 0x01 ||
       data.length !== 16
     )
-      return this.handshakeFailed(nowMs);
+      return 'handshake_failed';
     const expected = initialRmac(hs.keys!, hs.cpCrypt!);
-    if (!sameBytes(expected, data)) return this.handshakeFailed(nowMs);
+    if (!sameBytes(expected, data)) return 'handshake_failed';
     this.session = new CpSecureSession(hs.keys!, expected);
     this.handshake = undefined;
     this.setInsecure(null);
     this.phase = 'lstat';
+    return undefined;
   }
 
   private request(nowMs: number): InFlight | undefined {

@@ -10,6 +10,7 @@ import { OsdpBus } from './bus.ts';
 import { acquireBus } from './buses.ts';
 import type { OsdpConfig } from './config.ts';
 import { feedbackCommands, type Language } from './feedback.ts';
+import { parseKey } from './key.ts';
 import { type InsecureWhy, PdLink } from './link.ts';
 import { SerialTransport } from './serial-transport.ts';
 
@@ -25,13 +26,6 @@ export interface OsdpReaderOptions {
 const HANDSHAKE_RETRY_MS = 5000;
 /** How often an offline reader is called. */
 const OFFLINE_RETRY_MS = 1000;
-
-/** The 16-byte key in a secret: 32 hex digits (spaces and colons allowed). */
-export function parseKey(text: string): Buffer {
-  const hex = text.replace(/[\s:]/g, '');
-  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new Error('an OSDP key is 32 hex digits');
-  return Buffer.from(hex, 'hex');
-}
 
 export class OsdpCardReader extends EventEmitter<CardReaderEvents> implements CardReader {
   private readonly dispatcher: FrameDispatcher;

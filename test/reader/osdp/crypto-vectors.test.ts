@@ -71,7 +71,7 @@ describe('MAC chaining and data blocks, cross-checked with openssl', () => {
       const padded = Buffer.alloc(Math.ceil((message.length + 1) / 16) * 16);
       message.copy(padded);
       padded[message.length] = 0x80;
-      let iv = rmacI;
+      let iv: Buffer = rmacI;
       if (padded.length > 16) {
         const head = opensslCbc(keys.mac1, rmacI, padded.subarray(0, padded.length - 16));
         iv = head.subarray(head.length - 16);
