@@ -108,12 +108,15 @@ export class PdLink extends EventEmitter<LinkEvents> {
     return this.session !== undefined;
   }
 
-  /** Queues a command for the reader (LED, BUZ, TEXT, OUT, KEYSET); sent before the next poll. */
-  send(code: number, data: Uint8Array, options: Omit<Queued, 'code' | 'data'> = {}): void {
-    if (options.feedback) {
-      for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i]!.feedback) this.queue.splice(i, 1);
-    }
-    this.queue.push({ code, data, ...options });
+  /** Queues a command for the reader (OUT, KEYSET, …); sent before the next poll. */
+  send(code: number, data: Uint8Array, done?: Queued['done']): void {
+    this.queue.push({ code, data, done });
+  }
+
+  /** Queues the feedback for one decision, in place of any not yet sent for an earlier one. */
+  sendFeedback(commands: readonly { code: number; data: Uint8Array }[]): void {
+    for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i]!.feedback) this.queue.splice(i, 1);
+    for (const c of commands) this.queue.push({ code: c.code, data: c.data, feedback: true });
   }
 
   /** Something to send now (ahead of polls), so the bus need not wait for its poll interval. */

@@ -107,13 +107,9 @@ export class OsdpCardReader extends EventEmitter<CardReaderEvents> implements Ca
   feedback(decision: Decision): void {
     if (!this.running || !this.link.isOnline) return;
     try {
-      for (const command of feedbackCommands(
-        decision,
-        this.osdp,
-        this.options.language,
-        this.link.hasDisplay,
-      ))
-        this.link.send(command.code, command.data, { feedback: true });
+      this.link.sendFeedback(
+        feedbackCommands(decision, this.osdp, this.options.language, this.link.hasDisplay),
+      );
       this.held?.bus.kick();
     } catch (error) {
       this.log.warn({ reader: this.name, err: (error as Error).message }, 'osdp feedback not sent');
