@@ -32,7 +32,7 @@ export async function runOsdpCommand(args: string[], deps: KeysetDeps): Promise<
     deps.err(USAGE);
     return 2;
   }
-  const doorId = valueOf(args, '--door');
+  const doorId = optionValue(args, '--door');
   const door = deps.config.doors.find((d) => d.id === doorId);
   if (!door) {
     deps.err(doorId ? `no door "${doorId}" in the config` : USAGE);
@@ -44,7 +44,7 @@ export async function runOsdpCommand(args: string[], deps: KeysetDeps): Promise<
     return 2;
   }
   const current = osdp.security === 'key' && osdp.scbk ? osdp.scbk : undefined;
-  const outArg = valueOf(args, '--out');
+  const outArg = optionValue(args, '--out');
   const outFile = outArg
     ? resolve(outArg)
     : current && 'file' in current
@@ -92,7 +92,7 @@ export async function runOsdpCommand(args: string[], deps: KeysetDeps): Promise<
   }
 }
 
-function valueOf(args: string[], name: string): string | undefined {
+function optionValue(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 }
