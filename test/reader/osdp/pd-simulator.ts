@@ -279,6 +279,11 @@ export class PdSimulator {
   private buffer = Buffer.alloc(0);
   /** Ms before each answer (a reader's processing time). */
   delayMs = 0;
+  /**
+   * A pty moves bytes at any speed: with this set, each answer waits as long as the command and the
+   * answer take on an RS-485 wire at this baud rate (10 bits a byte, half duplex).
+   */
+  wireBaud: number | undefined;
 
   constructor(
     private readonly path: string,
@@ -334,7 +339,9 @@ export class PdSimulator {
       const reply = device?.handle(packet);
       if (reply) {
         const send = () => this.port?.write(reply);
-        if (this.delayMs > 0) setTimeout(send, this.delayMs);
+        const wireMs = this.wireBaud ? ((packet.length + reply.length) * 10_000) / this.wireBaud : 0;
+        const delay = this.delayMs + wireMs;
+        if (delay > 0) setTimeout(send, delay);
         else send();
       }
     }
