@@ -20,6 +20,8 @@ export interface OsdpReaderOptions {
   readSecret: (ref: SecretRef) => string;
   /** Tests and the bench pass their own bus; the service shares one per serial path. */
   bus?: OsdpBus | undefined;
+  /** Pause before a failed handshake is tried again; default 5 s. */
+  handshakeRetryMs?: number | undefined;
 }
 
 /** Pause before a failed handshake is tried again; each try is logged and keeps the alarm up. */
@@ -55,7 +57,7 @@ export class OsdpCardReader extends EventEmitter<CardReaderEvents> implements Ca
       security: this.osdp.security,
       key: () => this.key(),
       offlineAfter: this.osdp.offline_after,
-      handshakeRetryMs: HANDSHAKE_RETRY_MS,
+      handshakeRetryMs: options.handshakeRetryMs ?? HANDSHAKE_RETRY_MS,
       offlineRetryMs: OFFLINE_RETRY_MS,
     });
     this.wire();

@@ -11,6 +11,8 @@ afterEach(async () => {
   bench = undefined;
 });
 
+const chlngCount = (pd: { handshakes: number }) => pd.handshakes;
+
 const KEY = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
 
 describe('OSDP control panel ↔ simulated reader over a pty', () => {
@@ -60,7 +62,8 @@ describe('OSDP control panel ↔ simulated reader over a pty', () => {
     const pd = bench.sim.device(0);
     pd.present('62E3086CED');
     await waitFor(() => seen.alarms.some(([c, a]) => c === 'reader_insecure' && a), 5000, 'insecure alarm');
-    await new Promise((r) => setTimeout(r, 300));
+    // Several handshake retries later (every 100 ms here): still nothing but handshakes.
+    await waitFor(() => chlngCount(pd) >= 4, 5000, 'handshake retries');
     expect(seen.swipes).toEqual([]);
     expect(reader.pd.secure).toBe(false);
     expect(pd.received.some((r) => r.code === CMD.POLL)).toBe(false);

@@ -89,6 +89,7 @@ export async function osdpBench(
         {
           language: 'nb',
           readSecret: (ref) => readSecret(ref),
+          handshakeRetryMs: 100,
         },
       );
       readers.push(reader);

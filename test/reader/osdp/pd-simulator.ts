@@ -67,6 +67,8 @@ export class PdDevice {
   private sc: Sc | undefined;
   /** Cards that left in a sealed (encrypted) reply. */
   sealedCards = 0;
+  /** CHLNGs seen (handshakes begun). */
+  handshakes = 0;
   plainCards = 0;
 
   constructor(readonly options: PdDeviceOptions) {
@@ -122,6 +124,7 @@ export class PdDevice {
     const nak = (why: number) => this.plain(seq, 0x41, Buffer.of(why));
 
     if (scbType === 0x11) {
+      this.handshakes++;
       const useDefault = scbData === 0;
       const scbk = useDefault ? (this.install ? SCBK_DEFAULT : undefined) : this.key;
       if (!scbk || data.length !== 8) return nak(6);
