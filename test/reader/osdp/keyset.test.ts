@@ -61,6 +61,26 @@ describe('dorvakt osdp keyset', () => {
     expect(staleSeen.swipes).toEqual([]);
   });
 
+  it('a reader that refuses the new key keeps its old one, and no key file is left behind', async () => {
+    bench = await osdpBench([{ address: 0, install: true }]);
+    bench.sim.device(0).refuseKeyset = true;
+    const out = join(bench.dir, 'front.key');
+    const lines: string[] = [];
+    const code = await runOsdpCommand(['keyset', '--door', 'front', '--out', out], {
+      config: siteWith(osdpReaderConfig(bench.pty.devicePath, { security: 'install' })),
+      configFile: join(bench.dir, 'dorvakt.yaml'),
+      log: createLogger('silent'),
+      readSecret: (ref) => readSecret(ref),
+      out: (l) => lines.push(l),
+      err: (l) => lines.push(l),
+    });
+    expect(code).toBe(1);
+    expect(lines.join('\n')).toMatch(/refused the new key/);
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(`${out}.new`)).toBe(false);
+    expect(bench.sim.device(0).install).toBe(true);
+  });
+
   it('a reader that is not in install mode keeps its key and no key file is left', async () => {
     bench = await osdpBench([{ address: 0, key: Buffer.alloc(16, 7) }]);
     const out = join(bench.dir, 'front.key');

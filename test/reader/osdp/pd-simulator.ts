@@ -67,6 +67,8 @@ export class PdDevice {
   private sc: Sc | undefined;
   /** Cards that left in a sealed (encrypted) reply. */
   sealedCards = 0;
+  /** NAKs a KEYSET (a reader whose key is locked). */
+  refuseKeyset = false;
   /** CHLNGs seen (handshakes begun). */
   handshakes = 0;
   plainCards = 0;
@@ -236,7 +238,7 @@ export class PdDevice {
         return { code: 0x54, data: Buffer.from(data.subarray(0, 5)) };
       case 0x75:
         // A key is set only over the secure channel; it ends install mode.
-        if (!secure || data[0] !== 1 || data[1] !== 16 || data.length !== 18)
+        if (this.refuseKeyset || !secure || data[0] !== 1 || data[1] !== 16 || data.length !== 18)
           return { code: 0x41, data: Buffer.of(6) };
         this.key = Buffer.from(data.subarray(2, 18));
         this.install = false;
