@@ -32,6 +32,11 @@ const optional: [string, string, string][] = [
   ['statistics with 2,000,000 entries', './retention.ts', 'benchStats'],
   ['dashboard', './web.ts', 'benchWeb'],
   ['soak: idle and a compressed hour of traffic', './soak.ts', 'benchSoak'],
+  [
+    'OSDP: poll exchange, card → swipe, idle CPU (9600/115200 baud, plaintext/secure)',
+    './osdp.ts',
+    'benchOsdp',
+  ],
 ];
 for (const [title, file, fn] of optional) {
   if (!existsSync(new URL(file, import.meta.url))) continue;

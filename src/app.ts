@@ -24,6 +24,7 @@ import { Metrics } from './ops/metrics.ts';
 import { LocalPatronSource } from './patrons/local-registry.ts';
 import { type CardHasher, cardHasher } from './privacy/card-hash.ts';
 import type { CardReader, SwipeEvent } from './reader/reader.ts';
+import { OsdpCardReader } from './reader/osdp/reader.ts';
 import { SerialCardReader } from './reader/serial-reader.ts';
 import { CompiledSchedules } from './schedule/compiled-schedules.ts';
 import { savedPlansFor } from './schedule/saved-plans.ts';
@@ -201,7 +202,12 @@ export async function startApp(options: AppOptions): Promise<App> {
     });
     const reader =
       options.readerFor?.(doorConfig, doorLog) ??
-      new SerialCardReader(doorConfig.reader, doorLog, doorConfig.id);
+      (doorConfig.reader.profile === 'osdp'
+        ? new OsdpCardReader(doorConfig.reader, doorLog, doorConfig.id, {
+            language: config.site.language,
+            readSecret: (ref) => readSecret(ref),
+          })
+        : new SerialCardReader(doorConfig.reader, doorLog, doorConfig.id));
     const runtime = new RuntimeDoor(
       doorConfig,
       policyFor(config, doorConfig),
@@ -223,6 +229,10 @@ export async function startApp(options: AppOptions): Promise<App> {
     reader.on('status', (status) => {
       if (status === 'offline') alarms.raise('reader_offline', doorConfig.id);
       else alarms.clear('reader_offline', doorConfig.id);
+    });
+    reader.on('alarm', (code, active, detail) => {
+      if (active) alarms.raise(code, doorConfig.id, detail);
+      else alarms.clear(code, doorConfig.id);
     });
     reader.on('rejected', ({ why }) =>
       bus.publish({ type: 'reader_rejected', reader: doorConfig.id, why, ts: new Date().toISOString() }),

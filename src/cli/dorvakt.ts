@@ -17,6 +17,7 @@ const USAGE = `usage:
   dorvakt consent sign|withdraw|status --card CARD … --config FILE     agreements and camera consent
   dorvakt patron add --card CARD … --config FILE                       the local patron registry
   dorvakt ils-check …              ask the library system about one card (see: dorvakt ils-check --help)
+  dorvakt osdp keyset --config FILE --door ID [--out KEY_FILE]   give an OSDP reader its own key (service stopped)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -135,6 +136,21 @@ async function main(argv: string[]): Promise<number> {
     } finally {
       db.close();
     }
+  }
+  if (command === 'osdp') {
+    const file = option(rest, '--config');
+    if (!file) return usage();
+    const config = loadConfig(file);
+    const { runOsdpCommand } = await import('./osdp.ts');
+    const { readSecret } = await import('../config/load.ts');
+    return runOsdpCommand(withoutOption(rest, '--config'), {
+      config,
+      configFile: file,
+      log: createLogger('warn', pino.destination(2)),
+      readSecret: (ref) => readSecret(ref),
+      out: (line) => process.stdout.write(`${line}\n`),
+      err: (line) => process.stderr.write(`${line}\n`),
+    });
   }
   if (command === 'ils-check') {
     const { runIlsCheck } = await import('./ils-check.ts');

@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseKey } from '../reader/osdp/key.ts';
 import { PublicHolidays } from '../schedule/holidays.ts';
 import { LibraryPlanner } from '../schedule/planner.ts';
 import { ScheduleConfigError, zoneOf } from '../schedule/schedule.ts';
@@ -114,9 +115,12 @@ export function checkSecretFiles(config: DorvaktConfig, baseDir: string): Config
       });
     }
     try {
-      if (readFileSync(file, 'utf8').trim() === '') problem(`${file} is empty`);
+      const text = readFileSync(file, 'utf8');
+      if (text.trim() === '') problem(`${file} is empty`);
+      else if (key.endsWith('.osdp.scbk')) parseKey(text);
     } catch (error) {
-      problem(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+      const code = (error as NodeJS.ErrnoException).code;
+      problem(code ? `cannot read ${file}: ${code}` : `${file}: ${(error as Error).message}`);
     }
   }
   return problems;

@@ -222,20 +222,22 @@ function checkDoors(config: DorvaktConfig): ConfigProblem[] {
         message: 'the local registry cannot verify PINs (PINs are never stored); use patrons.source: sip2',
       });
     }
-    if (door.require_pin && door.reader.profile !== 'keypad') {
+    const osdpPin = door.reader.profile === 'osdp' && door.reader.osdp?.keypad_pin === true;
+    if (door.require_pin && door.reader.profile !== 'keypad' && !osdpPin) {
       problems.push({
         key: `doors.${i}.require_pin`,
         line: null,
-        message: 'require_pin needs reader.profile: keypad',
+        message: 'require_pin needs reader.profile: keypad (or osdp with osdp.keypad_pin: true)',
       });
     }
-    if (door.reader.profile === 'keypad' && config.patrons.source === 'local') {
+    if ((door.reader.profile === 'keypad' || osdpPin) && config.patrons.source === 'local') {
       problems.push({
         key: `doors.${i}.reader.profile`,
         line: null,
         message: 'a keypad sends PINs, which the local registry cannot verify; use patrons.source: sip2',
       });
     }
+    problems.push(...checkOsdpReader(config, i));
     try {
       new RegExp(door.reader.card_pattern);
     } catch {
@@ -246,6 +248,52 @@ function checkDoors(config: DorvaktConfig): ConfigProblem[] {
       });
     }
   });
+  return problems;
+}
+
+/** Readers sharing one OSDP bus (serial path) need one baud rate and their own addresses. */
+function checkOsdpReader(config: DorvaktConfig, i: number): ConfigProblem[] {
+  const reader = config.doors[i]!.reader;
+  const problems: ConfigProblem[] = [];
+  const at = `doors.${i}.reader`;
+  config.doors.slice(0, i).forEach((other, j) => {
+    if (other.reader.path !== reader.path) return;
+    if (reader.profile !== 'osdp' || other.reader.profile !== 'osdp') {
+      problems.push({
+        key: `${at}.path`,
+        line: null,
+        message: `doors.${j} uses the same reader path; only OSDP readers can share a bus`,
+      });
+    } else if (other.reader.baud_rate !== reader.baud_rate) {
+      problems.push({
+        key: `${at}.baud_rate`,
+        line: null,
+        message: `doors.${j} is on the same OSDP bus at another baud rate`,
+      });
+    } else if (other.reader.osdp?.address === reader.osdp?.address) {
+      problems.push({
+        key: `${at}.osdp.address`,
+        line: null,
+        message: `doors.${j} has the same address on this OSDP bus`,
+      });
+    }
+  });
+  if (reader.profile !== 'osdp' || !reader.osdp) return problems;
+  if (reader.osdp.security === 'install')
+    problems.push({
+      key: `${at}.osdp.security`,
+      line: null,
+      message:
+        'install mode uses the default key everyone knows: commission the reader (dorvakt osdp keyset) and set security: key',
+      warning: true,
+    });
+  if (reader.osdp.security === 'plaintext')
+    problems.push({
+      key: `${at}.osdp.security`,
+      line: null,
+      message: 'no secure channel: card numbers cross the wire in clear and can be sniffed or replayed',
+      warning: true,
+    });
   return problems;
 }
 
@@ -308,6 +356,10 @@ export function secretRefs(config: DorvaktConfig): { key: string; ref: SecretRef
     ...(config.nvr?.auth?.keys ?? []).map((k, i) => ({ key: `nvr.auth.keys.${i}.secret`, ref: k.secret })),
     { key: 'ils.password', ref: config.ils?.password },
     { key: 'ils.terminal_password', ref: config.ils?.terminal_password },
+    ...(config.doors ?? []).map((d, i) => ({
+      key: `doors.${i}.reader.osdp.scbk`,
+      ref: d.reader?.osdp?.scbk,
+    })),
   ];
   return refs.filter(
     (r): r is { key: string; ref: SecretRef } => typeof r.ref === 'object' && r.ref !== null,

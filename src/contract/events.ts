@@ -22,6 +22,10 @@ export const ALARM_CODES = [
   'recording_mismatch',
   /** An optional part (dashboard, ops endpoints, …) failed; the door runs without it. Subject: the part. */
   'part_failed',
+  /** An OSDP reader reports its case opened or torn off the wall. Subject: the door. */
+  'reader_tamper',
+  /** An OSDP reader failed the secure channel (wrong key, no key, bad MAC): it delivers no card. Subject: the door. */
+  'reader_insecure',
 ] as const;
 export type AlarmCode = (typeof ALARM_CODES)[number];
 

@@ -16,5 +16,6 @@ export const READER_REJECT_REASONS = [
   'pin_without_card',
   'incomplete',
   'stale_partial',
+  'insecure',
 ] as const;
 export type ReaderRejectReason = (typeof READER_REJECT_REASONS)[number];

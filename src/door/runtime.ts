@@ -117,6 +117,7 @@ export function decideSwipesInOrder(runtime: RuntimeDoor, reader: CardReader, de
       try {
         const result = await gate.handle(runtime, { card: swipe.card, pin: swipe.pin });
         deps.observeDecision(Number(process.hrtime.bigint() - t0) / 1e9);
+        reader.feedback?.(result.decision);
         log.info(
           {
             outcome: result.decision.allow ? 'granted' : 'denied',
@@ -129,6 +130,7 @@ export function decideSwipesInOrder(runtime: RuntimeDoor, reader: CardReader, de
       } catch (error) {
         // Anything unexpected denies: the door never opens by mistake.
         runtime.deny();
+        reader.feedback?.({ allow: false, reason: 'store_unavailable' });
         log.error({ err: (error as Error).message }, 'swipe failed; denied');
       }
     });

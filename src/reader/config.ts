@@ -1,11 +1,15 @@
 /** Config section: one door's card reader. Owned by src/reader. Defaults live in the schema below. */
+import { type OsdpConfig, osdpSchema } from './osdp/config.ts';
 
 /**
  * Framing (hardware/readers.md): `line` = barcode scanner, card ended by CR/LF/CRLF;
  * `stx-etx` = 125 kHz EM4100 reader, STX + 10 hex (+ 2 hex XOR checksum) (+ CR LF) + ETX;
- * `keypad` = card line, then PIN digits ended by `#` (`*` clears).
+ * `keypad` = card line, then PIN digits ended by `#` (`*` clears);
+ * `osdp` = a reader on an OSDP (RS-485) bus, settings in `osdp` (docs/osdp.md).
  */
-export type ReaderProfile = 'line' | 'stx-etx' | 'keypad';
+export type ReaderProfile = 'line' | 'stx-etx' | 'keypad' | 'osdp';
+/** The profiles read by a byte-stream frame parser (src/reader/frames.ts). */
+export type FrameProfile = Exclude<ReaderProfile, 'osdp'>;
 
 export interface ReaderConfig {
   /** Serial device path; `/dev/dorvakt-reader` with the udev rule from hardware/. */
@@ -30,6 +34,8 @@ export interface ReaderConfig {
   /** Reconnect backoff after unplug: doubles from min up to max (max below min counts as min). Defaults 500 / 30000. */
   reconnect_min_ms: number;
   reconnect_max_ms: number;
+  /** profile osdp: address, security, polling and feedback (src/reader/osdp/config.ts). */
+  osdp?: OsdpConfig | undefined;
 }
 
 export const readerSchema = {
@@ -43,11 +49,15 @@ export const readerSchema = {
       enum: [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200],
       default: 9600,
     },
-    profile: { type: 'string', enum: ['line', 'stx-etx', 'keypad'], default: 'line' },
+    profile: { type: 'string', enum: ['line', 'stx-etx', 'keypad', 'osdp'], default: 'line' },
     pin_timeout_ms: { type: 'integer', minimum: 1000, maximum: 60000, default: 10000 },
     card_pattern: { type: 'string', minLength: 1, default: '^[0-9A-Za-z]{4,32}$' },
     frame_gap_ms: { type: 'integer', minimum: 20, maximum: 10000, default: 500 },
     reconnect_min_ms: { type: 'integer', minimum: 50, default: 500 },
     reconnect_max_ms: { type: 'integer', minimum: 100, default: 30000 },
+    osdp: osdpSchema,
   },
+  // An OSDP reader needs its section (whose defaults want a key); other profiles ignore it.
+  if: { required: ['profile'], properties: { profile: { const: 'osdp' } } },
+  then: { required: ['osdp'] },
 } as const;

@@ -2,7 +2,7 @@
  * Pure frame parsers for the card reader profiles. No I/O and no timers: bytes go in with the
  * current monotonic time in ms, results come out. Rejection reasons never carry card digits or PINs.
  */
-import type { ReaderProfile } from './config.ts';
+import type { FrameProfile } from './config.ts';
 
 export type RejectReason =
   /** stx-etx: a frame was cut short (STX inside a frame restarts it). */
@@ -30,7 +30,9 @@ export type RejectReason =
   /** keypad: typed input left unfinished for pin_timeout_ms. */
   | 'incomplete'
   /** line/stx-etx: half a frame, then silence longer than frame_gap_ms: dropped, never joined to later bytes. */
-  | 'stale_partial';
+  | 'stale_partial'
+  /** osdp: card data that did not come over the secure channel the config asks for. */
+  | 'insecure';
 
 export type FrameResult =
   | { kind: 'swipe'; card: string; pin?: string }
@@ -91,7 +93,7 @@ export function compileCardPattern(pattern: string): RegExp {
   return new RegExp(`^(?:${pattern})$`);
 }
 
-export function createParser(profile: ReaderProfile, options: ParserOptions): FrameParser {
+export function createParser(profile: FrameProfile, options: ParserOptions): FrameParser {
   switch (profile) {
     case 'line':
       return new LineParser(options);

@@ -1,6 +1,7 @@
 /** What every card reader emits, and the glue between a byte source and a frame parser. */
 import type { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import type { Decision } from '../contract/reasons.ts';
 import type { Logger } from '../log/logger.ts';
 import type { FrameParser, FrameResult, RejectReason } from './frames.ts';
 
@@ -19,11 +20,16 @@ export interface RejectedEvent {
 
 export type ReaderStatus = 'online' | 'offline';
 
+/** Conditions a supervised reader (OSDP) reports, raised and cleared as door alarms of the same code. */
+export type ReaderAlarm = 'reader_tamper' | 'reader_insecure';
+
 export interface CardReaderEvents {
   swipe: [SwipeEvent];
   rejected: [RejectedEvent];
   /** Emitted on changes only; the first open attempt always reports one or the other. */
   status: [ReaderStatus];
+  /** Supervised readers only: a condition began (true) or ended (false); `detail` is operator text. */
+  alarm: [ReaderAlarm, boolean, string?];
 }
 
 export interface CardReader extends EventEmitter<CardReaderEvents> {
@@ -33,6 +39,8 @@ export interface CardReader extends EventEmitter<CardReaderEvents> {
   start(): void;
   /** Closes the source; emits no further events. */
   stop(): Promise<void>;
+  /** Readers with a light, a beeper or a display show the patron the door's decision. Never throws. */
+  feedback?(decision: Decision): void;
 }
 
 /**

@@ -29,6 +29,8 @@ export class SerialCardReader extends EventEmitter<CardReaderEvents> implements 
     readonly name: string,
   ) {
     super();
+    if (config.profile === 'osdp')
+      throw new Error('an OSDP reader is read by OsdpCardReader (src/reader/osdp)');
     const parser = createParser(config.profile, config);
     this.dispatcher = new FrameDispatcher(parser, this, log, name);
   }

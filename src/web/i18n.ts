@@ -538,6 +538,16 @@ export const ALARM_LABELS: Partial<Record<AlarmCode, Record<Language, string>>> 
     da: 'Åbningstiderne kunne ikke opdateres',
   },
   reader_offline: { en: 'Card reader offline', nb: 'Kortleser frakoblet', da: 'Kortlæser afbrudt' },
+  reader_tamper: {
+    en: 'Card reader tampered with',
+    nb: 'Kortleseren er tuklet med',
+    da: 'Der er pillet ved kortlæseren',
+  },
+  reader_insecure: {
+    en: 'Card reader failed its secure channel',
+    nb: 'Kortleseren besto ikke sikker kanal',
+    da: 'Kortlæseren bestod ikke sikker kanal',
+  },
   door_held_open: { en: 'Door held open', nb: 'Døren holdes åpen', da: 'Døren holdes åben' },
   door_forced: { en: 'Door forced open', nb: 'Døren brutt opp', da: 'Døren brudt op' },
   fire_active: {

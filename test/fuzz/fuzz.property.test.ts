@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReaderProfile } from '../../src/reader/config.ts';
+import type { FrameProfile as ReaderProfile } from '../../src/reader/config.ts';
 import {
   hostileJson,
   hostileSip2,

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
-import type { ReaderProfile } from '../../src/reader/config.ts';
+import type { FrameProfile as ReaderProfile } from '../../src/reader/config.ts';
 import {
   hostileJson,
   hostileSip2,

@@ -39,7 +39,7 @@ import {
 import { LocalPatronSource } from '../../src/patrons/local-registry.ts';
 import type { PatronSource } from '../../src/contract/patron.ts';
 import { cardHasher } from '../../src/privacy/card-hash.ts';
-import type { ReaderProfile } from '../../src/reader/config.ts';
+import type { FrameProfile as ReaderProfile } from '../../src/reader/config.ts';
 import { createParser } from '../../src/reader/frames.ts';
 import { openDb } from '../../src/store/db.ts';
 import { EntryStore } from '../../src/store/entries.ts';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ReaderProfile } from '../../src/reader/config.ts';
+import type { FrameProfile as ReaderProfile } from '../../src/reader/config.ts';
 import { compileCardPattern, createParser, type FrameResult } from '../../src/reader/frames.ts';
 
 const RUNS = { numRuns: 1000 };

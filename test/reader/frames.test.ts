@@ -6,7 +6,7 @@ import {
   MAX_LINE,
   type ParserOptions,
 } from '../../src/reader/frames.ts';
-import type { ReaderProfile } from '../../src/reader/config.ts';
+import type { FrameProfile as ReaderProfile } from '../../src/reader/config.ts';
 
 const options: ParserOptions = { card_pattern: '^[0-9A-Za-z]{4,32}$', pin_timeout_ms: 10_000 };
 const bytes = (s: string) => Buffer.from(s, 'latin1');
