@@ -26,6 +26,8 @@ export interface WorkerSupervisorOptions {
   alarms: Alarms;
   doors: DoorPanel[];
   nvr: NvrAdmin | undefined;
+  /** Re-reads the emergency mode from the store and publishes a change (src/emergency/watcher.ts). */
+  emergency?: { refresh(): unknown } | undefined;
   log: Logger;
   logLevel: string;
   /** Append the worker's log here instead of stdout. */
@@ -274,6 +276,10 @@ export class WorkerSupervisor {
   private target(message: Extract<FromWorker, { t: 'call' }>): object {
     const refuse = (why: string) => Object.assign(new Error(why), { name: 'RefusedCall' });
     if (message.target === 'alarms') return this.options.alarms;
+    if (message.target === 'emergency') {
+      if (!this.options.emergency) throw refuse('no emergency mode here');
+      return this.options.emergency;
+    }
     if (message.target === 'nvr') {
       if (!this.options.nvr) throw refuse('camera retention is not configured');
       return this.options.nvr;
