@@ -38,7 +38,7 @@ ${current ? html`<small class="muted">${t('emergency.replace_hint')}</small>` : 
 ${
   history.length > 0
     ? html`<h2>${t('emergency.history')}</h2>
-<div class="table-scroll"><table id="emergency-history"><thead><tr><th>${t('emergency.mode')}</th><th>${t('emergency.since')}</th><th>${t('emergency.until')}</th><th>${t('common.reason')}</th><th>${t('emergency.set_by')}</th><th>${t('emergency.ended_by')}</th><th>${t('emergency.attempts')}</th></tr></thead>
+<div class="table-scroll" tabindex="0" role="region" aria-label="${t('emergency.history')}"><table id="emergency-history"><thead><tr><th>${t('emergency.mode')}</th><th>${t('emergency.since')}</th><th>${t('emergency.until')}</th><th>${t('common.reason')}</th><th>${t('emergency.set_by')}</th><th>${t('emergency.ended_by')}</th><th>${t('emergency.attempts')}</th></tr></thead>
 <tbody>${history.map(
         (
           h,

@@ -69,7 +69,7 @@ function page(env: RouteEnv, ctx: PageContext) {
 ${
   blocks.length === 0
     ? html`<p class="muted">${t('access.no_blocks')}</p>`
-    : html`<div class="table-scroll"><table id="blocks-table"><thead><tr><th>${t('access.card_shown')}</th><th>${t('access.note')}</th><th>${t('access.doors')}</th><th>${t('access.expires')}</th><th>${t('access.created')}</th><th></th></tr></thead>
+    : html`<div class="table-scroll" tabindex="0" role="region" aria-label="${t('access.blocks')}"><table id="blocks-table"><thead><tr><th>${t('access.card_shown')}</th><th>${t('access.note')}</th><th>${t('access.doors')}</th><th>${t('access.expires')}</th><th>${t('access.created')}</th><th></th></tr></thead>
 <tbody>${blocks.map(
         (
           b,
@@ -89,7 +89,7 @@ ${doorChoices(env, ctx, 'door')}
 ${
   passes.length === 0
     ? html`<p class="muted">${t('access.no_passes')}</p>`
-    : html`<div class="table-scroll"><table id="passes-table"><thead><tr><th>${t('access.card_shown')}</th><th>${t('access.kind')}</th><th>${t('access.note')}</th><th>${t('access.hours')}</th><th>${t('access.doors')}</th><th>${t('access.camera_consent')}</th><th>${t('access.expires')}</th><th>${t('access.created')}</th><th></th></tr></thead>
+    : html`<div class="table-scroll" tabindex="0" role="region" aria-label="${t('access.passes')}"><table id="passes-table"><thead><tr><th>${t('access.card_shown')}</th><th>${t('access.kind')}</th><th>${t('access.note')}</th><th>${t('access.hours')}</th><th>${t('access.doors')}</th><th>${t('access.camera_consent')}</th><th>${t('access.expires')}</th><th>${t('access.created')}</th><th></th></tr></thead>
 <tbody>${passes.map(
         (
           p: LocalPass,
