@@ -32,6 +32,7 @@ const optional: [string, string, string][] = [
   ['statistics with 2,000,000 entries', './retention.ts', 'benchStats'],
   ['dashboard', './web.ts', 'benchWeb'],
   ['soak: idle and a compressed hour of traffic', './soak.ts', 'benchSoak'],
+  ['block list, passes and emergency mode: reads per swipe', './local-access.ts', 'benchLocalAccess'],
 ];
 for (const [title, file, fn] of optional) {
   if (!existsSync(new URL(file, import.meta.url))) continue;
