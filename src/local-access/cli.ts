@@ -88,11 +88,11 @@ export function runLocalAccessCommand(argv: string[], deps: LocalAccessCliDeps):
     rows: { cardHash: string; cardHint: string; doors: string[] | null; expiresAt: number; note: string }[],
     extra: (i: number) => string,
   ) =>
-    rows.forEach((r, i) =>
+    rows.forEach((r, i) => {
       deps.out.write(
         `${r.cardHint}\t${r.cardHash}\t${new Date(r.expiresAt).toISOString()}\t${r.doors?.join(',') ?? 'all doors'}\t${extra(i)}${r.note}\n`,
-      ),
-    );
+      );
+    });
 
   try {
     if ((area === 'block' || area === 'pass') && action === 'list') {

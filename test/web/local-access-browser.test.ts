@@ -51,7 +51,7 @@ describe('blocks, passes and emergency mode in a real browser', () => {
   const accessible = async (page: Page, what: string) => {
     await page.addScriptTag({ content: AXE });
     const violations = (await page.evaluate(async () => {
-      const axe = (window as unknown as { axe: Axe }).axe;
+      const axe = (globalThis as unknown as { axe: Axe }).axe;
       // The shared green notice (#1a7f37 on #e6f4ea) is short of 4.5:1 on every page; the layout's to fix.
       const result = await axe.run({ exclude: [['.notice.ok']] });
       return result.violations.map((v) => ({
@@ -66,10 +66,9 @@ describe('blocks, passes and emergency mode in a real browser', () => {
     ).toEqual([]);
   };
   const noSidewaysScroll = async (page: Page, what: string) => {
-    const [scroll, width] = await page.evaluate(() => [
-      document.documentElement.scrollWidth,
-      window.innerWidth,
-    ]);
+    const [scroll, width] = (await page.evaluate(
+      '[document.documentElement.scrollWidth, window.innerWidth]',
+    )) as [number, number];
     expect(scroll, what).toBeLessThanOrEqual(width);
   };
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, form, type Harness, login, type Login, STAFF, startHarness } from './fixtures.ts';
+import { ADMIN, type Harness, login, type Login, STAFF, startHarness } from './fixtures.ts';
 
 describe('dashboard: block list, passes and emergency mode', () => {
   let h: Harness;
