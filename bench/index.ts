@@ -37,6 +37,7 @@ const optional: [string, string, string][] = [
     './osdp.ts',
     'benchOsdp',
   ],
+  ['block list, passes and emergency mode: reads per swipe', './local-access.ts', 'benchLocalAccess'],
 ];
 for (const [title, file, fn] of optional) {
   if (!existsSync(new URL(file, import.meta.url))) continue;

@@ -5,6 +5,9 @@ import { Alarms } from './alarms/alarms.ts';
 import { readSecret } from './config/load.ts';
 import type { DoorConfig, DorvaktConfig } from './config/types.ts';
 import { Consents } from './consent/consents.ts';
+import { EmergencyModes } from './emergency/modes.ts';
+import { EmergencyWatcher } from './emergency/watcher.ts';
+import { LocalAccessLookup } from './local-access/facts.ts';
 import { createIlsPatronSource } from './ils/source.ts';
 import type { NvrKey } from './contract/nvr-auth.ts';
 import { readNvrKeys } from './nvr/config.ts';
@@ -60,6 +63,9 @@ export interface App {
   broker: BrokerChoice;
   metrics: Metrics;
   patrons: PatronSource;
+  /** The site's emergency mode (src/emergency): `current(now)`, and its watcher that publishes changes. */
+  emergency: EmergencyModes;
+  emergencyWatcher: EmergencyWatcher;
   /** Camera retention (purge, verify, holds, exports) when `nvr.enabled`. */
   nvr: NvrController | undefined;
   /** Frigate recording by schedule when `nvr.frigate_recording.enabled`. */
@@ -123,10 +129,13 @@ export async function startApp(options: AppOptions): Promise<App> {
       : new LocalPatronSource(db, hashCard, () => localDate(new Date(), config.site.timezone)));
   if (patrons.name === 'sip2') metrics.ilsUp.set(1);
 
+  const emergency = new EmergencyModes(db);
   const gate = new AccessGate({
     entries,
     consents,
     patrons,
+    localAccess: new LocalAccessLookup(db, config.site.timezone),
+    emergency,
     hashCard,
     alarms,
     bus,
@@ -335,6 +344,12 @@ export async function startApp(options: AppOptions): Promise<App> {
         })
       : undefined;
   await frigatePart?.begin();
+  const emergencyWatcher = new EmergencyWatcher({
+    modes: emergency,
+    bus,
+    log: log.child({ mod: 'emergency' }),
+  });
+  emergencyWatcher.start();
   const readyAt = Date.now();
 
   const healthy = () => {
@@ -366,9 +381,12 @@ export async function startApp(options: AppOptions): Promise<App> {
     get frigateRecording() {
       return frigatePart?.current;
     },
+    emergency,
+    emergencyWatcher,
     readyAt,
     healthy,
     async stop() {
+      emergencyWatcher.stop();
       schedules.stop();
       for (const door of doors) await door.close();
       await frigatePart?.end();

@@ -60,6 +60,11 @@ export async function startService(options: AppOptions): Promise<Service> {
     alarms: app.alarms,
     doors: app.doors,
     nvr: () => app.nvr,
+    emergency: {
+      refresh: () => {
+        app.emergencyWatcher.refresh();
+      },
+    },
     log: log.child({ mod: 'worker' }),
     logLevel: log.level,
     logFile: options.logFile,

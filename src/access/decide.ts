@@ -2,6 +2,8 @@ import type { ConsentStatus } from '../consent/consents.ts';
 import type { ScheduleState } from '../contract/events.ts';
 import type { PatronLookup } from '../contract/patron.ts';
 import type { Decision } from '../contract/reasons.ts';
+import type { EmergencyModeName } from '../emergency/modes.ts';
+import type { PassFacts } from '../local-access/facts.ts';
 
 export interface AccessPolicy {
   staffedMode: 'card' | 'unlocked';
@@ -25,6 +27,12 @@ export interface DecisionInput {
   consent: ConsentStatus;
   /** Current calendar year in the site's zone, for the age rule. */
   year: number;
+  /** A block on the site's own list is in force for this card at this door (src/local-access). */
+  blockedLocally: boolean;
+  /** The card's local pass (cleaners, guards, institutions, temporary cards), or null. */
+  pass: PassFacts | null;
+  /** The site's emergency mode in force, or null (src/emergency). */
+  emergency: EmergencyModeName | null;
 }
 
 /**
@@ -33,6 +41,15 @@ export interface DecisionInput {
  */
 export function decide(input: DecisionInput): Decision {
   const { schedule, policy, patron } = input;
+  // An emergency closure refuses everyone.
+  if (input.emergency === 'nobody') return deny('emergency_closed');
+  // The site's own list wins over every grant, `everybody` included: a block or a lapsed pass never opens.
+  if (input.blockedLocally) return deny('blocked_locally');
+  if (input.pass?.expired) return deny('pass_expired');
+  // `everybody`: a readable card is enough (the gate does not ask the library system); a card known bad is not.
+  if (input.emergency === 'everybody')
+    return knownBadCard(patron) ?? { allow: true, reason: 'allow_emergency' };
+  if (input.pass) return passDecision(input, input.pass);
   if (schedule === 'closed') return deny('closed');
   if (input.lockedOut) return deny('locked_out');
   if (schedule === 'staffless' && policy.requirePin && !input.pinGiven) return deny('pin_required');
@@ -70,6 +87,28 @@ export function decide(input: DecisionInput): Decision {
   return consentDenial(input) ?? { allow: true, reason: 'allow' };
 }
 
+/**
+ * A pass replaces the library's rules with its own: its doors and weekly hours instead of the schedule, no
+ * library-system standing, PIN, age or open-library agreement (its holder is not a patron). Camera consent is
+ * the pass's setting (default required); a recorded withdrawal refuses either way. See docs/local-access.md.
+ */
+function passDecision(input: DecisionInput, pass: PassFacts): Decision {
+  if (!pass.forThisDoor) return deny('pass_wrong_door');
+  if (!pass.insideHours) return deny('outside_pass_hours');
+  const { consent } = input;
+  if (consent.agreement === 'withdrawn' || consent.camera === 'withdrawn') return deny('consent_withdrawn');
+  if (pass.cameraConsentRequired && consent.camera !== 'signed') return deny('no_camera_consent');
+  return { allow: true, reason: 'allow_pass' };
+}
+
+function knownBadCard(patron: PatronLookup): Decision | null {
+  if (patron.status !== 'ok' || !patron.standing.known) return null;
+  if (patron.standing.cardLost) return deny('card_lost');
+  if (patron.standing.blocked) return deny('blocked');
+  if (patron.standing.expired) return deny('card_expired');
+  return null;
+}
+
 function consentDenial(input: DecisionInput): Decision | null {
   const { consent } = input;
   if (consent.agreement === 'withdrawn' || consent.camera === 'withdrawn') return deny('consent_withdrawn');
@@ -78,9 +117,7 @@ function consentDenial(input: DecisionInput): Decision | null {
   return null;
 }
 
-const deny = (
-  reason: Exclude<Decision['reason'], 'allow' | 'allow_staffed' | 'allow_offline_known'>,
-): Decision => ({
+const deny = (reason: Extract<Decision, { allow: false }>['reason']): Decision => ({
   allow: false,
   reason,
 });

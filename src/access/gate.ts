@@ -3,12 +3,14 @@ import type { Consents, ConsentStatus } from '../consent/consents.ts';
 import type { ScheduleState } from '../contract/events.ts';
 import type { PatronLookup, PatronSource } from '../contract/patron.ts';
 import { type Decision, PATRON_MESSAGES } from '../contract/reasons.ts';
+import type { EmergencyMode } from '../emergency/modes.ts';
 import type { EventBus } from '../events/bus.ts';
+import { type LocalAccessFacts, NO_LOCAL_FACTS } from '../local-access/facts.ts';
 import type { Logger } from '../log/logger.ts';
 import type { CardHasher } from '../privacy/card-hash.ts';
 import { ageBand, type EntryStore } from '../store/entries.ts';
 import { wallClock } from '../time/zone.ts';
-import { type AccessPolicy, decide } from './decide.ts';
+import { type AccessPolicy, type DecisionInput, decide } from './decide.ts';
 
 export interface Swipe {
   card: string;
@@ -28,6 +30,10 @@ export interface GateDeps {
   entries: EntryStore;
   consents: Consents;
   patrons: PatronSource;
+  /** The site's block list and passes (src/local-access), read at each swipe. */
+  localAccess: { factsFor(cardHash: string, door: string, at: Date): LocalAccessFacts };
+  /** The site's emergency mode (src/emergency), read at each swipe. */
+  emergency: EmergencyMode;
   hashCard: CardHasher;
   alarms: Alarms;
   bus: EventBus;
@@ -69,7 +75,11 @@ export class AccessGate {
     let patron: PatronLookup = { status: 'unavailable', error: 'not asked' };
     let consent = NO_CONSENT;
     let knownRecently = false;
+    let local = NO_LOCAL_FACTS;
+    let emergency: DecisionInput['emergency'] = null;
     try {
+      local = deps.localAccess.factsFor(cardHash, door.id, started);
+      emergency = deps.emergency.current(started)?.mode ?? null;
       lockedOut =
         deps.entries.pinFailuresSince(cardHash, started.getTime() - deps.pinLockout.minutes * 60_000) >=
         deps.pinLockout.attempts;
@@ -77,8 +87,10 @@ export class AccessGate {
     } catch (error) {
       return this.storeFailure(door, schedule, error);
     }
-    // A closed door or a locked-out card does not bother the library system.
-    if (schedule !== 'closed' && !lockedOut) {
+    // A closed door or a locked-out card does not bother the library system; nor does a card the site decides
+    // alone (blocked here, a pass) or an emergency mode (`everybody` opens for any readable card).
+    const decidedLocally = local.blocked || local.pass !== null || emergency !== null;
+    if (schedule !== 'closed' && !lockedOut && !decidedLocally) {
       patron = await deps.patrons.lookup(swipe.card, pinGiven ? swipe.pin : undefined);
       if (patron.status === 'unavailable' && door.policy.offlinePolicy === 'allow_known') {
         const seen = deps.entries.lastLiveOk(cardHash);
@@ -96,6 +108,9 @@ export class AccessGate {
       knownRecently,
       consent,
       year,
+      blockedLocally: local.blocked,
+      pass: local.pass,
+      emergency,
     });
     const standing = patron.status === 'ok' ? patron.standing : undefined;
     const goodLive =

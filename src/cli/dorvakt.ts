@@ -16,6 +16,9 @@ const USAGE = `usage:
   dorvakt report|erase --card CARD … --config FILE                     GDPR access report / erasure for one card
   dorvakt consent sign|withdraw|status --card CARD … --config FILE     agreements and camera consent
   dorvakt patron add --card CARD … --config FILE                       the local patron registry
+  dorvakt block add|list|remove … --config FILE                        the site's own block list
+  dorvakt pass add|list|remove … --config FILE                         passes (cleaners, guards, institutions, temporary)
+  dorvakt emergency set nobody|everybody|end|status … --config FILE    emergency mode
   dorvakt ils-check …              ask the library system about one card (see: dorvakt ils-check --help)
   dorvakt osdp keyset --config FILE --door ID [--out KEY_FILE]   give an OSDP reader its own key (service stopped)
 `;
@@ -151,6 +154,43 @@ async function main(argv: string[]): Promise<number> {
       out: (line) => process.stdout.write(`${line}\n`),
       err: (line) => process.stderr.write(`${line}\n`),
     });
+  }
+  if (command === 'block' || command === 'pass' || command === 'emergency') {
+    const file = option(rest, '--config');
+    if (!file) return usage();
+    const config = loadConfig(file);
+    const args = withoutOption(rest, '--config');
+    const { openDb } = await import('../store/db.ts');
+    const db = openDb(config.store.path);
+    const actor = `cli:${userInfo().username}`;
+    try {
+      if (command === 'emergency') {
+        const { runEmergencyCommand } = await import('../emergency/cli.ts');
+        const { localToUtc } = await import('../web/time.ts');
+        return runEmergencyCommand(args, {
+          db,
+          actor,
+          localToUtc: (date, time) => localToUtc(date, time, config.site.timezone),
+          out: process.stdout,
+          err: process.stderr,
+        });
+      }
+      const { cardHasher } = await import('../privacy/card-hash.ts');
+      const { readSecret } = await import('../config/load.ts');
+      const { runLocalAccessCommand } = await import('../local-access/cli.ts');
+      return runLocalAccessCommand([command, ...args], {
+        db,
+        hashCard: cardHasher(readSecret(config.secrets.card_hmac_key)),
+        doors: config.doors,
+        timezone: config.site.timezone,
+        actor,
+        readStdin: () => readFileSync(0, 'utf8'),
+        out: process.stdout,
+        err: process.stderr,
+      });
+    } finally {
+      db.close();
+    }
   }
   if (command === 'ils-check') {
     const { runIlsCheck } = await import('./ils-check.ts');

@@ -72,4 +72,14 @@ export type DorvaktEvent =
   | { type: 'closing_soon'; door: string; minutes: number; at: string; ts: string }
   /** Staff unlocked the door from the dashboard for `minutes`, until `until` (who did it is in the audit log). */
   | { type: 'manual_unlock'; door: string; minutes: number; until: string; ts: string }
-  | { type: 'reader_rejected'; reader: string; why: ReaderRejectReason; ts: string };
+  | { type: 'reader_rejected'; reader: string; why: ReaderRejectReason; ts: string }
+  /** The site's emergency mode started or ended (its reason, staff text, stays in the store and the audit). */
+  | {
+      type: 'emergency';
+      state: 'started' | 'ended';
+      mode: 'nobody' | 'everybody';
+      until: string;
+      /** Why it ended: at `until`, or ended (or replaced) by an admin; null when it started. */
+      ended: 'expired' | 'ended' | null;
+      ts: string;
+    };

@@ -56,7 +56,14 @@ export type WireEvent =
     })
   | (WireEventBase & { type: 'closing_soon'; door: string; minutes: number; at: string })
   | (WireEventBase & { type: 'manual_unlock'; door: string; minutes: number; until: string })
-  | (WireEventBase & { type: 'reader_rejected'; door: string; why: ReaderRejectReason });
+  | (WireEventBase & { type: 'reader_rejected'; door: string; why: ReaderRejectReason })
+  | (WireEventBase & {
+      type: 'emergency';
+      state: 'started' | 'ended';
+      mode: 'nobody' | 'everybody';
+      until: string;
+      ended: 'expired' | 'ended' | null;
+    });
 
 export type WireEventType = WireEvent['type'];
 export const WIRE_EVENT_TYPES = [
@@ -67,6 +74,7 @@ export const WIRE_EVENT_TYPES = [
   'closing_soon',
   'manual_unlock',
   'reader_rejected',
+  'emergency',
 ] as const satisfies readonly WireEventType[];
 
 /** Retained per-door state (`<base>/door/<door>/state`). */
@@ -183,6 +191,12 @@ export const eventSchema = {
     eventShape('reader_rejected', {
       door: DOOR_ID,
       why: { type: 'string', enum: READER_REJECT_REASONS },
+    }),
+    eventShape('emergency', {
+      state: { enum: ['started', 'ended'] },
+      mode: { enum: ['nobody', 'everybody'] },
+      until: TS,
+      ended: { enum: ['expired', 'ended', null] },
     }),
   ],
 } as const;

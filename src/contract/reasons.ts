@@ -6,6 +6,8 @@ export const GRANT_REASONS = [
   'allow', // live check passed
   'allow_staffed', // staffed hours, card mode: a valid card is enough
   'allow_offline_known', // library system away, card passed a live check recently (offline policy allow_known)
+  'allow_pass', // a local pass, inside its own hours (src/local-access)
+  'allow_emergency', // emergency mode `everybody`: any readable card opens (src/emergency)
 ] as const;
 
 export const DENY_REASONS = [
@@ -25,6 +27,11 @@ export const DENY_REASONS = [
   'ils_unavailable',
   'locked_out',
   'store_unavailable',
+  'blocked_locally', // on the site's own block list
+  'pass_expired',
+  'outside_pass_hours',
+  'pass_wrong_door', // a pass that does not open this door
+  'emergency_closed', // emergency mode `nobody`
 ] as const;
 
 export type GrantReason = (typeof GRANT_REASONS)[number];
@@ -105,5 +112,32 @@ export const PATRON_MESSAGES: Record<Reason, { en: string; nb: string; da: strin
     en: 'Out of order, contact the library',
     nb: 'Ute av drift, kontakt biblioteket',
     da: 'Ude af drift, kontakt biblioteket',
+  },
+  allow_pass: { en: 'Welcome in', nb: 'Velkommen inn', da: 'Velkommen indenfor' },
+  allow_emergency: { en: 'Welcome in', nb: 'Velkommen inn', da: 'Velkommen indenfor' },
+  blocked_locally: {
+    en: 'This card has no access here, please contact the library',
+    nb: 'Kortet har ikke adgang her, kontakt biblioteket',
+    da: 'Kortet har ikke adgang her, kontakt biblioteket',
+  },
+  pass_expired: {
+    en: 'Your access card has expired',
+    nb: 'Adgangskortet ditt er utløpt',
+    da: 'Dit adgangskort er udløbet',
+  },
+  outside_pass_hours: {
+    en: 'Your card does not give access at this time',
+    nb: 'Kortet ditt gir ikke adgang på dette tidspunktet',
+    da: 'Dit kort giver ikke adgang på dette tidspunkt',
+  },
+  pass_wrong_door: {
+    en: 'Your card does not open this door',
+    nb: 'Kortet ditt åpner ikke denne døren',
+    da: 'Dit kort åbner ikke denne dør',
+  },
+  emergency_closed: {
+    en: 'The library is closed for now because of an emergency',
+    nb: 'Biblioteket er midlertidig stengt på grunn av en hendelse',
+    da: 'Biblioteket er midlertidigt lukket på grund af en hændelse',
   },
 };

@@ -69,5 +69,15 @@ export function toWireEvent(event: DorvaktEvent): WireEvent {
       };
     case 'reader_rejected':
       return { v, type: 'reader_rejected', door: event.reader, why: event.why, ts: event.ts };
+    case 'emergency':
+      return {
+        v,
+        type: 'emergency',
+        state: event.state,
+        mode: event.mode,
+        until: event.until,
+        ended: event.ended,
+        ts: event.ts,
+      };
   }
 }

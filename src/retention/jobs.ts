@@ -1,5 +1,6 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import { audit } from '../audit/audit.ts';
+import { type RemoveExpiredResult, removeExpiredLocalAccess } from '../local-access/expired.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Db } from '../store/db.ts';
 import { type AnonymiseResult, anonymiseEntriesAsync, restoreDroppedIndexes } from './anonymise.ts';
@@ -12,13 +13,14 @@ export interface RetentionConfig {
   patrons: { inactive_years: number };
 }
 
-export type RetentionJob = 'anonymise' | 'inactive' | 'pins';
+export type RetentionJob = 'anonymise' | 'inactive' | 'pins' | 'local_access';
 
 /** Cron expressions, evaluated in the site time zone. */
 export const DEFAULT_SCHEDULES: Record<RetentionJob, string> = {
   anonymise: '15 3 * * *', // nightly
   inactive: '30 4 * * 0', // Sunday night
   pins: '7 * * * *', // hourly
+  local_access: '45 2 * * *', // nightly: expired blocks and passes
 };
 
 export interface RetentionDeps {
@@ -39,6 +41,7 @@ export interface RetentionRunResult {
   anonymise?: AnonymiseResult;
   inactive?: PurgeInactiveResult;
   pinFailures?: number;
+  localAccess?: RemoveExpiredResult;
 }
 
 export interface RetentionJobs {
@@ -100,6 +103,13 @@ async function runJob(
       log.info({ job, ...result }, 'inactive patron records purged');
       return { inactive: result };
     }
+    if (job === 'local_access') {
+      // Each removal has its own audit row (removeExpiredLocalAccess).
+      const localAccess = removeExpiredLocalAccess(db, now);
+      if (localAccess.blocks + localAccess.passes > 0)
+        log.info({ job, ...localAccess }, 'expired blocks and passes removed');
+      return { localAccess };
+    }
     const pinFailures = prunePinFailures(db, { now });
     // Hourly and usually empty: only a run that deleted something is worth an audit row.
     if (pinFailures > 0)
@@ -120,7 +130,10 @@ async function runJob(
   }
 }
 
-/** Schedules anonymisation (nightly), the inactive purge (weekly) and PIN-failure pruning (hourly). */
+/**
+ * Schedules anonymisation (nightly), the inactive purge (weekly), PIN-failure pruning (hourly) and the removal
+ * of expired blocks and passes (nightly).
+ */
 export function startRetentionJobs(deps: RetentionDeps): RetentionJobs {
   const running = new Map<RetentionJob, Promise<RetentionRunResult>>();
   let stopped = false;
@@ -165,7 +178,7 @@ export function startRetentionJobs(deps: RetentionDeps): RetentionJobs {
 /** Runs the chosen jobs (default all) once, in order; for the CLI and for tests. */
 export async function runRetentionNow(
   deps: Omit<RetentionDeps, 'schedules'>,
-  jobs: RetentionJob[] = ['anonymise', 'pins', 'inactive'],
+  jobs: RetentionJob[] = ['anonymise', 'pins', 'inactive', 'local_access'],
 ): Promise<RetentionRunResult> {
   const result: RetentionRunResult = {};
   for (const job of jobs) Object.assign(result, await runJob(deps, job, () => false));

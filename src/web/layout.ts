@@ -17,6 +17,8 @@ export interface PageContext {
   path: string;
   /** web.consent_sign_role: when `staff`, staff see the consent page in the menu. */
   consentSignRole?: 'staff' | 'admin' | undefined;
+  /** The site's emergency mode in force: a banner on every page. */
+  emergency?: { mode: 'nobody' | 'everybody'; until: number } | null | undefined;
 }
 
 export function pageContext(input: {
@@ -26,6 +28,7 @@ export function pageContext(input: {
   siteName: string;
   path: string;
   consentSignRole?: 'staff' | 'admin' | undefined;
+  emergency?: { mode: 'nobody' | 'everybody'; until: number } | null | undefined;
 }): PageContext {
   const lang = input.user.language;
   return {
@@ -48,6 +51,8 @@ const NAV: { path: string; key: MessageKey; admin: boolean }[] = [
   { path: '/retention', key: 'nav.retention', admin: false },
   { path: '/exports', key: 'nav.exports', admin: true },
   { path: '/consent', key: 'nav.consent', admin: true },
+  { path: '/access', key: 'nav.access', admin: true },
+  { path: '/emergency', key: 'nav.emergency', admin: true },
   { path: '/cards', key: 'nav.cards', admin: true },
   { path: '/gdpr', key: 'nav.gdpr', admin: true },
   { path: '/audit', key: 'nav.audit', admin: true },
@@ -60,6 +65,16 @@ export const csrfField = (ctx: PageContext): Html =>
 export function noticeBox(notice: Notice | undefined): Html {
   if (!notice) return html``;
   return html`<p class="notice ${notice.kind}" role="${notice.kind === 'error' ? 'alert' : 'status'}">${notice.text}</p>`;
+}
+
+/** Shown on every page while an emergency mode is in force (it ends by itself at `until`). */
+export function emergencyBanner(ctx: PageContext): Html {
+  const emergency = ctx.emergency;
+  if (!emergency) return html``;
+  const text = ctx.t(`emergency.banner.${emergency.mode}`, { until: ctx.fmt(emergency.until) });
+  return html`<p class="notice error emergency-banner" role="alert" id="emergency-banner">${text}${
+    ctx.user.role === 'admin' ? html` <a href="/emergency">${ctx.t('emergency.title')}</a>` : ''
+  }</p>`;
 }
 
 export function layout(
@@ -99,6 +114,7 @@ ${options.script ? html`<script src="/static/${options.script}" defer></script>`
 </div>
 </header>
 <main>
+${emergencyBanner(ctx)}
 <h1>${title}</h1>
 ${noticeBox(options.notice)}
 ${body}

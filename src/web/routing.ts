@@ -4,6 +4,7 @@ import type { DorvaktConfig } from '../config/types.ts';
 import type { Consents } from '../consent/consents.ts';
 import type { DoorPanel } from '../contract/door-panel.ts';
 import type { NvrAdminAccess } from '../contract/nvr-admin.ts';
+import type { EmergencyModes } from '../emergency/modes.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
 import { cardMatchesADoor } from '../reader/card-match.ts';
@@ -33,6 +34,10 @@ export interface WebDeps {
   hashCard: (card: string) => string;
   doors: DoorPanel[];
   nvr?: NvrAdminAccess | undefined;
+  /** The site's emergency mode (src/emergency): read for the banner, set on its page. */
+  emergency?: EmergencyModes | undefined;
+  /** Tells the door process the emergency mode changed, so it publishes it now (else within seconds). */
+  emergencyChanged?: (() => Promise<void>) | undefined;
   log: Logger;
 }
 
@@ -75,6 +80,7 @@ export function ctxOf(env: RouteEnv, req: FastifyRequest, path: string): PageCon
     siteName: env.deps.config.site.name,
     path,
     consentSignRole: env.deps.config.web.consent_sign_role,
+    emergency: env.deps.emergency?.current(new Date()) ?? null,
   });
 }
 

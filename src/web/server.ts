@@ -16,6 +16,8 @@ import { translator } from './i18n.ts';
 import { errorPage, loginPage, type Notice } from './layout.ts';
 import { registerAdminRoutes } from './pages/admin.ts';
 import { registerCardRoutes } from './pages/cards.ts';
+import { registerEmergencyRoutes } from './pages/emergency.ts';
+import { registerLocalAccessRoutes } from './pages/local-access.ts';
 import { registerNowRoutes } from './pages/now.ts';
 import { registerPrivacyRoutes } from './pages/privacy.ts';
 import { registerRetentionRoutes } from './pages/retention.ts';
@@ -266,6 +268,8 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
   registerAdminRoutes(app, env);
   registerStatsRoutes(app, env);
   registerPrivacyRoutes(app, env);
+  registerLocalAccessRoutes(app, env);
+  registerEmergencyRoutes(app, env);
 
   // Expired sessions are swept now and then; reads already ignore them.
   const sweep = setInterval(() => sessions.prune(), 10 * 60_000);

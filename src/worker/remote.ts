@@ -122,3 +122,10 @@ export function remoteNvrAdmin(link: DoorProcessLink): NvrAdminAccess {
     health: call('health'),
   };
 }
+
+/** Tells the door process that the dashboard changed the emergency mode, so it publishes the change now. */
+export function remoteEmergencyRefresh(link: DoorProcessLink): () => Promise<void> {
+  return async () => {
+    await link.call('emergency', 'refresh', []);
+  };
+}

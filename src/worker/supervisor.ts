@@ -27,6 +27,8 @@ export interface WorkerSupervisorOptions {
   doors: DoorPanel[];
   /** The NVR controller while it runs (it may be retrying its start). */
   nvr: () => NvrAdmin | undefined;
+  /** Re-reads the emergency mode from the store and publishes a change (src/emergency/watcher.ts). */
+  emergency?: { refresh(): unknown } | undefined;
   log: Logger;
   logLevel: string;
   /** Append the worker's log here instead of stdout. */
@@ -275,6 +277,10 @@ export class WorkerSupervisor {
   private target(message: Extract<FromWorker, { t: 'call' }>): object {
     const refuse = (why: string) => Object.assign(new Error(why), { name: 'RefusedCall' });
     if (message.target === 'alarms') return this.options.alarms;
+    if (message.target === 'emergency') {
+      if (!this.options.emergency) throw refuse('no emergency mode here');
+      return this.options.emergency;
+    }
     if (message.target === 'nvr') {
       const nvr = this.options.nvr();
       if (!nvr)

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type DecisionInput, decide } from '../../src/access/decide.ts';
 import type { PatronStanding } from '../../src/contract/patron.ts';
+import type { PassFacts } from '../../src/local-access/facts.ts';
 import { DENY_REASONS, GRANT_REASONS, type Reason } from '../../src/contract/reasons.ts';
 
 const goodStanding: PatronStanding = {
@@ -32,6 +33,9 @@ function input(over: Partial<DecisionInput> = {}, standing: Partial<PatronStandi
     knownRecently: false,
     consent: { agreement: 'signed', camera: 'signed', agreementVersion: '1' },
     year: 2026,
+    blockedLocally: false,
+    pass: null,
+    emergency: null,
     ...over,
   };
 }
@@ -41,6 +45,13 @@ const withPolicy = (p: Partial<DecisionInput['policy']>, over: Partial<DecisionI
   return { ...base, policy: { ...base.policy, ...p } };
 };
 const unavailable = { status: 'unavailable', error: 'timeout' } as const;
+const pass = (over: Partial<PassFacts> = {}): PassFacts => ({
+  expired: false,
+  forThisDoor: true,
+  insideHours: true,
+  cameraConsentRequired: true,
+  ...over,
+});
 
 const table: [string, DecisionInput, Reason][] = [
   ['valid patron with both consents in staffless hours', input(), 'allow'],
@@ -153,6 +164,62 @@ const table: [string, DecisionInput, Reason][] = [
     'allow_offline_known',
   ],
   ['locked out after wrong PINs', input({ lockedOut: true, pinGiven: true }, { pinOk: true }), 'locked_out'],
+  // Issue 14: the site's own block list, passes and emergency modes.
+  [
+    'blocked on the local list while the library system says OK',
+    input({ blockedLocally: true }),
+    'blocked_locally',
+  ],
+  [
+    'a valid pass inside its hours, outside library hours',
+    input({ schedule: 'closed', pass: pass() }),
+    'allow_pass',
+  ],
+  ['an expired pass', input({ pass: pass({ expired: true }) }), 'pass_expired'],
+  ['a pass outside its hours', input({ pass: pass({ insideHours: false }) }), 'outside_pass_hours'],
+  ['a pass for another door', input({ pass: pass({ forThisDoor: false }) }), 'pass_wrong_door'],
+  [
+    'a pass that needs camera consent, without it',
+    input({ pass: pass(), consent: { agreement: 'none', camera: 'none', agreementVersion: null } }),
+    'no_camera_consent',
+  ],
+  [
+    'a pass that does not need camera consent, without any consent',
+    input({
+      pass: pass({ cameraConsentRequired: false }),
+      consent: { agreement: 'none', camera: 'none', agreementVersion: null },
+    }),
+    'allow_pass',
+  ],
+  [
+    'a pass with camera consent withdrawn, even when not required',
+    input({
+      pass: pass({ cameraConsentRequired: false }),
+      consent: { agreement: 'none', camera: 'withdrawn', agreementVersion: null },
+    }),
+    'consent_withdrawn',
+  ],
+  ['emergency nobody refuses a good card', input({ emergency: 'nobody' }), 'emergency_closed'],
+  [
+    'emergency everybody opens a closed door for an unknown card',
+    input({ emergency: 'everybody', schedule: 'closed', patron: unavailable }),
+    'allow_emergency',
+  ],
+  [
+    'emergency everybody still refuses a local block',
+    input({ emergency: 'everybody', blockedLocally: true }),
+    'blocked_locally',
+  ],
+  [
+    'emergency everybody still refuses an expired pass',
+    input({ emergency: 'everybody', pass: pass({ expired: true }) }),
+    'pass_expired',
+  ],
+  [
+    'emergency everybody refuses a card the library reports blocked',
+    input({ emergency: 'everybody' }, { blocked: true }),
+    'blocked',
+  ],
 ];
 
 describe('decide', () => {
@@ -216,6 +283,9 @@ describe('decide', () => {
           knownRecently: a.knownRecently,
           consent: { agreement: a.agreement, camera: a.camera, agreementVersion: null },
           year: 2026,
+          blockedLocally: false,
+          pass: null,
+          emergency: null,
         });
         if (decision.allow && a.schedule === 'staffless') {
           expect(a.agreement).toBe('signed');

@@ -14,6 +14,8 @@ import { cardHasher } from '../../src/privacy/card-hash.ts';
 import { type Db, openDb } from '../../src/store/db.ts';
 import { EntryStore } from '../../src/store/entries.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { EmergencyModes } from '../../src/emergency/modes.ts';
+import { LocalAccessLookup } from '../../src/local-access/facts.ts';
 
 const DAY = 86_400_000;
 const log = createLogger('silent');
@@ -71,6 +73,8 @@ const gate = (patrons: PatronSource = local, entries = new EntryStore(db)) =>
     consents,
     patrons,
     hashCard: hash,
+    localAccess: new LocalAccessLookup(db, 'Europe/Oslo'),
+    emergency: new EmergencyModes(db),
     alarms,
     bus: new EventBus(),
     log,

@@ -13,6 +13,8 @@ import { cardHasher } from '../../src/privacy/card-hash.ts';
 import { type Db, openDb } from '../../src/store/db.ts';
 import { EntryStore } from '../../src/store/entries.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { EmergencyModes } from '../../src/emergency/modes.ts';
+import { LocalAccessLookup } from '../../src/local-access/facts.ts';
 
 const log = createLogger('silent');
 const hash = cardHasher('test-site-key-0123456789');
@@ -55,6 +57,8 @@ describe('AccessGate with a real SQLite store', () => {
       consents,
       patrons,
       hashCard: hash,
+      localAccess: new LocalAccessLookup(db, 'Europe/Oslo'),
+      emergency: new EmergencyModes(db),
       alarms,
       bus,
       log,

@@ -70,6 +70,7 @@ const EVERY_EVENT: DorvaktEvent[] = [
   { type: 'closing_soon', door: 'front', minutes: 10, at: AT, ts: TS },
   { type: 'reader_rejected', reader: 'front', why: 'stale_partial', ts: TS },
   { type: 'manual_unlock', door: 'back', minutes: 30, until: AT, ts: TS },
+  { type: 'emergency', state: 'started', mode: 'nobody', until: AT, ended: null, ts: TS },
 ];
 
 interface Received {
@@ -174,6 +175,15 @@ describe('MQTT contract v2, published to a real Mosquitto and read by a real sub
     expect(wire[8]).toEqual({ v: 2, type: 'closing_soon', door: 'front', minutes: 10, at: AT, ts: TS });
     expect(wire[9]).toEqual({ v: 2, type: 'reader_rejected', door: 'front', why: 'stale_partial', ts: TS });
     expect(wire[10]).toEqual({ v: 2, type: 'manual_unlock', door: 'back', minutes: 30, until: AT, ts: TS });
+    expect(wire[11]).toEqual({
+      v: 2,
+      type: 'emergency',
+      state: 'started',
+      mode: 'nobody',
+      until: AT,
+      ended: null,
+      ts: TS,
+    });
 
     // The retained door state follows the door event and validates too.
     const state = await waitFor(

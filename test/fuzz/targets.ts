@@ -43,6 +43,8 @@ import type { FrameProfile as ReaderProfile } from '../../src/reader/config.ts';
 import { createParser } from '../../src/reader/frames.ts';
 import { openDb } from '../../src/store/db.ts';
 import { EntryStore } from '../../src/store/entries.ts';
+import { EmergencyModes } from '../../src/emergency/modes.ts';
+import { LocalAccessLookup } from '../../src/local-access/facts.ts';
 
 const silent = createLogger('silent');
 export const VALID_LINE_CARDS = Array.from({ length: 20 }, (_, i) => String(10_000_001 + i));
@@ -120,6 +122,8 @@ export function readerGate(profile: ReaderProfile) {
     consents,
     patrons: profile === 'keypad' ? pinChecking : registry,
     hashCard: hash,
+    localAccess: new LocalAccessLookup(db, 'Europe/Oslo'),
+    emergency: new EmergencyModes(db),
     alarms,
     bus,
     log: silent,

@@ -12,6 +12,7 @@ import {
   type NvrAdmin,
   type RetentionHealth,
 } from '../../src/contract/nvr-admin.ts';
+import { EmergencyModes } from '../../src/emergency/modes.ts';
 import { EventBus } from '../../src/events/bus.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { cardHasher } from '../../src/privacy/card-hash.ts';
@@ -187,6 +188,7 @@ export async function startHarness(
     hashCard: cardHasher('test-site-key-0123456789'),
     doors: [door],
     nvr: options.nvr === false ? undefined : nvr,
+    emergency: new EmergencyModes(db),
     log,
   };
   await addUser(db, { ...ADMIN, role: 'admin', language: 'en' });

@@ -50,6 +50,15 @@ const ROUTE_ROLES: Record<string, 'public' | 'staff' | 'admin'> = {
   'POST /gdpr/report': 'admin',
   'POST /gdpr/report.json': 'admin',
   'POST /gdpr/erase': 'admin',
+  // Issue 14: the site's block list, passes and emergency mode are admin only.
+  'GET /access': 'admin',
+  'POST /access/blocks': 'admin',
+  'POST /access/passes': 'admin',
+  'POST /access/blocks/remove': 'admin',
+  'POST /access/passes/remove': 'admin',
+  'GET /emergency': 'admin',
+  'POST /emergency': 'admin',
+  'POST /emergency/end': 'admin',
 };
 
 const concrete = (url: string) =>
@@ -81,7 +90,7 @@ describe('the written route → role table', () => {
 
   it('gives staff 403 on every route the table says is admin only, and changes nothing', async () => {
     const adminRoutes = Object.entries(ROUTE_ROLES).filter(([, role]) => role === 'admin');
-    expect(adminRoutes.length).toBe(18);
+    expect(adminRoutes.length).toBe(26);
     for (const [route] of adminRoutes) {
       const [method, url] = route.split(' ') as ['GET' | 'POST', string];
       const res = await h.app.inject({
