@@ -572,6 +572,11 @@ export const ALARM_LABELS: Partial<Record<AlarmCode, Record<Language, string>>> 
     nb: 'En del av Dørvakt stoppet (døren virker fortsatt)',
     da: 'En del af Dørvakt stoppede (døren virker stadig)',
   },
+  output_failed: {
+    en: 'A building output could not be set (the door still works)',
+    nb: 'En utgang (lys, alarm, skilt, lyd) kunne ikke settes (døren virker fortsatt)',
+    da: 'En udgang (lys, alarm, skilt, lyd) kunne ikke sættes (døren virker stadig)',
+  },
   recording_mismatch: {
     en: 'Camera recording does not follow the schedule',
     nb: 'Kameraopptak følger ikke åpningstidene',
