@@ -119,7 +119,7 @@ export class Announcer {
     this.stopped = true;
     this.queue.length = 0;
     clearTimeout(this.timer);
-    this.playing?.kill('SIGKILL');
+    if (this.playing) killPlayer(this.playing);
   }
 
   private enqueue(file: string): void {
@@ -163,7 +163,7 @@ export class Announcer {
       finish(code === 0 ? null : `player ${command} ended with ${signal ?? `exit code ${code}`}`),
     );
     this.timer = setTimeout(() => {
-      child.kill('SIGKILL');
+      killPlayer(child);
       finish(`player ${command} took longer than ${this.deps.config.player_timeout_seconds} s; killed`);
     }, this.deps.config.player_timeout_seconds * 1000);
     this.timer.unref();
@@ -174,4 +174,12 @@ export class Announcer {
     this.deps.log.error({ part: ANNOUNCER_SCOPE, err: problem }, 'announcement failed; the door runs on');
     this.deps.alarms.raise('output_failed', ANNOUNCER_SCOPE, problem.slice(0, 300));
   }
+}
+
+/**
+ * Only a child that started: one whose spawn failed has no pid until its error arrives, and libuv would
+ * send the signal to pid 0, our whole process group.
+ */
+function killPlayer(child: ChildProcess): void {
+  if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
