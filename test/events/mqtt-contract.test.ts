@@ -70,6 +70,16 @@ const EVERY_EVENT: DorvaktEvent[] = [
   { type: 'closing_soon', door: 'front', minutes: 10, at: AT, ts: TS },
   { type: 'reader_rejected', reader: 'front', why: 'stale_partial', ts: TS },
   { type: 'manual_unlock', door: 'back', minutes: 30, until: AT, ts: TS },
+  {
+    type: 'state',
+    state: 'closing',
+    previous: 'staffless',
+    emergency: null,
+    next: { state: 'closed', at: AT },
+    ts: TS,
+  },
+  { type: 'output', output: 'lights', value: 'off', state: 'closed', ts: TS },
+  { type: 'announcement', minutes: 15, at: AT, languages: ['nb', 'en'], ts: TS },
 ];
 
 interface Received {
@@ -173,6 +183,31 @@ describe('MQTT contract v2, published to a real Mosquitto and read by a real sub
     expect(wire[8]).toEqual({ v: 2, type: 'closing_soon', door: 'front', minutes: 10, at: AT, ts: TS });
     expect(wire[9]).toEqual({ v: 2, type: 'reader_rejected', door: 'front', why: 'stale_partial', ts: TS });
     expect(wire[10]).toEqual({ v: 2, type: 'manual_unlock', door: 'back', minutes: 30, until: AT, ts: TS });
+    expect(wire[11]).toEqual({
+      v: 2,
+      type: 'state',
+      state: 'closing',
+      previous: 'staffless',
+      emergency: null,
+      next: { state: 'closed', at: AT },
+      ts: TS,
+    });
+    expect(wire[12]).toEqual({
+      v: 2,
+      type: 'output',
+      output: 'lights',
+      value: 'off',
+      state: 'closed',
+      ts: TS,
+    });
+    expect(wire[13]).toEqual({
+      v: 2,
+      type: 'announcement',
+      minutes: 15,
+      at: AT,
+      languages: ['nb', 'en'],
+      ts: TS,
+    });
 
     // The retained door state follows the door event and validates too.
     const state = await waitFor(
