@@ -320,7 +320,8 @@ export async function startApp(options: AppOptions): Promise<App> {
         log,
       })
     : undefined;
-  await states?.begin();
+  // Not awaited: a GPIO output waits for its export, and the door is ready without it.
+  void states?.begin();
   const readyAt = Date.now();
 
   const healthy = () => {

@@ -161,6 +161,23 @@ export class StateEngine {
     if (this.tick) this.arm(at);
   }
 
+  /** Says the announcement for `minutes` now, before the next closing (the demo's `announce`). */
+  announceNow(minutes: number): boolean {
+    const announcer = this.options.announcer;
+    const at = this.now().getTime();
+    const closing = this.periods.find((p) => p.state === 'closed' && p.from > at);
+    if (!announcer || !closing) return false;
+    const said = announcer.announce(minutes, new Date(closing.from));
+    this.options.bus.publish({
+      type: 'announcement',
+      minutes,
+      at: said.closesAt,
+      languages: announcer.languages,
+      ts: new Date(at).toISOString(),
+    });
+    return true;
+  }
+
   status(): StateStatus {
     const at = this.now().getTime();
     const upcoming: StateStatus['upcoming'] = [];

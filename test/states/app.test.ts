@@ -84,8 +84,8 @@ states:
       mqtt: { topic: "@SITE@/building/panel" }
       values: { staffless: "Meråpent", closing: "Stenger snart", closed: Stengt }
 `);
-    expect(app.states).toBeDefined();
-    expect(app.alarms.isActive('output_failed', outputScope('lights'))).toBe(true);
+    await waitFor(() => app.states, 5000, 'state engine');
+    await waitFor(() => app.alarms.isActive('output_failed', outputScope('lights')), 5000, 'output_failed');
     expect(app.alarms.isActive('part_failed', 'states')).toBe(false);
     await waitFor(() => retained.get(`${app.config.site.id}/building/panel`) === 'Meråpent', 5000, 'panel');
 
