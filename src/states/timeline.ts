@@ -13,7 +13,8 @@ const MINUTE_MS = 60_000;
 /** What the timeline needs of a schedule (DoorSchedule). */
 export interface ScheduleReader {
   stateAt(date: Date): ScheduleState;
-  nextChange(from: Date): { state: ScheduleState; at: Date } | null;
+  /** Every change of state in `(from, to]`, in order. */
+  changesBetween(from: Date, to: Date): { state: ScheduleState; at: Date }[];
 }
 
 export interface ClosingRule {
@@ -58,18 +59,13 @@ export function statePeriods(
   const plain: { state: ScheduleState; from: number; to: number }[] = [];
   let at = from;
   let state = schedule.stateAt(new Date(from));
-  while (at < to) {
-    const next = schedule.nextChange(new Date(at));
-    const end = next ? Math.min(next.at.getTime(), to) : to;
-    plain.push({ state, from: at, to: end });
-    if (!next) {
-      // Nothing planned within the schedule's horizon: the same state, looked at again from there.
-      if (end < to) plain.push({ state, from: end, to });
-      break;
-    }
-    at = end;
-    state = next.state;
+  for (const change of schedule.changesBetween(new Date(from), new Date(to))) {
+    if (change.at.getTime() >= to) break;
+    plain.push({ state, from: at, to: change.at.getTime() });
+    at = change.at.getTime();
+    state = change.state;
   }
+  plain.push({ state, from: at, to });
   const periods: StatePeriod[] = [];
   plain.forEach((period, i) => {
     const following = plain[i + 1];

@@ -65,10 +65,14 @@ ${states.replaceAll('@SITE@', site).replaceAll('@DIR@', dir.path)}
 }
 
 describe('states in the service', () => {
-  it('is off by default: no engine, nothing published', async () => {
-    const { app } = await startWithStates('');
-    expect(app.config.states.enabled).toBe(false);
-    expect(app.states).toBeUndefined();
+  it('is off by default', () => {
+    const config = parseConfig(`
+site: { id: off }
+secrets: { card_hmac_key: { env: K } }
+doors: [{ id: front, schedule: { staffless: "24/7" }, reader: { path: /dev/null } }]
+`);
+    expect(config.states).toMatchObject({ enabled: false, closing_minutes: 15, outputs: [] });
+    expect(config.states.announcements).toMatchObject({ enabled: false, minutes: [15, 10, 5] });
   });
 
   it('a failing output raises output_failed naming it; the other outputs are set and the door still opens', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LibraryPlanner } from '../../src/schedule/planner.ts';
+import { LibraryPlanner, scheduleFromConfig } from '../../src/schedule/planner.ts';
 import { planTimeline } from '../../src/states/timeline.ts';
 import { BRANCH, BRANCH_OUTPUTS, local, SITE } from './branch.ts';
 
@@ -23,6 +23,38 @@ function timeline(from: string, to: string, day: string) {
     raw: t,
   };
 }
+
+describe('DoorSchedule.changesBetween', () => {
+  it('gives what nextChange gives, change by change (both DST changes, Easter, Christmas)', () => {
+    const schedule = scheduleFromConfig(
+      {
+        ...BRANCH,
+        exceptions: [...BRANCH.exceptions, { date: '2026-03-29', staffless: '00:00-02:30,07:00-22:00' }],
+      },
+      SITE,
+    );
+    for (const [fromIso, toIso] of [
+      ['2026-03-26T00:00:00+01:00', '2026-04-08T00:00:00+02:00'],
+      ['2026-10-22T00:00:00+02:00', '2026-10-28T00:00:00+01:00'],
+      ['2026-12-22T00:00:00+01:00', '2027-01-03T00:00:00+01:00'],
+    ] as const) {
+      const from = Date.parse(fromIso);
+      const to = Date.parse(toIso);
+      const stepped: string[] = [];
+      for (
+        let c = schedule.nextChange(new Date(from));
+        c && c.at.getTime() <= to;
+        c = schedule.nextChange(c.at)
+      )
+        stepped.push(`${c.at.toISOString()} ${c.state}`);
+      const all = schedule
+        .changesBetween(new Date(from), new Date(to))
+        .map((c) => `${c.at.toISOString()} ${c.state}`);
+      expect(all.length).toBeGreaterThan(10);
+      expect(all, fromIso).toEqual(stepped);
+    }
+  });
+});
 
 describe('the output timeline (day plans + config → changes), pure', () => {
   it('a weekday at a typical branch: each output at its own offset', () => {
