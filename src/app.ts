@@ -320,6 +320,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         log,
       })
     : undefined;
+  for (const door of doors) door.siteStatus = () => states?.current?.status();
   // Not awaited: a GPIO output waits for its export, and the door is ready without it.
   void states?.begin();
   const readyAt = Date.now();

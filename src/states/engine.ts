@@ -6,6 +6,7 @@
  */
 import type { MqttClient } from 'mqtt';
 import type { Alarms } from '../alarms/alarms.ts';
+import type { SiteStatus } from '../contract/door-panel.ts';
 import type { EmergencyKind, SiteState } from '../contract/events.ts';
 import type { LineOpener } from '../door/gpio-line.ts';
 import type { EventBus } from '../events/bus.ts';
@@ -57,12 +58,8 @@ interface OutputSlot {
   published: string | undefined;
 }
 
-export interface StateStatus {
-  state: SiteState;
+export interface StateStatus extends SiteStatus {
   emergency: EmergencyKind | null;
-  next: { state: SiteState; at: string } | null;
-  /** The next output changes, soonest first. */
-  upcoming: { at: string; output: string; value: string }[];
 }
 
 /** Alarm scope of one output; kept apart from door ids. */

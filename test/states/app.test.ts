@@ -92,6 +92,8 @@ states:
     await waitFor(() => app.alarms.isActive('output_failed', outputScope('lights')), 5000, 'output_failed');
     expect(app.alarms.isActive('part_failed', 'states')).toBe(false);
     await waitFor(() => retained.get(`${app.config.site.id}/building/panel`) === 'Meråpent', 5000, 'panel');
+    // The dashboard sees the site's state through the door snapshot.
+    expect(app.doors[0]!.snapshot().site).toMatchObject({ state: 'staffless', next: null });
 
     const registry = new LocalPatronSource(app.db, app.hashCard, () => '2026-11-30');
     registry.put('12345678', { category: 'V', birthYear: 1980 });
