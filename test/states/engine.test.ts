@@ -223,6 +223,41 @@ describe('the state engine on a fake clock, real Mosquitto and a fake GPIO tree'
     ]);
   });
 
+  it('an MQTT output the broker refuses (found later, in the publish callback) is raised and sent again', async () => {
+    const bus = new EventBus();
+    const log = createLogger('silent');
+    const alarms = new Alarms(null, bus, log);
+    let refuse = true;
+    const sent: string[] = [];
+    const client = {
+      publish: (_topic: string, payload: string, _opts: unknown, cb: (error?: Error) => void) => {
+        sent.push(payload);
+        setImmediate(() => cb(refuse ? new Error('not authorised') : undefined));
+      },
+      on: () => client,
+      off: () => client,
+    } as unknown as MqttClient;
+    const clock = { now: new Date('2026-11-25T12:00:00+01:00') };
+    const engine = new StateEngine({
+      config: statesDefaults({ outputs: [BRANCH_OUTPUTS[2]!] }),
+      schedule,
+      bus,
+      alarms,
+      log,
+      mqtt: client,
+      now: () => clock.now,
+      tickMs: 3_600_000,
+    });
+    cleanups.push(() => engine.stop());
+    await engine.start();
+    await waitFor(() => alarms.isActive('output_failed', outputScope('panel')), 2000, 'alarm');
+    refuse = false;
+    clock.now = new Date(clock.now.getTime() + MINUTE);
+    engine.evaluate();
+    await waitFor(() => !alarms.isActive('output_failed', outputScope('panel')), 2000, 'cleared');
+    expect(sent).toEqual(['Betjent', 'Betjent']);
+  });
+
   it('a failing output raises output_failed naming it, the others are set, and it is retried', async () => {
     let broken = true;
     // The line opens, but every write fails while `broken` (a dead GPIO expander, say).
