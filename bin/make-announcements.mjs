@@ -21,7 +21,9 @@ for (let i = 0; i < args.length; i++) {
 }
 
 if (spawnSync(espeak, ['--version'], { stdio: 'ignore' }).error) {
-  console.error(`${espeak} is not installed (Debian: apt-get install espeak-ng); the texts in ${dir} are unchanged.`);
+  console.error(
+    `${espeak} is not installed (Debian: apt-get install espeak-ng); the texts in ${dir} are unchanged.`,
+  );
   process.exit(1);
 }
 
@@ -35,9 +37,12 @@ for (const lang of readdirSync(dir)) {
     const m = /^closing-(\d+)\.txt$/.exec(name);
     if (m) texts.set(Number(m[1]), readFileSync(join(folder, name), 'utf8').trim());
   }
-  const template = existsSync(join(folder, 'closing.txt')) ? readFileSync(join(folder, 'closing.txt'), 'utf8').trim() : null;
+  const template = existsSync(join(folder, 'closing.txt'))
+    ? readFileSync(join(folder, 'closing.txt'), 'utf8').trim()
+    : null;
   for (const minutes of extra) {
-    if (!texts.has(minutes) && template) texts.set(minutes, template.replaceAll('{minutes}', String(minutes)));
+    if (!texts.has(minutes) && template)
+      texts.set(minutes, template.replaceAll('{minutes}', String(minutes)));
   }
   for (const [minutes, text] of texts) {
     const wav = join(folder, `closing-${minutes}.wav`);

@@ -170,9 +170,15 @@ describe('the state engine on a fake clock, real Mosquitto and a fake GPIO tree'
     for (let at = r.clock.now.getTime() + MINUTE; at <= Date.parse(to); at += MINUTE) {
       r.set(at);
       const now = r.sysfs.read(LIGHTS_GPIO, 'value');
-      if (now !== level) lights.push(`${new Date(at).toISOString().slice(0, 16)} ${(level = now)}`);
-      if (r.engine.written().alarm !== armed)
-        alarm.push(`${new Date(at).toISOString().slice(0, 16)} ${(armed = r.engine.written().alarm)}`);
+      const stamp = new Date(at).toISOString().slice(0, 16);
+      if (now !== level) {
+        level = now;
+        lights.push(`${stamp} ${level}`);
+      }
+      if (r.engine.written().alarm !== armed) {
+        armed = r.engine.written().alarm;
+        alarm.push(`${stamp} ${armed}`);
+      }
     }
     return { lights, alarm };
   }
