@@ -22,6 +22,7 @@ const sections: [string, () => Promise<Figures | Figures[]>][] = [
 
 const optional: [string, string, string][] = [
   ['schedule', './schedule.ts', 'benchSchedule'],
+  ['state engine: cost per minute tick', './states.ts', 'benchStates'],
   ['start → door ready after a power cut, cold and with saved plans', './start.ts', 'benchStart'],
   ['SIP2 lookups', './sip2.ts', 'benchSip2'],
   ['camera retention', './nvr.ts', 'benchNvr'],

@@ -32,6 +32,8 @@ import { SerialCardReader } from './reader/serial-reader.ts';
 import { CompiledSchedules } from './schedule/compiled-schedules.ts';
 import { savedPlansFor } from './schedule/saved-plans.ts';
 import { ScheduleWatcher } from './schedule/watcher.ts';
+import type { EmergencyMode } from './states/emergency.ts';
+import { startStates, type StateEngine } from './states/start.ts';
 import { type Db, openDb } from './store/db.ts';
 import { EntryStore } from './store/entries.ts';
 import { localDate } from './time/zone.ts';
@@ -47,6 +49,8 @@ export interface AppOptions {
   patronSource?: PatronSource;
   /** Called after each decided swipe (the demo prints it in plain words). */
   onSwipe?: (door: string, result: SwipeResult, swipe: SwipeEvent) => void;
+  /** Where the site's emergency mode comes from (src/states/emergency.ts); default: never one. */
+  emergency?: EmergencyMode;
 }
 
 /** The running controller: everything main.ts, the demo and the tests start and stop. */
@@ -70,6 +74,8 @@ export interface App {
   nvr: NvrController | undefined;
   /** Frigate recording by schedule when `nvr.frigate_recording.enabled`. */
   frigateRecording: FrigateRecordingSchedule | undefined;
+  /** The site's states and outputs when `states.enabled`; undefined while it is down (retried). */
+  readonly states: StateEngine | undefined;
   /** Resolves when every door is ready to take a swipe. */
   readyAt: number;
   healthy(): { ok: boolean; checks: Record<string, boolean> };
@@ -107,6 +113,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   const metrics = new Metrics();
   const site = { timezone: config.site.timezone, country: config.site.country, region: config.site.region };
   const watchers: ScheduleWatcher[] = [];
+  let states: OptionalPart<StateEngine> | undefined;
   const schedules = new CompiledSchedules({
     doors: config.doors,
     site,
@@ -114,6 +121,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     log: log.child({ mod: 'schedule' }),
     onRefreshed: () => {
       for (const watcher of watchers) watcher.evaluate();
+      states?.current?.refresh();
     },
     saved: savedPlansFor(db, { doors: config.doors, site }),
   });
@@ -350,6 +358,31 @@ export async function startApp(options: AppOptions): Promise<App> {
     log: log.child({ mod: 'emergency' }),
   });
   emergencyWatcher.start();
+  // Lights, alarm arming, panel, sound and announcements: optional, after the doors, never in their way.
+  const statesDoor = config.states?.door ?? config.doors[0]!.id;
+  states = config.states?.enabled
+    ? new OptionalPart<StateEngine>({
+        name: 'states',
+        start: () =>
+          startStates({
+            config: config.states,
+            language: config.site.language,
+            schedule: schedules.schedule(statesDoor),
+            bus,
+            alarms,
+            mqtt: mqtt.client,
+            log: log.child({ mod: 'states' }),
+            // The admin's emergency mode (src/emergency) drives the emergency state.
+            emergency: options.emergency ?? { current: (now) => emergency.current(now)?.mode ?? null },
+          }),
+        stop: async (engine) => engine.stop(),
+        alarms,
+        log,
+      })
+    : undefined;
+  for (const door of doors) door.siteStatus = () => states?.current?.status();
+  // Not awaited: a GPIO output waits for its export, and the door is ready without it.
+  void states?.begin();
   const readyAt = Date.now();
 
   const healthy = () => {
@@ -383,11 +416,15 @@ export async function startApp(options: AppOptions): Promise<App> {
     },
     emergency,
     emergencyWatcher,
+    get states() {
+      return states?.current;
+    },
     readyAt,
     healthy,
     async stop() {
       emergencyWatcher.stop();
       schedules.stop();
+      await states?.end();
       for (const door of doors) await door.close();
       await frigatePart?.end();
       await nvrPart?.end();

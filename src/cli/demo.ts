@@ -19,6 +19,8 @@ import { createInterface } from 'node:readline';
 import { startService } from '../service.ts';
 import { Consents } from '../consent/consents.ts';
 import { openDb } from '../store/db.ts';
+import { messageFor, SHIPPED_ANNOUNCEMENTS } from '../states/announcer.ts';
+import type { Language } from '../states/config.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const demoDir = resolve(process.env.DORVAKT_DEMO_DIR ?? join(root, '.demo'));
@@ -46,9 +48,11 @@ export const DEMO_CARDS = [
   },
 ] as const;
 
-function haveSocat(): boolean {
-  return spawnSync('sh', ['-c', 'command -v socat'], { stdio: 'ignore' }).status === 0;
+function haveCommand(name: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
 }
+
+const haveSocat = (): boolean => haveCommand('socat');
 
 async function startPty(): Promise<{ child: ChildProcess; device: string; host: string }> {
   const device = join(demoDir, 'reader');
@@ -92,6 +96,12 @@ export async function runDemo(): Promise<void> {
   config.store.path = join(demoDir, 'dorvakt.sqlite');
   config.secrets.card_hmac_key = { file: keyFile };
   if (config.nvr.auth) for (const key of config.nvr.auth.keys) key.secret = { file: nvrKeyFile };
+  // Announcements are printed always, and played only where a system player exists.
+  const player = ['aplay', 'pw-play'].find((p) => haveCommand(p));
+  const announcements = config.states.announcements;
+  announcements.play =
+    player !== undefined && existsSync(join(SHIPPED_ANNOUNCEMENTS, 'nb', 'closing-15.wav'));
+  if (player) announcements.player = player === 'aplay' ? ['aplay', '-q'] : [player];
 
   seedDemo(config.store.path, readFileSync(keyFile, 'utf8').trim());
   const adminPassword = await ensureDemoAdmin(config.store.path, join(demoDir, 'admin-password'));
@@ -146,6 +156,18 @@ export async function runDemo(): Promise<void> {
     if (event.type === 'alarm')
       say(`          alarm ${event.alarm} ${event.state}${event.door ? ` at ${event.door}` : ''}`);
     if (event.type === 'reader_rejected') say(`          reader: dropped a malformed frame (${event.why})`);
+    if (event.type === 'state')
+      say(`          site state: ${event.state}${event.emergency ? ` (${event.emergency})` : ''}`);
+    if (event.type === 'output') say(`          output ${event.output} = ${event.value}`);
+    if (event.type === 'announcement')
+      for (const language of event.languages) {
+        const message = messageFor(
+          announcements.dir ?? SHIPPED_ANNOUNCEMENTS,
+          language as Language,
+          event.minutes,
+        );
+        say(`          ANNOUNCE (${language}): ${message?.text ?? '(no text)'}`);
+      }
   });
 
   say('');
@@ -172,6 +194,9 @@ export async function runDemo(): Promise<void> {
   say(
     `  Door mode: ${app.doors[0]!.scheduleState()} (schedule: ${staffless === DEMO_STAFFLESS ? 'staffless all day, closed 03:00-04:00' : `staffless ${staffless}`})`,
   );
+  say(
+    `  States:    ${app.states?.status().state ?? 'not started (alarm part_failed)'}; outputs lights, alarm, panel on demo/building/#; announcements ${announcements.minutes.join(', ')} min before closing, ${announcements.play ? `printed and played with ${player}` : 'printed (no player or no WAVs: bin/make-announcements.mjs makes them)'}`,
+  );
   say('');
   if (pty) {
     const hostPty = realpathSync(pty.host);
@@ -186,7 +211,7 @@ export async function runDemo(): Promise<void> {
   say('  anything else: unknown card');
   if (pty) {
     say(
-      'Type here to stage a fault: `ils down`, `ils up`, `force` (door forced open), `fire on`, `fire off`.',
+      'Type here to stage a fault: `ils down`, `ils up`, `force` (door forced open), `fire on`, `fire off`; `announce` says the closing announcement now.',
     );
     listenForCommands(service.app, sip2, say);
   }
@@ -266,6 +291,7 @@ function listenForCommands(app: App, sip2: Sip2Simulator, say: (line: string) =>
     else if (command === 'force' && driver instanceof SimDoorDriver) driver.simulateForce();
     else if (command === 'fire on' && driver instanceof SimDoorDriver) driver.setFire(true);
     else if (command === 'fire off' && driver instanceof SimDoorDriver) driver.setFire(false);
+    else if (command === 'announce') app.states?.announceNow(15);
     else if (command) {
       say(`unknown command "${command}"`);
       return;

@@ -7,6 +7,7 @@ import { type Document, LineCounter, parseDocument } from 'yaml';
 import { resolveIlsPaths } from '../ils/config.ts';
 import { checkNvrConfig } from '../nvr/config.ts';
 import { checkFrigateRecordingConfig } from '../nvr/frigate-recording.ts';
+import { checkStatesConfig } from '../states/config.ts';
 import { checkWebConfig, TRUST_PROXY_TRUE_REFUSED } from '../web/config.ts';
 import { type AppliedMigration, migrateDocument } from './migrate.ts';
 import { locate } from './yaml-position.ts';
@@ -205,6 +206,7 @@ function checkSemantics(config: DorvaktConfig, shapeOk: boolean): ConfigProblem[
     ...guarded(() => checkDoors(config), shapeOk),
     ...guarded(() => checkSections(config), shapeOk),
     ...guarded(() => checkFrigateSection(config), shapeOk),
+    ...guarded(() => checkStatesSection(config), shapeOk),
   ];
 }
 
@@ -323,6 +325,14 @@ function checkFrigateSection(config: DorvaktConfig): ConfigProblem[] {
   return problems;
 }
 
+function checkStatesSection(config: DorvaktConfig): ConfigProblem[] {
+  if (!config.states) return [];
+  return checkStatesConfig(
+    config.states,
+    config.doors.map((d) => d.id),
+  ).map((p) => ({ key: `states.${p.key}`, line: null, message: p.message }));
+}
+
 export function loadConfig(file: string, options: ParseOptions = {}): DorvaktConfig {
   const config = parseConfig(readFileSync(file, 'utf8'), file, {
     baseDir: dirname(resolve(file)),
@@ -346,6 +356,8 @@ export function resolveConfigPaths(config: DorvaktConfig, base: string): void {
     }
   }
   resolveIlsPaths(config.ils, base);
+  const announcements = config.states?.announcements;
+  if (announcements?.dir) announcements.dir = resolve(base, announcements.dir);
 }
 
 /** Every secret the config refers to, with its key path. */

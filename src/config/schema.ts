@@ -3,6 +3,7 @@ import { ilsSchema } from '../ils/config.ts';
 import { nvrSchema } from '../nvr/config.ts';
 import { readerSchema } from '../reader/config.ts';
 import { scheduleSchema } from '../schedule/config.ts';
+import { statesSchema } from '../states/config.ts';
 import { webSchema } from '../web/config.ts';
 import { secretRef } from './secret-ref.ts';
 
@@ -124,6 +125,7 @@ export const configSchema = {
       },
     },
     nvr: { ...nvrSchema, default: {} },
+    states: statesSchema,
     web: { ...webSchema, default: {} },
     ops: {
       type: 'object',

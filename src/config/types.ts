@@ -3,6 +3,7 @@ import type { IlsConfig } from '../ils/config.ts';
 import type { NvrConfig } from '../nvr/config.ts';
 import type { ReaderConfig } from '../reader/config.ts';
 import type { ScheduleConfig } from '../schedule/config.ts';
+import type { StatesConfig } from '../states/config.ts';
 import type { WebConfig } from '../web/config.ts';
 
 import type { MqttTlsConfig } from '../events/mqtt-tls.ts';
@@ -63,6 +64,8 @@ export interface DorvaktConfig {
     embedded_fallback: boolean;
   };
   nvr: NvrConfig;
+  /** The site's states and the outputs and announcements they drive (docs/states.md). */
+  states: StatesConfig;
   web: WebConfig;
   ops: { host: string; port: number };
   log: { level: string };

@@ -1,4 +1,4 @@
-import type { ScheduleState } from './events.ts';
+import type { ScheduleState, SiteState } from './events.ts';
 
 /** What the dashboard and metrics see of one door; implemented by the controller's door wiring. */
 export interface DoorSnapshot {
@@ -12,6 +12,14 @@ export interface DoorSnapshot {
   /** Manual unlock in force (staff), until when. */
   manualUnlockUntil: string | null;
   nextChange: { mode: ScheduleState; at: string } | null;
+  /** The site's state and its next output changes (docs/states.md), when `states.enabled`. */
+  site?: SiteStatus | undefined;
+}
+
+export interface SiteStatus {
+  state: SiteState;
+  next: { state: SiteState; at: string } | null;
+  upcoming: { at: string; output: string; value: string }[];
 }
 
 export interface DoorPanel {

@@ -4,6 +4,13 @@ import type { ReaderRejectReason } from './reader.ts';
 /** Door mode from the schedule. */
 export type ScheduleState = 'staffed' | 'staffless' | 'closed';
 
+/** The site's state (src/states): the schedule's, plus `closing` before it closes and `emergency`. */
+export const SITE_STATES = ['staffed', 'staffless', 'closing', 'closed', 'emergency'] as const;
+export type SiteState = (typeof SITE_STATES)[number];
+
+/** An emergency mode set by an admin: let nobody in, or everybody. */
+export type EmergencyKind = 'nobody' | 'everybody';
+
 export const ALARM_CODES = [
   'reader_offline',
   'door_held_open',
@@ -26,6 +33,8 @@ export const ALARM_CODES = [
   'reader_tamper',
   /** An OSDP reader failed the secure channel (wrong key, no key, bad MAC): it delivers no card. Subject: the door. */
   'reader_insecure',
+  /** A state output (lights, alarm arm, panel, sound, announcements) could not be set. Subject: the output. */
+  'output_failed',
 ] as const;
 export type AlarmCode = (typeof ALARM_CODES)[number];
 
@@ -82,4 +91,17 @@ export type DorvaktEvent =
       /** Why it ended: at `until`, or ended (or replaced) by an admin; null when it started. */
       ended: 'expired' | 'ended' | null;
       ts: string;
-    };
+    }
+  /** The site's state changed (src/states); `emergency` names the mode while the state is emergency. */
+  | {
+      type: 'state';
+      state: SiteState;
+      previous: SiteState | null;
+      emergency: EmergencyKind | null;
+      next: { state: SiteState; at: string } | null;
+      ts: string;
+    }
+  /** A state output was set to `value` (written to its GPIO line or published on its topic). */
+  | { type: 'output'; output: string; value: string; state: SiteState; ts: string }
+  /** A closing announcement: `minutes` before `at`, in these languages. */
+  | { type: 'announcement'; minutes: number; at: string; languages: string[]; ts: string };

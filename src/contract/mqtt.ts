@@ -4,7 +4,14 @@
  * `src/contract/mqtt-check.ts` (or any JSON Schema validator, draft 2019-09 or 07, fed these schemas).
  * No payload carries identity: no card, card hash, PIN, name, category or entry id.
  */
-import { ALARM_CODES, type AlarmCode, type ScheduleState } from './events.ts';
+import {
+  ALARM_CODES,
+  type AlarmCode,
+  type EmergencyKind,
+  SITE_STATES,
+  type ScheduleState,
+  type SiteState,
+} from './events.ts';
 import { READER_REJECT_REASONS, type ReaderRejectReason } from './reader.ts';
 import { DENY_REASONS, type DenyReason, GRANT_REASONS, type GrantReason } from './reasons.ts';
 
@@ -63,7 +70,16 @@ export type WireEvent =
       mode: 'nobody' | 'everybody';
       until: string;
       ended: 'expired' | 'ended' | null;
-    });
+    })
+  | (WireEventBase & {
+      type: 'state';
+      state: SiteState;
+      previous: SiteState | null;
+      emergency: EmergencyKind | null;
+      next: { state: SiteState; at: string } | null;
+    })
+  | (WireEventBase & { type: 'output'; output: string; value: string; state: SiteState })
+  | (WireEventBase & { type: 'announcement'; minutes: number; at: string; languages: string[] });
 
 export type WireEventType = WireEvent['type'];
 export const WIRE_EVENT_TYPES = [
@@ -75,6 +91,9 @@ export const WIRE_EVENT_TYPES = [
   'manual_unlock',
   'reader_rejected',
   'emergency',
+  'state',
+  'output',
+  'announcement',
 ] as const satisfies readonly WireEventType[];
 
 /** Retained per-door state (`<base>/door/<door>/state`). */
@@ -115,6 +134,11 @@ const TS = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2
 const DOOR_ID = { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' } as const;
 const MODE = { type: 'string', enum: SCHEDULE_STATES } as const;
 const V = { const: CONTRACT_VERSION } as const;
+const SITE_STATE = { type: 'string', enum: SITE_STATES } as const;
+/** State output ids, as in the config (`states.outputs[].id`). */
+export const OUTPUT_ID_PATTERN = '^[a-z0-9][a-z0-9_-]{0,31}$';
+/** An output's value: `on`/`off` for a GPIO line, the configured payload for a topic. */
+export const OUTPUT_VALUE_MAX = 200;
 
 function eventShape(type: WireEventType, properties: Record<string, unknown>, more: object = {}) {
   return {
@@ -197,6 +221,37 @@ export const eventSchema = {
       mode: { enum: ['nobody', 'everybody'] },
       until: TS,
       ended: { enum: ['expired', 'ended', null] },
+    }),
+    eventShape('state', {
+      state: SITE_STATE,
+      previous: { oneOf: [{ type: 'null' }, SITE_STATE] },
+      emergency: { oneOf: [{ type: 'null' }, { type: 'string', enum: ['nobody', 'everybody'] }] },
+      next: {
+        oneOf: [
+          { type: 'null' },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['state', 'at'],
+            properties: { state: SITE_STATE, at: TS },
+          },
+        ],
+      },
+    }),
+    eventShape('output', {
+      output: { type: 'string', pattern: OUTPUT_ID_PATTERN },
+      value: { type: 'string', maxLength: OUTPUT_VALUE_MAX },
+      state: SITE_STATE,
+    }),
+    eventShape('announcement', {
+      minutes: { type: 'integer', minimum: 1, maximum: 240 },
+      at: TS,
+      languages: {
+        type: 'array',
+        minItems: 1,
+        uniqueItems: true,
+        items: { type: 'string', enum: ['nb', 'da', 'en'] },
+      },
     }),
   ],
 } as const;

@@ -5,7 +5,7 @@
 import type { AccessPolicy } from '../access/decide.ts';
 import type { AccessGate, GateDoor, SwipeResult } from '../access/gate.ts';
 import type { DoorConfig } from '../config/types.ts';
-import type { DoorPanel, DoorSnapshot } from '../contract/door-panel.ts';
+import type { DoorPanel, DoorSnapshot, SiteStatus } from '../contract/door-panel.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
 import type { CardReader, SwipeEvent } from '../reader/reader.ts';
@@ -17,6 +17,8 @@ import type { DoorDriver } from './driver.ts';
 /** One door at runtime: schedule, hardware, reader, and the panel the dashboard sees. */
 export class RuntimeDoor implements GateDoor, DoorPanel {
   manualUnlockUntil: number | null = null;
+  /** The site's state for the dashboard (src/states), when it runs. */
+  siteStatus: () => SiteStatus | undefined = () => undefined;
   private manualTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -87,6 +89,7 @@ export class RuntimeDoor implements GateDoor, DoorPanel {
       fireActive: state.fireActive,
       manualUnlockUntil: this.manualUnlockUntil ? new Date(this.manualUnlockUntil).toISOString() : null,
       nextChange: next ? { mode: next.state, at: next.at.toISOString() } : null,
+      site: this.siteStatus(),
     };
   }
 

@@ -79,5 +79,33 @@ export function toWireEvent(event: DorvaktEvent): WireEvent {
         ended: event.ended,
         ts: event.ts,
       };
+    case 'state':
+      return {
+        v,
+        type: 'state',
+        state: event.state,
+        previous: event.previous,
+        emergency: event.emergency,
+        next: event.next ? { state: event.next.state, at: event.next.at } : null,
+        ts: event.ts,
+      };
+    case 'output':
+      return {
+        v,
+        type: 'output',
+        output: event.output,
+        value: event.value,
+        state: event.state,
+        ts: event.ts,
+      };
+    case 'announcement':
+      return {
+        v,
+        type: 'announcement',
+        minutes: event.minutes,
+        at: event.at,
+        languages: [...event.languages],
+        ts: event.ts,
+      };
   }
 }

@@ -125,6 +125,40 @@ export class DoorSchedule {
   }
 
   /**
+   * Every change of state in `(from, to]`, in order: what calling `nextChange` again and again gives, in one
+   * pass over the days (the state engine computes days of timeline at once).
+   */
+  changesBetween(from: Date, to: Date): ScheduleChange[] {
+    const start = from.getTime();
+    const end = to.getTime();
+    const candidates = new Set<number>(this.zone.transitionsBetween(start, end));
+    const lastDay = this.zone.localDay(end).key;
+    for (let day = addDays(this.zone.localDay(start).key, -1); day <= lastDay; day = addDays(day, 1)) {
+      const plan = this.plan(day);
+      const boundaries = new Set<number>([0]);
+      for (const [s, e] of [...plan.staffed, ...plan.staffless]) {
+        boundaries.add(s);
+        boundaries.add(e);
+      }
+      const offsets = this.zone.offsetsAround(day);
+      for (const b of boundaries) {
+        for (const instant of this.zone.instantsOf(day, b, offsets)) {
+          if (instant > start && instant <= end) candidates.add(instant);
+        }
+      }
+    }
+    const changes: ScheduleChange[] = [];
+    let current = this.stateAtMs(start);
+    for (const instant of [...candidates].sort((a, b) => a - b)) {
+      const state = this.stateAtMs(instant);
+      if (state === current) continue;
+      changes.push({ state, at: new Date(instant) });
+      current = state;
+    }
+    return changes;
+  }
+
+  /**
    * Set while staffless hours end within `closing_soon_minutes` and closed hours follow.
    * `next` may pass `nextChange(at)` when the caller already has it.
    */

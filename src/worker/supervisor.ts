@@ -92,7 +92,14 @@ export class WorkerSupervisor {
   /** Starts the worker; resolves when it first reports ready or failed, or after `waitMs`. */
   async start(waitMs = 15_000): Promise<void> {
     this.unsubscribe = this.options.bus.subscribe((event) => {
-      if (event.type === 'door' || event.type === 'alarm' || event.type === 'mode') this.sendState();
+      if (
+        event.type === 'door' ||
+        event.type === 'alarm' ||
+        event.type === 'mode' ||
+        event.type === 'state' ||
+        event.type === 'output'
+      )
+        this.sendState();
       this.send({ t: 'event', event }, true);
     });
     this.spawn();

@@ -71,6 +71,16 @@ const EVERY_EVENT: DorvaktEvent[] = [
   { type: 'reader_rejected', reader: 'front', why: 'stale_partial', ts: TS },
   { type: 'manual_unlock', door: 'back', minutes: 30, until: AT, ts: TS },
   { type: 'emergency', state: 'started', mode: 'nobody', until: AT, ended: null, ts: TS },
+  {
+    type: 'state',
+    state: 'closing',
+    previous: 'staffless',
+    emergency: null,
+    next: { state: 'closed', at: AT },
+    ts: TS,
+  },
+  { type: 'output', output: 'lights', value: 'off', state: 'closed', ts: TS },
+  { type: 'announcement', minutes: 15, at: AT, languages: ['nb', 'en'], ts: TS },
 ];
 
 interface Received {
@@ -182,6 +192,31 @@ describe('MQTT contract v2, published to a real Mosquitto and read by a real sub
       mode: 'nobody',
       until: AT,
       ended: null,
+      ts: TS,
+    });
+    expect(wire[12]).toEqual({
+      v: 2,
+      type: 'state',
+      state: 'closing',
+      previous: 'staffless',
+      emergency: null,
+      next: { state: 'closed', at: AT },
+      ts: TS,
+    });
+    expect(wire[13]).toEqual({
+      v: 2,
+      type: 'output',
+      output: 'lights',
+      value: 'off',
+      state: 'closed',
+      ts: TS,
+    });
+    expect(wire[14]).toEqual({
+      v: 2,
+      type: 'announcement',
+      minutes: 15,
+      at: AT,
+      languages: ['nb', 'en'],
       ts: TS,
     });
 

@@ -177,6 +177,18 @@ describe('dashboard screens', () => {
     expect(h.door.state.locked).toBe(true);
   });
 
+  it("shows the site's state and its next output changes on the Now page, when states run", async () => {
+    expect((await getAs(staff, '/now')).body).not.toContain('site-state');
+    h.door.state.site = {
+      state: 'closing',
+      next: { state: 'closed', at: '2026-11-30T21:00:00.000Z' },
+      upcoming: [{ at: '2026-11-30T21:10:00.000Z', output: 'lights', value: 'off' }],
+    };
+    const body = (await getAs(staff, '/now')).body;
+    h.door.state.site = undefined;
+    expect(body).toMatch(/class="site-state">[^<]*lights → off/);
+  });
+
   it('opens, renews and closes a police export; a window past retention is refused clearly', async () => {
     const refused = await postAs(admin, '/exports', {
       case: '2026-4411',

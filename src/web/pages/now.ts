@@ -56,6 +56,7 @@ ${d.held ? html`<dt></dt><dd class="warn">${t('now.held')}</dd>` : ''}
 ${d.fireActive ? html`<dt></dt><dd class="warn">${t('now.fire')}</dd>` : ''}
 ${d.manualUnlockUntil ? html`<dt>${t('now.manual_until')}</dt><dd>${fmt(d.manualUnlockUntil)}</dd>` : ''}
 <dt>${t('now.next_change')}</dt><dd>${d.nextChange ? html`${t(`mode.${d.nextChange.mode}`)} · ${fmt(d.nextChange.at)}` : '—'}</dd>
+${d.site ? html`<dt>${t('now.site_state')}</dt><dd class="site-state">${t(`state.${d.site.state}`)}${d.site.upcoming.slice(0, 3).map((u) => html` · ${u.output} → ${u.value} ${fmt(u.at)}`)}</dd>` : ''}
 </dl>
 <form method="post" action="/doors/${d.id}/unlock" class="door-action">${csrfField(ctx)}
 <label>${t('now.minutes')} <input name="minutes" type="number" min="1" max="240" value="15" required></label>
