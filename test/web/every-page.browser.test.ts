@@ -111,6 +111,11 @@ function seed(h: Harness): void {
 /** Page-side checks, as source strings: the test project has no DOM types. */
 const OVERFLOW = '({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })';
 const RUN_AXE = 'axe.run(document, { resultTypes: ["violations"] }).then((r) => r.violations)';
+/** How many lines the menu takes: on a phone one, however many entries it has (on a desktop it may wrap). */
+const MENU_LINES = `(() => {
+  const links = [...document.querySelectorAll('header nav a')];
+  return new Set(links.map((a) => Math.round(a.getBoundingClientRect().top))).size;
+})()`;
 const POSITIVE_TABINDEX = '[...document.querySelectorAll("[tabindex]")].filter((e) => e.tabIndex > 0).length';
 const FOCUSED = `(() => {
   const el = document.activeElement;
@@ -140,10 +145,15 @@ async function checkShownPage(
   layoutPage: boolean,
 ): Promise<string[]> {
   const problems: string[] = [];
-  await page.screenshot({ path: join(SCREENS, `${file}.png`), fullPage: true });
+  await page.screenshot({ path: join(SCREENS, `${file}.jpg`), fullPage: true, quality: 80 });
   const size = (await page.evaluate(OVERFLOW)) as { scrollWidth: number; innerWidth: number };
   if (size.scrollWidth > size.innerWidth)
     problems.push(`${label}: page is ${size.scrollWidth}px wide in a ${size.innerWidth}px window`);
+
+  if (layoutPage && size.innerWidth < 700) {
+    const lines = (await page.evaluate(MENU_LINES)) as number;
+    if (lines !== 1) problems.push(`${label}: the menu takes ${lines} lines`);
+  }
 
   // Evaluated, not added as a script tag: the page's CSP (script-src 'self') stays as in production.
   await page.evaluate(AXE_SOURCE);
