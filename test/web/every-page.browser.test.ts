@@ -213,7 +213,7 @@ describe('every page, both roles, phone and desktop', () => {
     signedIn.set('staff', await signIn(STAFF));
     const cookies = await signedIn.get('admin')!.context().cookies();
     pages = await discoverPages(h, cookies.map((c) => `${c.name}=${c.value}`).join('; '));
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => {
     await browser?.close();
     await h?.close();
@@ -255,6 +255,9 @@ describe('every page, both roles, phone and desktop', () => {
       const problems: string[] = [];
       for (const p of visit) {
         await page.goto(`${base}${p.path}`);
+        const pageLang = await page.evaluate('document.documentElement.lang');
+        if (pageLang !== lang)
+          problems.push(`${role} ${width}px ${p.path}: <html lang="${pageLang}">, not ${lang}`);
         problems.push(
           ...(await checkShownPage(page, `${role} ${width}px ${p.path}`, `${role}-${width}-${p.name}`, true)),
         );
@@ -267,7 +270,7 @@ describe('every page, both roles, phone and desktop', () => {
       if (focused !== 'main')
         problems.push(`${role} ${width}px: the skip link left focus on "${focused}", not #main`);
       expect(problems, problems.join('\n')).toEqual([]);
-    }, 120_000);
+    }, 300_000);
   }
 
   for (const width of [390, 1280]) {
@@ -284,6 +287,6 @@ describe('every page, both roles, phone and desktop', () => {
       );
       expect(problems, problems.join('\n')).toEqual([]);
       await page.context().close();
-    }, 60_000);
+    }, 120_000);
   }
 });
