@@ -62,6 +62,9 @@ async function discoverPages(h: Harness, cookie: string): Promise<(PageToCheck &
   return found;
 }
 
+/** A card with entries, a signed agreement and audit rows. */
+const SEEDED_CARD = '77001234';
+
 /** Content the tables and lists need so that they are as wide as they get in use. */
 function seed(h: Harness): void {
   const now = Date.now();
@@ -76,11 +79,11 @@ function seed(h: Harness): void {
       i % 3 ? 'staffless' : 'staffed',
       i % 2 ? 'denied' : 'granted',
       reasons[i % reasons.length],
-      h.deps.hashCard(`7700${1000 + i}`),
+      h.deps.hashCard(i % 4 ? `7700${1000 + i}` : SEEDED_CARD),
       i % 2 ? 'V' : 'B',
     );
   }
-  const hash = h.deps.hashCard('77001234');
+  const hash = h.deps.hashCard(SEEDED_CARD);
   h.deps.consents.sign(hash, 'agreement', '2026-1', now - 86_400_000, ADMIN.name);
   audit(h.db, {
     actor: ADMIN.name,
@@ -145,7 +148,7 @@ async function checkShownPage(
   layoutPage: boolean,
 ): Promise<string[]> {
   const problems: string[] = [];
-  await page.screenshot({ path: join(SCREENS, `${file}.jpg`), fullPage: true, quality: 80 });
+  await page.screenshot({ path: join(SCREENS, `${file}.png`), fullPage: true });
   const size = (await page.evaluate(OVERFLOW)) as { scrollWidth: number; innerWidth: number };
   if (size.scrollWidth > size.innerWidth)
     problems.push(`${label}: page is ${size.scrollWidth}px wide in a ${size.innerWidth}px window`);
@@ -262,6 +265,34 @@ describe('every page, both roles, phone and desktop', () => {
           ...(await checkShownPage(page, `${role} ${width}px ${p.path}`, `${role}-${width}-${p.name}`, true)),
         );
       }
+      // Pages only a form's answer shows, reached as a person would: a card looked up, its access report.
+      if (role === 'admin') {
+        await page.goto(`${base}/cards`);
+        await page.fill('form[action="/cards/lookup"] input[name="card"]', SEEDED_CARD);
+        await page.fill('form[action="/cards/lookup"] input[name="reason"]', 'patron asked at the desk');
+        await page.click('form[action="/cards/lookup"] button[type="submit"]');
+        await page.waitForSelector('form[action="/gdpr/report"]');
+        problems.push(
+          ...(await checkShownPage(
+            page,
+            `${role} ${width}px card lookup`,
+            `${role}-${width}-cards-lookup`,
+            true,
+          )),
+        );
+        await page.fill('form[action="/gdpr/report"] input[name="reason"]', 'patron asked for a copy');
+        await page.click('form[action="/gdpr/report"] button[type="submit"]');
+        await page.waitForURL(`${base}/gdpr/report`);
+        problems.push(
+          ...(await checkShownPage(
+            page,
+            `${role} ${width}px access report`,
+            `${role}-${width}-gdpr-report`,
+            false,
+          )),
+        );
+      }
+
       // The skip link moves focus to the main content.
       await page.goto(`${base}/now`);
       await page.keyboard.press('Tab');
