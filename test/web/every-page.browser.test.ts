@@ -140,6 +140,14 @@ const FOCUSED = `(() => {
   };
 })()`;
 
+/** A live page (Now) redraws its panel once its stream connects: let that happen before checking it. */
+async function settled(page: Page): Promise<void> {
+  const live = "document.getElementById('live-status')";
+  if (!(await page.evaluate(`${live} !== null`))) return;
+  await page.waitForFunction(`${live}.hidden === true`, null, { timeout: 15_000 });
+  await page.waitForTimeout(500);
+}
+
 /** What is wrong with the page now shown, one line each; saves its screenshot first. */
 async function checkShownPage(
   page: Page,
@@ -258,6 +266,7 @@ describe('every page, both roles, phone and desktop', () => {
       const problems: string[] = [];
       for (const p of visit) {
         await page.goto(`${base}${p.path}`);
+        await settled(page);
         const pageLang = await page.evaluate('document.documentElement.lang');
         if (pageLang !== lang)
           problems.push(`${role} ${width}px ${p.path}: <html lang="${pageLang}">, not ${lang}`);
