@@ -416,12 +416,13 @@ export function renderAccessReportHtml(
     const known = PATRON_MESSAGES[reason as Reason];
     return known ? `${esc(reason)} <span class="muted">(${esc(known[lang])})</span>` : esc(reason);
   };
-  const table = (headers: string[], rows: string[][]) =>
+  // A wide table scrolls in its own box on a phone (a labelled, focusable region, for the keyboard).
+  const table = (headers: string[], rows: string[][], label: string = t.title) =>
     rows.length === 0
       ? `<p class="muted">${esc(t.none)}</p>`
-      : `<table><thead><tr>${headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
+      : `<div class="table-scroll" role="region" aria-label="${esc(label)}" tabindex="0"><table><thead><tr>${headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
           .map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`)
-          .join('')}</tbody></table>`;
+          .join('')}</tbody></table></div>`;
   const yesNo = (b: boolean) => esc(b ? t.yes : t.no);
 
   const sections = [
@@ -437,6 +438,7 @@ export function renderAccessReportHtml(
         esc(e.category),
         esc(e.ageBand),
       ]),
+      t.entries,
     ),
     `<h2>${esc(t.consents)} (${report.consents.length})</h2>`,
     table(
@@ -449,6 +451,7 @@ export function renderAccessReportHtml(
         esc(c.registeredBy),
         time(c.registeredAt),
       ]),
+      t.consents,
     ),
     `<h2>${esc(t.registry)}</h2>`,
     report.registry
@@ -489,6 +492,7 @@ export function renderAccessReportHtml(
     table(
       [t.time, t.actor, t.action, t.reason, t.detail],
       report.audit.map((a) => [time(a.at), esc(a.actor), esc(a.action), esc(a.reason), esc(a.detail)]),
+      t.audit,
     ),
   ];
 
@@ -496,13 +500,16 @@ export function renderAccessReportHtml(
 <html lang="${HTML_LANG[lang] ?? 'en'}">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(t.title)}</title>
 <style>
 body{font:11pt/1.4 system-ui,sans-serif;margin:2em;color:#111}
 h1{font-size:18pt;margin:0 0 .3em}h2{font-size:13pt;margin:1.4em 0 .4em;border-bottom:1px solid #999}
 table{border-collapse:collapse;width:100%;font-size:9.5pt}th,td{border:1px solid #bbb;padding:2px 6px;text-align:left;vertical-align:top}
 th{background:#eee}.muted{color:#555}code{word-break:break-all}
-@media print{body{margin:0}h2{break-after:avoid}tr{break-inside:avoid}}
+.table-scroll{overflow-x:auto}td:last-child{overflow-wrap:anywhere}
+@media (max-width:700px){body{margin:1em}}
+@media print{body{margin:0}h2{break-after:avoid}tr{break-inside:avoid}.table-scroll{overflow:visible}}
 </style>
 </head>
 <body>

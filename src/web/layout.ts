@@ -87,7 +87,8 @@ export function layout(
   const visible = (n: (typeof NAV)[number]) =>
     !n.admin || ctx.user.role === 'admin' || (n.path === '/consent' && ctx.consentSignRole === 'staff');
   const nav = NAV.filter(visible).map(
-    (n) => html`<a href="${n.path}"${n.path === ctx.path ? html` aria-current="page"` : ''}>${t(n.key)}</a>`,
+    (n) =>
+      html`<li><a href="${n.path}"${n.path === ctx.path ? html` aria-current="page"` : ''}>${t(n.key)}</a></li>`,
   );
   return `<!doctype html>${html`<html lang="${ctx.lang}">
 <head>
@@ -99,21 +100,23 @@ export function layout(
 <link rel="stylesheet" href="/static/app.css">
 ${options.head}
 ${options.script ? html`<script src="/static/${options.script}" defer></script>` : ''}
+<script src="/static/menu.js" defer></script>
 </head>
 <body>
+<a class="skip" href="#main">${t('nav.skip')}</a>
 <header>
 <strong class="brand">${t('app.title')}${ctx.siteName ? html` · ${ctx.siteName}` : ''}</strong>
-<nav>${nav}</nav>
 <div class="me">
-<span>${ctx.user.name} (${t(ctx.user.role === 'admin' ? 'users.role.admin' : 'users.role.staff')})</span>
+<span class="who">${ctx.user.name} <span class="role">(${t(ctx.user.role === 'admin' ? 'users.role.admin' : 'users.role.staff')})</span></span>
 <form method="post" action="/me/language" class="inline">${csrfField(ctx)}<input type="hidden" name="back" value="${ctx.path}">
 <select name="language" aria-label="${t('common.language')}">${LANGUAGES.map(
     (l) => html`<option value="${l}"${l === ctx.lang ? html` selected` : ''}>${t(`lang.${l}`)}</option>`,
   )}</select><button type="submit">${t('common.save')}</button></form>
 <form method="post" action="/logout" class="inline">${csrfField(ctx)}<button type="submit">${t('nav.logout')}</button></form>
 </div>
+<nav aria-label="${t('nav.menu')}"><ul>${nav}</ul></nav>
 </header>
-<main>
+<main id="main" tabindex="-1">
 ${emergencyBanner(ctx)}
 <h1>${title}</h1>
 ${noticeBox(options.notice)}
@@ -141,7 +144,7 @@ export function loginPage(input: {
 <link rel="stylesheet" href="/static/app.css">
 </head>
 <body class="login">
-<main>
+<main id="main">
 <h1>${t('app.title')}${input.siteName ? html` · ${input.siteName}` : ''}</h1>
 ${input.plainHttp ? html`<p class="notice error">${t('login.plain_http')}</p>` : ''}
 ${noticeBox(input.notice)}

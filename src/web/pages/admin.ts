@@ -85,7 +85,7 @@ ${
 function usersBody(ctx: PageContext, env: RouteEnv) {
   const { t, fmt } = ctx;
   const users = listUsers(env.deps.db);
-  return html`<table id="users"><thead><tr><th>${t('users.name')}</th><th>${t('users.role')}</th><th>${t('common.language')}</th><th>${t('users.last_login')}</th><th></th></tr></thead>
+  return html`<div class="table-scroll" role="region" aria-label="${t('users.title')}" tabindex="0"><table id="users"><thead><tr><th>${t('users.name')}</th><th>${t('users.role')}</th><th>${t('common.language')}</th><th>${t('users.last_login')}</th><th></th></tr></thead>
 <tbody>${users.map(
     (
       u,
@@ -96,7 +96,7 @@ function usersBody(ctx: PageContext, env: RouteEnv) {
     )}</select><button type="submit">${t('users.change_role')}</button></form></td>
 <td>${t(`lang.${u.language}`)}</td><td>${fmt(u.lastLoginAt)}</td>
 <td><form method="post" action="/users/${u.id}/${u.disabled ? 'enable' : 'disable'}" class="inline">${csrfField(ctx)}<button type="submit">${t(u.disabled ? 'users.enable' : 'users.disable')}</button></form></td></tr>`,
-  )}</tbody></table>
+  )}</tbody></table></div>
 <h2>${t('users.add')}</h2>
 <form method="post" action="/users" class="stack" autocomplete="off">${csrfField(ctx)}
 <label>${t('users.name')} <input name="name" required maxlength="64" autocomplete="off"></label>
@@ -191,11 +191,11 @@ export function registerAdminRoutes(app: FastifyInstance, env: RouteEnv): void {
     }[];
     const last = rows.at(-1);
     const body = html`<form method="get" action="/audit"><label>${t('common.subject')} <input name="subject" value="${subject}" maxlength="200"></label><button type="submit">${t('common.show')}</button></form>
-<table id="audit"><thead><tr><th>${t('common.time')}</th><th>${t('common.actor')}</th><th>${t('common.action')}</th><th>${t('common.subject')}</th><th>${t('common.reason')}</th><th>${t('common.detail')}</th></tr></thead>
+<div class="table-scroll" role="region" aria-label="${t('audit.title')}" tabindex="0"><table id="audit"><thead><tr><th>${t('common.time')}</th><th>${t('common.actor')}</th><th>${t('common.action')}</th><th>${t('common.subject')}</th><th>${t('common.reason')}</th><th>${t('common.detail')}</th></tr></thead>
 <tbody>${rows.map(
       (r) =>
         html`<tr><td>${fmt(r.ts)}</td><td>${r.actor}</td><td>${r.action}</td><td>${r.subject && /^[0-9a-f]{64}$/.test(r.subject) ? html`<a href="/audit?subject=${r.subject}" class="hash">${shortHash(r.subject)}</a>` : (r.subject ?? '')}</td><td>${r.reason ?? ''}</td><td><small>${r.detail ?? ''}</small></td></tr>`,
-    )}</tbody></table>
+    )}</tbody></table></div>
 ${rows.length === AUDIT_PAGE && last ? html`<p><a href="/audit?${new URLSearchParams({ subject, before: String(last.id) }).toString()}">${t('common.next')} →</a></p>` : ''}`;
     return sendHtml(reply, layout(ctx, t('audit.title'), body));
   });

@@ -22,7 +22,7 @@ interface EntryRow {
 
 function entriesTable(env: RouteEnv, ctx: PageContext, rows: EntryRow[], reveal: boolean) {
   const { t, fmt } = ctx;
-  return html`<table class="entries"><thead><tr><th>${t('common.time')}</th><th>${t('common.door')}</th><th>${t('now.mode')}</th>
+  return html`<div class="table-scroll" role="region" aria-label="${t('entries.title')}" tabindex="0"><table class="entries"><thead><tr><th>${t('common.time')}</th><th>${t('common.door')}</th><th>${t('now.mode')}</th>
 <th>${t('entries.outcome')}</th><th>${t('entries.reason')}</th><th>${t('entries.category')}</th><th>${t('entries.pseudonym')}</th>${reveal ? html`<th></th>` : ''}</tr></thead>
 <tbody>${rows.map(
     (
@@ -31,7 +31,7 @@ function entriesTable(env: RouteEnv, ctx: PageContext, rows: EntryRow[], reveal:
 <td>${t(`outcome.${e.outcome as 'granted'}`)}</td><td title="${reasonText(e.reason, ctx.lang)}">${e.reason}</td><td>${e.category ?? ''}</td>
 <td>${e.card_hash ? env.pseudonym(e.id, e.card_hash) : html`<span class="muted">${t('entries.anonymised')}</span>`}</td>
 ${reveal ? html`<td>${e.card_hash ? html`<form method="post" action="/entries/${e.id}/reveal" class="inline">${csrfField(ctx)}<input name="reason" required minlength="${MIN_REASON}" maxlength="500" placeholder="${t('common.reason')}" aria-label="${t('common.reason')}"><button type="submit">${t('entries.reveal')}</button></form>` : ''}</td>` : ''}</tr>`,
-  )}</tbody></table>`;
+  )}</tbody></table></div>`;
 }
 
 export function registerCardRoutes(app: FastifyInstance, env: RouteEnv): void {

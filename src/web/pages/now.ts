@@ -112,11 +112,11 @@ export function registerNowRoutes(app: FastifyInstance, env: RouteEnv): void {
 <div id="panel">${panel(env, ctx)}</div>
 <section aria-labelledby="letin-h"><h2 id="letin-h">${t('now.let_in')}: <span id="let-in-count">${letInToday(env)}</span></h2></section>
 <section aria-labelledby="live-h"><h2 id="live-h">${t('now.live')}</h2>
-<table class="entries"><thead><tr><th>${t('common.time')}</th><th>${t('common.door')}</th><th>${t('now.mode')}</th><th>${t('entries.outcome')}</th><th>${t('entries.reason')}</th><th>${t('entries.category')}</th></tr></thead>
+<div class="table-scroll" role="region" aria-label="${t('now.live')}" tabindex="0"><table class="entries"><thead><tr><th>${t('common.time')}</th><th>${t('common.door')}</th><th>${t('now.mode')}</th><th>${t('entries.outcome')}</th><th>${t('entries.reason')}</th><th>${t('entries.category')}</th></tr></thead>
 <tbody id="live">${entries.map(
       (e) =>
         html`<tr class="${e.outcome}"><td>${fmt(e.ts)}</td><td>${e.door}</td><td>${t(`mode.${e.mode as 'staffed'}`)}</td><td>${t(`outcome.${e.outcome as 'granted'}`)}</td><td title="${reasonText(e.reason, ctx.lang)}">${e.reason}</td><td>${e.category ?? ''}</td></tr>`,
-    )}</tbody></table></section>`;
+    )}</tbody></table></div></section>`;
     return sendHtml(
       reply,
       layout(ctx, t('nav.now'), body, {

@@ -44,14 +44,14 @@ ${!h.breach && !h.unreachable && !h.forgery ? html`<p class="notice ok">${t('ret
 ${h.recorder ? html`<dt>${t('retention.recorder')}</dt><dd id="recorder">${h.recorder.note}</dd>` : ''}
 </dl>
 ${findingsBody(ctx, h)}
-<table><thead><tr><th>${t('retention.camera')}</th><th>${t('retention.oldest')}</th><th>${t('retention.files')}</th></tr></thead>
-<tbody>${h.cameras.map((c) => html`<tr><td>${c.name}</td><td>${fmt(c.oldest)}</td><td>${c.files}</td></tr>`)}</tbody></table>
+<div class="table-scroll" role="region" aria-label="${t('retention.title')}" tabindex="0"><table><thead><tr><th>${t('retention.camera')}</th><th>${t('retention.oldest')}</th><th>${t('retention.files')}</th></tr></thead>
+<tbody>${h.cameras.map((c) => html`<tr><td>${c.name}</td><td>${fmt(c.oldest)}</td><td>${c.files}</td></tr>`)}</tbody></table></div>
 <h2>${t('retention.holds')}</h2>
 ${
   holds.length === 0
     ? html`<p>${t('common.none')}</p>`
-    : html`<table><thead><tr><th>${t('exports.case')}</th><th>${t('exports.window')}</th><th>${t('exports.state')}</th><th>${t('retention.hold_expires')}</th></tr></thead>
-<tbody>${holds.map((c) => html`<tr><td>${c.caseNumber}</td><td>${fmt(c.from)} – ${fmt(c.to)}</td><td>${c.state}</td><td>${fmt(c.holdExpiresAt)}</td></tr>`)}</tbody></table>`
+    : html`<div class="table-scroll" role="region" aria-label="${t('retention.holds')}" tabindex="0"><table><thead><tr><th>${t('exports.case')}</th><th>${t('exports.window')}</th><th>${t('exports.state')}</th><th>${t('retention.hold_expires')}</th></tr></thead>
+<tbody>${holds.map((c) => html`<tr><td>${c.caseNumber}</td><td>${fmt(c.from)} – ${fmt(c.to)}</td><td>${c.state}</td><td>${fmt(c.holdExpiresAt)}</td></tr>`)}</tbody></table></div>`
 }`;
 }
 
@@ -62,11 +62,11 @@ function findingsBody(ctx: PageContext, h: RetentionHealth) {
     h.findings.length === 0
       ? ''
       : html`<h2>${t('retention.findings')}</h2>
-<table id="findings"><thead><tr><th>${t('retention.finding_what')}</th><th>${t('retention.camera')}</th><th>${t('retention.finding_detail')}</th><th>${t('retention.finding_count')}</th><th>${t('retention.oldest')}</th></tr></thead>
+<div class="table-scroll" role="region" aria-label="${t('retention.findings')}" tabindex="0"><table id="findings"><thead><tr><th>${t('retention.finding_what')}</th><th>${t('retention.camera')}</th><th>${t('retention.finding_detail')}</th><th>${t('retention.finding_count')}</th><th>${t('retention.oldest')}</th></tr></thead>
 <tbody>${h.findings.map(
           (f) =>
             html`<tr data-kind="${f.kind}"><td>${FINDING_LABELS[f.kind]?.[ctx.lang] ?? f.kind} <code>${f.kind}</code></td><td>${f.camera ?? '—'}</td><td>${f.detail}</td><td>${f.count ?? '—'}</td><td>${f.oldest ? fmt(f.oldest) : '—'}</td></tr>`,
-        )}</tbody></table>`
+        )}</tbody></table></div>`
   }${
     h.skipped.length === 0
       ? ''
@@ -96,7 +96,7 @@ function exportsBody(
 ${
   cases.length === 0
     ? html`<p>${t('exports.none')}</p>`
-    : html`<table id="exports"><thead><tr><th>${t('exports.case')}</th><th>${t('exports.authority')}</th><th>${t('exports.window')}</th><th>${t('exports.state')}</th>
+    : html`<div class="table-scroll" role="region" aria-label="${t('exports.title')}" tabindex="0"><table id="exports"><thead><tr><th>${t('exports.case')}</th><th>${t('exports.authority')}</th><th>${t('exports.window')}</th><th>${t('exports.state')}</th>
 <th>${t('exports.location')}</th><th>${t('exports.sha256')}</th><th>${t('retention.hold_expires')}</th><th></th></tr></thead>
 <tbody>${cases.map(
         (
@@ -104,7 +104,7 @@ ${
         ) => html`<tr data-export="${c.id}" data-state="${c.state}"><td>${c.caseNumber}</td><td>${c.authority}</td><td>${fmt(c.from)} – ${fmt(c.to)}<br><small>${c.cameras.join(', ')}</small></td>
 <td class="state">${c.state}${c.error ? html`<br><small class="warn">${c.error}</small>` : ''}</td><td>${c.location ?? '—'}</td><td><code class="hash">${c.sha256 ?? '—'}</code></td><td>${fmt(c.holdExpiresAt)}</td>
 <td>${open.includes(c) ? html`<form method="post" action="/exports/${c.id}/close" class="inline">${csrfField(ctx)}<input name="reason" required minlength="${MIN_REASON}" maxlength="500" placeholder="${t('common.reason')}" aria-label="${t('common.reason')}"><button type="submit" name="action" value="close">${t('exports.close')}</button><button type="submit" formaction="/exports/${c.id}/renew">${t('exports.renew')}</button></form>` : ''}</td></tr>`,
-      )}</tbody></table>`
+      )}</tbody></table></div>`
 }`;
 }
 

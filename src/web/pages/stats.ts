@@ -84,8 +84,8 @@ ${barChart({ id: 'chart-day', title: t('stats.by_day'), labels: o.byDay.map((b) 
 ${barChart({ id: 'chart-week', title: t('stats.by_week'), labels: o.byWeek.map((b) => b.week.slice(5)), series: splitSeries(ctx, o.byWeek) })}
 ${barChart({ id: 'chart-mode', title: t('stats.staffed_vs'), labels: modes.map((m) => m.label), series: splitSeries(ctx, modes) })}
 <h2>${t('stats.outcomes')}</h2>
-<table id="outcomes"><thead><tr><th>${t('entries.outcome')}</th><th>${t('entries.reason')}</th><th></th></tr></thead>
-<tbody>${o.outcomes.map((r) => html`<tr class="${r.outcome}"><td>${t(`outcome.${r.outcome}`)}</td><td>${r.reason}</td><td>${r.count}</td></tr>`)}</tbody></table>`;
+<div class="table-scroll" role="region" aria-label="${t('stats.outcomes')}" tabindex="0"><table id="outcomes"><thead><tr><th>${t('entries.outcome')}</th><th>${t('entries.reason')}</th><th></th></tr></thead>
+<tbody>${o.outcomes.map((r) => html`<tr class="${r.outcome}"><td>${t(`outcome.${r.outcome}`)}</td><td>${r.reason}</td><td>${r.count}</td></tr>`)}</tbody></table></div>`;
     return sendHtml(reply, layout(ctx, t('stats.title'), body));
   });
 
