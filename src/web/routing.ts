@@ -9,7 +9,9 @@ import type { Logger } from '../log/logger.ts';
 import { cardMatchesADoor } from '../reader/card-match.ts';
 import { MAX_LINE } from '../reader/frames.ts';
 import type { Db } from '../store/db.ts';
+import { alarmSummary } from './alarm-view.ts';
 import { type PageContext, pageContext } from './layout.ts';
+import type { OccupancySource } from './occupancy.ts';
 import type { Session, SessionStore } from './sessions.ts';
 
 /** Who may call a route: everyone, signed-in staff (and admins), or admins only. */
@@ -33,13 +35,18 @@ export interface WebDeps {
   hashCard: (card: string) => string;
   doors: DoorPanel[];
   nvr?: NvrAdminAccess | undefined;
+  /** Where "inside now" comes from; none yet, and the Now page hides the slot without one. */
+  occupancy?: OccupancySource | undefined;
   log: Logger;
 }
 
 /** The door process's alarms as the dashboard reaches them (in the worker process: a mirror and calls). */
 export interface AlarmsAccess {
-  list(): ActiveAlarm[];
+  /** Active alarms and cleared ones nobody has acknowledged yet. */
+  unresolved(): ActiveAlarm[];
   acknowledge(id: number, user: string): boolean | Promise<boolean>;
+  /** Called when that list may have changed (raised, cleared, acknowledged). */
+  onChange(listener: () => void): () => void;
 }
 
 export interface RouteEnv {
@@ -75,6 +82,7 @@ export function ctxOf(env: RouteEnv, req: FastifyRequest, path: string): PageCon
     siteName: env.deps.config.site.name,
     path,
     consentSignRole: env.deps.config.web.consent_sign_role,
+    alarms: alarmSummary(env.deps.config, env.deps.alarms.unresolved(), session.user.language),
   });
 }
 

@@ -10,6 +10,7 @@ const staticDir = join(dirname(fileURLToPath(import.meta.url)), 'static');
 const FILES: Record<string, string> = {
   'app.css': 'text/css; charset=utf-8',
   'now.js': 'text/javascript; charset=utf-8',
+  'alarms.js': 'text/javascript; charset=utf-8',
 };
 
 export function registerStatic(app: FastifyInstance): void {
