@@ -533,8 +533,8 @@ const nb: Dictionary = {
 };
 
 const da: Dictionary = {
-  ...alarmsDa,
   ...nb,
+  ...alarmsDa,
   'nav.now': 'Nu',
   'nav.entries': 'Adgange',
   'nav.retention': 'Kameraopbevaring',
