@@ -91,7 +91,7 @@ log: { level: silent }
     );
     const after = await now();
     expect(after).toMatch(/<title>Now/);
-    expect(after).toMatch(/data-alarm="broker_offline"[^]*Acknowledged, still active/);
+    expect(after).toMatch(/data-alarm="broker_offline"[\s\S]*Acknowledged, still active/);
 
     const stored = app.db
       .prepare('SELECT acked_by AS ackedBy, cleared_at AS clearedAt FROM alarms WHERE id = ?')

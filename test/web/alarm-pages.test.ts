@@ -161,7 +161,9 @@ describe('Now: door tiles, inside now, entries', () => {
 
   const tile = async () => {
     const body = (await getAs(h, staff, '/now/panel')).body;
-    const m = /data-state="([a-z_]+)"[^]*?<p class="tile-state">[^]*?<strong>([^<]+)<\/strong>/.exec(body);
+    const m = /data-state="([a-z_]+)"[\s\S]*?<p class="tile-state">[\s\S]*?<strong>([^<]+)<\/strong>/.exec(
+      body,
+    );
     return [m?.[1], m?.[2]];
   };
   const settle = () => {

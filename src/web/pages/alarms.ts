@@ -104,7 +104,7 @@ ${badDates ? html`<p class="notice error" role="alert">${t('alarms.bad_dates')}<
 ${
   shown.length === 0
     ? html`<p>${t('alarms.none')}</p>`
-    : html`<div class="table-scroll"><table class="alarm-history"><thead><tr><th>${t('alarms.raised')}</th><th>${t('alarms.kind')}</th><th>${t('alarms.where')}</th><th>${t('alarms.state')}</th><th>${t('alarms.cleared')}</th><th>${t('alarms.acked')}</th></tr></thead>
+    : html`<div class="table-scroll" tabindex="0" role="region" aria-label="${t('alarms.title')}"><table class="alarm-history"><thead><tr><th>${t('alarms.raised')}</th><th>${t('alarms.kind')}</th><th>${t('alarms.where')}</th><th>${t('alarms.state')}</th><th>${t('alarms.cleared')}</th><th>${t('alarms.acked')}</th></tr></thead>
 <tbody>${shown.map(
         (
           a,

@@ -208,7 +208,7 @@ function entriesSection(env: RouteEnv, ctx: PageContext, f: EntryFilters) {
     (r) => html`<option value="${r}"${selected(r === f.reason)}>${reasonText(r, ctx.lang)}</option>`,
   )}</select></label>
 <button type="submit">${t('common.show')}</button></form>
-<div class="table-scroll"><table class="entries"><thead><tr><th>${t('common.time')}</th><th>${t('common.door')}</th><th>${t('now.mode')}</th><th>${t('entries.outcome')}</th><th>${t('entries.reason')}</th><th>${t('entries.category')}</th></tr></thead>
+<div class="table-scroll" tabindex="0" role="region" aria-labelledby="live-h"><table class="entries"><thead><tr><th>${t('common.time')}</th><th>${t('common.door')}</th><th>${t('now.mode')}</th><th>${t('entries.outcome')}</th><th>${t('entries.reason')}</th><th>${t('entries.category')}</th></tr></thead>
 <tbody id="live"${live ? html` data-live="1"` : ''}>${shown.map(
     (e) =>
       html`<tr class="${e.outcome}" data-entry="${e.id}"><td>${fmt(e.ts)}</td><td>${doorName(env, e.door)}</td><td>${t(`mode.${e.mode as 'staffed'}`)}</td><td>${t(`outcome.${e.outcome as 'granted'}`)}</td><td title="${e.reason}">${reasonText(e.reason, ctx.lang)}</td><td>${e.category ?? ''}</td></tr>`,
