@@ -19,7 +19,7 @@ export interface ActiveAlarm {
  * Cleared alarms nobody acknowledged yet that are kept in memory (and in the worker's mirror); older ones
  * stay in the store, listed and acknowledged on the alarm history page. Bounds a flapping alarm's cost.
  */
-export const MAX_CLEARED_SHOWN = 200;
+export const MAX_CLEARED_SHOWN = 50;
 
 /**
  * Raised alarms stay active until their condition clears; raising an active alarm again is a no-op, so

@@ -28,6 +28,7 @@ describe('npm run build → node dist/cli/dorvakt.js', () => {
       'dist/config/config-validator.cjs',
       'dist/web/static/app.css',
       'dist/web/static/now.js',
+      'dist/web/static/alarms.js',
     ]) {
       expect(existsSync(file), file).toBe(true);
     }
