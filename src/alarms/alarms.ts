@@ -3,22 +3,36 @@ import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Db } from '../store/db.ts';
 
+/** One alarm as the dashboard shows it; `clearedAt` null while its cause still holds. */
 export interface ActiveAlarm {
   id: number;
   code: AlarmCode;
   door: string;
   detail: string | null;
   raisedAt: number;
+  clearedAt: number | null;
   ackedAt: number | null;
   ackedBy: string | null;
 }
 
 /**
- * Raised alarms stay until their condition clears. Raising an active alarm again is a no-op, so
- * callers may raise on every failed check. Kept in memory too, so a broken store cannot hide one.
+ * Cleared alarms nobody acknowledged yet that are kept in memory (and in the worker's mirror); older ones
+ * stay in the store, listed and acknowledged on the alarm history page. Bounds a flapping alarm's cost.
+ */
+export const MAX_CLEARED_SHOWN = 50;
+
+/**
+ * Raised alarms stay active until their condition clears; raising an active alarm again is a no-op, so
+ * callers may raise on every failed check. A cleared alarm nobody acknowledged stays listed (`unresolved`)
+ * until someone does: a forced door must not vanish because it was closed again. Raising the same code
+ * again meanwhile makes a new alarm (a second forced opening is a second event). Kept in memory too, so a
+ * broken store cannot hide one.
  */
 export class Alarms {
   private readonly active = new Map<string, ActiveAlarm>();
+  /** Cleared, not yet acknowledged, newest last. */
+  private readonly cleared = new Map<number, ActiveAlarm>();
+  private readonly listeners = new Set<() => void>();
   private nextMemoryId = -1;
 
   constructor(
@@ -29,10 +43,15 @@ export class Alarms {
     if (db) {
       const rows = db
         .prepare(
-          'SELECT id, code, door, detail, raised_at AS raisedAt, acked_at AS ackedAt, acked_by AS ackedBy FROM alarms WHERE cleared_at IS NULL',
+          `SELECT id, code, door, detail, raised_at AS raisedAt, cleared_at AS clearedAt, acked_at AS ackedAt,
+             acked_by AS ackedBy
+           FROM alarms WHERE cleared_at IS NULL OR acked_at IS NULL ORDER BY id DESC LIMIT ?`,
         )
-        .all() as ActiveAlarm[];
-      for (const row of rows) this.active.set(key(row.code, row.door), row);
+        .all(MAX_CLEARED_SHOWN * 2) as ActiveAlarm[];
+      for (const row of rows.reverse()) {
+        if (row.clearedAt === null) this.active.set(key(row.code, row.door), row);
+        else this.keepCleared(row);
+      }
     }
   }
 
@@ -58,10 +77,12 @@ export class Alarms {
       door,
       detail: detail ?? null,
       raisedAt,
+      clearedAt: null,
       ackedAt: null,
       ackedBy: null,
     });
     this.log.warn({ alarm: code, door: door || undefined, detail }, 'alarm raised');
+    this.changed();
     this.bus.publish({
       type: 'alarm',
       alarm: code,
@@ -77,6 +98,8 @@ export class Alarms {
     if (!alarm) return;
     this.active.delete(key(code, door));
     const clearedAt = Date.now();
+    alarm.clearedAt = clearedAt;
+    if (alarm.ackedAt === null) this.keepCleared(alarm);
     try {
       if (this.db && alarm.id > 0)
         this.db.prepare('UPDATE alarms SET cleared_at = ? WHERE id = ?').run(clearedAt, alarm.id);
@@ -84,6 +107,7 @@ export class Alarms {
       this.log.error({ err: (error as Error).message, alarm: code }, 'alarm clearing not stored');
     }
     this.log.info({ alarm: code, door: door || undefined }, 'alarm cleared');
+    this.changed();
     this.bus.publish({
       type: 'alarm',
       alarm: code,
@@ -93,27 +117,51 @@ export class Alarms {
     });
   }
 
-  /** Acknowledging records that someone saw it; the alarm stays until its condition clears. */
+  /**
+   * Records who saw it and when. An active alarm stays listed (acknowledged) until its cause clears; a
+   * cleared one leaves the list. Also for a cleared alarm only the store still holds (history page).
+   * False when there is no such alarm or it was acknowledged already.
+   */
   acknowledge(id: number, user: string): boolean {
-    for (const alarm of this.active.values()) {
-      if (alarm.id !== id) continue;
-      alarm.ackedAt = Date.now();
-      alarm.ackedBy = user;
+    if (!Number.isInteger(id) || typeof user !== 'string' || user === '') return false;
+    const ackedAt = Date.now();
+    const inMemory = [...this.active.values()].find((a) => a.id === id) ?? this.cleared.get(id);
+    if (inMemory && inMemory.ackedAt !== null) return false;
+    let stored = false;
+    try {
       if (this.db && id > 0)
-        this.db
-          .prepare('UPDATE alarms SET acked_at = ?, acked_by = ? WHERE id = ?')
-          .run(alarm.ackedAt, user, id);
-      return true;
+        stored =
+          this.db
+            .prepare('UPDATE alarms SET acked_at = ?, acked_by = ? WHERE id = ? AND acked_at IS NULL')
+            .run(ackedAt, user, id).changes === 1;
+    } catch (error) {
+      this.log.error({ err: (error as Error).message, id }, 'alarm acknowledgement not stored');
     }
-    return false;
+    if (!inMemory && !stored) return false;
+    if (inMemory) {
+      inMemory.ackedAt = ackedAt;
+      inMemory.ackedBy = user;
+      this.cleared.delete(id);
+    }
+    this.log.info({ alarm: inMemory?.code, id, by: user }, 'alarm acknowledged');
+    this.changed();
+    return true;
   }
 
   isActive(code: AlarmCode, door = ''): boolean {
     return this.active.has(key(code, door));
   }
 
+  /** Alarms whose cause holds now (MQTT door state, status checks). */
   list(): ActiveAlarm[] {
     return [...this.active.values()].sort((a, b) => a.raisedAt - b.raisedAt);
+  }
+
+  /** What the dashboard lists: active alarms, and cleared ones nobody has acknowledged yet. */
+  unresolved(): ActiveAlarm[] {
+    return [...this.active.values(), ...this.cleared.values()].sort(
+      (a, b) => a.raisedAt - b.raisedAt || a.id - b.id,
+    );
   }
 
   /** Codes active for a door, including site-wide ones (door ''). */
@@ -121,6 +169,30 @@ export class Alarms {
     return this.list()
       .filter((a) => a.door === door || a.door === '')
       .map((a) => a.code);
+  }
+
+  /** Called after every raise, clear and acknowledgement (the worker's mirror follows). */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private keepCleared(alarm: ActiveAlarm): void {
+    this.cleared.set(alarm.id, alarm);
+    while (this.cleared.size > MAX_CLEARED_SHOWN) {
+      const oldest = this.cleared.keys().next().value as number;
+      this.cleared.delete(oldest);
+    }
+  }
+
+  private changed(): void {
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch (error) {
+        this.log.error({ err: (error as Error).message }, 'alarm listener threw');
+      }
+    }
   }
 }
 

@@ -1,4 +1,5 @@
-import { type Html, html, type HtmlValue } from './html.ts';
+import type { AlarmSummary } from './alarm-view.ts';
+import { type Html, html, type HtmlValue, trusted } from './html.ts';
 import { type MessageKey, type Translate, translator } from './i18n.ts';
 import { formatDateTime } from './time.ts';
 import type { Language, WebUser } from './users.ts';
@@ -19,6 +20,8 @@ export interface PageContext {
   consentSignRole?: 'staff' | 'admin' | undefined;
   /** The site's emergency mode in force: a banner on every page. */
   emergency?: { mode: 'nobody' | 'everybody'; until: number } | null | undefined;
+  /** Unacknowledged alarms: the count in the tab title; the page script announces newer ones. */
+  alarms: AlarmSummary;
 }
 
 export function pageContext(input: {
@@ -29,10 +32,12 @@ export function pageContext(input: {
   path: string;
   consentSignRole?: 'staff' | 'admin' | undefined;
   emergency?: { mode: 'nobody' | 'everybody'; until: number } | null | undefined;
+  alarms?: AlarmSummary | undefined;
 }): PageContext {
   const lang = input.user.language;
   return {
     ...input,
+    alarms: input.alarms ?? { unacknowledged: 0, newest: null },
     lang,
     t: translator(lang),
     fmt: (value) => formatDateTime(value, lang, input.timeZone),
@@ -46,6 +51,7 @@ export interface Notice {
 
 const NAV: { path: string; key: MessageKey; admin: boolean }[] = [
   { path: '/now', key: 'nav.now', admin: false },
+  { path: '/alarms', key: 'nav.alarms', admin: false },
   { path: '/entries', key: 'nav.entries', admin: false },
   { path: '/stats', key: 'nav.stats', admin: false },
   { path: '/retention', key: 'nav.retention', admin: false },
@@ -95,10 +101,12 @@ export function layout(
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="csrf-token" content="${ctx.csrf}">
-<title>${title} · ${ctx.siteName || t('app.title')}</title>
+<title>${ctx.alarms.unacknowledged > 0 ? `(${ctx.alarms.unacknowledged}) ` : ''}${title} · ${ctx.siteName || t('app.title')}</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="/static/app.css">
+${alarmHead(ctx)}
 ${options.head}
+<script src="/static/alarms.js" defer></script>
 ${options.script ? html`<script src="/static/${options.script}" defer></script>` : ''}
 <script src="/static/menu.js" defer></script>
 </head>
@@ -107,7 +115,7 @@ ${options.script ? html`<script src="/static/${options.script}" defer></script>`
 <header>
 <strong class="brand">${t('app.title')}${ctx.siteName ? html` · ${ctx.siteName}` : ''}</strong>
 <div class="me">
-<span class="who">${ctx.user.name} <span class="role">(${t(ctx.user.role === 'admin' ? 'users.role.admin' : 'users.role.staff')})</span></span>
+<a class="who" href="/settings"${ctx.path === '/settings' ? html` aria-current="page"` : ''} title="${t('nav.settings')}">${ctx.user.name} <span class="role">(${t(ctx.user.role === 'admin' ? 'users.role.admin' : 'users.role.staff')})</span></a>
 <form method="post" action="/me/language" class="inline">${csrfField(ctx)}<input type="hidden" name="back" value="${ctx.path}">
 <select name="language" aria-label="${t('common.language')}">${LANGUAGES.map(
     (l) => html`<option value="${l}"${l === ctx.lang ? html` selected` : ''}>${t(`lang.${l}`)}</option>`,
@@ -119,11 +127,29 @@ ${options.script ? html`<script src="/static/${options.script}" defer></script>`
 <main id="main" tabindex="-1">
 ${emergencyBanner(ctx)}
 <h1>${title}</h1>
+<p class="notify-bar"><button type="button" id="notify-enable" hidden>${t('alarms.notify_enable')}</button><span id="notify-state" class="muted" role="status"></span></p>
 ${noticeBox(options.notice)}
 ${body}
 </main>
 </body>
 </html>`}`;
+}
+
+/**
+ * What alarms.js needs on every page: the count and newest alarm already shown (so loading a page never
+ * rings), the user's sound setting and the words for notifications. A JSON data block: the CSP allows it.
+ */
+function alarmHead(ctx: PageContext): Html {
+  const data = {
+    summary: ctx.alarms,
+    sound: ctx.user.sound,
+    words: {
+      newAlarm: ctx.t('alarms.new'),
+      notifyOn: ctx.t('alarms.notify_on'),
+      notifyBlocked: ctx.t('alarms.notify_blocked'),
+    },
+  };
+  return html`<script type="application/json" id="alarm-data">${trusted(JSON.stringify(data).replace(/</g, '\\u003c'))}</script>`;
 }
 
 /** The login page has no user yet. */

@@ -10,7 +10,9 @@ import type { Logger } from '../log/logger.ts';
 import { cardMatchesADoor } from '../reader/card-match.ts';
 import { MAX_LINE } from '../reader/frames.ts';
 import type { Db } from '../store/db.ts';
+import { alarmSummary } from './alarm-view.ts';
 import { type PageContext, pageContext } from './layout.ts';
+import type { OccupancySource } from './occupancy.ts';
 import type { Session, SessionStore } from './sessions.ts';
 
 /** Who may call a route: everyone, signed-in staff (and admins), or admins only. */
@@ -38,13 +40,18 @@ export interface WebDeps {
   emergency?: EmergencyModes | undefined;
   /** Tells the door process the emergency mode changed, so it publishes it now (else within seconds). */
   emergencyChanged?: (() => Promise<void>) | undefined;
+  /** Where "inside now" comes from; none yet, and the Now page hides the slot without one. */
+  occupancy?: OccupancySource | undefined;
   log: Logger;
 }
 
 /** The door process's alarms as the dashboard reaches them (in the worker process: a mirror and calls). */
 export interface AlarmsAccess {
-  list(): ActiveAlarm[];
+  /** Active alarms and cleared ones nobody has acknowledged yet. */
+  unresolved(): ActiveAlarm[];
   acknowledge(id: number, user: string): boolean | Promise<boolean>;
+  /** Called when that list may have changed (raised, cleared, acknowledged). */
+  onChange(listener: () => void): () => void;
 }
 
 export interface RouteEnv {
@@ -81,6 +88,7 @@ export function ctxOf(env: RouteEnv, req: FastifyRequest, path: string): PageCon
     path,
     consentSignRole: env.deps.config.web.consent_sign_role,
     emergency: env.deps.emergency?.current(new Date()) ?? null,
+    alarms: alarmSummary(env.deps.config, env.deps.alarms.unresolved(), session.user.language),
   });
 }
 

@@ -15,12 +15,14 @@ import { trustProxyOption, type WebConfig } from './config.ts';
 import { translator } from './i18n.ts';
 import { errorPage, loginPage, type Notice } from './layout.ts';
 import { registerAdminRoutes } from './pages/admin.ts';
+import { registerAlarmRoutes } from './pages/alarms.ts';
 import { registerCardRoutes } from './pages/cards.ts';
 import { registerEmergencyRoutes } from './pages/emergency.ts';
 import { registerLocalAccessRoutes } from './pages/local-access.ts';
 import { registerNowRoutes } from './pages/now.ts';
 import { registerPrivacyRoutes } from './pages/privacy.ts';
 import { registerRetentionRoutes } from './pages/retention.ts';
+import { registerSettingsRoutes } from './pages/settings.ts';
 import { registerStatsRoutes } from './pages/stats.ts';
 import { type Access, ctxOf, field, get, post, type RouteEnv, sendHtml, type WebDeps } from './routing.ts';
 import { clientAddress, countLoginFailure, flushLoginAudit, LoginBackoff } from './login-guard.ts';
@@ -263,6 +265,8 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
   get(app, 'staff', '/', async (_req, reply) => reply.redirect('/now', 303));
 
   registerNowRoutes(app, env);
+  registerAlarmRoutes(app, env);
+  registerSettingsRoutes(app, env);
   registerCardRoutes(app, env);
   registerRetentionRoutes(app, env);
   registerAdminRoutes(app, env);

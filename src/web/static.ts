@@ -11,6 +11,7 @@ const FILES: Record<string, string> = {
   'app.css': 'text/css; charset=utf-8',
   'now.js': 'text/javascript; charset=utf-8',
   'menu.js': 'text/javascript; charset=utf-8',
+  'alarms.js': 'text/javascript; charset=utf-8',
 };
 
 export function registerStatic(app: FastifyInstance): void {

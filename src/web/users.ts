@@ -14,6 +14,8 @@ export interface WebUser {
   name: string;
   role: Role;
   language: Language;
+  /** A new alarm plays a sound on this user's open dashboard pages. */
+  sound: boolean;
   disabled: boolean;
   createdAt: number;
   lastLoginAt: number | null;
@@ -24,10 +26,10 @@ export class UserError extends Error {
 }
 
 const USER_COLUMNS =
-  'id, name, role, language, disabled, created_at AS createdAt, last_login_at AS lastLoginAt';
+  'id, name, role, language, sound, disabled, created_at AS createdAt, last_login_at AS lastLoginAt';
 
-type UserRow = Omit<WebUser, 'disabled'> & { disabled: number };
-const toUser = (row: UserRow): WebUser => ({ ...row, disabled: row.disabled === 1 });
+type UserRow = Omit<WebUser, 'disabled' | 'sound'> & { disabled: number; sound: number };
+const toUser = (row: UserRow): WebUser => ({ ...row, sound: row.sound === 1, disabled: row.disabled === 1 });
 
 export function checkPassword(password: string): void {
   if (password.length < MIN_PASSWORD_LENGTH) {
@@ -158,6 +160,17 @@ export function setDisabled(db: Db, id: number, disabled: boolean): void {
 export function setLanguage(db: Db, id: number, language: Language): void {
   if (!LANGUAGES.includes(language)) throw new UserError(`language must be one of ${LANGUAGES.join(', ')}`);
   db.prepare('UPDATE web_users SET language = ? WHERE id = ?').run(language, id);
+}
+
+/** The user's own dashboard settings (the settings page). */
+export function setPreferences(db: Db, id: number, input: { language: Language; sound: boolean }): void {
+  if (!LANGUAGES.includes(input.language))
+    throw new UserError(`language must be one of ${LANGUAGES.join(', ')}`);
+  db.prepare('UPDATE web_users SET language = ?, sound = ? WHERE id = ?').run(
+    input.language,
+    input.sound ? 1 : 0,
+    id,
+  );
 }
 
 export interface Output {

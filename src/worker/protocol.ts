@@ -42,6 +42,7 @@ export type FromWorker =
 /** The door process's live state as the worker's pages show it. */
 export interface WorkerState {
   doors: DoorSnapshot[];
+  /** Alarms.unresolved(): active ones and cleared ones nobody has acknowledged yet. */
   alarms: ActiveAlarm[];
 }
 

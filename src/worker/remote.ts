@@ -15,6 +15,7 @@ export class DoorProcessLink {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private state: WorkerState;
+  private readonly stateListeners = new Set<() => void>();
 
   constructor(
     private readonly send: (message: FromWorker) => void,
@@ -26,6 +27,18 @@ export class DoorProcessLink {
 
   setState(state: WorkerState): void {
     this.state = state;
+    for (const listener of this.stateListeners) {
+      try {
+        listener();
+      } catch {
+        // one page's stream must not stop the mirror
+      }
+    }
+  }
+
+  onState(listener: () => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
   }
 
   get doorsState(): DoorSnapshot[] {
@@ -99,8 +112,12 @@ export class RemoteDoorPanel implements DoorPanel {
 export class RemoteAlarms implements AlarmsAccess {
   constructor(private readonly link: DoorProcessLink) {}
 
-  list(): ActiveAlarm[] {
+  unresolved(): ActiveAlarm[] {
     return this.link.alarmsState;
+  }
+
+  onChange(listener: () => void): () => void {
+    return this.link.onState(listener);
   }
 
   async acknowledge(id: number, user: string): Promise<boolean> {

@@ -62,6 +62,7 @@ export class WorkerSupervisor {
   private backlog = 0;
   private stateDirty = false;
   private unsubscribe: (() => void) | undefined;
+  private unsubscribeAlarms: (() => void) | undefined;
   private firstReady: { promise: Promise<void>; resolve: () => void };
   /** Events dropped because the worker did not keep up (it then gets the whole state again). */
   droppedEvents = 0;
@@ -102,6 +103,8 @@ export class WorkerSupervisor {
         this.sendState();
       this.send({ t: 'event', event }, true);
     });
+    // An acknowledgement is no bus event, yet changes what the dashboards list.
+    this.unsubscribeAlarms = this.options.alarms.onChange(() => this.sendState());
     this.spawn();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -115,7 +118,7 @@ export class WorkerSupervisor {
   }
 
   private state(): WorkerState {
-    return { doors: this.options.doors.map((d) => d.snapshot()), alarms: this.options.alarms.list() };
+    return { doors: this.options.doors.map((d) => d.snapshot()), alarms: this.options.alarms.unresolved() };
   }
 
   private spawn(): void {
@@ -353,6 +356,7 @@ export class WorkerSupervisor {
   async stop(timeoutMs = 5000): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
+    this.unsubscribeAlarms?.();
     clearTimeout(this.restartTimer);
     clearTimeout(this.pingTimer);
     this.firstReady.resolve();

@@ -29,6 +29,7 @@ describe('npm run build → node dist/cli/dorvakt.js', () => {
       'dist/web/static/app.css',
       'dist/web/static/now.js',
       'dist/web/static/menu.js',
+      'dist/web/static/alarms.js',
     ]) {
       expect(existsSync(file), file).toBe(true);
     }

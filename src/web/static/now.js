@@ -48,12 +48,14 @@
     const tr = document.createElement('tr');
     tr.className = event.outcome;
     tr.dataset.entry = String(event.entryId);
+    const reason = cell(labels.reasons[event.reason] ?? event.reason);
+    reason.title = event.reason;
     tr.append(
       cell(fmt.format(new Date(event.ts))),
-      cell(event.door),
+      cell(labels.doors[event.door] ?? event.door),
       cell(labels[`mode.${event.mode}`] ?? event.mode),
       cell(labels[`outcome.${event.outcome}`] ?? event.outcome),
-      cell(event.reason),
+      reason,
       cell(event.category),
     );
     live.prepend(tr);
@@ -62,22 +64,28 @@
       letIn.textContent = String(Number(letIn.textContent) + 1);
   };
 
-  const source = new EventSource('/api/events');
-  source.onopen = () => {
+  // alarms.js (loaded first on every page) opened the stream already.
+  const source = window.dorvaktEvents ?? new EventSource('/api/events');
+  const opened = () => {
     status.hidden = true;
     refreshPanel();
   };
-  source.onerror = () => {
+  source.addEventListener('open', opened);
+  if (source.readyState === EventSource.OPEN) opened();
+  source.addEventListener('error', () => {
     status.hidden = false;
-  };
-  source.onmessage = (message) => {
+  });
+  source.addEventListener('alarms', () => refreshPanel());
+  source.addEventListener('message', (message) => {
     let event;
     try {
       event = JSON.parse(message.data);
     } catch {
       return;
     }
-    if (event.type === 'entry') addEntry(event);
-    else refreshPanel();
-  };
+    // Filtered or older pages are not live: a new swipe would not belong there.
+    if (event.type === 'entry') {
+      if (live.dataset.live) addEntry(event);
+    } else refreshPanel();
+  });
 })();
