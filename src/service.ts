@@ -62,6 +62,7 @@ export async function startService(options: AppOptions): Promise<Service> {
     alarms: app.alarms,
     doors: app.doors,
     nvr: app.nvr,
+    access: app.cardCheck,
     log: log.child({ mod: 'worker' }),
     logLevel: log.level,
     logFile: options.logFile,

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ActiveAlarm } from '../alarms/alarms.ts';
 import type { DorvaktConfig } from '../config/types.ts';
 import type { Consents } from '../consent/consents.ts';
+import type { CardCheckAccess } from '../contract/card-check.ts';
 import type { DoorPanel } from '../contract/door-panel.ts';
 import type { NvrAdminAccess } from '../contract/nvr-admin.ts';
 import type { EventBus } from '../events/bus.ts';
@@ -33,6 +34,8 @@ export interface WebDeps {
   hashCard: (card: string) => string;
   doors: DoorPanel[];
   nvr?: NvrAdminAccess | undefined;
+  /** The desk's card check, answered by the door process. */
+  cardCheck?: CardCheckAccess | undefined;
   log: Logger;
 }
 

@@ -14,7 +14,13 @@ import { cardHasher } from '../privacy/card-hash.ts';
 import { type RetentionJob, startRetentionJobs } from '../retention/jobs.ts';
 import { openDb } from '../store/db.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
-import { DoorProcessLink, RemoteAlarms, RemoteDoorPanel, remoteNvrAdmin } from './remote.ts';
+import {
+  DoorProcessLink,
+  RemoteAlarms,
+  RemoteDoorPanel,
+  remoteCardCheck,
+  remoteNvrAdmin,
+} from './remote.ts';
 
 /** The WAL is checkpointed here, never by the door's commits (see store/db.ts). */
 const CHECKPOINT_EVERY_MS = 30_000;
@@ -107,6 +113,7 @@ async function run(init: Extract<ToWorker, { t: 'init' }>): Promise<void> {
             hashCard: cardHasher(readSecret(config.secrets.card_hmac_key)),
             doors: config.doors.map((d) => new RemoteDoorPanel(d.id, link)),
             nvr: init.nvr ? remoteNvrAdmin(link) : undefined,
+            cardCheck: remoteCardCheck(link),
             log: log.child({ mod: 'web' }),
           });
           log.info({ url: server.url }, 'dashboard listening');

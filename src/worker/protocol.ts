@@ -9,7 +9,7 @@ import type { AlarmCode, DorvaktEvent } from '../contract/events.ts';
 import type { RetentionJob, RetentionRunResult } from '../retention/jobs.ts';
 
 /** What the door process answers for, by target. */
-export type CallTarget = 'door' | 'alarms' | 'nvr';
+export type CallTarget = 'door' | 'alarms' | 'nvr' | 'access';
 
 export type ToWorker =
   | {
@@ -50,6 +50,8 @@ export const CALLABLE: Record<CallTarget, readonly string[]> = {
   door: ['manualUnlock', 'manualLock'],
   alarms: ['acknowledge'],
   nvr: ['openExport', 'closeExport', 'renewHold', 'listExports', 'health'],
+  // The desk's card check: read only, never opens a door, asks the library system on its own connection.
+  access: ['explain'],
 };
 
 /** Parts inside the worker that may raise or clear their own `part_failed`. */

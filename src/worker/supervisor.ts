@@ -9,6 +9,7 @@ import { setPriority } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Alarms } from '../alarms/alarms.ts';
 import type { DorvaktConfig } from '../config/types.ts';
+import type { CardCheckAccess } from '../contract/card-check.ts';
 import type { DoorPanel } from '../contract/door-panel.ts';
 import type { NvrAdmin } from '../contract/nvr-admin.ts';
 import type { EventBus } from '../events/bus.ts';
@@ -26,6 +27,8 @@ export interface WorkerSupervisorOptions {
   alarms: Alarms;
   doors: DoorPanel[];
   nvr: NvrAdmin | undefined;
+  /** The desk's card check (`access.explain`). */
+  access?: CardCheckAccess | undefined;
   log: Logger;
   logLevel: string;
   /** Append the worker's log here instead of stdout. */
@@ -257,7 +260,7 @@ export class WorkerSupervisor {
       const target = this.target(message);
       const fn = (target as unknown as Record<string, (...args: unknown[]) => unknown>)[message.method]!;
       const value = await fn.apply(target, message.args);
-      if (message.target !== 'alarms') this.sendState();
+      if (message.target === 'door' || message.target === 'nvr') this.sendState();
       reply({ t: 'reply', id: message.id, ok: true, value: value ?? null });
     } catch (error) {
       if ((error as Error).name === 'RefusedCall') this.refusedCalls++;
@@ -274,6 +277,10 @@ export class WorkerSupervisor {
   private target(message: Extract<FromWorker, { t: 'call' }>): object {
     const refuse = (why: string) => Object.assign(new Error(why), { name: 'RefusedCall' });
     if (message.target === 'alarms') return this.options.alarms;
+    if (message.target === 'access') {
+      if (!this.options.access) throw refuse('no card check here');
+      return this.options.access;
+    }
     if (message.target === 'nvr') {
       if (!this.options.nvr) throw refuse('camera retention is not configured');
       return this.options.nvr;

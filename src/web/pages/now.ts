@@ -2,10 +2,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { audit } from '../../audit/audit.ts';
 import type { DorvaktEvent } from '../../contract/events.ts';
 import { html, trusted } from '../html.ts';
-import { ALARM_LABELS, reasonText } from '../i18n.ts';
+import { ALARM_LABELS } from '../i18n.ts';
 import { csrfField, layout, type PageContext } from '../layout.ts';
 import { ctxOf, field, get, post, type RouteEnv, sendHtml, sessionOf } from '../routing.ts';
 import { startOfLocalDay } from '../time.ts';
+import { categoryCell, doorName, liveWords, reasonCell } from '../words.ts';
+import { DENY_REASONS, GRANT_REASONS } from '../../contract/reasons.ts';
 import { noticeFromQuery } from './notice.ts';
 
 const MIN_REASON = 3;
@@ -76,7 +78,7 @@ ${
     ? html`<p class="ok">${t('now.no_alarms')}</p>`
     : html`<ul class="alarms">${alarms.map(
         (a) => html`<li class="alarm${a.ackedAt ? ' acked' : ''}" data-alarm="${a.code}">
-<strong>${ALARM_LABELS[a.code]?.[ctx.lang] ?? a.code}</strong> <code>${a.code}</code>${a.door ? html` · ${a.door}` : ''}${a.detail ? html` · ${a.detail}` : ''}
+<strong>${ALARM_LABELS[a.code]?.[ctx.lang] ?? a.code}</strong> <code>${a.code}</code>${a.door ? html` · ${doorName(env.deps.config, a.door)}` : ''}${a.detail ? html` · ${a.detail}` : ''}
 <span class="muted">${t('now.raised')} ${fmt(a.raisedAt)}</span>
 ${a.ackedAt ? html`<span class="muted">${t('now.acked_by')} ${a.ackedBy} ${fmt(a.ackedAt)}</span>` : html`<form method="post" action="/alarms/${a.id}/ack" class="inline">${csrfField(ctx)}<button type="submit">${t('now.ack')}</button></form>`}
 </li>`,
@@ -86,7 +88,7 @@ ${a.ackedAt ? html`<span class="muted">${t('now.acked_by')} ${a.ackedBy} ${fmt(a
 }
 
 /** Labels the live script needs; a JSON data block (not executed, so the CSP allows it). */
-function labels(ctx: PageContext): string {
+function labels(env: RouteEnv, ctx: PageContext): string {
   const { t } = ctx;
   const data = {
     'mode.staffed': t('mode.staffed'),
@@ -95,6 +97,7 @@ function labels(ctx: PageContext): string {
     'outcome.granted': t('outcome.granted'),
     'outcome.denied': t('outcome.denied'),
     lost: t('now.connection_lost'),
+    ...liveWords(env.deps.config, ctx.lang, [...GRANT_REASONS, ...DENY_REASONS]),
   };
   return JSON.stringify(data).replace(/</g, '\\u003c');
 }
@@ -107,14 +110,14 @@ export function registerNowRoutes(app: FastifyInstance, env: RouteEnv): void {
     const { t, fmt } = ctx;
     const entries = recentEntries(env);
     const body = html`<div id="live-status" class="notice error" hidden>${t('now.connection_lost')}</div>
-<script type="application/json" id="labels">${trusted(labels(ctx))}</script>
+<script type="application/json" id="labels">${trusted(labels(env, ctx))}</script>
 <div id="panel">${panel(env, ctx)}</div>
 <section aria-labelledby="letin-h"><h2 id="letin-h">${t('now.let_in')}: <span id="let-in-count">${letInToday(env)}</span></h2></section>
 <section aria-labelledby="live-h"><h2 id="live-h">${t('now.live')}</h2>
 <table class="entries"><thead><tr><th>${t('common.time')}</th><th>${t('common.door')}</th><th>${t('now.mode')}</th><th>${t('entries.outcome')}</th><th>${t('entries.reason')}</th><th>${t('entries.category')}</th></tr></thead>
 <tbody id="live">${entries.map(
       (e) =>
-        html`<tr class="${e.outcome}"><td>${fmt(e.ts)}</td><td>${e.door}</td><td>${t(`mode.${e.mode as 'staffed'}`)}</td><td>${t(`outcome.${e.outcome as 'granted'}`)}</td><td title="${reasonText(e.reason, ctx.lang)}">${e.reason}</td><td>${e.category ?? ''}</td></tr>`,
+        html`<tr class="${e.outcome}"><td>${fmt(e.ts)}</td><td>${doorName(deps.config, e.door)}</td><td>${t(`mode.${e.mode as 'staffed'}`)}</td><td>${t(`outcome.${e.outcome as 'granted'}`)}</td><td>${reasonCell(e.reason, ctx.lang)}</td><td>${categoryCell(deps.config, e.category, ctx.lang)}</td></tr>`,
     )}</tbody></table></section>`;
     return sendHtml(
       reply,

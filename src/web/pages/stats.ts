@@ -5,6 +5,7 @@ import { html } from '../html.ts';
 import { layout, type PageContext } from '../layout.ts';
 import { ctxOf, field, get, type RouteEnv, sendHtml } from '../routing.ts';
 import { localDate } from '../time.ts';
+import { reasonCell } from '../words.ts';
 
 const DAY = 86_400_000;
 /** Longest statistics window a request may ask for: three years. */
@@ -84,7 +85,7 @@ ${barChart({ id: 'chart-week', title: t('stats.by_week'), labels: o.byWeek.map((
 ${barChart({ id: 'chart-mode', title: t('stats.staffed_vs'), labels: modes.map((m) => m.label), series: splitSeries(ctx, modes) })}
 <h2>${t('stats.outcomes')}</h2>
 <table id="outcomes"><thead><tr><th>${t('entries.outcome')}</th><th>${t('entries.reason')}</th><th></th></tr></thead>
-<tbody>${o.outcomes.map((r) => html`<tr class="${r.outcome}"><td>${t(`outcome.${r.outcome}`)}</td><td>${r.reason}</td><td>${r.count}</td></tr>`)}</tbody></table>`;
+<tbody>${o.outcomes.map((r) => html`<tr class="${r.outcome}"><td>${t(`outcome.${r.outcome}`)}</td><td>${reasonCell(r.reason, ctx.lang)}</td><td>${r.count}</td></tr>`)}</tbody></table>`;
     return sendHtml(reply, layout(ctx, t('stats.title'), body));
   });
 
