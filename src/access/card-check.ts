@@ -4,11 +4,7 @@
  * connection of its own (the caller's `lookup`), so a swipe never waits behind it.
  */
 import type { Consents } from '../consent/consents.ts';
-import type {
-  CardCheckAccess,
-  CardCheckMoment,
-  CardCheckResult,
-} from '../contract/card-check.ts';
+import type { CardCheckAccess, CardCheckMoment, CardCheckResult } from '../contract/card-check.ts';
 import { CardCheckRefused } from '../contract/card-check.ts';
 import type { ScheduleState } from '../contract/events.ts';
 import type { PatronLookup } from '../contract/patron.ts';

@@ -56,7 +56,7 @@ function findings(input: DecisionInput): Record<CheckName, Finding> {
 
   let pin: Finding;
   if (!input.pinGiven) pin = staffless && policy.requirePin ? result(['pin_required']) : notApplied;
-  else if (!standing || !standing.known) pin = unknown;
+  else if (!standing?.known) pin = unknown;
   else pin = result(standing.pinOk === true ? [] : ['bad_pin']);
 
   let library: Finding;

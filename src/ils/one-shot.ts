@@ -40,8 +40,13 @@ export async function lookupOnce(options: OneShotOptions, card: string, pin?: st
     if (config.end_session)
       await connection.request(endSessionRequest(config.institution, card, terminalPassword));
     const echoed = reply.card?.trim();
-    if (echoed && echoed !== card.trim()) return { status: 'unavailable', error: 'the reply was for another card' };
-    return { status: 'ok', standing: standingFromPatronInfo(reply, config, pin !== undefined), source: 'live' };
+    if (echoed && echoed !== card.trim())
+      return { status: 'unavailable', error: 'the reply was for another card' };
+    return {
+      status: 'ok',
+      standing: standingFromPatronInfo(reply, config, pin !== undefined),
+      source: 'live',
+    };
   } catch (error) {
     return { status: 'unavailable', error: (error as Error).message };
   } finally {

@@ -15,6 +15,7 @@ import { trustProxyOption, type WebConfig } from './config.ts';
 import { translator } from './i18n.ts';
 import { errorPage, loginPage, type Notice } from './layout.ts';
 import { registerAdminRoutes } from './pages/admin.ts';
+import { registerCardCheckRoutes } from './pages/card-check.ts';
 import { registerCardRoutes } from './pages/cards.ts';
 import { registerNowRoutes } from './pages/now.ts';
 import { registerPrivacyRoutes } from './pages/privacy.ts';
@@ -262,6 +263,7 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
 
   registerNowRoutes(app, env);
   registerCardRoutes(app, env);
+  registerCardCheckRoutes(app, env);
   registerRetentionRoutes(app, env);
   registerAdminRoutes(app, env);
   registerStatsRoutes(app, env);

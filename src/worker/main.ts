@@ -14,13 +14,7 @@ import { cardHasher } from '../privacy/card-hash.ts';
 import { type RetentionJob, startRetentionJobs } from '../retention/jobs.ts';
 import { openDb } from '../store/db.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
-import {
-  DoorProcessLink,
-  RemoteAlarms,
-  RemoteDoorPanel,
-  remoteCardCheck,
-  remoteNvrAdmin,
-} from './remote.ts';
+import { DoorProcessLink, RemoteAlarms, RemoteDoorPanel, remoteCardCheck, remoteNvrAdmin } from './remote.ts';
 
 /** The WAL is checkpointed here, never by the door's commits (see store/db.ts). */
 const CHECKPOINT_EVERY_MS = 30_000;

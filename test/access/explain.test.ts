@@ -109,7 +109,11 @@ describe('explain: each check of a door decision on its own', () => {
     expect(decision).toEqual({ allow: false, reason: 'blocked' });
     const byName = Object.fromEntries(checks.map((c) => [c.check, c]));
     expect(byName['library']).toMatchObject({ status: 'fail', reasons: ['blocked'], decisive: true });
-    expect(byName['camera']).toMatchObject({ status: 'fail', reasons: ['no_camera_consent'], decisive: false });
+    expect(byName['camera']).toMatchObject({
+      status: 'fail',
+      reasons: ['no_camera_consent'],
+      decisive: false,
+    });
     expect(byName['agreement']).toMatchObject({ status: 'pass' });
     expect(byName['pin']).toMatchObject({ status: 'not_applied' });
     // In staffed hours the door does not ask for consent.
