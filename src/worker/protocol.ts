@@ -24,7 +24,7 @@ export type ToWorker =
   | { t: 'state'; state: WorkerState }
   | { t: 'event'; event: DorvaktEvent }
   | { t: 'reply'; id: number; ok: true; value: unknown }
-  | { t: 'reply'; id: number; ok: false; error: { name: string; message: string } }
+  | { t: 'reply'; id: number; ok: false; error: { name: string; message: string; detail?: unknown } }
   | { t: 'ping'; id: number }
   /** Runs a retention job now (as its schedule would); answered with `ran`. */
   | { t: 'run'; id: number; job: RetentionJob }

@@ -6,7 +6,12 @@
 import type { ActiveAlarm } from '../alarms/alarms.ts';
 import { type CardCheckAccess, CardCheckRefused, type CardCheckResult } from '../contract/card-check.ts';
 import type { DoorPanel, DoorSnapshot } from '../contract/door-panel.ts';
-import { ExportRefused, type NvrAdmin, type NvrAdminAccess } from '../contract/nvr-admin.ts';
+import {
+  type ExportRefusalDetail,
+  ExportRefused,
+  type NvrAdmin,
+  type NvrAdminAccess,
+} from '../contract/nvr-admin.ts';
 import type { AlarmsAccess } from '../web/routing.ts';
 import type { CallTarget, FromWorker, ToWorker, WorkerState } from './protocol.ts';
 
@@ -58,10 +63,10 @@ export class DoorProcessLink {
     if (message.ok) pending.resolve(message.value);
     else {
       // The admin's refusals keep their type so the page shows them as refusals, not as failures.
-      const { name, message: text } = message.error;
+      const { name, message: text, detail } = message.error;
       const error =
         name === 'ExportRefused'
-          ? new ExportRefused(text)
+          ? new ExportRefused(text, detail as ExportRefusalDetail | undefined)
           : name === 'CardCheckRefused'
             ? new CardCheckRefused(text)
             : Object.assign(new Error(text), { name });

@@ -265,11 +265,13 @@ export class WorkerSupervisor {
     } catch (error) {
       if ((error as Error).name === 'RefusedCall') this.refusedCalls++;
       const { name, message: text } = error as Error;
+      // A refusal's detail (plain data) lets the page say it in the user's words.
+      const detail = (error as { detail?: unknown }).detail;
       reply({
         t: 'reply',
         id: message.id,
         ok: false,
-        error: { name: name ?? 'Error', message: text ?? String(error) },
+        error: { name: name ?? 'Error', message: text ?? String(error), ...(detail ? { detail } : {}) },
       });
     }
   }
