@@ -10,7 +10,7 @@ import { ADMIN, type Harness, startHarness } from './fixtures.ts';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 
 /** The pages that now speak in words, in real Chromium on a phone and on a desk screen, in en and da. */
-describe('plain words in a real browser', () => {
+describe('plain words in a real browser', { timeout: 60_000 }, () => {
   let h: Harness;
   let browser: Browser;
   let base: string;
