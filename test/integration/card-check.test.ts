@@ -55,8 +55,8 @@ ils:
   encoding: cp850
   error_detection: true
   cache_seconds: 0
-  request_timeout_ms: 1500
-  connect_timeout_ms: 1500
+  request_timeout_ms: 5000
+  connect_timeout_ms: 5000
 store: { path: ${join(dir.path, 'store.sqlite')} }
 mqtt: { url: "mqtt://127.0.0.1:${await freePort()}", embedded_fallback: false }
 ops: { host: 127.0.0.1, port: ${await freePort()} }
@@ -201,7 +201,8 @@ log: { level: silent }
     const swipeMs = Date.now() - started;
     expect(swipes[0]!.decision).toEqual({ allow: true, reason: 'allow' });
     await checking;
-    expect(swipeMs).toBeLessThan(1000);
+    // Sharing the swipes' connection, it would wait out the card check's 4 s.
+    expect(swipeMs).toBeLessThan(2500);
     expect(await rowStatus(page, 'check-now')).toMatchObject({ library: 'fail' });
     expect(await page.getAttribute('#check-now .verdict', 'data-reason')).toBe('ils_unavailable');
     // The swipe opened the door; the card checks never did.
