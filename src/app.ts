@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { AccessPolicy } from './access/decide.ts';
+import { CardCheck, type CardCheckDeps } from './access/card-check.ts';
 import { AccessGate, type SwipeResult } from './access/gate.ts';
 import { Alarms } from './alarms/alarms.ts';
 import { readSecret } from './config/load.ts';
@@ -8,7 +9,8 @@ import { Consents } from './consent/consents.ts';
 import { EmergencyModes } from './emergency/modes.ts';
 import { EmergencyWatcher } from './emergency/watcher.ts';
 import { LocalAccessLookup } from './local-access/facts.ts';
-import { createIlsPatronSource } from './ils/source.ts';
+import { lookupOnce } from './ils/one-shot.ts';
+import { connectionOptionsFrom, createIlsPatronSource } from './ils/source.ts';
 import type { NvrKey } from './contract/nvr-auth.ts';
 import { readNvrKeys } from './nvr/config.ts';
 import type { NvrController } from './nvr/controller.ts';
@@ -63,6 +65,8 @@ export interface App {
   hashCard: CardHasher;
   doors: RuntimeDoor[];
   gate: AccessGate;
+  /** The desk's card check (the dashboard asks it through the worker's `access.explain`). */
+  cardCheck: CardCheck;
   mqtt: MqttLink;
   broker: BrokerChoice;
   metrics: Metrics;
@@ -94,6 +98,22 @@ export function policyFor(config: DorvaktConfig, door: DoorConfig): AccessPolicy
 }
 
 export { RuntimeDoor } from './door/runtime.ts';
+
+const gateLockout = (config: DorvaktConfig) => ({
+  attempts: config.access.pin_lockout_attempts,
+  minutes: config.access.pin_lockout_minutes,
+});
+
+/** Card-check lookups to SIP2 open a connection of their own; a local registry is read directly. */
+const CARD_CHECK_TIMEOUT_MS = 4000;
+function sideLookup(config: DorvaktConfig, patrons: PatronSource): CardCheckDeps['lookup'] {
+  const ils = config.ils;
+  if (patrons.name !== 'sip2' || !ils) return (card, pin) => patrons.lookup(card, pin);
+  const connection = connectionOptionsFrom(ils, readSecret);
+  const terminalPassword = ils.terminal_password ? readSecret(ils.terminal_password) : '';
+  return (card, pin) =>
+    lookupOnce({ config: ils, connection, terminalPassword, timeoutMs: CARD_CHECK_TIMEOUT_MS }, card, pin);
+}
 
 export async function startApp(options: AppOptions): Promise<App> {
   const { config, log } = options;
@@ -138,11 +158,12 @@ export async function startApp(options: AppOptions): Promise<App> {
   if (patrons.name === 'sip2') metrics.ilsUp.set(1);
 
   const emergency = new EmergencyModes(db);
+  const localAccess = new LocalAccessLookup(db, config.site.timezone);
   const gate = new AccessGate({
     entries,
     consents,
     patrons,
-    localAccess: new LocalAccessLookup(db, config.site.timezone),
+    localAccess,
     emergency,
     hashCard,
     alarms,
@@ -150,7 +171,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     log: log.child({ mod: 'access' }),
     timezone: config.site.timezone,
     language: config.site.language,
-    pinLockout: { attempts: config.access.pin_lockout_attempts, minutes: config.access.pin_lockout_minutes },
+    pinLockout: gateLockout(config),
     offlineKnownDays: config.patrons.offline_known_days,
   });
 
@@ -198,6 +219,19 @@ export async function startApp(options: AppOptions): Promise<App> {
     throw error;
   }
   const doors: RuntimeDoor[] = [];
+  const cardCheck = new CardCheck({
+    doors,
+    entries,
+    consents,
+    hashCard,
+    lookup: sideLookup(config, patrons),
+    timezone: config.site.timezone,
+    pinLockout: gateLockout(config),
+    offlineKnownDays: config.patrons.offline_known_days,
+    localAccess,
+    emergency,
+  });
+
   for (const doorConfig of config.doors) {
     const doorLog = log.child({ door: doorConfig.id });
     const schedule = schedules.schedule(doorConfig.id);
@@ -404,6 +438,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     hashCard,
     doors,
     gate,
+    cardCheck,
     mqtt,
     broker,
     metrics,

@@ -65,6 +65,7 @@ export async function startService(options: AppOptions): Promise<Service> {
         app.emergencyWatcher.refresh();
       },
     },
+    access: app.cardCheck,
     log: log.child({ mod: 'worker' }),
     logLevel: log.level,
     logFile: options.logFile,

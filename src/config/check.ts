@@ -126,8 +126,27 @@ export function checkSecretFiles(config: DorvaktConfig, baseDir: string): Config
   return problems;
 }
 
+/** Warns of a category the rules name but the labels leave out (staff would read its bare code). */
+export function checkCategoryLabels(config: DorvaktConfig): ConfigProblem[] {
+  const labels = config.access.category_labels;
+  if (!labels) return [];
+  const named = [...new Set([...config.access.categories_allowed_alone, ...config.access.categories_denied])];
+  return named
+    .filter((code) => !Object.hasOwn(labels, code))
+    .map((code) => ({
+      key: 'access.category_labels',
+      line: null,
+      message: `no label for category "${code}" (named in the access rules); the dashboard shows the code`,
+      warning: true,
+    }));
+}
+
 const fullCheck: ParseOptions = {
-  extraChecks: (config, baseDir) => [...checkSchedules(config), ...checkSecretFiles(config, baseDir)],
+  extraChecks: (config, baseDir) => [
+    ...checkSchedules(config),
+    ...checkCategoryLabels(config),
+    ...checkSecretFiles(config, baseDir),
+  ],
 };
 
 /** The full check of a file: every problem, the migrations that applied, and the migrated document. */

@@ -64,6 +64,22 @@ export const configSchema = {
         min_age: { type: 'integer', minimum: 0, maximum: 25, default: 15 },
         categories_allowed_alone: { type: 'array', items: { type: 'string' }, default: [] },
         categories_denied: { type: 'array', items: { type: 'string' }, default: [] },
+        // Optional: what staff read for a library-system category code, per dashboard language.
+        category_labels: {
+          type: 'object',
+          maxProperties: 200,
+          propertyNames: { minLength: 1, maxLength: 40 },
+          additionalProperties: {
+            type: 'object',
+            additionalProperties: false,
+            minProperties: 1,
+            properties: {
+              nb: { type: 'string', minLength: 1, maxLength: 80 },
+              da: { type: 'string', minLength: 1, maxLength: 80 },
+              en: { type: 'string', minLength: 1, maxLength: 80 },
+            },
+          },
+        },
         pin_lockout_attempts: { type: 'integer', minimum: 1, maximum: 100, default: 5 },
         pin_lockout_minutes: { type: 'integer', minimum: 1, maximum: 1440, default: 15 },
       },

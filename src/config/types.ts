@@ -25,6 +25,8 @@ export interface AccessRules {
   min_age: number;
   categories_allowed_alone: string[];
   categories_denied: string[];
+  /** Words for category codes, per language (`V: { nb: Voksen, … }`); a code without one shows as itself. */
+  category_labels?: Record<string, Partial<Record<'nb' | 'da' | 'en', string>>> | undefined;
   pin_lockout_attempts: number;
   pin_lockout_minutes: number;
 }

@@ -54,9 +54,23 @@ export interface RetentionHealth {
   recorder: RecorderDescription | null;
 }
 
+/** Why an export was refused, for a page to say in the admin's language and time zone (times ISO). */
+export type ExportRefusalDetail =
+  | { code: 'before_retention'; cutoff: string; from: string; days: number }
+  | { code: 'too_wide'; hours: number; max: number }
+  | { code: 'in_future'; to: string }
+  | { code: 'order' }
+  | { code: 'unknown_camera'; camera: string };
+
 /** Thrown when an export window is already past retention, or the input is invalid. Message is for the admin. */
 export class ExportRefused extends Error {
   override name = 'ExportRefused';
+  constructor(
+    message: string,
+    readonly detail?: ExportRefusalDetail | undefined,
+  ) {
+    super(message);
+  }
 }
 
 export interface NvrAdmin {

@@ -80,12 +80,18 @@ export class ExportCases {
     if (!actor) throw new ExportRefused('the acting user is required');
     const from = parseTime(input.from, 'from');
     const to = parseTime(input.to, 'to');
-    if (from >= to) throw new ExportRefused('the window must end after it starts');
+    if (from >= to) throw new ExportRefused('the window must end after it starts', { code: 'order' });
     const cutoff = now - config.retention_days * DAY_MS;
     if (from < cutoff) {
       throw new ExportRefused(
         `footage before ${new Date(cutoff).toISOString()} (${config.retention_days} days ago) has already been deleted; ` +
           `the window starting ${new Date(from).toISOString()} cannot be exported — choose a window starting at or after that time`,
+        {
+          code: 'before_retention',
+          cutoff: new Date(cutoff).toISOString(),
+          from: new Date(from).toISOString(),
+          days: config.retention_days,
+        },
       );
     }
     const maxWindow = config.max_window_hours * 3_600_000;
@@ -94,16 +100,34 @@ export class ExportCases {
       throw new ExportRefused(
         `the window is ${hours} h wide, more than nvr.max_window_hours (${config.max_window_hours} h); ` +
           'open one export per narrower window',
+        { code: 'too_wide', hours, max: config.max_window_hours },
       );
     }
-    if (to > now + 60_000) throw new ExportRefused(`the window ends in the future (${input.to})`);
-    const cameras = [...new Set(input.cameras ?? [])];
-    for (const camera of cameras) {
-      if (!cameraName.test(camera)) throw new ExportRefused(`"${camera}" is not a valid camera name`);
-      if (config.cameras.length > 0 && !config.cameras.includes(camera)) {
-        throw new ExportRefused(`unknown camera "${camera}" (known: ${config.cameras.join(', ')})`);
-      }
-    }
+    if (to > now + 60_000)
+      throw new ExportRefused(`the window ends in the future (${input.to})`, {
+        code: 'in_future',
+        to: new Date(to).toISOString(),
+      });
+    // Camera names match whatever their case; the request carries the configured spelling.
+    const cameras = [
+      ...new Set(
+        (input.cameras ?? []).map((camera) => {
+          if (!cameraName.test(camera))
+            throw new ExportRefused(`"${camera}" is not a valid camera name`, {
+              code: 'unknown_camera',
+              camera,
+            });
+          if (config.cameras.length === 0) return camera;
+          const known = config.cameras.find((c) => c.toLowerCase() === camera.toLowerCase());
+          if (known === undefined)
+            throw new ExportRefused(`unknown camera "${camera}" (known: ${config.cameras.join(', ')})`, {
+              code: 'unknown_camera',
+              camera,
+            });
+          return known;
+        }),
+      ),
+    ];
 
     const id = randomUUID();
     const requestId = randomUUID();

@@ -53,6 +53,7 @@ const NAV: { path: string; key: MessageKey; admin: boolean }[] = [
   { path: '/now', key: 'nav.now', admin: false },
   { path: '/alarms', key: 'nav.alarms', admin: false },
   { path: '/entries', key: 'nav.entries', admin: false },
+  { path: '/check', key: 'nav.check', admin: false },
   { path: '/stats', key: 'nav.stats', admin: false },
   { path: '/retention', key: 'nav.retention', admin: false },
   { path: '/exports', key: 'nav.exports', admin: true },

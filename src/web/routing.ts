@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ActiveAlarm } from '../alarms/alarms.ts';
 import type { DorvaktConfig } from '../config/types.ts';
 import type { Consents } from '../consent/consents.ts';
+import type { CardCheckAccess } from '../contract/card-check.ts';
 import type { DoorPanel } from '../contract/door-panel.ts';
 import type { NvrAdminAccess } from '../contract/nvr-admin.ts';
 import type { EmergencyModes } from '../emergency/modes.ts';
@@ -42,6 +43,8 @@ export interface WebDeps {
   emergencyChanged?: (() => Promise<void>) | undefined;
   /** Where "inside now" comes from; none yet, and the Now page hides the slot without one. */
   occupancy?: OccupancySource | undefined;
+  /** The desk's card check, answered by the door process. */
+  cardCheck?: CardCheckAccess | undefined;
   log: Logger;
 }
 

@@ -16,6 +16,7 @@ import { translator } from './i18n.ts';
 import { errorPage, loginPage, type Notice } from './layout.ts';
 import { registerAdminRoutes } from './pages/admin.ts';
 import { registerAlarmRoutes } from './pages/alarms.ts';
+import { registerCardCheckRoutes } from './pages/card-check.ts';
 import { registerCardRoutes } from './pages/cards.ts';
 import { registerEmergencyRoutes } from './pages/emergency.ts';
 import { registerLocalAccessRoutes } from './pages/local-access.ts';
@@ -268,6 +269,7 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
   registerAlarmRoutes(app, env);
   registerSettingsRoutes(app, env);
   registerCardRoutes(app, env);
+  registerCardCheckRoutes(app, env);
   registerRetentionRoutes(app, env);
   registerAdminRoutes(app, env);
   registerStatsRoutes(app, env);

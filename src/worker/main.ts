@@ -19,6 +19,7 @@ import {
   DoorProcessLink,
   RemoteAlarms,
   RemoteDoorPanel,
+  remoteCardCheck,
   remoteEmergencyRefresh,
   remoteNvrAdmin,
 } from './remote.ts';
@@ -116,6 +117,7 @@ async function run(init: Extract<ToWorker, { t: 'init' }>): Promise<void> {
             nvr: init.nvr ? remoteNvrAdmin(link) : undefined,
             emergency: new EmergencyModes(db),
             emergencyChanged: remoteEmergencyRefresh(link),
+            cardCheck: remoteCardCheck(link),
             log: log.child({ mod: 'web' }),
           });
           log.info({ url: server.url }, 'dashboard listening');

@@ -9,7 +9,7 @@ import type { AlarmCode, DorvaktEvent } from '../contract/events.ts';
 import type { RetentionJob, RetentionRunResult } from '../retention/jobs.ts';
 
 /** What the door process answers for, by target. */
-export type CallTarget = 'door' | 'alarms' | 'nvr' | 'emergency';
+export type CallTarget = 'door' | 'alarms' | 'nvr' | 'emergency' | 'access';
 
 export type ToWorker =
   | {
@@ -24,7 +24,7 @@ export type ToWorker =
   | { t: 'state'; state: WorkerState }
   | { t: 'event'; event: DorvaktEvent }
   | { t: 'reply'; id: number; ok: true; value: unknown }
-  | { t: 'reply'; id: number; ok: false; error: { name: string; message: string } }
+  | { t: 'reply'; id: number; ok: false; error: { name: string; message: string; detail?: unknown } }
   | { t: 'ping'; id: number }
   /** Runs a retention job now (as its schedule would); answered with `ran`. */
   | { t: 'run'; id: number; job: RetentionJob }
@@ -53,6 +53,8 @@ export const CALLABLE: Record<CallTarget, readonly string[]> = {
   nvr: ['openExport', 'closeExport', 'renewHold', 'listExports', 'health'],
   // The dashboard wrote a new emergency mode to the store: the door process re-reads it and publishes the change.
   emergency: ['refresh'],
+  // The desk's card check: read only, never opens a door, asks the library system on its own connection.
+  access: ['explain'],
 };
 
 /** Parts inside the worker that may raise or clear their own `part_failed`. */

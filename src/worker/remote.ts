@@ -4,8 +4,14 @@
  * time fails; the page shows an error and nothing waits on it.
  */
 import type { ActiveAlarm } from '../alarms/alarms.ts';
+import { type CardCheckAccess, CardCheckRefused, type CardCheckResult } from '../contract/card-check.ts';
 import type { DoorPanel, DoorSnapshot } from '../contract/door-panel.ts';
-import { ExportRefused, type NvrAdmin, type NvrAdminAccess } from '../contract/nvr-admin.ts';
+import {
+  type ExportRefusalDetail,
+  ExportRefused,
+  type NvrAdmin,
+  type NvrAdminAccess,
+} from '../contract/nvr-admin.ts';
 import type { AlarmsAccess } from '../web/routing.ts';
 import type { CallTarget, FromWorker, ToWorker, WorkerState } from './protocol.ts';
 
@@ -70,10 +76,13 @@ export class DoorProcessLink {
     if (message.ok) pending.resolve(message.value);
     else {
       // The admin's refusals keep their type so the page shows them as refusals, not as failures.
+      const { name, message: text, detail } = message.error;
       const error =
-        message.error.name === 'ExportRefused'
-          ? new ExportRefused(message.error.message)
-          : Object.assign(new Error(message.error.message), { name: message.error.name });
+        name === 'ExportRefused'
+          ? new ExportRefused(text, detail as ExportRefusalDetail | undefined)
+          : name === 'CardCheckRefused'
+            ? new CardCheckRefused(text)
+            : Object.assign(new Error(text), { name });
       pending.reject(error);
     }
   }
@@ -144,5 +153,13 @@ export function remoteNvrAdmin(link: DoorProcessLink): NvrAdminAccess {
 export function remoteEmergencyRefresh(link: DoorProcessLink): () => Promise<void> {
   return async () => {
     await link.call('emergency', 'refresh', []);
+  };
+}
+
+/** The desk's card check, answered by the door process (which owns the library-system client). */
+export function remoteCardCheck(link: DoorProcessLink): CardCheckAccess {
+  return {
+    explain: (card, pin, door) =>
+      link.call('access', 'explain', [card, pin, door]) as Promise<CardCheckResult>,
   };
 }

@@ -9,6 +9,7 @@ import { setPriority } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Alarms } from '../alarms/alarms.ts';
 import type { DorvaktConfig } from '../config/types.ts';
+import type { CardCheckAccess } from '../contract/card-check.ts';
 import type { DoorPanel } from '../contract/door-panel.ts';
 import type { NvrAdmin } from '../contract/nvr-admin.ts';
 import type { EventBus } from '../events/bus.ts';
@@ -29,6 +30,8 @@ export interface WorkerSupervisorOptions {
   nvr: () => NvrAdmin | undefined;
   /** Re-reads the emergency mode from the store and publishes a change (src/emergency/watcher.ts). */
   emergency?: { refresh(): unknown } | undefined;
+  /** The desk's card check (`access.explain`). */
+  access?: CardCheckAccess | undefined;
   log: Logger;
   logLevel: string;
   /** Append the worker's log here instead of stdout. */
@@ -270,16 +273,18 @@ export class WorkerSupervisor {
       const target = this.target(message);
       const fn = (target as unknown as Record<string, (...args: unknown[]) => unknown>)[message.method]!;
       const value = await fn.apply(target, message.args);
-      if (message.target !== 'alarms') this.sendState();
+      if (message.target === 'door' || message.target === 'nvr') this.sendState();
       reply({ t: 'reply', id: message.id, ok: true, value: value ?? null });
     } catch (error) {
       if ((error as Error).name === 'RefusedCall') this.refusedCalls++;
       const { name, message: text } = error as Error;
+      // A refusal's detail (plain data) lets the page say it in the user's words.
+      const detail = (error as { detail?: unknown }).detail;
       reply({
         t: 'reply',
         id: message.id,
         ok: false,
-        error: { name: name ?? 'Error', message: text ?? String(error) },
+        error: { name: name ?? 'Error', message: text ?? String(error), ...(detail ? { detail } : {}) },
       });
     }
   }
@@ -290,6 +295,10 @@ export class WorkerSupervisor {
     if (message.target === 'emergency') {
       if (!this.options.emergency) throw refuse('no emergency mode here');
       return this.options.emergency;
+    }
+    if (message.target === 'access') {
+      if (!this.options.access) throw refuse('no card check here');
+      return this.options.access;
     }
     if (message.target === 'nvr') {
       const nvr = this.options.nvr();

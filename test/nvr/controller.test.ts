@@ -493,6 +493,12 @@ describe('police export and legal hold', () => {
     expect(() => rig.controller.openExport({ ...base, ...window, cameras: ['garage'] })).toThrow(
       /unknown camera/,
     );
+    // A refusal carries its times as data, for a page to show them in the site's zone.
+    try {
+      old();
+    } catch (error) {
+      expect((error as ExportRefused).detail).toMatchObject({ code: 'before_retention', days: 7 });
+    }
     expect(() => rig.controller.openExport({ ...base, ...window, reason: ' ' })).toThrow(/reason/);
     expect(() => rig.controller.openExport({ ...base, ...window, from: 'yesterday' })).toThrow(/ISO-8601/);
     expect(() => rig.controller.openExport({ ...base, from: window.to, to: window.from })).toThrow(
@@ -500,6 +506,9 @@ describe('police export and legal hold', () => {
     );
     expect(rig.controller.listExports()).toEqual([]);
     expect(rig.db.prepare('SELECT COUNT(*) AS n FROM nvr_outbox').get()).toEqual({ n: 0 });
+    // A camera typed in another case is the configured one, sent in the configured spelling.
+    const anyCase = rig.controller.openExport({ ...base, ...window, caseNumber: 'K-3', cameras: ['DOOR'] });
+    expect(anyCase.cameras).toEqual(['door']);
   });
 
   it('refuses a window wider than nvr.max_window_hours or ending in the future, and sends nothing for it', async () => {

@@ -82,9 +82,16 @@ export class MemoryNvrAdmin implements NvrAdmin {
     const from = Date.parse(input.from);
     const to = Date.parse(input.to);
     if (!(from < to)) throw new ExportRefused('the window must end after it starts');
-    if (from < Date.now() - this.retentionDays * 86_400_000) {
+    const cutoff = Date.now() - this.retentionDays * 86_400_000;
+    if (from < cutoff) {
       throw new ExportRefused(
         `the window starts before the ${this.retentionDays}-day retention; that footage is gone`,
+        {
+          code: 'before_retention',
+          cutoff: new Date(cutoff).toISOString(),
+          from: new Date(from).toISOString(),
+          days: this.retentionDays,
+        },
       );
     }
     const c: ExportCase = {

@@ -32,6 +32,8 @@ const ROUTE_ROLES: Record<string, 'public' | 'staff' | 'admin'> = {
   'POST /entries/:id/reveal': 'admin',
   'GET /cards': 'admin',
   'POST /cards/lookup': 'admin',
+  'GET /check': 'staff',
+  'POST /check': 'staff',
   'GET /retention': 'staff',
   'GET /exports': 'admin',
   'POST /exports': 'admin',

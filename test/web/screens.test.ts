@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_CSV_DAYS, MAX_WINDOW_DAYS } from '../../src/web/pages/stats.ts';
 import { localDate } from '../../src/web/time.ts';
-import { ADMIN, form, type Harness, type Login, login, STAFF, startHarness } from './fixtures.ts';
+import { ADMIN, type Harness, type Login, login, STAFF, startHarness } from './fixtures.ts';
 
 const daysBetween = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 86_400_000;
 
@@ -30,13 +30,16 @@ describe('dashboard screens', () => {
 
   const getAs = (who: Login, url: string) =>
     h.app.inject({ method: 'GET', url, headers: { cookie: who.cookie } });
-  const postAs = (who: Login, url: string, data: Record<string, string>) =>
-    h.app.inject({
+  const postAs = (who: Login, url: string, data: Record<string, string | string[]>) => {
+    const body = new URLSearchParams({ _csrf: who.csrf });
+    for (const [k, v] of Object.entries(data)) for (const one of [v].flat()) body.append(k, one);
+    return h.app.inject({
       method: 'POST',
       url,
       headers: { cookie: who.cookie, 'content-type': 'application/x-www-form-urlencoded' },
-      payload: form({ _csrf: who.csrf, ...data }),
+      payload: body.toString(),
     });
+  };
   const auditRows = (action: string) =>
     h.db
       .prepare('SELECT actor, subject, reason, detail FROM audit WHERE action = ? ORDER BY id')
@@ -195,11 +198,15 @@ describe('dashboard screens', () => {
       authority: 'Politiet Øst',
       from: '2020-01-01T10:00',
       to: '2020-01-01T11:00',
-      cameras: 'entrance',
+      camera: 'entrance',
       reason: 'theft report',
     });
     expect(refused.statusCode).toBe(409);
-    expect(refused.body).toContain('Refused: the window starts before the 7-day retention');
+    // In words, with the local time the admin typed (Europe/Oslo), never UTC ISO.
+    expect(refused.body).toContain('Refused: Footage from before');
+    expect(refused.body).toContain('the window starting 01/01/2020, 10:00:00 cannot be exported');
+    const notice = /<p class="notice error"[^>]*>([^<]*)</.exec(refused.body)?.[1];
+    expect(notice).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
     expect(h.nvr.cases).toHaveLength(0);
 
     const from = new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 16);
@@ -209,7 +216,7 @@ describe('dashboard screens', () => {
       authority: 'Politiet Øst',
       from,
       to,
-      cameras: 'entrance, hall',
+      camera: ['entrance', 'hall'],
       reason: 'theft report',
     });
     expect(opened.headers.location).toBe('/exports?n=done');

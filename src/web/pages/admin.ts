@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { audit } from '../../audit/audit.ts';
 import type { ConsentKind } from '../../consent/consents.ts';
+import { type AuditRow, auditSentence } from '../audit-words.ts';
 import { html } from '../html.ts';
 import type { MessageKey } from '../i18n.ts';
 import { csrfField, layout, type Notice, type PageContext } from '../layout.ts';
@@ -180,21 +181,14 @@ export function registerAdminRoutes(app: FastifyInstance, env: RouteEnv): void {
       .prepare(
         `SELECT id, ts, actor, action, subject, reason, detail FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ${AUDIT_PAGE}`,
       )
-      .all(...args) as {
-      id: number;
-      ts: number;
-      actor: string;
-      action: string;
-      subject: string | null;
-      reason: string | null;
-      detail: string | null;
-    }[];
+      .all(...args) as AuditRow[];
+    const words = { config: deps.config, roles: new Map(listUsers(deps.db).map((u) => [u.name, u.role])) };
     const last = rows.at(-1);
     const body = html`<form method="get" action="/audit"><label>${t('common.subject')} <input name="subject" value="${subject}" maxlength="200"></label><button type="submit">${t('common.show')}</button></form>
-<div class="table-scroll" role="region" aria-label="${t('audit.title')}" tabindex="0"><table id="audit"><thead><tr><th>${t('common.time')}</th><th>${t('common.actor')}</th><th>${t('common.action')}</th><th>${t('common.subject')}</th><th>${t('common.reason')}</th><th>${t('common.detail')}</th></tr></thead>
+<div class="table-scroll" role="region" aria-label="${t('audit.title')}" tabindex="0"><table id="audit"><thead><tr><th scope="col">${t('common.time')}</th><th scope="col">${t('audit.what')}</th><th scope="col">${t('common.reason')}</th></tr></thead>
 <tbody>${rows.map(
       (r) =>
-        html`<tr><td>${fmt(r.ts)}</td><td>${r.actor}</td><td>${r.action}</td><td>${r.subject && /^[0-9a-f]{64}$/.test(r.subject) ? html`<a href="/audit?subject=${r.subject}" class="hash">${shortHash(r.subject)}</a>` : (r.subject ?? '')}</td><td>${r.reason ?? ''}</td><td><small>${r.detail ?? ''}</small></td></tr>`,
+        html`<tr data-action="${r.action}"><td>${fmt(r.ts)}</td><td>${auditSentence(ctx, words, r)}</td><td>${r.reason ?? ''}</td></tr>`,
     )}</tbody></table></div>
 ${rows.length === AUDIT_PAGE && last ? html`<p><a href="/audit?${new URLSearchParams({ subject, before: String(last.id) }).toString()}">${t('common.next')} →</a></p>` : ''}`;
     return sendHtml(reply, layout(ctx, t('audit.title'), body));

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { audit } from '../../audit/audit.ts';
 import { html } from '../html.ts';
-import { reasonText } from '../i18n.ts';
 import { csrfField, layout, type PageContext } from '../layout.ts';
 import { cardHashFrom, ctxOf, field, get, post, type RouteEnv, sendHtml, sessionOf } from '../routing.ts';
 import { localToUtc } from '../time.ts';
+import { categoryCell, doorName, reasonCell } from '../words.ts';
 
 const PAGE = 100;
 const MIN_REASON = 3;
@@ -27,8 +27,8 @@ function entriesTable(env: RouteEnv, ctx: PageContext, rows: EntryRow[], reveal:
 <tbody>${rows.map(
     (
       e,
-    ) => html`<tr class="${e.outcome}" data-entry="${e.id}"><td>${fmt(e.ts)}</td><td>${e.door}</td><td>${t(`mode.${e.mode as 'staffed'}`)}</td>
-<td>${t(`outcome.${e.outcome as 'granted'}`)}</td><td title="${reasonText(e.reason, ctx.lang)}">${e.reason}</td><td>${e.category ?? ''}</td>
+    ) => html`<tr class="${e.outcome}" data-entry="${e.id}"><td>${fmt(e.ts)}</td><td>${doorName(env.deps.config, e.door)}</td><td>${t(`mode.${e.mode as 'staffed'}`)}</td>
+<td>${t(`outcome.${e.outcome as 'granted'}`)}</td><td>${reasonCell(e.reason, ctx.lang)}</td><td>${categoryCell(env.deps.config, e.category, ctx.lang)}</td>
 <td>${e.card_hash ? env.pseudonym(e.id, e.card_hash) : html`<span class="muted">${t('entries.anonymised')}</span>`}</td>
 ${reveal ? html`<td>${e.card_hash ? html`<form method="post" action="/entries/${e.id}/reveal" class="inline">${csrfField(ctx)}<input name="reason" required minlength="${MIN_REASON}" maxlength="500" placeholder="${t('common.reason')}" aria-label="${t('common.reason')}"><button type="submit">${t('entries.reveal')}</button></form>` : ''}</td>` : ''}</tr>`,
   )}</tbody></table></div>`;

@@ -2,7 +2,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { audit } from '../../audit/audit.ts';
 import type { DoorSnapshot } from '../../contract/door-panel.ts';
 import type { DorvaktEvent } from '../../contract/events.ts';
-import { DENY_REASONS, GRANT_REASONS } from '../../contract/reasons.ts';
 import { alarmLabel, alarmStateClass, alarmStateKey, alarmSummary, scopeName } from '../alarm-view.ts';
 import { type DoorTileState, doorTileState } from '../door-state.ts';
 import { html, trusted } from '../html.ts';
@@ -11,6 +10,8 @@ import { csrfField, layout, type PageContext } from '../layout.ts';
 import { ctxOf, field, get, post, type RouteEnv, sendHtml, sessionOf } from '../routing.ts';
 import { localDate, localToUtc, startOfLocalDay } from '../time.ts';
 import { ackForm } from './alarms.ts';
+import { liveWords } from '../words.ts';
+import { DENY_REASONS, GRANT_REASONS } from '../../contract/reasons.ts';
 import { noticeFromQuery } from './notice.ts';
 
 const MIN_REASON = 3;
@@ -178,8 +179,7 @@ function labels(env: RouteEnv, ctx: PageContext): string {
     'outcome.granted': t('outcome.granted'),
     'outcome.denied': t('outcome.denied'),
     lost: t('now.connection_lost'),
-    doors: Object.fromEntries(env.deps.config.doors.map((d) => [d.id, d.name ?? d.id])),
-    reasons: Object.fromEntries(REASONS.map((r) => [r, reasonText(r, ctx.lang)])),
+    ...liveWords(env.deps.config, ctx.lang, [...GRANT_REASONS, ...DENY_REASONS]),
   };
   return JSON.stringify(data).replace(/</g, '\\u003c');
 }

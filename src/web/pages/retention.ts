@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { audit } from '../../audit/audit.ts';
+import type { DorvaktConfig } from '../../config/types.ts';
 import {
   type ExportCase,
   ExportRefused,
@@ -9,7 +10,7 @@ import {
 import { html } from '../html.ts';
 import { FINDING_LABELS } from '../i18n.ts';
 import { csrfField, layout, type Notice, type PageContext } from '../layout.ts';
-import { ctxOf, field, get, post, type RouteEnv, sendHtml, sessionOf } from '../routing.ts';
+import { ctxOf, field, fields, get, post, type RouteEnv, sendHtml, sessionOf } from '../routing.ts';
 import { localToUtc } from '../time.ts';
 import { noticeFromQuery } from './notice.ts';
 
@@ -75,13 +76,48 @@ function findingsBody(ctx: PageContext, h: RetentionHealth) {
   }`;
 }
 
+/** The cameras an export may name: the configured ones, else those the recorder reports. */
+function knownCameras(config: DorvaktConfig, h: RetentionHealth): string[] {
+  return config.nvr.cameras.length > 0 ? config.nvr.cameras : h.cameras.map((c) => c.name);
+}
+
+/** A refusal in the admin's words, its times in the site's zone (as the admin typed them). */
+function refusalText(ctx: PageContext, error: ExportRefused): string {
+  const { t, fmt } = ctx;
+  const d = error.detail;
+  const words = (() => {
+    switch (d?.code) {
+      case 'before_retention':
+        return t('exports.refused.before_retention', {
+          cutoff: fmt(d.cutoff),
+          from: fmt(d.from),
+          days: d.days,
+        });
+      case 'too_wide':
+        return t('exports.refused.too_wide', { hours: d.hours, max: d.max });
+      case 'in_future':
+        return t('exports.refused.in_future', { to: fmt(d.to) });
+      case 'order':
+        return t('exports.refused.order');
+      case 'unknown_camera':
+        return t('exports.refused.unknown_camera', { camera: d.camera });
+      default:
+        // Anything else keeps the controller's words, with its UTC times made local.
+        return error.message.replace(/\d{4}-\d{2}-\d{2}T[\d:.]+Z/g, (iso) => fmt(iso));
+    }
+  })();
+  return `${t('exports.refused')}: ${words}`;
+}
+
 function exportsBody(
+  config: DorvaktConfig,
   ctx: PageContext,
   { h, cases }: { h: RetentionHealth; cases: ExportCase[] },
   draft: Record<string, string> = {},
 ) {
   const { t, fmt } = ctx;
-  const cameras = h.cameras.map((c) => c.name);
+  const cameras = knownCameras(config, h);
+  const ticked = new Set((draft['cameras'] ?? '').split(',').filter(Boolean));
   const open = cases.filter((c) => c.state !== 'closed' && c.state !== 'expired');
   return html`<h2>${t('exports.open')}</h2>
 <form method="post" action="/exports" class="stack" id="open-export">${csrfField(ctx)}
@@ -89,7 +125,10 @@ function exportsBody(
 <label>${t('exports.authority')} <input name="authority" required maxlength="200" value="${draft['authority'] ?? ''}"></label>
 <label>${t('common.from')} <input name="from" type="datetime-local" required value="${draft['from'] ?? ''}"></label>
 <label>${t('common.to')} <input name="to" type="datetime-local" required value="${draft['to'] ?? ''}"></label>
-<label>${t('exports.cameras')} <input name="cameras" maxlength="500" value="${draft['cameras'] ?? cameras.join(', ')}"></label>
+<fieldset id="export-cameras"><legend>${t('exports.cameras')}</legend>${cameras.map(
+    (c) =>
+      html`<label class="check"><input type="checkbox" name="camera" value="${c}"${ticked.has(c) ? html` checked` : ''}> ${c}</label>`,
+  )}<small class="muted">${t('exports.cameras_hint')}</small></fieldset>
 <label>${t('common.reason')} <input name="reason" required minlength="${MIN_REASON}" maxlength="500" value="${draft['reason'] ?? ''}"></label>
 <button type="submit">${t('exports.open')}</button></form>
 <h2>${t('exports.title')}</h2>
@@ -126,7 +165,9 @@ export function registerRetentionRoutes(app: FastifyInstance, env: RouteEnv): vo
     draft?: Record<string, string>,
   ) => {
     const ctx = ctxOf(env, req, '/exports');
-    const body = deps.nvr ? exportsBody(ctx, await retentionView(deps.nvr), draft) : notConfigured(ctx);
+    const body = deps.nvr
+      ? exportsBody(deps.config, ctx, await retentionView(deps.nvr), draft)
+      : notConfigured(ctx);
     return sendHtml(
       reply,
       layout(ctx, ctx.t('exports.title'), body, { notice: notice ?? noticeFromQuery(req, ctx.t) }),
@@ -141,8 +182,9 @@ export function registerRetentionRoutes(app: FastifyInstance, env: RouteEnv): vo
     if (!nvr) return showExports(req, reply, 503);
     const user = sessionOf(req).user;
     const draft = Object.fromEntries(
-      ['case', 'authority', 'from', 'to', 'cameras', 'reason'].map((k) => [k, field(req.body, k, 500)]),
+      ['case', 'authority', 'from', 'to', 'reason'].map((k) => [k, field(req.body, k, 500)]),
     );
+    draft['cameras'] = fields(req.body, 'camera').join(',');
     const ctx = ctxOf(env, req, '/exports');
     const parse = (value: string) => {
       const [date, time] = value.split('T');
@@ -160,9 +202,7 @@ export function registerRetentionRoutes(app: FastifyInstance, env: RouteEnv): vo
         authority: draft['authority']!,
         from,
         to,
-        cameras: draft['cameras']!.split(',')
-          .map((c) => c.trim())
-          .filter(Boolean),
+        cameras: draft['cameras']!.split(',').filter(Boolean),
         reason: draft['reason']!,
         actor: user.name,
       });
@@ -175,13 +215,7 @@ export function registerRetentionRoutes(app: FastifyInstance, env: RouteEnv): vo
       });
     } catch (error) {
       if (error instanceof ExportRefused) {
-        return showExports(
-          req,
-          reply,
-          409,
-          { kind: 'error', text: `${ctx.t('exports.refused')}: ${error.message}` },
-          draft,
-        );
+        return showExports(req, reply, 409, { kind: 'error', text: refusalText(ctx, error) }, draft);
       }
       throw error;
     }
@@ -204,10 +238,7 @@ export function registerRetentionRoutes(app: FastifyInstance, env: RouteEnv): vo
     } catch (error) {
       if (error instanceof ExportRefused) {
         const ctx = ctxOf(env, req, '/exports');
-        return showExports(req, reply, 409, {
-          kind: 'error',
-          text: `${ctx.t('exports.refused')}: ${error.message}`,
-        });
+        return showExports(req, reply, 409, { kind: 'error', text: refusalText(ctx, error) });
       }
       throw error;
     }

@@ -36,11 +36,18 @@
     }, 250);
   };
 
-  const cell = (text) => {
+  const cell = (text, code) => {
     const td = document.createElement('td');
-    td.textContent = text ?? '';
+    if (code && text !== code) {
+      // The words, with the code on hover, as the server renders them.
+      const span = document.createElement('span');
+      span.title = code;
+      span.textContent = text;
+      td.append(span);
+    } else td.textContent = text ?? '';
     return td;
   };
+  const words = (map, code) => (code && Object.hasOwn(map, code) ? map[code] : code);
 
   const addEntry = (event) => {
     // A reconnect may replay an entry already shown.
@@ -48,15 +55,13 @@
     const tr = document.createElement('tr');
     tr.className = event.outcome;
     tr.dataset.entry = String(event.entryId);
-    const reason = cell(labels.reasons[event.reason] ?? event.reason);
-    reason.title = event.reason;
     tr.append(
       cell(fmt.format(new Date(event.ts))),
-      cell(labels.doors[event.door] ?? event.door),
+      cell(words(labels.doors, event.door)),
       cell(labels[`mode.${event.mode}`] ?? event.mode),
       cell(labels[`outcome.${event.outcome}`] ?? event.outcome),
-      reason,
-      cell(event.category),
+      cell(words(labels.reasons, event.reason), event.reason),
+      cell(words(labels.categories, event.category), event.category),
     );
     live.prepend(tr);
     while (live.rows.length > 50) live.deleteRow(live.rows.length - 1);
