@@ -265,6 +265,8 @@ function checkOsdpReader(config: DorvaktConfig, i: number): ConfigProblem[] {
         key: `${at}.path`,
         line: null,
         message: `doors.${j} uses the same reader path; only OSDP readers can share a bus`,
+        // A warning: configs that gave two doors one serial reader loaded before OSDP existed.
+        warning: true,
       });
     } else if (other.reader.baud_rate !== reader.baud_rate) {
       problems.push({

@@ -52,7 +52,10 @@ export class OsdpBus {
   remove(link: PdLink): void {
     const i = this.links.indexOf(link);
     if (i >= 0) this.links.splice(i, 1);
-    if (this.current?.link === link) this.finish();
+    if (this.current?.link !== link) return;
+    // Its reply will never be taken: the other readers on the bus go on at once.
+    this.finish();
+    this.schedule(0);
   }
 
   get size(): number {

@@ -146,4 +146,34 @@ describe('OSDP control panel ↔ simulated reader over a pty', () => {
     expect(seenA.swipes[0]!.card).toBe('AAAAAAAAAA');
     expect(seenB.swipes[0]!.card).toBe('BBBBBBBBBB');
   });
+
+  it('a reader that stops while its command is on the wire does not stall the others on the bus', async () => {
+    bench = await osdpBench([
+      { address: 1, key: KEY },
+      { address: 2, key: KEY },
+    ]);
+    const file = bench.keyFile('bus.key', KEY);
+    const a = bench.reader({ security: 'key', scbk: { file }, address: 1, offline_after: 100 }, 'front');
+    const b = bench.reader({ security: 'key', scbk: { file }, address: 2 }, 'back');
+    const seenB = recorder(b);
+    a.start();
+    b.start();
+    await waitFor(() => a.pd.secure && b.pd.secure, 5000, 'both secure');
+    // Reader 1 goes quiet: the bus now spends nearly all its time waiting on reader 1's commands.
+    bench.sim.device(1).silent = true;
+    await new Promise((r) => setTimeout(r, 300));
+    // Stop reader 1 just after the bus wrote it a command (its reply would be due in 200 ms).
+    const written = new Promise<void>((resolve) => {
+      const next = a.pd.next.bind(a.pd);
+      a.pd.next = (now) => {
+        const bytes = next(now);
+        if (bytes) setTimeout(resolve, 5);
+        return bytes;
+      };
+    });
+    await written;
+    await a.stop();
+    bench.sim.device(2).present('BBBBBBBBBB');
+    await waitFor(() => seenB.swipes.length === 1, 3000, 'the other reader still polled');
+  });
 });
