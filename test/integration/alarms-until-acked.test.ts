@@ -50,7 +50,9 @@ log: { level: silent }
     const cookie = await httpLogin(base, 'sven', 'staff-password-456');
     const now = async () => (await fetch(`${base}/now`, { headers: { cookie } })).text();
 
-    // No broker here: broker_offline is active. Acknowledged, it stays listed but is not counted.
+    // No broker here: broker_offline is raised (after the link's grace). Acknowledged, it stays listed but is
+    // not counted.
+    await waitFor(() => app.alarms.isActive('broker_offline'), 15_000, 'broker_offline raised');
     for (const alarm of app.alarms.unresolved()) app.alarms.acknowledge(alarm.id, 'anne');
     const sim = app.doors[0]!.driver as SimDoorDriver;
     sim.setContact(true);

@@ -122,6 +122,7 @@ log: { level: silent }
       expect(await page.getAttribute('#check-now .verdict', 'data-reason')).toBe('no_camera_consent');
       expect(await page.textContent('#check-now .verdict')).toContain('The door would stay locked');
       expect(await rowStatus(page, 'check-now')).toEqual({
+        local: 'pass',
         schedule: 'pass',
         lockout: 'pass',
         pin: 'pass',

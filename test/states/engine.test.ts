@@ -61,6 +61,7 @@ async function rig(
     log,
   );
   link.start();
+  await link.open();
   cleanups.push(() => link.stop());
   const observer: MqttClient = await connectAsync(broker.url, { protocolVersion: 5 });
   cleanups.push(() => observer.endAsync());

@@ -10,7 +10,7 @@ import { csrfField, layout, type PageContext } from '../layout.ts';
 import { ctxOf, field, get, post, type RouteEnv, sendHtml, sessionOf } from '../routing.ts';
 import { localDate, localToUtc, startOfLocalDay } from '../time.ts';
 import { ackForm } from './alarms.ts';
-import { liveWords } from '../words.ts';
+import { categoryCell, liveWords, reasonCell } from '../words.ts';
 import { DENY_REASONS, GRANT_REASONS } from '../../contract/reasons.ts';
 import { noticeFromQuery } from './notice.ts';
 
@@ -212,7 +212,7 @@ function entriesSection(env: RouteEnv, ctx: PageContext, f: EntryFilters) {
 <div class="table-scroll" tabindex="0" role="region" aria-labelledby="live-h"><table class="entries"><thead><tr><th>${t('common.time')}</th><th>${t('common.door')}</th><th>${t('now.mode')}</th><th>${t('entries.outcome')}</th><th>${t('entries.reason')}</th><th>${t('entries.category')}</th></tr></thead>
 <tbody id="live"${live ? html` data-live="1"` : ''}>${shown.map(
     (e) =>
-      html`<tr class="${e.outcome}" data-entry="${e.id}"><td>${fmt(e.ts)}</td><td>${doorName(env, e.door)}</td><td>${t(`mode.${e.mode as 'staffed'}`)}</td><td>${t(`outcome.${e.outcome as 'granted'}`)}</td><td title="${e.reason}">${reasonText(e.reason, ctx.lang)}</td><td>${e.category ?? ''}</td></tr>`,
+      html`<tr class="${e.outcome}" data-entry="${e.id}"><td>${fmt(e.ts)}</td><td>${doorName(env, e.door)}</td><td>${t(`mode.${e.mode as 'staffed'}`)}</td><td>${t(`outcome.${e.outcome as 'granted'}`)}</td><td>${reasonCell(e.reason, ctx.lang)}</td><td>${categoryCell(env.deps.config, e.category, ctx.lang)}</td></tr>`,
   )}</tbody></table></div>
 ${shown.length === 0 ? html`<p>${t('entries.none')}</p>` : ''}
 <p>${f.before ? html`<a href="/now?${new URLSearchParams(keep).toString()}">${t('entries.newest')}</a> ` : ''}${more ? html`<a href="/now?${new URLSearchParams({ ...keep, before: String(shown.at(-1)?.id ?? 0) }).toString()}">${t('entries.older')} →</a>` : ''}</p>
