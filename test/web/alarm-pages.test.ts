@@ -234,7 +234,7 @@ describe('Now: door tiles, inside now, entries', () => {
     expect(page).toContain('<tbody id="live" data-live="1">');
     expect(page).toContain('<td>Main door</td>');
     expect(page).not.toContain('<td>main</td>');
-    expect(page).toContain('<td title="no_camera_consent">');
+    expect(page).toContain('<span class="reason" title="no_camera_consent">');
     expect([...page.matchAll(/data-entry="/g)]).toHaveLength(30);
     const older = /<a href="([^"]+)">Older entries/.exec(page)?.[1]?.replace(/&#38;/g, '&');
     const second = (await getAs(h, staff, older!)).body;
