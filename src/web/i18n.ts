@@ -590,7 +590,8 @@ const en = {
   'audit.block.removed': '{who} lifted the block on card {hint}',
   'audit.block.expired_removed': 'The block on card {hint} ran out ({expiredAt}) and was removed',
   'audit.pass.added': '{who} issued a pass ({kind}) for card {hint}: {doors}, {hours}, until {expiresAt}',
-  'audit.pass.replaced': '{who} changed the pass ({kind}) for card {hint}: {doors}, {hours}, until {expiresAt}',
+  'audit.pass.replaced':
+    '{who} changed the pass ({kind}) for card {hint}: {doors}, {hours}, until {expiresAt}',
   'audit.pass.removed': '{who} withdrew the pass ({kind}) for card {hint}',
   'audit.pass.expired_removed': 'The pass for card {hint} ran out ({expiredAt}) and was removed',
   'audit.emergency.set': '{who} started emergency mode ({mode}) until {until}',
@@ -882,7 +883,8 @@ const nb: Dictionary = {
   'audit.block.removed': '{who} opphevet sperringen av kort {hint}',
   'audit.block.expired_removed': 'Sperringen av kort {hint} gikk ut ({expiredAt}) og ble fjernet',
   'audit.pass.added': '{who} ga kort {hint} adgangskort ({kind}): {doors}, {hours}, til {expiresAt}',
-  'audit.pass.replaced': '{who} endret adgangskortet ({kind}) for kort {hint}: {doors}, {hours}, til {expiresAt}',
+  'audit.pass.replaced':
+    '{who} endret adgangskortet ({kind}) for kort {hint}: {doors}, {hours}, til {expiresAt}',
   'audit.pass.removed': '{who} trakk tilbake adgangskortet ({kind}) for kort {hint}',
   'audit.pass.expired_removed': 'Adgangskortet for kort {hint} gikk ut ({expiredAt}) og ble fjernet',
   'audit.emergency.set': '{who} startet nødmodus ({mode}) til {until}',
@@ -1172,7 +1174,8 @@ const da: Dictionary = {
   'audit.block.removed': '{who} ophævede spærringen af kort {hint}',
   'audit.block.expired_removed': 'Spærringen af kort {hint} udløb ({expiredAt}) og blev fjernet',
   'audit.pass.added': '{who} gav kort {hint} adgangskort ({kind}): {doors}, {hours}, til {expiresAt}',
-  'audit.pass.replaced': '{who} ændrede adgangskortet ({kind}) for kort {hint}: {doors}, {hours}, til {expiresAt}',
+  'audit.pass.replaced':
+    '{who} ændrede adgangskortet ({kind}) for kort {hint}: {doors}, {hours}, til {expiresAt}',
   'audit.pass.removed': '{who} trak adgangskortet ({kind}) for kort {hint} tilbage',
   'audit.pass.expired_removed': 'Adgangskortet for kort {hint} udløb ({expiredAt}) og blev fjernet',
   'audit.emergency.set': '{who} startede nødtilstand ({mode}) til {until}',
