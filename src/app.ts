@@ -29,13 +29,12 @@ import { Metrics } from './ops/metrics.ts';
 import { LocalPatronSource } from './patrons/local-registry.ts';
 import { type CardHasher, cardHasher } from './privacy/card-hash.ts';
 import type { CardReader, SwipeEvent } from './reader/reader.ts';
-import { OsdpCardReader } from './reader/osdp/reader.ts';
 import { SerialCardReader } from './reader/serial-reader.ts';
 import { CompiledSchedules } from './schedule/compiled-schedules.ts';
 import { savedPlansFor } from './schedule/saved-plans.ts';
 import { ScheduleWatcher } from './schedule/watcher.ts';
 import type { EmergencyMode } from './states/emergency.ts';
-import { startStates, type StateEngine } from './states/start.ts';
+import type { StateEngine } from './states/start.ts';
 import { type Db, openDb } from './store/db.ts';
 import { EntryStore } from './store/entries.ts';
 import { localDate } from './time/zone.ts';
@@ -219,6 +218,10 @@ export async function startApp(options: AppOptions): Promise<App> {
     throw error;
   }
   const doors: RuntimeDoor[] = [];
+  // Loaded only where a door has an OSDP reader: the door is ready sooner without it.
+  const osdp = config.doors.some((d) => d.reader.profile === 'osdp')
+    ? await import('./reader/osdp/reader.ts')
+    : undefined;
   const cardCheck = new CardCheck({
     doors,
     entries,
@@ -253,8 +256,8 @@ export async function startApp(options: AppOptions): Promise<App> {
     });
     const reader =
       options.readerFor?.(doorConfig, doorLog) ??
-      (doorConfig.reader.profile === 'osdp'
-        ? new OsdpCardReader(doorConfig.reader, doorLog, doorConfig.id, {
+      (doorConfig.reader.profile === 'osdp' && osdp
+        ? new osdp.OsdpCardReader(doorConfig.reader, doorLog, doorConfig.id, {
             language: config.site.language,
             readSecret: (ref) => readSecret(ref),
           })
@@ -397,8 +400,8 @@ export async function startApp(options: AppOptions): Promise<App> {
   states = config.states?.enabled
     ? new OptionalPart<StateEngine>({
         name: 'states',
-        start: () =>
-          startStates({
+        start: async () =>
+          (await import('./states/start.ts')).startStates({
             config: config.states,
             language: config.site.language,
             schedule: schedules.schedule(statesDoor),
