@@ -100,6 +100,8 @@ export class Announcer {
         // Never retained: a speaker that reconnects must not repeat an old announcement.
         mqtt.publish(config.mqtt_topic, payload, { qos: 1 }, (error) => {
           if (error) this.fail(`publish on ${config.mqtt_topic}: ${error.message}`);
+          // Without playing, the speaker topic is the announcement: it working again clears the alarm.
+          else if (!config.play) this.deps.alarms.clear('output_failed', ANNOUNCER_SCOPE);
         });
       }
     }

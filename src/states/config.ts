@@ -214,7 +214,7 @@ export function outputsOf(cfg: StatesConfig): OutputConfig[] {
   }));
 }
 
-/** Defaults the schema fills in, for code that builds the section without a config file (tests, bench). */
+/** The schema's defaults, but enabled: for code that builds the section without a config file (tests, bench). */
 export function statesDefaults(overrides: Partial<StatesConfig> = {}): StatesConfig {
   return {
     enabled: true,
