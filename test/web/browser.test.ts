@@ -97,6 +97,16 @@ describe('dashboard in a real browser', () => {
     expect(h.alarms.list().find((a) => a.code === 'door_forced')?.ackedBy).toBe('anne');
   });
 
+  it('keeps what staff typed into a door form when a live event redraws the panel', async () => {
+    const reason = page.locator('form[action="/doors/main/unlock"] input[name="reason"]');
+    await reason.fill('delivery at the main door');
+    await page.evaluate('document.activeElement.blur()');
+    h.alarms.raise('reader_offline', 'main', 'test');
+    await page.waitForSelector('li.alarm[data-alarm="reader_offline"]', { timeout: 10_000 });
+    expect(await reason.inputValue()).toBe('delivery at the main door');
+    h.alarms.clear('reader_offline', 'main');
+  });
+
   it('registers consent for a card and withdraws it', async () => {
     await page.goto(`${base}/consent`);
     const sign = page.locator('#sign-form');

@@ -14,12 +14,31 @@
   });
 
   let refreshTimer = null;
+  // Someone is using a control in the panel (typing, or pressing a button): do not replace it under them.
+  const inUse = () => {
+    const active = document.activeElement;
+    return (
+      active !== panel && panel.contains(active) && /^(INPUT|SELECT|TEXTAREA|BUTTON)$/.test(active.tagName)
+    );
+  };
+  const fieldKey = (el) =>
+    `${el.form?.getAttribute('action') ?? ''}|${el.name}|${el.type === 'checkbox' || el.type === 'radio' ? el.value : ''}`;
+  // What staff typed or ticked and not yet sent, to put back into the new panel (a door event redraws it).
+  const typed = () => {
+    const kept = new Map();
+    for (const el of panel.querySelectorAll('input, select, textarea')) {
+      if (el.type === 'hidden') continue;
+      const check = el.type === 'checkbox' || el.type === 'radio';
+      if (check ? el.checked !== el.defaultChecked : el.value !== el.defaultValue)
+        kept.set(fieldKey(el), check ? el.checked : el.value);
+    }
+    return kept;
+  };
   const refreshPanel = () => {
     if (refreshTimer) return;
     refreshTimer = setTimeout(async () => {
       refreshTimer = null;
-      // Do not replace a form someone is typing in.
-      if (panel.contains(document.activeElement) && document.activeElement.tagName === 'INPUT') {
+      if (inUse()) {
         refreshPanel();
         return;
       }
@@ -29,7 +48,20 @@
           window.location.assign('/login');
           return;
         }
-        panel.innerHTML = await res.text();
+        const body = await res.text();
+        // The answer may come while someone has started on a form: wait for them.
+        if (inUse()) {
+          refreshPanel();
+          return;
+        }
+        const kept = typed();
+        panel.innerHTML = body;
+        for (const el of panel.querySelectorAll('input, select, textarea')) {
+          const key = fieldKey(el);
+          if (!kept.has(key)) continue;
+          if (el.type === 'checkbox' || el.type === 'radio') el.checked = kept.get(key);
+          else el.value = kept.get(key);
+        }
       } catch {
         refreshPanel();
       }
