@@ -81,6 +81,7 @@ export class CardCheck implements CardCheckAccess {
 
     const local = (at: Date) => deps.localAccess.factsFor(cardHash, door.id, at);
     const moment = (at: Date, schedule: ScheduleState): CardCheckMoment => {
+      const facts = local(at);
       const input: DecisionInput = {
         schedule,
         policy: door.policy,
@@ -92,8 +93,8 @@ export class CardCheck implements CardCheckAccess {
         knownRecently: lastLiveOk !== null && at.getTime() - lastLiveOk <= deps.offlineKnownDays * 86_400_000,
         consent,
         year: wallClock(at, deps.timezone).year,
-        blockedLocally: local(at).blocked,
-        pass: local(at).pass,
+        blockedLocally: facts.blocked,
+        pass: facts.pass,
         emergency: deps.emergency.current(at)?.mode ?? null,
       };
       return { at: at.toISOString(), schedule, ...explain(input) };

@@ -68,7 +68,13 @@ describe('CardCheck in the door process', () => {
   };
   let release: (() => void) | undefined;
   const check = new CardCheck({
-    localAccess: { factsFor: () => ({ blocked: false, pass: null }) },
+    // Card 10000009 is on the site's own block list (asked with the card's keyed hash and the door).
+    localAccess: {
+      factsFor: (cardHash, door) => ({
+        blocked: cardHash === hashCard('10000009') && door === 'front',
+        pass: null,
+      }),
+    },
     emergency: { current: () => null },
     doors: [door()],
     entries,
@@ -102,6 +108,13 @@ describe('CardCheck in the door process', () => {
     // Read only: no entry, no PIN failure.
     expect(db.prepare('SELECT COUNT(*) FROM entries').pluck().get()).toBe(0);
     expect(db.prepare('SELECT COUNT(*) FROM pin_failures').pluck().get()).toBe(0);
+  });
+
+  it("sees the site's own block list as the door does: refused, and the local row says why", async () => {
+    const result = await check.explain('10000009', undefined, 'front');
+    expect(result.now.decision).toEqual({ allow: false, reason: 'blocked_locally' });
+    const rows = Object.fromEntries(result.now.checks.map((c) => [c.check, c]));
+    expect(rows['local']).toMatchObject({ status: 'fail', reasons: ['blocked_locally'], decisive: true });
   });
 
   it("checks its arguments itself (the worker is not trusted): the door, the door's card pattern, the PIN", async () => {
