@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // npm run test:mutation [-- GROUP…] [--full]: StrykerJS on each named module group (all when none is named),
-// one group at a time, at nice 19 (the machine is shared), incremental; then each group's score against its floor.
+// one group at a time, at nice 19 (the machine is shared; MUTATION_NICE overrides), incremental; then each group's score against its floor.
 import { spawnSync } from 'node:child_process';
 import { GROUPS } from './mutation-groups.mjs';
 
@@ -18,7 +18,8 @@ for (const group of groups) {
   console.log(`\n=== mutation: ${group} (${GROUPS[group].why})`);
   const stryker = [
     '-n',
-    '19',
+    // MUTATION_NICE=0 when the machine is otherwise idle (or the other work runs niced).
+    process.env.MUTATION_NICE ?? '19',
     'npx',
     'stryker',
     'run',
