@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import cron from 'node-cron';
 import { parseKey } from '../reader/osdp/key.ts';
 import { PublicHolidays } from '../schedule/holidays.ts';
 import { LibraryPlanner } from '../schedule/planner.ts';
@@ -126,6 +127,13 @@ export function checkSecretFiles(config: DorvaktConfig, baseDir: string): Config
   return problems;
 }
 
+/** The anonymisation's cron expression, as node-cron will read it. */
+export function checkRetentionSchedule(config: DorvaktConfig): ConfigProblem[] {
+  const expression = config.entries.anonymise_at;
+  if (cron.validate(expression)) return [];
+  return [{ key: 'entries.anonymise_at', line: null, message: `"${expression}" is not a cron expression` }];
+}
+
 /** Warns of a category the rules name but the labels leave out (staff would read its bare code). */
 export function checkCategoryLabels(config: DorvaktConfig): ConfigProblem[] {
   const labels = config.access.category_labels;
@@ -145,6 +153,7 @@ const fullCheck: ParseOptions = {
   extraChecks: (config, baseDir) => [
     ...checkSchedules(config),
     ...checkCategoryLabels(config),
+    ...checkRetentionSchedule(config),
     ...checkSecretFiles(config, baseDir),
   ],
 };

@@ -106,7 +106,11 @@ export const configSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
-      properties: { identified_days: { type: 'integer', minimum: 1, maximum: 365, default: 30 } },
+      properties: {
+        identified_days: { type: 'integer', minimum: 1, maximum: 365, default: 30 },
+        // When the nightly anonymisation runs (cron, the site's time zone); check-config parses it.
+        anonymise_at: { type: 'string', minLength: 9, maxLength: 60, default: '15 3 * * *' },
+      },
     },
     mqtt: {
       type: 'object',

@@ -54,7 +54,7 @@ export interface DorvaktConfig {
   };
   ils?: IlsConfig | undefined;
   store: { path: string };
-  entries: { identified_days: number };
+  entries: { identified_days: number; anonymise_at: string };
   mqtt: {
     url: string;
     base_topic?: string | undefined;

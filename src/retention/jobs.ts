@@ -9,7 +9,7 @@ import { type PurgeInactiveResult, prunePinFailures, purgeInactivePatrons } from
 /** The part of the config the jobs read (a DorvaktConfig fits). */
 export interface RetentionConfig {
   site: { timezone: string };
-  entries: { identified_days: number };
+  entries: { identified_days: number; anonymise_at?: string | undefined };
   patrons: { inactive_years: number };
 }
 
@@ -130,8 +130,12 @@ async function runJob(
   }
 }
 
+function configuredSchedule(config: RetentionConfig, job: RetentionJob): string | undefined {
+  return job === 'anonymise' ? config.entries.anonymise_at : undefined;
+}
+
 /**
- * Schedules anonymisation (nightly), the inactive purge (weekly), PIN-failure pruning (hourly) and the removal
+ * Schedules anonymisation (nightly, `entries.anonymise_at`), the inactive purge (weekly), PIN-failure pruning (hourly) and the removal
  * of expired blocks and passes (nightly).
  */
 export function startRetentionJobs(deps: RetentionDeps): RetentionJobs {
@@ -155,7 +159,7 @@ export function startRetentionJobs(deps: RetentionDeps): RetentionJobs {
 
   const tasks: ScheduledTask[] = (Object.keys(DEFAULT_SCHEDULES) as RetentionJob[]).map((job) =>
     cron.schedule(
-      deps.schedules?.[job] ?? DEFAULT_SCHEDULES[job],
+      deps.schedules?.[job] ?? configuredSchedule(deps.config, job) ?? DEFAULT_SCHEDULES[job],
       async () => {
         // Errors are logged and audited in runJob; the schedule keeps going.
         await run(job).catch(() => undefined);

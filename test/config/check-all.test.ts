@@ -132,6 +132,18 @@ doors:
     ]);
   });
 
+  it("the anonymisation's cron expression is checked, with its key and line", () => {
+    writeFileSync(join(dir.path, 'card.key'), 'a-card-hmac-key-0123456789\n', { mode: 0o600 });
+    const bad = `${MINIMAL('card.key')}entries: { anonymise_at: "75 3 * * *" }\n`;
+    const found = inspectConfigFile(write(bad)).problems.filter((p) => !p.warning);
+    expect(found.map((p) => [p.key, p.message])).toEqual([
+      ['entries.anonymise_at', '"75 3 * * *" is not a cron expression'],
+    ]);
+    expect(found[0]!.line).toBeGreaterThan(1);
+    const good = `${MINIMAL('card.key')}entries: { anonymise_at: "30 1 * * *" }\n`;
+    expect(inspectConfigFile(write(good)).problems.filter((p) => !p.warning)).toEqual([]);
+  });
+
   it('every bad expression of a door is named, not only the first; a bad site hides none of them', () => {
     const text = MINIMAL('card.key')
       .replace('site: { id: s }', 'site: { id: s, timezone: Mars/Olympus, country: XX }')

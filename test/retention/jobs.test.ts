@@ -115,6 +115,22 @@ describe('retention jobs', () => {
     expect(await jobs.run('anonymise')).toBeUndefined();
   });
 
+  it('the anonymisation follows entries.anonymise_at; the other jobs keep their own schedules', async () => {
+    const { log } = memoryLog();
+    const jobs = startRetentionJobs({
+      db,
+      config: { ...config, entries: { ...config.entries, anonymise_at: '* * * * * *' } },
+      log,
+      now: () => NOW,
+    });
+    try {
+      await waitFor(() => auditRows(db, 'retention.anonymise').length >= 1, 8000, 'an anonymise run');
+    } finally {
+      await jobs.stop();
+    }
+    expect(auditRows(db, 'retention.purge_inactive')).toEqual([]);
+  });
+
   it('start-up rebuilds indexes an interrupted bulk anonymisation left dropped', async () => {
     const sql = db
       .prepare("SELECT sql FROM sqlite_master WHERE name = 'entries_card'")
