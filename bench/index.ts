@@ -30,6 +30,11 @@ const optional: [string, string, string][] = [
   ['frigate: purge of 7 days × 4 cameras through the API', './frigate.ts', 'benchFrigate'],
   ['anonymisation of 1,000,000 entries', './retention.ts', 'benchAnonymise'],
   ['door under load: swipe → relay while the worker is busy', './door-under-load.ts', 'benchDoorUnderLoad'],
+  [
+    'door seen from outside: swipe → relay of the shipped process while the worker is busy',
+    './door-outside.ts',
+    'benchDoorOutside',
+  ],
   ['statistics with 2,000,000 entries', './retention.ts', 'benchStats'],
   ['dashboard', './web.ts', 'benchWeb'],
   ['soak: idle and a compressed hour of traffic', './soak.ts', 'benchSoak'],
