@@ -407,7 +407,8 @@ export async function startApp(options: AppOptions): Promise<App> {
             schedule: schedules.schedule(statesDoor),
             bus,
             alarms,
-            mqtt: mqtt.client,
+            // GPIO outputs work without MQTT; MQTT outputs then fail this part alone, named in its alarm.
+            mqtt: mqttOpen ? mqtt.client : undefined,
             log: log.child({ mod: 'states' }),
             // The admin's emergency mode (src/emergency) drives the emergency state.
             emergency: options.emergency ?? { current: (now) => emergency.current(now)?.mode ?? null },
