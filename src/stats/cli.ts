@@ -5,16 +5,19 @@ import type { compilePlans } from '../schedule/compiler.ts';
 import type { SiteSettings } from '../schedule/day-plan.ts';
 import type { Db } from '../store/db.ts';
 import { computeOpeningHoursOfYear } from './opening-hours.ts';
-import { annualReport, annualReportCsv, type ReportFormat } from './report.ts';
+import {
+  annualReport,
+  annualReportCsv,
+  defaultFormat,
+  FIRST_REPORT_YEAR,
+  type ReportFormat,
+} from './report.ts';
 
 export const STATS_USAGE = `usage:
   dorvakt stats report --year YYYY [--out FILE] [--format no|dk] [--door ID] --config FILE
       writes the year's visits (staffed / staffless) and opening hours per week as CSV, in the words of the
       national library statistics (no: Nasjonalbiblioteket, dk: Danmarks Statistik); default: site.country
 `;
-
-/** Years a report can be made for: the dashboard's statistics start in 2000, and no year after this one. */
-export const FIRST_REPORT_YEAR = 2000;
 
 export interface StatsCommandDeps {
   db: Db;
@@ -26,10 +29,6 @@ export interface StatsCommandDeps {
   err: { write(text: string): unknown };
   writeFile?: (path: string, data: string) => void;
   compile?: typeof compilePlans;
-}
-
-export function defaultFormat(country: string): ReportFormat {
-  return country.toUpperCase() === 'DK' ? 'dk' : 'no';
 }
 
 /** `dorvakt stats …`; returns the exit code (0 done, 1 failed, 2 usage). */

@@ -149,6 +149,14 @@ export function annualReport(
 
 export type ReportFormat = 'no' | 'dk';
 
+/** Years a report can be made for: the dashboard's statistics start in 2000, and no year after this one. */
+export const FIRST_REPORT_YEAR = 2000;
+
+/** The form of the site's country: Denmark's for DK, Norway's otherwise. */
+export function defaultFormat(country: string): ReportFormat {
+  return country.toUpperCase() === 'DK' ? 'dk' : 'no';
+}
+
 /**
  * Column names in the national forms' words. Norway (Nasjonalbiblioteket, folkebibliotek): visits in
  * staffed ("betjent") and staffless ("meråpen", unstaffed) opening hours, and opening hours per week. Denmark
