@@ -34,7 +34,7 @@ function readWav(buf) {
         bits: buf.readUInt16LE(body + 14),
       };
     } else if (id === 'data') {
-      if (!format || format.tag !== 1 || format.channels !== 1 || format.bits !== 16)
+      if (format?.tag !== 1 || format.channels !== 1 || format.bits !== 16)
         throw new Error('expected 16-bit mono PCM');
       if (size === 0 || body + size > buf.length) size = buf.length - body;
       const samples = new Float64Array(Math.floor(size / 2));
