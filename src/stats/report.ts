@@ -1,7 +1,13 @@
 import type { Db } from '../store/db.ts';
 import { addDays } from '../time/zone.ts';
 import { isoWeeksTouching, type OpeningHours, type YearOpeningHours } from './opening-hours.ts';
-import { grantsByLocalHour, passagesByLocalHour, type StatsQuery } from './queries.ts';
+import {
+  type GrantsInHour,
+  grantsByLocalHour,
+  type PassagesInHour,
+  passagesByLocalHour,
+  type StatsQuery,
+} from './queries.ts';
 import { dayFromNumber, dayNumber, isoWeek } from './tz.ts';
 
 /**
@@ -63,13 +69,11 @@ function addTo(target: Visits, mode: string, n: number): void {
 }
 
 /** Visits per local hour, door by door from its counter or its grants (see above). */
-export function visitsOfWindow(
-  db: Db,
-  q: StatsQuery,
+function combineVisits(
+  passages: PassagesInHour[],
+  grants: GrantsInHour[],
 ): { doors: { door: string; source: VisitSource }[]; hours: Map<string, HourVisits> } {
-  const passages = passagesByLocalHour(db, q);
   const counted = new Set(passages.map((p) => p.door));
-  const grants = grantsByLocalHour(db, q);
   const hours = new Map<string, HourVisits>();
   const bucket = (day: string, hour: number) => {
     const key = `${day} ${String(hour).padStart(2, '0')}`;
@@ -88,6 +92,21 @@ export function visitsOfWindow(
   return { doors, hours };
 }
 
+/** Visits per local hour in a window (a door "has a counter" when it has passages rows in the window). */
+export function visitsOfWindow(
+  db: Db,
+  q: StatsQuery,
+): { doors: { door: string; source: VisitSource }[]; hours: Map<string, HourVisits> } {
+  return combineVisits(passagesByLocalHour(db, q), grantsByLocalHour(db, q));
+}
+
+const yearQuery = (year: number, timezone: string, door?: string): StatsQuery => ({
+  from: `${year}-01-01`,
+  to: `${year + 1}-01-01`,
+  timezone,
+  door,
+});
+
 /** The year's report; `openingHours` from opening-hours.ts (computed apart: it needs the schedule compiler). */
 export function annualReport(
   db: Db,
@@ -96,8 +115,39 @@ export function annualReport(
   openingHours: YearOpeningHours,
   door?: string,
 ): AnnualReport {
-  const q: StatsQuery = { from: `${year}-01-01`, to: `${year + 1}-01-01`, timezone, door };
-  const { doors, hours } = visitsOfWindow(db, q);
+  return buildReport(year, timezone, openingHours, visitsOfWindow(db, yearQuery(year, timezone, door)));
+}
+
+/**
+ * The same, reading the granted entries a month at a time and calling `pause` between months, so a process
+ * that serves others meanwhile (the dashboard's worker) is never held for the whole year's rows at once.
+ */
+export async function annualReportInSteps(
+  db: Db,
+  year: number,
+  timezone: string,
+  openingHours: YearOpeningHours,
+  pause: () => Promise<void>,
+  door?: string,
+): Promise<AnnualReport> {
+  const passages = passagesByLocalHour(db, yearQuery(year, timezone, door));
+  const grants: GrantsInHour[] = [];
+  for (let month = 1; month <= 12; month++) {
+    await pause();
+    const from = `${year}-${String(month).padStart(2, '0')}-01`;
+    const to = month === 12 ? `${year + 1}-01-01` : `${year}-${String(month + 1).padStart(2, '0')}-01`;
+    grants.push(...grantsByLocalHour(db, { from, to, timezone, door }));
+  }
+  return buildReport(year, timezone, openingHours, combineVisits(passages, grants));
+}
+
+function buildReport(
+  year: number,
+  timezone: string,
+  openingHours: YearOpeningHours,
+  visits: { doors: { door: string; source: VisitSource }[]; hours: Map<string, HourVisits> },
+): AnnualReport {
+  const { doors, hours } = visits;
   const first = dayNumber(`${year}-01-01`);
   const last = dayNumber(`${year}-12-31`);
   const days = new Map<string, DayVisits>();

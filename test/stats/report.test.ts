@@ -8,7 +8,12 @@ import {
   openingHoursOfYear,
   type YearOpeningHours,
 } from '../../src/stats/opening-hours.ts';
-import { annualReport, annualReportCsv, visitsOfWindow } from '../../src/stats/report.ts';
+import {
+  annualReport,
+  annualReportCsv,
+  annualReportInSteps,
+  visitsOfWindow,
+} from '../../src/stats/report.ts';
 import { type Db, openDb } from '../../src/store/db.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { insertEntries, referenceLocal, type SeedEntry } from '../retention/seed.ts';
@@ -263,6 +268,15 @@ describe('visits as reported, from a real store', () => {
     ]);
     expect(first.hours).toEqual(w53.hours);
     expect(r2027.total.staffless).toBe(2);
+  });
+
+  it('gives the same report read a month at a time, pausing between months', async () => {
+    let pauses = 0;
+    const inSteps = await annualReportInSteps(db, 2026, TZ, hours2026, async () => {
+      pauses++;
+    });
+    expect(pauses).toBe(12);
+    expect(inSteps).toEqual(annualReport(db, 2026, TZ, hours2026));
   });
 
   it('averages the year’s opening hours per week', () => {

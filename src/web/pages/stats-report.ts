@@ -2,8 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { computeOpeningHoursOfYear, type YearOpeningHours } from '../../stats/opening-hours.ts';
 import {
   type AnnualReport,
-  annualReport,
   annualReportCsv,
+  annualReportInSteps,
   defaultFormat,
   FIRST_REPORT_YEAR,
   type ReportFormat,
@@ -68,7 +68,9 @@ async function reportOf(deps: WebDeps, year: number): Promise<{ report: AnnualRe
     hours = NO_HOURS;
     hoursOk = false;
   }
-  return { report: annualReport(deps.db, year, deps.config.site.timezone, hours), hoursOk };
+  const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
+  const report = await annualReportInSteps(deps.db, year, deps.config.site.timezone, hours, pause);
+  return { report, hoursOk };
 }
 
 const one = (h: number) => (Math.round(h * 10) / 10).toFixed(1);
