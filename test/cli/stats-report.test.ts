@@ -9,7 +9,7 @@ const KEY = 'stats-report-cli-site-key-0123456789';
 
 /** bin/dorvakt.mjs as a child process, like the service's admins run it. */
 function dorvakt(...args: string[]) {
-  return spawnSync(process.execPath, ['bin/dorvakt.mjs', ...args], { encoding: 'utf8', timeout: 60_000 });
+  return spawnSync(process.execPath, ['bin/dorvakt.mjs', ...args], { encoding: 'utf8', timeout: 110_000 });
 }
 
 describe('dorvakt stats report as a command', () => {
@@ -48,7 +48,7 @@ store: { path: store.sqlite }
   });
   afterAll(() => dir.cleanup());
 
-  it('writes the year as CSV in the words of the Norwegian form', () => {
+  it('writes the year as CSV in the words of the Norwegian form', { timeout: 120_000 }, () => {
     const out = join(dir.path, 'report.csv');
     const run = dorvakt('stats', 'report', '--year', String(year), '--out', out, '--config', config);
     expect(run.status, run.stderr).toBe(0);
@@ -71,7 +71,7 @@ store: { path: store.sqlite }
     expect(lines).toContain(`dag,${year}-03-02,${year}-03-02,${year}-03-02,1,2,3,,,,0`);
   });
 
-  it('prints the Danish shape on stdout', () => {
+  it('prints the Danish shape on stdout', { timeout: 120_000 }, () => {
     const run = dorvakt('stats', 'report', '--year', String(year), '--format', 'dk', '--config', config);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout.split('\r\n')[0]).toMatch(
@@ -79,7 +79,7 @@ store: { path: store.sqlite }
     );
   });
 
-  it('refuses years that are not real report years', () => {
+  it('refuses years that are not real report years', { timeout: 120_000 }, () => {
     for (const bad of [String(thisYear + 1), '1999']) {
       const run = dorvakt('stats', 'report', '--year', bad, '--config', config);
       expect(run.status).toBe(2);
