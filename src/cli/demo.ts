@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { parseConfig } from '../config/load.ts';
@@ -166,7 +166,8 @@ export async function runDemo(): Promise<void> {
           language as Language,
           event.minutes,
         );
-        say(`          ANNOUNCE (${language}): ${message?.text ?? '(no text)'}`);
+        const playing = announcements.play && message?.file ? ` [plays ${relative(root, message.file)}]` : '';
+        say(`          ANNOUNCE (${language}): ${message?.text ?? '(no text)'}${playing}`);
       }
   });
 
@@ -291,8 +292,9 @@ function listenForCommands(app: App, sip2: Sip2Simulator, say: (line: string) =>
     else if (command === 'force' && driver instanceof SimDoorDriver) driver.simulateForce();
     else if (command === 'fire on' && driver instanceof SimDoorDriver) driver.setFire(true);
     else if (command === 'fire off' && driver instanceof SimDoorDriver) driver.setFire(false);
-    else if (command === 'announce') app.states?.announceNow(15);
-    else if (command) {
+    else if (command === 'announce') {
+      if (!app.states?.announceNow(15)) say('          no closing in the next days: nothing to announce');
+    } else if (command) {
       say(`unknown command "${command}"`);
       return;
     }

@@ -19,6 +19,7 @@ const USAGE = `usage:
   dorvakt block add|list|remove … --config FILE                        the site's own block list
   dorvakt pass add|list|remove … --config FILE                         passes (cleaners, guards, institutions, temporary)
   dorvakt emergency set nobody|everybody|end|status … --config FILE    emergency mode
+  dorvakt stats report --year YYYY [--out FILE] [--format no|dk] --config FILE   the national statistics as CSV
   dorvakt ils-check …              ask the library system about one card (see: dorvakt ils-check --help)
   dorvakt osdp keyset --config FILE --door ID [--out KEY_FILE]   give an OSDP reader its own key (service stopped)
 `;
@@ -185,6 +186,27 @@ async function main(argv: string[]): Promise<number> {
         timezone: config.site.timezone,
         actor,
         readStdin: () => readFileSync(0, 'utf8'),
+        out: process.stdout,
+        err: process.stderr,
+      });
+    } finally {
+      db.close();
+    }
+  }
+  if (command === 'stats') {
+    const file = option(rest, '--config');
+    if (!file) return usage();
+    const config = loadConfig(file);
+    const { openDb } = await import('../store/db.ts');
+    const { runStatsCommand } = await import('../stats/cli.ts');
+    const { localDate } = await import('../time/zone.ts');
+    const db = openDb(config.store.path);
+    try {
+      return await runStatsCommand(withoutOption(rest, '--config'), {
+        db,
+        doors: config.doors,
+        site: { timezone: config.site.timezone, country: config.site.country, region: config.site.region },
+        thisYear: Number(localDate(new Date(), config.site.timezone).slice(0, 4)),
         out: process.stdout,
         err: process.stderr,
       });

@@ -8,6 +8,7 @@ import {
   hourOfLocalHour,
   isoWeek,
   localDayHour,
+  type OffsetSegment,
   offsetSegments,
   startOfLocalDay,
 } from './tz.ts';
@@ -188,18 +189,16 @@ function rawFromRows(rows: RawRow[]): Raw {
 }
 
 /**
- * Identified entries from entry_live_hourly (UTC hour slots), so no raw rows are aggregated. Its total over
- * the window is checked against a count of the entries (cheap: the ts index); when they disagree (entries
- * deleted by code that did not recount) the window is recounted first. Zones whose offsets are not whole
- * hours fall back to aggregating the rows.
+ * Whether entry_live_hourly can answer for the window: its total is checked against a count of the entries
+ * (cheap: the ts index) and the window recounted when they disagree (entries deleted by code that did not
+ * recount). False for zones whose offsets are not whole hours, or when a needed recount cannot be written
+ * (a read-only connection): then the caller aggregates the rows themselves.
  */
-function rawTotals(db: Db, w: Window): Raw {
-  if (w.toTs <= w.fromTs) return { time: [], modes: [] };
-  const segments = offsetSegments(w.timezone, w.fromTs, w.toTs);
+function liveSummaryReady(db: Db, w: Window, segments: OffsetSegment[]): boolean {
   const wholeHours = segments.every(
     (seg) => seg.offsetMs % SLOT_MS === 0 && seg.start % SLOT_MS === 0 && seg.end % SLOT_MS === 0,
   );
-  if (!wholeHours) return rawFromRows(rawRowsLive(db, w, w.fromTs, w.toTs));
+  if (!wholeHours) return false;
   const fromSlot = w.fromTs / SLOT_MS;
   const toSlot = w.toTs / SLOT_MS;
   // One snapshot for both counts: the door process inserts entries all the while, and a swipe landing
@@ -212,16 +211,28 @@ function rawTotals(db: Db, w: Window): Raw {
         .get(fromSlot, toSlot),
     ])
     .deferred();
-  if (counted !== summed) {
-    try {
-      // A week per transaction: the door's next commit never waits behind a recount of years.
-      const recount = db.transaction((a: number, b: number) => recountLiveSlots(db, a, b));
-      for (let slot = fromSlot; slot < toSlot; slot += RECOUNT_SLOTS)
-        recount(slot, Math.min(toSlot, slot + RECOUNT_SLOTS));
-    } catch {
-      return rawFromRows(rawRowsLive(db, w, w.fromTs, w.toTs)); // e.g. a read-only connection
-    }
+  if (counted === summed) return true;
+  try {
+    // A week per transaction: the door's next commit never waits behind a recount of years.
+    const recount = db.transaction((a: number, b: number) => recountLiveSlots(db, a, b));
+    for (let slot = fromSlot; slot < toSlot; slot += RECOUNT_SLOTS)
+      recount(slot, Math.min(toSlot, slot + RECOUNT_SLOTS));
+    return true;
+  } catch {
+    return false;
   }
+}
+
+/**
+ * Identified entries from entry_live_hourly (UTC hour slots), so no raw rows are aggregated, once
+ * liveSummaryReady says it can answer; otherwise aggregated from the rows.
+ */
+function rawTotals(db: Db, w: Window): Raw {
+  if (w.toTs <= w.fromTs) return { time: [], modes: [] };
+  const segments = offsetSegments(w.timezone, w.fromTs, w.toTs);
+  if (!liveSummaryReady(db, w, segments)) return rawFromRows(rawRowsLive(db, w, w.fromTs, w.toTs));
+  const fromSlot = w.fromTs / SLOT_MS;
+  const toSlot = w.toTs / SLOT_MS;
   const door = doorFilter(w);
   const timeStmt = prepared(
     db,
@@ -711,4 +722,94 @@ export function* statsCsvChunks(db: Db, q: StatsQuery, pageRows = CSV_PAGE_ROWS)
   }
   for (; i < raw.length; i++) emit(raw[i]!.key, raw[i]!.n);
   if (chunk) yield chunk;
+}
+
+/** Granted entries of one local hour, door and door mode. */
+export interface GrantsInHour {
+  /** Local date 'YYYY-MM-DD'. */
+  day: string;
+  /** Local hour 0-23. */
+  hour: number;
+  door: string;
+  mode: string;
+  count: number;
+}
+
+/**
+ * Granted entries per local hour, door and mode: the anonymised counts (entry_stats) plus the entries not yet
+ * anonymised (entry_live_hourly, or the rows themselves). Anonymisation moves an entry from the one to the
+ * other in one transaction, so each entry is counted exactly once, also for an hour split between the two.
+ */
+export function grantsByLocalHour(db: Db, q: StatsQuery): GrantsInHour[] {
+  const w = timeWindow(q);
+  if (w.toTs <= w.fromTs) return [];
+  const totals = new Map<string, GrantsInHour>();
+  const add = (day: string, hour: number, door: string, mode: string, n: number) => {
+    const key = `${day}\u0000${hour}\u0000${door}\u0000${mode}`;
+    const have = totals.get(key);
+    if (have) have.count += n;
+    else totals.set(key, { day, hour, door, mode, count: n });
+  };
+  const anonymised = prepared(
+    db,
+    `SELECT day, hour, door, mode, SUM(count) FROM entry_stats
+      WHERE outcome = 'granted' AND ${KEY_RANGE}${doorFilter(w)} GROUP BY day, hour, door, mode`,
+  ).raw();
+  for (const r of anonymised.all(keyParams(w)) as [string, number, string, string, number][])
+    add(r[0], r[1], r[2], r[3], r[4]);
+  const segments = offsetSegments(w.timezone, w.fromTs, w.toTs);
+  if (liveSummaryReady(db, w, segments)) {
+    const live = prepared(
+      db,
+      `SELECT slot, door, mode, SUM(count) FROM entry_live_hourly
+        WHERE outcome = 'granted' AND slot >= @s0 AND slot < @s1${doorFilter(w)} GROUP BY slot, door, mode`,
+    ).raw();
+    for (const seg of segments) {
+      const shift = seg.offsetMs / SLOT_MS;
+      const rows = live.all(withDoor(w, { s0: seg.start / SLOT_MS, s1: seg.end / SLOT_MS })) as [
+        number,
+        string,
+        string,
+        number,
+      ][];
+      for (const r of rows) {
+        const lh = r[0] + shift;
+        add(dayOfLocalHour(lh), hourOfLocalHour(lh), r[1], r[2], r[3]);
+      }
+    }
+  } else {
+    const rows = prepared(
+      db,
+      `SELECT (ts + CAST(@offset AS INTEGER)) / 3600000 AS lh, door, mode, COUNT(*) FROM entries
+        WHERE outcome = 'granted' AND ts >= @from AND ts < @to${doorFilter(w)} GROUP BY lh, door, mode`,
+    ).raw();
+    for (const seg of segments) {
+      const p = withDoor(w, { from: seg.start, to: seg.end, offset: seg.offsetMs });
+      for (const r of rows.all(p) as [number, string, string, number][])
+        add(dayOfLocalHour(r[0]), hourOfLocalHour(r[0]), r[1], r[2], r[3]);
+    }
+  }
+  return [...totals.values()];
+}
+
+/** Passages in through a door per local hour, door and mode (passages_hourly, from the people counters). */
+export interface PassagesInHour {
+  day: string;
+  hour: number;
+  door: string;
+  mode: string;
+  passagesIn: number;
+}
+
+export function passagesByLocalHour(db: Db, q: StatsQuery): PassagesInHour[] {
+  const w = timeWindow(q);
+  if (w.toTs <= w.fromTs) return [];
+  const rows = prepared(
+    db,
+    `SELECT day, hour, door, mode, SUM(passages_in) FROM passages_hourly
+      WHERE ${KEY_RANGE}${doorFilter(w)} GROUP BY day, hour, door, mode`,
+  )
+    .raw()
+    .all(keyParams(w)) as [string, number, string, string, number][];
+  return rows.map((r) => ({ day: r[0], hour: r[1], door: r[2], mode: r[3], passagesIn: r[4] }));
 }

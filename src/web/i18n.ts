@@ -3,6 +3,80 @@ import type { FindingKind } from '../contract/nvr.ts';
 import { PATRON_MESSAGES, type Reason } from '../contract/reasons.ts';
 import type { Language } from './users.ts';
 
+// ---- Statistics as reported (issue 14 item 8: src/web/pages/stats-report.ts) ----
+const statsReportEn = {
+  'report.title': 'Statistics as reported',
+  'report.intro':
+    'Visits in staffed and staffless hours and opening hours per week, as the national library statistics ask for them. A door with a people counter counts the people who went in; any other door its granted entries.',
+  'report.year': 'Reporting year',
+  'report.csv_no': 'CSV for Norway (Nasjonalbiblioteket)',
+  'report.csv_dk': 'CSV for Denmark (Danmarks Statistik)',
+  'report.visits_staffed': 'Visits in staffed hours',
+  'report.visits_staffless': 'Visits in staffless hours',
+  'report.visits_total': 'Visits in all',
+  'report.visits_closed': 'Outside opening hours (not in the figures)',
+  'report.hours_staffed': 'Staffed hours per week',
+  'report.hours_staffless': 'Staffless hours per week',
+  'report.average': 'Average over the year',
+  'report.week': 'Week',
+  'report.days': 'Dates',
+  'report.source': 'Counted from',
+  'report.source.passages': 'people counter',
+  'report.source.grants': 'granted entries',
+  'report.no_doors': 'No visits this year.',
+  'report.hours_failed': 'The opening hours could not be computed from the schedule; the visits are shown.',
+  'report.pick': 'Choose a year and press Show to compute its figures.',
+};
+type StatsReportKey = keyof typeof statsReportEn;
+
+const statsReportNb: Record<StatsReportKey, string> = {
+  'report.title': 'Statistikk til rapportering',
+  'report.intro':
+    'Besøk i betjent og meråpen tid og åpningstimer per uke, slik bibliotekstatistikken spør etter dem. En dør med personteller teller dem som gikk inn; andre dører teller innslipp.',
+  'report.year': 'Rapportår',
+  'report.csv_no': 'CSV for Norge (Nasjonalbiblioteket)',
+  'report.csv_dk': 'CSV for Danmark (Danmarks Statistik)',
+  'report.visits_staffed': 'Besøk i betjent åpningstid',
+  'report.visits_staffless': 'Besøk i meråpen åpningstid',
+  'report.visits_total': 'Besøk i alt',
+  'report.visits_closed': 'Utenfor åpningstid (ikke med i tallene)',
+  'report.hours_staffed': 'Betjente timer per uke',
+  'report.hours_staffless': 'Meråpne timer per uke',
+  'report.average': 'Gjennomsnitt for året',
+  'report.week': 'Uke',
+  'report.days': 'Datoer',
+  'report.source': 'Telles fra',
+  'report.source.passages': 'personteller',
+  'report.source.grants': 'innslipp',
+  'report.no_doors': 'Ingen besøk dette året.',
+  'report.hours_failed': 'Åpningstimene kunne ikke regnes ut fra åpningstidene; besøkene vises.',
+  'report.pick': 'Velg et år og trykk Vis for å regne ut tallene.',
+};
+
+const statsReportDa: Record<StatsReportKey, string> = {
+  'report.title': 'Statistik til indberetning',
+  'report.intro':
+    'Besøg i åbningstid med og uden betjening og åbningstimer pr. uge, som biblioteksstatistikken beder om dem. En dør med besøgstæller tæller dem, der gik ind; andre døre tæller adgange.',
+  'report.year': 'Indberetningsår',
+  'report.csv_no': 'CSV til Norge (Nasjonalbiblioteket)',
+  'report.csv_dk': 'CSV til Danmark (Danmarks Statistik)',
+  'report.visits_staffed': 'Besøg i åbningstid med betjening',
+  'report.visits_staffless': 'Besøg i åbningstid uden betjening',
+  'report.visits_total': 'Besøg i alt',
+  'report.visits_closed': 'Uden for åbningstid (ikke med i tallene)',
+  'report.hours_staffed': 'Åbningstimer pr. uge med betjening',
+  'report.hours_staffless': 'Åbningstimer pr. uge uden betjening',
+  'report.average': 'Gennemsnit for året',
+  'report.week': 'Uge',
+  'report.days': 'Datoer i året',
+  'report.source': 'Tælles fra',
+  'report.source.passages': 'besøgstæller',
+  'report.source.grants': 'adgange',
+  'report.no_doors': 'Ingen besøg dette år.',
+  'report.hours_failed': 'Åbningstimerne kunne ikke beregnes ud fra åbningstiderne; besøgene vises.',
+  'report.pick': 'Vælg et år, og tryk Vis for at beregne tallene.',
+};
+
 // ---- Block list, passes and emergency mode (issue 14: src/web/pages/local-access.ts, emergency.ts) ----
 const localAccessEn = {
   'nav.access': 'Blocks and passes',
@@ -361,6 +435,7 @@ const alarmsDa: Record<keyof typeof alarmsEn, string> = {
 
 const en = {
   ...localAccessEn,
+  ...statsReportEn,
   ...alarmsEn,
   'app.title': 'Dørvakt',
   'nav.now': 'Now',
@@ -652,6 +727,7 @@ type Dictionary = Record<MessageKey, string>;
 
 const nb: Dictionary = {
   ...localAccessNb,
+  ...statsReportNb,
   ...alarmsNb,
   'app.title': 'Dørvakt',
   'nav.now': 'Nå',
@@ -942,6 +1018,7 @@ const nb: Dictionary = {
 
 const da: Dictionary = {
   ...localAccessDa,
+  ...statsReportDa,
   ...alarmsDa,
   'app.title': 'Dørvakt',
   'nav.now': 'Nu',

@@ -1,10 +1,22 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEMO_STAFFLESS } from '../../src/cli/demo.ts';
 import { buildDoorSchedules } from '../../src/schedule/planner.ts';
+import { localDate } from '../../src/time/zone.ts';
 import { freePort, waitFor } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** The Oslo date two days from now in opening_hours words, e.g. `2026 Dec 02`. */
+function dayAfterTomorrow(): string {
+  const [y, m, d] = localDate(new Date(Date.now() + 2 * 86_400_000), 'Europe/Oslo')
+    .split('-')
+    .map(Number);
+  return `${y} ${MONTHS[m! - 1]} ${String(d).padStart(2, '0')}`;
+}
 
 /** The README's first command, as a visitor runs it: start, swipe on the printed pty, read the verdicts. */
 describe('npm run demo', () => {
@@ -21,15 +33,24 @@ describe('npm run demo', () => {
 
   it('prints how to swipe, decides swipes in plain words and answers /healthz', async () => {
     const [mqttPort, opsPort, webPort] = [await freePort(), await freePort(), await freePort()];
+    // `aplay` replaced by a recorder that notes what it is asked to play.
+    mkdirSync(join(dir.path, 'bin'));
+    writeFileSync(
+      join(dir.path, 'bin', 'aplay'),
+      `#!/bin/sh\necho "$@" >> "${join(dir.path, 'played.log')}"\n`,
+    );
+    chmodSync(join(dir.path, 'bin', 'aplay'), 0o755);
     child = spawn(process.execPath, ['bin/dorvakt.mjs', 'demo'], {
       env: {
         ...process.env,
+        PATH: `${join(dir.path, 'bin')}:${process.env.PATH ?? ''}`,
         DORVAKT_DEMO_DIR: dir.path,
         DORVAKT_DEMO_MQTT_PORT: String(mqttPort),
         DORVAKT_DEMO_OPS_PORT: String(opsPort),
         DORVAKT_DEMO_WEB_PORT: String(webPort),
         // The demo's quiet hour (03:00-04:00 Oslo) would refuse every swipe of a run at night.
-        DORVAKT_DEMO_STAFFLESS: '24/7',
+        // Closed the day after tomorrow, so there is a closing ahead to announce.
+        DORVAKT_DEMO_STAFFLESS: `Mo-Su 00:00-24:00; ${dayAfterTomorrow()} off`,
       },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -42,7 +63,27 @@ describe('npm run demo', () => {
       'the swipe instructions',
     );
     expect(out).toContain('embedded broker (aedes)');
-    expect(out).toContain('Door mode: staffless (schedule: staffless 24/7)');
+    expect(out).toContain(
+      `Door mode: staffless (schedule: staffless Mo-Su 00:00-24:00; ${dayAfterTomorrow()} off)`,
+    );
+    // The shipped recordings: printed, and played with the system player.
+    child.stdin!.write('announce\n');
+    await waitFor(() => out.includes('ANNOUNCE (en)'), 10_000, 'the announcement');
+    expect(out).toContain(
+      'ANNOUNCE (nb): Biblioteket stenger om 15 minutter. Vennligst avslutt besøket. [plays announcements/nb/closing-15.wav]',
+    );
+    const played = () => {
+      try {
+        return readFileSync(join(dir.path, 'played.log'), 'utf8').trim().split('\n');
+      } catch {
+        return [];
+      }
+    };
+    await waitFor(() => played().length === 2, 10_000, 'two plays');
+    expect(played()).toEqual([
+      `-q ${join(process.cwd(), 'announcements', 'nb', 'closing-15.wav')}`,
+      `-q ${join(process.cwd(), 'announcements', 'en', 'closing-15.wav')}`,
+    ]);
     writeFileSync(ptyPath, '10000001\r\n');
     await waitFor(() => out.includes('OPEN  Welcome in (allow'), 10_000, 'a granted swipe');
     writeFileSync(ptyPath, '10000002\r\n');

@@ -51,6 +51,9 @@ const ROUTE_ROLES: Record<string, 'public' | 'staff' | 'admin'> = {
   'GET /stats': 'staff',
   'GET /api/stats': 'staff',
   'GET /stats.csv': 'staff',
+  // Issue 14 item 8: the figures of the national statistics forms.
+  'GET /api/stats/report': 'staff',
+  'GET /stats/report.csv': 'staff',
   'GET /gdpr': 'admin',
   'POST /gdpr/report': 'admin',
   'POST /gdpr/report.json': 'admin',

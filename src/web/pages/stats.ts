@@ -7,6 +7,7 @@ import { layout, type PageContext } from '../layout.ts';
 import { ctxOf, field, get, type RouteEnv, sendHtml } from '../routing.ts';
 import { localDate } from '../time.ts';
 import { reasonCell } from '../words.ts';
+import { registerStatsReportRoutes, statsReportSection } from './stats-report.ts';
 
 const DAY = 86_400_000;
 /** Longest statistics window a request may ask for: three years. */
@@ -59,6 +60,7 @@ function splitSeries(ctx: PageContext, rows: { granted: number; denied: number }
 
 export function registerStatsRoutes(app: FastifyInstance, env: RouteEnv): void {
   const { deps } = env;
+  registerStatsReportRoutes(app, env);
 
   get(app, 'staff', '/stats', async (req, reply) => {
     const ctx = ctxOf(env, req, '/stats');
@@ -86,7 +88,8 @@ ${barChart({ id: 'chart-week', title: t('stats.by_week'), labels: o.byWeek.map((
 ${barChart({ id: 'chart-mode', title: t('stats.staffed_vs'), labels: modes.map((m) => m.label), series: splitSeries(ctx, modes) })}
 <h2>${t('stats.outcomes')}</h2>
 <div class="table-scroll" role="region" aria-label="${t('stats.outcomes')}" tabindex="0"><table id="outcomes"><thead><tr><th>${t('entries.outcome')}</th><th>${t('entries.reason')}</th><th></th></tr></thead>
-<tbody>${o.outcomes.map((r) => html`<tr class="${r.outcome}"><td>${t(`outcome.${r.outcome}`)}</td><td>${reasonCell(r.reason, ctx.lang)}</td><td>${r.count}</td></tr>`)}</tbody></table></div>`;
+<tbody>${o.outcomes.map((r) => html`<tr class="${r.outcome}"><td>${t(`outcome.${r.outcome}`)}</td><td>${reasonCell(r.reason, ctx.lang)}</td><td>${r.count}</td></tr>`)}</tbody></table></div>
+${await statsReportSection(ctx, env, req)}`;
     return sendHtml(reply, layout(ctx, t('stats.title'), body));
   });
 
