@@ -14,7 +14,8 @@ import { FakeSysfs, PI4_KERNEL_6_6 } from '../door/fake-sysfs.ts';
 import { type Broker, startMosquitto } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { card, installFakeGpiomon, pidOf, script } from '../reader/wiegand/fixture.ts';
+import { encodeFrame } from '../../src/reader/wiegand/decoder.ts';
+import { card, frameEdges, installFakeGpiomon, pidOf, script } from '../reader/wiegand/fixture.ts';
 
 const KEY = 'wiegand-integration-key-0123456789';
 /** GPIO22 on a Pi 4 with kernel 6.6 (base 512): the reader's LED input. */
@@ -37,6 +38,9 @@ describe('Wiegand reader → gate → door', () => {
     // follows a kill of the one before it.
     script(dir.path, 1, card(26, 0x6f6c3a, 1_000_000_000n));
     script(dir.path, 2, card(26, 0x6f0001, 5_000_000_000n));
+    // A frame whose odd parity bit is wrong: dropped and counted, never a swipe.
+    const bad = encodeFrame(26, 0x6f6c3a);
+    script(dir.path, 3, frameEdges([...bad.slice(0, -1), 1 - bad.at(-1)!], 9_000_000_000n));
     const config = parseConfig(`
 site: { id: witest, timezone: Europe/Oslo, country: NO, language: en }
 secrets: { card_hmac_key: { file: ${join(dir.path, 'key')} } }
@@ -97,5 +101,19 @@ log: { level: silent }
     expect(entry).toMatchObject({ outcome: 'denied', door: 'front' });
     await waitFor(() => sysfs.read(LED, 'value') === '1', 5000, 'LED back to red');
     expect(alarms('raised')).toBe(2);
+  });
+
+  it('a frame with a bad parity bit is dropped: a reader_rejected event and the metric, no entry', async () => {
+    const before = entries().length;
+    process.kill(pidOf(dir.path, 2)!, 'SIGKILL');
+    const rejected = await waitFor(
+      () => events.find((e) => e.type === 'reader_rejected'),
+      10000,
+      'reader_rejected',
+    );
+    expect(rejected).toMatchObject({ reader: 'front', why: 'bad_checksum' });
+    const metric = await app.metrics.registry.getSingleMetricAsString('dorvakt_reader_rejected_total');
+    expect(metric).toContain('dorvakt_reader_rejected_total{door="front",why="bad_checksum"} 1');
+    expect(entries().length).toBe(before);
   });
 });
