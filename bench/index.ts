@@ -44,6 +44,7 @@ const optional: [string, string, string][] = [
     'benchOsdp',
   ],
   ['block list, passes and emergency mode: reads per swipe', './local-access.ts', 'benchLocalAccess'],
+  ['Wiegand: gpiomon lines → frames (split, parse, decode)', './wiegand.ts', 'benchWiegand'],
 ];
 for (const [title, file, fn] of optional) {
   if (!existsSync(new URL(file, import.meta.url))) continue;

@@ -222,6 +222,9 @@ export async function startApp(options: AppOptions): Promise<App> {
   const osdp = config.doors.some((d) => d.reader.profile === 'osdp')
     ? await import('./reader/osdp/reader.ts')
     : undefined;
+  const wiegand = config.doors.some((d) => d.reader.profile === 'wiegand')
+    ? await import('./reader/wiegand/reader.ts')
+    : undefined;
   const cardCheck = new CardCheck({
     doors,
     entries,
@@ -261,7 +264,9 @@ export async function startApp(options: AppOptions): Promise<App> {
             language: config.site.language,
             readSecret: (ref) => readSecret(ref),
           })
-        : new SerialCardReader(doorConfig.reader, doorLog, doorConfig.id));
+        : doorConfig.reader.profile === 'wiegand' && wiegand
+          ? new wiegand.WiegandCardReader(doorConfig.reader, doorLog, doorConfig.id)
+          : new SerialCardReader(doorConfig.reader, doorLog, doorConfig.id));
     const runtime = new RuntimeDoor(
       doorConfig,
       policyFor(config, doorConfig),
@@ -288,9 +293,10 @@ export async function startApp(options: AppOptions): Promise<App> {
       if (active) alarms.raise(code, doorConfig.id, detail);
       else alarms.clear(code, doorConfig.id);
     });
-    reader.on('rejected', ({ why }) =>
-      bus.publish({ type: 'reader_rejected', reader: doorConfig.id, why, ts: new Date().toISOString() }),
-    );
+    reader.on('rejected', ({ why }) => {
+      metrics.readerRejected.inc({ door: doorConfig.id, why });
+      bus.publish({ type: 'reader_rejected', reader: doorConfig.id, why, ts: new Date().toISOString() });
+    });
     decideSwipesInOrder(runtime, reader, {
       gate,
       log: doorLog,

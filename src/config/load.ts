@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import { type Document, LineCounter, parseDocument } from 'yaml';
 import { resolveIlsPaths } from '../ils/config.ts';
+import { CARD_FORMATS, formatAppliesTo, formatsFor } from '../reader/card-format.ts';
 import { checkNvrConfig } from '../nvr/config.ts';
 import { checkFrigateRecordingConfig } from '../nvr/frigate-recording.ts';
 import { checkStatesConfig } from '../states/config.ts';
@@ -240,6 +241,7 @@ function checkDoors(config: DorvaktConfig): ConfigProblem[] {
       });
     }
     problems.push(...checkOsdpReader(config, i));
+    problems.push(...checkCardFormat(config, i));
     try {
       new RegExp(door.reader.card_pattern);
     } catch {
@@ -253,6 +255,21 @@ function checkDoors(config: DorvaktConfig): ConfigProblem[] {
   return problems;
 }
 
+/** A card format reads either a chip ID or printed text: it must fit what the reader's profile delivers. */
+function checkCardFormat(config: DorvaktConfig, i: number): ConfigProblem[] {
+  const reader = config.doors[i]!.reader;
+  const format = reader.card_format ?? 'as-read';
+  const profile = reader.profile ?? 'line';
+  if (!CARD_FORMATS.includes(format) || formatAppliesTo(format, profile)) return [];
+  return [
+    {
+      key: `doors.${i}.reader.card_format`,
+      line: null,
+      message: `card_format ${format} cannot apply to a ${profile} reader; use one of: ${formatsFor(profile).join(', ')}`,
+    },
+  ];
+}
+
 /** Readers sharing one OSDP bus (serial path) need one baud rate and their own addresses. */
 function checkOsdpReader(config: DorvaktConfig, i: number): ConfigProblem[] {
   const reader = config.doors[i]!.reader;
@@ -260,6 +277,15 @@ function checkOsdpReader(config: DorvaktConfig, i: number): ConfigProblem[] {
   const at = `doors.${i}.reader`;
   config.doors.slice(0, i).forEach((other, j) => {
     if (other.reader.path !== reader.path) return;
+    if (reader.profile === 'wiegand' && other.reader.profile === 'wiegand') {
+      // Wiegand readers share a GPIO chip, each on its own lines.
+      const mine = [reader.wiegand?.d0, reader.wiegand?.d1];
+      if (
+        [other.reader.wiegand?.d0, other.reader.wiegand?.d1].some((l) => l !== undefined && mine.includes(l))
+      )
+        problems.push({ key: `${at}.wiegand`, line: null, message: `doors.${j} uses the same GPIO line` });
+      return;
+    }
     if (reader.profile !== 'osdp' || other.reader.profile !== 'osdp') {
       problems.push({
         key: `${at}.path`,

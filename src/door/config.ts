@@ -55,7 +55,7 @@ const gpioLine = {
   ],
 } as const;
 
-const gpioPin = {
+export const gpioPinSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['pin'],
@@ -79,11 +79,11 @@ export const doorHardwareSchema = {
   properties: {
     driver: { type: 'string', enum: ['sim', 'gpio'], default: 'sim' },
     sysfs_root: { type: 'string', default: '/sys/class/gpio' },
-    relay: gpioPin,
+    relay: gpioPinSchema,
     contact: gpioInput,
     fire: gpioInput,
-    light_granted: gpioPin,
-    light_denied: gpioPin,
+    light_granted: gpioPinSchema,
+    light_denied: gpioPinSchema,
     pulse_ms: { type: 'integer', minimum: 100, maximum: 30000, default: 3000 },
     held_open_seconds: { type: 'integer', minimum: 5, maximum: 3600, default: 30 },
     forced_grace_ms: { type: 'integer', minimum: 0, maximum: 30000, default: 1500 },

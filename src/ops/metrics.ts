@@ -57,6 +57,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly readerRejected = new Counter({
+    name: 'dorvakt_reader_rejected_total',
+    help: 'Reader input dropped, by door and why (bad_checksum: Wiegand parity, bad_length, garbage: noise, …)',
+    labelNames: ['door', 'why'] as const,
+    registers: [this.registry],
+  });
+
   readonly mqttRefused = new Counter({
     name: 'dorvakt_mqtt_refused_total',
     help: 'Outgoing MQTT payloads refused for breaking the contract (docs/mqtt.md), by kind (event, doorState, info)',

@@ -2,6 +2,7 @@
  * Pure frame parsers for the card reader profiles. No I/O and no timers: bytes go in with the
  * current monotonic time in ms, results come out. Rejection reasons never carry card digits or PINs.
  */
+import { type CardFormat, formatText } from './card-format.ts';
 import type { FrameProfile } from './config.ts';
 
 export type RejectReason =
@@ -54,6 +55,8 @@ export interface ParserOptions {
   pin_timeout_ms: number;
   /** line/stx-etx: a partial frame older than this is dropped (readers send a whole frame at once). */
   frame_gap_ms?: number | undefined;
+  /** The number as the library system knows it (card-format.ts); default as read. */
+  card_format?: CardFormat | undefined;
 }
 
 export const DEFAULT_FRAME_GAP_MS = 500;
@@ -91,6 +94,16 @@ const ETX = 0x03;
 /** The card pattern must match the whole card, whether or not the config anchors it. */
 export function compileCardPattern(pattern: string): RegExp {
   return new RegExp(`^(?:${pattern})$`);
+}
+
+/** The card number in the configured form, or undefined when it is not in that form or breaks the pattern. */
+function cardAcceptor(options: ParserOptions): (text: string) => string | undefined {
+  const pattern = compileCardPattern(options.card_pattern);
+  const format = options.card_format ?? 'as-read';
+  return (text) => {
+    const card = formatText(text, format);
+    return card !== undefined && pattern.test(card) ? card : undefined;
+  };
 }
 
 export function createParser(profile: FrameProfile, options: ParserOptions): FrameParser {
@@ -144,12 +157,12 @@ class LineBuffer {
 
 /** Barcode scanners: one card per line, ended by CR, LF or CRLF; blank lines ignored. */
 class LineParser implements FrameParser {
-  private readonly pattern: RegExp;
+  private readonly accept: (text: string) => string | undefined;
   private readonly line = new LineBuffer();
   private readonly gap: GapWatch;
 
   constructor(options: ParserOptions) {
-    this.pattern = compileCardPattern(options.card_pattern);
+    this.accept = cardAcceptor(options);
     this.gap = new GapWatch(options.frame_gap_ms ?? DEFAULT_FRAME_GAP_MS);
   }
 
@@ -162,10 +175,11 @@ class LineParser implements FrameParser {
     if (chunk.length > 0) this.gap.touch(nowMs);
     for (const b of chunk) {
       if (isTerminator(b)) {
-        const card = this.line.take();
-        if (card === undefined) continue;
+        const text = this.line.take();
+        if (text === undefined) continue;
+        const card = this.accept(text);
         out.push(
-          this.pattern.test(card) ? { kind: 'swipe', card } : { kind: 'rejected', why: 'pattern_mismatch' },
+          card !== undefined ? { kind: 'swipe', card } : { kind: 'rejected', why: 'pattern_mismatch' },
         );
       } else {
         const why = this.line.add(b);
@@ -195,7 +209,7 @@ class LineParser implements FrameParser {
  * 5 data bytes), optionally CR LF, ETX. The card is the 10 data digits in upper case.
  */
 class StxEtxParser implements FrameParser {
-  private readonly pattern: RegExp;
+  private readonly accept: (text: string) => string | undefined;
   /** Bytes since STX; undefined while outside a frame. */
   private body: number[] | undefined;
   /** Already rejected the current run of stray bytes (one rejection per run, not per byte). */
@@ -203,7 +217,7 @@ class StxEtxParser implements FrameParser {
   private readonly gap: GapWatch;
 
   constructor(options: ParserOptions) {
-    this.pattern = compileCardPattern(options.card_pattern);
+    this.accept = cardAcceptor(options);
     this.gap = new GapWatch(options.frame_gap_ms ?? DEFAULT_FRAME_GAP_MS);
   }
 
@@ -240,13 +254,14 @@ class StxEtxParser implements FrameParser {
     const text = String.fromCharCode(...digits);
     if (!/^[0-9A-Fa-f]*$/.test(text)) return { kind: 'rejected', why: 'non_hex' };
     if (text.length !== 10 && text.length !== 12) return { kind: 'rejected', why: 'bad_length' };
-    const card = text.slice(0, 10).toUpperCase();
+    const hex = text.slice(0, 10).toUpperCase();
     if (text.length === 12) {
       let xor = 0;
       for (let i = 0; i < 10; i += 2) xor ^= Number.parseInt(text.slice(i, i + 2), 16);
       if (xor !== Number.parseInt(text.slice(10), 16)) return { kind: 'rejected', why: 'bad_checksum' };
     }
-    if (!this.pattern.test(card)) return { kind: 'rejected', why: 'pattern_mismatch' };
+    const card = this.accept(hex);
+    if (card === undefined) return { kind: 'rejected', why: 'pattern_mismatch' };
     return { kind: 'swipe', card };
   }
 
@@ -274,7 +289,7 @@ class StxEtxParser implements FrameParser {
  * meanwhile replaces the old one. Keys must arrive as plain characters (no terminator per key).
  */
 class KeypadParser implements FrameParser {
-  private readonly pattern: RegExp;
+  private readonly accept: (text: string) => string | undefined;
   private readonly timeoutMs: number;
   private readonly input = new LineBuffer();
   private card: string | undefined;
@@ -282,7 +297,7 @@ class KeypadParser implements FrameParser {
   private lastInputAt = 0;
 
   constructor(options: ParserOptions) {
-    this.pattern = compileCardPattern(options.card_pattern);
+    this.accept = cardAcceptor(options);
     this.timeoutMs = options.pin_timeout_ms;
   }
 
@@ -292,8 +307,9 @@ class KeypadParser implements FrameParser {
       if (isTerminator(b)) {
         const text = this.input.take();
         if (text === undefined) continue;
-        if (this.pattern.test(text)) {
-          this.card = text;
+        const card = this.accept(text);
+        if (card !== undefined) {
+          this.card = card;
           this.pinDeadline = nowMs + this.timeoutMs;
         } else {
           out.push({ kind: 'rejected', why: 'pattern_mismatch' });

@@ -31,6 +31,8 @@ export class SerialCardReader extends EventEmitter<CardReaderEvents> implements 
     super();
     if (config.profile === 'osdp')
       throw new Error('an OSDP reader is read by OsdpCardReader (src/reader/osdp)');
+    if (config.profile === 'wiegand')
+      throw new Error('a Wiegand reader is read by WiegandCardReader (src/reader/wiegand)');
     const parser = createParser(config.profile, config);
     this.dispatcher = new FrameDispatcher(parser, this, log, name);
   }

@@ -71,7 +71,19 @@ const pattern = (l: ReturnType<typeof led>, b: ReturnType<typeof buzzer>) => ({
 /**
  * Defaults told apart by colour, rhythm and sound: granted is steady green with one short beep,
  * denied steady red with two long beeps, "library system unavailable" blinking amber with four quick beeps.
+ * Wiegand readers (src/reader/wiegand) take the same section.
  */
+export const feedbackSchema = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    granted: pattern(led('green', 3000, 0, 3000), buzzer(200, 0, 1)),
+    denied: pattern(led('red', 3000, 0, 3000), buzzer(500, 200, 2)),
+    unavailable: pattern(led('amber', 300, 300, 4000), buzzer(100, 100, 4)),
+  },
+} as const;
+
 export const osdpSchema = {
   type: 'object',
   additionalProperties: false,
@@ -85,16 +97,7 @@ export const osdpSchema = {
     keypad_pin: { type: 'boolean', default: false },
     text: { type: 'string', enum: ['auto', 'on', 'off'], default: 'auto' },
     text_seconds: { type: 'integer', minimum: 1, maximum: 60, default: 5 },
-    feedback: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      properties: {
-        granted: pattern(led('green', 3000, 0, 3000), buzzer(200, 0, 1)),
-        denied: pattern(led('red', 3000, 0, 3000), buzzer(500, 200, 2)),
-        unavailable: pattern(led('amber', 300, 300, 4000), buzzer(100, 100, 4)),
-      },
-    },
+    feedback: feedbackSchema,
   },
   // With the default security (key) the key must be named; install and plaintext need none.
   if: { properties: { security: { const: 'key' } } },

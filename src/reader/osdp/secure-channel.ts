@@ -3,7 +3,7 @@
  * SCBK, the two cryptograms of the handshake, the initial R-MAC, MAC chaining and data encryption.
  * AES-128 from node:crypto. Pure functions plus one small state holder; no I/O.
  */
-import { createCipheriv, createDecipheriv, timingSafeEqual } from 'node:crypto';
+import { type Cipher, createCipheriv, createDecipheriv, type Decipher, timingSafeEqual } from 'node:crypto';
 
 /** SCBK-D, the default key every reader knows: only for commissioning (install mode). */
 export const SCBK_DEFAULT = Buffer.from('303132333435363738393a3b3c3d3e3f', 'hex');
@@ -19,10 +19,46 @@ function aesEcb(key: Uint8Array, block: Uint8Array): Buffer {
   return Buffer.concat([cipher.update(block), cipher.final()]);
 }
 
+/**
+ * One open AES-128-ECB cipher per session key, kept for the session: every poll MACs a command and a
+ * reply, and opening a cipher per block costs far more than the block. Without padding, each 16-byte
+ * update yields its 16-byte block at once; CBC is built on it below.
+ */
+const ecbs = new WeakMap<Uint8Array, { encrypt: Cipher; decrypt: Decipher }>();
+
+function ecbOf(key: Uint8Array): { encrypt: Cipher; decrypt: Decipher } {
+  let ecb = ecbs.get(key);
+  if (!ecb) {
+    ecb = {
+      encrypt: createCipheriv('aes-128-ecb', key, null).setAutoPadding(false),
+      decrypt: createDecipheriv('aes-128-ecb', key, null).setAutoPadding(false),
+    };
+    ecbs.set(key, ecb);
+  }
+  return ecb;
+}
+
+/** AES-128-CBC without padding over whole blocks. */
 function aesCbc(key: Uint8Array, iv: Uint8Array, data: Uint8Array, decrypt = false): Buffer {
-  const make = decrypt ? createDecipheriv : createCipheriv;
-  const cipher = make('aes-128-cbc', key, iv).setAutoPadding(false);
-  return Buffer.concat([cipher.update(data), cipher.final()]);
+  // A partial block would stay inside the shared cipher and spoil the next call.
+  if (data.length % 16 !== 0) throw new Error('osdp: AES-CBC needs whole blocks');
+  const ecb = ecbOf(key);
+  const out = Buffer.alloc(data.length);
+  let chain: Uint8Array = iv;
+  for (let at = 0; at < data.length; at += 16) {
+    const block = data.subarray(at, at + 16);
+    if (decrypt) {
+      const plain = ecb.decrypt.update(block);
+      for (let i = 0; i < 16; i++) out[at + i] = plain[i]! ^ chain[i]!;
+      chain = block;
+    } else {
+      const mixed = Buffer.allocUnsafe(16);
+      for (let i = 0; i < 16; i++) mixed[i] = block[i]! ^ chain[i]!;
+      ecb.encrypt.update(mixed).copy(out, at);
+      chain = out.subarray(at, at + 16);
+    }
+  }
+  return out;
 }
 
 /** S-ENC, S-MAC1, S-MAC2: AES(SCBK, 01 82|01|02, first 6 bytes of the CP's random, zeros). */
