@@ -55,7 +55,7 @@ const gpioLine = {
   ],
 } as const;
 
-const gpioPin = {
+export const gpioPin = {
   type: 'object',
   additionalProperties: false,
   required: ['pin'],
