@@ -43,6 +43,8 @@ export interface StartOccupancyOptions {
   webhookBearer?: string | undefined;
   onRejected?: ((door: string, why: CounterRejectWhy) => void) | undefined;
   opener?: LineOpener | undefined;
+  /** Told of every motion level read (tests wait on it instead of sleeping). */
+  onMotion?: ((active: boolean) => void) | undefined;
   /** Told of every beam level read (tests and the bench wait on it instead of sleeping). */
   onEdge?: ((door: string, beam: Beam, blocked: boolean) => void) | undefined;
   now?: () => Date;
@@ -176,6 +178,7 @@ export async function startOccupancy(options: StartOccupancyOptions): Promise<Ru
       io.watch((level) => {
         active = (level === 1) !== pin.active_low;
         quietSince = active ? Number.POSITIVE_INFINITY : now().getTime();
+        options.onMotion?.(active);
         if (!active) sweep?.recheck();
       });
       motion = () => active || now().getTime() - quietSince < pin.debounce_ms;
