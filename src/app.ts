@@ -426,10 +426,9 @@ export async function startApp(options: AppOptions): Promise<App> {
     : undefined;
   for (const door of doors) door.siteStatus = () => states?.current?.status();
   const occupancy = config.occupancy?.enabled ? occupancyPart(config.occupancy) : undefined;
-  // Not awaited: a GPIO line waits for its export, and the door is ready without it. Occupancy first, so the
-  // sweep is there when the engine first evaluates (an engine that starts alone arms as before).
-  void occupancy?.begin();
-  void states?.begin();
+  // Not awaited: a GPIO line waits for its export, and the door is ready without it. The engine after the
+  // occupancy part's first try, so a restart at night with people inside does not arm before the sweep is there.
+  void (occupancy?.begin() ?? Promise.resolve()).then(() => states?.begin());
   /** Loaded only when configured (like the state engine): a site without a counter never loads it. */
   function occupancyPart(cfg: NonNullable<DorvaktConfig['occupancy']>): OptionalPart<RunningOccupancy> {
     const sweepOutput = cfg.closing_sweep.output;

@@ -167,7 +167,9 @@ describe('beam pair on GPIO (fake sysfs, injected clock)', () => {
       'out:0',
     ]);
     expect(r.running.occupancy.insideNow()).toBe(0);
-    const rows = r.db.prepare('SELECT day, hour, door, mode, passages_in, passages_out FROM passages_hourly').all();
+    const rows = r.db
+      .prepare('SELECT day, hour, door, mode, passages_in, passages_out FROM passages_hourly')
+      .all();
     expect(rows).toEqual([
       { day: '2026-11-25', hour: 20, door: 'main', mode: 'staffless', passages_in: 2, passages_out: 3 },
     ]);

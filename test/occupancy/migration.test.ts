@@ -61,7 +61,9 @@ describe('migrations 012 (passages_hourly) and 013 (occupancy_now)', () => {
       old.exec(m.sql);
       old.pragma(`user_version = ${m.version}`);
     }
-    old.prepare("INSERT INTO alarms (code, door, detail, raised_at) VALUES ('door_forced', 'main', 'x', 1)").run();
+    old
+      .prepare("INSERT INTO alarms (code, door, detail, raised_at) VALUES ('door_forced', 'main', 'x', 1)")
+      .run();
     old.close();
 
     const db = openDb(path);

@@ -110,11 +110,12 @@ describe('a people counter over MQTT (real Mosquitto)', () => {
       'in:4',
       'out:0',
     ]);
-    expect(r.db.prepare('SELECT hour, passages_in AS i, passages_out AS o FROM passages_hourly').all()).toEqual([
-      { hour: 18, i: 5, o: 6 },
-    ]);
+    expect(
+      r.db.prepare('SELECT hour, passages_in AS i, passages_out AS o FROM passages_hourly').all(),
+    ).toEqual([{ hour: 18, i: 5, o: 6 }]);
     await waitFor(
-      () => r.seen.filter((m) => m.topic === `${r.base}/event` && m.payload.includes('"occupancy"')).length === 4,
+      () =>
+        r.seen.filter((m) => m.topic === `${r.base}/event` && m.payload.includes('"occupancy"')).length === 4,
       5000,
       'events on MQTT',
     );
@@ -182,7 +183,10 @@ describe('a people counter over MQTT (real Mosquitto)', () => {
       ['v2-oncall', onCallSchema],
       ['v2-bookmark', bookmarkSchema],
     ] as const) {
-      const text = readFileSync(new URL(`../../docs/mqtt-schemas/${file}.schema.json`, import.meta.url), 'utf8');
+      const text = readFileSync(
+        new URL(`../../docs/mqtt-schemas/${file}.schema.json`, import.meta.url),
+        'utf8',
+      );
       expect(JSON.parse(text), file).toEqual(JSON.parse(JSON.stringify(schema)));
     }
   });

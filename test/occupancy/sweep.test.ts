@@ -44,7 +44,11 @@ async function receiver(status: () => number) {
       body += c;
     });
     req.on('end', () => {
-      posts.push({ body: JSON.parse(body), auth: req.headers.authorization, type: req.headers['content-type'] });
+      posts.push({
+        body: JSON.parse(body),
+        auth: req.headers.authorization,
+        type: req.headers['content-type'],
+      });
       res.statusCode = status();
       res.end();
     });
@@ -174,9 +178,26 @@ async function rig(options: { webhookStatus?: () => number; motion?: boolean } =
     clock.now = new Date(`2026-11-25T${hhmm}:00+01:00`);
     engine!.evaluate();
   };
-  const armed = () => events.filter((e) => e.type === 'output' && e.output === 'alarm' && e.value === 'armed');
+  const armed = () =>
+    events.filter((e) => e.type === 'output' && e.output === 'alarm' && e.value === 'armed');
   const oncall = () => seen.filter((m) => m.topic === `${base}/oncall`).map((m) => JSON.parse(m.payload));
-  return { motionSeen, prefix, base, sysfs, events, alarms, running, engine, hook, seen, report, at, armed, oncall, clock };
+  return {
+    motionSeen,
+    prefix,
+    base,
+    sysfs,
+    events,
+    alarms,
+    running,
+    engine,
+    hook,
+    seen,
+    report,
+    at,
+    armed,
+    oncall,
+    clock,
+  };
 }
 
 describe('closing sweep: the intruder alarm waits while people are inside', () => {

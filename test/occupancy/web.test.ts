@@ -42,7 +42,10 @@ describe('occupancy on the dashboard', () => {
     add.run(today, 20, 1, 9, 2);
     const without = await h.app.inject({ method: 'GET', url: '/stats', headers: { cookie: staff.cookie } });
     expect(without.body).not.toContain('chart-passages');
-    const config = { ...h.deps.config, occupancy: occupancyDefaults({ doors: [{ door: 'main', mqtt: {} }] }) };
+    const config = {
+      ...h.deps.config,
+      occupancy: occupancyDefaults({ doors: [{ door: 'main', mqtt: {} }] }),
+    };
     const app = await createWebServer({ ...h.deps, config });
     try {
       const page = await app.inject({ method: 'GET', url: '/stats', headers: { cookie: staff.cookie } });
@@ -50,8 +53,9 @@ describe('occupancy on the dashboard', () => {
       expect(page.body).toContain('id="chart-passages"');
       expect(page.body).toContain('Tailgating (more people in than cards shown): <strong>3</strong>');
       const api = await app.inject({ method: 'GET', url: '/api/stats', headers: { cookie: staff.cookie } });
-      const passages = (api.json() as { passages: { hour: number; passagesIn: number; passagesOut: number }[] })
-        .passages;
+      const passages = (
+        api.json() as { passages: { hour: number; passagesIn: number; passagesOut: number }[] }
+      ).passages;
       expect(passages[9]).toMatchObject({ passagesIn: 12, passagesOut: 3 });
       expect(passages[20]).toMatchObject({ passagesIn: 1, passagesOut: 9 });
     } finally {
