@@ -13,7 +13,11 @@ afterEach(() => {
   for (const c of cleanups.splice(0).reverse()) c();
 });
 
-function occupancyOn(db: ReturnType<typeof openDb>, now: () => Date) {
+function occupancyOn(
+  db: ReturnType<typeof openDb>,
+  now: () => Date,
+  mode: () => 'staffed' | 'staffless' | 'closed' = () => 'closed',
+) {
   const bus = new EventBus();
   const log = createLogger('silent');
   return new Occupancy({
@@ -23,7 +27,7 @@ function occupancyOn(db: ReturnType<typeof openDb>, now: () => Date) {
     log,
     timezone: 'Europe/Oslo',
     doors: ['main'],
-    modeOf: () => 'closed',
+    modeOf: mode,
     resetAt: '03:00',
     tailgating: true,
     now,
@@ -106,5 +110,28 @@ describe('migrations 012 (passages_hourly) and 013 (occupancy_now)', () => {
     now = new Date('2026-11-26T03:30:00+01:00');
     occ.tick();
     expect(occ.insideNow()).toBe(1);
+  });
+
+  it('a night when the door is open at reset_at (a 24-hour event) keeps its count', () => {
+    const dir = tempDir('occ-mig-');
+    cleanups.push(() => dir.cleanup());
+    const db = openDb(`${dir.path}/open.sqlite`);
+    cleanups.push(() => db.close());
+    let now = new Date('2026-11-25T21:00:00+01:00');
+    let mode: 'staffless' | 'closed' = 'staffless';
+    const occ = occupancyOn(
+      db,
+      () => now,
+      () => mode,
+    );
+    occ.passages('main', 'in', 4);
+    now = new Date('2026-11-26T03:10:00+01:00');
+    occ.tick();
+    expect(occ.insideNow()).toBe(4);
+    // Closed again within the hour after reset_at: the reset happens then.
+    mode = 'closed';
+    now = new Date('2026-11-26T03:40:00+01:00');
+    occ.tick();
+    expect(occ.insideNow()).toBe(0);
   });
 });
