@@ -29,7 +29,22 @@ export interface OccupancyOptions {
   /** Called with each tailgating window (the bookmark request). */
   onTailgating?: ((door: string, from: Date, at: Date) => void) | undefined;
   now?: () => Date;
+  /** Passages are written to the store together this often (each write is a synced commit on the door's store). */
+  flushMs?: number;
 }
+
+/** Counts not yet written, by `day|hour|door|mode`. */
+interface PendingHour {
+  day: string;
+  hour: number;
+  door: string;
+  mode: ScheduleState;
+  in: number;
+  out: number;
+  tail: number;
+}
+
+const DEFAULT_FLUSH_MS = 10_000;
 
 interface OpenWindow {
   from: Date;
@@ -49,6 +64,9 @@ export class Occupancy {
   private readonly addHour: Statement;
   private readonly saveNow: Statement;
   private unsubscribe: (() => void) | undefined;
+  private readonly pending = new Map<string, PendingHour>();
+  private dirty = false;
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: OccupancyOptions) {
     this.now = options.now ?? (() => new Date());
@@ -75,10 +93,35 @@ export class Occupancy {
 
   start(): void {
     this.unsubscribe = this.options.bus.subscribe((event) => this.onEvent(event));
+    this.flushTimer = setInterval(() => this.flush(), this.options.flushMs ?? DEFAULT_FLUSH_MS);
+    this.flushTimer.unref();
   }
 
   stop(): void {
     this.unsubscribe?.();
+    clearInterval(this.flushTimer);
+    this.flush();
+  }
+
+  /**
+   * Writes the counts gathered since the last flush and "inside now" in one commit. Batched because the door
+   * process's store syncs every commit to disk, and a swipe's own commit must not queue behind a crowd's.
+   */
+  flush(): void {
+    if (!this.dirty) return;
+    const rows = [...this.pending.values()];
+    const at = this.now().getTime();
+    try {
+      this.options.db.transaction(() => {
+        for (const row of rows) this.addHour.run(row);
+        this.saveNow.run({ inside: this.inside, at, resetDay: this.resetDay });
+      })();
+      this.pending.clear();
+      this.dirty = false;
+    } catch (error) {
+      // Kept for the next flush; the count in memory goes on.
+      this.options.log.error({ err: (error as Error).message }, 'passages not stored; retrying');
+    }
   }
 
   /** People inside the building now (all doors together); never below 0. */
@@ -123,7 +166,7 @@ export class Occupancy {
     const was = this.inside;
     this.inside = 0;
     this.resetDay = today;
-    this.persist(at);
+    this.persist();
     if (was !== 0) this.options.log.info({ was }, 'occupancy reset for the night');
     this.options.bus.publish({
       type: 'occupancy',
@@ -174,32 +217,20 @@ export class Occupancy {
   }
 
   private store(door: string, at: Date, passagesIn: number, passagesOut: number, tail: number): void {
-    try {
-      const { day, hour } = localDayHour(this.options.timezone, at.getTime());
-      this.options.db.transaction(() => {
-        this.addHour.run({
-          day,
-          hour,
-          door,
-          mode: this.options.modeOf(door),
-          in: passagesIn,
-          out: passagesOut,
-          tail,
-        });
-        this.saveNow.run({ inside: this.inside, at: at.getTime(), resetDay: this.resetDay });
-      })();
-    } catch (error) {
-      // The count in memory goes on; the dashboard's statistics miss this hour's passage.
-      this.options.log.error({ err: (error as Error).message }, 'passage not stored');
-    }
+    const { day, hour } = localDayHour(this.options.timezone, at.getTime());
+    const mode = this.options.modeOf(door);
+    const key = `${day}|${hour}|${door}|${mode}`;
+    const row = this.pending.get(key) ?? { day, hour, door, mode, in: 0, out: 0, tail: 0 };
+    row.in += passagesIn;
+    row.out += passagesOut;
+    row.tail += tail;
+    this.pending.set(key, row);
+    this.dirty = true;
   }
 
-  private persist(at: Date): void {
-    try {
-      this.saveNow.run({ inside: this.inside, at: at.getTime(), resetDay: this.resetDay });
-    } catch (error) {
-      this.options.log.error({ err: (error as Error).message }, 'occupancy not stored');
-    }
+  private persist(): void {
+    this.dirty = true;
+    this.flush();
   }
 
   private changed(): void {

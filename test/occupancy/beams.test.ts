@@ -167,6 +167,9 @@ describe('beam pair on GPIO (fake sysfs, injected clock)', () => {
       'out:0',
     ]);
     expect(r.running.occupancy.insideNow()).toBe(0);
+    // Written together (one synced commit), not one commit per person.
+    expect(r.db.prepare('SELECT COUNT(*) AS n FROM passages_hourly').get()).toEqual({ n: 0 });
+    r.running.occupancy.flush();
     const rows = r.db
       .prepare('SELECT day, hour, door, mode, passages_in, passages_out FROM passages_hourly')
       .all();
@@ -234,6 +237,7 @@ describe('beam pair on GPIO (fake sysfs, injected clock)', () => {
     expect(tail[0]).toMatchObject({ door: 'main', detail: '2 in, 1 granted' });
     const raised = r.events.find((e) => e.type === 'alarm' && e.alarm === 'tailgating');
     expect(JSON.stringify(raised)).not.toMatch(/entryId|card|hash/);
+    r.running.occupancy.flush();
     expect(
       r.db.prepare('SELECT SUM(tailgating) AS t, SUM(passages_in) AS i FROM passages_hourly').get(),
     ).toEqual({ t: 1, i: 3 });

@@ -77,6 +77,7 @@ describe('migrations 012 (passages_hourly) and 013 (occupancy_now)', () => {
     const first = occupancyOn(db, () => at);
     first.passages('main', 'in', 3, at);
     first.passages('main', 'out', 1, at);
+    first.flush();
     db.close();
 
     const again = openDb(path);

@@ -110,6 +110,7 @@ describe('a people counter over MQTT (real Mosquitto)', () => {
       'in:4',
       'out:0',
     ]);
+    r.running.occupancy.flush();
     expect(
       r.db.prepare('SELECT hour, passages_in AS i, passages_out AS o FROM passages_hourly').all(),
     ).toEqual([{ hour: 18, i: 5, o: 6 }]);
@@ -134,6 +135,7 @@ describe('a people counter over MQTT (real Mosquitto)', () => {
     await r.report('{"in":1,"out":0,"id":"a"}');
     expect(r.rejected).toEqual(['not_json', 'schema', 'schema', 'schema', 'too_large', 'duplicate']);
     expect(r.running.occupancy.insideNow()).toBe(1);
+    r.running.occupancy.flush();
     expect(r.db.prepare('SELECT SUM(passages_in) AS i FROM passages_hourly').get()).toEqual({ i: 1 });
   });
 
