@@ -39,6 +39,7 @@ const optional: [string, string, string][] = [
     'benchOsdp',
   ],
   ['block list, passes and emergency mode: reads per swipe', './local-access.ts', 'benchLocalAccess'],
+  ['occupancy: beam input maximum passage rate', './occupancy.ts', 'benchBeamRate'],
 ];
 for (const [title, file, fn] of optional) {
   if (!existsSync(new URL(file, import.meta.url))) continue;

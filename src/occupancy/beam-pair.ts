@@ -74,7 +74,9 @@ export class BeamPair {
     // Both clear. With only one beam broken so far the person may be between the beams: wait (timeout).
     if (!this.broken.outside || !this.broken.inside) return [];
     const first = this.first;
-    const crossed = this.lastCleared !== first;
+    // Turned back: the first beam cleared last, clearly after the other. Two clears within the debounce of each
+    // other are a person leaving both beams at once, or two polled lines read in the same turn: counted by the breaks.
+    const crossed = this.lastCleared !== first || at - this.changedAt[other(first)] < this.debounceMs;
     this.reset();
     if (!crossed) return [{ kind: 'abandoned', why: 'turned_back', at }];
     return [{ kind: 'passage', direction: first === 'outside' ? 'in' : 'out', at }];
