@@ -49,6 +49,16 @@ describe('BeamPair: direction from the order of the beams', () => {
         ['outside', false, 600],
       ]),
     ).toEqual([{ kind: 'abandoned', why: 'turned_back', at: 600 }]);
+    // Both clears within the debounce of each other: the order of the breaks decides (a polled pair of lines can
+    // read two changes in one turn, in either order).
+    expect(
+      walk(pair, [
+        ['outside', true, 1000],
+        ['inside', true, 1200],
+        ['inside', false, 1400],
+        ['outside', false, 1410],
+      ]),
+    ).toEqual([{ kind: 'passage', direction: 'in', at: 1410 }]);
   });
 
   it('chatter within the debounce counts once; a half passage is dropped after the timeout', () => {
