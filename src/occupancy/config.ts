@@ -96,7 +96,7 @@ export const occupancySchema = {
       ...gpioPin,
       properties: {
         ...gpioPin.properties,
-        debounce_ms: { type: 'integer', minimum: 0, maximum: 10_000, default: 500 },
+        debounce_ms: { type: 'integer', minimum: 0, maximum: 600_000, default: 500 },
       },
     },
     closing_sweep: {
