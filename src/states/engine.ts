@@ -315,7 +315,10 @@ export class StateEngine {
     slot.opening = true;
     const { id } = slot.config;
     try {
-      const initial = this.valueOf(slot, this.now().getTime(), this.state ?? 'closed');
+      let initial = this.valueOf(slot, this.now().getTime(), this.state ?? 'closed');
+      // A GPIO line is written as it opens: one held back (the closing sweep) opens at its other value.
+      if (slot.config.gpio && initial !== undefined && this.heldBack(id, initial))
+        initial = initial === 'on' ? 'off' : 'on';
       const sink = await openSink(slot.config, initial, {
         sysfsRoot: this.options.config.sysfs_root,
         mqtt: this.options.mqtt,

@@ -271,6 +271,72 @@ describe('closing sweep: the intruder alarm waits while people are inside', () =
     expect(r.alarms.isActive('occupied_at_close')).toBe(false);
   });
 
+  it('a GPIO arm output opened while people are inside opens unarmed, and arms when they leave', async () => {
+    const dir = tempDir('occ-sweep-gpio-');
+    cleanups.push(() => dir.cleanup());
+    const sysfs = new FakeSysfs(dir.path, PI4_KERNEL_6_6).startKernel();
+    cleanups.push(() => sysfs.stopKernel());
+    const db = openDb(`${dir.path}/store.sqlite`);
+    cleanups.push(() => db.close());
+    db.prepare('INSERT INTO occupancy_now (id, inside, updated_at) VALUES (1, 1, 0)').run();
+    const log = createLogger('silent');
+    const bus = new EventBus();
+    const alarms = new Alarms(db, bus, log);
+    const clock = { now: new Date('2026-11-25T23:00:00+01:00') };
+    let engine: StateEngine | undefined;
+    const running = await startOccupancy({
+      config: occupancyDefaults({
+        doors: [],
+        closing_sweep: { enabled: true, output: 'siren', recheck_seconds: 60, mqtt: false },
+      }),
+      db,
+      bus,
+      alarms,
+      log,
+      site: 'branch',
+      baseTopic: 'x',
+      timezone: 'Europe/Oslo',
+      modeOf: () => 'closed',
+      arm: { output: 'siren', value: 'on' },
+      rearm: () => engine?.evaluate(),
+      now: () => clock.now,
+      tickMs: 3_600_000,
+      recheckMs: 3_600_000,
+    });
+    cleanups.push(() => running.stop());
+    engine = new StateEngine({
+      config: statesDefaults({
+        sysfs_root: dir.path,
+        outputs: [
+          {
+            id: 'siren',
+            gpio: { pin: { chip: 'pinctrl-bcm2711', line: 23 }, active_low: false },
+            values: {
+              staffless: { value: 'off', offset_minutes: 0 },
+              closed: { value: 'on', offset_minutes: 15 },
+            },
+          },
+        ],
+      }),
+      schedule,
+      bus,
+      alarms,
+      log,
+      opener: fileLineOpener(dir.path, { pollMs: 5 }),
+      now: () => clock.now,
+      tickMs: 3_600_000,
+      holdBack: (output, value, state) => running.sweep?.holdsBack(output, value, state) ?? false,
+    });
+    cleanups.push(() => engine?.stop());
+    await engine.start();
+    const gpio = 512 + 23;
+    expect(sysfs.read(gpio, 'value')).toBe('0');
+    expect(alarms.isActive('occupied_at_close')).toBe(true);
+    running.occupancy.passages('front', 'out', 1);
+    expect(sysfs.read(gpio, 'value')).toBe('1');
+    expect(alarms.isActive('occupied_at_close')).toBe(false);
+  });
+
   it('a webhook that keeps failing raises oncall_failed after its retries and blocks nothing', async () => {
     const r = await rig({ webhookStatus: () => 503 });
     r.at('21:40');
