@@ -330,6 +330,8 @@ describe('closing sweep: the intruder alarm waits while people are inside', () =
     cleanups.push(() => engine?.stop());
     await engine.start();
     const gpio = 512 + 23;
+    // Opened as an output at low (the kernel's `direction` takes the first level with it), not armed.
+    expect(sysfs.read(gpio, 'direction')).toBe('low');
     expect(sysfs.read(gpio, 'value')).toBe('0');
     expect(alarms.isActive('occupied_at_close')).toBe(true);
     running.occupancy.passages('front', 'out', 1);
