@@ -45,6 +45,7 @@ const optional: [string, string, string][] = [
   ],
   ['block list, passes and emergency mode: reads per swipe', './local-access.ts', 'benchLocalAccess'],
   ['Wiegand: gpiomon lines → frames (split, parse, decode)', './wiegand.ts', 'benchWiegand'],
+  ['occupancy: beam input maximum passage rate', './occupancy.ts', 'benchBeamRate'],
 ];
 for (const [title, file, fn] of optional) {
   if (!existsSync(new URL(file, import.meta.url))) continue;

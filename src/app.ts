@@ -35,6 +35,8 @@ import { savedPlansFor } from './schedule/saved-plans.ts';
 import { ScheduleWatcher } from './schedule/watcher.ts';
 import type { EmergencyMode } from './states/emergency.ts';
 import type { StateEngine } from './states/start.ts';
+import type { RunningOccupancy } from './occupancy/start.ts';
+import { outputsOf } from './states/config.ts';
 import { type Db, openDb } from './store/db.ts';
 import { EntryStore } from './store/entries.ts';
 import { localDate } from './time/zone.ts';
@@ -79,6 +81,8 @@ export interface App {
   frigateRecording: FrigateRecordingSchedule | undefined;
   /** The site's states and outputs when `states.enabled`; undefined while it is down (retried). */
   readonly states: StateEngine | undefined;
+  /** People counters, closing sweep and tailgating when `occupancy.enabled`; undefined while down (retried). */
+  readonly occupancy: RunningOccupancy | undefined;
   /** Resolves when every door is ready to take a swipe. */
   readyAt: number;
   healthy(): { ok: boolean; checks: Record<string, boolean> };
@@ -418,6 +422,9 @@ export async function startApp(options: AppOptions): Promise<App> {
             log: log.child({ mod: 'states' }),
             // The admin's emergency mode (src/emergency) drives the emergency state.
             emergency: options.emergency ?? { current: (now) => emergency.current(now)?.mode ?? null },
+            // The closing sweep holds the intruder alarm's arming while people are inside.
+            holdBack: (output, value, state) =>
+              occupancy?.current?.sweep?.holdsBack(output, value, state) ?? false,
           }),
         stop: async (engine) => engine.stop(),
         alarms,
@@ -425,8 +432,40 @@ export async function startApp(options: AppOptions): Promise<App> {
       })
     : undefined;
   for (const door of doors) door.siteStatus = () => states?.current?.status();
-  // Not awaited: a GPIO output waits for its export, and the door is ready without it.
-  void states?.begin();
+  const occupancy = config.occupancy?.enabled ? occupancyPart(config.occupancy) : undefined;
+  // Not awaited: a GPIO line waits for its export, and the door is ready without it. The engine after the
+  // occupancy part's first try, so a restart at night with people inside does not arm before the sweep is there.
+  void (occupancy?.begin() ?? Promise.resolve()).then(() => states?.begin());
+  /** Loaded only when configured (like the state engine): a site without a counter never loads it. */
+  function occupancyPart(cfg: NonNullable<DorvaktConfig['occupancy']>): OptionalPart<RunningOccupancy> {
+    const sweepOutput = cfg.closing_sweep.output;
+    const armValue = outputsOf(config.states).find((o) => o.id === sweepOutput)?.values.closed?.value;
+    return new OptionalPart<RunningOccupancy>({
+      name: 'occupancy',
+      start: async () =>
+        (await import('./occupancy/start.ts')).startOccupancy({
+          config: cfg,
+          db,
+          bus,
+          alarms,
+          log: log.child({ mod: 'occupancy' }),
+          site: config.site.id,
+          baseTopic,
+          timezone: config.site.timezone,
+          modeOf: (door) => schedules.schedule(door).stateAt(new Date()),
+          mqtt: mqttOpen ? mqtt.client : undefined,
+          arm: sweepOutput && armValue !== undefined ? { output: sweepOutput, value: armValue } : undefined,
+          rearm: () => states?.current?.evaluate(),
+          webhookBearer: cfg.closing_sweep.webhook?.token
+            ? readSecret(cfg.closing_sweep.webhook.token)
+            : undefined,
+          onRejected: (door, why) => metrics.counterRejected.inc({ door, why }),
+        }),
+      stop: async (running) => running.stop(),
+      alarms,
+      log,
+    });
+  }
   const readyAt = Date.now();
 
   const healthy = () => {
@@ -464,12 +503,16 @@ export async function startApp(options: AppOptions): Promise<App> {
     get states() {
       return states?.current;
     },
+    get occupancy() {
+      return occupancy?.current;
+    },
     readyAt,
     healthy,
     async stop() {
       emergencyWatcher.stop();
       schedules.stop();
       await states?.end();
+      await occupancy?.end();
       for (const door of doors) await door.close();
       await frigatePart?.end();
       await nvrPart?.end();

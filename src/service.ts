@@ -66,6 +66,7 @@ export async function startService(options: AppOptions): Promise<Service> {
       },
     },
     access: app.cardCheck,
+    insideNow: config.occupancy?.enabled ? () => app.occupancy?.occupancy.insideNow() ?? null : undefined,
     log: log.child({ mod: 'worker' }),
     logLevel: log.level,
     logFile: options.logFile,

@@ -9,6 +9,7 @@ import { CARD_FORMATS, formatAppliesTo, formatsFor } from '../reader/card-format
 import { checkNvrConfig } from '../nvr/config.ts';
 import { checkFrigateRecordingConfig } from '../nvr/frigate-recording.ts';
 import { checkStatesConfig } from '../states/config.ts';
+import { checkOccupancyConfig } from '../occupancy/config.ts';
 import { checkWebConfig, TRUST_PROXY_TRUE_REFUSED } from '../web/config.ts';
 import { type AppliedMigration, migrateDocument } from './migrate.ts';
 import { locate } from './yaml-position.ts';
@@ -208,6 +209,7 @@ function checkSemantics(config: DorvaktConfig, shapeOk: boolean): ConfigProblem[
     ...guarded(() => checkSections(config), shapeOk),
     ...guarded(() => checkFrigateSection(config), shapeOk),
     ...guarded(() => checkStatesSection(config), shapeOk),
+    ...guarded(() => checkOccupancySection(config), shapeOk),
   ];
 }
 
@@ -361,6 +363,15 @@ function checkStatesSection(config: DorvaktConfig): ConfigProblem[] {
   ).map((p) => ({ key: `states.${p.key}`, line: null, message: p.message }));
 }
 
+function checkOccupancySection(config: DorvaktConfig): ConfigProblem[] {
+  if (!config.occupancy) return [];
+  return checkOccupancyConfig(
+    config.occupancy,
+    config.doors.map((d) => d.id),
+    (config.states?.outputs ?? []).map((o) => o.id),
+  ).map((p) => ({ key: `occupancy.${p.key}`, line: null, message: p.message }));
+}
+
 export function loadConfig(file: string, options: ParseOptions = {}): DorvaktConfig {
   const config = parseConfig(readFileSync(file, 'utf8'), file, {
     baseDir: dirname(resolve(file)),
@@ -396,6 +407,7 @@ export function secretRefs(config: DorvaktConfig): { key: string; ref: SecretRef
     ...(config.nvr?.auth?.keys ?? []).map((k, i) => ({ key: `nvr.auth.keys.${i}.secret`, ref: k.secret })),
     { key: 'ils.password', ref: config.ils?.password },
     { key: 'ils.terminal_password', ref: config.ils?.terminal_password },
+    { key: 'occupancy.closing_sweep.webhook.token', ref: config.occupancy?.closing_sweep?.webhook?.token },
     ...(config.doors ?? []).map((d, i) => ({
       key: `doors.${i}.reader.osdp.scbk`,
       ref: d.reader?.osdp?.scbk,

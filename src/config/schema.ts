@@ -1,6 +1,7 @@
 import { doorHardwareSchema } from '../door/config.ts';
 import { ilsSchema } from '../ils/config.ts';
 import { nvrSchema } from '../nvr/config.ts';
+import { occupancySchema } from '../occupancy/config.ts';
 import { readerSchema } from '../reader/config.ts';
 import { scheduleSchema } from '../schedule/config.ts';
 import { statesSchema } from '../states/config.ts';
@@ -146,6 +147,7 @@ export const configSchema = {
     },
     nvr: { ...nvrSchema, default: {} },
     states: statesSchema,
+    occupancy: occupancySchema,
     web: { ...webSchema, default: {} },
     ops: {
       type: 'object',

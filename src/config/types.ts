@@ -1,6 +1,7 @@
 import type { DoorHardwareConfig } from '../door/config.ts';
 import type { IlsConfig } from '../ils/config.ts';
 import type { NvrConfig } from '../nvr/config.ts';
+import type { OccupancyConfig } from '../occupancy/config.ts';
 import type { ReaderConfig } from '../reader/config.ts';
 import type { ScheduleConfig } from '../schedule/config.ts';
 import type { StatesConfig } from '../states/config.ts';
@@ -68,6 +69,8 @@ export interface DorvaktConfig {
   nvr: NvrConfig;
   /** The site's states and the outputs and announcements they drive (docs/states.md). */
   states: StatesConfig;
+  /** People counters, the closing sweep and tailgating (docs/occupancy.md); absent in configs built in code. */
+  occupancy?: OccupancyConfig | undefined;
   web: WebConfig;
   ops: { host: string; port: number };
   log: { level: string };

@@ -35,6 +35,12 @@ export const ALARM_CODES = [
   'reader_insecure',
   /** A state output (lights, alarm arm, panel, sound, announcements) could not be set. Subject: the output. */
   'output_failed',
+  /** At closing people are still inside (people counter) or a motion input is active: the intruder alarm is not armed. Site-wide. */
+  'occupied_at_close',
+  /** More passages in than grants while the door was open once (no identity). Subject: the door. */
+  'tailgating',
+  /** On-call staff could not be told (webhook or MQTT topic); nothing waits for it. Subject: `oncall:<channel>`. */
+  'oncall_failed',
 ] as const;
 export type AlarmCode = (typeof ALARM_CODES)[number];
 
@@ -104,4 +110,9 @@ export type DorvaktEvent =
   /** A state output was set to `value` (written to its GPIO line or published on its topic). */
   | { type: 'output'; output: string; value: string; state: SiteState; ts: string }
   /** A closing announcement: `minutes` before `at`, in these languages. */
-  | { type: 'announcement'; minutes: number; at: string; languages: string[]; ts: string };
+  | { type: 'announcement'; minutes: number; at: string; languages: string[]; ts: string }
+  /** A people counter saw a passage (`in`/`out`), or its count was reset (`reset`, nightly); `inside` after it. */
+  | { type: 'occupancy'; door: string; direction: PassageDirection | 'reset'; inside: number; ts: string };
+
+/** Which way a person went through a door, seen by a people counter (src/occupancy). */
+export type PassageDirection = 'in' | 'out';

@@ -79,7 +79,8 @@ export type WireEvent =
       next: { state: SiteState; at: string } | null;
     })
   | (WireEventBase & { type: 'output'; output: string; value: string; state: SiteState })
-  | (WireEventBase & { type: 'announcement'; minutes: number; at: string; languages: string[] });
+  | (WireEventBase & { type: 'announcement'; minutes: number; at: string; languages: string[] })
+  | (WireEventBase & { type: 'occupancy'; door: string; direction: 'in' | 'out' | 'reset'; inside: number });
 
 export type WireEventType = WireEvent['type'];
 export const WIRE_EVENT_TYPES = [
@@ -94,6 +95,7 @@ export const WIRE_EVENT_TYPES = [
   'state',
   'output',
   'announcement',
+  'occupancy',
 ] as const satisfies readonly WireEventType[];
 
 /** Retained per-door state (`<base>/door/<door>/state`). */
@@ -135,6 +137,8 @@ const DOOR_ID = { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' } as con
 const MODE = { type: 'string', enum: SCHEDULE_STATES } as const;
 const V = { const: CONTRACT_VERSION } as const;
 const SITE_STATE = { type: 'string', enum: SITE_STATES } as const;
+/** More people than this inside one building is a counter fault; counts stop there. */
+export const OCCUPANCY_MAX = 100_000;
 /** State output ids, as in the config (`states.outputs[].id`). */
 export const OUTPUT_ID_PATTERN = '^[a-z0-9][a-z0-9_-]{0,31}$';
 /** An output's value: `on`/`off` for a GPIO line, the configured payload for a topic. */
@@ -252,6 +256,11 @@ export const eventSchema = {
         uniqueItems: true,
         items: { type: 'string', enum: ['nb', 'da', 'en'] },
       },
+    }),
+    eventShape('occupancy', {
+      door: DOOR_ID,
+      direction: { enum: ['in', 'out', 'reset'] },
+      inside: { type: 'integer', minimum: 0, maximum: OCCUPANCY_MAX },
     }),
   ],
 } as const;

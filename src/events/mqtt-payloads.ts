@@ -107,5 +107,14 @@ export function toWireEvent(event: DorvaktEvent): WireEvent {
         languages: [...event.languages],
         ts: event.ts,
       };
+    case 'occupancy':
+      return {
+        v,
+        type: 'occupancy',
+        door: event.door,
+        direction: event.direction,
+        inside: event.inside,
+        ts: event.ts,
+      };
   }
 }

@@ -71,6 +71,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly counterRejected = new Counter({
+    name: 'dorvakt_counter_rejected_total',
+    help: 'People-counter MQTT messages refused (docs/occupancy.md), by door and why (too_large, not_json, schema, duplicate)',
+    labelNames: ['door', 'why'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'dorvakt_' });
   }

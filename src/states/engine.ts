@@ -45,6 +45,11 @@ export interface StateEngineOptions {
   now?: () => Date;
   /** The regular tick (default one minute). */
   tickMs?: number;
+  /**
+   * Asked before an output is set; true holds the write back (it is asked again on the next evaluation). The
+   * closing sweep (src/occupancy) holds the intruder alarm's arming while people are inside.
+   */
+  holdBack?: ((output: string, value: string, state: SiteState) => boolean) | undefined;
 }
 
 interface OutputSlot {
@@ -264,6 +269,7 @@ export class StateEngine {
     }
     if (value === slot.written) return;
     const { id } = slot.config;
+    if (this.heldBack(id, value)) return;
     try {
       slot.sink.set(value, (error) => this.failed(slot, value, error));
     } catch (error) {
@@ -277,6 +283,16 @@ export class StateEngine {
     const state = this.state ?? 'closed';
     this.options.log.info({ output: id, value, state, target: slot.sink.target }, 'output set');
     this.options.bus.publish({ type: 'output', output: id, value, state, ts: now.toISOString() });
+  }
+
+  private heldBack(id: string, value: string): boolean {
+    try {
+      return this.options.holdBack?.(id, value, this.state ?? 'closed') === true;
+    } catch (error) {
+      // A broken sweep must not leave the building unarmed: the output is set.
+      this.options.log.error({ output: id, err: (error as Error).message }, 'hold-back check threw');
+      return false;
+    }
   }
 
   private failed(slot: OutputSlot, value: string, error: Error): void {
@@ -299,7 +315,10 @@ export class StateEngine {
     slot.opening = true;
     const { id } = slot.config;
     try {
-      const initial = this.valueOf(slot, this.now().getTime(), this.state ?? 'closed');
+      let initial = this.valueOf(slot, this.now().getTime(), this.state ?? 'closed');
+      // A GPIO line is written as it opens: one held back (the closing sweep) opens at its other value.
+      if (slot.config.gpio && initial !== undefined && this.heldBack(id, initial))
+        initial = initial === 'on' ? 'off' : 'on';
       const sink = await openSink(slot.config, initial, {
         sysfsRoot: this.options.config.sysfs_root,
         mqtt: this.options.mqtt,

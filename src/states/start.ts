@@ -3,6 +3,7 @@ import type { Alarms } from '../alarms/alarms.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { LineOpener } from '../door/gpio-line.ts';
 import type { Logger } from '../log/logger.ts';
+import type { SiteState } from '../contract/events.ts';
 import { Announcer } from './announcer.ts';
 import type { Language, StatesConfig } from './config.ts';
 import type { EmergencyMode } from './emergency.ts';
@@ -24,6 +25,7 @@ export interface StartStatesOptions {
   opener?: LineOpener | undefined;
   now?: () => Date;
   tickMs?: number;
+  holdBack?: ((output: string, value: string, state: SiteState) => boolean) | undefined;
 }
 
 /** The engine with its announcer, started. */

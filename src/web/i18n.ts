@@ -270,6 +270,27 @@ const localAccessDa: Record<LocalAccessKey, string> = {
 // ---- end of block list, passes and emergency mode ----
 
 // ---- Alarms until acknowledged, door tiles, Now filters, per-user settings (issue 13: 1, 4, 6) ----
+/** Occupancy (src/occupancy): passages per hour on the statistics page. */
+const occupancyEn = {
+  'stats.passages_by_hour': 'Passages by hour of day (people counter)',
+  'stats.passages_in': 'In',
+  'stats.passages_out': 'Out',
+  'stats.tailgating': 'Tailgating (more people in than cards shown)',
+};
+type OccupancyKey = keyof typeof occupancyEn;
+const occupancyNb: Record<OccupancyKey, string> = {
+  'stats.passages_by_hour': 'Passeringer per time på døgnet (personteller)',
+  'stats.passages_in': 'Inn',
+  'stats.passages_out': 'Ut',
+  'stats.tailgating': 'Snikere (flere inn enn kort vist)',
+};
+const occupancyDa: Record<OccupancyKey, string> = {
+  'stats.passages_by_hour': 'Passager pr. time på døgnet (persontæller)',
+  'stats.passages_in': 'Ind',
+  'stats.passages_out': 'Ud',
+  'stats.tailgating': 'Snydere (flere ind end kort vist)',
+};
+
 const alarmsEn = {
   'nav.alarms': 'Alarms',
   'nav.settings': 'Settings',
@@ -436,6 +457,7 @@ const alarmsDa: Record<keyof typeof alarmsEn, string> = {
 const en = {
   ...localAccessEn,
   ...statsReportEn,
+  ...occupancyEn,
   ...alarmsEn,
   'app.title': 'Dørvakt',
   'nav.now': 'Now',
@@ -728,6 +750,7 @@ type Dictionary = Record<MessageKey, string>;
 const nb: Dictionary = {
   ...localAccessNb,
   ...statsReportNb,
+  ...occupancyNb,
   ...alarmsNb,
   'app.title': 'Dørvakt',
   'nav.now': 'Nå',
@@ -1019,6 +1042,7 @@ const nb: Dictionary = {
 const da: Dictionary = {
   ...localAccessDa,
   ...statsReportDa,
+  ...occupancyDa,
   ...alarmsDa,
   'app.title': 'Dørvakt',
   'nav.now': 'Nu',
@@ -1378,6 +1402,21 @@ export const ALARM_LABELS: Partial<Record<AlarmCode, Record<Language, string>>> 
     en: 'Part of Dørvakt stopped (the door still works)',
     nb: 'En del av Dørvakt stoppet (døren virker fortsatt)',
     da: 'En del af Dørvakt stoppede (døren virker stadig)',
+  },
+  occupied_at_close: {
+    en: 'People inside at closing: the intruder alarm is not armed',
+    nb: 'Folk inne ved stengetid: innbruddsalarmen er ikke slått på',
+    da: 'Folk inde ved lukketid: indbrudsalarmen er ikke slået til',
+  },
+  tailgating: {
+    en: 'More people came in than cards were shown (tailgating)',
+    nb: 'Flere kom inn enn det ble vist kort for (sniking)',
+    da: 'Flere kom ind end der blev vist kort for (snyd)',
+  },
+  oncall_failed: {
+    en: 'On-call staff could not be notified',
+    nb: 'Vakthavende kunne ikke varsles',
+    da: 'Vagthavende kunne ikke underrettes',
   },
   output_failed: {
     en: 'A building output could not be set (the door still works)',

@@ -20,6 +20,7 @@ import {
   RemoteAlarms,
   RemoteDoorPanel,
   remoteCardCheck,
+  RemoteOccupancy,
   remoteEmergencyRefresh,
   remoteNvrAdmin,
 } from './remote.ts';
@@ -118,6 +119,7 @@ async function run(init: Extract<ToWorker, { t: 'init' }>): Promise<void> {
             emergency: new EmergencyModes(db),
             emergencyChanged: remoteEmergencyRefresh(link),
             cardCheck: remoteCardCheck(link),
+            occupancy: config.occupancy?.enabled ? new RemoteOccupancy(link) : undefined,
             log: log.child({ mod: 'web' }),
           });
           log.info({ url: server.url }, 'dashboard listening');

@@ -44,6 +44,8 @@ export interface WorkerState {
   doors: DoorSnapshot[];
   /** Alarms.unresolved(): active ones and cleared ones nobody has acknowledged yet. */
   alarms: ActiveAlarm[];
+  /** People inside now by the counters (src/occupancy); null while it does not run, absent without one. */
+  inside?: number | null | undefined;
 }
 
 /** The methods the worker may call, per target; anything else is refused by the door process. */

@@ -12,6 +12,7 @@ import {
   type NvrAdmin,
   type NvrAdminAccess,
 } from '../contract/nvr-admin.ts';
+import type { OccupancySource } from '../web/occupancy.ts';
 import type { AlarmsAccess } from '../web/routing.ts';
 import type { CallTarget, FromWorker, ToWorker, WorkerState } from './protocol.ts';
 
@@ -53,6 +54,11 @@ export class DoorProcessLink {
 
   get alarmsState(): ActiveAlarm[] {
     return this.state.alarms;
+  }
+
+  /** People inside now as the door process last sent it; null when it does not know. */
+  get insideNow(): number | null {
+    return this.state.inside ?? null;
   }
 
   call(target: CallTarget, method: string, args: unknown[], door?: string): Promise<unknown> {
@@ -115,6 +121,15 @@ export class RemoteDoorPanel implements DoorPanel {
 
   async manualLock(): Promise<void> {
     await this.link.call('door', 'manualLock', [], this.id);
+  }
+}
+
+/** "Inside now" for the Now page, mirrored from the door process's occupancy part. */
+export class RemoteOccupancy implements OccupancySource {
+  constructor(private readonly link: DoorProcessLink) {}
+
+  insideNow(): number | null {
+    return this.link.insideNow;
   }
 }
 

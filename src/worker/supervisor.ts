@@ -32,6 +32,8 @@ export interface WorkerSupervisorOptions {
   emergency?: { refresh(): unknown } | undefined;
   /** The desk's card check (`access.explain`). */
   access?: CardCheckAccess | undefined;
+  /** People inside now (src/occupancy), mirrored to the dashboard; absent without a counter. */
+  insideNow?: (() => number | null) | undefined;
   log: Logger;
   logLevel: string;
   /** Append the worker's log here instead of stdout. */
@@ -101,7 +103,8 @@ export class WorkerSupervisor {
         event.type === 'alarm' ||
         event.type === 'mode' ||
         event.type === 'state' ||
-        event.type === 'output'
+        event.type === 'output' ||
+        event.type === 'occupancy'
       )
         this.sendState();
       this.send({ t: 'event', event }, true);
@@ -121,7 +124,12 @@ export class WorkerSupervisor {
   }
 
   private state(): WorkerState {
-    return { doors: this.options.doors.map((d) => d.snapshot()), alarms: this.options.alarms.unresolved() };
+    const state: WorkerState = {
+      doors: this.options.doors.map((d) => d.snapshot()),
+      alarms: this.options.alarms.unresolved(),
+    };
+    if (this.options.insideNow) state.inside = this.options.insideNow();
+    return state;
   }
 
   private spawn(): void {

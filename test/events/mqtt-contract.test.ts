@@ -81,6 +81,7 @@ const EVERY_EVENT: DorvaktEvent[] = [
   },
   { type: 'output', output: 'lights', value: 'off', state: 'closed', ts: TS },
   { type: 'announcement', minutes: 15, at: AT, languages: ['nb', 'en'], ts: TS },
+  { type: 'occupancy', door: 'front', direction: 'in', inside: 3, ts: TS },
 ];
 
 interface Received {

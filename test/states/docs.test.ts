@@ -16,11 +16,14 @@ doors:
 
 describe('docs/states.md', () => {
   it('its config examples load as they are written', () => {
-    expect(blocks.length).toBe(2);
+    expect(blocks.length).toBe(3);
     const outputs = parseConfig(BASE + blocks[0]!);
     expect(outputs.states.outputs.map((o) => o.id)).toEqual(['lights', 'alarm', 'panel', 'mode']);
     const announcements = parseConfig(BASE + blocks[1]!.replace('    # dir:', '    # '));
     expect(announcements.states.announcements).toMatchObject({ enabled: true, languages: ['nb', 'en'] });
+    // The closing sweep names the alarm output of the first example.
+    const sweep = parseConfig(BASE + blocks[0]! + blocks[2]!);
+    expect(sweep.occupancy?.closing_sweep).toMatchObject({ output: 'alarm', recheck_seconds: 60 });
   });
 
   it('a config mistake names its key', () => {

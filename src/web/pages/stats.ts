@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
+import { passagesByHour } from '../../occupancy/stats.ts';
 import { statsCsv, statsOverview, type StatsQuery, streamStatsCsv } from '../../stats/queries.ts';
 import { barChart, type Series } from '../charts.ts';
 import { html } from '../html.ts';
@@ -24,6 +25,7 @@ const isRealDate = (s: string) =>
   dayKey(Date.parse(`${s}T00:00:00Z`)) === s;
 const GRANTED = '#1a7f37';
 const DENIED = '#b42318';
+const PASSAGES_OUT = '#1f5fa8';
 
 /** The window from the query (local dates, `to` inclusive), by default the last 30 days. */
 function windowOf(
@@ -58,6 +60,24 @@ function splitSeries(ctx: PageContext, rows: { granted: number; denied: number }
   ];
 }
 
+/** Passages in and out per hour of day, where a people counter exists (src/occupancy). */
+function passagesSection(env: RouteEnv, ctx: PageContext, w: ReturnType<typeof windowOf>) {
+  if (!env.deps.config.occupancy?.enabled) return '';
+  const { t } = ctx;
+  const hours = passagesByHour(env.deps.db, w.from, w.query.to as string, w.door || undefined);
+  const tailgating = hours.reduce((sum, h) => sum + h.tailgating, 0);
+  return html`${barChart({
+    id: 'chart-passages',
+    title: t('stats.passages_by_hour'),
+    labels: hours.map((h) => String(h.hour).padStart(2, '0')),
+    series: [
+      { name: t('stats.passages_in'), values: hours.map((h) => h.passagesIn), colour: GRANTED },
+      { name: t('stats.passages_out'), values: hours.map((h) => h.passagesOut), colour: PASSAGES_OUT },
+    ],
+  })}
+<p id="tailgating-count">${t('stats.tailgating')}: <strong>${tailgating}</strong></p>`;
+}
+
 export function registerStatsRoutes(app: FastifyInstance, env: RouteEnv): void {
   const { deps } = env;
   registerStatsReportRoutes(app, env);
@@ -86,6 +106,7 @@ ${barChart({ id: 'chart-hour', title: t('stats.by_hour'), labels: o.byHour.map((
 ${barChart({ id: 'chart-day', title: t('stats.by_day'), labels: o.byDay.map((b) => b.day.slice(5)), series: splitSeries(ctx, o.byDay) })}
 ${barChart({ id: 'chart-week', title: t('stats.by_week'), labels: o.byWeek.map((b) => b.week.slice(5)), series: splitSeries(ctx, o.byWeek) })}
 ${barChart({ id: 'chart-mode', title: t('stats.staffed_vs'), labels: modes.map((m) => m.label), series: splitSeries(ctx, modes) })}
+${passagesSection(env, ctx, w)}
 <h2>${t('stats.outcomes')}</h2>
 <div class="table-scroll" role="region" aria-label="${t('stats.outcomes')}" tabindex="0"><table id="outcomes"><thead><tr><th>${t('entries.outcome')}</th><th>${t('entries.reason')}</th><th></th></tr></thead>
 <tbody>${o.outcomes.map((r) => html`<tr class="${r.outcome}"><td>${t(`outcome.${r.outcome}`)}</td><td>${reasonCell(r.reason, ctx.lang)}</td><td>${r.count}</td></tr>`)}</tbody></table></div>
@@ -95,7 +116,10 @@ ${await statsReportSection(ctx, env, req)}`;
 
   get(app, 'staff', '/api/stats', async (req) => {
     const w = windowOf(env, req);
-    return { from: w.from, to: w.to, door: w.door || null, ...statsOverview(deps.db, w.query) };
+    const passages = deps.config.occupancy?.enabled
+      ? { passages: passagesByHour(deps.db, w.from, w.query.to as string, w.door || undefined) }
+      : {};
+    return { from: w.from, to: w.to, door: w.door || null, ...statsOverview(deps.db, w.query), ...passages };
   });
 
   get(app, 'staff', '/stats.csv', async (req, reply) => {
