@@ -35,6 +35,8 @@ export const ALARM_CODES = [
   'reader_insecure',
   /** A state output (lights, alarm arm, panel, sound, announcements) could not be set. Subject: the output. */
   'output_failed',
+  /** A rules document from the fleet (src/fleet-rules) was refused: unsigned, badly signed, malformed or not newer. Site-wide. */
+  'fleet_rules_rejected',
 ] as const;
 export type AlarmCode = (typeof ALARM_CODES)[number];
 
