@@ -60,6 +60,8 @@ export class HomeAssistantBridge {
   private readonly now: () => number;
   /** Commands handled since start, for tests and the log. */
   commands = 0;
+  /** Settles once the broker acknowledged the subscriptions (true) or refused them (false). */
+  subscribed: Promise<boolean> = Promise.resolve(false);
 
   constructor(private readonly options: HomeAssistantBridgeOptions) {
     this.now = options.now ?? Date.now;
@@ -88,8 +90,11 @@ export class HomeAssistantBridge {
     client.on('message', this.onMessage);
     const topics = [this.statusTopic, ...this.options.doors.map((d) => this.commandTopic(d.id))];
     // mqtt.js subscribes again on reconnect (resubscribe is on by default).
-    client.subscribe(topics, { qos: 1 }, (error) => {
-      if (error) this.options.log.error({ err: error.message }, 'homeassistant: subscribe failed');
+    this.subscribed = new Promise((resolve) => {
+      client.subscribe(topics, { qos: 1 }, (error) => {
+        if (error) this.options.log.error({ err: error.message }, 'homeassistant: subscribe failed');
+        resolve(!error);
+      });
     });
     this.unsubscribe = this.options.bus.subscribe((event) => {
       if (event.type === 'entry') this.todayChanged(event.door);
