@@ -49,31 +49,38 @@ export function applyRules(
     exceptions: rules.exceptions.filter((e) => forSite(site, e.sites)).length,
   };
   db.transaction(() => {
-    db.prepare("DELETE FROM local_blocks WHERE source = 'fleet'").run();
-    db.prepare("DELETE FROM local_passes WHERE source = 'fleet'").run();
-    const block = db.prepare(
-      `INSERT OR REPLACE INTO local_blocks (card_hash, source, card_hint, note, doors, expires_at, created_by, created_at)
-       VALUES (?, 'fleet', ?, ?, NULL, ?, ?, ?)`,
+    // Only what changed is written: a new version usually differs by a few rows, and the transaction holds
+    // the store's write lock (a swipe's commit waits for it).
+    const actor = actorOf(rules);
+    syncFleetRows(
+      db,
+      'local_blocks',
+      blocks.map((b) => ({
+        card_hash: b.card_hash,
+        card_hint: b.card_hint ?? '',
+        note: b.note,
+        doors: null,
+        expires_at: Date.parse(b.expires_at),
+      })),
+      actor,
+      now,
     );
-    for (const b of blocks)
-      block.run(b.card_hash, b.card_hint ?? '', b.note, Date.parse(b.expires_at), actorOf(rules), now);
-    const pass = db.prepare(
-      `INSERT OR REPLACE INTO local_passes
-         (card_hash, source, card_hint, kind, note, doors, hours, camera_consent, expires_at, created_by, created_at)
-       VALUES (?, 'fleet', ?, ?, ?, NULL, ?, ?, ?, ?, ?)`,
+    syncFleetRows(
+      db,
+      'local_passes',
+      passes.map((p) => ({
+        card_hash: p.card_hash,
+        card_hint: p.card_hint ?? '',
+        kind: p.kind,
+        note: p.note,
+        doors: null,
+        hours: p.hours,
+        camera_consent: p.camera_consent,
+        expires_at: Date.parse(p.expires_at),
+      })),
+      actor,
+      now,
     );
-    for (const p of passes)
-      pass.run(
-        p.card_hash,
-        p.card_hint ?? '',
-        p.kind,
-        p.note,
-        p.hours,
-        p.camera_consent,
-        Date.parse(p.expires_at),
-        actorOf(rules),
-        now,
-      );
     db.prepare(
       `INSERT INTO fleet_rules (id, version, issued_at, document, sha256, applied_at) VALUES (1, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET version = excluded.version, issued_at = excluded.issued_at,
@@ -94,6 +101,40 @@ export function applyRules(
 }
 
 const actorOf = (rules: FleetRules) => `fleet:v${rules.version}`;
+
+type FleetRow = Record<string, string | number | null> & { card_hash: string };
+
+/**
+ * Makes the table's `fleet` rows equal to `wanted` (one per card hash; the last wins): deletes the ones gone,
+ * writes the new and the changed, leaves the same ones (and who made them) alone. `local` rows are never read
+ * or written.
+ */
+function syncFleetRows(
+  db: Db,
+  table: 'local_blocks' | 'local_passes',
+  wanted: FleetRow[],
+  actor: string,
+  now: number,
+): void {
+  const fields = Object.keys(wanted[0] ?? { card_hash: '' }).filter((f) => f !== 'card_hash');
+  const existing = new Map<string, FleetRow>();
+  for (const row of db.prepare(`SELECT * FROM ${table} WHERE source = 'fleet'`).all() as FleetRow[])
+    existing.set(row.card_hash, row);
+  const byHash = new Map(wanted.map((row) => [row.card_hash, row]));
+  const remove = db.prepare(`DELETE FROM ${table} WHERE card_hash = ? AND source = 'fleet'`);
+  for (const hash of existing.keys()) if (!byHash.has(hash)) remove.run(hash);
+  if (byHash.size === 0) return;
+  const columns = ['card_hash', ...fields];
+  const upsert = db.prepare(
+    `INSERT OR REPLACE INTO ${table} (source, created_by, created_at, ${columns.join(', ')})
+     VALUES ('fleet', @created_by, @created_at, ${columns.map((c) => `@${c}`).join(', ')})`,
+  );
+  for (const row of byHash.values()) {
+    const old = existing.get(row.card_hash);
+    if (old && fields.every((f) => old[f] === row[f])) continue;
+    upsert.run({ ...row, created_by: actor, created_at: now });
+  }
+}
 
 /** The document's exceptions for one door of this site, in the config's shape. */
 export function fleetExceptionsFor(

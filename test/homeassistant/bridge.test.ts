@@ -125,15 +125,19 @@ log: { level: silent }
     for (const kind of ['agreement', 'camera'] as const)
       app!.consents.sign(app!.hashCard('55554444'), kind, '1', Date.now(), 'test');
     const back = app!.doors.find((d) => d.id === 'back')!;
+    const todays = () => seen.filter((m) => m.topic === `${BASE}/door/back/today`);
+    // A refused swipe is published too, and counts nothing; then a granted one counts one.
+    let before = todays().length;
+    expect((await app!.gate.handle(back, { card: '99990000' })).decision.allow).toBe(false);
+    await waitFor(() => todays().length > before, 10_000, 'the figures after the refusal');
+    expect(JSON.parse(todays().at(-1)!.payload).staffless_visits).toBe(0);
+    before = todays().length;
     expect((await app!.gate.handle(back, { card: '55554444' })).decision.allow).toBe(true);
-    await waitFor(
-      () =>
-        seen.some(
-          (m) => m.topic === `${BASE}/door/back/today` && JSON.parse(m.payload).staffless_visits === 1,
-        ),
-      10_000,
-      'the visit counted',
-    );
+    await waitFor(() => todays().length > before, 10_000, 'the figures after the visit');
+    expect(JSON.parse(todays().at(-1)!.payload)).toMatchObject({
+      staffless_visits: 1,
+      date: localDate(new Date(), 'Europe/Oslo'),
+    });
   });
 
   it('refuses a lock command when lock_commands is off, and audits the refusal', async () => {
