@@ -13,6 +13,7 @@ const dir = tempDir('fleet-facts-');
 afterAll(() => dir.cleanup());
 const CARD = 'e'.repeat(64);
 const OTHER = 'f'.repeat(64);
+const BOTH = 'd'.repeat(64);
 
 describe('block and pass facts with local and fleet rows', () => {
   const db = openDb(join(dir.path, 'store.sqlite'));
@@ -39,8 +40,17 @@ describe('block and pass facts with local and fleet rows', () => {
     'ada',
     now,
   );
+  new LocalBlocks(db, ['front', 'back']).add(
+    { cardHash: BOTH, cardHint: '', note: 'for a month', doors: null, expiresAt: now + 30 * 86_400_000 },
+    'ada',
+    now,
+  );
   const doc = rules(1, {
-    blocks: [{ card_hash: OTHER, note: 'every door', expires_at: until }],
+    blocks: [
+      { card_hash: OTHER, note: 'every door', expires_at: until },
+      // Ends before the nightly removal: the local block must still hold after it.
+      { card_hash: BOTH, note: 'for an hour', expires_at: new Date(now + 3_600_000).toISOString() },
+    ],
     passes: [
       {
         card_hash: CARD,
@@ -65,5 +75,7 @@ describe('block and pass facts with local and fleet rows', () => {
   it('either block refuses: the fleet’s covers the door the local one does not', () => {
     expect(lookup.factsFor(OTHER, 'front', noon).blocked).toBe(true);
     expect(lookup.factsFor(OTHER, 'back', noon).blocked).toBe(true);
+    const later = new Date(now + 2 * 3_600_000);
+    expect(lookup.factsFor(BOTH, 'front', later).blocked).toBe(true);
   });
 });
