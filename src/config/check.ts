@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { checkFleetRulesKey } from '../fleet-rules/check.ts';
 import { parseKey } from '../reader/osdp/key.ts';
 import { PublicHolidays } from '../schedule/holidays.ts';
 import { LibraryPlanner } from '../schedule/planner.ts';
@@ -146,6 +147,11 @@ const fullCheck: ParseOptions = {
     ...checkSchedules(config),
     ...checkCategoryLabels(config),
     ...checkSecretFiles(config, baseDir),
+    ...checkFleetRulesKey(config.fleet, baseDir).map((p) => ({
+      key: `fleet.${p.key}`,
+      line: null,
+      message: p.message,
+    })),
   ],
 };
 

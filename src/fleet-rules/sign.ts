@@ -20,6 +20,9 @@ function privateKeyOf(key: KeyObject | string | Buffer): KeyObject {
 }
 
 export function publicKeyOf(key: KeyObject | string | Buffer): KeyObject {
+  // createPublicKey would derive the public half from a private key: a branch must never hold that.
+  if ((typeof key === 'string' || Buffer.isBuffer(key)) && key.toString().includes('PRIVATE KEY'))
+    throw new Error('this is a private key: give the branches the public key only');
   const object = typeof key === 'string' || Buffer.isBuffer(key) ? createPublicKey(key) : key;
   if (object.type !== 'public' || object.asymmetricKeyType !== 'ed25519')
     throw new Error('the fleet rules public key must be an Ed25519 public key (PEM)');

@@ -95,3 +95,28 @@ exceptions:
     expect(lines.at(-1)).toMatch(/bad_signature/);
   });
 });
+
+describe('check-config and the fleet key', () => {
+  const dir = tempDir('fleet-check-');
+  afterAll(() => dir.cleanup());
+
+  it('names a missing or wrong public key file, and passes a real one', async () => {
+    const { checkFleetRulesKey } = await import('../../src/fleet-rules/check.ts');
+    writeFileSync(join(dir.path, 'not-a-key.pem'), 'hello');
+    expect(checkFleetRulesKey({ rules_public_key_file: 'missing.pub', rules_topic: 't' }, dir.path)).toEqual([
+      { key: 'rules_public_key_file', message: 'cannot read it (ENOENT)' },
+    ]);
+    expect(
+      checkFleetRulesKey({ rules_public_key_file: 'not-a-key.pem', rules_topic: 't' }, dir.path),
+    ).toHaveLength(1);
+    const io = { out: () => undefined, err: () => undefined };
+    await runFleetRulesCommand(
+      ['keygen', '--private', join(dir.path, 'k'), '--public', join(dir.path, 'k.pub')],
+      io,
+    );
+    expect(checkFleetRulesKey({ rules_public_key_file: 'k.pub', rules_topic: 't' }, dir.path)).toEqual([]);
+    // The private key is not what a branch should hold.
+    expect(checkFleetRulesKey({ rules_public_key_file: 'k', rules_topic: 't' }, dir.path)).toHaveLength(1);
+    expect(checkFleetRulesKey({ rules_topic: 't' }, dir.path)).toEqual([]);
+  });
+});
