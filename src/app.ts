@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { AccessPolicy } from './access/decide.ts';
 import { CardCheck, type CardCheckDeps } from './access/card-check.ts';
@@ -32,6 +33,11 @@ import type { CardReader, SwipeEvent } from './reader/reader.ts';
 import { SerialCardReader } from './reader/serial-reader.ts';
 import { CompiledSchedules } from './schedule/compiled-schedules.ts';
 import { savedPlansFor } from './schedule/saved-plans.ts';
+import { withFleetExceptions } from './fleet-rules/apply.ts';
+import type { FleetRules } from './fleet-rules/document.ts';
+import { FleetRulesReceiver } from './fleet-rules/receiver.ts';
+import { publicKeyOf } from './fleet-rules/sign.ts';
+import type { HomeAssistantBridge } from './homeassistant/bridge.ts';
 import { ScheduleWatcher } from './schedule/watcher.ts';
 import type { EmergencyMode } from './states/emergency.ts';
 import type { StateEngine } from './states/start.ts';
@@ -83,6 +89,10 @@ export interface App {
   readonly states: StateEngine | undefined;
   /** People counters, closing sweep and tailgating when `occupancy.enabled`; undefined while down (retried). */
   readonly occupancy: RunningOccupancy | undefined;
+  /** The fleet's rules (src/fleet-rules) when `fleet.rules_public_key_file` is set and readable. */
+  fleetRules: FleetRulesReceiver | undefined;
+  /** Home Assistant discovery and lock commands when `homeassistant.enabled`; undefined while it is down. */
+  readonly homeassistant: HomeAssistantBridge | undefined;
   /** Resolves when every door is ready to take a swipe. */
   readyAt: number;
   healthy(): { ok: boolean; checks: Record<string, boolean> };
@@ -137,8 +147,13 @@ export async function startApp(options: AppOptions): Promise<App> {
   const site = { timezone: config.site.timezone, country: config.site.country, region: config.site.region };
   const watchers: ScheduleWatcher[] = [];
   let states: OptionalPart<StateEngine> | undefined;
+  const fleetRules = fleetRulesReceiver();
+  // The fleet's dated exceptions merged into the doors' own, from the last good document (the link may be down).
+  const scheduledDoors = (rules: FleetRules | undefined) =>
+    withFleetExceptions(config.doors, config.site.id, rules);
+  const initialDoors = scheduledDoors(fleetRules?.current());
   const schedules = new CompiledSchedules({
-    doors: config.doors,
+    doors: initialDoors,
     site,
     alarms,
     log: log.child({ mod: 'schedule' }),
@@ -146,8 +161,40 @@ export async function startApp(options: AppOptions): Promise<App> {
       for (const watcher of watchers) watcher.evaluate();
       states?.current?.refresh();
     },
-    saved: savedPlansFor(db, { doors: config.doors, site }),
+    saved: savedPlansFor(db, { doors: initialDoors, site }),
   });
+
+  /** The branch side of the fleet's rules; none without a usable public key (a config error: alarm, no retry). */
+  function fleetRulesReceiver(): FleetRulesReceiver | undefined {
+    const file = config.fleet?.rules_public_key_file;
+    if (!file) return undefined;
+    let publicKey: ReturnType<typeof publicKeyOf>;
+    try {
+      publicKey = publicKeyOf(readFileSync(file));
+    } catch (error) {
+      const message = `fleet rules: no usable public key: ${(error as Error).message}`;
+      log.error({ mod: 'fleet' }, message);
+      alarms.raise('part_failed', 'fleet_rules', message.slice(0, 300));
+      return undefined;
+    }
+    return new FleetRulesReceiver({
+      db,
+      site: config.site.id,
+      publicKey,
+      alarms,
+      log: log.child({ mod: 'fleet' }),
+      topic: config.fleet.rules_topic,
+      onRejected: (why) => metrics.fleetRulesRejected.inc({ why }),
+      onApplied: (rules) => {
+        const doors = scheduledDoors(rules);
+        void schedules.reconfigure(
+          doors,
+          savedPlansFor(db, { doors, site }),
+          `fleet rules version ${rules.version}`,
+        );
+      },
+    });
+  }
   // Computed in a child process while the rest starts; awaited before the first door (at once when the
   // saved plans of this config cover today: the computation then replaces them when it answers).
   const schedulesReady = schedules.start();
@@ -371,6 +418,54 @@ export async function startApp(options: AppOptions): Promise<App> {
       stop: (controller) => controller.stop(),
     });
   }
+  // Taken from the broker only: the last good document is already in the store and the schedule.
+  const fleetPart =
+    fleetRules && mqttOpen
+      ? new OptionalPart<FleetRulesReceiver>({
+          name: 'fleet_rules',
+          alarms,
+          log,
+          start: async () => {
+            fleetRules.start(mqtt.client);
+            return fleetRules;
+          },
+          stop: async (receiver) => receiver.stop(),
+        })
+      : undefined;
+  await fleetPart?.begin();
+  const homeAssistantPart =
+    config.homeassistant?.enabled && mqttOpen
+      ? new OptionalPart<HomeAssistantBridge>({
+          name: 'homeassistant',
+          alarms,
+          log,
+          start: async () => {
+            // Imported only here: a site without Home Assistant never loads it.
+            const [{ HomeAssistantBridge }, { ALARM_LABELS }, { softwareVersion }] = await Promise.all([
+              import('./homeassistant/bridge.ts'),
+              import('./web/i18n.ts'),
+              import('./ops/software-version.ts'),
+            ]);
+            const language = config.site.language;
+            const bridge = new HomeAssistantBridge({
+              config: config.homeassistant,
+              db,
+              bus,
+              log: log.child({ mod: 'homeassistant' }),
+              baseTopic,
+              site: { id: config.site.id, name: config.site.name, timezone: config.site.timezone },
+              softwareVersion: softwareVersion(),
+              doors,
+              alarmName: (code) => ALARM_LABELS[code]?.[language] ?? code,
+              onCommand: (door, outcome) => metrics.homeassistantCommands.inc({ door, outcome }),
+            });
+            bridge.start(mqtt.client);
+            return bridge;
+          },
+          stop: async (bridge) => bridge.stop(),
+        })
+      : undefined;
+  await homeAssistantPart?.begin();
   // Started after the watchers: their first modes are read here, later ones come on the bus.
   const frigatePart =
     config.nvr.frigate_recording.enabled && mqttOpen
@@ -500,6 +595,10 @@ export async function startApp(options: AppOptions): Promise<App> {
     },
     emergency,
     emergencyWatcher,
+    fleetRules,
+    get homeassistant() {
+      return homeAssistantPart?.current;
+    },
     get states() {
       return states?.current;
     },
@@ -514,6 +613,8 @@ export async function startApp(options: AppOptions): Promise<App> {
       await states?.end();
       await occupancy?.end();
       for (const door of doors) await door.close();
+      await homeAssistantPart?.end();
+      await fleetPart?.end();
       await frigatePart?.end();
       await nvrPart?.end();
       await mqtt.stop();

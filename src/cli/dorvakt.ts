@@ -21,6 +21,7 @@ const USAGE = `usage:
   dorvakt emergency set nobody|everybody|end|status … --config FILE    emergency mode
   dorvakt stats report --year YYYY [--out FILE] [--format no|dk] --config FILE   the national statistics as CSV
   dorvakt ils-check …              ask the library system about one card (see: dorvakt ils-check --help)
+  dorvakt fleet rules keygen|sign|publish …   the fleet's signed rules document (docs/fleet-rules.md)
   dorvakt osdp keyset --config FILE --door ID [--out KEY_FILE]   give an OSDP reader its own key (service stopped)
 `;
 
@@ -213,6 +214,13 @@ async function main(argv: string[]): Promise<number> {
     } finally {
       db.close();
     }
+  }
+  if (command === 'fleet' && rest[0] === 'rules') {
+    const { runFleetRulesCommand } = await import('../fleet-rules/cli.ts');
+    return runFleetRulesCommand(rest.slice(1), {
+      out: (line) => process.stdout.write(`${line}\n`),
+      err: (line) => process.stderr.write(`${line}\n`),
+    });
   }
   if (command === 'ils-check') {
     const { runIlsCheck } = await import('./ils-check.ts');

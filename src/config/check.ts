@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import cron from 'node-cron';
+import { checkFleetRulesKey } from '../fleet-rules/check.ts';
 import { parseKey } from '../reader/osdp/key.ts';
 import { PublicHolidays } from '../schedule/holidays.ts';
 import { LibraryPlanner } from '../schedule/planner.ts';
@@ -155,6 +156,11 @@ const fullCheck: ParseOptions = {
     ...checkCategoryLabels(config),
     ...checkRetentionSchedule(config),
     ...checkSecretFiles(config, baseDir),
+    ...checkFleetRulesKey(config.fleet, baseDir).map((p) => ({
+      key: `fleet.${p.key}`,
+      line: null,
+      message: p.message,
+    })),
   ],
 };
 

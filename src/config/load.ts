@@ -395,6 +395,8 @@ export function resolveConfigPaths(config: DorvaktConfig, base: string): void {
     }
   }
   resolveIlsPaths(config.ils, base);
+  if (config.fleet?.rules_public_key_file)
+    config.fleet.rules_public_key_file = resolve(base, config.fleet.rules_public_key_file);
   const announcements = config.states?.announcements;
   if (announcements?.dir) announcements.dir = resolve(base, announcements.dir);
 }

@@ -1,4 +1,6 @@
 import { doorHardwareSchema } from '../door/config.ts';
+import { fleetRulesProperties } from '../fleet-rules/config.ts';
+import { homeAssistantSchema } from '../homeassistant/config.ts';
 import { ilsSchema } from '../ils/config.ts';
 import { nvrSchema } from '../nvr/config.ts';
 import { occupancySchema } from '../occupancy/config.ts';
@@ -146,6 +148,14 @@ export const configSchema = {
       },
     },
     nvr: { ...nvrSchema, default: {} },
+    homeassistant: homeAssistantSchema,
+    fleet: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'This branch in a fleet of branches (docs/fleet-rules.md).',
+      properties: { ...fleetRulesProperties },
+    },
     states: statesSchema,
     occupancy: occupancySchema,
     web: { ...webSchema, default: {} },

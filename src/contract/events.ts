@@ -41,6 +41,8 @@ export const ALARM_CODES = [
   'tailgating',
   /** On-call staff could not be told (webhook or MQTT topic); nothing waits for it. Subject: `oncall:<channel>`. */
   'oncall_failed',
+  /** A rules document from the fleet (src/fleet-rules) was refused: unsigned, badly signed, malformed or not newer. Site-wide. */
+  'fleet_rules_rejected',
 ] as const;
 export type AlarmCode = (typeof ALARM_CODES)[number];
 

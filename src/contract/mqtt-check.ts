@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import {
   type DoorStatePayload,
+  type DoorTodayPayload,
   doorStateSchema,
+  doorTodaySchema,
   eventSchema,
   type InfoPayload,
   infoSchema,
@@ -19,12 +21,18 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; errors: string };
 
 /** The validator's options; contract/validator-source.ts writes the same validators out as code. */
 export const MQTT_AJV_OPTIONS = { allErrors: false, strict: false, discriminator: true } as const;
-export const MQTT_SCHEMAS = { event: eventSchema, doorState: doorStateSchema, info: infoSchema } as const;
+export const MQTT_SCHEMAS = {
+  event: eventSchema,
+  doorState: doorStateSchema,
+  info: infoSchema,
+  doorToday: doorTodaySchema,
+} as const;
 
 interface Validators {
   event: ValidateFunction<WireEvent>;
   doorState: ValidateFunction<DoorStatePayload>;
   info: ValidateFunction<InfoPayload>;
+  doorToday: ValidateFunction<DoorTodayPayload>;
 }
 export type PayloadKind = keyof Validators;
 
@@ -44,6 +52,7 @@ function validators(): Validators {
       event: ajv.compile<WireEvent>(eventSchema),
       doorState: ajv.compile<DoorStatePayload>(doorStateSchema),
       info: ajv.compile<InfoPayload>(infoSchema),
+      doorToday: ajv.compile<DoorTodayPayload>(doorTodaySchema),
     };
   }
   return loaded;

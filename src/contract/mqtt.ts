@@ -109,6 +109,18 @@ export interface DoorStatePayload {
   ts: string;
 }
 
+/**
+ * Retained per-door figures of the local day (`<base>/door/<door>/today`): granted entries in staffless hours
+ * since local midnight. Published while `homeassistant.enabled` (its sensor reads it), on every entry at the
+ * door, at local midnight and on every (re)connect. A count, never who.
+ */
+export interface DoorTodayPayload {
+  /** The site's local date `YYYY-MM-DD` the count is of. */
+  date: string;
+  staffless_visits: number;
+  ts: string;
+}
+
 /** Retained description of the controller (`<base>/info`), republished on every (re)connect. */
 export interface InfoPayload {
   v: typeof CONTRACT_VERSION;
@@ -332,6 +344,20 @@ export const infoSchema = {
         mqtt_protocol: { enum: [4, 5] },
       },
     },
+    ts: TS,
+  },
+} as const;
+
+/** JSON Schema of `<base>/door/<door>/today`. */
+export const doorTodaySchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'urn:dorvakt:mqtt:v2:door-today',
+  type: 'object',
+  additionalProperties: false,
+  required: ['date', 'staffless_visits', 'ts'],
+  properties: {
+    date: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' },
+    staffless_visits: { type: 'integer', minimum: 0 },
     ts: TS,
   },
 } as const;

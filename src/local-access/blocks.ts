@@ -67,7 +67,7 @@ export function checkDoors(
   return doors;
 }
 
-/** The local block list: a card refused at the door whatever the library system says. Every change audited. */
+/** The block list made here (source `local`): a card refused at the door whatever the library system says. Every change audited. */
 export class LocalBlocks {
   constructor(
     private readonly db: Db,
@@ -90,11 +90,13 @@ export class LocalBlocks {
       created_at: now,
     };
     this.db.transaction(() => {
-      const replaced = this.db.prepare('SELECT 1 FROM local_blocks WHERE card_hash = ?').get(row.card_hash);
+      const replaced = this.db
+        .prepare("SELECT 1 FROM local_blocks WHERE card_hash = ? AND source = 'local'")
+        .get(row.card_hash);
       this.db
         .prepare(
-          `INSERT OR REPLACE INTO local_blocks (card_hash, card_hint, note, doors, expires_at, created_by, created_at)
-           VALUES (@card_hash, @card_hint, @note, @doors, @expires_at, @created_by, @created_at)`,
+          `INSERT OR REPLACE INTO local_blocks (card_hash, source, card_hint, note, doors, expires_at, created_by, created_at)
+           VALUES (@card_hash, 'local', @card_hint, @note, @doors, @expires_at, @created_by, @created_at)`,
         )
         .run(row);
       audit(
@@ -119,11 +121,12 @@ export class LocalBlocks {
   /** True when there was a block to remove. */
   remove(cardHash: string, actor: string, reason: string | undefined, now = Date.now()): boolean {
     return this.db.transaction(() => {
-      const row = this.db.prepare('SELECT * FROM local_blocks WHERE card_hash = ?').get(cardHash) as
-        | BlockRow
-        | undefined;
+      const row = this.db
+        .prepare("SELECT * FROM local_blocks WHERE card_hash = ? AND source = 'local'")
+        .get(cardHash) as BlockRow | undefined;
       if (!row) return false;
-      this.db.prepare('DELETE FROM local_blocks WHERE card_hash = ?').run(cardHash);
+      // Only a block made here: the fleet's come and go with its signed document (src/fleet-rules).
+      this.db.prepare("DELETE FROM local_blocks WHERE card_hash = ? AND source = 'local'").run(cardHash);
       audit(
         this.db,
         { actor, action: 'block.removed', subject: cardHash, reason, detail: { hint: row.card_hint } },
@@ -135,14 +138,16 @@ export class LocalBlocks {
 
   list(): LocalBlock[] {
     return (
-      this.db.prepare('SELECT * FROM local_blocks ORDER BY expires_at, card_hint').all() as BlockRow[]
+      this.db
+        .prepare("SELECT * FROM local_blocks WHERE source = 'local' ORDER BY expires_at, card_hint")
+        .all() as BlockRow[]
     ).map(toBlock);
   }
 
   find(cardHash: string): LocalBlock | undefined {
-    const row = this.db.prepare('SELECT * FROM local_blocks WHERE card_hash = ?').get(cardHash) as
-      | BlockRow
-      | undefined;
+    const row = this.db
+      .prepare("SELECT * FROM local_blocks WHERE card_hash = ? AND source = 'local'")
+      .get(cardHash) as BlockRow | undefined;
     return row ? toBlock(row) : undefined;
   }
 

@@ -15,21 +15,26 @@ export function removeExpiredLocalAccess(db: Db, now = Date.now()): RemoveExpire
       ['local_passes', 'pass'],
     ] as const) {
       const rows = db
-        .prepare(`SELECT card_hash, card_hint, expires_at FROM ${table} WHERE expires_at <= ?`)
+        .prepare(`SELECT card_hash, source, card_hint, expires_at FROM ${table} WHERE expires_at <= ?`)
         .all(now) as {
         card_hash: string;
+        source: string;
         card_hint: string;
         expires_at: number;
       }[];
       for (const row of rows) {
-        db.prepare(`DELETE FROM ${table} WHERE card_hash = ?`).run(row.card_hash);
+        db.prepare(`DELETE FROM ${table} WHERE card_hash = ? AND source = ?`).run(row.card_hash, row.source);
         audit(
           db,
           {
             actor: 'system',
             action: `${kind}.expired_removed`,
             subject: row.card_hash,
-            detail: { hint: row.card_hint, expiredAt: new Date(row.expires_at).toISOString() },
+            detail: {
+              hint: row.card_hint,
+              source: row.source,
+              expiredAt: new Date(row.expires_at).toISOString(),
+            },
           },
           now,
         );

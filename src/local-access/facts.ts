@@ -35,20 +35,23 @@ export class LocalAccessLookup {
     db: Db,
     private readonly timezone: string,
   ) {
+    // A card may have a block (or pass) made here and one from the fleet's rules (src/fleet-rules).
     this.block = db.prepare('SELECT doors, expires_at FROM local_blocks WHERE card_hash = ?');
+    // The pass made here wins over the fleet's: the branch knows its own cleaners.
     this.pass = db.prepare(
-      'SELECT doors, hours, camera_consent, expires_at FROM local_passes WHERE card_hash = ?',
+      `SELECT doors, hours, camera_consent, expires_at FROM local_passes WHERE card_hash = ?
+        ORDER BY source = 'local' DESC LIMIT 1`,
     );
   }
 
   factsFor(cardHash: string, door: string, at: Date): LocalAccessFacts {
     const now = at.getTime();
-    const block = this.block.get(cardHash) as { doors: string | null; expires_at: number } | undefined;
+    const blocks = this.block.all(cardHash) as { doors: string | null; expires_at: number }[];
     const pass = this.pass.get(cardHash) as
       | { doors: string | null; hours: string; camera_consent: string; expires_at: number }
       | undefined;
     return {
-      blocked: LocalBlocks.inForce(block, door, now),
+      blocked: blocks.some((block) => LocalBlocks.inForce(block, door, now)),
       pass: pass
         ? {
             expired: pass.expires_at <= now,

@@ -110,12 +110,14 @@ export class LocalPasses {
       created_at: now,
     };
     this.db.transaction(() => {
-      const replaced = this.db.prepare('SELECT 1 FROM local_passes WHERE card_hash = ?').get(row.card_hash);
+      const replaced = this.db
+        .prepare("SELECT 1 FROM local_passes WHERE card_hash = ? AND source = 'local'")
+        .get(row.card_hash);
       this.db
         .prepare(
           `INSERT OR REPLACE INTO local_passes
-             (card_hash, card_hint, kind, note, doors, hours, camera_consent, expires_at, created_by, created_at)
-           VALUES (@card_hash, @card_hint, @kind, @note, @doors, @hours, @camera_consent, @expires_at, @created_by, @created_at)`,
+             (card_hash, source, card_hint, kind, note, doors, hours, camera_consent, expires_at, created_by, created_at)
+           VALUES (@card_hash, 'local', @card_hint, @kind, @note, @doors, @hours, @camera_consent, @expires_at, @created_by, @created_at)`,
         )
         .run(row);
       audit(
@@ -142,11 +144,11 @@ export class LocalPasses {
 
   remove(cardHash: string, actor: string, reason: string | undefined, now = Date.now()): boolean {
     return this.db.transaction(() => {
-      const row = this.db.prepare('SELECT * FROM local_passes WHERE card_hash = ?').get(cardHash) as
-        | PassRow
-        | undefined;
+      const row = this.db
+        .prepare("SELECT * FROM local_passes WHERE card_hash = ? AND source = 'local'")
+        .get(cardHash) as PassRow | undefined;
       if (!row) return false;
-      this.db.prepare('DELETE FROM local_passes WHERE card_hash = ?').run(cardHash);
+      this.db.prepare("DELETE FROM local_passes WHERE card_hash = ? AND source = 'local'").run(cardHash);
       audit(
         this.db,
         {
@@ -164,14 +166,16 @@ export class LocalPasses {
 
   list(): LocalPass[] {
     return (
-      this.db.prepare('SELECT * FROM local_passes ORDER BY expires_at, card_hint').all() as PassRow[]
+      this.db
+        .prepare("SELECT * FROM local_passes WHERE source = 'local' ORDER BY expires_at, card_hint")
+        .all() as PassRow[]
     ).map(toPass);
   }
 
   find(cardHash: string): LocalPass | undefined {
-    const row = this.db.prepare('SELECT * FROM local_passes WHERE card_hash = ?').get(cardHash) as
-      | PassRow
-      | undefined;
+    const row = this.db
+      .prepare("SELECT * FROM local_passes WHERE card_hash = ? AND source = 'local'")
+      .get(cardHash) as PassRow | undefined;
     return row ? toPass(row) : undefined;
   }
 }

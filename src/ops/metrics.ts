@@ -78,6 +78,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly fleetRulesRejected = new Counter({
+    name: 'dorvakt_fleet_rules_rejected_total',
+    help: 'Rules documents from the fleet refused, by why (malformed, unsigned, bad_signature, invalid, stale)',
+    labelNames: ['why'] as const,
+    registers: [this.registry],
+  });
+
+  readonly homeassistantCommands = new Counter({
+    name: 'dorvakt_homeassistant_commands_total',
+    help: 'Lock commands from Home Assistant, by door and outcome (done, disabled, outside_staffed_hours, …)',
+    labelNames: ['door', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'dorvakt_' });
   }

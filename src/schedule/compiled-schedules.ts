@@ -53,8 +53,13 @@ export class CompiledSchedules {
   private lastAttempt = 0;
   private retryMs = RETRY_MIN_MS;
   private stopped = false;
+  /** The schedules computed; the fleet's exceptions (src/fleet-rules) may replace them while running. */
+  private doors: CompiledSchedulesOptions['doors'];
+  private saved: CompiledSchedulesOptions['saved'];
 
   constructor(private readonly options: CompiledSchedulesOptions) {
+    this.doors = options.doors;
+    this.saved = options.saved;
     this.zone = zoneOf(options.site.timezone);
     this.now = options.now ?? Date.now;
     this.compile = options.compile ?? compilePlans;
@@ -103,6 +108,23 @@ export class CompiledSchedules {
     clearTimeout(this.timer);
   }
 
+  /**
+   * New schedule settings for the same doors (the fleet's dated exceptions changed): computed at once; the
+   * doors keep their plans until the computation answers, and keep them if it fails (`schedule_stale`).
+   */
+  reconfigure(
+    doors: CompiledSchedulesOptions['doors'],
+    saved: CompiledSchedulesOptions['saved'],
+    reason: string,
+  ): Promise<void> {
+    const ids = (list: CompiledSchedulesOptions['doors']) => list.map((d) => d.id).join('|');
+    if (ids(doors) !== ids(this.doors)) throw new Error('reconfigure: the doors must stay the same');
+    this.doors = doors;
+    this.saved = saved;
+    // A computation already running has the old settings: compute again once it is done.
+    return (this.inFlight ?? Promise.resolve()).then(() => this.refresh(reason));
+  }
+
   /** Computes the plans again now (also what the timer and a clock outside the range do). */
   refresh(reason: string): Promise<void> {
     if (this.inFlight) return this.inFlight;
@@ -149,7 +171,8 @@ export class CompiledSchedules {
   }
 
   private async computeNow(): Promise<void> {
-    const { doors, site } = this.options;
+    const { site } = this.options;
+    const doors = this.doors;
     const daysBefore = this.options.daysBefore ?? 2;
     const daysAhead = this.options.daysAhead ?? 62;
     const today = this.zone.localDay(this.now()).key;
@@ -162,7 +185,7 @@ export class CompiledSchedules {
     if (this.stopped) return;
     for (const [door, table] of this.tables) table.load(plans.get(door) ?? new Map());
     try {
-      this.options.saved?.save(plans, this.now());
+      this.saved?.save(plans, this.now());
     } catch (error) {
       // Only the next start is slower for it: the door has its plans.
       this.options.log.warn({ err: (error as Error).message }, 'schedule plans could not be saved');
@@ -171,7 +194,8 @@ export class CompiledSchedules {
 
   /** Loads the saved plans when they are of this config and cover today and tomorrow (site time). */
   private loadSaved(): boolean {
-    const { saved, log } = this.options;
+    const { log } = this.options;
+    const saved = this.saved;
     if (!saved) return false;
     let found: ReturnType<SavedPlans['load']>;
     try {

@@ -1423,6 +1423,11 @@ export const ALARM_LABELS: Partial<Record<AlarmCode, Record<Language, string>>> 
     nb: 'En utgang (lys, alarm, skilt, lyd) kunne ikke settes (døren virker fortsatt)',
     da: 'En udgang (lys, alarm, skilt, lyd) kunne ikke sættes (døren virker stadig)',
   },
+  fleet_rules_rejected: {
+    en: 'Rules from the central office were refused (the last good ones still apply)',
+    nb: 'Regler fra sentralen ble avvist (de siste gyldige gjelder fortsatt)',
+    da: 'Regler fra centralen blev afvist (de sidste gyldige gælder stadig)',
+  },
   recording_mismatch: {
     en: 'Camera recording does not follow the schedule',
     nb: 'Kameraopptak følger ikke åpningstidene',

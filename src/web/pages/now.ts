@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { audit } from '../../audit/audit.ts';
+import { staffLock, staffUnlock } from '../../door/staff-actions.ts';
 import type { DoorSnapshot } from '../../contract/door-panel.ts';
 import type { DorvaktEvent } from '../../contract/events.ts';
 import { alarmLabel, alarmStateClass, alarmStateKey, alarmSummary, scopeName } from '../alarm-view.ts';
@@ -321,17 +321,9 @@ ${entriesSection(env, ctx, entryFiltersOf(env, req.query))}`;
         const minutes = Number(field(req.body, 'minutes', 4));
         if (!Number.isInteger(minutes) || minutes < 1 || minutes > 240)
           return reply.redirect('/now?n=invalid', 303);
-        await door.manualUnlock(minutes);
-        audit(deps.db, {
-          actor: user.name,
-          action: 'door.manual_unlock',
-          subject: door.id,
-          reason,
-          detail: { minutes },
-        });
+        await staffUnlock(deps.db, door, { actor: user.name, reason }, minutes);
       } else {
-        await door.manualLock();
-        audit(deps.db, { actor: user.name, action: 'door.manual_lock', subject: door.id, reason });
+        await staffLock(deps.db, door, { actor: user.name, reason });
       }
       return reply.redirect('/now?n=done', 303);
     };
