@@ -147,6 +147,8 @@ export async function startApp(options: AppOptions): Promise<App> {
   const site = { timezone: config.site.timezone, country: config.site.country, region: config.site.region };
   const watchers: ScheduleWatcher[] = [];
   let states: OptionalPart<StateEngine> | undefined;
+  // Set once the doors run; read lazily by the states engine and Home Assistant.
+  let occupancy: OptionalPart<RunningOccupancy> | undefined;
   const fleetRules = fleetRulesReceiver();
   // The fleet's dated exceptions merged into the doors' own, from the last good document (the link may be down).
   const scheduledDoors = (rules: FleetRules | undefined) =>
@@ -458,6 +460,12 @@ export async function startApp(options: AppOptions): Promise<App> {
               doors,
               alarmName: (code) => ALARM_LABELS[code]?.[language] ?? code,
               onCommand: (door, outcome) => metrics.homeassistantCommands.inc({ door, outcome }),
+              occupancy: config.occupancy?.enabled
+                ? {
+                    doors: new Set(config.occupancy.doors.map((d) => d.door)),
+                    insideNow: () => occupancy?.current?.occupancy.insideNow() ?? null,
+                  }
+                : undefined,
             });
             bridge.start(mqtt.client);
             return bridge;
@@ -527,7 +535,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       })
     : undefined;
   for (const door of doors) door.siteStatus = () => states?.current?.status();
-  const occupancy = config.occupancy?.enabled ? occupancyPart(config.occupancy) : undefined;
+  occupancy = config.occupancy?.enabled ? occupancyPart(config.occupancy) : undefined;
   // Not awaited: a GPIO line waits for its export, and the door is ready without it. The engine after the
   // occupancy part's first try, so a restart at night with people inside does not arm before the sweep is there.
   void (occupancy?.begin() ?? Promise.resolve()).then(() => states?.begin());

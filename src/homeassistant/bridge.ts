@@ -42,6 +42,8 @@ export interface HomeAssistantBridgeOptions {
   softwareVersion: string;
   doors: readonly BridgeDoor[];
   alarmName: (code: AlarmCode) => string;
+  /** People inside now (src/occupancy) and the doors it counts at; without it no door has the sensor. */
+  occupancy?: { doors: ReadonlySet<string>; insideNow(): number | null } | undefined;
   /** Told of every lock command and what became of it (metrics). */
   onCommand?: ((door: string, outcome: CommandOutcome) => void) | undefined;
   now?: () => number;
@@ -98,6 +100,7 @@ export class HomeAssistantBridge {
     });
     this.unsubscribe = this.options.bus.subscribe((event) => {
       if (event.type === 'entry') this.todayChanged(event.door);
+      if (event.type === 'occupancy') this.publishInside(event.inside, event.ts);
     });
     if (client.connected) this.announce();
     this.armMidnight();
@@ -134,12 +137,19 @@ export class HomeAssistantBridge {
     );
     for (const door of this.options.doors) {
       const topic = discoveryTopic(config.discovery_prefix, site.id, door.id);
-      const payload = discoveryPayload({ ...door.config, name: door.config.name ?? door.id }, ctx);
+      const counted = this.options.occupancy?.doors.has(door.id) === true;
+      const payload = discoveryPayload(
+        { ...door.config, name: door.config.name ?? door.id, occupancy: counted ? true : undefined },
+        ctx,
+      );
       // Recorded first: a crash between the two leaves a row for a published config, never the reverse.
       record.run(door.id, topic, this.now());
       client.publish(topic, JSON.stringify(payload), { qos: 1, retain: true });
       this.publishToday(door.id);
     }
+    const inside = this.options.occupancy?.insideNow();
+    if (inside !== undefined && inside !== null)
+      this.publishInside(inside, new Date(this.now()).toISOString());
     const known = new Set(this.options.doors.map((d) => d.id));
     const published = db.prepare('SELECT door, topic FROM ha_discovery').all() as {
       door: string;
@@ -266,6 +276,18 @@ export class HomeAssistantBridge {
       qos: 1,
       retain: true,
     });
+  }
+
+  /** The building's count, on each counted door's topic (the discovery's "Inside now" sensor). */
+  private publishInside(inside: number, ts: string): void {
+    const client = this.client;
+    const doors = this.options.occupancy?.doors;
+    if (!client || !doors) return;
+    for (const door of doors)
+      client.publish(`${this.options.baseTopic}/door/${door}/occupancy`, JSON.stringify({ inside, ts }), {
+        qos: 1,
+        retain: true,
+      });
   }
 
   private armMidnight(): void {

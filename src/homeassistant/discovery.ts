@@ -39,8 +39,8 @@ interface OptionalComponent {
 }
 
 /**
- * Optional entities, each with its condition. Occupancy reads `<base>/door/<door>/occupancy` (`{inside, ts}`),
- * published by the occupancy part when the door has `occupancy` in its config.
+ * Optional entities, each with its condition. Occupancy reads `<base>/door/<door>/occupancy` (`{inside, ts}`,
+ * the building's count, retained), published by the bridge for each door listed in `occupancy.doors`.
  */
 export const OPTIONAL_COMPONENTS: readonly OptionalComponent[] = [
   {

@@ -46,6 +46,7 @@ doors:${doors}
 store: { path: store.sqlite }
 mqtt: { url: "${broker.url}" }
 homeassistant: { enabled: true, lock_commands: ${lockCommands} }
+occupancy: { enabled: true, doors: [{ door: front, mqtt: {} }] }
 log: { level: silent }
 `);
     resolveConfigPaths(config, dir.path);
@@ -74,7 +75,10 @@ log: { level: silent }
     ha.on('message', (topic, payload, packet) =>
       seen.push({ topic, payload: payload.toString(), retain: packet.retain }),
     );
-    await ha.subscribeAsync(['homeassistant/device/+/config', `${BASE}/door/+/today`], { qos: 1 });
+    await ha.subscribeAsync(
+      ['homeassistant/device/+/config', `${BASE}/door/+/today`, `${BASE}/door/+/occupancy`],
+      { qos: 1 },
+    );
     app = await start(FRONT + BACK, false);
   }, 120_000);
 
@@ -117,6 +121,19 @@ log: { level: silent }
     await ha.publishAsync(`${BASE}/door/back/lock/set`, 'LOCK', { qos: 1 });
     await waitFor(async () => (await commandOutcome('back', 'disabled')) === 1, 10_000, 'a round trip more');
     expect(configs('front').length).toBe(after);
+  });
+
+  it('gives the counted door an "inside now" sensor, fed from the people counter', async () => {
+    await waitFor(() => configs('front').length > 0 && configs('back').length > 0, 10_000, 'discovery');
+    const components = (door: string) =>
+      Object.keys((JSON.parse(configs(door).at(-1)!.payload) as { components: object }).components);
+    expect(components('front')).toContain('occupancy');
+    expect(components('back')).not.toContain('occupancy');
+    await waitFor(() => app!.occupancy !== undefined, 10_000, 'the occupancy part');
+    const insides = () => seen.filter((m) => m.topic === `${BASE}/door/front/occupancy`);
+    await ha.publishAsync(`${BASE}/counter/front`, JSON.stringify({ in: 2, out: 0 }), { qos: 1 });
+    await waitFor(() => insides().some((m) => JSON.parse(m.payload).inside === 2), 10_000, 'inside now');
+    expect(seen.filter((m) => m.topic === `${BASE}/door/back/occupancy`)).toEqual([]);
   });
 
   it('keeps today’s staffless visits current for the sensor', async () => {
