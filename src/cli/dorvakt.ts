@@ -19,6 +19,8 @@ const USAGE = `usage:
   dorvakt block add|list|remove … --config FILE                        the site's own block list
   dorvakt pass add|list|remove … --config FILE                         passes (cleaners, guards, institutions, temporary)
   dorvakt emergency set nobody|everybody|end|status … --config FILE    emergency mode
+  dorvakt fleet --config FILE      run the fleet centre (every branch's doors, alarms and figures; docs/fleet.md)
+  dorvakt fleet user add|passwd|unlock|disable|enable|list … --config FILE   the fleet dashboard's users
   dorvakt ils-check …              ask the library system about one card (see: dorvakt ils-check --help)
   dorvakt osdp keyset --config FILE --door ID [--out KEY_FILE]   give an OSDP reader its own key (service stopped)
 `;
@@ -191,6 +193,39 @@ async function main(argv: string[]): Promise<number> {
     } finally {
       db.close();
     }
+  }
+  if (command === 'fleet') {
+    const file = option(rest, '--config');
+    if (!file) return usage();
+    const { loadFleetConfig } = await import('../fleet/central-config.ts');
+    const config = loadFleetConfig(file);
+    const args = withoutOption(rest, '--config');
+    if (args[0] === 'user') {
+      const { openFleetDb } = await import('../fleet/central-store.ts');
+      const { runUserCommand } = await import('../web/users.ts');
+      const db = openFleetDb(config.store.path);
+      try {
+        return await runUserCommand(
+          args.slice(1),
+          { db, actor: `cli:${userInfo().username}` },
+          process.stdout,
+        );
+      } finally {
+        db.close();
+      }
+    }
+    if (args.length > 0) return usage();
+    const log = createLogger(config.log.level);
+    const { startFleetService } = await import('../fleet/service.ts');
+    const service = await startFleetService({ config, log });
+    const stop = async (signal: string) => {
+      log.info({ signal }, 'stopping');
+      await service.stop();
+      process.exit(0);
+    };
+    process.once('SIGINT', () => void stop('SIGINT'));
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    return -1;
   }
   if (command === 'ils-check') {
     const { runIlsCheck } = await import('./ils-check.ts');

@@ -1,4 +1,5 @@
 import { doorHardwareSchema } from '../door/config.ts';
+import { fleetBranchSchema } from '../fleet/config.ts';
 import { ilsSchema } from '../ils/config.ts';
 import { nvrSchema } from '../nvr/config.ts';
 import { readerSchema } from '../reader/config.ts';
@@ -143,6 +144,7 @@ export const configSchema = {
     nvr: { ...nvrSchema, default: {} },
     states: statesSchema,
     web: { ...webSchema, default: {} },
+    fleet: fleetBranchSchema,
     ops: {
       type: 'object',
       additionalProperties: false,

@@ -1,4 +1,5 @@
 import type { DoorHardwareConfig } from '../door/config.ts';
+import type { FleetBranchConfig } from '../fleet/config.ts';
 import type { IlsConfig } from '../ils/config.ts';
 import type { NvrConfig } from '../nvr/config.ts';
 import type { ReaderConfig } from '../reader/config.ts';
@@ -69,6 +70,8 @@ export interface DorvaktConfig {
   /** The site's states and the outputs and announcements they drive (docs/states.md). */
   states: StatesConfig;
   web: WebConfig;
+  /** Figures to the fleet centre and its alarm acknowledgements (docs/fleet.md). */
+  fleet: FleetBranchConfig;
   ops: { host: string; port: number };
   log: { level: string };
 }
