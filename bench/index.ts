@@ -39,6 +39,7 @@ const optional: [string, string, string][] = [
     'benchOsdp',
   ],
   ['block list, passes and emergency mode: reads per swipe', './local-access.ts', 'benchLocalAccess'],
+  ['fleet: FLEET_SITES (200) branches × 2 doors into one centre', './fleet.ts', 'benchFleet'],
 ];
 for (const [title, file, fn] of optional) {
   if (!existsSync(new URL(file, import.meta.url))) continue;

@@ -168,3 +168,83 @@ export function parseAlarmAck(site: string, key: Buffer, payload: Buffer | strin
   if (!timingSafeEqual(expected, Buffer.from(m.mac, 'hex'))) return { ok: false, why: 'bad_mac' };
   return { ok: true, value: { v: 1, ...value, mac: m.mac } };
 }
+
+/** JSON Schemas of the fleet payloads, as docs/mqtt-schemas/fleet-v1-*.schema.json (a test keeps them equal). */
+const figureRowSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['door', 'mode', 'outcome', 'reason', 'category', 'age_band', 'count'],
+  properties: {
+    door: { type: 'string', pattern: '^[\\w:.-]{1,64}$' },
+    mode: { type: 'string', pattern: '^[\\w:.-]{1,64}$' },
+    outcome: { enum: ['granted', 'denied'] },
+    reason: { type: 'string', pattern: '^[\\w:.-]{1,64}$' },
+    category: { type: 'string', maxLength: 64 },
+    age_band: { type: 'string', maxLength: 64 },
+    count: { type: 'integer', minimum: 0 },
+  },
+} as const;
+
+export const fleetFiguresSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'urn:dorvakt:mqtt:fleet:v1:figures',
+  type: 'object',
+  additionalProperties: false,
+  required: ['v', 'id', 'day', 'hour', 'made_at', 'rows'],
+  properties: {
+    v: { const: 1 },
+    id: { type: 'string', pattern: '^[0-9a-f]{1,32}-\\d{1,15}$' },
+    day: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' },
+    hour: { type: 'integer', minimum: 0, maximum: 23 },
+    made_at: { type: 'integer', minimum: 0 },
+    rows: { type: 'array', maxItems: 10000, items: figureRowSchema },
+  },
+} as const;
+
+export const fleetAckSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'urn:dorvakt:mqtt:fleet:v1:ack',
+  type: 'object',
+  additionalProperties: false,
+  required: ['v', 'id'],
+  properties: { v: { const: 1 }, id: { type: 'string', maxLength: 48 } },
+} as const;
+
+export const fleetHealthSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'urn:dorvakt:mqtt:fleet:v1:health',
+  type: 'object',
+  additionalProperties: false,
+  required: ['v', 'ts', 'pending_figures', 'oldest_identified', 'identified_days', 'retention_ok'],
+  properties: {
+    v: { const: 1 },
+    ts: { type: 'string' },
+    pending_figures: { type: 'integer', minimum: 0 },
+    oldest_identified: { type: ['integer', 'null'] },
+    identified_days: { type: 'integer', minimum: 1 },
+    retention_ok: { type: 'boolean' },
+  },
+} as const;
+
+export const fleetAlarmAckSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'urn:dorvakt:mqtt:fleet:v1:alarm-ack',
+  type: 'object',
+  additionalProperties: false,
+  required: ['v', 'alarm', 'scope', 'by', 'at', 'mac'],
+  properties: {
+    v: { const: 1 },
+    alarm: { type: 'string', pattern: '^[\\w:.-]{1,64}$' },
+    scope: { type: ['string', 'null'], maxLength: 128 },
+    by: { type: 'string', minLength: 1, maxLength: 64 },
+    at: { type: 'integer' },
+    mac: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+  },
+} as const;
+
+export const FLEET_SCHEMAS = {
+  'fleet-v1-figures': fleetFiguresSchema,
+  'fleet-v1-ack': fleetAckSchema,
+  'fleet-v1-health': fleetHealthSchema,
+  'fleet-v1-alarm-ack': fleetAlarmAckSchema,
+} as const;

@@ -192,15 +192,15 @@ function addEntries(db: Db, times: number[], door = 'front'): void {
     `INSERT INTO entries (ts, door, mode, outcome, reason, card_hash, category, age_band, source)
      VALUES (?, ?, 'staffless', ?, ?, ?, 'V', '18-66', 'local')`,
   );
-  times.forEach((ts, i) =>
+  times.forEach((ts, i) => {
     insert.run(
       ts,
       door,
       i % 5 === 0 ? 'denied' : 'granted',
       i % 5 === 0 ? 'no_consent' : 'allow',
       `hash-${i % 7}`,
-    ),
-  );
+    );
+  });
 }
 
 /** What the branch counts, every hour and row, as `day hour door mode outcome reason category age_band` → n. */
