@@ -4,7 +4,7 @@
  * acknowledges their id, so a bridge down for a week loses nothing, and the centre's dedupe by id counts
  * nothing twice. Work per call is bounded (`batch` messages, a window of days), so it never runs long.
  */
-import type { FleetFigures } from '../contract/fleet.ts';
+import type { FigureRow, FleetFigures } from '../contract/fleet.ts';
 import type { Db } from '../store/db.ts';
 import { addDays, DAY_MS, localDate } from '../time/zone.ts';
 import { digestRows, hourKey, readHours } from './figures.ts';
@@ -22,6 +22,9 @@ export interface FiguresOutboxOptions {
   /** Acknowledged rows are deleted after this long (their ids are never reused). */
   keepAckedDays: number;
 }
+
+/** Hours queued per write transaction. */
+const HOURS_PER_TRANSACTION = 24;
 
 interface DueRow {
   id: number;
@@ -104,6 +107,17 @@ export class FiguresOutbox {
       changed.push({ day, hour: Number(hour), rows: [], digest: emptyDigest });
     }
     if (changed.length === 0) return 0;
+    // Short transactions: a door commit that meets one waits for it (the worker's rule, see worker/main.ts).
+    for (let i = 0; i < changed.length; i += HOURS_PER_TRANSACTION)
+      this.queue(changed.slice(i, i + HOURS_PER_TRANSACTION), now);
+    return changed.length;
+  }
+
+  private queue(
+    changed: { day: string; hour: number; rows: FigureRow[]; digest: string }[],
+    now: number,
+  ): void {
+    const { db } = this.o;
     db.transaction(() => {
       const insert = db.prepare(
         "INSERT INTO fleet_outbox (day, hour, payload, made_at, next_try_at) VALUES (?, ?, '', ?, ?)",
@@ -132,7 +146,6 @@ export class FiguresOutbox {
         remember.run(h.day, h.hour, h.digest, id);
       }
     })();
-    return changed.length;
   }
 
   private prune(now: number): void {

@@ -1,4 +1,5 @@
 /** The centre's bookkeeping without a broker: contact, site_offline, refusals (real SQLite, injected clock). */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseFleetConfig } from '../../src/fleet/central-config.ts';
@@ -122,5 +123,13 @@ describe('fleet centre', () => {
     expect(f.db.prepare("SELECT actor, action FROM audit WHERE action = 'alarm.acknowledge'").all()).toEqual([
       { actor: 'ola', action: 'alarm.acknowledge' },
     ]);
+  });
+
+  it('reads the shipped example config, and refuses a site named fleet or listed twice', () => {
+    const example = parseFleetConfig(readFileSync('config/fleet.example.yaml', 'utf8'), 'fleet.example.yaml');
+    expect(example.sites.map((s) => s.id)).toEqual(['hovedbiblioteket', 'filial-nord']);
+    expect(example.offline_after_minutes).toBe(15);
+    expect(() => parseFleetConfig('sites: [{ id: fleet }]', 'f.yaml')).toThrow(/sites/);
+    expect(() => parseFleetConfig('sites: [{ id: a }, { id: a }]', 'f.yaml')).toThrow(/listed twice/);
   });
 });
