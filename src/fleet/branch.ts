@@ -81,7 +81,16 @@ export class BranchFleet {
       ...this.o.mqttOptions,
     });
     this.client = client;
-    client.on('error', (error) => this.o.log.warn({ err: error.message }, 'fleet link: broker error'));
+    // Once per outage, not at every reconnect attempt.
+    let quiet = false;
+    client.on('connect', () => {
+      quiet = false;
+    });
+    client.on('error', (error) => {
+      if (quiet) return;
+      quiet = true;
+      this.o.log.warn({ err: error.message }, 'fleet link: broker error; retrying');
+    });
     client.on('connect', () => {
       client.subscribe(
         [ackTopic(this.o.site), alarmAckTopic(this.o.site), bridgeTopic(this.o.base)],

@@ -61,7 +61,16 @@ export class FleetCentre {
       ...this.o.mqttOptions,
     });
     this.client = client;
-    client.on('error', (error) => this.o.log.warn({ err: error.message }, 'fleet centre: broker error'));
+    // Once per outage, not at every reconnect attempt.
+    let quiet = false;
+    client.on('connect', () => {
+      quiet = false;
+    });
+    client.on('error', (error) => {
+      if (quiet) return;
+      quiet = true;
+      this.o.log.warn({ err: error.message }, 'fleet centre: broker error; retrying');
+    });
     client.on('connect', () => client.subscribe(SUBSCRIPTIONS, { qos: 1 }));
     client.on('message', (topic, payload, packet) => {
       try {
