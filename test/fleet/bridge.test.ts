@@ -489,6 +489,38 @@ describe('figures over the bridges', () => {
   });
 });
 
+describe('the central ACL', () => {
+  it("lets a site's certificate write only its own topics, and never the centre's", async () => {
+    const watcher = await connectAsync(`mqtt://127.0.0.1:${central.localPort}`, {
+      username: 'fleet',
+      password: FLEET_PASSWORD,
+    });
+    const got: string[] = [];
+    watcher.on('message', (topic) => got.push(topic));
+    await watcher.subscribeAsync(
+      ['dorvakt/north/acl-probe', 'dorvakt/south/acl-probe', 'dorvakt/fleet/site/south/ack'],
+      { qos: 1 },
+    );
+    const asNorth = await connectAsync(`mqtts://127.0.0.1:${central.bridgePort}`, {
+      ca: readFileSync(join(pki, 'ca.pem')),
+      cert: readFileSync(join(pki, 'north.pem')),
+      key: readFileSync(join(pki, 'north.key')),
+      protocolVersion: 4,
+    });
+    for (const topic of [
+      'dorvakt/south/acl-probe',
+      'dorvakt/fleet/site/south/ack',
+      'dorvakt/north/acl-probe',
+    ])
+      await asNorth.publishAsync(topic, '{}', { qos: 1 });
+    // The last one is allowed: once it is here, the two before it (same connection, in order) were dropped.
+    await waitFor(() => got.includes('dorvakt/north/acl-probe'), 5000, 'the allowed message');
+    expect(got).toEqual(['dorvakt/north/acl-probe']);
+    await asNorth.endAsync();
+    await watcher.endAsync();
+  });
+});
+
 describe('site_offline', () => {
   it('is raised for a silent site only, and cleared when it speaks again', async () => {
     skewMs = 20 * 60_000;
