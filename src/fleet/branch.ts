@@ -11,6 +11,7 @@ import {
   ackTopic,
   alarmAckTopic,
   bridgeTopic,
+  type FleetAlarmAck,
   type FleetHealth,
   figuresTopic,
   healthTopic,
@@ -22,6 +23,10 @@ import type { Db } from '../store/db.ts';
 import { DAY_MS } from '../time/zone.ts';
 import type { FleetBranchConfig } from './config.ts';
 import { FiguresOutbox } from './outbox.ts';
+
+/** How often, and how far apart, an acknowledgement that matched no alarm is tried again. */
+const ALARM_ACK_RETRIES = 5;
+const ALARM_ACK_RETRY_MS = 1000;
 
 export interface BranchAlarms {
   unresolved(): ActiveAlarm[];
@@ -56,6 +61,7 @@ export class BranchFleet {
   readonly counters: BranchFleetCounters = { sent: 0, acked: 0, alarmAcks: 0, refused: {} };
   private client: MqttClient | undefined;
   private timers: NodeJS.Timeout[] = [];
+  private readonly retries = new Set<NodeJS.Timeout>();
   private readonly nowMs: () => number;
   private lastHealth = '';
 
@@ -122,6 +128,8 @@ export class BranchFleet {
   async stop(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
+    for (const timer of this.retries) clearTimeout(timer);
+    this.retries.clear();
     await this.client?.endAsync();
   }
 
@@ -176,7 +184,14 @@ export class BranchFleet {
       this.refuse(parsed.why);
       return;
     }
-    const ack = parsed.value;
+    await this.applyAlarmAck(parsed.value, ALARM_ACK_RETRIES);
+  }
+
+  /**
+   * Acknowledges the matching alarms. None yet: this process may not have heard of the alarm (the worker
+   * mirrors the door process's list), so it looks again a few times before giving up.
+   */
+  private async applyAlarmAck(ack: FleetAlarmAck, triesLeft: number): Promise<void> {
     // Only alarms raised before the central acknowledgement: a late or replayed one never covers a newer alarm.
     const targets = this.o.alarms
       .unresolved()
@@ -184,6 +199,15 @@ export class BranchFleet {
         (a) =>
           a.code === ack.alarm && a.door === (ack.scope ?? '') && a.ackedAt === null && a.raisedAt <= ack.at,
       );
+    if (targets.length === 0 && triesLeft > 0) {
+      const timer = setTimeout(() => {
+        this.retries.delete(timer);
+        void this.applyAlarmAck(ack, triesLeft - 1);
+      }, ALARM_ACK_RETRY_MS);
+      timer.unref();
+      this.retries.add(timer);
+      return;
+    }
     const actor = `fleet:${ack.by}`;
     for (const alarm of targets) {
       if (!(await this.o.alarms.acknowledge(alarm.id, actor))) continue;

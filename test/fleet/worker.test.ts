@@ -79,7 +79,7 @@ log: { level: silent }
 `);
     service = await startService({ config, log: createLogger('silent') });
     const { app } = service;
-    await waitFor(() => new Set(figures.map((f) => f.hour)).size >= 5, 20_000, 'five hours of figures');
+    await waitFor(() => new Set(figures.map((f) => f.hour)).size >= 5, 30_000, 'five hours of figures');
     expect(figures.every((f) => f.rows.every((r) => r.count === 1 && r.door === 'front'))).toBe(true);
     await waitFor(
       () => app.db.prepare('SELECT COUNT(*) FROM fleet_outbox WHERE acked_at IS NULL').pluck().get() === 0,
@@ -98,7 +98,7 @@ log: { level: silent }
     );
     const acked = await waitFor(
       () => app.alarms.unresolved().find((a) => a.code === 'door_forced' && a.ackedAt !== null),
-      10_000,
+      20_000,
       'the acknowledgement in the door process',
     );
     expect(acked.ackedBy).toBe('fleet:ola');
