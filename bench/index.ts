@@ -46,6 +46,7 @@ const optional: [string, string, string][] = [
   ['block list, passes and emergency mode: reads per swipe', './local-access.ts', 'benchLocalAccess'],
   ['Wiegand: gpiomon lines → frames (split, parse, decode)', './wiegand.ts', 'benchWiegand'],
   ['occupancy: beam input maximum passage rate', './occupancy.ts', 'benchBeamRate'],
+  ['fleet: FLEET_SITES (200) branches × 2 doors into one centre', './fleet.ts', 'benchFleet'],
 ];
 for (const [title, file, fn] of optional) {
   if (!existsSync(new URL(file, import.meta.url))) continue;

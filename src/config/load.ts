@@ -406,6 +406,7 @@ export function secretRefs(config: DorvaktConfig): { key: string; ref: SecretRef
   const refs: { key: string; ref: SecretRef | undefined }[] = [
     { key: 'secrets.card_hmac_key', ref: config.secrets?.card_hmac_key },
     { key: 'mqtt.password', ref: config.mqtt?.password },
+    { key: 'fleet.key', ref: config.fleet?.key },
     ...(config.nvr?.auth?.keys ?? []).map((k, i) => ({ key: `nvr.auth.keys.${i}.secret`, ref: k.secret })),
     { key: 'ils.password', ref: config.ils?.password },
     { key: 'ils.terminal_password', ref: config.ils?.terminal_password },

@@ -1,6 +1,7 @@
 import { doorHardwareSchema } from '../door/config.ts';
 import { fleetRulesProperties } from '../fleet-rules/config.ts';
 import { homeAssistantSchema } from '../homeassistant/config.ts';
+import { fleetBranchSchema } from '../fleet/config.ts';
 import { ilsSchema } from '../ils/config.ts';
 import { nvrSchema } from '../nvr/config.ts';
 import { occupancySchema } from '../occupancy/config.ts';
@@ -149,12 +150,11 @@ export const configSchema = {
     },
     nvr: { ...nvrSchema, default: {} },
     homeassistant: homeAssistantSchema,
+    // One section, two owners: figures to the centre (src/fleet), the centre's signed rules (src/fleet-rules).
     fleet: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      description: 'This branch in a fleet of branches (docs/fleet-rules.md).',
-      properties: { ...fleetRulesProperties },
+      ...fleetBranchSchema,
+      description: "This branch in a fleet: figures to the centre (docs/fleet.md), the centre's signed rules (docs/fleet-rules.md).",
+      properties: { ...fleetBranchSchema.properties, ...fleetRulesProperties },
     },
     states: statesSchema,
     occupancy: occupancySchema,

@@ -1,6 +1,7 @@
 import type { DoorHardwareConfig } from '../door/config.ts';
 import type { FleetRulesConfig } from '../fleet-rules/config.ts';
 import type { HomeAssistantConfig } from '../homeassistant/config.ts';
+import type { FleetBranchConfig } from '../fleet/config.ts';
 import type { IlsConfig } from '../ils/config.ts';
 import type { NvrConfig } from '../nvr/config.ts';
 import type { OccupancyConfig } from '../occupancy/config.ts';
@@ -71,8 +72,8 @@ export interface DorvaktConfig {
   nvr: NvrConfig;
   /** MQTT discovery for Home Assistant (docs/homeassistant.md). */
   homeassistant: HomeAssistantConfig;
-  /** This branch in a fleet (docs/fleet-rules.md). */
-  fleet: FleetRulesConfig;
+  /** This branch in a fleet: figures to the centre (docs/fleet.md), the centre's signed rules (docs/fleet-rules.md). */
+  fleet: FleetBranchConfig & FleetRulesConfig;
   /** The site's states and the outputs and announcements they drive (docs/states.md). */
   states: StatesConfig;
   /** People counters, the closing sweep and tailgating (docs/occupancy.md); absent in configs built in code. */

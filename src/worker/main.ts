@@ -51,6 +51,7 @@ async function run(init: Extract<ToWorker, { t: 'init' }>): Promise<void> {
 
   let retention: ReturnType<typeof startRetentionJobs> | undefined;
   let web: OptionalPart<{ app: import('fastify').FastifyInstance; url: string }> | undefined;
+  let fleet: OptionalPart<import('../fleet/branch.ts').BranchFleet> | undefined;
   let checkpoint: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -58,6 +59,7 @@ async function run(init: Extract<ToWorker, { t: 'init' }>): Promise<void> {
       clearInterval(checkpoint);
       link.failAll('the worker is stopping');
       await retention?.stop();
+      await fleet?.end();
       await web?.end();
       db.close();
       process.exit(0);
@@ -135,6 +137,40 @@ async function run(init: Extract<ToWorker, { t: 'init' }>): Promise<void> {
       })
     : undefined;
   await web?.begin();
+  // Figures to the fleet centre and its alarm acknowledgements: here, never in the door process.
+  fleet = config.fleet.enabled
+    ? new OptionalPart({
+        name: 'fleet',
+        start: async () => {
+          const { BranchFleet } = await import('../fleet/branch.ts');
+          const { mqttTls } = await import('../events/mqtt-tls.ts');
+          const tls = mqttTls(config.mqtt.tls);
+          const branch = new BranchFleet({
+            db,
+            site: config.site.id,
+            base: config.mqtt.base_topic ?? `dorvakt/${config.site.id}`,
+            timezone: config.site.timezone,
+            identifiedDays: config.entries.identified_days,
+            config: config.fleet,
+            mqttUrl: config.mqtt.url,
+            mqttOptions: {
+              ...(config.mqtt.username ? { username: config.mqtt.username } : {}),
+              ...(config.mqtt.password ? { password: readSecret(config.mqtt.password) } : {}),
+              ...(tls ?? {}),
+            },
+            key: config.fleet.key ? Buffer.from(readSecret(config.fleet.key), 'utf8') : null,
+            alarms: new RemoteAlarms(link),
+            log: log.child({ mod: 'fleet' }),
+          });
+          branch.start();
+          return branch;
+        },
+        stop: (branch) => branch.stop(),
+        alarms,
+        log,
+      })
+    : undefined;
+  await fleet?.begin();
   checkpoint = setInterval(() => {
     try {
       db.pragma('wal_checkpoint(PASSIVE)');

@@ -9,7 +9,7 @@ import { tempDir } from '../helpers/tmp.ts';
  * exist: the units name /usr/bin/node (Debian's nodejs); where node lives elsewhere the copy under
  * test points at this node instead, and nothing else is rewritten.
  */
-const UNITS = ['dorvakt.service', 'dorvakt-nvr-agent.service'];
+const UNITS = ['dorvakt.service', 'dorvakt-nvr-agent.service', 'dorvakt-fleet.service'];
 /**
  * systemd rates exposure 0 (locked down) … 10 (unprotected). With everything this service can use
  * the score is about 1.5; what is left is inherent to the job: network (MQTT, SIP2, dashboard), the
@@ -73,7 +73,7 @@ describe.each(UNITS)('systemd/%s', (unit) => {
     }
     expect(text).toMatch(/^WatchdogSec=\d+s$/m);
     expect(text).toMatch(
-      /^ExecStart=\/usr\/bin\/node (--[\w-]+=\d+ )*\/opt\/dorvakt\/dist\/\S+\.js --config \/etc\/dorvakt\/\S+\.yaml$/m,
+      /^ExecStart=\/usr\/bin\/node (--[\w-]+=\d+ )*\/opt\/dorvakt\/dist\/\S+\.js (fleet )?--config \/etc\/dorvakt\/\S+\.yaml$/m,
     );
   });
 });

@@ -1,0 +1,298 @@
+/**
+ * The fleet centre: reads every branch's topics from the central broker, stores figures once per id and
+ * acknowledges them after the commit, keeps door states, branch alarms, retention health and last contact,
+ * raises site_offline for a silent site, and sends central alarm acknowledgements down, signed per site.
+ */
+import { EventEmitter } from 'node:events';
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import { audit } from '../audit/audit.ts';
+import { ackTopic, alarmAckTopic, parseFigures, parseHealth, signAlarmAck } from '../contract/fleet.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Db } from '../store/db.ts';
+import type { FleetCentreConfig } from './central-config.ts';
+import { storeFigures } from './central-store.ts';
+
+export interface CentreChange {
+  site: string;
+  kind: 'contact' | 'door' | 'alarm' | 'event' | 'figures' | 'health';
+  /** For branch events: the event's own time (ISO), so a reader can measure the delay. */
+  ts?: string | undefined;
+}
+
+export interface CentreOptions {
+  config: FleetCentreConfig;
+  db: Db;
+  log: Logger;
+  /** Per site id: its fleet key (alarm acknowledgements to a site without one are not sent). */
+  keys: Map<string, Buffer>;
+  mqttOptions?: IClientOptions;
+  nowMs?: () => number;
+}
+
+const SUBSCRIPTIONS = ['dorvakt/+/status', 'dorvakt/+/door/+/state', 'dorvakt/+/event', 'dorvakt/+/fleet/+'];
+
+export class FleetCentre {
+  readonly changes = new EventEmitter();
+  readonly counters = { stored: 0, duplicates: 0, older: 0, refused: {} as Record<string, number> };
+  private client: MqttClient | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly sites: Set<string>;
+  private readonly nowMs: () => number;
+  private readonly startedAt: number;
+
+  constructor(private readonly o: CentreOptions) {
+    this.nowMs = o.nowMs ?? Date.now;
+    this.startedAt = this.nowMs();
+    this.sites = new Set(o.config.sites.map((s) => s.id));
+    this.changes.setMaxListeners(100);
+    const add = o.db.prepare('INSERT INTO centre_sites (site) VALUES (?) ON CONFLICT DO NOTHING');
+    for (const site of this.sites) add.run(site);
+  }
+
+  /** Connects with a persistent session, so the broker keeps QoS 1 messages while the centre restarts. */
+  start(): void {
+    const client = connect(this.o.config.mqtt.url, {
+      clientId: this.o.config.mqtt.client_id,
+      clean: false,
+      protocolVersion: 5,
+      properties: { sessionExpiryInterval: 7 * 24 * 3600 },
+      reconnectPeriod: 2000,
+      ...(this.o.config.mqtt.username ? { username: this.o.config.mqtt.username } : {}),
+      ...this.o.mqttOptions,
+    });
+    this.client = client;
+    // Once per outage, not at every reconnect attempt.
+    let quiet = false;
+    client.on('connect', () => {
+      quiet = false;
+    });
+    client.on('error', (error) => {
+      if (quiet) return;
+      quiet = true;
+      this.o.log.warn({ err: error.message }, 'fleet centre: broker error; retrying');
+    });
+    client.on('connect', () => client.subscribe(SUBSCRIPTIONS, { qos: 1 }));
+    client.on('message', (topic, payload, packet) => {
+      try {
+        this.handle(topic, payload, packet.retain);
+      } catch (error) {
+        this.o.log.error({ err: (error as Error).message, topic }, 'fleet centre: message not handled');
+      }
+    });
+    this.timer = setInterval(() => this.checkOffline(), this.o.config.check_seconds * 1000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.client?.endAsync();
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  private refuse(why: string): void {
+    this.counters.refused[why] = (this.counters.refused[why] ?? 0) + 1;
+  }
+
+  /** One message from the central broker. Exposed for tests that drive the centre without a broker. */
+  handle(topic: string, payload: Buffer, retained: boolean): void {
+    const parts = topic.split('/');
+    const site = parts[1] ?? '';
+    if (parts[0] !== 'dorvakt' || !this.sites.has(site)) {
+      this.refuse('unknown_site');
+      return;
+    }
+    const rest = parts.slice(2).join('/');
+    const now = this.nowMs();
+    // A retained message is old news (delivered at subscribe): it says nothing about the site being alive.
+    if (!retained) this.touch(site, now);
+    if (rest === 'status') {
+      this.o.db
+        .prepare('UPDATE centre_sites SET status = ? WHERE site = ?')
+        .run(payload.toString().slice(0, 16), site);
+    } else if (parts[2] === 'door' && parts[4] === 'state' && parts.length === 5) {
+      this.onDoorState(site, parts[3]!, payload, now);
+    } else if (rest === 'event') {
+      this.onEvent(site, payload, now);
+    } else if (rest === 'fleet/figures') {
+      this.onFigures(site, payload, now);
+    } else if (rest === 'fleet/health') {
+      const health = parseHealth(payload);
+      if (!health.ok) {
+        this.refuse(`health:${health.why}`);
+        return;
+      }
+      this.o.db
+        .prepare('UPDATE centre_sites SET health = ?, health_at = ? WHERE site = ?')
+        .run(JSON.stringify(health.value), now, site);
+      this.changes.emit('change', { site, kind: 'health' } satisfies CentreChange);
+    } else if (rest === 'fleet/bridge') {
+      this.o.db
+        .prepare('UPDATE centre_sites SET bridge_up = ? WHERE site = ?')
+        .run(payload.toString() === '1' ? 1 : 0, site);
+    }
+  }
+
+  private touch(site: string, now: number): void {
+    this.o.db.prepare('UPDATE centre_sites SET last_contact_at = ? WHERE site = ?').run(now, site);
+    const cleared = this.o.db
+      .prepare(
+        "UPDATE centre_alarms SET cleared_at = ? WHERE site = ? AND code = 'site_offline' AND origin = 'centre' AND cleared_at IS NULL",
+      )
+      .run(now, site).changes;
+    if (cleared) this.o.log.info({ site }, 'site back in contact');
+    this.changes.emit('change', { site, kind: 'contact' } satisfies CentreChange);
+  }
+
+  private onDoorState(site: string, door: string, payload: Buffer, now: number): void {
+    if (!/^[\w-]{1,64}$/.test(door)) {
+      this.refuse('door');
+      return;
+    }
+    let state: unknown;
+    try {
+      state = JSON.parse(payload.toString());
+    } catch {
+      this.refuse('door_state');
+      return;
+    }
+    if (typeof state !== 'object' || state === null) {
+      this.refuse('door_state');
+      return;
+    }
+    this.o.db
+      .prepare(
+        `INSERT INTO centre_doors (site, door, state, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (site, door) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+      )
+      .run(site, door, JSON.stringify(state), now);
+    this.changes.emit('change', { site, kind: 'door' } satisfies CentreChange);
+  }
+
+  private onEvent(site: string, payload: Buffer, now: number): void {
+    let event: Record<string, unknown>;
+    try {
+      event = JSON.parse(payload.toString()) as Record<string, unknown>;
+    } catch {
+      this.refuse('event');
+      return;
+    }
+    if (typeof event !== 'object' || event === null) {
+      this.refuse('event');
+      return;
+    }
+    const ts = typeof event.ts === 'string' ? event.ts : undefined;
+    if (event.type === 'alarm' && typeof event.alarm === 'string' && /^[a-z_]{1,64}$/.test(event.alarm)) {
+      const scope = typeof event.scope === 'string' ? event.scope.slice(0, 128) : '';
+      const detail = typeof event.detail === 'string' ? event.detail.slice(0, 300) : null;
+      if (event.state === 'raised') this.raise(site, event.alarm, scope, detail, 'branch', now);
+      else if (event.state === 'cleared') this.clear(site, event.alarm, scope, 'branch', now);
+      this.changes.emit('change', { site, kind: 'alarm', ts } satisfies CentreChange);
+      return;
+    }
+    this.changes.emit('change', { site, kind: 'event', ts } satisfies CentreChange);
+  }
+
+  private onFigures(site: string, payload: Buffer, now: number): void {
+    const figures = parseFigures(payload);
+    if (!figures.ok) {
+      this.refuse(`figures:${figures.why}`);
+      return;
+    }
+    const result = storeFigures(this.o.db, site, figures.value, now);
+    if (result === 'duplicate') this.counters.duplicates++;
+    else if (result === 'older') this.counters.older++;
+    else this.counters.stored++;
+    // After the commit, and again for a duplicate: the branch resends until an acknowledgement reaches it.
+    this.client?.publish(ackTopic(site), JSON.stringify({ v: 1, id: figures.value.id }), { qos: 1 });
+    if (result === 'stored') this.changes.emit('change', { site, kind: 'figures' } satisfies CentreChange);
+  }
+
+  private raise(
+    site: string,
+    code: string,
+    scope: string,
+    detail: string | null,
+    origin: 'branch' | 'centre',
+    now: number,
+  ): boolean {
+    return (
+      this.o.db
+        .prepare(
+          `INSERT OR IGNORE INTO centre_alarms (site, code, scope, detail, origin, raised_at) VALUES (?, ?, ?, ?, ?, ?)`,
+        )
+        .run(site, code, scope, detail, origin, now).changes === 1
+    );
+  }
+
+  private clear(site: string, code: string, scope: string, origin: 'branch' | 'centre', now: number): void {
+    this.o.db
+      .prepare(
+        'UPDATE centre_alarms SET cleared_at = ? WHERE site = ? AND code = ? AND scope = ? AND origin = ? AND cleared_at IS NULL',
+      )
+      .run(now, site, code, scope, origin);
+  }
+
+  /** Raises site_offline for every configured site silent for offline_after_minutes (since start at most). */
+  checkOffline(): string[] {
+    const now = this.nowMs();
+    const limit = this.o.config.offline_after_minutes * 60_000;
+    const raised: string[] = [];
+    const rows = this.o.db.prepare('SELECT site, last_contact_at FROM centre_sites').all() as {
+      site: string;
+      last_contact_at: number | null;
+    }[];
+    for (const { site, last_contact_at } of rows) {
+      if (!this.sites.has(site)) continue;
+      const last = last_contact_at ?? this.startedAt;
+      if (now - last < limit) continue;
+      const detail =
+        last_contact_at === null ? 'never heard from' : `last message ${new Date(last).toISOString()}`;
+      if (this.raise(site, 'site_offline', '', detail, 'centre', now)) {
+        this.o.log.warn({ site }, 'site offline');
+        raised.push(site);
+        this.changes.emit('change', { site, kind: 'alarm' } satisfies CentreChange);
+      }
+    }
+    return raised;
+  }
+
+  /**
+   * A central user acknowledges an alarm: recorded and audited here; a branch alarm's acknowledgement goes
+   * down to the branch (QoS 1, signed with the site's key), which acknowledges it there and audits it.
+   */
+  acknowledgeAlarm(id: number, user: string): boolean {
+    const now = this.nowMs();
+    const alarm = this.o.db.prepare('SELECT * FROM centre_alarms WHERE id = ?').get(id) as
+      | { id: number; site: string; code: string; scope: string; origin: string; acked_at: number | null }
+      | undefined;
+    if (!alarm || alarm.acked_at !== null) return false;
+    this.o.db
+      .prepare('UPDATE centre_alarms SET acked_at = ?, acked_by = ? WHERE id = ? AND acked_at IS NULL')
+      .run(now, user, id);
+    audit(this.o.db, {
+      actor: user,
+      action: 'alarm.acknowledge',
+      subject: `${alarm.site}:${alarm.code}${alarm.scope ? `:${alarm.scope}` : ''}`,
+      detail: { alarm_id: id, origin: alarm.origin },
+    });
+    const key = this.o.keys.get(alarm.site);
+    if (alarm.origin === 'branch') {
+      if (!key)
+        this.o.log.warn({ site: alarm.site }, 'no fleet key for the site: acknowledgement stays central');
+      else {
+        const message = signAlarmAck(alarm.site, key, {
+          alarm: alarm.code,
+          scope: alarm.scope === '' ? null : alarm.scope,
+          by: user,
+          at: now,
+        });
+        this.client?.publish(alarmAckTopic(alarm.site), JSON.stringify(message), { qos: 1 });
+      }
+    }
+    this.changes.emit('change', { site: alarm.site, kind: 'alarm' } satisfies CentreChange);
+    return true;
+  }
+}
