@@ -153,7 +153,8 @@ export const configSchema = {
     // One section, two owners: figures to the centre (src/fleet), the centre's signed rules (src/fleet-rules).
     fleet: {
       ...fleetBranchSchema,
-      description: "This branch in a fleet: figures to the centre (docs/fleet.md), the centre's signed rules (docs/fleet-rules.md).",
+      description:
+        "This branch in a fleet: figures to the centre (docs/fleet.md), the centre's signed rules (docs/fleet-rules.md).",
       properties: { ...fleetBranchSchema.properties, ...fleetRulesProperties },
     },
     states: statesSchema,
