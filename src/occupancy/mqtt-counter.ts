@@ -64,7 +64,15 @@ export class MqttCounters {
     duplicate: 0,
   };
 
-  constructor(private readonly options: MqttCountersOptions) {}
+  /** Settles with the first subscription's answer (true: the broker took it); counts sent before it are lost. */
+  readonly subscribed: Promise<boolean>;
+  private settleSubscribed: (ok: boolean) => void = () => undefined;
+
+  constructor(private readonly options: MqttCountersOptions) {
+    this.subscribed = new Promise((resolve) => {
+      this.settleSubscribed = resolve;
+    });
+  }
 
   start(): void {
     const { client } = this.options;
@@ -84,6 +92,7 @@ export class MqttCounters {
   private readonly subscribe = (): void => {
     this.options.client.subscribe([...this.options.topics.keys()], { qos: 1 }, (error) => {
       if (error) this.options.log.error({ err: error.message }, 'counter topics not subscribed');
+      this.settleSubscribed(!error);
     });
   };
 

@@ -220,6 +220,22 @@ const table: [string, DecisionInput, Reason][] = [
     input({ emergency: 'everybody' }, { blocked: true }),
     'blocked',
   ],
+  // Found by mutation testing (docs/mutation.md): each reason below was reached only through another path.
+  [
+    'emergency everybody refuses a card the library reports lost',
+    input({ emergency: 'everybody' }, { cardLost: true }),
+    'card_lost',
+  ],
+  [
+    'emergency everybody refuses a card the library reports expired',
+    input({ emergency: 'everybody' }, { expired: true }),
+    'card_expired',
+  ],
+  [
+    'a pass whose holder withdrew the open-library agreement',
+    input({ pass: pass(), consent: { agreement: 'withdrawn', camera: 'signed', agreementVersion: null } }),
+    'consent_withdrawn',
+  ],
 ];
 
 describe('decide', () => {

@@ -16,6 +16,8 @@ import { EntryStore } from '../../src/store/entries.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { EmergencyModes } from '../../src/emergency/modes.ts';
 import { LocalAccessLookup } from '../../src/local-access/facts.ts';
+import { LocalBlocks } from '../../src/local-access/blocks.ts';
+import { LocalPasses } from '../../src/local-access/passes.ts';
 
 const DAY = 86_400_000;
 const log = createLogger('silent');
@@ -123,6 +125,52 @@ describe('the swipe path', () => {
     expect(live.asked).toBe(0);
     db.exec('DELETE FROM pin_failures');
     expect((await g.handle(door(), { card: CARD })).decision.reason).toBe('allow');
+    expect(live.asked).toBe(1);
+  });
+
+  it('does not ask the library system about a card the site decides alone: blocked, a pass, an emergency mode', async () => {
+    const live = liveSource();
+    const g = gate(live.source);
+    const swipe = async (card: string) => (await g.handle(door(), { card })).decision.reason;
+    new LocalBlocks(db, ['main']).add(
+      {
+        cardHash: hash('7000000001'),
+        cardHint: '…',
+        note: 'banned',
+        doors: null,
+        expiresAt: clock.now + DAY,
+      },
+      'test',
+      clock.now,
+    );
+    expect(await swipe('7000000001')).toBe('blocked_locally');
+    expect(live.asked).toBe(0);
+    new LocalPasses(db, ['main']).add(
+      {
+        cardHash: hash('7000000002'),
+        cardHint: '…',
+        kind: 'cleaner',
+        note: 'evening cleaning',
+        doors: ['main'],
+        hours: 'Mo-Su 00:00-24:00',
+        cameraConsent: 'not_required',
+        expiresAt: clock.now + DAY,
+      },
+      'test',
+      clock.now,
+    );
+    expect(await swipe('7000000002')).toBe('allow_pass');
+    expect(live.asked).toBe(0);
+    const modes = new EmergencyModes(db);
+    modes.set({ mode: 'everybody', until: clock.now + 3_600_000, reason: 'shelter' }, 'anne', clock.now);
+    expect(await swipe('7000000003')).toBe('allow_emergency');
+    expect(live.asked).toBe(0);
+    modes.set({ mode: 'nobody', until: clock.now + 3_600_000, reason: 'water leak' }, 'anne', clock.now);
+    expect(await swipe(CARD)).toBe('emergency_closed');
+    expect(live.asked).toBe(0);
+    // Control: the same gate asks for an ordinary card once the mode has ended.
+    modes.end('anne', 'dry again', clock.now);
+    expect(await swipe(CARD)).toBe('allow');
     expect(live.asked).toBe(1);
   });
 

@@ -33,7 +33,7 @@ describe('dorvakt check-config', () => {
         '    schedule: {}',
         '    reader:',
         '      path: /dev/x',
-        '      profile: wiegand',
+        '      profile: magstripe',
         '',
       ].join('\n'),
     );
@@ -41,7 +41,7 @@ describe('dorvakt check-config', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(`${file}:2: site.id: must match pattern`);
     expect(result.stderr).toContain(
-      `${file}:10: doors.0.reader.profile: must be one of "line", "stx-etx", "keypad"`,
+      `${file}:10: doors.0.reader.profile: must be one of "line", "stx-etx", "keypad", "osdp", "wiegand"`,
     );
     dir.cleanup();
   });

@@ -129,7 +129,9 @@ log: { level: silent }
       Object.keys((JSON.parse(configs(door).at(-1)!.payload) as { components: object }).components);
     expect(components('front')).toContain('occupancy');
     expect(components('back')).not.toContain('occupancy');
-    await waitFor(() => app!.occupancy !== undefined, 10_000, 'the occupancy part');
+    await waitFor(() => app!.occupancy?.counters !== undefined, 10_000, 'the occupancy part');
+    // A count published before the broker has the counter's subscription would be lost.
+    expect(await app!.occupancy!.counters!.subscribed).toBe(true);
     const insides = () => seen.filter((m) => m.topic === `${BASE}/door/front/occupancy`);
     await ha.publishAsync(`${BASE}/counter/front`, JSON.stringify({ in: 2, out: 0 }), { qos: 1 });
     await waitFor(() => insides().some((m) => JSON.parse(m.payload).inside === 2), 10_000, 'inside now');
