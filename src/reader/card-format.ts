@@ -5,7 +5,7 @@
  * a decimal form of part of it. There is no standard, so the form is chosen per reader
  * (`reader.card_format`, docs in hardware/readers.md). Pure functions; nothing here logs.
  */
-import type { ReaderProfile } from './config.ts';
+import type { ReaderProfile } from './profile.ts';
 
 export type CardFormat =
   /** What the reader delivers, unchanged (Wiegand: the data bits as upper-case hex). */

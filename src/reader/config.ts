@@ -1,5 +1,6 @@
 /** Config section: one door's card reader. Owned by src/reader. Defaults live in the schema below. */
 import { CARD_FORMATS, type CardFormat } from './card-format.ts';
+import type { ReaderProfile } from './profile.ts';
 import { type OsdpConfig, osdpSchema } from './osdp/config.ts';
 import { type WiegandConfig, wiegandSchema } from './wiegand/config.ts';
 
@@ -10,7 +11,7 @@ import { type WiegandConfig, wiegandSchema } from './wiegand/config.ts';
  * `osdp` = a reader on an OSDP (RS-485) bus, settings in `osdp` (docs/osdp.md);
  * `wiegand` = DATA0/DATA1 on two GPIO lines of the chip at `path`, settings in `wiegand` (hardware/wiegand.md).
  */
-export type ReaderProfile = 'line' | 'stx-etx' | 'keypad' | 'osdp' | 'wiegand';
+export type { ReaderProfile } from './profile.ts';
 /** The profiles read by a byte-stream frame parser (src/reader/frames.ts). */
 export type FrameProfile = Exclude<ReaderProfile, 'osdp' | 'wiegand'>;
 
