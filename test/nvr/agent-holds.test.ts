@@ -458,6 +458,47 @@ describe('holds', () => {
     expect(r.lines.some((l) => l.msg === 'export holds lapsed (hold_max_days)')).toBe(true);
   });
 
+  it('a hold lives exactly hold_max_days: held at the instant it lapses, gone a second later', async () => {
+    const r = await rig({ hold_max_days: 30 });
+    const t = r.clock.now - 2 * DAY;
+    writeSegment(r.root, frigatePath('door', t));
+    await r.exportReq({ from: new Date(t - 1000).toISOString(), to: new Date(t + 1000).toISOString() });
+    const requested = r.clock.now;
+    r.clock.now = requested + 30 * DAY;
+    expect(await r.agent.ownPurge()).toMatchObject({ deleted: 0, held: 1 });
+    r.clock.now = requested + 30 * DAY + 1000;
+    expect(await r.agent.ownPurge()).toMatchObject({ deleted: 1, held: 0 });
+  });
+
+  it('an older purge request never replaces the newer hold list (the newest ts wins, whatever arrives last)', async () => {
+    const r = await rig();
+    const t = r.clock.now - 8 * DAY;
+    writeSegment(r.root, frigatePath('hall', t));
+    const held = {
+      from: new Date(t - 1000).toISOString(),
+      to: new Date(t + 1000).toISOString(),
+      cameras: [],
+    };
+    const newer = new Date(r.clock.now).toISOString();
+    expect(
+      await r.purge({ ts: newer, before: new Date(r.clock.now - 9 * DAY).toISOString(), holds: [held] }),
+    ).toMatchObject({ ok: true, deleted: 0 });
+    // Sent earlier, delivered late: its list (no holds) is older than the one the agent has.
+    const older = new Date(r.clock.now - 60_000).toISOString();
+    expect(await r.purge({ ts: older, holds: [] })).toMatchObject({ ok: true, deleted: 0 });
+    expect(await r.agent.ownPurge()).toMatchObject({ deleted: 0, held: 1 });
+    expect(listFiles(r.root)).toEqual([frigatePath('hall', t)]);
+  });
+
+  it('own purge touches only the configured cameras (cameras: [] would be every camera)', async () => {
+    const r = await rig({ cameras: ['door'] });
+    const t = r.clock.now - 8 * DAY;
+    writeSegment(r.root, frigatePath('door', t));
+    writeSegment(r.root, frigatePath('garage', t));
+    expect(await r.agent.ownPurge()).toMatchObject({ deleted: 1 });
+    expect(listFiles(r.root)).toEqual([frigatePath('garage', t)]);
+  });
+
   it('refuses a purge request with a hold wider than max_window_hours, or from the future: nothing deleted, nothing learned', async () => {
     const r = await rig();
     const old = r.clock.now - 9 * DAY;
@@ -487,6 +528,14 @@ describe('holds', () => {
     expect(result).toMatchObject({ deleted: 1, oldest: younger });
     expect(listFiles(r.root)).toEqual([frigatePath('door', younger)]);
     expect(existsSync(join(r.root, frigatePath('door', older)))).toBe(false);
+  });
+
+  it('footage starting exactly at the cut-off stays: the purge takes what is older than 7 days', async () => {
+    const r = await rig();
+    const exactly = r.clock.now - 7 * DAY;
+    writeSegment(r.root, frigatePath('door', exactly), mp4File({ durationMs: 10_000 }));
+    expect(await r.agent.ownPurge()).toMatchObject({ deleted: 0 });
+    expect(listFiles(r.root)).toEqual([frigatePath('door', exactly)]);
   });
 });
 
@@ -520,6 +569,22 @@ describe('open cases: the newest purge list names them', () => {
     expect(await r.purge({ holds: [] })).toMatchObject({ ok: true, deleted: 1 });
     expect(listFiles(r.root)).toEqual([]);
     expect(stateHolds(r)).toEqual([]);
+  });
+
+  it('a purge list older than hold_max_days renews nothing: the export hold it names lapses', async () => {
+    const r = await rig({ hold_max_days: 10 });
+    const t = r.clock.now - 2 * DAY;
+    writeSegment(r.root, frigatePath('door', t));
+    const window = { from: new Date(t - 1000).toISOString(), to: new Date(t + 1000).toISOString() };
+    await r.exportReq({ ...window, case: 'K-old', cameras: ['door'] });
+    r.clock.now += DAY;
+    expect(await r.purge({ holds: [{ ...window, cameras: ['garage'], case: 'K-old' }] })).toMatchObject({
+      ok: true,
+    });
+    // Twelve days on: the export hold is past its ten days and the list naming its case is eleven days old.
+    r.clock.now += 11 * DAY;
+    expect(await r.agent.ownPurge()).toMatchObject({ deleted: 1, held: 0 });
+    expect(listFiles(r.root)).toEqual([]);
   });
 
   it('a purge list never removes an export hold early, whatever cases it names', async () => {
