@@ -8,7 +8,7 @@
  * requests over 2,000,000 entries, (b) the nightly anonymisation of 1,000,000 due entries, (c) 20 SSE
  * clients. This process does nothing else while it measures. Figures are printed, never asserted.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -24,25 +24,13 @@ import { tempDir } from '../test/helpers/tmp.ts';
 import { unitNodeFlags } from '../test/helpers/unit-flags.ts';
 import type { Figures } from './door-loop.ts';
 import { httpLogin } from './http-login.ts';
+import { rssMb, startLoad, swipeFigures as figures, workerIdle } from './worker-load.ts';
 import { seedEntries } from './retention.ts';
 
 const DAY = 86_400_000;
 const CARD = '12345678';
 const TZ = 'Europe/Oslo';
 const RELAY = 512 + 17;
-
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-
-const rssMb = (pid: number | undefined) => {
-  if (!pid) return 0;
-  try {
-    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return Math.round((Number(kb ?? 0) / 1024) * 10) / 10;
-  } catch {
-    return 0;
-  }
-};
 
 const childrenOf = (pid: number): number[] =>
   readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
@@ -99,51 +87,6 @@ async function swipeLatencies(relay: RelayWatcher, pty: PtyPair, swipes: number)
     samples.push(Number((await unlocked) - written) / 1e6);
   }
   return samples.sort((a, b) => a - b);
-}
-
-function figures(load: string, samples: number[], extra: Figures = {}): Figures {
-  return {
-    load,
-    'swipe→relay p50 (ms)': +percentile(samples, 50).toFixed(2),
-    'swipe→relay p99 (ms)': +percentile(samples, 99).toFixed(2),
-    'swipe→relay max (ms)': +samples.at(-1)!.toFixed(2),
-    swipes: samples.length,
-    ...extra,
-  };
-}
-
-/** The load in its own process at the lowest priority: it stands for browsers on other machines. */
-async function startLoad(mode: 'stats' | 'sse', base: string, cookie: string, paths: string[]) {
-  const child = spawn(
-    'nice',
-    ['-n', '19', process.execPath, 'bin/run-ts.mjs', 'bench/load-client.ts', mode, base, cookie, ...paths],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  await waitFor(() => out.includes('started'), 120_000, `the ${mode} load`);
-  return {
-    async stop(): Promise<{ requests: number; failures: number; events: number }> {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-      return JSON.parse(out.trim().split('\n').at(-1)!);
-    },
-  };
-}
-
-/** Waits until the worker answers at once again (requests a stopped load left in flight are done). */
-async function workerIdle(base: string): Promise<void> {
-  const deadline = Date.now() + 180_000;
-  while (Date.now() < deadline) {
-    const t = performance.now();
-    await fetch(`${base}/login`)
-      .then((r) => r.arrayBuffer())
-      .catch(() => undefined);
-    if (performance.now() - t < 100) return;
-  }
 }
 
 export async function benchDoorOutside(swipes = Number(process.env.SWIPES ?? 400)): Promise<Figures[]> {

@@ -1,11 +1,4 @@
-/**
- * Swipe → relay in the door process, quiet and then, in the same run, while the worker process carries
- * (a) six concurrent heaviest accepted statistics requests over 2,000,000 entries, (b) an anonymisation
- * of 1,000,000 entries, (c) 20 live-event (SSE) clients. Figures are printed, never asserted.
- * Standalone: node bin/run-ts.mjs bench/door-under-load.ts
- */
-import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../src/config/load.ts';
 import { createLogger } from '../src/log/logger.ts';
@@ -21,62 +14,11 @@ import { tempDir } from '../test/helpers/tmp.ts';
 import type { Figures } from './door-loop.ts';
 import { seedEntries } from './retention.ts';
 import { httpLogin } from './http-login.ts';
+import { rssMb, startLoad, swipeFigures as figures, workerIdle } from './worker-load.ts';
 
 const DAY = 86_400_000;
 const CARD = '12345678';
 const TZ = 'Europe/Oslo';
-
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-
-const rssMb = (pid: number | undefined) => {
-  if (!pid) return 0;
-  try {
-    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return Math.round((Number(kb ?? 0) / 1024) * 10) / 10;
-  } catch {
-    return 0;
-  }
-};
-
-/**
- * The load in its own process (bench/load-client.ts), at the lowest priority: it stands for browsers on
- * other machines, so its parsing should not take this box's cores from the door (the worker's work does).
- */
-async function startLoad(mode: 'stats' | 'sse', base: string, cookie: string, paths: string[]) {
-  const child = spawn(
-    'nice',
-    ['-n', '19', process.execPath, 'bin/run-ts.mjs', 'bench/load-client.ts', mode, base, cookie, ...paths],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  await waitFor(() => out.includes('started'), 30_000, `the ${mode} load`);
-  return {
-    async stop(): Promise<{ requests: number; failures: number; events: number }> {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-      return JSON.parse(out.trim().split('\n').at(-1)!);
-    },
-  };
-}
-
-/** Waits until the worker answers at once again (requests a stopped load left in flight are done). */
-async function workerIdle(base: string): Promise<void> {
-  const deadline = Date.now() + 180_000;
-  while (Date.now() < deadline) {
-    const t = performance.now();
-    await fetch(`${base}/login`)
-      .then((r) => r.arrayBuffer())
-      .catch(() => undefined);
-    if (performance.now() - t < 100) return;
-  }
-}
 
 /** Swipes one at a time, each after the relock; milliseconds from the last byte to the relay write. */
 async function swipeLatencies(service: Service, pty: PtyPair, swipes: number): Promise<number[]> {
@@ -104,17 +46,6 @@ async function swipeLatencies(service: Service, pty: PtyPair, swipes: number): P
     off();
   }
   return samples.sort((a, b) => a - b);
-}
-
-function figures(load: string, samples: number[], extra: Figures = {}): Figures {
-  return {
-    load,
-    'swipe→relay p50 (ms)': +percentile(samples, 50).toFixed(2),
-    'swipe→relay p99 (ms)': +percentile(samples, 99).toFixed(2),
-    'swipe→relay max (ms)': +samples.at(-1)!.toFixed(2),
-    swipes: samples.length,
-    ...extra,
-  };
 }
 
 export async function benchDoorUnderLoad(swipes = Number(process.env.SWIPES ?? 400)): Promise<Figures[]> {
