@@ -18,6 +18,7 @@ import { formatDateTime } from '../web/time.ts';
 import type { FleetCentreConfig } from './central-config.ts';
 import type { CentreChange, FleetCentre } from './centre.ts';
 import { type FleetWord, fleetWords } from './words.ts';
+import { csvCell } from '../stats/csv-cell.ts';
 
 export interface FleetWebDeps {
   config: FleetCentreConfig;
@@ -246,13 +247,6 @@ ${rows.map(([k, c]) => html`<tr><th scope="row">${k}</th><td class="num">${c.gra
 ${table(v.w('fleet.site'), pivot(bySite, 'site'))}
 ${table(v.w('fleet.day'), pivot(byDay, 'day'))}`;
 }
-
-const csvCell = (value: string | number): string => {
-  const text = String(value);
-  // A leading = + - @ would be a formula in a spreadsheet.
-  const safe = /^[=+\-@]/.test(text) ? `'${text}` : text;
-  return /[",\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
-};
 
 export async function createFleetWeb(deps: FleetWebDeps): Promise<FastifyInstance> {
   const { config, db } = deps;

@@ -13,6 +13,7 @@ import {
   startOfLocalDay,
 } from './tz.ts';
 import { recountLiveSlots, SLOT_MS } from './live.ts';
+import { csvCell as escapeCsvCell } from './csv-cell.ts';
 
 /**
  * Statistics for the dashboard and the annual CSV. Sources: anonymised hourly counts (entry_stats and its
@@ -571,9 +572,7 @@ function csvCell(value: string | number): string {
   // Few distinct values (doors, modes, reasons, categories): escape each once.
   let cell = csvCells.get(value);
   if (cell === undefined) {
-    // A spreadsheet would run a cell starting with these as a formula.
-    const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-    cell = /[",\r\n']/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+    cell = escapeCsvCell(value);
     if (csvCells.size > 10_000) csvCells.clear();
     csvCells.set(value, cell);
   }

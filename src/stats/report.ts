@@ -9,6 +9,7 @@ import {
   type StatsQuery,
 } from './queries.ts';
 import { dayFromNumber, dayNumber, isoWeek } from './tz.ts';
+import { csvCell } from './csv-cell.ts';
 
 /**
  * Statistics as libraries report them nationally: visits in staffed and in staffless hours (by the door's
@@ -250,17 +251,13 @@ const LEVELS: Record<ReportFormat, Record<'year' | 'week' | 'day' | 'hour', stri
 /** Hours with one decimal; a dot, as every spreadsheet reads a CSV. */
 const hoursCell = (h: number) => (Math.round(h * 10) / 10).toFixed(1);
 
-function cell(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
-
 /**
  * The report as CSV (RFC 4180, CRLF, header line): the year first (the figures the form asks for; hours per
  * week averaged over the year), then every ISO week (its own hours), day and hour with visits.
  */
 export function annualReportCsv(report: AnnualReport, format: ReportFormat): string {
   const level = LEVELS[format];
-  const lines: string[] = [COLUMNS[format].map(cell).join(',')];
+  const lines: string[] = [COLUMNS[format].map((c) => csvCell(c)).join(',')];
   const row = (
     kind: keyof typeof level,
     period: string,
@@ -282,7 +279,7 @@ export function annualReportCsv(report: AnnualReport, format: ReportFormat): str
       hours ? hoursCell(hours.staffed + hours.staffless) : '',
       String(v.closed),
     ];
-    lines.push(cells.map(cell).join(','));
+    lines.push(cells.map((c) => csvCell(c)).join(','));
   };
   const y = report.year;
   row('year', String(y), `${y}-01-01`, `${y}-12-31`, report.total, report.hoursPerWeek);

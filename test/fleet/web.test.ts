@@ -132,7 +132,8 @@ describe('fleet dashboard', () => {
       'site,day,hour,door,mode,outcome,reason,category,age_band,count',
       'north,2026-11-02,9,front,staffless,denied,no_consent,,,1',
       'north,2026-11-02,9,front,staffless,granted,allow,,,5',
-      "south,2026-11-03,10,side,staffless,granted,allow,'=cmd,,7",
+      // The same escaping as the branch's own CSV (src/stats/csv-cell.ts): defused, then quoted.
+      `south,2026-11-03,10,side,staffless,granted,allow,"'=cmd",,7`,
       '',
     ]);
     expect(db.prepare("SELECT actor FROM audit WHERE action = 'fleet.stats_csv'").pluck().all()).toEqual([
