@@ -22,7 +22,8 @@ export const GROUPS = {
     why: 'card reader frames: what counts as one card',
     mutate: ['src/reader/frames.ts'],
     tests: ['test/reader/frames.test.ts', 'test/reader/frames.property.test.ts'],
-    floor: 0,
+    // 84.69 % on 2026-11-30 (first run; survivors in docs/mutation.md).
+    floor: 84,
   },
   sip2: {
     why: 'the SIP2 codec: checksums and field parsing of library-system answers',
