@@ -42,7 +42,8 @@ export const GROUPS = {
       'src/nvr-agent/recorders/files.ts:115-131',
     ],
     tests: ['test/nvr/agent.test.ts', 'test/nvr/agent-holds.test.ts', 'test/nvr/files-recorder.test.ts'],
-    floor: 80,
+    // 86.76 % on 2026-11-30 (79.41 % before the boundary and hold-list tests; docs/mutation.md).
+    floor: 86,
   },
   'purge-requests': {
     why: "the controller's purge requests as the agent checks them: future, too wide, too new",
