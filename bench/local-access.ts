@@ -17,9 +17,11 @@ export async function benchLocalAccess(): Promise<Figures> {
     const hash = cardHasher('bench-local-access-site-key-0123');
     const now = Date.now();
     db.transaction(() => {
-      const block = db.prepare("INSERT INTO local_blocks VALUES (?, '…', 'bench', NULL, ?, 'bench', ?)");
+      const block = db.prepare(
+        "INSERT INTO local_blocks (card_hash, card_hint, note, doors, expires_at, created_by, created_at) VALUES (?, '…', 'bench', NULL, ?, 'bench', ?)",
+      );
       const pass = db.prepare(
-        "INSERT INTO local_passes VALUES (?, '…', 'cleaner', 'bench', '[\"main\"]', 'Mo-Fr 06:00-08:00; Sa 07:00-09:00', 'required', ?, 'bench', ?)",
+        "INSERT INTO local_passes (card_hash, card_hint, kind, note, doors, hours, camera_consent, expires_at, created_by, created_at) VALUES (?, '…', 'cleaner', 'bench', '[\"main\"]', 'Mo-Fr 06:00-08:00; Sa 07:00-09:00', 'required', ?, 'bench', ?)",
       );
       for (let i = 0; i < ROWS; i++) {
         block.run(hash(`b${i}`), now + 86_400_000, now);
