@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -8,7 +8,9 @@ import { AJV_OPTIONS } from '../../src/config/load.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { configValidatorSource } from '../../src/config/validator-source.ts';
 
-// Inside the checkout, so the generated code finds ajv's runtime helpers in node_modules.
+// Inside the checkout, so the generated code finds ajv's runtime helpers in node_modules. A fresh clone has
+// no test-artifacts folder until some test makes one.
+mkdirSync(join(process.cwd(), 'test-artifacts'), { recursive: true });
 const dir = mkdtempSync(join(process.cwd(), 'test-artifacts', 'validator-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
