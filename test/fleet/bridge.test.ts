@@ -26,6 +26,7 @@ import { readHours } from '../../src/fleet/figures.ts';
 import { createFleetWeb } from '../../src/fleet/web.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { LocalPatronSource } from '../../src/patrons/local-registry.ts';
+import { makePki } from '../helpers/mosquitto-conf.ts';
 import { anonymiseEntries } from '../../src/retention/anonymise.ts';
 import { type Db, openDb } from '../../src/store/db.ts';
 import { addUser } from '../../src/web/users.ts';
@@ -34,7 +35,6 @@ import { mosquittoPasswd, startMosquittoConf } from '../helpers/mosquitto-conf.t
 import { freePort, waitFor } from '../helpers/ports.ts';
 import { createPtyPair, type PtyPair } from '../helpers/pty.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { execFileSync } from 'node:child_process';
 
 const SITES = ['north', 'south', 'east'] as const;
 type Site = (typeof SITES)[number];
@@ -50,53 +50,7 @@ const keys = new Map<string, Buffer>(SITES.map((s) => [s, Buffer.from(`fleet-key
 /** Fleet CA, the central broker's server certificate and one client certificate per site (CN = site id). */
 function makeFleetPki(): void {
   mkdirSync(pki, { recursive: true });
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: pki, stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  ssl(
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=Dorvakt fleet test CA',
-  );
-  writeFileSync(join(pki, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  for (const [name, ext] of [
-    ['server', ['-extfile', 'server.ext']],
-    ...SITES.map((s) => [s, []] as const),
-  ] as const) {
-    ssl(
-      'req',
-      ...ec,
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.csr`,
-      '-subj',
-      `/CN=${name === 'server' ? 'localhost' : name}`,
-    );
-    ssl(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      `${name}.pem`,
-      '-days',
-      '2',
-      ...ext,
-    );
-  }
+  makePki(pki, Object.fromEntries(SITES.map((site) => [site, site])));
 }
 
 /** Mosquitto (started as root) drops to its own user before reading certificates and stores. */

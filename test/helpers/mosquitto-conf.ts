@@ -64,8 +64,11 @@ export function mosquittoPasswd(file: string, users: Record<string, string>): vo
   }
 }
 
-/** A private CA, a server certificate for 127.0.0.1/localhost and a client certificate (openssl CLI). */
-export function makePki(dir: string): void {
+/**
+ * A private CA, a server certificate for 127.0.0.1/localhost and client certificates (openssl CLI): `clients`
+ * maps each file name (`<name>.pem`, `<name>.key`) to its CN; by default one `client` with CN `nvr-agent`.
+ */
+export function makePki(dir: string, clients: Record<string, string> = { client: 'nvr-agent' }): void {
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   ssl(
@@ -82,10 +85,11 @@ export function makePki(dir: string): void {
     '/CN=Dorvakt test CA',
   );
   writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  for (const [name, cn, ext] of [
+  const certs: [string, string, string[]][] = [
     ['server', 'localhost', ['-extfile', 'server.ext']],
-    ['client', 'nvr-agent', []],
-  ] as const) {
+    ...Object.entries(clients).map(([name, cn]): [string, string, string[]] => [name, cn, []]),
+  ];
+  for (const [name, cn, ext] of certs) {
     ssl('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
     ssl(
       'x509',
