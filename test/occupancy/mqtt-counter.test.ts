@@ -1,20 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Alarms } from '../../src/alarms/alarms.ts';
-import type { DorvaktEvent } from '../../src/contract/events.ts';
 import { parseEvent } from '../../src/contract/mqtt-check.ts';
 import { bookmarkSchema, counterSchema, onCallSchema } from '../../src/contract/occupancy.ts';
-import { EventBus } from '../../src/events/bus.ts';
-import { MqttLink } from '../../src/events/mqtt-link.ts';
-import { createLogger } from '../../src/log/logger.ts';
 import { occupancyDefaults } from '../../src/occupancy/config.ts';
 import type { CounterRejectWhy } from '../../src/occupancy/mqtt-counter.ts';
 import { startOccupancy } from '../../src/occupancy/start.ts';
-import { openDb } from '../../src/store/db.ts';
 import { type Broker, startMosquitto } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { controllerRig } from './controller-rig.ts';
 
 let broker: Broker;
 beforeAll(async () => {
@@ -29,31 +23,25 @@ afterEach(async () => {
 let seq = 0;
 async function rig(options: { bookmark?: boolean } = {}) {
   const prefix = `occ${process.pid}-${++seq}`;
-  const base = `${prefix}/dorvakt`;
   const dir = tempDir('occ-mqtt-');
   cleanups.push(() => dir.cleanup());
-  const db = openDb(`${dir.path}/store.sqlite`);
-  cleanups.push(() => db.close());
-  const log = createLogger('silent');
-  const bus = new EventBus();
-  const events: DorvaktEvent[] = [];
-  bus.subscribe((e) => events.push(e));
-  const alarms = new Alarms(db, bus, log);
-  const link = new MqttLink(
-    { url: broker.url, baseTopic: base, clientId: `${prefix}-ctl`, protocolVersion: 5 },
-    bus,
-    alarms,
+  const {
+    base,
+    db,
     log,
-  );
-  link.start();
-  await link.open();
-  cleanups.push(() => link.stop());
-  await waitFor(() => link.connected, 5000, 'link connected');
-  const counter: MqttClient = await connectAsync(broker.url, { protocolVersion: 5 });
-  cleanups.push(() => counter.endAsync());
-  const seen: { topic: string; payload: string }[] = [];
-  counter.on('message', (topic, payload) => seen.push({ topic, payload: payload.toString() }));
-  await counter.subscribeAsync(`${base}/#`);
+    bus,
+    events,
+    alarms,
+    link,
+    observer: counter,
+    seen,
+  } = await controllerRig({
+    brokerUrl: broker.url,
+    prefix,
+    dir: dir.path,
+    cleanups,
+    observe: `${prefix}/dorvakt/#`,
+  });
   const rejected: CounterRejectWhy[] = [];
   const clock = { now: new Date('2026-11-25T18:30:00+01:00') };
   const running = await startOccupancy({

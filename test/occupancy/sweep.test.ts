@@ -3,10 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Alarms } from '../../src/alarms/alarms.ts';
-import type { DorvaktEvent } from '../../src/contract/events.ts';
 import { fileLineOpener } from '../../src/door/gpio-line.ts';
 import { EventBus } from '../../src/events/bus.ts';
-import { MqttLink } from '../../src/events/mqtt-link.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { occupancyDefaults, type OccupancyConfig } from '../../src/occupancy/config.ts';
 import { WEBHOOK_SCOPE } from '../../src/occupancy/notify.ts';
@@ -20,6 +18,7 @@ import { type Broker, startMosquitto } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { BRANCH, SITE } from '../states/branch.ts';
+import { controllerRig } from './controller-rig.ts';
 
 const schedule = scheduleFromConfig(BRANCH, SITE);
 const MINUTE = 60_000;
@@ -61,33 +60,17 @@ async function receiver(status: () => number) {
 let seq = 0;
 async function rig(options: { webhookStatus?: () => number; motion?: boolean } = {}) {
   const prefix = `sweep${process.pid}-${++seq}`;
-  const base = `${prefix}/dorvakt`;
   const dir = tempDir('occ-sweep-');
   cleanups.push(() => dir.cleanup());
   const sysfs = new FakeSysfs(dir.path, PI4_KERNEL_6_6).startKernel();
   cleanups.push(() => sysfs.stopKernel());
-  const db = openDb(`${dir.path}/store.sqlite`);
-  cleanups.push(() => db.close());
-  const log = createLogger('silent');
-  const bus = new EventBus();
-  const events: DorvaktEvent[] = [];
-  bus.subscribe((e) => events.push(e));
-  const alarms = new Alarms(db, bus, log);
-  const link = new MqttLink(
-    { url: broker.url, baseTopic: base, clientId: `${prefix}-ctl`, protocolVersion: 5 },
-    bus,
-    alarms,
-    log,
-  );
-  link.start();
-  await link.open();
-  cleanups.push(() => link.stop());
-  await waitFor(() => link.connected, 5000, 'link connected');
-  const observer: MqttClient = await connectAsync(broker.url, { protocolVersion: 5 });
-  cleanups.push(() => observer.endAsync());
-  const seen: { topic: string; payload: string }[] = [];
-  observer.on('message', (topic, payload) => seen.push({ topic, payload: payload.toString() }));
-  await observer.subscribeAsync(`${prefix}/#`);
+  const { base, db, log, bus, events, alarms, link, seen } = await controllerRig({
+    brokerUrl: broker.url,
+    prefix,
+    dir: dir.path,
+    cleanups,
+    observe: `${prefix}/#`,
+  });
   const motionSeen: boolean[] = [];
   const hook = await receiver(options.webhookStatus ?? (() => 204));
   const clock = { now: new Date('2026-11-25T21:30:00+01:00') }; // a Wednesday, staffless until 22:00
