@@ -35,8 +35,7 @@ import { CompiledSchedules } from './schedule/compiled-schedules.ts';
 import { savedPlansFor } from './schedule/saved-plans.ts';
 import { withFleetExceptions } from './fleet-rules/apply.ts';
 import type { FleetRules } from './fleet-rules/document.ts';
-import { FleetRulesReceiver } from './fleet-rules/receiver.ts';
-import { publicKeyOf } from './fleet-rules/sign.ts';
+import type { FleetRulesReceiver } from './fleet-rules/receiver.ts';
 import type { HomeAssistantBridge } from './homeassistant/bridge.ts';
 import { ScheduleWatcher } from './schedule/watcher.ts';
 import type { EmergencyMode } from './states/emergency.ts';
@@ -149,7 +148,8 @@ export async function startApp(options: AppOptions): Promise<App> {
   let states: OptionalPart<StateEngine> | undefined;
   // Set once the doors run; read lazily by the states engine and Home Assistant.
   let occupancy: OptionalPart<RunningOccupancy> | undefined;
-  const fleetRules = fleetRulesReceiver();
+  const rulesKeyFile = config.fleet?.rules_public_key_file;
+  const fleetRules = rulesKeyFile ? await fleetRulesReceiver(rulesKeyFile) : undefined;
   // The fleet's dated exceptions merged into the doors' own, from the last good document (the link may be down).
   const scheduledDoors = (rules: FleetRules | undefined) =>
     withFleetExceptions(config.doors, config.site.id, rules);
@@ -166,10 +166,15 @@ export async function startApp(options: AppOptions): Promise<App> {
     saved: savedPlansFor(db, { doors: initialDoors, site }),
   });
 
-  /** The branch side of the fleet's rules; none without a usable public key (a config error: alarm, no retry). */
-  function fleetRulesReceiver(): FleetRulesReceiver | undefined {
-    const file = config.fleet?.rules_public_key_file;
-    if (!file) return undefined;
+  /**
+   * The branch side of the fleet's rules; none without a usable public key (a config error: alarm, no retry).
+   * Loaded only on a branch that takes rules from a fleet.
+   */
+  async function fleetRulesReceiver(file: string): Promise<FleetRulesReceiver | undefined> {
+    const [{ FleetRulesReceiver }, { publicKeyOf }] = await Promise.all([
+      import('./fleet-rules/receiver.ts'),
+      import('./fleet-rules/sign.ts'),
+    ]);
     let publicKey: ReturnType<typeof publicKeyOf>;
     try {
       publicKey = publicKeyOf(readFileSync(file));
