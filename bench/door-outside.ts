@@ -24,7 +24,7 @@ import { tempDir } from '../test/helpers/tmp.ts';
 import { unitNodeFlags } from '../test/helpers/unit-flags.ts';
 import type { Figures } from './door-loop.ts';
 import { httpLogin } from './http-login.ts';
-import { rssMb, startLoad, swipeFigures as figures, workerIdle } from './worker-load.ts';
+import { percentile, rssMb, startLoad, swipeFigures as figures, workerIdle } from './worker-load.ts';
 import { seedEntries } from './retention.ts';
 
 const DAY = 86_400_000;
@@ -156,9 +156,28 @@ log: { level: info }
       childrenOf(pid).find((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').includes('node'));
     const rss = () => ({ 'door process RSS (MB)': rssMb(pid), 'worker RSS (MB)': rssMb(workerPid()) });
 
+    // The door's own share: frame arrival → decided (relay written), from its swipe log lines.
+    let logCursor = 0;
+    const inside = () => {
+      const ms = service.logs
+        .slice(logCursor)
+        .filter((l) => l.msg.startsWith('swipe granted'))
+        .map((l) => Number(l.ms))
+        .sort((a, b) => a - b);
+      logCursor = service.logs.length;
+      return {
+        'inside the door p50 (ms)': percentile(ms, 50),
+        'inside the door p99 (ms)': percentile(ms, 99),
+      };
+    };
     await swipeLatencies(relay, pty, 30); // warm-up
+    inside();
     out.push(
-      figures('quiet', await swipeLatencies(relay, pty, swipes), { 'seeding (s)': seedSeconds, ...rss() }),
+      figures('quiet', await swipeLatencies(relay, pty, swipes), {
+        ...inside(),
+        'seeding (s)': seedSeconds,
+        ...rss(),
+      }),
     );
 
     // (a) Six clients, each asking again as soon as it has its answer, for the longest window accepted.
@@ -181,6 +200,7 @@ log: { level: info }
         'requests answered': requests,
         'requests/s': Math.round(requests / statsSeconds),
         'failed requests': failures,
+        ...inside(),
         ...during,
       }),
     );
@@ -193,7 +213,11 @@ log: { level: info }
     const received = (await sseLoad.stop()).events;
     await workerIdle(base);
     out.push(
-      figures('(c) 20 SSE clients', sseSamples, { 'events received (all clients)': received, ...rss() }),
+      figures('(c) 20 SSE clients', sseSamples, {
+        'events received (all clients)': received,
+        ...inside(),
+        ...rss(),
+      }),
     );
 
     // (b) 1,000,000 identified entries 31–60 days old, seeded now; the worker's own schedule
@@ -212,6 +236,7 @@ log: { level: info }
       figures('(b) the scheduled anonymisation of 1,000,000 entries running in the worker', anonSamples, {
         'entries anonymised meanwhile': anonymised,
         'rows/s': Math.round(anonymised / anonSeconds),
+        ...inside(),
         ...rss(),
       }),
     );

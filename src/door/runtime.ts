@@ -115,17 +115,21 @@ export function decideSwipesInOrder(runtime: RuntimeDoor, reader: CardReader, de
   const { gate, log } = deps;
   let queue: Promise<unknown> = Promise.resolve();
   reader.on('swipe', (swipe) => {
+    // From the frame's arrival, so the wait behind an earlier swipe counts too.
+    const received = process.hrtime.bigint();
     queue = queue.then(async () => {
       const t0 = process.hrtime.bigint();
       try {
         const result = await gate.handle(runtime, { card: swipe.card, pin: swipe.pin });
-        deps.observeDecision(Number(process.hrtime.bigint() - t0) / 1e9);
+        const decided = process.hrtime.bigint();
+        deps.observeDecision(Number(decided - t0) / 1e9);
         reader.feedback?.(result.decision);
         log.info(
           {
             outcome: result.decision.allow ? 'granted' : 'denied',
             reason: result.decision.reason,
             entry: result.entryId,
+            ms: Math.round(Number(decided - received) / 1e4) / 100,
           },
           `swipe ${result.decision.allow ? 'granted' : 'denied'}: ${result.decision.reason}`,
         );
