@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log/logger.ts';
 import type { ReaderConfig } from '../../src/reader/config.ts';
 import type { CardReader, ReaderStatus, RejectedEvent, SwipeEvent } from '../../src/reader/reader.ts';
-import { reconnectDelay, SerialCardReader } from '../../src/reader/serial-reader.ts';
+import { reconnectDelay } from '../../src/reader/reconnecting-port.ts';
+import { SerialCardReader } from '../../src/reader/serial-reader.ts';
 import { waitFor } from '../helpers/ports.ts';
 import { createPtyPair, type PtyPair } from '../helpers/pty.ts';
 

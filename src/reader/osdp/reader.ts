@@ -10,9 +10,9 @@ import { OsdpBus } from './bus.ts';
 import { acquireBus } from './buses.ts';
 import type { OsdpConfig } from './config.ts';
 import { feedbackCommands, type Language } from './feedback.ts';
+import { ReconnectingSerialPort } from '../reconnecting-port.ts';
 import { parseKey } from './key.ts';
 import { type InsecureWhy, PdLink } from './link.ts';
-import { SerialTransport } from './serial-transport.ts';
 
 export interface OsdpReaderOptions {
   language: Language;
@@ -119,7 +119,7 @@ export class OsdpCardReader extends EventEmitter<CardReaderEvents> implements Ca
   }
 
   private createBus(): OsdpBus {
-    const transport = new SerialTransport({
+    const transport = new ReconnectingSerialPort({
       path: this.config.path,
       baudRate: this.config.baud_rate,
       reconnectMinMs: this.config.reconnect_min_ms,

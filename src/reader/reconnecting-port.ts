@@ -1,11 +1,27 @@
-/** The serial port (a USB RS-485 adapter) under an OSDP bus, reopened with backoff when it goes away. */
+/**
+ * A serial port (USB-serial, CDC-ACM, UART, USB RS-485 adapter) reopened with backoff whenever it goes away:
+ * what the line readers and the OSDP bus both sit on.
+ */
 import { SerialPort } from 'serialport';
-import type { Logger } from '../../log/logger.ts';
-import { hangupAwareBinding } from '../serial-binding.ts';
-import { reconnectDelay } from '../serial-reader.ts';
-import type { BusTransport } from './bus.ts';
+import type { Logger } from '../log/logger.ts';
+import { hangupAwareBinding } from './serial-binding.ts';
 
-export interface SerialTransportOptions {
+/** Backoff before reconnect attempt `attempt` (0-based): doubling from min, capped at max, +≤20% jitter. */
+export function reconnectDelay(attempt: number, minMs: number, maxMs: number, random = Math.random): number {
+  const cap = Math.max(minMs, maxMs);
+  const base = Math.min(cap, minMs * 2 ** Math.min(attempt, 30));
+  return Math.min(cap, Math.round(base * (1 + 0.2 * random())));
+}
+
+export interface PortHandlers {
+  data(chunk: Buffer): void;
+  /** Open (again): nothing read before the outage belongs to what comes now. */
+  open(): void;
+  /** Gone or not openable; a reopen is scheduled. */
+  closed(detail: string): void;
+}
+
+export interface ReconnectingPortOptions {
   path: string;
   baudRate: number;
   reconnectMinMs: number;
@@ -13,17 +29,18 @@ export interface SerialTransportOptions {
   log: Logger;
 }
 
-export class SerialTransport implements BusTransport {
+export class ReconnectingSerialPort {
   private port: SerialPort | undefined;
   private opening: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private attempt = 0;
   private running = false;
-  private handlers: Parameters<BusTransport['start']>[0] | undefined;
+  private handlers: PortHandlers | undefined;
 
-  constructor(private readonly options: SerialTransportOptions) {}
+  constructor(private readonly options: ReconnectingPortOptions) {}
 
-  start(handlers: Parameters<BusTransport['start']>[0]): void {
+  start(handlers: PortHandlers): void {
+    if (this.running) return;
     this.handlers = handlers;
     this.running = true;
     this.connect();
@@ -44,16 +61,17 @@ export class SerialTransport implements BusTransport {
   }
 
   private connect(): void {
-    const options = { path: this.options.path, baudRate: this.options.baudRate, autoOpen: false };
+    const { path, baudRate } = this.options;
+    const options = { path, baudRate, autoOpen: false };
     // SerialPort's types omit `binding`, but its constructor takes one (it spreads the options).
     const port = new SerialPort({ ...options, binding: hangupAwareBinding } as typeof options);
     this.port = port;
     port.on('data', (chunk: Buffer) => {
       if (this.port === port) this.handlers?.data(chunk);
     });
-    port.on('error', (err) =>
-      this.options.log.debug({ path: this.options.path, err: err.message }, 'osdp port error'),
-    );
+    // Read errors close the port (handled below); this only keeps them from being unhandled.
+    port.on('error', (err) => this.options.log.debug({ path, err: err.message }, 'serial port error'));
+    // Fallback for bindings that end the stream on a 0-byte read without closing the port.
     port.on('end', () => {
       if (this.port === port && port.isOpen) port.close();
     });
@@ -66,7 +84,7 @@ export class SerialTransport implements BusTransport {
       port.open((err) => {
         this.opening = undefined;
         resolve();
-        if (!this.running) return;
+        if (!this.running) return; // stop() closes it
         if (err) {
           this.port = undefined;
           this.lost(err.message);
@@ -80,9 +98,9 @@ export class SerialTransport implements BusTransport {
 
   private lost(detail: string): void {
     if (!this.running) return;
-    this.handlers?.closed();
+    this.handlers?.closed(detail);
     const delay = reconnectDelay(this.attempt++, this.options.reconnectMinMs, this.options.reconnectMaxMs);
-    this.options.log.debug({ path: this.options.path, delay, detail }, 'osdp port reopen scheduled');
+    this.options.log.debug({ path: this.options.path, delay, detail }, 'serial port reopen scheduled');
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       if (this.running) this.connect();
