@@ -47,6 +47,11 @@ const optional: [string, string, string][] = [
   ['Wiegand: gpiomon lines → frames (split, parse, decode)', './wiegand.ts', 'benchWiegand'],
   ['occupancy: beam input maximum passage rate', './occupancy.ts', 'benchBeamRate'],
   ['fleet: FLEET_SITES (200) branches × 2 doors into one centre', './fleet.ts', 'benchFleet'],
+  [
+    'fleet rules: swipe → decision while the worker applies 10,000 blocks',
+    './fleet-rules.ts',
+    'benchFleetRules',
+  ],
 ];
 for (const [title, file, fn] of optional) {
   if (!existsSync(new URL(file, import.meta.url))) continue;

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { AccessPolicy } from './access/decide.ts';
 import { CardCheck, type CardCheckDeps } from './access/card-check.ts';
@@ -33,9 +32,7 @@ import type { CardReader, SwipeEvent } from './reader/reader.ts';
 import { SerialCardReader } from './reader/serial-reader.ts';
 import { CompiledSchedules } from './schedule/compiled-schedules.ts';
 import { savedPlansFor } from './schedule/saved-plans.ts';
-import { withFleetExceptions } from './fleet-rules/apply.ts';
-import type { FleetRules } from './fleet-rules/document.ts';
-import type { FleetRulesReceiver } from './fleet-rules/receiver.ts';
+import { type FleetException, storedFleetExceptions, withFleetExceptions } from './fleet-rules/exceptions.ts';
 import type { HomeAssistantBridge } from './homeassistant/bridge.ts';
 import { ScheduleWatcher } from './schedule/watcher.ts';
 import type { EmergencyMode } from './states/emergency.ts';
@@ -88,8 +85,11 @@ export interface App {
   readonly states: StateEngine | undefined;
   /** People counters, closing sweep and tailgating when `occupancy.enabled`; undefined while down (retried). */
   readonly occupancy: RunningOccupancy | undefined;
-  /** The fleet's rules (src/fleet-rules) when `fleet.rules_public_key_file` is set and readable. */
-  fleetRules: FleetRulesReceiver | undefined;
+  /**
+   * The fleet's rules (src/fleet-rules) when `fleet.rules_public_key_file` is set: the worker process receives,
+   * checks and applies them; `changed` merges the checked exceptions it stored into the schedule again.
+   */
+  fleetRules: { changed(version: number): void } | undefined;
   /** Home Assistant discovery and lock commands when `homeassistant.enabled`; undefined while it is down. */
   readonly homeassistant: HomeAssistantBridge | undefined;
   /** Resolves when every door is ready to take a swipe. */
@@ -148,12 +148,20 @@ export async function startApp(options: AppOptions): Promise<App> {
   let states: OptionalPart<StateEngine> | undefined;
   // Set once the doors run; read lazily by the states engine and Home Assistant.
   let occupancy: OptionalPart<RunningOccupancy> | undefined;
-  const rulesKeyFile = config.fleet?.rules_public_key_file;
-  const fleetRules = rulesKeyFile ? await fleetRulesReceiver(rulesKeyFile) : undefined;
-  // The fleet's dated exceptions merged into the doors' own, from the last good document (the link may be down).
-  const scheduledDoors = (rules: FleetRules | undefined) =>
-    withFleetExceptions(config.doors, config.site.id, rules);
-  const initialDoors = scheduledDoors(fleetRules?.current());
+  // The fleet's dated exceptions merged into the doors' own, as the worker stored them after checking the
+  // document: the door never checks a signature, at start or later (docs/fleet-rules.md).
+  const takesFleetRules = Boolean(config.fleet?.rules_public_key_file);
+  const scheduledDoors = (exceptions: readonly FleetException[] | undefined) =>
+    withFleetExceptions(config.doors, config.site.id, exceptions);
+  const storedExceptions = () => {
+    try {
+      return storedFleetExceptions(db)?.exceptions;
+    } catch (error) {
+      log.error({ mod: 'fleet', err: (error as Error).message }, 'fleet rules: stored exceptions unreadable');
+      return undefined;
+    }
+  };
+  const initialDoors = scheduledDoors(takesFleetRules ? storedExceptions() : undefined);
   const schedules = new CompiledSchedules({
     doors: initialDoors,
     site,
@@ -165,43 +173,18 @@ export async function startApp(options: AppOptions): Promise<App> {
     },
     saved: savedPlansFor(db, { doors: initialDoors, site }),
   });
-
-  /**
-   * The branch side of the fleet's rules; none without a usable public key (a config error: alarm, no retry).
-   * Loaded only on a branch that takes rules from a fleet.
-   */
-  async function fleetRulesReceiver(file: string): Promise<FleetRulesReceiver | undefined> {
-    const [{ FleetRulesReceiver }, { publicKeyOf }] = await Promise.all([
-      import('./fleet-rules/receiver.ts'),
-      import('./fleet-rules/sign.ts'),
-    ]);
-    let publicKey: ReturnType<typeof publicKeyOf>;
-    try {
-      publicKey = publicKeyOf(readFileSync(file));
-    } catch (error) {
-      const message = `fleet rules: no usable public key: ${(error as Error).message}`;
-      log.error({ mod: 'fleet' }, message);
-      alarms.raise('part_failed', 'fleet_rules', message.slice(0, 300));
-      return undefined;
-    }
-    return new FleetRulesReceiver({
-      db,
-      site: config.site.id,
-      publicKey,
-      alarms,
-      log: log.child({ mod: 'fleet' }),
-      topic: config.fleet.rules_topic,
-      onRejected: (why) => metrics.fleetRulesRejected.inc({ why }),
-      onApplied: (rules) => {
-        const doors = scheduledDoors(rules);
-        void schedules.reconfigure(
-          doors,
-          savedPlansFor(db, { doors, site }),
-          `fleet rules version ${rules.version}`,
-        );
-      },
-    });
-  }
+  const fleetRules = takesFleetRules
+    ? {
+        changed(version: number) {
+          const doors = scheduledDoors(storedExceptions());
+          void schedules.reconfigure(
+            doors,
+            savedPlansFor(db, { doors, site }),
+            `fleet rules version ${version}`,
+          );
+        },
+      }
+    : undefined;
   // Computed in a child process while the rest starts; awaited before the first door (at once when the
   // saved plans of this config cover today: the computation then replaces them when it answers).
   const schedulesReady = schedules.start();
@@ -425,21 +408,6 @@ export async function startApp(options: AppOptions): Promise<App> {
       stop: (controller) => controller.stop(),
     });
   }
-  // Taken from the broker only: the last good document is already in the store and the schedule.
-  const fleetPart =
-    fleetRules && mqttOpen
-      ? new OptionalPart<FleetRulesReceiver>({
-          name: 'fleet_rules',
-          alarms,
-          log,
-          start: async () => {
-            fleetRules.start(mqtt.client);
-            return fleetRules;
-          },
-          stop: async (receiver) => receiver.stop(),
-        })
-      : undefined;
-  await fleetPart?.begin();
   const homeAssistantPart =
     config.homeassistant?.enabled && mqttOpen
       ? new OptionalPart<HomeAssistantBridge>({
@@ -627,7 +595,6 @@ export async function startApp(options: AppOptions): Promise<App> {
       await occupancy?.end();
       for (const door of doors) await door.close();
       await homeAssistantPart?.end();
-      await fleetPart?.end();
       await frigatePart?.end();
       await nvrPart?.end();
       await mqtt.stop();

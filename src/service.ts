@@ -66,6 +66,13 @@ export async function startService(options: AppOptions): Promise<Service> {
       },
     },
     access: app.cardCheck,
+    // Checked and applied in the worker; the door merges what it stored and counts its refusals.
+    fleetRules: app.fleetRules
+      ? {
+          changed: (version) => app.fleetRules?.changed(version),
+          rejected: (why) => app.metrics.fleetRulesRejected.inc({ why }),
+        }
+      : undefined,
     insideNow: config.occupancy?.enabled ? () => app.occupancy?.occupancy.insideNow() ?? null : undefined,
     log: log.child({ mod: 'worker' }),
     logLevel: log.level,

@@ -1,7 +1,8 @@
 /**
- * The branch side of the fleet's rules (docs/fleet-rules.md): takes the retained signed document from
- * `dorvakt/fleet/rules`, checks the signature before anything else, and applies a newer valid version at
- * once. Anything else changes nothing: it is counted, logged, audited and raises `fleet_rules_rejected`.
+ * The branch side of the fleet's rules (docs/fleet-rules.md), in the worker process: takes the retained signed
+ * document from `dorvakt/fleet/rules`, checks the signature before anything else, and applies a newer valid
+ * version at once, in short transactions. Anything else changes nothing: it is counted, logged, audited and
+ * raises `fleet_rules_rejected`. The door process only reads what this stored (src/fleet-rules/exceptions.ts).
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
@@ -9,8 +10,8 @@ import type { Alarms } from '../alarms/alarms.ts';
 import { audit } from '../audit/audit.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Db } from '../store/db.ts';
-import { type ApplyCounts, applyRules, lastApplied } from './apply.ts';
-import type { FleetRules } from './document.ts';
+import { type ApplyCounts, applyRulesGently, lastApplied, storeExceptions } from './apply.ts';
+import { exceptionsForSite } from './exceptions.ts';
 import { type RejectWhy, verifyRules } from './sign.ts';
 
 export const FLEET_RULES_TOPIC = 'dorvakt/fleet/rules';
@@ -29,10 +30,15 @@ export interface FleetRulesReceiverOptions {
   log: Logger;
   /** Told of every refusal (metrics). */
   onRejected?: ((why: RejectWhy) => void) | undefined;
-  /** Told after a newer document is applied, with it (the schedule merges its exceptions). */
-  onApplied?: ((rules: FleetRules) => void) | undefined;
+  /**
+   * Told when the exceptions in the store changed: a newer document applied, or the stored one found
+   * (un)trustworthy at start. The door process then merges them into its schedule again.
+   */
+  onChanged?: ((version: number) => void) | undefined;
   topic?: string | undefined;
   now?: () => number;
+  /** Each write transaction is sized to take about this long (see applyRulesGently); none: one. */
+  transactionBudgetMs?: number | undefined;
 }
 
 const sha256 = (payload: Buffer) => createHash('sha256').update(payload).digest('hex');
@@ -40,8 +46,9 @@ const sha256 = (payload: Buffer) => createHash('sha256').update(payload).digest(
 export class FleetRulesReceiver {
   private client: MqttClient | undefined;
   private lastRejected: string | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
   private readonly listener = (topic: string, payload: Buffer) => {
-    if (topic === this.topic) this.receive(payload);
+    if (topic === this.topic) void this.receive(payload);
   };
 
   constructor(private readonly options: FleetRulesReceiverOptions) {}
@@ -50,15 +57,32 @@ export class FleetRulesReceiver {
     return this.options.topic ?? FLEET_RULES_TOPIC;
   }
 
-  /** The document in force (checked again with today's key), or undefined: what a start merges. */
-  current(): FleetRules | undefined {
-    const applied = lastApplied(this.options.db);
-    if (!applied) return undefined;
-    const checked = verifyRules(applied.document, this.options.publicKey);
-    if (checked.ok) return checked.rules;
-    // A key rotated since: the stored blocks stay until a document signed with the new key replaces them.
-    this.options.log.warn({ why: checked.why }, 'fleet rules: the stored document no longer verifies');
-    return undefined;
+  /**
+   * The stored document checked again with today's key, after the doors are open (they started from the
+   * exceptions stored with it). A key rotated since: its exceptions are no longer trusted (the stored blocks
+   * and passes stay until a document signed with the new key replaces them), with the alarm.
+   */
+  checkStored(): Promise<Outcome | undefined> {
+    return this.queued(() => {
+      const { options } = this;
+      const applied = lastApplied(options.db);
+      if (!applied) return undefined;
+      const payload = Buffer.from(applied.document, 'utf8');
+      const checked = this.verify(payload);
+      if (!checked.ok) {
+        if (applied.exceptions !== null) {
+          storeExceptions(options.db, null);
+          this.changed(applied.version);
+        }
+        return this.reject(payload, checked.why, checked.error, applied.version, this.now());
+      }
+      const exceptions = JSON.stringify(exceptionsForSite(checked.rules, options.site));
+      if (applied.exceptions !== exceptions) {
+        storeExceptions(options.db, JSON.parse(exceptions));
+        this.changed(applied.version);
+      }
+      return { same: true };
+    });
   }
 
   start(client: MqttClient): void {
@@ -77,16 +101,44 @@ export class FleetRulesReceiver {
     this.client = undefined;
   }
 
-  /** One received payload. Never throws: whatever arrives, the door goes on with what it has. */
-  receive(payload: Buffer): Outcome {
-    const { options } = this;
-    const now = options.now?.() ?? Date.now();
-    let checked: ReturnType<typeof verifyRules>;
+  /**
+   * One received payload, after the ones before it (an apply yields between its transactions). Never
+   * rejects: whatever arrives, the door goes on with what it has.
+   */
+  receive(payload: Buffer): Promise<Outcome> {
+    return this.queued(() => this.take(payload));
+  }
+
+  private queued<T>(work: () => T | Promise<T>): Promise<T> {
+    const next = this.queue.then(work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private now(): number {
+    return this.options.now?.() ?? Date.now();
+  }
+
+  private verify(payload: Buffer): ReturnType<typeof verifyRules> {
     try {
-      checked = verifyRules(payload, options.publicKey);
+      return verifyRules(payload, this.options.publicKey);
     } catch {
-      checked = { ok: false, why: 'malformed' };
+      return { ok: false, why: 'malformed' };
     }
+  }
+
+  private changed(version: number): void {
+    try {
+      this.options.onChanged?.(version);
+    } catch (error) {
+      this.options.log.error({ err: (error as Error).message }, 'fleet rules: telling the door failed');
+    }
+  }
+
+  private async take(payload: Buffer): Promise<Outcome> {
+    const { options } = this;
+    const now = this.now();
+    const checked = this.verify(payload);
     if (!checked.ok) return this.reject(payload, checked.why, checked.error, undefined, now);
     const hash = sha256(payload);
     const current = lastApplied(options.db);
@@ -103,15 +155,16 @@ export class FleetRulesReceiver {
     }
     let applied: ApplyCounts;
     try {
-      applied = applyRules(
+      applied = await applyRulesGently(
         options.db,
         options.site,
         checked.rules,
         { document: payload.toString('utf8'), sha256: hash },
-        now,
+        { now, transactionBudgetMs: options.transactionBudgetMs },
       );
     } catch (error) {
-      // The store refused (disk full, locked): nothing changed; the retained copy comes again on reconnect.
+      // The store refused (disk full, locked): the version in force is unchanged, and the rows written so far
+      // are safe to decide from (see apply.ts); the retained copy comes again on reconnect.
       const message = (error as Error).message;
       options.log.error({ err: message }, 'fleet rules: could not be stored');
       return { failed: message };
@@ -119,11 +172,7 @@ export class FleetRulesReceiver {
     this.lastRejected = undefined;
     options.alarms.clear('fleet_rules_rejected');
     options.log.info({ version: checked.rules.version, ...applied }, 'fleet rules applied');
-    try {
-      options.onApplied?.(checked.rules);
-    } catch (error) {
-      options.log.error({ err: (error as Error).message }, 'fleet rules: applying the exceptions failed');
-    }
+    this.changed(checked.rules.version);
     return { applied, version: checked.rules.version };
   }
 

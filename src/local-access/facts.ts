@@ -29,6 +29,7 @@ export const NO_LOCAL_FACTS: LocalAccessFacts = { blocked: false, pass: null };
 export class LocalAccessLookup {
   private readonly block;
   private readonly pass;
+  private readonly rowsOf;
   private readonly spans = new Map<string, PassSpan[]>();
 
   constructor(
@@ -42,14 +43,19 @@ export class LocalAccessLookup {
       `SELECT doors, hours, camera_consent, expires_at FROM local_passes WHERE card_hash = ?
         ORDER BY source = 'local' DESC LIMIT 1`,
     );
+    // Both from one snapshot: the worker applies a fleet document in many small transactions, and a block
+    // read before one of them with a pass read after it would be a mix no version of the rules holds.
+    this.rowsOf = db.transaction((cardHash: string) => ({
+      blocks: this.block.all(cardHash) as { doors: string | null; expires_at: number }[],
+      pass: this.pass.get(cardHash) as
+        | { doors: string | null; hours: string; camera_consent: string; expires_at: number }
+        | undefined,
+    })).deferred;
   }
 
   factsFor(cardHash: string, door: string, at: Date): LocalAccessFacts {
     const now = at.getTime();
-    const blocks = this.block.all(cardHash) as { doors: string | null; expires_at: number }[];
-    const pass = this.pass.get(cardHash) as
-      | { doors: string | null; hours: string; camera_consent: string; expires_at: number }
-      | undefined;
+    const { blocks, pass } = this.rowsOf(cardHash);
     return {
       blocked: blocks.some((block) => LocalBlocks.inForce(block, door, now)),
       pass: pass

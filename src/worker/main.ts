@@ -52,6 +52,7 @@ async function run(init: Extract<ToWorker, { t: 'init' }>): Promise<void> {
   let retention: ReturnType<typeof startRetentionJobs> | undefined;
   let web: OptionalPart<{ app: import('fastify').FastifyInstance; url: string }> | undefined;
   let fleet: OptionalPart<import('../fleet/branch.ts').BranchFleet> | undefined;
+  let fleetRules: OptionalPart<import('../fleet-rules/worker-link.ts').FleetRulesLink> | undefined;
   let checkpoint: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -59,6 +60,7 @@ async function run(init: Extract<ToWorker, { t: 'init' }>): Promise<void> {
       clearInterval(checkpoint);
       link.failAll('the worker is stopping');
       await retention?.stop();
+      await fleetRules?.end();
       await fleet?.end();
       await web?.end();
       db.close();
@@ -171,6 +173,56 @@ async function run(init: Extract<ToWorker, { t: 'init' }>): Promise<void> {
       })
     : undefined;
   await fleet?.begin();
+  fleetRules = config.fleet?.rules_public_key_file
+    ? await fleetRulesPart(config.fleet.rules_public_key_file)
+    : undefined;
+  await fleetRules?.begin();
+  /**
+   * The fleet's signed rules: checked and applied here, never on the door's event loop; the door process is
+   * told when the exceptions it merges changed. An unusable key is a config error: the alarm, no retry.
+   */
+  async function fleetRulesPart(file: string) {
+    const [{ FleetRulesLink }, { mqttTls }] = await Promise.all([
+      import('../fleet-rules/worker-link.ts'),
+      import('../events/mqtt-tls.ts'),
+    ]);
+    let link: import('../fleet-rules/worker-link.ts').FleetRulesLink;
+    try {
+      const tls = mqttTls(config.mqtt.tls);
+      link = FleetRulesLink.create({
+        db,
+        site: config.site.id,
+        publicKeyFile: file,
+        topic: config.fleet.rules_topic,
+        mqttUrl: config.mqtt.url,
+        mqttOptions: {
+          ...(config.mqtt.username ? { username: config.mqtt.username } : {}),
+          ...(config.mqtt.password ? { password: readSecret(config.mqtt.password) } : {}),
+          ...(tls ?? {}),
+        },
+        alarms,
+        log: log.child({ mod: 'fleet_rules' }),
+        onRejected: (why) => send({ t: 'fleet_rules', event: 'rejected', why }),
+        onChanged: (version) => send({ t: 'fleet_rules', event: 'changed', version }),
+        transactionBudgetMs: TRANSACTION_BUDGET_MS,
+      });
+    } catch (error) {
+      const message = `fleet rules: no usable public key: ${(error as Error).message}`;
+      log.error({ mod: 'fleet_rules' }, message);
+      alarms.raise('part_failed', 'fleet_rules', message.slice(0, 300));
+      return undefined;
+    }
+    return new OptionalPart({
+      name: 'fleet_rules',
+      start: async () => {
+        await link.start();
+        return link;
+      },
+      stop: (running) => running.stop(),
+      alarms,
+      log,
+    });
+  }
   checkpoint = setInterval(() => {
     try {
       db.pragma('wal_checkpoint(PASSIVE)');

@@ -6,6 +6,7 @@ import type { ActiveAlarm } from '../alarms/alarms.ts';
 import type { DorvaktConfig } from '../config/types.ts';
 import type { DoorSnapshot } from '../contract/door-panel.ts';
 import type { AlarmCode, DorvaktEvent } from '../contract/events.ts';
+import type { RejectWhy } from '../fleet-rules/sign.ts';
 import type { RetentionJob, RetentionRunResult } from '../retention/jobs.ts';
 
 /** What the door process answers for, by target. */
@@ -37,7 +38,11 @@ export type FromWorker =
   | { t: 'call'; id: number; target: CallTarget; door?: string; method: string; args: unknown[] }
   | { t: 'alarm'; action: 'raise' | 'clear'; code: AlarmCode; door: string; detail?: string }
   | { t: 'pong'; id: number }
-  | { t: 'ran'; id: number; result: RetentionRunResult | null; error?: string };
+  | { t: 'ran'; id: number; result: RetentionRunResult | null; error?: string }
+  /** The fleet's checked exceptions in the store changed (src/fleet-rules): the door merges them again. */
+  | { t: 'fleet_rules'; event: 'changed'; version: number }
+  /** A rules document refused (counted in the door process's /metrics). */
+  | { t: 'fleet_rules'; event: 'rejected'; why: RejectWhy };
 
 /** The door process's live state as the worker's pages show it. */
 export interface WorkerState {
@@ -60,4 +65,16 @@ export const CALLABLE: Record<CallTarget, readonly string[]> = {
 };
 
 /** Parts inside the worker that may raise or clear their own `part_failed`. */
-export const WORKER_PARTS: readonly string[] = ['dashboard', 'retention_jobs'];
+export const WORKER_PARTS: readonly string[] = ['dashboard', 'retention_jobs', 'fleet_rules'];
+
+/** Site-wide alarms a part inside the worker owns (raised and cleared there, shown by the door process). */
+export const WORKER_ALARMS: readonly AlarmCode[] = ['fleet_rules_rejected'];
+
+/** The `why` labels of `dorvakt_fleet_rules_rejected_total` (anything else from the worker is refused). */
+export const FLEET_RULES_REJECT_WHYS: readonly RejectWhy[] = [
+  'malformed',
+  'unsigned',
+  'bad_signature',
+  'invalid',
+  'stale',
+];

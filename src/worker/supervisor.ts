@@ -15,7 +15,15 @@ import type { NvrAdmin } from '../contract/nvr-admin.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
 import type { RetentionJob, RetentionRunResult } from '../retention/jobs.ts';
-import { CALLABLE, type FromWorker, type ToWorker, WORKER_PARTS, type WorkerState } from './protocol.ts';
+import {
+  CALLABLE,
+  FLEET_RULES_REJECT_WHYS,
+  type FromWorker,
+  type ToWorker,
+  WORKER_ALARMS,
+  WORKER_PARTS,
+  type WorkerState,
+} from './protocol.ts';
 
 export const WORKER_PART = 'worker';
 /** Nice value of the worker process (the door process keeps 0). */
@@ -32,6 +40,11 @@ export interface WorkerSupervisorOptions {
   emergency?: { refresh(): unknown } | undefined;
   /** The desk's card check (`access.explain`). */
   access?: CardCheckAccess | undefined;
+  /**
+   * The fleet's rules, received and applied in the worker: `changed` merges the checked exceptions it stored
+   * into the schedule again; `rejected` counts a refusal in /metrics.
+   */
+  fleetRules?: { changed(version: number): void; rejected(why: string): void } | undefined;
   /** People inside now (src/occupancy), mirrored to the dashboard; absent without a counter. */
   insideNow?: (() => number | null) | undefined;
   log: Logger;
@@ -256,12 +269,33 @@ export class WorkerSupervisor {
       case 'call':
         void this.onCall(message);
         return;
+      case 'fleet_rules':
+        this.onFleetRules(message);
+        return;
     }
   }
 
-  /** The worker reports its own parts (the dashboard) failing; only part_failed, never other codes. */
+  private onFleetRules(message: Extract<FromWorker, { t: 'fleet_rules' }>): void {
+    const rules = this.options.fleetRules;
+    try {
+      if (message.event === 'changed' && Number.isSafeInteger(message.version))
+        rules?.changed(message.version);
+      else if (message.event === 'rejected' && FLEET_RULES_REJECT_WHYS.includes(message.why))
+        rules?.rejected(message.why);
+      else this.refusedCalls++;
+    } catch (error) {
+      this.options.log.error({ err: (error as Error).message }, 'fleet rules: the door side failed');
+    }
+  }
+
+  /** The worker reports its own parts failing, and the site-wide alarms its parts own; nothing else. */
   private onAlarm(message: Extract<FromWorker, { t: 'alarm' }>): void {
     const { alarms } = this.options;
+    if (WORKER_ALARMS.includes(message.code) && message.door === '') {
+      if (message.action === 'raise') alarms.raise(message.code, '', message.detail);
+      else alarms.clear(message.code, '');
+      return;
+    }
     if (message.code !== 'part_failed' || !WORKER_PARTS.includes(message.door)) {
       this.refusedCalls++;
       return;

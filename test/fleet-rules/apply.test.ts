@@ -2,7 +2,8 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
-import { applyRules, withFleetExceptions } from '../../src/fleet-rules/apply.ts';
+import { applyRules } from '../../src/fleet-rules/apply.ts';
+import { withFleetExceptions } from '../../src/fleet-rules/exceptions.ts';
 import { LocalBlocks } from '../../src/local-access/blocks.ts';
 import { LocalPasses } from '../../src/local-access/passes.ts';
 import { openDb } from '../../src/store/db.ts';
@@ -144,7 +145,7 @@ doors:
         { date: '2026-12-31', closed: true, sites: ['branch2'] },
       ],
     });
-    const merged = withFleetExceptions(config.doors, 'branch1', doc);
+    const merged = withFleetExceptions(config.doors, 'branch1', doc.exceptions);
     expect(merged[0]!.schedule.exceptions).toEqual([
       { date: '2026-12-24', staffless: '08:00-12:00' },
       { date: '2026-12-27', closed: true, note: 'fleet: staff day' },

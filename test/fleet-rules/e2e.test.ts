@@ -1,18 +1,19 @@
 /**
- * The fleet's rules over a real Mosquitto into a running controller: a signed block list reaches the branch
- * and the gate refuses the card; unsigned, wrongly signed and older documents are refused with the alarm and
+ * The fleet's rules over a real Mosquitto into a running service (checked and applied in its worker process,
+ * decided from the store in its door process): a signed block list reaches the branch and the gate refuses the card; unsigned, wrongly signed and older documents are refused with the alarm and
  * change nothing; a fleet closure closes the door; a restart with the broker gone keeps the last good set.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type App, startApp } from '../../src/app.ts';
+import type { App } from '../../src/app.ts';
 import { parseConfig, resolveConfigPaths } from '../../src/config/load.ts';
 import { signRules } from '../../src/fleet-rules/sign.ts';
 import { LocalBlocks } from '../../src/local-access/blocks.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { LocalPatronSource } from '../../src/patrons/local-registry.ts';
+import { type Service, startService } from '../../src/service.ts';
 import { localDate } from '../../src/time/zone.ts';
 import { type Broker, startMosquitto } from '../helpers/mosquitto.ts';
 import { freePort, waitFor } from '../helpers/ports.ts';
@@ -27,9 +28,10 @@ describe('fleet rules through Mosquitto into the branch', () => {
   const dir = tempDir('fleet-e2e-');
   const keys = fleetKeys();
   let broker: Broker;
+  let service: Service | undefined;
   let app: App | undefined;
   let centre: MqttClient;
-  const configText = (mqttUrl: string) => `
+  const configText = (mqttUrl: string, opsPort: number) => `
 site: { id: branch1, timezone: Europe/Oslo, country: NO, language: en }
 secrets: { card_hmac_key: { file: key } }
 doors:
@@ -40,12 +42,15 @@ doors:
 store: { path: store.sqlite }
 mqtt: { url: "${mqttUrl}" }
 fleet: { rules_public_key_file: fleet.pub }
+ops: { host: 127.0.0.1, port: ${opsPort} }
+web: { enabled: false }
 log: { level: silent }
 `;
   const start = async (mqttUrl: string) => {
-    const config = parseConfig(configText(mqttUrl));
+    const config = parseConfig(configText(mqttUrl, await freePort()));
     resolveConfigPaths(config, dir.path);
-    return startApp({ config, log: createLogger('silent'), readerFor: () => new IdleReader() });
+    service = await startService({ config, log: createLogger('silent'), readerFor: () => new IdleReader() });
+    return service.app;
   };
   const swipe = async (card: string) => {
     const result = await app!.gate.handle(app!.doors[0]!, { card });
@@ -84,7 +89,7 @@ log: { level: silent }
 
   afterAll(async () => {
     await centre?.endAsync();
-    await app?.stop();
+    await service?.stop();
     await broker?.stop();
     dir.cleanup();
   });
@@ -162,7 +167,7 @@ log: { level: silent }
   }, 90_000);
 
   it('a restart with the broker gone keeps the last good set: the block and the closure', async () => {
-    await app!.stop();
+    await service!.stop();
     await broker.kill();
     app = await start(`mqtt://127.0.0.1:${await freePort()}`);
     expect(app.mqtt.connected).toBe(false);
@@ -175,7 +180,7 @@ log: { level: silent }
   }, 120_000);
 
   it('the retained copy of the document in force, delivered again on reconnect, raises nothing', async () => {
-    await app!.stop();
+    await service!.stop();
     await broker.start();
     app = await start(broker.url);
     await waitFor(() => app!.mqtt.connected, 10_000, 'connected');
