@@ -65,7 +65,7 @@ export const CALLABLE: Record<CallTarget, readonly string[]> = {
 };
 
 /** Parts inside the worker that may raise or clear their own `part_failed`. */
-export const WORKER_PARTS: readonly string[] = ['dashboard', 'retention_jobs', 'fleet_rules'];
+export const WORKER_PARTS: readonly string[] = ['dashboard', 'retention_jobs', 'fleet', 'fleet_rules'];
 
 /** Site-wide alarms a part inside the worker owns (raised and cleared there, shown by the door process). */
 export const WORKER_ALARMS: readonly AlarmCode[] = ['fleet_rules_rejected'];

@@ -103,4 +103,34 @@ log: { level: silent }
     );
     expect(acked.ackedBy).toBe('fleet:ola');
   }, 60_000);
+
+  it('a fleet part that cannot start raises part_failed for it in the door process', async () => {
+    const failing = await startService({
+      config: parseConfig(`
+site: { id: wk2, timezone: Europe/Oslo, country: NO, language: en }
+secrets: { card_hmac_key: { file: ${join(dir.path, 'key')} } }
+doors:
+  - id: front
+    schedule: { staffed: "", staffless: "24/7", holidays_closed: false }
+    reader: { path: ${reader!.devicePath} }
+    hardware: { driver: sim, pulse_ms: 100, sim: { patron_on_grant: false } }
+store: { path: ${join(dir.path, 'store2.sqlite')} }
+mqtt: { url: "${broker!.url}" }
+ops: { host: 127.0.0.1, port: ${await freePort()} }
+web: { enabled: false }
+fleet: { enabled: true, key: { file: ${join(dir.path, 'no-such-fleet.key')} } }
+log: { level: silent }
+`),
+      log: createLogger('silent'),
+    });
+    try {
+      await waitFor(
+        () => failing.app.alarms.isActive('part_failed', 'fleet'),
+        30_000,
+        'part_failed for the fleet part',
+      );
+    } finally {
+      await failing.stop();
+    }
+  }, 60_000);
 });
