@@ -6,15 +6,31 @@
 import { EventEmitter } from 'node:events';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { audit } from '../audit/audit.ts';
-import { ackTopic, alarmAckTopic, parseFigures, parseHealth, signAlarmAck } from '../contract/fleet.ts';
+import {
+  ackTopic,
+  alarmAckTopic,
+  parseFigures,
+  parseHealth,
+  parseOpeningHours,
+  signAlarmAck,
+} from '../contract/fleet.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Db } from '../store/db.ts';
 import type { FleetCentreConfig } from './central-config.ts';
-import { storeFigures } from './central-store.ts';
+import {
+  enqueueForBranch,
+  PRUNE_BATCH,
+  pruneReceipts,
+  sentToBranch,
+  type StoreResult,
+  storeFigures,
+  storeOpeningHours,
+  unsentForBranches,
+} from './central-store.ts';
 
 export interface CentreChange {
   site: string;
-  kind: 'contact' | 'door' | 'alarm' | 'event' | 'figures' | 'health';
+  kind: 'contact' | 'door' | 'alarm' | 'event' | 'figures' | 'opening' | 'health';
   /** For branch events: the event's own time (ISO), so a reader can measure the delay. */
   ts?: string | undefined;
 }
@@ -30,12 +46,20 @@ export interface CentreOptions {
 }
 
 const SUBSCRIPTIONS = ['dorvakt/+/status', 'dorvakt/+/door/+/state', 'dorvakt/+/event', 'dorvakt/+/fleet/+'];
+/** Stored messages handed to the client per flush; the rest follow as the broker accepts these. */
+const FLUSH_BATCH = 200;
+/** How often receipts are pruned. */
+const PRUNE_EVERY_MS = 3_600_000;
 
 export class FleetCentre {
   readonly changes = new EventEmitter();
   readonly counters = { stored: 0, duplicates: 0, older: 0, refused: {} as Record<string, number> };
   private client: MqttClient | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
+  /** Outbox ids handed to the client on this connection and not yet accepted by the broker. */
+  private readonly inFlight = new Set<number>();
+  private flushedUpTo = 0;
   private readonly sites: Set<string>;
   private readonly nowMs: () => number;
   private readonly startedAt: number;
@@ -71,7 +95,15 @@ export class FleetCentre {
       quiet = true;
       this.o.log.warn({ err: error.message }, 'fleet centre: broker error; retrying');
     });
-    client.on('connect', () => client.subscribe(SUBSCRIPTIONS, { qos: 1 }));
+    client.on('connect', () => {
+      client.subscribe(SUBSCRIPTIONS, { qos: 1 });
+      this.flush();
+    });
+    // What was handed over on a lost connection is handed over again on the next one.
+    client.on('close', () => {
+      this.inFlight.clear();
+      this.flushedUpTo = 0;
+    });
     client.on('message', (topic, payload, packet) => {
       try {
         this.handle(topic, payload, packet.retain);
@@ -81,11 +113,57 @@ export class FleetCentre {
     });
     this.timer = setInterval(() => this.checkOffline(), this.o.config.check_seconds * 1000);
     this.timer.unref();
+    this.pruneTimer = setInterval(() => void this.prune(), PRUNE_EVERY_MS);
+    this.pruneTimer.unref();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.pruneTimer);
     await this.client?.endAsync();
+  }
+
+  /**
+   * Deletes the receipts no branch can send again (central-store.ts), a batch at a time with a turn of the
+   * event loop between batches, so messages keep being handled meanwhile. Returns how many.
+   */
+  async prune(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = pruneReceipts(this.o.db, this.nowMs());
+      total += n;
+      if (n < PRUNE_BATCH) break;
+      await new Promise((r) => setImmediate(r));
+    }
+    if (total) this.o.log.info({ receipts: total }, 'fleet centre: receipts pruned');
+    return total;
+  }
+
+  /** Stored messages for branches not yet accepted by the broker. */
+  unsent(): number {
+    return (this.o.db.prepare('SELECT COUNT(*) AS n FROM centre_outbox').get() as { n: number }).n;
+  }
+
+  /**
+   * Hands the stored messages to the client (QoS 1) while connected; each is deleted when the broker's PUBACK
+   * comes. Without a connection they stay in the store for the next one.
+   */
+  private flush(): void {
+    const client = this.client;
+    if (!client?.connected) return;
+    const batch = unsentForBranches(this.o.db, this.flushedUpTo, FLUSH_BATCH);
+    for (const m of batch) {
+      this.flushedUpTo = m.id;
+      if (this.inFlight.has(m.id)) continue;
+      this.inFlight.add(m.id);
+      client.publish(m.topic, m.payload, { qos: 1 }, (error) => {
+        this.inFlight.delete(m.id);
+        if (error) return;
+        sentToBranch(this.o.db, m.id);
+        // The next batch once this one is through.
+        if (this.inFlight.size === 0) this.flush();
+      });
+    }
   }
 
   get connected(): boolean {
@@ -118,6 +196,8 @@ export class FleetCentre {
       this.onEvent(site, payload, now);
     } else if (rest === 'fleet/figures') {
       this.onFigures(site, payload, now);
+    } else if (rest === 'fleet/opening-hours') {
+      this.onOpeningHours(site, payload, now);
     } else if (rest === 'fleet/health') {
       const health = parseHealth(payload);
       if (!health.ok) {
@@ -201,13 +281,39 @@ export class FleetCentre {
       this.refuse(`figures:${figures.why}`);
       return;
     }
-    const result = storeFigures(this.o.db, site, figures.value, now);
+    const result = this.storeAndAck(site, figures.value.id, now, () =>
+      storeFigures(this.o.db, site, figures.value, now),
+    );
+    if (result === 'stored') this.changes.emit('change', { site, kind: 'figures' } satisfies CentreChange);
+  }
+
+  private onOpeningHours(site: string, payload: Buffer, now: number): void {
+    const message = parseOpeningHours(payload);
+    if (!message.ok) {
+      this.refuse(`opening:${message.why}`);
+      return;
+    }
+    const result = this.storeAndAck(site, message.value.id, now, () =>
+      storeOpeningHours(this.o.db, site, message.value, now),
+    );
+    if (result === 'stored') this.changes.emit('change', { site, kind: 'opening' } satisfies CentreChange);
+  }
+
+  /**
+   * Stores a branch message and its acknowledgement in one transaction, then sends the acknowledgement; also
+   * for a duplicate, since the branch resends until an acknowledgement reaches it.
+   */
+  private storeAndAck(site: string, id: string, now: number, store: () => StoreResult): StoreResult {
+    const result = this.o.db.transaction(() => {
+      const r = store();
+      enqueueForBranch(this.o.db, ackTopic(site), JSON.stringify({ v: 1, id }), now);
+      return r;
+    })();
     if (result === 'duplicate') this.counters.duplicates++;
     else if (result === 'older') this.counters.older++;
     else this.counters.stored++;
-    // After the commit, and again for a duplicate: the branch resends until an acknowledgement reaches it.
-    this.client?.publish(ackTopic(site), JSON.stringify({ v: 1, id: figures.value.id }), { qos: 1 });
-    if (result === 'stored') this.changes.emit('change', { site, kind: 'figures' } satisfies CentreChange);
+    this.flush();
+    return result;
   }
 
   private raise(
@@ -269,29 +375,32 @@ export class FleetCentre {
       | { id: number; site: string; code: string; scope: string; origin: string; acked_at: number | null }
       | undefined;
     if (!alarm || alarm.acked_at !== null) return false;
-    this.o.db
-      .prepare('UPDATE centre_alarms SET acked_at = ?, acked_by = ? WHERE id = ? AND acked_at IS NULL')
-      .run(now, user, id);
-    audit(this.o.db, {
-      actor: user,
-      action: 'alarm.acknowledge',
-      subject: `${alarm.site}:${alarm.code}${alarm.scope ? `:${alarm.scope}` : ''}`,
-      detail: { alarm_id: id, origin: alarm.origin },
-    });
     const key = this.o.keys.get(alarm.site);
-    if (alarm.origin === 'branch') {
-      if (!key)
+    // The acknowledgement and its message down to the branch are stored together.
+    this.o.db.transaction(() => {
+      this.o.db
+        .prepare('UPDATE centre_alarms SET acked_at = ?, acked_by = ? WHERE id = ? AND acked_at IS NULL')
+        .run(now, user, id);
+      audit(this.o.db, {
+        actor: user,
+        action: 'alarm.acknowledge',
+        subject: `${alarm.site}:${alarm.code}${alarm.scope ? `:${alarm.scope}` : ''}`,
+        detail: { alarm_id: id, origin: alarm.origin },
+      });
+      if (alarm.origin !== 'branch') return;
+      if (!key) {
         this.o.log.warn({ site: alarm.site }, 'no fleet key for the site: acknowledgement stays central');
-      else {
-        const message = signAlarmAck(alarm.site, key, {
-          alarm: alarm.code,
-          scope: alarm.scope === '' ? null : alarm.scope,
-          by: user,
-          at: now,
-        });
-        this.client?.publish(alarmAckTopic(alarm.site), JSON.stringify(message), { qos: 1 });
+        return;
       }
-    }
+      const message = signAlarmAck(alarm.site, key, {
+        alarm: alarm.code,
+        scope: alarm.scope === '' ? null : alarm.scope,
+        by: user,
+        at: now,
+      });
+      enqueueForBranch(this.o.db, alarmAckTopic(alarm.site), JSON.stringify(message), now);
+    })();
+    this.flush();
     this.changes.emit('change', { site: alarm.site, kind: 'alarm' } satisfies CentreChange);
     return true;
   }
