@@ -122,10 +122,13 @@ export async function benchFleet(): Promise<Figures[]> {
     const delays: number[] = [];
     await readStream(url, cookie, (ms) => delays.push(ms), abort.signal);
 
-    // The branches: one connection each, two doors, retained states first.
+    // The branches: one connection each, two doors, retained states first; each counts its figures' acks.
+    let acks = 0;
     for (const id of ids) {
       const client = await connectAsync(broker.url, { clientId: `bench-${id}` });
       clients.push(client);
+      client.on('message', () => acks++);
+      await client.subscribeAsync(`dorvakt/fleet/site/${id}/ack`, { qos: 1 });
       for (const door of ['front', 'side'])
         client.publish(
           `dorvakt/${id}/door/${door}/state`,
@@ -145,6 +148,7 @@ export async function benchFleet(): Promise<Figures[]> {
     const started = Date.now();
     let sent = 0;
     let figureId = 0;
+    let figuresSent = 0;
     const timers: NodeJS.Timeout[] = [];
     ids.forEach((id, i) => {
       const client = clients[i]!;
@@ -171,11 +175,13 @@ export async function benchFleet(): Promise<Figures[]> {
           // An hour's figures now and then (a simulated hour every few ticks).
           if (Math.random() < 0.2) {
             figureId++;
+            figuresSent++;
             client.publish(
               `dorvakt/${id}/fleet/figures`,
               JSON.stringify({
                 v: 1,
-                id: `bench-${figureId}`,
+                // `<instance>-<n>` as a branch's outbox makes it (the instance is hex).
+                id: `${i.toString(16).padStart(4, '0')}-${figureId}`,
                 day: '2026-11-30',
                 hour: figureId % 24,
                 made_at: Date.now(),
@@ -208,12 +214,14 @@ export async function benchFleet(): Promise<Figures[]> {
     await waitFor(() => delays.length >= sent * 0.99, 20_000, 'the last events at the dashboard').catch(
       () => undefined,
     );
+    await waitFor(() => acks >= figuresSent, 20_000, 'every figure acknowledged').catch(() => undefined);
     delays.sort((a, b) => a - b);
     const load: Figures = {
       sites,
       doors: sites * 2,
       'events/s': +((sent * 1000) / elapsed).toFixed(1),
       'events seen at the dashboard': `${delays.length}/${sent}`,
+      'figures acknowledged (stored, ack via the centre outbox)': `${acks}/${figuresSent}`,
       'branch event → dashboard p50 (ms)': percentile(delays, 50),
       'branch event → dashboard p99 (ms)': percentile(delays, 99),
       'fleet service CPU under load (% of one core)': +(

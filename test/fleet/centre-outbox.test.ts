@@ -89,7 +89,9 @@ describe('centre outbox', () => {
     db1.close();
 
     const db2 = openFleetDb(config.store.path);
-    cleanups.push(() => db2.close());
+    cleanups.push(() => {
+      db2.close();
+    });
     const centre2 = new FleetCentre({ config, db: db2, log, keys, mqttOptions: { reconnectPeriod: 100 } });
     expect(centre2.unsent()).toBe(2);
     await broker.start();
@@ -115,7 +117,9 @@ describe('centre outbox', () => {
     cleanups.push(() => dir.cleanup());
     const config = configFor(dir.path, 'mqtt://127.0.0.1:1');
     const db = openFleetDb(config.store.path);
-    cleanups.push(() => db.close());
+    cleanups.push(() => {
+      db.close();
+    });
     const t0 = Date.parse('2026-11-30T12:00:00Z');
     let now = t0;
     const centre = new FleetCentre({ config, db, log, keys: new Map(), nowMs: () => now });

@@ -162,7 +162,9 @@ describe('fleet national report', () => {
       // The next day: Wednesday is over and kept; a changed plan for Friday sends W46 again, whole.
       now += 24 * H;
       const changed = plans.map(([day, p]) =>
-        day === '2026-11-13' ? [day, { staffed: [], staffless: [[7 * H, 22 * H]] }] : [day, p],
+        day === '2026-11-13' || day === '2026-11-11'
+          ? [day, { staffed: [], staffless: [[7 * H, 22 * H]] }]
+          : [day, p],
       );
       branch
         .prepare('UPDATE schedule_plans SET plans = ? WHERE id = 1')
@@ -173,6 +175,8 @@ describe('fleet national report', () => {
       const again = JSON.parse(dueAgain[0]!.payload) as FleetOpeningHours;
       expect(again.week).toBe('2026-W46');
       expect(again.days).toHaveLength(5);
+      // Wednesday had ended: a plan changed afterwards does not change the hours it was open.
+      expect(again.days[0]).toEqual({ day: '2026-11-11', staffed: 6, staffless: 9 });
       expect(again.days.find((d) => d.day === '2026-11-13')).toEqual({
         day: '2026-11-13',
         staffed: 0,
