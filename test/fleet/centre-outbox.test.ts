@@ -112,6 +112,48 @@ describe('centre outbox', () => {
     await waitFor(() => centre2.unsent() === 0, 5000, 'outbox emptied');
   });
 
+  it('deletes a stored message only when the broker has accepted it, not when it was handed over', async () => {
+    const dir = tempDir('fleet-centre-puback-');
+    cleanups.push(() => dir.cleanup());
+    const broker: Broker = await startMosquitto();
+    cleanups.push(() => broker.stop());
+    const config = configFor(dir.path, broker.url);
+    const db = openFleetDb(config.store.path);
+    cleanups.push(() => {
+      db.close();
+    });
+    const centre = new FleetCentre({
+      config,
+      db,
+      log,
+      keys: new Map(),
+      mqttOptions: { reconnectPeriod: 100 },
+    });
+    centre.start();
+    await waitFor(() => centre.connected, 5000, 'centre connected');
+    const branch: MqttClient = await connectAsync(broker.url);
+    cleanups.push(() => branch.endAsync());
+    const received: string[] = [];
+    branch.on('message', (_topic, payload) => received.push(payload.toString()));
+    await branch.subscribeAsync('dorvakt/fleet/site/north/ack', { qos: 1 });
+    // A hung broker: the connection stays open, the message goes into the socket, no PUBACK comes back.
+    broker.pause();
+    cleanups.push(() => broker.resume());
+    centre.handle(
+      'dorvakt/north/fleet/figures',
+      Buffer.from(
+        JSON.stringify({ v: 1, id: 'abc-8', day: '2026-11-30', hour: 9, made_at: 1, rows: [row(1)] }),
+      ),
+      false,
+    );
+    expect(centre.connected).toBe(true);
+    expect(centre.unsent()).toBe(1);
+    broker.resume();
+    await waitFor(() => centre.unsent() === 0, 10_000, 'accepted by the broker');
+    await waitFor(() => received.length === 1, 5000, 'the ack at the branch');
+    cleanups.push(() => centre.stop());
+  });
+
   it('prunes a receipt only once it is past the grace and no longer the revision in force', async () => {
     const dir = tempDir('fleet-centre-prune-');
     cleanups.push(() => dir.cleanup());

@@ -63,6 +63,8 @@ beforeAll(() => {
   ]);
   storeOpeningHours(db, 'south', week('b-2', '2026-W46', [['2026-11-10', 0, 20]], 1), 1);
   storeOpeningHours(db, 'south', week('b-3', '2026-W46', [['2026-11-10', 0, 13.5]], 2), 1);
+  // An older revision of the week arriving late changes nothing.
+  storeOpeningHours(db, 'south', week('b-0', '2026-W46', [['2026-11-10', 0, 99]], 0), 1);
   // east: no figures at all.
 });
 
