@@ -12,6 +12,8 @@ import { Alarms } from '../src/alarms/alarms.ts';
 import { EventBus } from '../src/events/bus.ts';
 import { BranchFleet } from '../src/fleet/branch.ts';
 import { openFleetDb } from '../src/fleet/central-store.ts';
+import { fleetAnnualReport, fleetReportCsv } from '../src/fleet/report.ts';
+import { dayFromNumber, dayNumber, isoWeek } from '../src/stats/tz.ts';
 import { createLogger } from '../src/log/logger.ts';
 import { openDb } from '../src/store/db.ts';
 import { addUser } from '../src/web/users.ts';
@@ -80,6 +82,57 @@ async function readStream(url: string, cookie: string, onDelay: (ms: number) => 
       // aborted at the end
     }
   })();
+}
+
+/**
+ * The national report of a year at the centre: every site with two doors open twelve hours a day all year
+ * (a row per door and hour), and the days' opening hours. The time it takes, and the longest stretch the
+ * event loop is held between its pauses (what any MQTT message arriving meanwhile waits at most).
+ */
+async function nationalReport(path: string, ids: string[]): Promise<Figures> {
+  const db = openFleetDb(path);
+  try {
+    const year = new Date().getUTCFullYear() - 1;
+    const figures = db.prepare(
+      `INSERT INTO centre_figures (site, day, hour, door, mode, outcome, reason, category, age_band, count)
+       VALUES (?, ?, ?, ?, ?, 'granted', 'allow', '', '', 3)`,
+    );
+    const opening = db.prepare(
+      'INSERT INTO centre_opening (site, day, week, staffed, staffless) VALUES (?, ?, ?, 4, 8)',
+    );
+    let rows = 0;
+    for (const site of ids)
+      db.transaction(() => {
+        for (let d = dayNumber(`${year}-01-01`); d <= dayNumber(`${year}-12-31`); d++) {
+          const day = dayFromNumber(d);
+          opening.run(site, day, isoWeek(day));
+          for (let hour = 8; hour < 20; hour++)
+            for (const door of ['front', 'side']) {
+              figures.run(site, day, hour, door, hour < 12 ? 'staffless' : 'staffed');
+              rows++;
+            }
+        }
+      })();
+    let longest = 0;
+    let last = performance.now();
+    const started = last;
+    const report = await fleetAnnualReport(db, ids, year, 'Europe/Oslo', async () => {
+      longest = Math.max(longest, performance.now() - last);
+      await new Promise((r) => setImmediate(r));
+      last = performance.now();
+    });
+    const csvStarted = performance.now();
+    let bytes = 0;
+    for (const line of fleetReportCsv(report, 'no')) bytes += Buffer.byteLength(line);
+    return {
+      'national report: figure rows (a year)': rows,
+      'report computed (ms)': Math.round(csvStarted - started),
+      'longest step between pauses (ms)': Math.round(Math.max(longest, csvStarted - last)),
+      'CSV (MB), made (ms)': `${(bytes / 1e6).toFixed(1)}, ${Math.round(performance.now() - csvStarted)}`,
+    };
+  } finally {
+    db.close();
+  }
 }
 
 export async function benchFleet(): Promise<Figures[]> {
@@ -273,12 +326,14 @@ export async function benchFleet(): Promise<Figures[]> {
     const drainMs = Date.now() - drainStart;
     await branch.stop();
     branchDb.close();
+    const report = await nationalReport(join(dir.path, 'report.sqlite'), ids);
     return [
       load,
       {
         'queued hours (one branch, a week)': queued,
         'drain time (s), batch 50 every 5 s': +(drainMs / 1000).toFixed(1),
       },
+      report,
     ];
   } finally {
     abort.abort();
