@@ -48,6 +48,8 @@ export interface CentreOptions {
 const SUBSCRIPTIONS = ['dorvakt/+/status', 'dorvakt/+/door/+/state', 'dorvakt/+/event', 'dorvakt/+/fleet/+'];
 /** Stored messages handed to the client per flush; the rest follow as the broker accepts these. */
 const FLUSH_BATCH = 200;
+/** Last contact written to the store at most this often per site (see touch). */
+const CONTACT_WRITE_MS = 10_000;
 /** How often receipts are pruned. */
 const PRUNE_EVERY_MS = 3_600_000;
 
@@ -60,6 +62,9 @@ export class FleetCentre {
   /** Outbox ids handed to the client on this connection and not yet accepted by the broker. */
   private readonly inFlight = new Set<number>();
   private flushedUpTo = 0;
+  /** Per site: the last live message, and when last contact was last written to the store. */
+  private readonly lastSeen = new Map<string, number>();
+  private readonly contactWritten = new Map<string, number>();
   private readonly sites: Set<string>;
   private readonly nowMs: () => number;
   private readonly startedAt: number;
@@ -215,14 +220,24 @@ export class FleetCentre {
     }
   }
 
+  /**
+   * Last contact is written at most every CONTACT_WRITE_MS per site (each write is a synced commit, and with
+   * many branches one per message adds up); the time itself is kept here for site_offline. A site raised
+   * offline is written, and its alarm cleared, at its next message.
+   */
   private touch(site: string, now: number): void {
-    this.o.db.prepare('UPDATE centre_sites SET last_contact_at = ? WHERE site = ?').run(now, site);
-    const cleared = this.o.db
-      .prepare(
-        "UPDATE centre_alarms SET cleared_at = ? WHERE site = ? AND code = 'site_offline' AND origin = 'centre' AND cleared_at IS NULL",
-      )
-      .run(now, site).changes;
-    if (cleared) this.o.log.info({ site }, 'site back in contact');
+    this.lastSeen.set(site, now);
+    const written = this.contactWritten.get(site);
+    if (written === undefined || now - written >= CONTACT_WRITE_MS) {
+      this.contactWritten.set(site, now);
+      this.o.db.prepare('UPDATE centre_sites SET last_contact_at = ? WHERE site = ?').run(now, site);
+      const cleared = this.o.db
+        .prepare(
+          "UPDATE centre_alarms SET cleared_at = ? WHERE site = ? AND code = 'site_offline' AND origin = 'centre' AND cleared_at IS NULL",
+        )
+        .run(now, site).changes;
+      if (cleared) this.o.log.info({ site }, 'site back in contact');
+    }
     this.changes.emit('change', { site, kind: 'contact' } satisfies CentreChange);
   }
 
@@ -352,11 +367,14 @@ export class FleetCentre {
     }[];
     for (const { site, last_contact_at } of rows) {
       if (!this.sites.has(site)) continue;
-      const last = last_contact_at ?? this.startedAt;
+      const last = this.lastSeen.get(site) ?? last_contact_at ?? this.startedAt;
       if (now - last < limit) continue;
       const detail =
-        last_contact_at === null ? 'never heard from' : `last message ${new Date(last).toISOString()}`;
+        last_contact_at === null && !this.lastSeen.has(site)
+          ? 'never heard from'
+          : `last message ${new Date(last).toISOString()}`;
       if (this.raise(site, 'site_offline', '', detail, 'centre', now)) {
+        this.contactWritten.delete(site);
         this.o.log.warn({ site }, 'site offline');
         raised.push(site);
         this.changes.emit('change', { site, kind: 'alarm' } satisfies CentreChange);

@@ -3,7 +3,7 @@
  * branch makes of itself (src/stats/report-form.ts), per branch and for the municipality, from the figures
  * the centre holds. Visits are the branches' granted entries by the door's mode (the figures carry no
  * people-counter passages); opening hours are the days the branches sent (centre_opening), summed over the
- * branches for the municipality. Read one branch at a time, with a pause between branches, so a report of
+ * branches for the municipality. Read a branch's month at a time, with a pause between, so a report of
  * many branches never holds the centre's event loop for long.
  */
 import { writeFileSync } from 'node:fs';
@@ -40,15 +40,27 @@ export interface FleetReport {
 
 const hourKey = (day: string, hour: number) => `${day} ${String(hour).padStart(2, '0')}`;
 
-function visitsOfSite(db: Db, site: string, year: number): Map<string, HourVisits> {
+/** Visits of one site's month (1-12) of `year`, added to `hours`. */
+function addVisitsOfMonth(
+  db: Db,
+  site: string,
+  year: number,
+  month: number,
+  hours: Map<string, HourVisits>,
+): void {
+  const mm = String(month).padStart(2, '0');
   const rows = db
     .prepare(
       `SELECT day, hour, mode, SUM(count) AS n FROM centre_figures
        WHERE site = ? AND day >= ? AND day <= ? AND outcome = 'granted'
        GROUP BY day, hour, mode`,
     )
-    .all(site, `${year}-01-01`, `${year}-12-31`) as { day: string; hour: number; mode: string; n: number }[];
-  const hours = new Map<string, HourVisits>();
+    .all(site, `${year}-${mm}-01`, `${year}-${mm}-31`) as {
+    day: string;
+    hour: number;
+    mode: string;
+    n: number;
+  }[];
   for (const r of rows) {
     const key = hourKey(r.day, r.hour);
     let h = hours.get(key);
@@ -58,7 +70,6 @@ function visitsOfSite(db: Db, site: string, year: number): Map<string, HourVisit
     }
     addTo(h, r.mode, r.n);
   }
-  return hours;
 }
 
 /** Opening hours of every ISO week touching `year` (whole weeks) and of the year itself, from the days sent. */
@@ -100,7 +111,7 @@ function openingOfSite(db: Db, site: string, year: number): YearOpeningHours {
   };
 }
 
-/** The report of every listed branch and their total; `pause` runs between branches. */
+/** The report of every listed branch and their total; `pause` runs between each branch's months. */
 export async function fleetAnnualReport(
   db: Db,
   sites: readonly string[],
@@ -120,8 +131,12 @@ export async function fleetAnnualReport(
   };
   const out: SiteReport[] = [];
   for (const site of sites) {
+    const hours = new Map<string, HourVisits>();
+    for (let month = 1; month <= 12; month++) {
+      await pause();
+      addVisitsOfMonth(db, site, year, month, hours);
+    }
     await pause();
-    const hours = visitsOfSite(db, site, year);
     const opening = openingOfSite(db, site, year);
     out.push({ site, report: reportFromHours(year, timezone, opening, { doors: [], hours }) });
     for (const [key, h] of hours) {

@@ -68,6 +68,25 @@ describe('fleet centre', () => {
     expect(f.offline()).toEqual([]);
   });
 
+  it('writes last contact at most every few seconds per site, and judges site_offline by the last message', () => {
+    const f = setup();
+    const stored = () =>
+      f.db.prepare("SELECT last_contact_at FROM centre_sites WHERE site = 'north'").pluck().get() as number;
+    f.centre.handle('dorvakt/north/status', Buffer.from('online'), false);
+    const first = stored();
+    f.advance(5000);
+    f.centre.handle('dorvakt/north/fleet/health', health, false);
+    expect(stored()).toBe(first);
+    // 15 minutes after the first message, under 15 after the last: north is not offline, south (silent) is.
+    f.advance(15 * MIN - 4000);
+    expect(f.centre.checkOffline()).toEqual(['south']);
+    f.advance(5000);
+    expect(f.centre.checkOffline()).toEqual(['north']);
+    f.centre.handle('dorvakt/north/status', Buffer.from('online'), false);
+    expect(f.offline()).toEqual(['south']);
+    expect(stored()).toBe(first + 15 * MIN + 6000);
+  });
+
   it('raises site_offline for a site never heard from, once offline_after_minutes have passed since start', () => {
     const f = setup();
     f.advance(14 * MIN);
