@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { Alarms } from '../src/alarms/alarms.ts';
 import { EventBus } from '../src/events/bus.ts';
@@ -179,6 +180,9 @@ export async function benchFleet(): Promise<Figures[]> {
     const settled = procUsage(child.pid!);
     const cookie = await login(url);
     const delays: number[] = [];
+    // The bench's own event-loop delay: on a loaded machine it says how much of a delay is waiting for a core.
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
     await readStream(url, cookie, (ms) => delays.push(ms), abort.signal);
 
     // The branches: one connection each, two doors, retained states first; each counts its figures' acks.
@@ -269,6 +273,7 @@ export async function benchFleet(): Promise<Figures[]> {
       clearInterval(t);
     }
     const after = procUsage(child.pid!);
+    loop.disable();
     const elapsed = Date.now() - started;
     await waitFor(() => delays.length >= sent * 0.99, 20_000, 'the last events at the dashboard').catch(
       () => undefined,
@@ -283,6 +288,7 @@ export async function benchFleet(): Promise<Figures[]> {
       'figures acknowledged (stored, ack via the centre outbox)': `${acks}/${figuresSent}`,
       'branch event → dashboard p50 (ms)': percentile(delays, 50),
       'branch event → dashboard p99 (ms)': percentile(delays, 99),
+      'bench process event-loop delay p99 / max (ms)': `${(loop.percentile(99) / 1e6).toFixed(0)} / ${(loop.max / 1e6).toFixed(0)}`,
       'fleet service CPU under load (% of one core)': +(
         ((after.cpuMs - before.cpuMs) / elapsed) *
         100
