@@ -50,6 +50,8 @@ const SUBSCRIPTIONS = ['dorvakt/+/status', 'dorvakt/+/door/+/state', 'dorvakt/+/
 const FLUSH_BATCH = 200;
 /** Last contact written to the store at most this often per site (see touch). */
 const CONTACT_WRITE_MS = 10_000;
+/** Door states and contacts are written together at most this long after they came (see writePending). */
+const WRITE_EVERY_MS = 50;
 /** How often receipts are pruned. */
 const PRUNE_EVERY_MS = 3_600_000;
 
@@ -65,6 +67,12 @@ export class FleetCentre {
   /** Per site: the last live message, and when last contact was last written to the store. */
   private readonly lastSeen = new Map<string, number>();
   private readonly contactWritten = new Map<string, number>();
+  private readonly pendingDoors = new Map<
+    string,
+    { site: string; door: string; state: string; at: number }
+  >();
+  private readonly pendingContacts = new Map<string, number>();
+  private writeTimer: NodeJS.Timeout | undefined;
   private readonly sites: Set<string>;
   private readonly nowMs: () => number;
   private readonly startedAt: number;
@@ -125,6 +133,7 @@ export class FleetCentre {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     clearInterval(this.pruneTimer);
+    this.writePending();
     await this.client?.endAsync();
   }
 
@@ -230,13 +239,8 @@ export class FleetCentre {
     const written = this.contactWritten.get(site);
     if (written === undefined || now - written >= CONTACT_WRITE_MS) {
       this.contactWritten.set(site, now);
-      this.o.db.prepare('UPDATE centre_sites SET last_contact_at = ? WHERE site = ?').run(now, site);
-      const cleared = this.o.db
-        .prepare(
-          "UPDATE centre_alarms SET cleared_at = ? WHERE site = ? AND code = 'site_offline' AND origin = 'centre' AND cleared_at IS NULL",
-        )
-        .run(now, site).changes;
-      if (cleared) this.o.log.info({ site }, 'site back in contact');
+      this.pendingContacts.set(site, now);
+      this.scheduleWrite();
     }
     this.changes.emit('change', { site, kind: 'contact' } satisfies CentreChange);
   }
@@ -257,13 +261,49 @@ export class FleetCentre {
       this.refuse('door_state');
       return;
     }
-    this.o.db
-      .prepare(
+    this.pendingDoors.set(`${site}\u0000${door}`, { site, door, state: JSON.stringify(state), at: now });
+    this.scheduleWrite();
+  }
+
+  private scheduleWrite(): void {
+    this.writeTimer ??= setTimeout(() => this.writePending(), WRITE_EVERY_MS);
+  }
+
+  /**
+   * Door states and last contacts, in one commit for everything that came since the last: a fleet reconnecting
+   * sends every door's retained state at once, and one synced commit each would hold the loop for seconds.
+   * Only what is shown and what site_offline clears goes this way; figures are committed before their ack.
+   */
+  writePending(): void {
+    clearTimeout(this.writeTimer);
+    this.writeTimer = undefined;
+    if (this.pendingDoors.size === 0 && this.pendingContacts.size === 0) return;
+    const doors = [...this.pendingDoors.values()];
+    const contacts = [...this.pendingContacts.entries()];
+    this.pendingDoors.clear();
+    this.pendingContacts.clear();
+    const { db } = this.o;
+    const cleared: string[] = [];
+    db.transaction(() => {
+      const door = db.prepare(
         `INSERT INTO centre_doors (site, door, state, updated_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (site, door) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
-      )
-      .run(site, door, JSON.stringify(state), now);
-    this.changes.emit('change', { site, kind: 'door' } satisfies CentreChange);
+      );
+      for (const d of doors) door.run(d.site, d.door, d.state, d.at);
+      const contact = db.prepare('UPDATE centre_sites SET last_contact_at = ? WHERE site = ?');
+      const clear = db.prepare(
+        "UPDATE centre_alarms SET cleared_at = ? WHERE site = ? AND code = 'site_offline' AND origin = 'centre' AND cleared_at IS NULL",
+      );
+      for (const [site, at] of contacts) {
+        contact.run(at, site);
+        if (clear.run(at, site).changes) cleared.push(site);
+      }
+    })();
+    for (const site of cleared) {
+      this.o.log.info({ site }, 'site back in contact');
+      this.changes.emit('change', { site, kind: 'alarm' } satisfies CentreChange);
+    }
+    for (const d of doors) this.changes.emit('change', { site: d.site, kind: 'door' } satisfies CentreChange);
   }
 
   private onEvent(site: string, payload: Buffer, now: number): void {
@@ -358,6 +398,7 @@ export class FleetCentre {
 
   /** Raises site_offline for every configured site silent for offline_after_minutes (since start at most). */
   checkOffline(): string[] {
+    this.writePending();
     const now = this.nowMs();
     const limit = this.o.config.offline_after_minutes * 60_000;
     const raised: string[] = [];

@@ -59,12 +59,22 @@ export function openingFromSavedPlans(db: Db, timezone: string, from: string): D
   return out;
 }
 
+const lastScan = new WeakMap<Db, string>();
+
 /**
  * Records the days not yet ended and queues every week that differs from what was last queued. Returns the
  * number of weeks queued.
  */
 export function scanOpeningHours(db: Db, timezone: string, outbox: FiguresOutbox, now: number): number {
   const today = localDate(new Date(now), timezone);
+  // The same plans on the same day give the same hours: nothing to read or write until either changes.
+  const plans = db.prepare('SELECT computed_at FROM schedule_plans WHERE id = 1').get() as
+    | { computed_at: number }
+    | undefined;
+  if (!plans) return 0;
+  const mark = `${plans.computed_at} ${today}`;
+  if (lastScan.get(db) === mark) return 0;
+  lastScan.set(db, mark);
   const days = openingFromSavedPlans(db, timezone, today);
   if (days.length === 0) return 0;
   const upsert = db.prepare(

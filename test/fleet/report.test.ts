@@ -169,7 +169,7 @@ describe('fleet national report', () => {
           : [day, p],
       );
       branch
-        .prepare('UPDATE schedule_plans SET plans = ? WHERE id = 1')
+        .prepare('UPDATE schedule_plans SET plans = ?, computed_at = 1 WHERE id = 1')
         .run(JSON.stringify({ front: changed, side: changed }));
       expect(scanOpeningHours(branch, 'Europe/Oslo', outbox, now)).toBe(1);
       const dueAgain = outbox.takeDue();
