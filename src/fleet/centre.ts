@@ -61,7 +61,7 @@ export class FleetCentre {
   private client: MqttClient | undefined;
   private timer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
-  /** Outbox ids handed to the client on this connection and not yet accepted by the broker. */
+  /** Outbox ids handed to the client and not yet accepted by the broker (nor failed). */
   private readonly inFlight = new Set<number>();
   private flushedUpTo = 0;
   /** Per site: the last live message, and when last contact was last written to the store. */
@@ -73,6 +73,8 @@ export class FleetCentre {
   >();
   private readonly pendingContacts = new Map<string, number>();
   private writeTimer: NodeJS.Timeout | undefined;
+  /** Sites with an open site_offline: their next message clears it at once. */
+  private readonly offline: Set<string>;
   private readonly sites: Set<string>;
   private readonly nowMs: () => number;
   private readonly startedAt: number;
@@ -82,6 +84,14 @@ export class FleetCentre {
     this.startedAt = this.nowMs();
     this.sites = new Set(o.config.sites.map((s) => s.id));
     this.changes.setMaxListeners(100);
+    this.offline = new Set(
+      o.db
+        .prepare(
+          "SELECT site FROM centre_alarms WHERE code = 'site_offline' AND origin = 'centre' AND cleared_at IS NULL",
+        )
+        .pluck()
+        .all() as string[],
+    );
     const add = o.db.prepare('INSERT INTO centre_sites (site) VALUES (?) ON CONFLICT DO NOTHING');
     for (const site of this.sites) add.run(site);
   }
@@ -112,9 +122,9 @@ export class FleetCentre {
       client.subscribe(SUBSCRIPTIONS, { qos: 1 });
       this.flush();
     });
-    // What was handed over on a lost connection is handed over again on the next one.
+    // mqtt.js sends what it was handed and not yet acknowledged again on the next connection (session kept,
+    // and its callback still comes); the next flush looks at every stored row again for the rest.
     client.on('close', () => {
-      this.inFlight.clear();
       this.flushedUpTo = 0;
     });
     client.on('message', (topic, payload, packet) => {
@@ -232,15 +242,25 @@ export class FleetCentre {
   /**
    * Last contact is written at most every CONTACT_WRITE_MS per site (each write is a synced commit, and with
    * many branches one per message adds up); the time itself is kept here for site_offline. A site raised
-   * offline is written, and its alarm cleared, at its next message.
+   * offline is written, and its alarm cleared, at once at its next message.
    */
   private touch(site: string, now: number): void {
     this.lastSeen.set(site, now);
+    if (this.offline.has(site)) {
+      // Back: written and cleared at once, before anything else from this message is said.
+      this.offline.delete(site);
+      this.contactWritten.set(site, now);
+      this.pendingContacts.set(site, now);
+      this.writePending();
+      return;
+    }
     const written = this.contactWritten.get(site);
     if (written === undefined || now - written >= CONTACT_WRITE_MS) {
+      // Said once it is in the store (with a site_offline it clears).
       this.contactWritten.set(site, now);
       this.pendingContacts.set(site, now);
       this.scheduleWrite();
+      return;
     }
     this.changes.emit('change', { site, kind: 'contact' } satisfies CentreChange);
   }
@@ -266,7 +286,16 @@ export class FleetCentre {
   }
 
   private scheduleWrite(): void {
-    this.writeTimer ??= setTimeout(() => this.writePending(), WRITE_EVERY_MS);
+    this.writeTimer ??= setTimeout(() => {
+      try {
+        this.writePending();
+      } catch (error) {
+        this.o.log.error(
+          { err: (error as Error).message },
+          'fleet centre: door states and contacts not written',
+        );
+      }
+    }, WRITE_EVERY_MS);
   }
 
   /**
@@ -303,6 +332,8 @@ export class FleetCentre {
       this.o.log.info({ site }, 'site back in contact');
       this.changes.emit('change', { site, kind: 'alarm' } satisfies CentreChange);
     }
+    for (const [site] of contacts)
+      this.changes.emit('change', { site, kind: 'contact' } satisfies CentreChange);
     for (const d of doors) this.changes.emit('change', { site: d.site, kind: 'door' } satisfies CentreChange);
   }
 
@@ -415,7 +446,7 @@ export class FleetCentre {
           ? 'never heard from'
           : `last message ${new Date(last).toISOString()}`;
       if (this.raise(site, 'site_offline', '', detail, 'centre', now)) {
-        this.contactWritten.delete(site);
+        this.offline.add(site);
         this.o.log.warn({ site }, 'site offline');
         raised.push(site);
         this.changes.emit('change', { site, kind: 'alarm' } satisfies CentreChange);

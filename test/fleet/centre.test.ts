@@ -12,7 +12,9 @@ import { tempDir } from '../helpers/tmp.ts';
 const MIN = 60_000;
 let dir: ReturnType<typeof tempDir> | undefined;
 let db: Db | undefined;
-afterEach(() => {
+let running: FleetCentre | undefined;
+afterEach(async () => {
+  await running?.stop();
   db?.close();
   dir?.cleanup();
 });
@@ -32,6 +34,7 @@ function setup() {
     keys: new Map(),
     nowMs: () => now,
   });
+  running = centre;
   // What a message changes in the store is written a moment later, with whatever else came meanwhile.
   const offline = () => {
     centre.writePending();
