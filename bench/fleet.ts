@@ -7,11 +7,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { Alarms } from '../src/alarms/alarms.ts';
 import { EventBus } from '../src/events/bus.ts';
 import { BranchFleet } from '../src/fleet/branch.ts';
 import { openFleetDb } from '../src/fleet/central-store.ts';
+import { fleetAnnualReport, fleetReportCsv } from '../src/fleet/report.ts';
+import { dayFromNumber, dayNumber, isoWeek } from '../src/stats/tz.ts';
 import { createLogger } from '../src/log/logger.ts';
 import { openDb } from '../src/store/db.ts';
 import { addUser } from '../src/web/users.ts';
@@ -53,7 +56,12 @@ async function login(url: string): Promise<string> {
 }
 
 /** Reads the SSE stream and hands each change's delay (now − the branch event's ts) to `onDelay`. */
-async function readStream(url: string, cookie: string, onDelay: (ms: number) => void, signal: AbortSignal) {
+async function readStream(
+  url: string,
+  cookie: string,
+  onDelay: (ms: number, at: number) => void,
+  signal: AbortSignal,
+) {
   const res = await fetch(`${url}/api/stream`, { headers: { cookie }, signal });
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
@@ -71,7 +79,8 @@ async function readStream(url: string, cookie: string, onDelay: (ms: number) => 
           buffer = buffer.slice(end + 2);
           if (line.startsWith('data: ')) {
             const change = JSON.parse(line.slice(6)) as { kind: string; ts?: string };
-            if (change.kind === 'event' && change.ts) onDelay(now - Date.parse(change.ts));
+            if (change.kind === 'event' && change.ts)
+              onDelay(now - Date.parse(change.ts), Date.parse(change.ts));
           }
           end = buffer.indexOf('\n\n');
         }
@@ -80,6 +89,63 @@ async function readStream(url: string, cookie: string, onDelay: (ms: number) => 
       // aborted at the end
     }
   })();
+}
+
+/**
+ * The national report of a year at the centre: every site with two doors open twelve hours a day all year
+ * (a row per door and hour), and the days' opening hours. The time it takes, and the longest stretch the
+ * event loop is held between its pauses (what any MQTT message arriving meanwhile waits at most).
+ */
+async function nationalReport(path: string, ids: string[]): Promise<Figures> {
+  const db = openFleetDb(path);
+  try {
+    const year = new Date().getUTCFullYear() - 1;
+    const figures = db.prepare(
+      `INSERT INTO centre_figures (site, day, hour, door, mode, outcome, reason, category, age_band, count)
+       VALUES (?, ?, ?, ?, ?, 'granted', 'allow', '', '', 3)`,
+    );
+    const opening = db.prepare(
+      'INSERT INTO centre_opening (site, day, week, staffed, staffless) VALUES (?, ?, ?, 4, 8)',
+    );
+    let rows = 0;
+    for (const site of ids)
+      db.transaction(() => {
+        for (let d = dayNumber(`${year}-01-01`); d <= dayNumber(`${year}-12-31`); d++) {
+          const day = dayFromNumber(d);
+          opening.run(site, day, isoWeek(day));
+          for (let hour = 8; hour < 20; hour++)
+            for (const door of ['front', 'side']) {
+              figures.run(site, day, hour, door, hour < 12 ? 'staffless' : 'staffed');
+              rows++;
+            }
+        }
+      })();
+    // Wall time and CPU time (on a loaded machine a step can wait for a core: the CPU time is its own cost).
+    let longest = 0;
+    let longestCpu = 0;
+    let last = performance.now();
+    let lastCpu = process.cpuUsage();
+    const started = last;
+    const report = await fleetAnnualReport(db, ids, year, 'Europe/Oslo', async () => {
+      longest = Math.max(longest, performance.now() - last);
+      const cpu = process.cpuUsage(lastCpu);
+      longestCpu = Math.max(longestCpu, (cpu.user + cpu.system) / 1000);
+      await new Promise((r) => setImmediate(r));
+      last = performance.now();
+      lastCpu = process.cpuUsage();
+    });
+    const csvStarted = performance.now();
+    let bytes = 0;
+    for (const line of fleetReportCsv(report, 'no')) bytes += Buffer.byteLength(line);
+    return {
+      'national report: figure rows (a year)': rows,
+      'report computed (ms)': Math.round(csvStarted - started),
+      'longest step between pauses, wall / CPU (ms)': `${Math.round(Math.max(longest, csvStarted - last))} / ${Math.round(longestCpu)}`,
+      'CSV (MB), made (ms)': `${(bytes / 1e6).toFixed(1)}, ${Math.round(performance.now() - csvStarted)}`,
+    };
+  } finally {
+    db.close();
+  }
 }
 
 export async function benchFleet(): Promise<Figures[]> {
@@ -120,12 +186,29 @@ export async function benchFleet(): Promise<Figures[]> {
     const settled = procUsage(child.pid!);
     const cookie = await login(url);
     const delays: number[] = [];
-    await readStream(url, cookie, (ms) => delays.push(ms), abort.signal);
+    // The bench's own event-loop delay: on a loaded machine it says how much of a delay is waiting for a core.
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    // Also apart: the events after the first 5 s, when the branches' retained states have been taken in.
+    const steady: number[] = [];
+    let steadyFrom = Number.POSITIVE_INFINITY;
+    await readStream(
+      url,
+      cookie,
+      (ms, at) => {
+        delays.push(ms);
+        if (at >= steadyFrom) steady.push(ms);
+      },
+      abort.signal,
+    );
 
-    // The branches: one connection each, two doors, retained states first.
+    // The branches: one connection each, two doors, retained states first; each counts its figures' acks.
+    let acks = 0;
     for (const id of ids) {
       const client = await connectAsync(broker.url, { clientId: `bench-${id}` });
       clients.push(client);
+      client.on('message', () => acks++);
+      await client.subscribeAsync(`dorvakt/fleet/site/${id}/ack`, { qos: 1 });
       for (const door of ['front', 'side'])
         client.publish(
           `dorvakt/${id}/door/${door}/state`,
@@ -143,8 +226,10 @@ export async function benchFleet(): Promise<Figures[]> {
     }
     const before = procUsage(child.pid!);
     const started = Date.now();
+    steadyFrom = started + 5000;
     let sent = 0;
     let figureId = 0;
+    let figuresSent = 0;
     const timers: NodeJS.Timeout[] = [];
     ids.forEach((id, i) => {
       const client = clients[i]!;
@@ -171,11 +256,13 @@ export async function benchFleet(): Promise<Figures[]> {
           // An hour's figures now and then (a simulated hour every few ticks).
           if (Math.random() < 0.2) {
             figureId++;
+            figuresSent++;
             client.publish(
               `dorvakt/${id}/fleet/figures`,
               JSON.stringify({
                 v: 1,
-                id: `bench-${figureId}`,
+                // `<instance>-<n>` as a branch's outbox makes it (the instance is hex).
+                id: `${i.toString(16).padStart(4, '0')}-${figureId}`,
                 day: '2026-11-30',
                 hour: figureId % 24,
                 made_at: Date.now(),
@@ -204,18 +291,24 @@ export async function benchFleet(): Promise<Figures[]> {
       clearInterval(t);
     }
     const after = procUsage(child.pid!);
+    loop.disable();
     const elapsed = Date.now() - started;
     await waitFor(() => delays.length >= sent * 0.99, 20_000, 'the last events at the dashboard').catch(
       () => undefined,
     );
+    await waitFor(() => acks >= figuresSent, 20_000, 'every figure acknowledged').catch(() => undefined);
     delays.sort((a, b) => a - b);
+    steady.sort((a, b) => a - b);
     const load: Figures = {
       sites,
       doors: sites * 2,
       'events/s': +((sent * 1000) / elapsed).toFixed(1),
       'events seen at the dashboard': `${delays.length}/${sent}`,
+      'figures acknowledged (stored, ack via the centre outbox)': `${acks}/${figuresSent}`,
       'branch event → dashboard p50 (ms)': percentile(delays, 50),
       'branch event → dashboard p99 (ms)': percentile(delays, 99),
+      'the same after the first 5 s, p50 / p99 (ms)': `${percentile(steady, 50)} / ${percentile(steady, 99)}`,
+      'bench process event-loop delay p99 / max (ms)': `${(loop.percentile(99) / 1e6).toFixed(0)} / ${(loop.max / 1e6).toFixed(0)}`,
       'fleet service CPU under load (% of one core)': +(
         ((after.cpuMs - before.cpuMs) / elapsed) *
         100
@@ -265,12 +358,14 @@ export async function benchFleet(): Promise<Figures[]> {
     const drainMs = Date.now() - drainStart;
     await branch.stop();
     branchDb.close();
+    const report = await nationalReport(join(dir.path, 'report.sqlite'), ids);
     return [
       load,
       {
         'queued hours (one branch, a week)': queued,
         'drain time (s), batch 50 every 5 s': +(drainMs / 1000).toFixed(1),
       },
+      report,
     ];
   } finally {
     abort.abort();

@@ -22,6 +22,7 @@ const USAGE = `usage:
   dorvakt stats report --year YYYY [--out FILE] [--format no|dk] --config FILE   the national statistics as CSV
   dorvakt fleet --config FILE      run the fleet centre (every branch's doors, alarms and figures; docs/fleet.md)
   dorvakt fleet check --config FILE   validate a fleet config file
+  dorvakt fleet report --year YYYY [--format no|dk] [--site ID] [--out FILE] --config FILE   national statistics of every branch
   dorvakt fleet user add|passwd|unlock|disable|enable|list … --config FILE   the fleet dashboard's users
   dorvakt ils-check …              ask the library system about one card (see: dorvakt ils-check --help)
   dorvakt fleet rules keygen|sign|publish …   the fleet's signed rules document (docs/fleet-rules.md)
@@ -241,6 +242,25 @@ async function main(argv: string[]): Promise<number> {
           { db, actor: `cli:${userInfo().username}` },
           process.stdout,
         );
+      } finally {
+        db.close();
+      }
+    }
+    if (args[0] === 'report') {
+      const { openFleetDb } = await import('../fleet/central-store.ts');
+      const { runFleetReportCommand } = await import('../fleet/report.ts');
+      const { localDate } = await import('../time/zone.ts');
+      const db = openFleetDb(config.store.path);
+      try {
+        return await runFleetReportCommand(args.slice(1), {
+          db,
+          sites: config.sites.map((s) => s.id),
+          timezone: config.timezone,
+          language: config.language,
+          thisYear: Number(localDate(new Date(), config.timezone).slice(0, 4)),
+          out: process.stdout,
+          err: process.stderr,
+        });
       } finally {
         db.close();
       }

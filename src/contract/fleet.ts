@@ -8,6 +8,8 @@ export const FLEET_VERSION = 1;
 
 /** Branch → centre, QoS 1, not retained. */
 export const figuresTopic = (base: string): string => `${base}/fleet/figures`;
+/** Branch → centre, QoS 1, not retained: one ISO week's opening hours per day (FleetOpeningHours). */
+export const openingHoursTopic = (base: string): string => `${base}/fleet/opening-hours`;
 /** Branch → centre, QoS 1, retained: the branch's retention health and queue length. */
 export const healthTopic = (base: string): string => `${base}/fleet/health`;
 /** The bridge's own notification topic (Mosquitto `notification_topic`): `1` up, `0` down (its will). */
@@ -38,6 +40,26 @@ export interface FleetFigures {
   /** When the branch built this revision (UTC ms); the centre keeps the newest per hour. */
   made_at: number;
   rows: FigureRow[];
+}
+
+/** Staffed and staffless opening hours of one local day (elapsed hours, from the door's day plans). */
+export interface DayOpeningHours {
+  day: string;
+  staffed: number;
+  staffless: number;
+}
+
+/**
+ * One ISO week of a branch, whole: every day of it the branch has computed. Versioned like FleetFigures (same
+ * id space, same acknowledgement): a newer `made_at` for the same week replaces the older days.
+ */
+export interface FleetOpeningHours {
+  v: 1;
+  id: string;
+  /** 'YYYY-Www'. */
+  week: string;
+  made_at: number;
+  days: DayOpeningHours[];
 }
 
 export interface FleetAck {
@@ -125,6 +147,28 @@ export function parseFigures(payload: Buffer | string): Parsed<FleetFigures> {
   };
 }
 
+const WEEK = /^\d{4}-W\d{2}$/;
+/** A local day lasts at most 25 hours (the autumn change). */
+const DAY_HOURS_MAX = 25;
+
+export function parseOpeningHours(payload: Buffer | string): Parsed<FleetOpeningHours> {
+  const m = parseJson(payload);
+  if (!isObject(m) || m.v !== 1) return { ok: false, why: 'not a v1 object' };
+  if (typeof m.id !== 'string' || !/^[0-9a-f]{1,32}-\d{1,15}$/.test(m.id)) return { ok: false, why: 'id' };
+  if (typeof m.week !== 'string' || !WEEK.test(m.week)) return { ok: false, why: 'week' };
+  if (!Number.isSafeInteger(m.made_at) || (m.made_at as number) < 0) return { ok: false, why: 'made_at' };
+  if (!Array.isArray(m.days) || m.days.length > 7) return { ok: false, why: 'days' };
+  const days: DayOpeningHours[] = [];
+  for (const d of m.days) {
+    if (!isObject(d) || typeof d.day !== 'string' || !DAY.test(d.day)) return { ok: false, why: 'day' };
+    for (const h of [d.staffed, d.staffless])
+      if (typeof h !== 'number' || !Number.isFinite(h) || h < 0 || h > DAY_HOURS_MAX)
+        return { ok: false, why: 'hours' };
+    days.push({ day: d.day, staffed: d.staffed as number, staffless: d.staffless as number });
+  }
+  return { ok: true, value: { v: 1, id: m.id, week: m.week, made_at: m.made_at as number, days } };
+}
+
 export function parseAck(payload: Buffer | string): Parsed<FleetAck> {
   const m = parseJson(payload);
   if (!isObject(m) || m.v !== 1 || typeof m.id !== 'string' || m.id.length > 48)
@@ -201,6 +245,34 @@ export const fleetFiguresSchema = {
   },
 } as const;
 
+export const fleetOpeningHoursSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'urn:dorvakt:mqtt:fleet:v1:opening-hours',
+  type: 'object',
+  additionalProperties: false,
+  required: ['v', 'id', 'week', 'made_at', 'days'],
+  properties: {
+    v: { const: 1 },
+    id: { type: 'string', pattern: '^[0-9a-f]{1,32}-\\d{1,15}$' },
+    week: { type: 'string', pattern: '^\\d{4}-W\\d{2}$' },
+    made_at: { type: 'integer', minimum: 0 },
+    days: {
+      type: 'array',
+      maxItems: 7,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['day', 'staffed', 'staffless'],
+        properties: {
+          day: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' },
+          staffed: { type: 'number', minimum: 0, maximum: 25 },
+          staffless: { type: 'number', minimum: 0, maximum: 25 },
+        },
+      },
+    },
+  },
+} as const;
+
 export const fleetAckSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   $id: 'urn:dorvakt:mqtt:fleet:v1:ack',
@@ -244,6 +316,7 @@ export const fleetAlarmAckSchema = {
 
 export const FLEET_SCHEMAS = {
   'fleet-v1-figures': fleetFiguresSchema,
+  'fleet-v1-opening-hours': fleetOpeningHoursSchema,
   'fleet-v1-ack': fleetAckSchema,
   'fleet-v1-health': fleetHealthSchema,
   'fleet-v1-alarm-ack': fleetAlarmAckSchema,

@@ -15,6 +15,7 @@ import {
   type FleetHealth,
   figuresTopic,
   healthTopic,
+  openingHoursTopic,
   parseAck,
   parseAlarmAck,
 } from '../contract/fleet.ts';
@@ -22,6 +23,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Db } from '../store/db.ts';
 import { DAY_MS } from '../time/zone.ts';
 import type { FleetBranchConfig } from './config.ts';
+import { scanOpeningHours } from './opening.ts';
 import { FiguresOutbox } from './outbox.ts';
 
 /** How often, and how far apart, an acknowledgement that matched no alarm is tried again. */
@@ -134,7 +136,14 @@ export class BranchFleet {
   }
 
   scan(): void {
-    if (this.outbox.scan() > 0) this.send();
+    let queued = this.outbox.scan();
+    try {
+      queued += scanOpeningHours(this.o.db, this.o.timezone, this.outbox, this.nowMs());
+    } catch (error) {
+      // The figures go on without the opening hours.
+      this.o.log.error({ err: (error as Error).message }, 'fleet link: opening hours not computed');
+    }
+    if (queued > 0) this.send();
     this.publishHealth(false);
   }
 
@@ -142,8 +151,9 @@ export class BranchFleet {
   send(): void {
     const client = this.client;
     if (!client?.connected) return;
-    for (const payload of this.outbox.takeDue()) {
-      client.publish(figuresTopic(this.o.base), payload, { qos: 1 });
+    for (const { kind, payload } of this.outbox.takeDue()) {
+      const topic = kind === 'opening' ? openingHoursTopic(this.o.base) : figuresTopic(this.o.base);
+      client.publish(topic, payload, { qos: 1 });
       this.counters.sent++;
     }
   }

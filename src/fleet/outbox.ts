@@ -4,7 +4,7 @@
  * acknowledges their id, so a bridge down for a week loses nothing, and the centre's dedupe by id counts
  * nothing twice. Work per call is bounded (`batch` messages, a window of days), so it never runs long.
  */
-import type { FigureRow, FleetFigures } from '../contract/fleet.ts';
+import type { DayOpeningHours, FigureRow, FleetFigures, FleetOpeningHours } from '../contract/fleet.ts';
 import type { Db } from '../store/db.ts';
 import { addDays, DAY_MS, localDate } from '../time/zone.ts';
 import { digestRows, hourKey, readHours } from './figures.ts';
@@ -28,8 +28,20 @@ const HOURS_PER_TRANSACTION = 24;
 
 interface DueRow {
   id: number;
+  kind: OutboxKind;
   payload: string;
   tries: number;
+}
+
+/** 'figures': one hour's FleetFigures; 'opening': one ISO week's FleetOpeningHours. */
+export type OutboxKind = 'figures' | 'opening';
+
+export interface WeekOpening {
+  week: string;
+  /** Local date of its Monday. */
+  monday: string;
+  days: DayOpeningHours[];
+  digest: string;
 }
 
 export class FiguresOutbox {
@@ -124,7 +136,7 @@ export class FiguresOutbox {
       );
       const setPayload = db.prepare('UPDATE fleet_outbox SET payload = ? WHERE id = ?');
       const supersede = db.prepare(
-        'UPDATE fleet_outbox SET superseded_at = ? WHERE day = ? AND hour = ? AND id < ? AND acked_at IS NULL AND superseded_at IS NULL',
+        "UPDATE fleet_outbox SET superseded_at = ? WHERE kind = 'figures' AND day = ? AND hour = ? AND id < ? AND acked_at IS NULL AND superseded_at IS NULL",
       );
       const remember = db.prepare(
         `INSERT INTO fleet_hours (day, hour, digest, outbox_id) VALUES (?, ?, ?, ?)
@@ -148,6 +160,39 @@ export class FiguresOutbox {
     })();
   }
 
+  /** Queues a new revision of each week (its days whole); an unsent older revision of it is superseded. */
+  queueWeeks(weeks: WeekOpening[]): void {
+    if (weeks.length === 0) return;
+    const { db } = this.o;
+    const now = this.o.nowMs();
+    db.transaction(() => {
+      const insert = db.prepare(
+        "INSERT INTO fleet_outbox (kind, day, hour, payload, made_at, next_try_at) VALUES ('opening', ?, 0, '', ?, ?)",
+      );
+      const setPayload = db.prepare('UPDATE fleet_outbox SET payload = ? WHERE id = ?');
+      const supersede = db.prepare(
+        "UPDATE fleet_outbox SET superseded_at = ? WHERE kind = 'opening' AND day = ? AND id < ? AND acked_at IS NULL AND superseded_at IS NULL",
+      );
+      const remember = db.prepare(
+        `INSERT INTO fleet_weeks (week, digest, outbox_id) VALUES (?, ?, ?)
+         ON CONFLICT (week) DO UPDATE SET digest = excluded.digest, outbox_id = excluded.outbox_id`,
+      );
+      for (const w of weeks) {
+        const id = Number(insert.run(w.monday, now, now).lastInsertRowid);
+        const message: FleetOpeningHours = {
+          v: 1,
+          id: this.messageId(id),
+          week: w.week,
+          made_at: now,
+          days: w.days,
+        };
+        setPayload.run(JSON.stringify(message), id);
+        supersede.run(now, w.monday, id);
+        remember.run(w.week, w.digest, id);
+      }
+    })();
+  }
+
   private prune(now: number): void {
     this.o.db
       .prepare(
@@ -161,14 +206,14 @@ export class FiguresOutbox {
     return Math.min(this.o.backoff.min_ms * 2 ** Math.max(0, tries - 1), this.o.backoff.max_ms);
   }
 
-  /** Marks due revisions sent and returns their payloads (oldest first), at most `batch`. */
-  takeDue(): string[] {
+  /** Marks due revisions sent and returns them (oldest first), at most `batch`. */
+  takeDue(): { kind: OutboxKind; payload: string }[] {
     const { db } = this.o;
     const now = this.o.nowMs();
     return db.transaction(() => {
       const due = db
         .prepare(
-          `SELECT id, payload, tries FROM fleet_outbox
+          `SELECT id, kind, payload, tries FROM fleet_outbox
            WHERE acked_at IS NULL AND superseded_at IS NULL AND next_try_at <= ? ORDER BY id LIMIT ?`,
         )
         .all(now, this.o.batch) as DueRow[];
@@ -176,7 +221,7 @@ export class FiguresOutbox {
         'UPDATE fleet_outbox SET tries = ?, last_sent_at = ?, next_try_at = ? WHERE id = ?',
       );
       for (const row of due) update.run(row.tries + 1, now, now + this.delayAfter(row.tries + 1), row.id);
-      return due.map((r) => r.payload);
+      return due.map((r) => ({ kind: r.kind, payload: r.payload }));
     })();
   }
 

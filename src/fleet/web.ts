@@ -19,6 +19,16 @@ import type { FleetCentreConfig } from './central-config.ts';
 import type { CentreChange, FleetCentre } from './centre.ts';
 import { type FleetWord, fleetWords } from './words.ts';
 import { csvCell } from '../stats/csv-cell.ts';
+import { Readable } from 'node:stream';
+import type { ReportFormat } from '../stats/report-form.ts';
+import { FIRST_REPORT_YEAR } from '../stats/report-form.ts';
+import {
+  type FleetReport,
+  fleetAnnualReport,
+  fleetDefaultFormat,
+  fleetReportCsv,
+  reportYear,
+} from './report.ts';
 
 export interface FleetWebDeps {
   config: FleetCentreConfig;
@@ -38,7 +48,68 @@ const NAV: { path: string; key: FleetWord }[] = [
   { path: '/sites', key: 'fleet.nav.sites' },
   { path: '/alarms', key: 'fleet.nav.alarms' },
   { path: '/stats', key: 'fleet.nav.stats' },
+  { path: '/report', key: 'fleet.nav.report' },
 ];
+
+/** A report made this recently is served again: one is read branch by branch, which takes a while. */
+const REPORT_FRESH_MS = 60_000;
+
+/**
+ * One report per year at a time: requests meanwhile share it, and it is kept for REPORT_FRESH_MS. It reads a
+ * branch at a time with a turn of the event loop between, so the MQTT side keeps going.
+ */
+function reportCache(deps: FleetWebDeps): (year: number) => Promise<FleetReport> {
+  const cache = new Map<number, { at: number; report: Promise<FleetReport> }>();
+  const now = deps.nowMs ?? Date.now;
+  return (year) => {
+    const hit = cache.get(year);
+    if (hit && now() - hit.at < REPORT_FRESH_MS) return hit.report;
+    const report = fleetAnnualReport(
+      deps.db,
+      deps.config.sites.map((s) => s.id),
+      year,
+      deps.config.timezone,
+    );
+    cache.set(year, { at: now(), report });
+    report.catch(() => cache.delete(year));
+    return report;
+  };
+}
+
+function thisYear(deps: FleetWebDeps): number {
+  return Number(localDate(new Date((deps.nowMs ?? Date.now)()), deps.config.timezone).slice(0, 4));
+}
+
+function reportParams(
+  req: FastifyRequest,
+  deps: FleetWebDeps,
+): { year: number; format: ReportFormat } | undefined {
+  const yearText = field(req.query, 'year', 4) || String(thisYear(deps));
+  const year = reportYear(yearText, thisYear(deps));
+  const format = field(req.query, 'format', 2) || fleetDefaultFormat(deps.config.language);
+  if (year === undefined || (format !== 'no' && format !== 'dk')) return undefined;
+  return { year, format };
+}
+
+const hoursText = (h: number) => (Math.round(h * 10) / 10).toFixed(1);
+
+function reportBody(v: View, deps: FleetWebDeps, report: FleetReport, format: ReportFormat): Html {
+  const names = new Map(deps.config.sites.map((s) => [s.id, s.name || s.id]));
+  const years: number[] = [];
+  for (let y = thisYear(deps); y >= FIRST_REPORT_YEAR; y--) years.push(y);
+  const line = (label: string, r: FleetReport['total'], total = false) =>
+    html`<tr${total ? html` class="total"` : ''}><th scope="row">${label}</th><td class="num">${r.total.staffed}</td><td class="num">${r.total.staffless}</td>
+<td class="num">${r.total.staffed + r.total.staffless}</td><td class="num">${hoursText(r.hoursPerWeek.staffed)}</td><td class="num">${hoursText(r.hoursPerWeek.staffless)}</td></tr>`;
+  return html`<form method="get" action="/report" class="inline">
+<label>${v.w('fleet.report.year')} <select name="year">${years.map((y) => html`<option value="${y}"${y === report.year ? html` selected` : ''}>${y}</option>`)}</select></label>
+<label>${v.w('fleet.report.format')} <select name="format">${(['no', 'dk'] as const).map((f) => html`<option value="${f}"${f === format ? html` selected` : ''}>${v.w(f === 'no' ? 'fleet.report.form_no' : 'fleet.report.form_dk')}</option>`)}</select></label>
+<button type="submit">${v.w('fleet.show')}</button></form>
+<p><a href="/report.csv?${new URLSearchParams({ year: String(report.year), format }).toString()}" download>${v.w('fleet.csv')}</a></p>
+<p class="muted">${v.w('fleet.report.note')}</p>
+<table><thead><tr><th>${v.w('fleet.site')}</th><th>${v.w('fleet.report.visits_staffed')}</th><th>${v.w('fleet.report.visits_staffless')}</th>
+<th>${v.w('fleet.report.visits_total')}</th><th>${v.w('fleet.report.hours_staffed')}</th><th>${v.w('fleet.report.hours_staffless')}</th></tr></thead>
+<tbody>${report.sites.map((s) => line(names.get(s.site) ?? s.site, s.report))}${line(v.w('fleet.report.municipality'), report.total, true)}</tbody></table>`;
+}
 
 function viewOf(req: FastifyRequest, config: FleetCentreConfig): View {
   const session = sessionOf(req);
@@ -335,6 +406,42 @@ export async function createFleetWeb(deps: FleetWebDeps): Promise<FastifyInstanc
       .header('content-disposition', `attachment; filename="dorvakt-fleet-${range.from}-${range.to}.csv"`)
       .header('cache-control', 'no-store')
       .send(`${body}\n`);
+  });
+  const reportOf = reportCache(deps);
+  get(app, 'staff', '/report', async (req, reply) => {
+    const v = viewOf(req, config);
+    const params = reportParams(req, deps);
+    if (!params)
+      return sendHtml(
+        reply,
+        page(
+          v,
+          config,
+          '/report',
+          v.w('fleet.nav.report'),
+          html`<p class="notice error" role="alert">${v.w('fleet.report.bad_year')}</p>`,
+        ),
+        400,
+      );
+    const report = await reportOf(params.year);
+    return sendHtml(
+      reply,
+      page(v, config, '/report', v.w('fleet.nav.report'), reportBody(v, deps, report, params.format)),
+    );
+  });
+  get(app, 'staff', '/report.csv', async (req, reply) => {
+    const params = reportParams(req, deps);
+    if (!params) return reply.code(400).send({ error: 'bad year or format' });
+    const report = await reportOf(params.year);
+    audit(db, { actor: sessionOf(req).user.name, action: 'fleet.report_csv', detail: { ...params } });
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header(
+        'content-disposition',
+        `attachment; filename="dorvakt-fleet-report-${params.year}-${params.format}.csv"`,
+      )
+      .header('cache-control', 'no-store')
+      .send(Readable.from(fleetReportCsv(report, params.format)));
   });
   // Changes as server-sent events: site, kind and the branch event's own time (no personal data).
   get(app, 'staff', '/api/stream', async (req, reply) => {

@@ -51,6 +51,51 @@ const WORDS = {
   'fleet.total': { nb: 'Sum', da: 'I alt', en: 'Total' },
   'fleet.day': { nb: 'Dag', da: 'Dag', en: 'Day' },
   'fleet.bad_range': { nb: 'Ugyldig periode.', da: 'Ugyldig periode.', en: 'Invalid period.' },
+  'fleet.nav.report': { nb: 'Årsrapport', da: 'Årsrapport', en: 'Annual report' },
+  'fleet.report.year': { nb: 'År', da: 'År', en: 'Year' },
+  'fleet.report.format': { nb: 'Skjema', da: 'Skema', en: 'Form' },
+  'fleet.report.form_no': {
+    nb: 'Norge (Nasjonalbiblioteket)',
+    da: 'Norge (Nasjonalbiblioteket)',
+    en: 'Norway (Nasjonalbiblioteket)',
+  },
+  'fleet.report.form_dk': {
+    nb: 'Danmark (Danmarks Statistik)',
+    da: 'Danmark (Danmarks Statistik)',
+    en: 'Denmark (Danmarks Statistik)',
+  },
+  'fleet.report.visits_staffed': {
+    nb: 'Besøk, betjent',
+    da: 'Besøgende, med betjening',
+    en: 'Visits, staffed',
+  },
+  'fleet.report.visits_staffless': {
+    nb: 'Besøk, meråpent',
+    da: 'Besøgende, uden betjening',
+    en: 'Visits, staffless',
+  },
+  'fleet.report.visits_total': { nb: 'Besøk i alt', da: 'Besøgende i alt', en: 'Visits in all' },
+  'fleet.report.hours_staffed': {
+    nb: 'Betjent (timer per uke)',
+    da: 'Med betjening (timer pr. uge)',
+    en: 'Staffed (hours a week)',
+  },
+  'fleet.report.hours_staffless': {
+    nb: 'Meråpent (timer per uke)',
+    da: 'Uden betjening (timer pr. uge)',
+    en: 'Staffless (hours a week)',
+  },
+  'fleet.report.municipality': { nb: 'Kommunen i alt', da: 'Kommunen i alt', en: 'Municipality' },
+  'fleet.report.bad_year': {
+    nb: 'Velg et år fra 2000 til i år, og skjema no eller dk.',
+    da: 'Vælg et år fra 2000 til i år og skema no eller dk.',
+    en: 'Choose a year from 2000 to this year, and form no or dk.',
+  },
+  'fleet.report.note': {
+    nb: 'Besøk er innslipp med kort ved døren, etter dørens modus. Åpningstiden er den filialene har sendt; uker uten tall teller null.',
+    da: 'Besøgende er adgange med kort ved døren efter dørens tilstand. Åbningstiden er den, filialerne har sendt; uger uden tal tæller nul.',
+    en: "Visits are card entries at the door, by the door's mode. Opening hours are those the branches sent; weeks without figures count as zero.",
+  },
 } as const;
 
 export type FleetWord = keyof typeof WORDS;

@@ -1,6 +1,5 @@
 import type { Db } from '../store/db.ts';
-import { addDays } from '../time/zone.ts';
-import { isoWeeksTouching, type OpeningHours, type YearOpeningHours } from './opening-hours.ts';
+import type { YearOpeningHours } from './opening-hours.ts';
 import {
   type GrantsInHour,
   grantsByLocalHour,
@@ -8,8 +7,27 @@ import {
   passagesByLocalHour,
   type StatsQuery,
 } from './queries.ts';
-import { dayFromNumber, dayNumber, isoWeek } from './tz.ts';
-import { csvCell } from './csv-cell.ts';
+import {
+  addTo,
+  type AnnualReport,
+  type HourVisits,
+  reportFromHours,
+  type VisitSource,
+  zero,
+} from './report-form.ts';
+
+export {
+  type AnnualReport,
+  annualReportCsv,
+  type DayVisits,
+  defaultFormat,
+  FIRST_REPORT_YEAR,
+  type HourVisits,
+  type ReportFormat,
+  type Visits,
+  type VisitSource,
+  type WeekFigures,
+} from './report-form.ts';
 
 /**
  * Statistics as libraries report them nationally: visits in staffed and in staffless hours (by the door's
@@ -17,57 +35,6 @@ import { csvCell } from './csv-cell.ts';
  * passages in; any other door its granted entries. A door "has a counter" for a report when it has passages
  * rows in the report's window.
  */
-
-export interface Visits {
-  staffed: number;
-  staffless: number;
-  /** Outside opening hours (passes, staff): kept apart, never in the national figures. */
-  closed: number;
-}
-
-export type VisitSource = 'passages' | 'grants';
-
-export interface HourVisits extends Visits {
-  day: string;
-  hour: number;
-}
-export interface DayVisits extends Visits {
-  day: string;
-}
-export interface WeekFigures {
-  /** 'YYYY-Www'. */
-  week: string;
-  /** First and last date of the week inside the year (a week at the year's edge is partly outside it). */
-  from: string;
-  to: string;
-  visits: Visits;
-  /** Opening hours of the whole week. */
-  hours: OpeningHours;
-}
-
-export interface AnnualReport {
-  year: number;
-  timezone: string;
-  doors: { door: string; source: VisitSource }[];
-  /** Hours with any visit, in order. */
-  hours: HourVisits[];
-  /** Every day of the year. */
-  days: DayVisits[];
-  /** Every ISO week with a day in the year. */
-  weeks: WeekFigures[];
-  total: Visits;
-  /** Opening hours inside the year. */
-  openingHours: OpeningHours;
-  /** Opening hours per week, averaged over the year (what the forms ask for). */
-  hoursPerWeek: OpeningHours;
-}
-
-const zero = (): Visits => ({ staffed: 0, staffless: 0, closed: 0 });
-
-function addTo(target: Visits, mode: string, n: number): void {
-  if (mode === 'staffed' || mode === 'staffless') target[mode] += n;
-  else target.closed += n;
-}
 
 /** Visits per local hour, door by door from its counter or its grants (see above). */
 function combineVisits(
@@ -116,7 +83,7 @@ export function annualReport(
   openingHours: YearOpeningHours,
   door?: string,
 ): AnnualReport {
-  return buildReport(year, timezone, openingHours, visitsOfWindow(db, yearQuery(year, timezone, door)));
+  return reportFromHours(year, timezone, openingHours, visitsOfWindow(db, yearQuery(year, timezone, door)));
 }
 
 /**
@@ -139,155 +106,5 @@ export async function annualReportInSteps(
     const to = month === 12 ? `${year + 1}-01-01` : `${year}-${String(month + 1).padStart(2, '0')}-01`;
     grants.push(...grantsByLocalHour(db, { from, to, timezone, door }));
   }
-  return buildReport(year, timezone, openingHours, combineVisits(passages, grants));
-}
-
-function buildReport(
-  year: number,
-  timezone: string,
-  openingHours: YearOpeningHours,
-  visits: { doors: { door: string; source: VisitSource }[]; hours: Map<string, HourVisits> },
-): AnnualReport {
-  const { doors, hours } = visits;
-  const first = dayNumber(`${year}-01-01`);
-  const last = dayNumber(`${year}-12-31`);
-  const days = new Map<string, DayVisits>();
-  for (let n = first; n <= last; n++) days.set(dayFromNumber(n), { day: dayFromNumber(n), ...zero() });
-  const total = zero();
-  const sortedHours = [...hours.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, h]) => h);
-  for (const h of sortedHours) {
-    const d = days.get(h.day);
-    if (!d) continue;
-    d.staffed += h.staffed;
-    d.staffless += h.staffless;
-    d.closed += h.closed;
-    total.staffed += h.staffed;
-    total.staffless += h.staffless;
-    total.closed += h.closed;
-  }
-  const hoursOfWeek = new Map(openingHours.weeks.map((w) => [w.week, w]));
-  const weeks: WeekFigures[] = isoWeeksTouching(year).map((monday) => {
-    const week = isoWeek(monday);
-    const from = monday < `${year}-01-01` ? `${year}-01-01` : monday;
-    const sunday = addDays(monday, 6);
-    const to = sunday > `${year}-12-31` ? `${year}-12-31` : sunday;
-    const visits = zero();
-    for (let n = dayNumber(from); n <= dayNumber(to); n++) {
-      const d = days.get(dayFromNumber(n))!;
-      visits.staffed += d.staffed;
-      visits.staffless += d.staffless;
-      visits.closed += d.closed;
-    }
-    const h = hoursOfWeek.get(week);
-    return { week, from, to, visits, hours: { staffed: h?.staffed ?? 0, staffless: h?.staffless ?? 0 } };
-  });
-  const daysInYear = last - first + 1;
-  return {
-    year,
-    timezone,
-    doors,
-    hours: sortedHours.filter((h) => days.has(h.day)),
-    days: [...days.values()],
-    weeks,
-    total,
-    openingHours: { ...openingHours.year },
-    hoursPerWeek: {
-      staffed: (openingHours.year.staffed * 7) / daysInYear,
-      staffless: (openingHours.year.staffless * 7) / daysInYear,
-    },
-  };
-}
-
-export type ReportFormat = 'no' | 'dk';
-
-/** Years a report can be made for: the dashboard's statistics start in 2000, and no year after this one. */
-export const FIRST_REPORT_YEAR = 2000;
-
-/** The form of the site's country: Denmark's for DK, Norway's otherwise. */
-export function defaultFormat(country: string): ReportFormat {
-  return country.toUpperCase() === 'DK' ? 'dk' : 'no';
-}
-
-/**
- * Column names in the national forms' words. Norway (Nasjonalbiblioteket, folkebibliotek): visits in
- * staffed ("betjent") and staffless ("meråpen", unstaffed) opening hours, and opening hours per week. Denmark
- * (Danmarks Statistik): visitors, and opening hours per week with and without staff ("med og uden
- * betjening"). The exact field codes of the forms were not found: see docs/statistics.md.
- */
-const COLUMNS: Record<ReportFormat, string[]> = {
-  no: [
-    'nivå',
-    'periode',
-    'fra',
-    'til',
-    'besøk i betjent åpningstid',
-    'besøk i meråpen åpningstid',
-    'besøk i alt',
-    'betjent åpningstid (timer per uke)',
-    'meråpen åpningstid (timer per uke)',
-    'åpningstid i alt (timer per uke)',
-    'passeringer utenfor åpningstid',
-  ],
-  dk: [
-    'niveau',
-    'periode',
-    'fra',
-    'til',
-    'besøgende i åbningstid med betjening',
-    'besøgende i åbningstid uden betjening',
-    'besøgende i alt',
-    'åbningstimer pr. uge med betjening',
-    'åbningstimer pr. uge uden betjening',
-    'åbningstimer pr. uge i alt',
-    'passager uden for åbningstid',
-  ],
-};
-
-const LEVELS: Record<ReportFormat, Record<'year' | 'week' | 'day' | 'hour', string>> = {
-  no: { year: 'år', week: 'uke', day: 'dag', hour: 'time' },
-  dk: { year: 'år', week: 'uge', day: 'dag', hour: 'time' },
-};
-
-/** Hours with one decimal; a dot, as every spreadsheet reads a CSV. */
-const hoursCell = (h: number) => (Math.round(h * 10) / 10).toFixed(1);
-
-/**
- * The report as CSV (RFC 4180, CRLF, header line): the year first (the figures the form asks for; hours per
- * week averaged over the year), then every ISO week (its own hours), day and hour with visits.
- */
-export function annualReportCsv(report: AnnualReport, format: ReportFormat): string {
-  const level = LEVELS[format];
-  const lines: string[] = [COLUMNS[format].map((c) => csvCell(c)).join(',')];
-  const row = (
-    kind: keyof typeof level,
-    period: string,
-    from: string,
-    to: string,
-    v: Visits,
-    hours?: OpeningHours,
-  ) => {
-    const cells = [
-      level[kind],
-      period,
-      from,
-      to,
-      String(v.staffed),
-      String(v.staffless),
-      String(v.staffed + v.staffless),
-      hours ? hoursCell(hours.staffed) : '',
-      hours ? hoursCell(hours.staffless) : '',
-      hours ? hoursCell(hours.staffed + hours.staffless) : '',
-      String(v.closed),
-    ];
-    lines.push(cells.map((c) => csvCell(c)).join(','));
-  };
-  const y = report.year;
-  row('year', String(y), `${y}-01-01`, `${y}-12-31`, report.total, report.hoursPerWeek);
-  for (const w of report.weeks) row('week', w.week, w.from, w.to, w.visits, w.hours);
-  for (const d of report.days) row('day', d.day, d.day, d.day, d);
-  for (const h of report.hours) {
-    const hh = String(h.hour).padStart(2, '0');
-    row('hour', `${h.day} ${hh}:00`, h.day, h.day, h);
-  }
-  return `${lines.join('\r\n')}\r\n`;
+  return reportFromHours(year, timezone, openingHours, combineVisits(passages, grants));
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseFleetConfig } from '../../src/fleet/central-config.ts';
 import { openFleetDb } from '../../src/fleet/central-store.ts';
-import { FleetCentre } from '../../src/fleet/centre.ts';
+import { type CentreChange, FleetCentre } from '../../src/fleet/centre.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import type { Db } from '../../src/store/db.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -12,7 +12,9 @@ import { tempDir } from '../helpers/tmp.ts';
 const MIN = 60_000;
 let dir: ReturnType<typeof tempDir> | undefined;
 let db: Db | undefined;
-afterEach(() => {
+let running: FleetCentre | undefined;
+afterEach(async () => {
+  await running?.stop();
   db?.close();
   dir?.cleanup();
 });
@@ -32,14 +34,18 @@ function setup() {
     keys: new Map(),
     nowMs: () => now,
   });
-  const offline = () =>
-    (
+  running = centre;
+  // What a message changes in the store is written a moment later, with whatever else came meanwhile.
+  const offline = () => {
+    centre.writePending();
+    return (
       db!
         .prepare(
           "SELECT site FROM centre_alarms WHERE code = 'site_offline' AND cleared_at IS NULL ORDER BY site",
         )
         .all() as { site: string }[]
     ).map((r) => r.site);
+  };
   return { centre, db, offline, advance: (ms: number) => (now += ms) };
 }
 
@@ -66,6 +72,50 @@ describe('fleet centre', () => {
     expect(f.centre.checkOffline()).toEqual([]);
     f.centre.handle('dorvakt/north/status', Buffer.from('online'), false);
     expect(f.offline()).toEqual([]);
+  });
+
+  it('writes last contact at most every few seconds per site, and judges site_offline by the last message', () => {
+    const f = setup();
+    const stored = () => {
+      f.centre.writePending();
+      return f.db
+        .prepare("SELECT last_contact_at FROM centre_sites WHERE site = 'north'")
+        .pluck()
+        .get() as number;
+    };
+    f.centre.handle('dorvakt/north/status', Buffer.from('online'), false);
+    const first = stored();
+    f.advance(5000);
+    f.centre.handle('dorvakt/north/fleet/health', health, false);
+    expect(stored()).toBe(first);
+    // 15 minutes after the first message, under 15 after the last: north is not offline, south (silent) is.
+    f.advance(15 * MIN - 4000);
+    expect(f.centre.checkOffline()).toEqual(['south']);
+    f.advance(5000);
+    expect(f.centre.checkOffline()).toEqual(['north']);
+    f.centre.handle('dorvakt/north/status', Buffer.from('online'), false);
+    expect(f.offline()).toEqual(['south']);
+    expect(stored()).toBe(first + 15 * MIN + 6000);
+  });
+
+  it('writes the door states that came together in one commit, the latest per door', async () => {
+    const f = setup();
+    const state = (locked: boolean) => Buffer.from(JSON.stringify({ locked, open: false }));
+    const written = new Promise<void>((resolve) => {
+      let n = 0;
+      f.centre.changes.on('change', (c: CentreChange) => {
+        if (c.kind === 'door' && ++n === 2) resolve();
+      });
+    });
+    f.centre.handle('dorvakt/north/door/front/state', state(true), true);
+    f.centre.handle('dorvakt/north/door/front/state', state(false), false);
+    f.centre.handle('dorvakt/south/door/side/state', state(true), true);
+    expect(f.db.prepare('SELECT COUNT(*) FROM centre_doors').pluck().get()).toBe(0);
+    await written;
+    expect(f.db.prepare('SELECT site, door, state FROM centre_doors ORDER BY site').all()).toEqual([
+      { site: 'north', door: 'front', state: '{"locked":false,"open":false}' },
+      { site: 'south', door: 'side', state: '{"locked":true,"open":false}' },
+    ]);
   });
 
   it('raises site_offline for a site never heard from, once offline_after_minutes have passed since start', () => {

@@ -7,10 +7,12 @@ import {
   fleetAckSchema,
   fleetFiguresSchema,
   fleetHealthSchema,
+  fleetOpeningHoursSchema,
   parseAck,
   parseAlarmAck,
   parseFigures,
   parseHealth,
+  parseOpeningHours,
   signAlarmAck,
 } from '../../src/contract/fleet.ts';
 
@@ -29,14 +31,37 @@ describe('fleet contract', () => {
 
   it('the documented examples pass the schemas and the parsers', () => {
     const examples = fleetSection.split('\n').filter((l) => l.startsWith('{"v":1'));
-    expect(examples).toHaveLength(3);
-    const [figures, ack, health] = examples as [string, string, string];
+    expect(examples).toHaveLength(4);
+    const [figures, opening, ack, health] = examples as [string, string, string, string];
+    expect(ajv.validate(fleetOpeningHoursSchema, JSON.parse(opening))).toBe(true);
+    expect(parseOpeningHours(opening).ok).toBe(true);
     expect(ajv.validate(fleetFiguresSchema, JSON.parse(figures))).toBe(true);
     expect(parseFigures(figures).ok).toBe(true);
     expect(ajv.validate(fleetAckSchema, JSON.parse(ack))).toBe(true);
     expect(parseAck(ack).ok).toBe(true);
     expect(ajv.validate(fleetHealthSchema, JSON.parse(health))).toBe(true);
     expect(parseHealth(health).ok).toBe(true);
+  });
+
+  it('refuses opening hours the schema refuses', () => {
+    const good = {
+      v: 1,
+      id: 'ab-1',
+      week: '2026-W49',
+      made_at: 1,
+      days: [{ day: '2026-11-30', staffed: 6, staffless: 9 }],
+    };
+    expect(parseOpeningHours(JSON.stringify(good)).ok).toBe(true);
+    for (const bad of [
+      { ...good, week: '2026-49' },
+      { ...good, days: [{ day: '2026-11-30', staffed: 26, staffless: 0 }] },
+      { ...good, days: [{ day: '2026-11-30', staffed: -1, staffless: 0 }] },
+      { ...good, days: Array.from({ length: 8 }, () => good.days[0]) },
+      { ...good, id: 'not an id' },
+    ]) {
+      expect(parseOpeningHours(JSON.stringify(bad)).ok, JSON.stringify(bad)).toBe(false);
+      expect(ajv.validate(fleetOpeningHoursSchema, bad), JSON.stringify(bad)).toBe(false);
+    }
   });
 
   it('refuses figures the schema refuses', () => {

@@ -42,7 +42,7 @@ function setup(options: { batch?: number } = {}) {
       now = ms;
     },
     swipe: (ts: number) => entry.run(ts),
-    sent: () => outbox.takeDue().map((p) => JSON.parse(p) as FleetFigures),
+    sent: () => outbox.takeDue().map((m) => JSON.parse(m.payload) as FleetFigures),
   };
 }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFleetConfig } from '../../src/fleet/central-config.ts';
-import { openFleetDb, storeFigures } from '../../src/fleet/central-store.ts';
+import { openFleetDb, storeFigures, storeOpeningHours } from '../../src/fleet/central-store.ts';
 import { FleetCentre } from '../../src/fleet/centre.ts';
 import { createFleetWeb } from '../../src/fleet/web.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -51,6 +51,18 @@ beforeAll(async () => {
     db,
     'south',
     { v: 1, id: 'b-1', day: '2026-11-03', hour: 10, made_at: 1, rows: [row('side', 'granted', 7, '=cmd')] },
+    1,
+  );
+  storeOpeningHours(
+    db,
+    'north',
+    {
+      v: 1,
+      id: 'a-2',
+      week: '2026-W45',
+      made_at: 1,
+      days: [{ day: '2026-11-02', staffed: 7, staffless: 14 }],
+    },
     1,
   );
   await addUser(db, { name: 'kari', password: 'a-long-fleet-password', role: 'staff', language: 'nb' });
@@ -149,5 +161,30 @@ describe('fleet dashboard', () => {
       redirect: 'manual',
     });
     expect(res.status).toBe(403);
+  });
+
+  it('shows the national report per branch and for the municipality, and its CSV, audited', async () => {
+    const page = await (await fetch(`${url}/report?year=2026&format=no`, { headers: { cookie } })).text();
+    expect(page).toContain('Årsrapport');
+    // north: 5 staffless visits; 7 × 7 / 365 = 0.13 and 14 × 7 / 365 = 0.27 hours a week.
+    expect(page).toMatch(
+      /<th scope="row">Nord<\/th><td class="num">0<\/td><td class="num">5<\/td>\s*<td class="num">5<\/td><td class="num">0.1<\/td><td class="num">0.3<\/td>/,
+    );
+    expect(page).toMatch(/<th scope="row">=Sør<\/th><td class="num">0<\/td><td class="num">7<\/td>/);
+    expect(page).toMatch(
+      /<th scope="row">Kommunen i alt<\/th><td class="num">0<\/td><td class="num">12<\/td>\s*<td class="num">12<\/td>/,
+    );
+    const res = await fetch(`${url}/report.csv?year=2026&format=dk`, { headers: { cookie } });
+    expect(res.headers.get('content-type')).toContain('text/csv');
+    const lines = (await res.text()).split('\r\n');
+    expect(lines[0]).toMatch(/^filial,niveau,periode,/);
+    expect(lines).toContain('north,uge,2026-W45,2026-11-02,2026-11-08,0,5,5,7.0,14.0,21.0,0');
+    expect(lines).toContain('kommunen i alt,år,2026,2026-01-01,2026-12-31,0,12,12,0.1,0.3,0.4,0');
+    expect(db.prepare("SELECT detail FROM audit WHERE action = 'fleet.report_csv'").pluck().all()).toEqual([
+      JSON.stringify({ year: 2026, format: 'dk' }),
+    ]);
+    for (const bad of ['year=1999', 'year=2027', 'year=abcd', 'year=2026&format=se'])
+      expect((await fetch(`${url}/report?${bad}`, { headers: { cookie } })).status).toBe(400);
+    expect((await fetch(`${url}/report.csv?year=2027`, { headers: { cookie } })).status).toBe(400);
   });
 });

@@ -11,7 +11,9 @@ import {
   ackTopic,
   alarmAckTopic,
   type FleetFigures,
+  type FleetOpeningHours,
   parseFigures,
+  parseOpeningHours,
   signAlarmAck,
 } from '../../src/contract/fleet.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -53,14 +55,24 @@ describe('the fleet part in the worker process', () => {
 
     centre = await connectAsync(broker.url);
     const figures: FleetFigures[] = [];
+    const weeks: FleetOpeningHours[] = [];
     centre.on('message', (topic, payload) => {
+      const ack = (id: string) =>
+        void centre!.publishAsync(ackTopic('wk'), JSON.stringify({ v: 1, id }), { qos: 1 });
+      if (topic === 'dorvakt/wk/fleet/opening-hours') {
+        const parsed = parseOpeningHours(payload);
+        if (!parsed.ok) return;
+        weeks.push(parsed.value);
+        ack(parsed.value.id);
+        return;
+      }
       if (topic !== 'dorvakt/wk/fleet/figures') return;
       const parsed = parseFigures(payload);
       if (!parsed.ok) return;
       figures.push(parsed.value);
-      void centre!.publishAsync(ackTopic('wk'), JSON.stringify({ v: 1, id: parsed.value.id }), { qos: 1 });
+      ack(parsed.value.id);
     });
-    await centre.subscribeAsync('dorvakt/wk/fleet/figures', { qos: 1 });
+    await centre.subscribeAsync(['dorvakt/wk/fleet/figures', 'dorvakt/wk/fleet/opening-hours'], { qos: 1 });
 
     const config = parseConfig(`
 site: { id: wk, timezone: Europe/Oslo, country: NO, language: en }
@@ -81,6 +93,10 @@ log: { level: silent }
     const { app } = service;
     await waitFor(() => new Set(figures.map((f) => f.hour)).size >= 5, 30_000, 'five hours of figures');
     expect(figures.every((f) => f.rows.every((r) => r.count === 1 && r.door === 'front'))).toBe(true);
+    // The opening hours from the door process's saved day plans: staffless round the clock (an ordinary day).
+    await waitFor(() => weeks.length >= 2, 30_000, 'opening hours of the weeks ahead');
+    const days = weeks.flatMap((w) => w.days);
+    expect(days.filter((d) => d.staffless === 24 && d.staffed === 0).length).toBeGreaterThan(days.length - 2);
     await waitFor(
       () => app.db.prepare('SELECT COUNT(*) FROM fleet_outbox WHERE acked_at IS NULL').pluck().get() === 0,
       10_000,
