@@ -184,17 +184,18 @@ export class FleetRulesReceiver {
     now: number,
   ): Outcome {
     const { options } = this;
-    try {
-      options.onRejected?.(why);
-    } catch {
-      // Counting must not stop the refusal.
-    }
     options.log.warn({ why, version: version ?? null, err: error ?? null }, 'fleet rules refused');
+    // The alarm before the count: both cross to the door process in this order, so a counted refusal has its alarm.
     options.alarms.raise(
       'fleet_rules_rejected',
       '',
       `${why}${version !== undefined ? ` (version ${version})` : ''}`,
     );
+    try {
+      options.onRejected?.(why);
+    } catch {
+      // Counting must not stop the refusal.
+    }
     // The same bad payload again (retained, on every reconnect) is audited once.
     const hash = sha256(payload);
     if (hash !== this.lastRejected) {
