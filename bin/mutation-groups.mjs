@@ -16,7 +16,8 @@ export const GROUPS = {
     why: 'the door state machine: relay, forced/held alarms, fire release',
     mutate: ['src/door/door.ts'],
     tests: ['test/door/door.test.ts'],
-    floor: 0,
+    // 70.85 % on 2026-11-30 (first run, before the new close/debounce/grace tests; docs/mutation.md).
+    floor: 70,
   },
   reader: {
     why: 'card reader frames: what counts as one card',
