@@ -30,7 +30,8 @@ export const GROUPS = {
     why: 'the SIP2 codec: checksums and field parsing of library-system answers',
     mutate: ['src/ils/codec.ts'],
     tests: ['test/ils/codec.test.ts', 'test/ils/property.test.ts'],
-    floor: 0,
+    // 94.81 % on 2026-11-30 (74.46 % before the trailer, date and redaction tests; docs/mutation.md).
+    floor: 94,
   },
   purge: {
     why: "what the agent deletes on its own: its cut-off, the holds it keeps, and the files recorder's choice",
@@ -83,7 +84,11 @@ export const GROUPS = {
     why: 'anonymisation: what identifies a patron, and when it goes',
     mutate: ['src/retention/anonymise.ts'],
     // report.test.ts: eraseCard folds one card's entries (foldCardEntries).
-    tests: ['test/retention/anonymise.test.ts', 'test/retention/boundaries.test.ts', 'test/retention/report.test.ts'],
+    tests: [
+      'test/retention/anonymise.test.ts',
+      'test/retention/boundaries.test.ts',
+      'test/retention/report.test.ts',
+    ],
     floor: 0,
   },
   web: {
