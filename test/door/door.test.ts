@@ -451,6 +451,89 @@ describe('Door (simulated hardware, fake timers)', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('after close a grant, a deny or a hold changes nothing: no relay write, no light, no event, no timer', async () => {
+    const { sim, door, events } = rig();
+    door.close();
+    const writes = [...sim.relayWrites];
+    const published = events.length;
+    await door.grant();
+    door.deny();
+    door.setHeldUnlocked('manual');
+    expect(sim.relayWrites).toEqual(writes);
+    expect(sim.outputs).toEqual({ light_granted: false, light_denied: false });
+    expect(events).toHaveLength(published);
+    expect(vi.getTimerCount()).toBe(0);
+    // A second close writes nothing either.
+    door.close();
+    expect(sim.relayWrites).toEqual(writes);
+  });
+
+  it('close cancels a contact change still inside its debounce, and puts out a denied light', () => {
+    const { sim, door, alarms } = rig();
+    door.deny();
+    sim.setContact(true);
+    door.close();
+    expect(sim.outputs.light_denied).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(60_000);
+    expect(alarms.isActive('door_forced', 'main')).toBe(false);
+  });
+
+  it('debounce_ms 0 passes a contact change on at once', () => {
+    const { sim, door, alarms } = rig({
+      hardware: { contact: { pin: 22, active_low: false, debounce_ms: 0 } },
+    });
+    sim.setContact(true);
+    expect(door.state().open).toBe(true);
+    expect(alarms.isActive('door_forced', 'main')).toBe(true);
+  });
+
+  it('opened exactly forced_grace_ms after the relock is a late pull, not force', async () => {
+    const { sim, door, alarms } = rig();
+    await door.grant();
+    vi.advanceTimersByTime(3000); // relocked now
+    vi.advanceTimersByTime(1500 - 30);
+    sim.setContact(true);
+    vi.advanceTimersByTime(30); // the contact settles exactly forced_grace_ms after the relock
+    expect(alarms.isActive('door_forced', 'main')).toBe(false);
+  });
+
+  it('a door open at start keeps a stored door_forced; the relay_fault detail says what failed, logged again every 20th failure', async () => {
+    const { sim, door, alarms, db, logLines } = rig({ start: false });
+    alarms.raise('door_forced', 'main', 'opened while locked');
+    sim.contactOpen = true;
+    door.start();
+    expect(alarms.isActive('door_forced', 'main')).toBe(true);
+
+    sim.relayFault = new Error('EIO');
+    await door.grant(); // failure 1
+    expect(alarmRows(db, 'relay_fault')[0]!.detail).toBe('could not unlock: EIO');
+    vi.advanceTimersByTime(19 * 500); // failures 2–20 (the pulse ends meanwhile: it now wants locked)
+    expect(logLines.filter((l) => l.includes('relay write failed')).length).toBe(2);
+  });
+
+  it('a door opened during a pulse and left open may bounce after the grace without counting as forced', async () => {
+    const { sim, door, alarms } = rig();
+    await door.grant();
+    sim.setContact(true);
+    vi.advanceTimersByTime(3000 + 1500 + 1000); // relocked, grace over, still open
+    sim.setContact(false);
+    vi.advanceTimersByTime(10);
+    sim.setContact(true); // back to open inside the debounce: no change at all
+    vi.advanceTimersByTime(100);
+    expect(alarms.isActive('door_forced', 'main')).toBe(false);
+  });
+
+  it('an unsubscribed relay-write hook is called no more', async () => {
+    const { door } = rig();
+    const writes: boolean[] = [];
+    const off = door.onRelayWrite((_at, unlocked) => writes.push(unlocked));
+    await door.pulse();
+    off();
+    vi.advanceTimersByTime(3000);
+    expect(writes).toEqual([true]);
+  });
+
   it('the simulated patron walks through a grant without raising anything; simulateForce raises forced', async () => {
     const { sim, door, alarms } = rig({ sim: { patronOnGrant: true, openAfterMs: 300, closeAfterMs: 2000 } });
     await door.grant();

@@ -142,6 +142,12 @@ describe('frames', () => {
       ).toString('latin1'),
     ).toBe('97AZFEF5\r');
     expect(
+      encodeFrame(
+        { code: '96', fixed: '', fields: [] },
+        { encoding: 'cp850', errorDetection: true, seq: 4 },
+      ).toString('latin1'),
+    ).toBe(`96AZ${checksumOfText('96AZ')}\r`);
+    expect(
       encodeFrame(loginRequest('u', 'p', 'l'), { encoding: 'cp850', errorDetection: false }).toString(
         'latin1',
       ),
@@ -152,6 +158,23 @@ describe('frames', () => {
     for (const text of ['', 'hello', '64short', '99', 'XX123', '941|bad field|', '94']) {
       expect(() => decodeFrame(Buffer.from(text, 'latin1'), 'cp850'), text).toThrow();
     }
+  });
+
+  it('says why a frame is not a message (the words an operator reads in the log)', () => {
+    const decode = (text: string) => () => decodeFrame(Buffer.from(text, 'latin1'), 'cp850');
+    expect(decode('XX12')).toThrow(/^no message code$/);
+    expect(decode('12345')).toThrow('unknown message code 12');
+    expect(decode('64short')).toThrow('message 64 too short');
+    expect(decode('941|bad field|')).toThrow('bad field in 94');
+  });
+
+  it('keeps a pending frame of exactly maxFrame bytes; one byte more is dropped', () => {
+    const splitter = new FrameSplitter(10);
+    expect(splitter.push(Buffer.from('9411234567'))).toEqual([]);
+    expect(splitter.push(Buffer.from('\r')).map((b) => b.toString('latin1'))).toEqual(['9411234567']);
+    const over = new FrameSplitter(10);
+    expect(over.push(Buffer.from('94112345678'))).toEqual([]);
+    expect(over.push(Buffer.from('\r'))).toEqual([]);
   });
 
   it('splits on \\r, \\r\\n and stray \\n, across chunk boundaries', () => {
@@ -185,8 +208,13 @@ describe('messages and fields', () => {
     expect(parseSipDay('20991231')).toEqual({ year: 2099, month: 12, day: 31 });
     expect(parseSipDay('20160101    000000')).toEqual({ year: 2016, month: 1, day: 1 });
     expect(parseSipDay('1985-03-14')).toEqual({ year: 1985, month: 3, day: 14 });
+    expect(parseSipDay(' 20991231')).toEqual({ year: 2099, month: 12, day: 31 });
+    expect(parseSipDay('18500101')).toEqual({ year: 1850, month: 1, day: 1 });
     for (const bad of ['', 'unknown', '2016', '20161301', '00000000', undefined])
       expect(parseSipDay(bad)).toBeNull();
+    // Each limit on its own: month 0, day 0, day 32, before 1850, text before the date.
+    for (const bad of ['20260015', '20260100', '20260132', '18491231', 'x20991231'])
+      expect(parseSipDay(bad), bad).toBeNull();
   });
 
   it('parses 98: retries allowed and timeout, with 999 meaning unknown', () => {
@@ -213,6 +241,77 @@ describe('messages and fields', () => {
       '63000x          AODEMO|AA10000001|AC[redacted]|AD[redacted]|AY2AZF1A0',
     );
     expect(redactSip('63000AODEMO|AA1|AC|AD|')).toBe('63000AODEMO|AA1|AC|AD|');
+    // A server's frame may end without the last '|' and without a trailer.
+    expect(redactSip('9300CNdoor|COs3cret')).toBe('9300CNdoor|CO[redacted]');
+  });
+});
+
+describe('the error-detection trailer: only AY<digit>AZ<four hex digits> is one', () => {
+  const framed = (body: string) => Buffer.from(`${body}${checksumOfText(body)}`, 'latin1');
+  const plain = (code: string, fixed: string, fields: Array<[string, string]>) => ({
+    message: { code, fixed, fields },
+    seq: null,
+    checksumOk: null,
+  });
+
+  it('reads the checksum digits in either case', () => {
+    expect(checksumOfText('941AY3AZ')).toBe('FDFA');
+    expect(decodeFrame(Buffer.from('941AY3AZfdfa', 'latin1'), 'cp850')).toMatchObject({
+      seq: 3,
+      checksumOk: true,
+    });
+  });
+
+  it('leaves AZ and four characters that are not all hex digits in the last field', () => {
+    // Each character just outside a hex range: / : @ G ` g
+    for (const c of ['/', ':', '@', 'G', '`', 'g']) {
+      expect(decodeFrame(Buffer.from(`941AY0AZFDF${c}`, 'latin1'), 'cp850'), c).toEqual(
+        plain('94', '1', [['AY', `0AZFDF${c}`]]),
+      );
+    }
+  });
+
+  it('needs both letters of AZ before the checksum', () => {
+    expect(decodeFrame(Buffer.from('941XZFDFD', 'latin1'), 'cp850')).toEqual(
+      plain('94', '1', [['XZ', 'FDFD']]),
+    );
+    expect(decodeFrame(Buffer.from('941AXFDFD', 'latin1'), 'cp850')).toEqual(
+      plain('94', '1', [['AX', 'FDFD']]),
+    );
+  });
+
+  it('reads a sequence number only from AY and one digit right before AZ', () => {
+    const decode = (body: string) => decodeFrame(framed(body), 'cp850');
+    expect(decode('941AY7AZ')).toEqual({
+      message: { code: '94', fixed: '1', fields: [] },
+      seq: 7,
+      checksumOk: true,
+    });
+    // AZ alone (no AY): nothing before it is a sequence number.
+    expect(decode('941AZ')).toEqual({
+      message: { code: '94', fixed: '1', fields: [] },
+      seq: null,
+      checksumOk: true,
+    });
+    // A last field that merely ends in a digit, with only one of the two letters of AY.
+    expect(decode('94YXY1AZ')).toEqual({
+      message: { code: '94', fixed: 'Y', fields: [['XY', '1']] },
+      seq: null,
+      checksumOk: true,
+    });
+    expect(decode('94YAB1AZ')).toEqual({
+      message: { code: '94', fixed: 'Y', fields: [['AB', '1']] },
+      seq: null,
+      checksumOk: true,
+    });
+    // AY and a character just outside the digits.
+    for (const c of ['/', ':']) {
+      expect(decode(`94YAY${c}AZ`), c).toEqual({
+        message: { code: '94', fixed: 'Y', fields: [['AY', c]] },
+        seq: null,
+        checksumOk: true,
+      });
+    }
   });
 });
 
