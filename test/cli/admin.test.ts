@@ -108,7 +108,8 @@ describe('admin CLI: consent and local registry', () => {
   });
 });
 
-describe('dorvakt user / consent / report as commands', () => {
+// Each test spawns the CLI several times (a start and an argon2 hash each): room for a loaded machine.
+describe('dorvakt user / consent / report as commands', { timeout: 60_000 }, () => {
   const dir = tempDir();
   afterAll(() => dir.cleanup());
   const config = join(dir.path, 'dorvakt.yaml');
