@@ -154,6 +154,8 @@ export class Door {
       this.alarms.raise('fire_active', this.id);
     } else this.alarms.clear('fire_active', this.id);
     if (!this.open) this.alarms.clear('door_forced', this.id);
+    // The first write of this run worked: a relay_fault from the last run is over.
+    if (this.relay !== 'unknown' && !this.relayFault) this.alarms.clear('relay_fault', this.id);
     // Versions before contract v2 raised an alarm for a manual unlock; one may still be stored.
     this.alarms.clear('manual_unlock', this.id);
     this.updateHeldOpen();

@@ -512,6 +512,19 @@ describe('Door (simulated hardware, fake timers)', () => {
     expect(logLines.filter((l) => l.includes('relay write failed')).length).toBe(2);
   });
 
+  it('a relay_fault stored by the last run is cleared by a start whose relay write works, and kept when it fails', () => {
+    const working = rig({ start: false });
+    working.alarms.raise('relay_fault', 'main', 'could not lock: EIO');
+    working.door.start();
+    expect(working.alarms.isActive('relay_fault', 'main')).toBe(false);
+
+    const failing = rig({ start: false });
+    failing.alarms.raise('relay_fault', 'main', 'could not lock: EIO');
+    failing.sim.relayFault = new Error('EIO');
+    failing.door.start();
+    expect(failing.alarms.isActive('relay_fault', 'main')).toBe(true);
+  });
+
   it('a door opened during a pulse and left open may bounce after the grace without counting as forced', async () => {
     const { sim, door, alarms } = rig();
     await door.grant();
