@@ -156,13 +156,13 @@ log: { level: info }
       childrenOf(pid).find((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').includes('node'));
     const rss = () => ({ 'door process RSS (MB)': rssMb(pid), 'worker RSS (MB)': rssMb(workerPid()) });
 
-    // The door's own share: frame arrival → decided (relay written), from its swipe log lines.
+    // The door's own share: frame arrival → relay written, from its swipe log lines.
     let logCursor = 0;
     const inside = () => {
       const ms = service.logs
         .slice(logCursor)
-        .filter((l) => l.msg.startsWith('swipe granted'))
-        .map((l) => Number(l.ms))
+        .filter((l) => l.msg.startsWith('swipe granted') && l.relay_ms !== undefined)
+        .map((l) => Number(l.relay_ms))
         .sort((a, b) => a - b);
       logCursor = service.logs.length;
       return {

@@ -114,11 +114,16 @@ export interface SwipeQueueDeps {
 export function decideSwipesInOrder(runtime: RuntimeDoor, reader: CardReader, deps: SwipeQueueDeps): void {
   const { gate, log } = deps;
   let queue: Promise<unknown> = Promise.resolve();
+  let unlockedAt: bigint | undefined;
+  runtime.door.onRelayWrite((at, unlocked) => {
+    if (unlocked) unlockedAt = at;
+  });
   reader.on('swipe', (swipe) => {
     // From the frame's arrival, so the wait behind an earlier swipe counts too.
     const received = process.hrtime.bigint();
     queue = queue.then(async () => {
       const t0 = process.hrtime.bigint();
+      unlockedAt = undefined;
       try {
         const result = await gate.handle(runtime, { card: swipe.card, pin: swipe.pin });
         const decided = process.hrtime.bigint();
@@ -130,6 +135,10 @@ export function decideSwipesInOrder(runtime: RuntimeDoor, reader: CardReader, de
             reason: result.decision.reason,
             entry: result.entryId,
             ms: Math.round(Number(decided - received) / 1e4) / 100,
+            // The patron's wait: frame arrival → relay written (the rest of `ms` comes after the door opened).
+            ...(unlockedAt === undefined
+              ? {}
+              : { relay_ms: Math.round(Number(unlockedAt - received) / 1e4) / 100 }),
           },
           `swipe ${result.decision.allow ? 'granted' : 'denied'}: ${result.decision.reason}`,
         );
