@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { SYSTEM_TESTS } from './vitest.system.config.ts';
 
 export default defineConfig({
   test: {
@@ -8,8 +9,7 @@ export default defineConfig({
     exclude: [
       'test/faults/**',
       'test/**/*.browser.test.ts',
-      'test/deploy/**',
-      'test/fleet/bridge.test.ts',
+      ...SYSTEM_TESTS.map((path) => (path.endsWith('.ts') ? path : `${path}/**`)),
       'node_modules/**',
     ],
     testTimeout: 20_000,
