@@ -4,7 +4,8 @@
  * door process reads the blocks, passes and checked exceptions from the store (docs/fleet-rules.md).
  */
 import { readFileSync } from 'node:fs';
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { connectWarningOncePerOutage } from '../events/mqtt-connect.ts';
 import type { Alarms } from '../alarms/alarms.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Db } from '../store/db.ts';
@@ -54,21 +55,16 @@ export class FleetRulesLink {
   /** Checks the stored document, then takes the topic (retrying the broker by itself). */
   async start(): Promise<void> {
     await this.receiver.checkStored();
-    const client = connect(this.options.mqttUrl, {
-      clientId: `dorvakt-rules-${this.options.site}-${process.pid}`.slice(0, 64),
-      reconnectPeriod: 2000,
-      ...this.options.mqttOptions,
-    });
+    const client = connectWarningOncePerOutage(
+      this.options.mqttUrl,
+      {
+        clientId: `dorvakt-rules-${this.options.site}-${process.pid}`.slice(0, 64),
+        ...this.options.mqttOptions,
+      },
+      this.options.log,
+      'fleet rules link',
+    );
     this.client = client;
-    let quiet = false;
-    client.on('connect', () => {
-      quiet = false;
-    });
-    client.on('error', (error) => {
-      if (quiet) return;
-      quiet = true;
-      this.options.log.warn({ err: error.message }, 'fleet rules link: broker error; retrying');
-    });
     this.receiver.start(client);
   }
 

@@ -4,7 +4,8 @@
  * publishes retention health, and applies the centre's signed alarm acknowledgements locally, audited.
  * Nothing here is needed to open a door; with the bridge or the broker down it only waits.
  */
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { connectWarningOncePerOutage } from '../events/mqtt-connect.ts';
 import type { ActiveAlarm } from '../alarms/alarms.ts';
 import { audit } from '../audit/audit.ts';
 import {
@@ -83,22 +84,13 @@ export class BranchFleet {
 
   /** Connects (retrying by itself, so a broker down at start is only waited for) and starts the ticks. */
   start(): void {
-    const client = connect(this.o.mqttUrl, {
-      clientId: `dorvakt-fleet-${this.o.site}`,
-      reconnectPeriod: 2000,
-      ...this.o.mqttOptions,
-    });
+    const client = connectWarningOncePerOutage(
+      this.o.mqttUrl,
+      { clientId: `dorvakt-fleet-${this.o.site}`, ...this.o.mqttOptions },
+      this.o.log,
+      'fleet link',
+    );
     this.client = client;
-    // Once per outage, not at every reconnect attempt.
-    let quiet = false;
-    client.on('connect', () => {
-      quiet = false;
-    });
-    client.on('error', (error) => {
-      if (quiet) return;
-      quiet = true;
-      this.o.log.warn({ err: error.message }, 'fleet link: broker error; retrying');
-    });
     client.on('connect', () => {
       client.subscribe(
         [ackTopic(this.o.site), alarmAckTopic(this.o.site), bridgeTopic(this.o.base)],

@@ -4,7 +4,8 @@
  * raises site_offline for a silent site, and sends central alarm acknowledgements down, signed per site.
  */
 import { EventEmitter } from 'node:events';
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { connectWarningOncePerOutage } from '../events/mqtt-connect.ts';
 import { audit } from '../audit/audit.ts';
 import {
   ackTopic,
@@ -98,26 +99,20 @@ export class FleetCentre {
 
   /** Connects with a persistent session, so the broker keeps QoS 1 messages while the centre restarts. */
   start(): void {
-    const client = connect(this.o.config.mqtt.url, {
-      clientId: this.o.config.mqtt.client_id,
-      clean: false,
-      protocolVersion: 5,
-      properties: { sessionExpiryInterval: 7 * 24 * 3600 },
-      reconnectPeriod: 2000,
-      ...(this.o.config.mqtt.username ? { username: this.o.config.mqtt.username } : {}),
-      ...this.o.mqttOptions,
-    });
+    const client = connectWarningOncePerOutage(
+      this.o.config.mqtt.url,
+      {
+        clientId: this.o.config.mqtt.client_id,
+        clean: false,
+        protocolVersion: 5,
+        properties: { sessionExpiryInterval: 7 * 24 * 3600 },
+        ...(this.o.config.mqtt.username ? { username: this.o.config.mqtt.username } : {}),
+        ...this.o.mqttOptions,
+      },
+      this.o.log,
+      'fleet centre',
+    );
     this.client = client;
-    // Once per outage, not at every reconnect attempt.
-    let quiet = false;
-    client.on('connect', () => {
-      quiet = false;
-    });
-    client.on('error', (error) => {
-      if (quiet) return;
-      quiet = true;
-      this.o.log.warn({ err: error.message }, 'fleet centre: broker error; retrying');
-    });
     client.on('connect', () => {
       client.subscribe(SUBSCRIPTIONS, { qos: 1 });
       this.flush();
