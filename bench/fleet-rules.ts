@@ -19,7 +19,7 @@ import { LocalPatronSource } from '../src/patrons/local-registry.ts';
 import { openDb } from '../src/store/db.ts';
 import { localDate } from '../src/time/zone.ts';
 import { WORKER_NICE } from '../src/worker/supervisor.ts';
-import { IdleReader } from '../test/fleet-rules/helpers.ts';
+import { branchYaml, IdleReader } from '../test/fleet-rules/helpers.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import type { Figures } from './door-loop.ts';
@@ -57,17 +57,7 @@ export async function benchFleetRules(): Promise<Figures[]> {
   writeFileSync(join(dir.path, 'key'), 'bench-fleet-card-key-0123456789');
   writeFileSync(join(dir.path, 'fleet.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
   const config = parseConfig(`
-site: { id: bench, timezone: Europe/Oslo, country: NO, language: en }
-secrets: { card_hmac_key: { file: key } }
-doors:
-  - id: front
-    schedule: { staffed: "", staffless: "Mo-Su 00:00-24:00", holidays_closed: false }
-    reader: { path: /dev/null }
-    hardware: { driver: sim, pulse_ms: 100, sim: { patron_on_grant: false } }
-store: { path: store.sqlite }
-mqtt: { url: "mqtt://127.0.0.1:${await freePort()}" }
-fleet: { rules_public_key_file: fleet.pub }
-log: { level: silent }
+${branchYaml('bench', `mqtt://127.0.0.1:${await freePort()}`)}log: { level: silent }
 `);
   resolveConfigPaths(config, dir.path);
   const app = await startApp({ config, log: createLogger('silent'), readerFor: () => new IdleReader() });

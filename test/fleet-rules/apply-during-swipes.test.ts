@@ -19,7 +19,7 @@ import { type Db, openDb } from '../../src/store/db.ts';
 import { localDate } from '../../src/time/zone.ts';
 import { freePort } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { fleetKeys, IdleReader, inDays, rules } from './helpers.ts';
+import { branchYaml, fleetKeys, IdleReader, inDays, rules } from './helpers.ts';
 
 const BLOCKS = 10_000;
 const BOTH = '10000001'; // blocked by the old and the new version
@@ -37,17 +37,7 @@ describe('a swipe while the worker applies a large fleet document', () => {
     writeFileSync(join(dir.path, 'key'), 'fleet-wide-card-key-0123456789');
     writeFileSync(join(dir.path, 'fleet.pub'), keys.publicPem);
     const config = parseConfig(`
-site: { id: branch1, timezone: Europe/Oslo, country: NO, language: en }
-secrets: { card_hmac_key: { file: key } }
-doors:
-  - id: front
-    schedule: { staffed: "", staffless: "Mo-Su 00:00-24:00", holidays_closed: false }
-    reader: { path: /dev/null }
-    hardware: { driver: sim, pulse_ms: 100, sim: { patron_on_grant: false } }
-store: { path: store.sqlite }
-mqtt: { url: "mqtt://127.0.0.1:${await freePort()}" }
-fleet: { rules_public_key_file: fleet.pub }
-log: { level: silent }
+${branchYaml('branch1', `mqtt://127.0.0.1:${await freePort()}`)}log: { level: silent }
 `);
     resolveConfigPaths(config, dir.path);
     app = await startApp({ config, log: createLogger('silent'), readerFor: () => new IdleReader() });

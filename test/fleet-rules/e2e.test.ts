@@ -18,7 +18,7 @@ import { localDate } from '../../src/time/zone.ts';
 import { type Broker, startMosquitto } from '../helpers/mosquitto.ts';
 import { freePort, waitFor } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { fleetKeys, IdleReader, inDays, rules } from './helpers.ts';
+import { branchYaml, fleetKeys, IdleReader, inDays, rules } from './helpers.ts';
 
 const CARD = '24681357';
 const LOCAL_CARD = '11112222';
@@ -32,17 +32,7 @@ describe('fleet rules through Mosquitto into the branch', () => {
   let app: App | undefined;
   let centre: MqttClient;
   const configText = (mqttUrl: string, opsPort: number) => `
-site: { id: branch1, timezone: Europe/Oslo, country: NO, language: en }
-secrets: { card_hmac_key: { file: key } }
-doors:
-  - id: front
-    schedule: { staffed: "", staffless: "Mo-Su 00:00-24:00", holidays_closed: false }
-    reader: { path: /dev/null }
-    hardware: { driver: sim, pulse_ms: 100, sim: { patron_on_grant: false } }
-store: { path: store.sqlite }
-mqtt: { url: "${mqttUrl}" }
-fleet: { rules_public_key_file: fleet.pub }
-ops: { host: 127.0.0.1, port: ${opsPort} }
+${branchYaml('branch1', mqttUrl)}ops: { host: 127.0.0.1, port: ${opsPort} }
 web: { enabled: false }
 log: { level: silent }
 `;

@@ -23,3 +23,19 @@ export const inDays = (days: number) => new Date(Date.now() + days * 86_400_000)
 export function rules(version: number, more: Partial<FleetRules> = {}): FleetRules {
   return { version, issued_at: new Date().toISOString(), blocks: [], passes: [], exceptions: [], ...more };
 }
+
+/** The branch these tests (and the rules bench) start: one door on sim hardware, the fleet's public key in fleet.pub. */
+export const branchYaml = (
+  site: string,
+  mqttUrl: string,
+) => `site: { id: ${site}, timezone: Europe/Oslo, country: NO, language: en }
+secrets: { card_hmac_key: { file: key } }
+doors:
+  - id: front
+    schedule: { staffed: "", staffless: "Mo-Su 00:00-24:00", holidays_closed: false }
+    reader: { path: /dev/null }
+    hardware: { driver: sim, pulse_ms: 100, sim: { patron_on_grant: false } }
+store: { path: store.sqlite }
+mqtt: { url: "${mqttUrl}" }
+fleet: { rules_public_key_file: fleet.pub }
+`;

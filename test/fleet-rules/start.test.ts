@@ -19,7 +19,7 @@ import { localDate } from '../../src/time/zone.ts';
 import { WorkerSupervisor } from '../../src/worker/supervisor.ts';
 import { freePort, waitFor } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { fleetKeys, IdleReader, inDays, rules } from './helpers.ts';
+import { branchYaml, fleetKeys, IdleReader, inDays, rules } from './helpers.ts';
 
 const CARD = '24681357';
 const CARD_KEY = 'fleet-wide-card-key-0123456789';
@@ -40,17 +40,7 @@ describe('a branch start with a stored fleet document', () => {
     writeFileSync(join(dir.path, 'key'), CARD_KEY);
     writeFileSync(join(dir.path, 'fleet.pub'), rotated.publicPem);
     const config = parseConfig(`
-site: { id: branch1, timezone: Europe/Oslo, country: NO, language: en }
-secrets: { card_hmac_key: { file: key } }
-doors:
-  - id: front
-    schedule: { staffed: "", staffless: "Mo-Su 00:00-24:00", holidays_closed: false }
-    reader: { path: /dev/null }
-    hardware: { driver: sim, pulse_ms: 100, sim: { patron_on_grant: false } }
-store: { path: store.sqlite }
-mqtt: { url: "mqtt://127.0.0.1:${await freePort()}" }
-fleet: { rules_public_key_file: fleet.pub }
-web: { enabled: false }
+${branchYaml('branch1', `mqtt://127.0.0.1:${await freePort()}`)}web: { enabled: false }
 log: { level: silent }
 `);
     resolveConfigPaths(config, dir.path);
