@@ -7,7 +7,7 @@
  * many branches never holds the centre's event loop for long.
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseCommandFlags } from '../cli/command-args.ts';
 import type { OpeningHours, YearOpeningHours } from '../stats/opening-hours.ts';
 import { isoWeeksTouching } from '../stats/opening-hours.ts';
 import {
@@ -207,28 +207,19 @@ export interface FleetReportCommandDeps {
 
 /** `dorvakt fleet report …`; returns the exit code (0 done, 1 failed, 2 usage). */
 export async function runFleetReportCommand(argv: string[], deps: FleetReportCommandDeps): Promise<number> {
-  let values: { year?: string; out?: string; format?: string; site?: string; help?: boolean };
-  try {
-    values = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        year: { type: 'string' },
-        out: { type: 'string' },
-        format: { type: 'string' },
-        site: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
-  } catch (error) {
-    deps.err.write(`${(error as Error).message}\n${FLEET_REPORT_USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    deps.out.write(FLEET_REPORT_USAGE);
-    return 0;
-  }
+  const parsed = parseCommandFlags<{ year?: string; out?: string; format?: string; site?: string }>(
+    argv,
+    {
+      year: { type: 'string' },
+      out: { type: 'string' },
+      format: { type: 'string' },
+      site: { type: 'string' },
+    },
+    FLEET_REPORT_USAGE,
+    deps,
+  );
+  if ('exit' in parsed) return parsed.exit;
+  const { values } = parsed;
   const year = reportYear(values.year, deps.thisYear);
   if (year === undefined) {
     deps.err.write(`--year must be a year from ${FIRST_REPORT_YEAR} to ${deps.thisYear}\n`);

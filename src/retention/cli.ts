@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseCommandFlags } from '../cli/command-args.ts';
 import type { Db } from '../store/db.ts';
 import { accessReport, eraseCard, type ReportLanguage, renderAccessReportHtml } from './report.ts';
 
@@ -41,28 +41,19 @@ export function runReportCommand(argv: string[], deps: ReportCommandDeps, out: C
     out.stderr.write(REPORT_USAGE);
     return 2;
   }
-  let values: { card?: string; html?: string; lang?: string; reason?: string; help?: boolean };
-  try {
-    values = parseArgs({
-      args: rest,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        card: { type: 'string' },
-        html: { type: 'string' },
-        lang: { type: 'string' },
-        reason: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
-  } catch (error) {
-    out.stderr.write(`${(error as Error).message}\n${REPORT_USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    out.stdout.write(REPORT_USAGE);
-    return 0;
-  }
+  const parsed = parseCommandFlags<{ card?: string; html?: string; lang?: string; reason?: string }>(
+    rest,
+    {
+      card: { type: 'string' },
+      html: { type: 'string' },
+      lang: { type: 'string' },
+      reason: { type: 'string' },
+    },
+    REPORT_USAGE,
+    { out: out.stdout, err: out.stderr },
+  );
+  if ('exit' in parsed) return parsed.exit;
+  const { values } = parsed;
   let card = values.card;
   if (card === '-') card = (deps.readStdin ?? (() => readFileSync(0, 'utf8')))().split(/\r?\n/)[0];
   if (!card?.trim()) {

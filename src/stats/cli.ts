@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseCommandFlags } from '../cli/command-args.ts';
 import type { ScheduleConfig } from '../schedule/config.ts';
 import type { compilePlans } from '../schedule/compiler.ts';
 import type { SiteSettings } from '../schedule/day-plan.ts';
@@ -38,28 +38,19 @@ export async function runStatsCommand(argv: string[], deps: StatsCommandDeps): P
     deps.err.write(STATS_USAGE);
     return 2;
   }
-  let values: { year?: string; out?: string; format?: string; door?: string; help?: boolean };
-  try {
-    values = parseArgs({
-      args: rest,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        year: { type: 'string' },
-        out: { type: 'string' },
-        format: { type: 'string' },
-        door: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
-  } catch (error) {
-    deps.err.write(`${(error as Error).message}\n${STATS_USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    deps.out.write(STATS_USAGE);
-    return 0;
-  }
+  const parsed = parseCommandFlags<{ year?: string; out?: string; format?: string; door?: string }>(
+    rest,
+    {
+      year: { type: 'string' },
+      out: { type: 'string' },
+      format: { type: 'string' },
+      door: { type: 'string' },
+    },
+    STATS_USAGE,
+    deps,
+  );
+  if ('exit' in parsed) return parsed.exit;
+  const { values } = parsed;
   const year = Number(values.year);
   if (!/^\d{4}$/.test(values.year ?? '') || year < FIRST_REPORT_YEAR || year > deps.thisYear) {
     deps.err.write(`--year must be a year from ${FIRST_REPORT_YEAR} to ${deps.thisYear}\n`);
