@@ -78,6 +78,44 @@ describe.each(UNITS)('systemd/%s', (unit) => {
   });
 });
 
+/** One syscall filter token (`@group` or a syscall) as systemd expands it, nested groups included. */
+const groupCache = new Map<string, string[]>();
+function syscallsOf(token: string): string[] {
+  if (!token.startsWith('@')) return [token];
+  let members = groupCache.get(token);
+  if (members === undefined) {
+    const out = execFileSync('systemd-analyze', ['syscall-filter', '--no-pager', token], {
+      encoding: 'utf8',
+    });
+    members = out
+      .split('\n')
+      .slice(1) // the group's own name
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
+    groupCache.set(token, members);
+  }
+  return members.flatMap(syscallsOf);
+}
+
+/**
+ * The syscalls a unit's SystemCallFilter= lines let through, by systemd.exec's rule: the first line is the
+ * allow list, each later `~` line removes from it, each later plain line adds to it.
+ */
+function allowedSyscalls(unitText: string): Set<string> {
+  const lines = unitText.match(/^SystemCallFilter=.*$/gm) ?? [];
+  const [first, ...rest] = lines.map((l) => l.slice('SystemCallFilter='.length).trim());
+  if (first === undefined || first.startsWith('~')) throw new Error('expected an allow list first');
+  const allowed = new Set(first.split(/\s+/).flatMap(syscallsOf));
+  for (const line of rest) {
+    const deny = line.startsWith('~');
+    for (const call of (deny ? line.slice(1) : line).trim().split(/\s+/).flatMap(syscallsOf)) {
+      if (deny) allowed.delete(call);
+      else allowed.add(call);
+    }
+  }
+  return allowed;
+}
+
 describe('systemd/dorvakt.service specifics', () => {
   const text = readFileSync('systemd/dorvakt.service', 'utf8');
 
@@ -88,6 +126,24 @@ describe('systemd/dorvakt.service specifics', () => {
     expect(text).toMatch(/^DevicePolicy=closed$/m);
     expect(text).toMatch(/^DeviceAllow=\/dev\/dorvakt-reader rw$/m);
     expect(text).toMatch(/^DeviceAllow=char-gpiochip rw$/m);
+  });
+
+  // A denied syscall fails with EPERM (SystemCallErrorNumber), which the code only logs: nothing else notices.
+  it('lets through the syscalls the service makes on purpose, and still refuses the dangerous ones', () => {
+    const allowed = allowedSyscalls(text);
+    // The door process lowers the worker's CPU priority (src/worker/supervisor.ts, os.setPriority).
+    expect(allowed.has('setpriority')).toBe(true);
+    for (const call of [
+      'reboot',
+      'mount',
+      'ptrace',
+      'init_module',
+      'setrlimit',
+      'sched_setscheduler',
+      'setuid',
+    ]) {
+      expect(allowed.has(call), call).toBe(false);
+    }
   });
 
   it('the threshold has teeth: the same unit without capability bounding scores above it', () => {
