@@ -50,7 +50,15 @@ beforeAll(() => {
   storeFigures(
     db,
     'north',
-    { v: 1, id: 'a-0', day: '2026-11-02', hour: 9, made_at: 0, rows: [row('staffless', 'granted', 99)], passages: [] },
+    {
+      v: 1,
+      id: 'a-0',
+      day: '2026-11-02',
+      hour: 9,
+      made_at: 0,
+      rows: [row('staffless', 'granted', 99)],
+      passages: [],
+    },
     1,
   );
   const northDays: [string, number, number][] = [];

@@ -51,7 +51,15 @@ beforeAll(async () => {
   storeFigures(
     db,
     'south',
-    { v: 1, id: 'b-1', day: '2026-11-03', hour: 10, made_at: 1, rows: [row('side', 'granted', 7, '=cmd')], passages: [] },
+    {
+      v: 1,
+      id: 'b-1',
+      day: '2026-11-03',
+      hour: 10,
+      made_at: 1,
+      rows: [row('side', 'granted', 7, '=cmd')],
+      passages: [],
+    },
     1,
   );
   storeOpeningHours(
