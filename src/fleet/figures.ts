@@ -100,7 +100,7 @@ export function readHours(
   const passages = db
     .prepare(
       `SELECT day, hour, door, mode, passages_in AS "in", passages_out AS out FROM passages_hourly
-       WHERE day >= ? AND day <= ? AND (passages_in > 0 OR passages_out > 0) ORDER BY day, hour, door, mode`,
+       WHERE day >= ? AND day <= ? ORDER BY day, hour, door, mode`,
     )
     .all(fromDay, toDay) as (PassageRow & { day: string; hour: number })[];
   for (const { day, hour, ...row } of passages)
