@@ -6,6 +6,8 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FleetOpeningHours } from '../../src/contract/fleet.ts';
+import { BranchFleet } from '../../src/fleet/branch.ts';
+import { createLogger } from '../../src/log/logger.ts';
 import { backfillOpeningHours, scanOpeningHours } from '../../src/fleet/opening.ts';
 import { FiguresOutbox } from '../../src/fleet/outbox.ts';
 import type { ScheduleConfig } from '../../src/schedule/config.ts';
@@ -124,5 +126,60 @@ describe('opening hours backfill', () => {
     expect(await backfillOpeningHours(store, TZ, outbox, now, { doors: DOORS, site: SITE, compile })).toBe(0);
     expect(compiles).toBe(1);
     expect(outbox.pending()).toBe(0);
+  }, 60_000);
+
+  it('runs once at the link start, beside the figures; a compiler failure waits an hour, then it runs again', async () => {
+    dir = tempDir('fleet-backfill-retry-');
+    const store = openDb(join(dir.path, 'store.sqlite'));
+    db = store;
+    let now = ENABLED;
+    let compiles = 0;
+    const compile: typeof compilePlans = (request, timeoutMs) =>
+      ++compiles === 1
+        ? Promise.reject(new Error('schedule compiler gave no answer'))
+        : compilePlans(request, timeoutMs);
+    const fleet = new BranchFleet({
+      db: store,
+      site: 'north',
+      base: 'dorvakt/north',
+      timezone: TZ,
+      identifiedDays: 30,
+      config: {
+        enabled: true,
+        scan_seconds: 60,
+        send_seconds: 5,
+        batch: 100,
+        backfill_days: 7,
+        backoff: { min_ms: 1000, max_ms: 2000 },
+        health_seconds: 300,
+        keep_acked_days: 30,
+      },
+      mqttUrl: 'mqtt://127.0.0.1:1',
+      key: null,
+      alarms: { unresolved: () => [], acknowledge: () => false },
+      log: createLogger('silent'),
+      opening: { doors: DOORS, site: SITE, compile },
+      nowMs: () => now,
+    });
+    const weeksQueued = () =>
+      store.prepare("SELECT COUNT(*) FROM fleet_outbox WHERE kind = 'opening'").pluck().get() as number;
+    fleet.scan();
+    expect(await fleet.backfillDone).toBe(0);
+    expect(weeksQueued()).toBe(0);
+    // Every scan meanwhile leaves it be.
+    now += 59 * 60_000;
+    fleet.scan();
+    await fleet.backfillDone;
+    expect(compiles).toBe(1);
+    now += 60_000;
+    fleet.scan();
+    expect(await fleet.backfillDone).toBe(11);
+    expect(weeksQueued()).toBe(11);
+    // Done: later scans do not look again.
+    now += 2 * 3_600_000;
+    fleet.scan();
+    await fleet.backfillDone;
+    expect(compiles).toBe(2);
+    await fleet.stop();
   }, 60_000);
 });
