@@ -1,10 +1,11 @@
 /**
  * The national statistics report at the fleet centre (docs/statistics.md, docs/fleet.md): the same report a
  * branch makes of itself (src/stats/report-form.ts), per branch and for the municipality, from the figures
- * the centre holds. Visits are the branches' granted entries by the door's mode (the figures carry no
- * people-counter passages); opening hours are the days the branches sent (centre_opening), summed over the
- * branches for the municipality. Read a branch's month at a time, with a pause between, so a report of
- * many branches never holds the centre's event loop for long.
+ * the centre holds. Visits are counted by the branch's own rule (combineVisits): a door with people-counter
+ * passages in the year by its passages in, any other door by its granted entries, by the door's mode; opening
+ * hours are the days the branches sent (centre_opening), summed over the branches for the municipality. A
+ * branch's grants are read a month at a time and its passages a year at a time, with a pause between, so a
+ * report of many branches never holds the centre's event loop for long.
  */
 import { writeFileSync } from 'node:fs';
 import { parseCommandFlags } from '../cli/command-args.ts';
