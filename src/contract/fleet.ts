@@ -30,9 +30,23 @@ export interface FigureRow {
   count: number;
 }
 
-/** One local hour of one branch, whole. A newer `made_at` for the same hour replaces the older figures. */
+/**
+ * People-counter passages through one door in one local hour and door mode (passages_hourly): counts only,
+ * no identity.
+ */
+export interface PassageRow {
+  door: string;
+  mode: string;
+  in: number;
+  out: number;
+}
+
+/**
+ * One local hour of one branch, whole: its entry figures and its passages. A newer `made_at` for the same hour
+ * replaces the older figures and passages. v 2 added `passages`; the centre still takes v 1 (no passages).
+ */
 export interface FleetFigures {
-  v: 1;
+  v: 1 | 2;
   /** `<instance>-<outbox id>`: unique per branch store for ever; the centre answers each once-stored id again. */
   id: string;
   day: string;
@@ -40,7 +54,12 @@ export interface FleetFigures {
   /** When the branch built this revision (UTC ms); the centre keeps the newest per hour. */
   made_at: number;
   rows: FigureRow[];
+  /** Always present in v 2; a v 1 message is read with none. */
+  passages: PassageRow[];
 }
+
+/** The version of FleetFigures a branch sends. */
+export const FIGURES_VERSION = 2;
 
 /** Staffed and staffless opening hours of one local day (elapsed hours, from the door's day plans). */
 export interface DayOpeningHours {
@@ -114,13 +133,15 @@ function parseJson(payload: Buffer | string): unknown {
 
 export function parseFigures(payload: Buffer | string): Parsed<FleetFigures> {
   const m = parseJson(payload);
-  if (!isObject(m) || m.v !== 1) return { ok: false, why: 'not a v1 object' };
+  if (!isObject(m) || (m.v !== 1 && m.v !== 2)) return { ok: false, why: 'not a v1 or v2 object' };
   if (typeof m.id !== 'string' || !/^[0-9a-f]{1,32}-\d{1,15}$/.test(m.id)) return { ok: false, why: 'id' };
   if (typeof m.day !== 'string' || !DAY.test(m.day)) return { ok: false, why: 'day' };
   if (!Number.isInteger(m.hour) || (m.hour as number) < 0 || (m.hour as number) > 23)
     return { ok: false, why: 'hour' };
   if (!Number.isSafeInteger(m.made_at) || (m.made_at as number) < 0) return { ok: false, why: 'made_at' };
   if (!Array.isArray(m.rows) || m.rows.length > 10_000) return { ok: false, why: 'rows' };
+  const allowed = m.v === 1 ? V1_FIGURES_KEYS : V2_FIGURES_KEYS;
+  if (Object.keys(m).some((k) => !allowed.has(k))) return { ok: false, why: 'key' };
   const rows: FigureRow[] = [];
   for (const r of m.rows) {
     if (!isObject(r)) return { ok: false, why: 'row' };
@@ -141,11 +162,41 @@ export function parseFigures(payload: Buffer | string): Parsed<FleetFigures> {
       count: count as number,
     });
   }
+  const passages: PassageRow[] = [];
+  if (m.v === 2) {
+    if (!Array.isArray(m.passages) || m.passages.length > 1000) return { ok: false, why: 'passages' };
+    for (const p of m.passages) {
+      if (!isObject(p) || Object.keys(p).some((k) => !PASSAGE_KEYS.has(k)))
+        return { ok: false, why: 'passage' };
+      for (const text of [p.door, p.mode])
+        if (typeof text !== 'string' || !WORD.test(text)) return { ok: false, why: 'passage text' };
+      for (const n of [p.in, p.out])
+        if (!Number.isSafeInteger(n) || (n as number) < 0) return { ok: false, why: 'passage count' };
+      passages.push({
+        door: p.door as string,
+        mode: p.mode as string,
+        in: p.in as number,
+        out: p.out as number,
+      });
+    }
+  }
   return {
     ok: true,
-    value: { v: 1, id: m.id, day: m.day, hour: m.hour as number, made_at: m.made_at as number, rows },
+    value: {
+      v: m.v,
+      id: m.id,
+      day: m.day,
+      hour: m.hour as number,
+      made_at: m.made_at as number,
+      rows,
+      passages,
+    },
   };
 }
+
+const V1_FIGURES_KEYS = new Set(['v', 'id', 'day', 'hour', 'made_at', 'rows']);
+const V2_FIGURES_KEYS = new Set([...V1_FIGURES_KEYS, 'passages']);
+const PASSAGE_KEYS = new Set(['door', 'mode', 'in', 'out']);
 
 const WEEK = /^\d{4}-W\d{2}$/;
 /** A local day lasts at most 25 hours (the autumn change). */
@@ -213,7 +264,7 @@ export function parseAlarmAck(site: string, key: Buffer, payload: Buffer | strin
   return { ok: true, value: { v: 1, ...value, mac: m.mac } };
 }
 
-/** JSON Schemas of the fleet payloads, as docs/mqtt-schemas/fleet-v1-*.schema.json (a test keeps them equal). */
+/** JSON Schemas of the fleet payloads, as docs/mqtt-schemas/fleet-v*-*.schema.json (a test keeps them equal). */
 const figureRowSchema = {
   type: 'object',
   additionalProperties: false,
@@ -229,7 +280,8 @@ const figureRowSchema = {
   },
 } as const;
 
-export const fleetFiguresSchema = {
+/** What a branch before v 2 sends: the centre still takes it (as an hour without passages). */
+export const fleetFiguresV1Schema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   $id: 'urn:dorvakt:mqtt:fleet:v1:figures',
   type: 'object',
@@ -242,6 +294,33 @@ export const fleetFiguresSchema = {
     hour: { type: 'integer', minimum: 0, maximum: 23 },
     made_at: { type: 'integer', minimum: 0 },
     rows: { type: 'array', maxItems: 10000, items: figureRowSchema },
+  },
+} as const;
+
+export const fleetFiguresSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'urn:dorvakt:mqtt:fleet:v2:figures',
+  type: 'object',
+  additionalProperties: false,
+  required: ['v', 'id', 'day', 'hour', 'made_at', 'rows', 'passages'],
+  properties: {
+    ...fleetFiguresV1Schema.properties,
+    v: { const: 2 },
+    passages: {
+      type: 'array',
+      maxItems: 1000,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['door', 'mode', 'in', 'out'],
+        properties: {
+          door: { type: 'string', pattern: '^[\\w:.-]{1,64}$' },
+          mode: { type: 'string', pattern: '^[\\w:.-]{1,64}$' },
+          in: { type: 'integer', minimum: 0 },
+          out: { type: 'integer', minimum: 0 },
+        },
+      },
+    },
   },
 } as const;
 
@@ -315,7 +394,8 @@ export const fleetAlarmAckSchema = {
 } as const;
 
 export const FLEET_SCHEMAS = {
-  'fleet-v1-figures': fleetFiguresSchema,
+  'fleet-v1-figures': fleetFiguresV1Schema,
+  'fleet-v2-figures': fleetFiguresSchema,
   'fleet-v1-opening-hours': fleetOpeningHoursSchema,
   'fleet-v1-ack': fleetAckSchema,
   'fleet-v1-health': fleetHealthSchema,

@@ -24,12 +24,14 @@ import type { Logger } from '../log/logger.ts';
 import type { Db } from '../store/db.ts';
 import { DAY_MS } from '../time/zone.ts';
 import type { FleetBranchConfig } from './config.ts';
-import { scanOpeningHours } from './opening.ts';
+import { backfillOpeningHours, type OpeningConfig, scanOpeningHours } from './opening.ts';
 import { FiguresOutbox } from './outbox.ts';
 
 /** How often, and how far apart, an acknowledgement that matched no alarm is tried again. */
 const ALARM_ACK_RETRIES = 5;
 const ALARM_ACK_RETRY_MS = 1000;
+/** A failed opening hours backfill (the schedule compiler did not answer) is tried again after this long. */
+const BACKFILL_RETRY_MS = 3_600_000;
 
 export interface BranchAlarms {
   unresolved(): ActiveAlarm[];
@@ -49,6 +51,8 @@ export interface BranchFleetOptions {
   key: Buffer | null;
   alarms: BranchAlarms;
   log: Logger;
+  /** The doors' schedules and the site: this year's opening hours before the link ran (backfill). */
+  opening?: OpeningConfig;
   nowMs?: () => number;
 }
 
@@ -67,6 +71,10 @@ export class BranchFleet {
   private readonly retries = new Set<NodeJS.Timeout>();
   private readonly nowMs: () => number;
   private lastHealth = '';
+  /** The opening hours backfill: not yet tried to completion (and when next), running, or done. */
+  private backfill: { state: 'due'; at: number } | { state: 'running' | 'done' } = { state: 'due', at: 0 };
+  /** Settles when a running backfill has ended (tests wait on it). */
+  backfillDone: Promise<number> = Promise.resolve(0);
 
   constructor(private readonly o: BranchFleetOptions) {
     this.nowMs = o.nowMs ?? Date.now;
@@ -124,6 +132,8 @@ export class BranchFleet {
     this.timers = [];
     for (const timer of this.retries) clearTimeout(timer);
     this.retries.clear();
+    // It writes to the store when the compiler answers: not after the store is closed.
+    await this.backfillDone;
     await this.client?.endAsync();
   }
 
@@ -137,6 +147,38 @@ export class BranchFleet {
     }
     if (queued > 0) this.send();
     this.publishHealth(false);
+    this.startBackfill();
+  }
+
+  /**
+   * This year's opening hours from before the link ran, computed from the config once (opening.ts), in the
+   * schedule compiler's child process: never holding this loop, and only the opening hours wait when it fails.
+   */
+  private startBackfill(): void {
+    const opening = this.o.opening;
+    if (!opening || this.backfill.state !== 'due' || this.nowMs() < this.backfill.at) return;
+    this.backfill = { state: 'running' };
+    this.backfillDone = backfillOpeningHours(
+      this.o.db,
+      this.o.timezone,
+      this.outbox,
+      this.nowMs(),
+      opening,
+    ).then(
+      (weeks) => {
+        this.backfill = { state: 'done' };
+        if (weeks > 0) {
+          this.o.log.info({ weeks }, 'fleet link: opening hours of this year queued');
+          this.send();
+        }
+        return weeks;
+      },
+      (error: Error) => {
+        this.backfill = { state: 'due', at: this.nowMs() + BACKFILL_RETRY_MS };
+        this.o.log.error({ err: error.message }, 'fleet link: opening hours of this year not computed');
+        return 0;
+      },
+    );
   }
 
   /** Due figures out at QoS 1; without a connection they stay due in the store. */

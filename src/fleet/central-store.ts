@@ -3,7 +3,7 @@
  * from the site migrations (one login code for both; the site's other tables stay empty here) and the
  * fleet's tables below, versioned in centre_schema.
  */
-import type { FigureRow, FleetFigures, FleetOpeningHours } from '../contract/fleet.ts';
+import type { FleetFigures, FleetOpeningHours } from '../contract/fleet.ts';
 import { type Db, openDb } from '../store/db.ts';
 
 const FLEET_MIGRATIONS: string[] = [
@@ -100,6 +100,20 @@ const FLEET_MIGRATIONS: string[] = [
   CREATE INDEX centre_opening_week ON centre_opening (site, week);
   CREATE INDEX centre_weeks_id ON centre_weeks (site, id);
   `,
+  `
+  -- People-counter passages per branch hour, door and mode (FleetFigures v 2), replaced with the hour's figures
+  -- by its newest revision (centre_hours): the report counts a door with passages by them, as the branch does.
+  CREATE TABLE centre_passages (
+    site TEXT NOT NULL,
+    day TEXT NOT NULL,
+    hour INTEGER NOT NULL,
+    door TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    passages_in INTEGER NOT NULL,
+    passages_out INTEGER NOT NULL,
+    PRIMARY KEY (site, day, hour, door, mode)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export function openFleetDb(path: string): Db {
@@ -121,8 +135,9 @@ export function openFleetDb(path: string): Db {
 export type StoreResult = 'stored' | 'older' | 'duplicate';
 
 /**
- * Stores one figures message once: the receipt, and the hour's rows when this revision is newer than the
- * one in force. One transaction, committed before the caller acknowledges.
+ * Stores one figures message once: the receipt, and the hour's rows and passages when this revision is newer
+ * than the one in force (a v 1 message has no passages: the hour then has none). One transaction, committed
+ * before the caller acknowledges.
  */
 export function storeFigures(db: Db, site: string, figures: FleetFigures, now: number): StoreResult {
   return db.transaction((): StoreResult => {
@@ -138,17 +153,18 @@ export function storeFigures(db: Db, site: string, figures: FleetFigures, now: n
       (current.made_at > figures.made_at || (current.made_at === figures.made_at && current.id > figures.id))
     )
       return 'older';
-    db.prepare('DELETE FROM centre_figures WHERE site = ? AND day = ? AND hour = ?').run(
-      site,
-      figures.day,
-      figures.hour,
-    );
+    for (const table of ['centre_figures', 'centre_passages'])
+      db.prepare(`DELETE FROM ${table} WHERE site = ? AND day = ? AND hour = ?`).run(
+        site,
+        figures.day,
+        figures.hour,
+      );
     const insert = db.prepare(
       `INSERT INTO centre_figures (site, day, hour, door, mode, outcome, reason, category, age_band, count)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT DO UPDATE SET count = count + excluded.count`,
     );
-    for (const r of figures.rows as FigureRow[])
+    for (const r of figures.rows)
       insert.run(
         site,
         figures.day,
@@ -161,6 +177,14 @@ export function storeFigures(db: Db, site: string, figures: FleetFigures, now: n
         r.age_band,
         r.count,
       );
+    const passage = db.prepare(
+      `INSERT INTO centre_passages (site, day, hour, door, mode, passages_in, passages_out)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT DO UPDATE SET passages_in = passages_in + excluded.passages_in,
+         passages_out = passages_out + excluded.passages_out`,
+    );
+    for (const p of figures.passages)
+      passage.run(site, figures.day, figures.hour, p.door, p.mode, p.in, p.out);
     db.prepare(
       `INSERT INTO centre_hours (site, day, hour, id, made_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (site, day, hour) DO UPDATE SET id = excluded.id, made_at = excluded.made_at`,

@@ -1,10 +1,12 @@
 /**
  * A branch's anonymous figures per local hour, as the centre receives them: the anonymised entry_stats rows
  * plus the live counts of entries not yet anonymised (entry_live_hourly, no card key), so the centre sees an
- * hour soon after it ends and the breakdown by category and age band once anonymisation reaches it.
+ * hour soon after it ends and the breakdown by category and age band once anonymisation reaches it; and the
+ * people counters' passages of the hour (passages_hourly), so the centre counts a counted door's visits as
+ * the branch's own report does.
  */
 import { createHash } from 'node:crypto';
-import type { FigureRow } from '../contract/fleet.ts';
+import type { FigureRow, PassageRow } from '../contract/fleet.ts';
 import type { Db } from '../store/db.ts';
 import { dateKey, DAY_MS, wallClock } from '../time/zone.ts';
 
@@ -14,6 +16,7 @@ export interface HourFigures {
   day: string;
   hour: number;
   rows: FigureRow[];
+  passages: PassageRow[];
 }
 
 export const hourKey = (day: string, hour: number): string => `${day} ${String(hour).padStart(2, '0')}`;
@@ -21,9 +24,13 @@ export const hourKey = (day: string, hour: number): string => `${day} ${String(h
 const rowKey = (r: Omit<FigureRow, 'count'>) =>
   [r.door, r.mode, r.outcome, r.reason, r.category, r.age_band].join('\u0000');
 
-/** The same rows in the same order whatever the store's order, so equal hours have equal digests. */
-export function digestRows(rows: FigureRow[]): string {
-  return createHash('sha256').update(JSON.stringify(rows)).digest('hex').slice(0, 32);
+/**
+ * The same rows in the same order whatever the store's order, so equal hours have equal digests. An hour
+ * without passages keeps the digest it had before passages were sent, so it is not sent again for nothing.
+ */
+export function digestHour(rows: FigureRow[], passages: PassageRow[]): string {
+  const text = passages.length === 0 ? JSON.stringify(rows) : JSON.stringify([rows, passages]);
+  return createHash('sha256').update(text).digest('hex').slice(0, 32);
 }
 
 /**
@@ -37,14 +44,21 @@ export function readHours(
   toDay: string,
   now: number,
 ): HourFigures[] {
-  const hours = new Map<string, { day: string; hour: number; rows: Map<string, FigureRow> }>();
-  const add = (day: string, hour: number, row: FigureRow) => {
+  const hours = new Map<
+    string,
+    { day: string; hour: number; rows: Map<string, FigureRow>; passages: PassageRow[] }
+  >();
+  const hourOf = (day: string, hour: number) => {
     const key = hourKey(day, hour);
     let entry = hours.get(key);
     if (!entry) {
-      entry = { day, hour, rows: new Map() };
+      entry = { day, hour, rows: new Map(), passages: [] };
       hours.set(key, entry);
     }
+    return entry;
+  };
+  const add = (day: string, hour: number, row: FigureRow) => {
+    const entry = hourOf(day, hour);
     const k = rowKey(row);
     const existing = entry.rows.get(k);
     if (existing) existing.count += row.count;
@@ -80,9 +94,21 @@ export function readHours(
     if (day < fromDay || day > toDay) continue;
     add(day, wall.hour, { ...row, category: '', age_band: '' });
   }
-  return [...hours.values()].map(({ day, hour, rows }) => ({
+  // The counters count into the current local hour as it goes: only hours that have begun before it.
+  const wallNow = wallClock(new Date(now), timezone);
+  const current = hourKey(dateKey(wallNow.year, wallNow.month, wallNow.day), wallNow.hour);
+  const passages = db
+    .prepare(
+      `SELECT day, hour, door, mode, passages_in AS "in", passages_out AS out FROM passages_hourly
+       WHERE day >= ? AND day <= ? ORDER BY day, hour, door, mode`,
+    )
+    .all(fromDay, toDay) as (PassageRow & { day: string; hour: number })[];
+  for (const { day, hour, ...row } of passages)
+    if (hourKey(day, hour) < current) hourOf(day, hour).passages.push(row);
+  return [...hours.values()].map(({ day, hour, rows, passages }) => ({
     day,
     hour,
     rows: [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r),
+    passages,
   }));
 }

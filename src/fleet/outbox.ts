@@ -4,10 +4,15 @@
  * acknowledges their id, so a bridge down for a week loses nothing, and the centre's dedupe by id counts
  * nothing twice. Work per call is bounded (`batch` messages, a window of days), so it never runs long.
  */
-import type { DayOpeningHours, FigureRow, FleetFigures, FleetOpeningHours } from '../contract/fleet.ts';
+import {
+  type DayOpeningHours,
+  FIGURES_VERSION,
+  type FleetFigures,
+  type FleetOpeningHours,
+} from '../contract/fleet.ts';
 import type { Db } from '../store/db.ts';
 import { addDays, DAY_MS, localDate } from '../time/zone.ts';
-import { digestRows, hourKey, readHours } from './figures.ts';
+import { digestHour, type HourFigures, hourKey, readHours } from './figures.ts';
 
 export interface FiguresOutboxOptions {
   db: Db;
@@ -71,9 +76,16 @@ export class FiguresOutbox {
     const state = db.prepare("SELECT value FROM fleet_state WHERE key = 'backfill_day'").get() as
       | { value: string }
       | undefined;
+    // The people counters' history may start before the entries' (migration 018 walks it once more).
     const first =
       state?.value ??
-      (db.prepare('SELECT MIN(day) AS day FROM entry_stats').get() as { day: string | null }).day;
+      (
+        db
+          .prepare(
+            'SELECT MIN(day) AS day FROM (SELECT MIN(day) AS day FROM entry_stats UNION ALL SELECT MIN(day) FROM passages_hourly)',
+          )
+          .get() as { day: string | null }
+      ).day;
     if (first && first < recentFrom) {
       const to = addDays(first, this.o.backfillDays - 1);
       queued += this.scanRange(first, to < recentFrom ? to : addDays(recentFrom, -1), now);
@@ -108,15 +120,15 @@ export class FiguresOutbox {
       ).map((r) => [hourKey(r.day, r.hour), r.digest]),
     );
     const changed = hours
-      .map((h) => ({ ...h, digest: digestRows(h.rows) }))
+      .map((h) => ({ ...h, digest: digestHour(h.rows, h.passages) }))
       .filter((h) => known.get(hourKey(h.day, h.hour)) !== h.digest);
     // An hour sent before that has no figures now (an erasure removed them) goes out empty.
     const present = new Set(hours.map((h) => hourKey(h.day, h.hour)));
-    const emptyDigest = digestRows([]);
+    const emptyDigest = digestHour([], []);
     for (const [key, digest] of known) {
       if (present.has(key) || digest === emptyDigest) continue;
       const [day, hour] = key.split(' ') as [string, string];
-      changed.push({ day, hour: Number(hour), rows: [], digest: emptyDigest });
+      changed.push({ day, hour: Number(hour), rows: [], passages: [], digest: emptyDigest });
     }
     if (changed.length === 0) return 0;
     // Short transactions: a door commit that meets one waits for it (the worker's rule, see worker/main.ts).
@@ -125,10 +137,7 @@ export class FiguresOutbox {
     return changed.length;
   }
 
-  private queue(
-    changed: { day: string; hour: number; rows: FigureRow[]; digest: string }[],
-    now: number,
-  ): void {
+  private queue(changed: (HourFigures & { digest: string })[], now: number): void {
     const { db } = this.o;
     db.transaction(() => {
       const insert = db.prepare(
@@ -145,12 +154,13 @@ export class FiguresOutbox {
       for (const h of changed) {
         const id = Number(insert.run(h.day, h.hour, now, now).lastInsertRowid);
         const message: FleetFigures = {
-          v: 1,
+          v: FIGURES_VERSION,
           id: this.messageId(id),
           day: h.day,
           hour: h.hour,
           made_at: now,
           rows: h.rows,
+          passages: h.passages,
         };
         setPayload.run(JSON.stringify(message), id);
         // The newer revision carries the whole hour: the older one need not arrive at all.

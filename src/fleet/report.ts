@@ -1,18 +1,20 @@
 /**
  * The national statistics report at the fleet centre (docs/statistics.md, docs/fleet.md): the same report a
  * branch makes of itself (src/stats/report-form.ts), per branch and for the municipality, from the figures
- * the centre holds. Visits are the branches' granted entries by the door's mode (the figures carry no
- * people-counter passages); opening hours are the days the branches sent (centre_opening), summed over the
- * branches for the municipality. Read a branch's month at a time, with a pause between, so a report of
- * many branches never holds the centre's event loop for long.
+ * the centre holds. Visits are counted by the branch's own rule (combineVisits): a door with people-counter
+ * passages in the year by its passages in, any other door by its granted entries, by the door's mode; opening
+ * hours are the days the branches sent (centre_opening), summed over the branches for the municipality. A
+ * branch's grants are read a month at a time and its passages a year at a time, with a pause between, so a
+ * report of many branches never holds the centre's event loop for long.
  */
 import { writeFileSync } from 'node:fs';
 import { parseCommandFlags } from '../cli/command-args.ts';
 import type { OpeningHours, YearOpeningHours } from '../stats/opening-hours.ts';
 import { isoWeeksTouching } from '../stats/opening-hours.ts';
+import type { GrantsInHour, PassagesInHour } from '../stats/queries.ts';
 import {
   type AnnualReport,
-  addTo,
+  combineVisits,
   csvLine,
   FIRST_REPORT_YEAR,
   type HourVisits,
@@ -38,38 +40,27 @@ export interface FleetReport {
   total: AnnualReport;
 }
 
-const hourKey = (day: string, hour: number) => `${day} ${String(hour).padStart(2, '0')}`;
-
-/** Visits of one site's month (1-12) of `year`, added to `hours`. */
-function addVisitsOfMonth(
-  db: Db,
-  site: string,
-  year: number,
-  month: number,
-  hours: Map<string, HourVisits>,
-): void {
+/** Granted entries of one site's month (1-12) of `year`, per hour, door and mode, added to `grants`. */
+function addGrantsOfMonth(db: Db, site: string, year: number, month: number, grants: GrantsInHour[]): void {
   const mm = String(month).padStart(2, '0');
   const rows = db
     .prepare(
-      `SELECT day, hour, mode, SUM(count) AS n FROM centre_figures
+      `SELECT day, hour, door, mode, SUM(count) AS count FROM centre_figures
        WHERE site = ? AND day >= ? AND day <= ? AND outcome = 'granted'
-       GROUP BY day, hour, mode`,
+       GROUP BY day, hour, door, mode`,
     )
-    .all(site, `${year}-${mm}-01`, `${year}-${mm}-31`) as {
-    day: string;
-    hour: number;
-    mode: string;
-    n: number;
-  }[];
-  for (const r of rows) {
-    const key = hourKey(r.day, r.hour);
-    let h = hours.get(key);
-    if (!h) {
-      h = { day: r.day, hour: r.hour, staffed: 0, staffless: 0, closed: 0 };
-      hours.set(key, h);
-    }
-    addTo(h, r.mode, r.n);
-  }
+    .all(site, `${year}-${mm}-01`, `${year}-${mm}-31`) as GrantsInHour[];
+  for (const r of rows) grants.push(r);
+}
+
+/** People-counter passages in of one site's `year`, per hour, door and mode. */
+function passagesOfYear(db: Db, site: string, year: number): PassagesInHour[] {
+  return db
+    .prepare(
+      `SELECT day, hour, door, mode, SUM(passages_in) AS passagesIn FROM centre_passages
+       WHERE site = ? AND day >= ? AND day <= ? GROUP BY day, hour, door, mode`,
+    )
+    .all(site, `${year}-01-01`, `${year}-12-31`) as PassagesInHour[];
 }
 
 /** Opening hours of every ISO week touching `year` (whole weeks) and of the year itself, from the days sent. */
@@ -131,14 +122,18 @@ export async function fleetAnnualReport(
   };
   const out: SiteReport[] = [];
   for (const site of sites) {
-    const hours = new Map<string, HourVisits>();
+    const grants: GrantsInHour[] = [];
     for (let month = 1; month <= 12; month++) {
       await pause();
-      addVisitsOfMonth(db, site, year, month, hours);
+      addGrantsOfMonth(db, site, year, month, grants);
     }
     await pause();
+    const passages = passagesOfYear(db, site, year);
+    const visits = combineVisits(passages, grants);
+    const { hours } = visits;
+    await pause();
     const opening = openingOfSite(db, site, year);
-    out.push({ site, report: reportFromHours(year, timezone, opening, { doors: [], hours }) });
+    out.push({ site, report: reportFromHours(year, timezone, opening, visits) });
     for (const [key, h] of hours) {
       const t = allHours.get(key) ?? { day: h.day, hour: h.hour, staffed: 0, staffless: 0, closed: 0 };
       t.staffed += h.staffed;

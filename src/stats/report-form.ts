@@ -1,6 +1,7 @@
 import { addDays } from '../time/zone.ts';
 import { csvCell } from './csv-cell.ts';
 import { isoWeeksTouching, type OpeningHours, type YearOpeningHours } from './opening-hours.ts';
+import type { GrantsInHour, PassagesInHour } from './queries.ts';
 import { dayFromNumber, dayNumber, isoWeek } from './tz.ts';
 
 /**
@@ -57,6 +58,34 @@ export const zero = (): Visits => ({ staffed: 0, staffless: 0, closed: 0 });
 export function addTo(target: Visits, mode: string, n: number): void {
   if (mode === 'staffed' || mode === 'staffless') target[mode] += n;
   else target.closed += n;
+}
+
+/**
+ * Visits per local hour, door by door: a door with a people counter counts its passages in, any other door its
+ * granted entries. A door "has a counter" for a report when it has passages rows in the report's window. The
+ * branch's report (report.ts) and the fleet centre's (src/fleet/report.ts) both count by this.
+ */
+export function combineVisits(
+  passages: readonly PassagesInHour[],
+  grants: readonly GrantsInHour[],
+): { doors: { door: string; source: VisitSource }[]; hours: Map<string, HourVisits> } {
+  const counted = new Set(passages.map((p) => p.door));
+  const hours = new Map<string, HourVisits>();
+  const bucket = (day: string, hour: number) => {
+    const key = `${day} ${String(hour).padStart(2, '0')}`;
+    let b = hours.get(key);
+    if (!b) {
+      b = { day, hour, ...zero() };
+      hours.set(key, b);
+    }
+    return b;
+  };
+  for (const p of passages) addTo(bucket(p.day, p.hour), p.mode, p.passagesIn);
+  for (const g of grants) if (!counted.has(g.door)) addTo(bucket(g.day, g.hour), g.mode, g.count);
+  const doors = [...new Set([...counted, ...grants.map((g) => g.door)])]
+    .sort()
+    .map((door) => ({ door, source: counted.has(door) ? ('passages' as const) : ('grants' as const) }));
+  return { doors, hours };
 }
 
 /**

@@ -1,19 +1,12 @@
 import type { Db } from '../store/db.ts';
 import type { YearOpeningHours } from './opening-hours.ts';
+import { type GrantsInHour, grantsByLocalHour, passagesByLocalHour, type StatsQuery } from './queries.ts';
 import {
-  type GrantsInHour,
-  grantsByLocalHour,
-  type PassagesInHour,
-  passagesByLocalHour,
-  type StatsQuery,
-} from './queries.ts';
-import {
-  addTo,
   type AnnualReport,
+  combineVisits,
   type HourVisits,
   reportFromHours,
   type VisitSource,
-  zero,
 } from './report-form.ts';
 
 export {
@@ -31,34 +24,9 @@ export {
 
 /**
  * Statistics as libraries report them nationally: visits in staffed and in staffless hours (by the door's
- * mode at the time), and staffed / staffless opening hours per week. A door with a people counter counts its
- * passages in; any other door its granted entries. A door "has a counter" for a report when it has passages
- * rows in the report's window.
+ * mode at the time), and staffed / staffless opening hours per week; the rule for which door counts what is
+ * combineVisits (report-form.ts, also the fleet centre's).
  */
-
-/** Visits per local hour, door by door from its counter or its grants (see above). */
-function combineVisits(
-  passages: PassagesInHour[],
-  grants: GrantsInHour[],
-): { doors: { door: string; source: VisitSource }[]; hours: Map<string, HourVisits> } {
-  const counted = new Set(passages.map((p) => p.door));
-  const hours = new Map<string, HourVisits>();
-  const bucket = (day: string, hour: number) => {
-    const key = `${day} ${String(hour).padStart(2, '0')}`;
-    let b = hours.get(key);
-    if (!b) {
-      b = { day, hour, ...zero() };
-      hours.set(key, b);
-    }
-    return b;
-  };
-  for (const p of passages) addTo(bucket(p.day, p.hour), p.mode, p.passagesIn);
-  for (const g of grants) if (!counted.has(g.door)) addTo(bucket(g.day, g.hour), g.mode, g.count);
-  const doors = [...new Set([...counted, ...grants.map((g) => g.door)])]
-    .sort()
-    .map((door) => ({ door, source: counted.has(door) ? ('passages' as const) : ('grants' as const) }));
-  return { doors, hours };
-}
 
 /** Visits per local hour in a window (a door "has a counter" when it has passages rows in the window). */
 export function visitsOfWindow(

@@ -163,6 +163,14 @@ async function run(init: Extract<ToWorker, { t: 'init' }>): Promise<void> {
             key: config.fleet.key ? Buffer.from(readSecret(config.fleet.key), 'utf8') : null,
             alarms: new RemoteAlarms(link),
             log: log.child({ mod: 'fleet' }),
+            opening: {
+              doors: config.doors,
+              site: {
+                timezone: config.site.timezone,
+                country: config.site.country,
+                region: config.site.region,
+              },
+            },
           });
           branch.start();
           return branch;

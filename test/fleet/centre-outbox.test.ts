@@ -169,7 +169,7 @@ describe('centre outbox', () => {
       storeFigures(
         db,
         'north',
-        { v: 1, id, day: '2026-11-30', hour: 9, made_at: madeAt, rows: [row(count)] },
+        { v: 1, id, day: '2026-11-30', hour: 9, made_at: madeAt, rows: [row(count)], passages: [] },
         now,
       );
     const week = (id: string, madeAt: number, staffless: number) =>

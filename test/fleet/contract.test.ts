@@ -6,6 +6,7 @@ import {
   FLEET_SCHEMAS,
   fleetAckSchema,
   fleetFiguresSchema,
+  fleetFiguresV1Schema,
   fleetHealthSchema,
   fleetOpeningHoursSchema,
   parseAck,
@@ -30,13 +31,13 @@ describe('fleet contract', () => {
   });
 
   it('the documented examples pass the schemas and the parsers', () => {
-    const examples = fleetSection.split('\n').filter((l) => l.startsWith('{"v":1'));
+    const examples = fleetSection.split('\n').filter((l) => l.startsWith('{"v":'));
     expect(examples).toHaveLength(4);
     const [figures, opening, ack, health] = examples as [string, string, string, string];
     expect(ajv.validate(fleetOpeningHoursSchema, JSON.parse(opening))).toBe(true);
     expect(parseOpeningHours(opening).ok).toBe(true);
     expect(ajv.validate(fleetFiguresSchema, JSON.parse(figures))).toBe(true);
-    expect(parseFigures(figures).ok).toBe(true);
+    expect(parseFigures(figures)).toMatchObject({ ok: true, value: { v: 2, passages: [{ door: 'front' }] } });
     expect(ajv.validate(fleetAckSchema, JSON.parse(ack))).toBe(true);
     expect(parseAck(ack).ok).toBe(true);
     expect(ajv.validate(fleetHealthSchema, JSON.parse(health))).toBe(true);
@@ -64,8 +65,27 @@ describe('fleet contract', () => {
     }
   });
 
+  it('takes v1 figures (a branch not yet upgraded) as an hour without passages', () => {
+    const v1 = { v: 1, id: 'ab12-7', day: '2026-11-30', hour: 3, made_at: 1, rows: [] };
+    expect(ajv.validate(fleetFiguresV1Schema, v1)).toBe(true);
+    expect(parseFigures(JSON.stringify(v1))).toEqual({ ok: true, value: { ...v1, passages: [] } });
+    // Passages belong to v2 only.
+    const withPassages = { ...v1, passages: [] };
+    expect(parseFigures(JSON.stringify(withPassages)).ok).toBe(false);
+    expect(ajv.validate(fleetFiguresV1Schema, withPassages)).toBe(false);
+  });
+
   it('refuses figures the schema refuses', () => {
-    const good = { v: 1, id: 'ab12-7', day: '2026-11-30', hour: 3, made_at: 1, rows: [] as unknown[] };
+    const good = {
+      v: 2,
+      id: 'ab12-7',
+      day: '2026-11-30',
+      hour: 3,
+      made_at: 1,
+      rows: [] as unknown[],
+      passages: [] as unknown[],
+    };
+    const passage = { door: 'front', mode: 'staffless', in: 3, out: 1 };
     const row = {
       door: 'front',
       mode: 'staffless',
@@ -79,7 +99,13 @@ describe('fleet contract', () => {
       { ...good, hour: 24 },
       { ...good, day: '30.11.2026' },
       { ...good, id: 'no-instance' },
-      { ...good, v: 2 },
+      { ...good, v: 3 },
+      { ...good, passages: undefined },
+      { ...good, passages: [{ ...passage, in: -1 }] },
+      { ...good, passages: [{ ...passage, out: 1.5 }] },
+      { ...good, passages: [{ ...passage, door: 'a b' }] },
+      { ...good, passages: [{ ...passage, card_hash: 'x' }] },
+      { ...good, card: '1234' },
       { ...good, rows: [{ ...row, count: -1 }] },
       { ...good, rows: [{ ...row, outcome: 'maybe' }] },
       { ...good, rows: [{ ...row, door: 'a b' }] },
@@ -87,7 +113,8 @@ describe('fleet contract', () => {
       expect(parseFigures(JSON.stringify(bad)).ok, JSON.stringify(bad)).toBe(false);
       expect(ajv.validate(fleetFiguresSchema, bad), JSON.stringify(bad)).toBe(false);
     }
-    expect(parseFigures(JSON.stringify({ ...good, rows: [row] })).ok).toBe(true);
+    expect(parseFigures(JSON.stringify({ ...good, rows: [row], passages: [passage] })).ok).toBe(true);
+    expect(ajv.validate(fleetFiguresSchema, { ...good, rows: [row], passages: [passage] })).toBe(true);
     expect(parseFigures('not json').ok).toBe(false);
   });
 

@@ -41,7 +41,7 @@ const week = (id: string, w: string, days: [string, number, number][], madeAt = 
 beforeAll(() => {
   db = openFleetDb(join(dir.path, 'fleet.sqlite'));
   const hour = (site: string, id: string, day: string, h: number, rows: FigureRow[]) =>
-    storeFigures(db, site, { v: 1, id, day, hour: h, made_at: 1, rows }, 1);
+    storeFigures(db, site, { v: 1, id, day, hour: h, made_at: 1, rows, passages: [] }, 1);
   // north, week 2026-W45: staffless 5 (a refusal is no visit), staffed 3, closed 2 (a pass at night).
   hour('north', 'a-1', '2026-11-02', 9, [row('staffless', 'granted', 5), row('staffless', 'denied', 1)]);
   hour('north', 'a-2', '2026-11-02', 12, [row('staffed', 'granted', 3)]);
@@ -50,7 +50,15 @@ beforeAll(() => {
   storeFigures(
     db,
     'north',
-    { v: 1, id: 'a-0', day: '2026-11-02', hour: 9, made_at: 0, rows: [row('staffless', 'granted', 99)] },
+    {
+      v: 1,
+      id: 'a-0',
+      day: '2026-11-02',
+      hour: 9,
+      made_at: 0,
+      rows: [row('staffless', 'granted', 99)],
+      passages: [],
+    },
     1,
   );
   const northDays: [string, number, number][] = [];

@@ -44,13 +44,22 @@ beforeAll(async () => {
       hour: 9,
       made_at: 1,
       rows: [row('front', 'granted', 5), row('front', 'denied', 1)],
+      passages: [],
     },
     1,
   );
   storeFigures(
     db,
     'south',
-    { v: 1, id: 'b-1', day: '2026-11-03', hour: 10, made_at: 1, rows: [row('side', 'granted', 7, '=cmd')] },
+    {
+      v: 1,
+      id: 'b-1',
+      day: '2026-11-03',
+      hour: 10,
+      made_at: 1,
+      rows: [row('side', 'granted', 7, '=cmd')],
+      passages: [],
+    },
     1,
   );
   storeOpeningHours(
