@@ -7,6 +7,7 @@ import { defineConfig } from 'vitest/config';
 export const SYSTEM_TESTS = [
   'test/deploy',
   'test/fleet/bridge.test.ts',
+  'test/fleet/passages.test.ts',
   'test/fleet/worker.test.ts',
   'test/fleet-rules/e2e.test.ts',
   'test/fleet-rules/apply-during-swipes.test.ts',
