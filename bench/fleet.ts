@@ -260,7 +260,7 @@ export async function benchFleet(): Promise<Figures[]> {
             client.publish(
               `dorvakt/${id}/fleet/figures`,
               JSON.stringify({
-                v: 1,
+                v: 2,
                 // `<instance>-<n>` as a branch's outbox makes it (the instance is hex).
                 id: `${i.toString(16).padStart(4, '0')}-${figureId}`,
                 day: '2026-11-30',
@@ -275,6 +275,8 @@ export async function benchFleet(): Promise<Figures[]> {
                   age_band: '',
                   count: 3,
                 })),
+                // The front door has a people counter.
+                passages: [{ door: 'front', mode: 'staffless', in: 4, out: 4 }],
               }),
               { qos: 1 },
             );
