@@ -113,6 +113,9 @@ function queueChangedWeeks(db: Db, outbox: FiguresOutbox, days: readonly DayOpen
   return changed.length;
 }
 
+/** A year of plans on a busy box takes far longer than the door's two months, and nobody waits for it. */
+const BACKFILL_COMPILE_TIMEOUT_MS = 180_000;
+
 export interface OpeningConfig {
   doors: readonly { id: string; schedule: ScheduleConfig }[];
   site: SiteSettings;
@@ -147,12 +150,15 @@ export async function backfillOpeningHours(
   for (let day = first; day <= last; day = addDays(day, 1)) if (!recorded.has(day)) missing.push(day);
   if (missing.length === 0) return 0;
   const from = addDays(missing[0]!, -1);
-  const plans = await (config.compile ?? compilePlans)({
-    doors: config.doors.map((d) => ({ id: d.id, schedule: d.schedule })),
-    site: config.site,
-    from,
-    days: dayNumber(last) - dayNumber(from) + 1,
-  });
+  const plans = await (config.compile ?? compilePlans)(
+    {
+      doors: config.doors.map((d) => ({ id: d.id, schedule: d.schedule })),
+      site: config.site,
+      from,
+      days: dayNumber(last) - dayNumber(from) + 1,
+    },
+    BACKFILL_COMPILE_TIMEOUT_MS,
+  );
   const tables = new Map<string, PlanTable>();
   for (const [door, days] of plans) {
     const table = new PlanTable();

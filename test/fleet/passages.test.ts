@@ -182,7 +182,7 @@ beforeAll(async () => {
     nowMs: clock,
   });
   fleet.start();
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await fleet?.stop();
@@ -211,7 +211,7 @@ describe('passages and opening hours at the centre', () => {
     expect(own.find((l) => l.startsWith('uke,2026-W01,'))).toContain(',24.0,');
     // This morning's hour has ended: sent.
     expect(passagesAtCentre('2026-12-31', 11)).toEqual([{ door: 'front', mode: 'staffed', in: 5, out: 0 }]);
-  }, 60_000);
+  }, 240_000);
 
   it('replaces an hour by its newer revision, and an older one arriving late changes nothing', async () => {
     const day = '2026-12-27';
@@ -225,7 +225,7 @@ describe('passages and opening hours at the centre', () => {
     // Counts of that hour written after it was sent (the counter's buffered hour): a new revision of the hour.
     addPassages(day, 9, 'front', 4, 1);
     fleet.scan();
-    await waitFor(() => fleet.outbox.pending() === 0, 10_000, 'the new revision acknowledged');
+    await waitFor(() => fleet.outbox.pending() === 0, 30_000, 'the new revision acknowledged');
     expect(passagesAtCentre(day, 9)).toEqual([{ door: 'front', mode: 'staffless', in: 10, out: 3 }]);
     expect(await centreLines()).toEqual(await branchLines());
 
@@ -235,10 +235,10 @@ describe('passages and opening hours at the centre', () => {
     const client = await connectAsync(broker.url);
     await client.publishAsync('dorvakt/north/fleet/figures', JSON.stringify(late), { qos: 1 });
     await client.endAsync();
-    await waitFor(() => centre.counters.older === older + 1, 10_000, 'the late revision seen');
+    await waitFor(() => centre.counters.older === older + 1, 30_000, 'the late revision seen');
     expect(passagesAtCentre(day, 9)).toEqual([{ door: 'front', mode: 'staffless', in: 10, out: 3 }]);
     expect(await centreLines()).toEqual(await branchLines());
-  });
+  }, 180_000);
 
   it('counts a repeat delivery once (a lost acknowledgement)', async () => {
     const latest = branchDb
@@ -252,9 +252,9 @@ describe('passages and opening hours at the centre', () => {
     branchDb.prepare('UPDATE fleet_outbox SET acked_at = NULL WHERE id = ?').run(latest.id);
     fleet.outbox.makeAllDue();
     fleet.send();
-    await waitFor(() => fleet.outbox.pending() === 0, 10_000, 'acknowledged again');
+    await waitFor(() => fleet.outbox.pending() === 0, 30_000, 'acknowledged again');
     expect(centre.counters.duplicates).toBe(duplicates + 1);
     expect(passagesAtCentre(latest.day, latest.hour)).toEqual(held);
     expect(await centreLines()).toEqual(await branchLines());
-  });
+  }, 180_000);
 });
