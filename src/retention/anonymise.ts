@@ -36,6 +36,8 @@ export interface AnonymiseOptions {
   pauseRatio?: number;
   /** Called inside each batch's transaction before it commits; a throw rolls that batch back (tests). */
   onBatch?: (info: { batch: number; rows: number }) => void;
+  /** Monotonic milliseconds that time each transaction for the budget (performance.now; tests inject one). */
+  elapsedMs?: () => number;
 }
 
 export interface AnonymiseResult {
@@ -275,6 +277,7 @@ function* anonymiseSteps(
   const cutoff = identifiedCutoff(options.identifiedDays, options.now);
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? 20_000));
   const budget = options.transactionBudgetMs;
+  const elapsedMs = options.elapsedMs ?? (() => performance.now());
   // With a budget, start small and let the measured transaction time set the size.
   let size = budget === undefined ? batchSize : Math.min(batchSize, 100);
   const maxBatches = options.maxBatches ?? Number.POSITIVE_INFINITY;
@@ -310,9 +313,9 @@ function* anonymiseSteps(
   let finished = false;
   try {
     while (batches < maxBatches) {
-      const started = performance.now();
+      const started = elapsedMs();
       const n = runBatch(size);
-      const ms = performance.now() - started;
+      const ms = elapsedMs() - started;
       if (n === 0) break;
       rows += n;
       batches++;
