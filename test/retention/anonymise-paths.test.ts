@@ -426,6 +426,41 @@ describe('anonymiseEntriesAsync', () => {
     expect(await run).toMatchObject({ rows: 240, batches: 3, stopped: false });
   });
 
+  it('a pause of exactly 1 ms is a timer; a shorter one only yields a turn of the event loop', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout'] });
+    insertEntries(db, minutes(Date.UTC(2026, 8, 1), 24));
+    let batches = 0;
+    const run = (perRowMs: number) => {
+      const clock = rowClock(perRowMs);
+      return anonymiseEntriesAsync(db, {
+        identifiedDays: 30,
+        timezone: TZ,
+        now: NOW,
+        batchSize: 8,
+        transactionBudgetMs: 1000,
+        pauseRatio: 2,
+        elapsedMs: clock.elapsedMs,
+        onBatch: (info) => {
+          batches++;
+          clock.onBatch(info);
+        },
+      });
+    };
+    // 8 rows × 1/16 ms = 0.5 ms, × 2 = a pause of 1 ms: the second batch waits for the timer.
+    const timed = run(1 / 16);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(batches).toBe(2);
+    await vi.advanceTimersByTimeAsync(1); // the third batch
+    await vi.advanceTimersByTimeAsync(1); // its pause, then the end
+    expect(await timed).toMatchObject({ rows: 24, batches: 3 });
+    // 8 rows × 1/32 ms × 2 = 0.5 ms: no timer at all.
+    insertEntries(db, minutes(Date.UTC(2026, 8, 1), 24));
+    expect(await run(1 / 32)).toMatchObject({ rows: 24, batches: 3 });
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('shouldStop ends the run after the current batch with its totals; the next run completes it exactly', async () => {
     insertEntries(db, minutes(Date.UTC(2026, 9, 30, 23), 50)); // 31 Oct from 00:00 Oslo
     let asked = 0;
