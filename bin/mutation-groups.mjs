@@ -83,9 +83,11 @@ export const GROUPS = {
   retention: {
     why: 'anonymisation: what identifies a patron, and when it goes',
     mutate: ['src/retention/anonymise.ts'],
-    // report.test.ts: eraseCard folds one card's entries (foldCardEntries).
+    // report.test.ts: eraseCard folds one card's entries (foldCardEntries); anonymise-paths.test.ts: batch
+    // sizing, the async driver, the bulk decision, the page cache, month ranges.
     tests: [
       'test/retention/anonymise.test.ts',
+      'test/retention/anonymise-paths.test.ts',
       'test/retention/boundaries.test.ts',
       'test/retention/report.test.ts',
     ],

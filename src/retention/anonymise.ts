@@ -36,6 +36,8 @@ export interface AnonymiseOptions {
   pauseRatio?: number;
   /** Called inside each batch's transaction before it commits; a throw rolls that batch back (tests). */
   onBatch?: (info: { batch: number; rows: number }) => void;
+  /** Monotonic milliseconds that time each transaction for the budget (performance.now; tests inject one). */
+  elapsedMs?: () => number;
 }
 
 export interface AnonymiseResult {
@@ -54,55 +56,60 @@ export function identifiedCutoff(identifiedDays: number, now = Date.now()): numb
   return now - identifiedDays * DAY_MS;
 }
 
-// Buckets by local-hour number ((ts + offset) / 1h) in SQL; the date is formatted once per group.
-const FOLD_SELECT = `
+// The SQL is built by functions called per database (statements are cached per Db), not by module-level
+// constants: mutation testing switches mutants per test, which a value computed at import never sees.
+
+/** Folds entries into entry_stats, bucketed by local-hour number ((ts + offset) / 1h); `extra` narrows them. */
+function foldSql(extra: string): string {
+  return `
+  INSERT INTO entry_stats (day, hour, door, mode, outcome, reason, category, age_band, count)
   SELECT date(lh * 3600, 'unixepoch') AS day, lh % 24 AS hour, door, mode, outcome, reason, category, age_band, n FROM (
     SELECT (ts + CAST(@offset AS INTEGER)) / 3600000 AS lh, door, mode, outcome, reason,
            COALESCE(category, '') AS category, COALESCE(age_band, '') AS age_band, COUNT(*) AS n
-      FROM entries WHERE ts >= @from AND ts < @to %EXTRA%
+      FROM entries WHERE ts >= @from AND ts < @to ${extra}
      GROUP BY lh, door, mode, outcome, reason, category, age_band
-  ) WHERE true`;
-const FOLD_UPSERT = `
-  INSERT INTO entry_stats (day, hour, door, mode, outcome, reason, category, age_band, count) %SELECT%
+  ) WHERE true
   ON CONFLICT (day, hour, door, mode, outcome, reason, category, age_band) DO UPDATE SET count = count + excluded.count`;
+}
 
-// The summaries of the local hours, days and months a batch touched are recomputed, each from the finer
-// one below it: bounded work, and it repairs them whatever was there.
-const HOUR_RANGE = `day >= @d0 AND day <= @d1 AND NOT (day = @d0 AND hour < @h0) AND NOT (day = @d1 AND hour > @h1)`;
-const DAY_RANGE = 'day >= @d0 AND day <= @d1';
-// '-31' sorts after every day of any month and before the next month's '-01'.
-const MONTH_DAYS = "day >= @m0 || '-01' AND day <= @m1 || '-31'";
-const SUMMARY_SQL = [
-  `DELETE FROM entry_stats_hourly WHERE ${HOUR_RANGE}`,
-  `INSERT INTO entry_stats_hourly (day, hour, door, outcome, count)
-   SELECT day, hour, door, outcome, SUM(count) FROM entry_stats WHERE ${HOUR_RANGE} GROUP BY day, hour, door, outcome`,
-  `DELETE FROM entry_stats_daily WHERE ${DAY_RANGE}`,
-  `INSERT INTO entry_stats_daily (day, door, mode, outcome, reason, count)
-   SELECT day, door, mode, outcome, reason, SUM(count) FROM entry_stats WHERE ${DAY_RANGE}
-    GROUP BY day, door, mode, outcome, reason`,
-  `DELETE FROM entry_stats_days WHERE ${DAY_RANGE}`,
-  `INSERT INTO entry_stats_days (day, door, outcome, count)
-   SELECT day, door, outcome, SUM(count) FROM entry_stats_hourly WHERE ${DAY_RANGE} GROUP BY day, door, outcome`,
-  'DELETE FROM entry_stats_month_hours WHERE month >= @m0 AND month <= @m1',
-  `INSERT INTO entry_stats_month_hours (month, hour, door, outcome, count)
-   SELECT substr(day, 1, 7), hour, door, outcome, SUM(count) FROM entry_stats_hourly WHERE ${MONTH_DAYS}
-    GROUP BY 1, hour, door, outcome`,
-  'DELETE FROM entry_stats_monthly WHERE month >= @m0 AND month <= @m1',
-  `INSERT INTO entry_stats_monthly (month, door, mode, outcome, reason, count)
-   SELECT substr(day, 1, 7), door, mode, outcome, reason, SUM(count) FROM entry_stats_daily WHERE ${MONTH_DAYS}
-    GROUP BY 1, door, mode, outcome, reason`,
-];
-/** SUMMARY_SQL from this index on are the month summaries. */
+/**
+ * The summaries of the local hours, days and months a batch touched are recomputed, each from the finer
+ * one below it: bounded work, and it repairs them whatever was there.
+ */
+function summarySql(): string[] {
+  const hourRange = `day >= @d0 AND day <= @d1 AND NOT (day = @d0 AND hour < @h0) AND NOT (day = @d1 AND hour > @h1)`;
+  const dayRange = 'day >= @d0 AND day <= @d1';
+  // '-31' sorts after every day of any month and before the next month's '-01'.
+  const monthDays = "day >= @m0 || '-01' AND day <= @m1 || '-31'";
+  return [
+    `DELETE FROM entry_stats_hourly WHERE ${hourRange}`,
+    `INSERT INTO entry_stats_hourly (day, hour, door, outcome, count)
+     SELECT day, hour, door, outcome, SUM(count) FROM entry_stats WHERE ${hourRange} GROUP BY day, hour, door, outcome`,
+    `DELETE FROM entry_stats_daily WHERE ${dayRange}`,
+    `INSERT INTO entry_stats_daily (day, door, mode, outcome, reason, count)
+     SELECT day, door, mode, outcome, reason, SUM(count) FROM entry_stats WHERE ${dayRange}
+      GROUP BY day, door, mode, outcome, reason`,
+    `DELETE FROM entry_stats_days WHERE ${dayRange}`,
+    `INSERT INTO entry_stats_days (day, door, outcome, count)
+     SELECT day, door, outcome, SUM(count) FROM entry_stats_hourly WHERE ${dayRange} GROUP BY day, door, outcome`,
+    'DELETE FROM entry_stats_month_hours WHERE month >= @m0 AND month <= @m1',
+    `INSERT INTO entry_stats_month_hours (month, hour, door, outcome, count)
+     SELECT substr(day, 1, 7), hour, door, outcome, SUM(count) FROM entry_stats_hourly WHERE ${monthDays}
+      GROUP BY 1, hour, door, outcome`,
+    'DELETE FROM entry_stats_monthly WHERE month >= @m0 AND month <= @m1',
+    `INSERT INTO entry_stats_monthly (month, door, mode, outcome, reason, count)
+     SELECT substr(day, 1, 7), door, mode, outcome, reason, SUM(count) FROM entry_stats_daily WHERE ${monthDays}
+      GROUP BY 1, door, mode, outcome, reason`,
+  ];
+}
+/** summarySql() from this index on are the month summaries. */
 const MONTH_STATEMENTS_FROM = 6;
-
-/** The index batches walk; never dropped. */
-const BATCH_INDEX = 'entries_ts';
 
 interface Statements {
   foldRange: Statement;
   foldCard: Statement;
   summaries: Statement[];
-  /** The hour and day summaries only (the first SUMMARY_SQL statements, before the month ones). */
+  /** The hour and day summaries only (the first summarySql() statements, before the month ones). */
   daySummaries: Statement[];
   monthSummaries: Statement[];
   markMonth: Statement;
@@ -122,13 +129,15 @@ function statements(db: Db): Statements {
   let s = cache.get(db);
   if (!s) {
     s = {
-      foldRange: db.prepare(FOLD_UPSERT.replace('%SELECT%', FOLD_SELECT.replace('%EXTRA%', ''))),
-      foldCard: db.prepare(
-        FOLD_UPSERT.replace('%SELECT%', FOLD_SELECT.replace('%EXTRA%', 'AND card_hash = @card')),
-      ),
-      summaries: SUMMARY_SQL.map((sql) => db.prepare(sql)),
-      daySummaries: SUMMARY_SQL.slice(0, MONTH_STATEMENTS_FROM).map((sql) => db.prepare(sql)),
-      monthSummaries: SUMMARY_SQL.slice(MONTH_STATEMENTS_FROM).map((sql) => db.prepare(sql)),
+      foldRange: db.prepare(foldSql('')),
+      foldCard: db.prepare(foldSql('AND card_hash = @card')),
+      summaries: summarySql().map((sql) => db.prepare(sql)),
+      daySummaries: summarySql()
+        .slice(0, MONTH_STATEMENTS_FROM)
+        .map((sql) => db.prepare(sql)),
+      monthSummaries: summarySql()
+        .slice(MONTH_STATEMENTS_FROM)
+        .map((sql) => db.prepare(sql)),
       markMonth: db.prepare('INSERT OR IGNORE INTO retention_pending_months (month) VALUES (?)'),
       oldest: db.prepare('SELECT ts FROM entries WHERE ts < ? ORDER BY ts LIMIT 1').pluck(),
       boundary: db.prepare('SELECT ts FROM entries WHERE ts < ? ORDER BY ts LIMIT 1 OFFSET ?').pluck(),
@@ -219,7 +228,7 @@ export function rebuildStatsSummaries(db: Db): void {
       db.exec(`DELETE FROM entry_stats_${table}`);
     if (!first || !last) return;
     runSummaries(
-      SUMMARY_SQL.map((sql) => db.prepare(sql)),
+      summarySql().map((sql) => db.prepare(sql)),
       { d0: first, h0: 0, d1: last, h1: 23, m0: first.slice(0, 7), m1: last.slice(0, 7) },
     );
   })();
@@ -243,13 +252,14 @@ export function restoreDroppedIndexes(db: Db): number {
 }
 
 function dropSecondaryIndexes(db: Db): void {
+  const batchIndex = 'entries_ts'; // the index batches walk; never dropped
   db.transaction(() => {
     const indexes = db
       .prepare(
         `SELECT name, sql FROM sqlite_master
           WHERE type = 'index' AND tbl_name = 'entries' AND sql IS NOT NULL AND name <> ?`,
       )
-      .all(BATCH_INDEX) as { name: string; sql: string }[];
+      .all(batchIndex) as { name: string; sql: string }[];
     // A unique index enforces something; only plain lookup indexes may go for a while.
     const unique = new Set(
       (db.pragma('index_list(entries)') as { name: string; unique: number }[])
@@ -275,6 +285,7 @@ function* anonymiseSteps(
   const cutoff = identifiedCutoff(options.identifiedDays, options.now);
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? 20_000));
   const budget = options.transactionBudgetMs;
+  const elapsedMs = options.elapsedMs ?? (() => performance.now());
   // With a budget, start small and let the measured transaction time set the size.
   let size = budget === undefined ? batchSize : Math.min(batchSize, 100);
   const maxBatches = options.maxBatches ?? Number.POSITIVE_INFINITY;
@@ -310,9 +321,9 @@ function* anonymiseSteps(
   let finished = false;
   try {
     while (batches < maxBatches) {
-      const started = performance.now();
+      const started = elapsedMs();
       const n = runBatch(size);
-      const ms = performance.now() - started;
+      const ms = elapsedMs() - started;
       if (n === 0) break;
       rows += n;
       batches++;
