@@ -96,7 +96,7 @@ occupancy:
     await observer.subscribeAsync([`${site}/#`, `dorvakt/${site}/#`]);
     const app = await startApp({ config, log: createLogger('silent'), readerFor: () => new StubReader() });
     cleanups.push(() => app.stop());
-    await waitFor(() => app.alarms.isActive('occupied_at_close'), 10_000, 'occupied_at_close');
+    await waitFor(() => app.alarms.isActive('occupied_at_close'), 30_000, 'occupied_at_close');
     await waitFor(() => seen.some((m) => m.topic === `dorvakt/${site}/oncall`), 5000, 'on-call notice');
     expect(seen.some((m) => m.topic === `${site}/building/alarm`)).toBe(false);
     expect(app.occupancy?.occupancy.insideNow()).toBe(2);
@@ -121,5 +121,5 @@ occupancy:
     expect(events.filter((e) => e.type === 'occupancy')).toEqual([
       expect.objectContaining({ door: 'front', direction: 'out', inside: 0 }),
     ]);
-  });
+  }, 60_000);
 });
