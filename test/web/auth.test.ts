@@ -232,27 +232,27 @@ describe('route table: authentication and roles', () => {
   });
 });
 
+const options = (db: Db) => ({
+  db,
+  web: testConfig().web,
+  log: createLogger('info', new Writable({ write: (_c, _e, done) => done() })),
+  siteName: 'Guard test',
+  language: 'en' as const,
+  home: '/now',
+  // The key alone, so each answer says exactly which error page it is.
+  errorHtml: (_req: unknown, key: string) => `<p>${key}</p>`,
+});
+
 describe("the auth guard's answers: JSON for /api and signed-out requests, the error page for signed-in pages", () => {
   let app: FastifyInstance;
   let db: Db;
   let dir: ReturnType<typeof tempDir>;
   let staff: Login;
-  let unlevelled: unknown;
 
   beforeAll(async () => {
     dir = tempDir('dorvakt-guard-');
     db = openDb(`${dir.path}/dorvakt.sqlite`);
-    const quiet = new Writable({ write: (_c, _e, done) => done() });
-    ({ app } = await createAuthedApp({
-      db,
-      web: testConfig().web,
-      log: createLogger('info', quiet),
-      siteName: 'Guard test',
-      language: 'en',
-      home: '/now',
-      // The key alone, so each answer says exactly which error page it is.
-      errorHtml: (_req, key) => `<p>${key}</p>`,
-    }));
+    ({ app } = await createAuthedApp(options(db)));
     get(app, 'staff', '/now', async (req, reply) =>
       sendHtml(reply, `<meta name="csrf-token" content="${sessionOf(req).csrfToken}">`),
     );
@@ -260,11 +260,6 @@ describe("the auth guard's answers: JSON for /api and signed-out requests, the e
     post(app, 'staff', '/api/change', async () => ({ ok: true }));
     get(app, 'admin', '/admin-only', async (_req, reply) => sendHtml(reply, 'admin page'));
     post(app, 'staff', '/change', async (_req, reply) => sendHtml(reply, 'changed'));
-    try {
-      app.route({ method: 'GET', url: '/no-level', handler: async () => 'open' });
-    } catch (err) {
-      unlevelled = err;
-    }
     await app.ready();
     await addUser(db, { ...STAFF, role: 'staff', language: 'en' });
     staff = await login(app, STAFF);
@@ -279,13 +274,27 @@ describe("the auth guard's answers: JSON for /api and signed-out requests, the e
   const html = 'text/html; charset=utf-8';
 
   it('refuses to register a route without an access level, naming its method and url', async () => {
-    expect(unlevelled).toBeInstanceOf(Error);
-    expect((unlevelled as Error).message).toBe('route GET /no-level declares no access level');
+    // Registered inside the test (not in beforeAll), so per-test coverage sees the onRoute hook run.
+    const { app: other } = await createAuthedApp(options(db));
+    try {
+      expect(() => other.route({ method: 'GET', url: '/no-level', handler: async () => 'open' })).toThrow(
+        /^route GET \/no-level declares no access level$/,
+      );
+      expect(() =>
+        other.route({
+          method: 'POST',
+          url: '/odd',
+          config: { access: 'everyone' as never },
+          handler: async () => 'x',
+        }),
+      ).toThrow(/^route POST \/odd declares no access level$/);
+      expect(other.dorvaktRoutes.some((r) => r.url === '/no-level' || r.url === '/odd')).toBe(false);
+    } finally {
+      await other.close();
+    }
     expect(app.dorvaktRoutes.map((r) => `${r.method} ${r.url} ${r.access}`)).toContain(
       'GET /api/admin-only admin',
     );
-    expect(app.dorvaktRoutes.some((r) => r.url === '/no-level')).toBe(false);
-    expect((await app.inject({ method: 'GET', url: '/no-level' })).statusCode).toBe(303);
   });
 
   it('answers a signed-out /api request 401 JSON, not stored', async () => {
