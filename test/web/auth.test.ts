@@ -1,6 +1,14 @@
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log/logger.ts';
+import { type Db, openDb } from '../../src/store/db.ts';
+import { createAuthedApp } from '../../src/web/auth-app.ts';
+import { get, post, sendHtml, sessionOf } from '../../src/web/routing.ts';
 import type { RouteInfo } from '../../src/web/server.ts';
-import { ADMIN, form, type Harness, type Login, login, STAFF, startHarness } from './fixtures.ts';
+import { addUser } from '../../src/web/users.ts';
+import { tempDir } from '../helpers/tmp.ts';
+import { ADMIN, form, type Harness, type Login, login, STAFF, startHarness, testConfig } from './fixtures.ts';
 
 /** A concrete URL for a route pattern: parameters filled with values that exist. */
 const concrete = (url: string) =>
@@ -221,5 +229,147 @@ describe('route table: authentication and roles', () => {
     ).json();
     expect(state.doors[0]).toMatchObject({ id: 'main', mode: 'staffless', locked: true });
     expect(state.alarms[0]).toMatchObject({ code: 'door_forced', door: 'main' });
+  });
+});
+
+const options = (db: Db) => ({
+  db,
+  web: testConfig().web,
+  log: createLogger('info', new Writable({ write: (_c, _e, done) => done() })),
+  siteName: 'Guard test',
+  language: 'en' as const,
+  home: '/now',
+  // The key alone, so each answer says exactly which error page it is.
+  errorHtml: (_req: unknown, key: string) => `<p>${key}</p>`,
+});
+
+describe("the auth guard's answers: JSON for /api and signed-out requests, the error page for signed-in pages", () => {
+  let app: FastifyInstance;
+  let db: Db;
+  let dir: ReturnType<typeof tempDir>;
+  let staff: Login;
+
+  beforeAll(async () => {
+    dir = tempDir('dorvakt-guard-');
+    db = openDb(`${dir.path}/dorvakt.sqlite`);
+    ({ app } = await createAuthedApp(options(db)));
+    get(app, 'staff', '/now', async (req, reply) =>
+      sendHtml(reply, `<meta name="csrf-token" content="${sessionOf(req).csrfToken}">`),
+    );
+    get(app, 'admin', '/api/admin-only', async () => ({ ok: true }));
+    post(app, 'staff', '/api/change', async () => ({ ok: true }));
+    get(app, 'admin', '/admin-only', async (_req, reply) => sendHtml(reply, 'admin page'));
+    post(app, 'staff', '/change', async (_req, reply) => sendHtml(reply, 'changed'));
+    await app.ready();
+    await addUser(db, { ...STAFF, role: 'staff', language: 'en' });
+    staff = await login(app, STAFF);
+  });
+  afterAll(async () => {
+    await app?.close();
+    db?.close();
+    dir?.cleanup();
+  });
+
+  const json = 'application/json; charset=utf-8';
+  const html = 'text/html; charset=utf-8';
+
+  it('refuses to register a route without an access level, naming its method and url', async () => {
+    // Registered inside the test (not in beforeAll), so per-test coverage sees the onRoute hook run.
+    const { app: other } = await createAuthedApp(options(db));
+    try {
+      expect(() => other.route({ method: 'GET', url: '/no-level', handler: async () => 'open' })).toThrow(
+        /^route GET \/no-level declares no access level$/,
+      );
+      expect(() =>
+        other.route({
+          method: 'POST',
+          url: '/odd',
+          config: { access: 'everyone' as never },
+          handler: async () => 'x',
+        }),
+      ).toThrow(/^route POST \/odd declares no access level$/);
+      expect(other.dorvaktRoutes.some((r) => r.url === '/no-level' || r.url === '/odd')).toBe(false);
+    } finally {
+      await other.close();
+    }
+    expect(app.dorvaktRoutes.map((r) => `${r.method} ${r.url} ${r.access}`)).toContain(
+      'GET /api/admin-only admin',
+    );
+  });
+
+  it('answers a signed-out /api request 401 JSON, not stored', async () => {
+    const res = await app.inject({ method: 'GET', url: '/api/admin-only' });
+    expect(res.statusCode).toBe(401);
+    expect(res.headers['content-type']).toBe(json);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.json()).toEqual({ error: 'unauthenticated' });
+  });
+
+  it('answers a forbidden /api request 403 JSON: forbidden for the role, csrf for a bad token', async () => {
+    const role = await app.inject({
+      method: 'GET',
+      url: '/api/admin-only',
+      headers: { cookie: staff.cookie },
+    });
+    expect(role.statusCode).toBe(403);
+    expect(role.headers['content-type']).toBe(json);
+    expect(role.json()).toEqual({ error: 'forbidden' });
+
+    const csrf = await app.inject({
+      method: 'POST',
+      url: '/api/change',
+      headers: { cookie: staff.cookie, 'x-csrf-token': 'wrong-token' },
+    });
+    expect(csrf.statusCode).toBe(403);
+    expect(csrf.headers['content-type']).toBe(json);
+    expect(csrf.json()).toEqual({ error: 'csrf' });
+
+    const ok = await app.inject({
+      method: 'POST',
+      url: '/api/change',
+      headers: { cookie: staff.cookie, 'x-csrf-token': staff.csrf },
+    });
+    expect(ok.json()).toEqual({ ok: true });
+  });
+
+  it('answers a forbidden page request from a signed-in user with the HTML error page, 403', async () => {
+    const role = await app.inject({ method: 'GET', url: '/admin-only', headers: { cookie: staff.cookie } });
+    expect(role.statusCode).toBe(403);
+    expect(role.headers['content-type']).toBe(html);
+    expect(role.headers['cache-control']).toBe('no-store');
+    expect(role.body).toBe('<p>error.forbidden</p>');
+
+    const csrf = await app.inject({
+      method: 'POST',
+      url: '/change',
+      headers: { cookie: staff.cookie, 'x-csrf-token': 'wrong-token' },
+    });
+    expect(csrf.statusCode).toBe(403);
+    expect(csrf.headers['content-type']).toBe(html);
+    expect(csrf.body).toBe('<p>error.csrf</p>');
+  });
+
+  it('answers an unknown URL 404: JSON under /api, the HTML page for a signed-in page request', async () => {
+    const api = await app.inject({
+      method: 'GET',
+      url: '/api/nothing-here',
+      headers: { cookie: staff.cookie },
+    });
+    expect(api.statusCode).toBe(404);
+    expect(api.headers['content-type']).toBe(json);
+    expect(api.json()).toEqual({ error: 'not found' });
+
+    const page = await app.inject({ method: 'GET', url: '/nothing-here', headers: { cookie: staff.cookie } });
+    expect(page.statusCode).toBe(404);
+    expect(page.headers['content-type']).toBe(html);
+    expect(page.body).toBe('<p>error.not_found</p>');
+
+    // Signed out, an unknown URL is refused like any other: it reveals nothing about what exists.
+    const out = await app.inject({ method: 'GET', url: '/api/nothing-here' });
+    expect(out.statusCode).toBe(401);
+    expect(out.json()).toEqual({ error: 'unauthenticated' });
+    const outPage = await app.inject({ method: 'GET', url: '/nothing-here' });
+    expect(outPage.statusCode).toBe(303);
+    expect(outPage.headers.location).toBe('/login');
   });
 });
