@@ -91,7 +91,8 @@ export const GROUPS = {
       'test/retention/boundaries.test.ts',
       'test/retention/report.test.ts',
     ],
-    floor: 0,
+    // 58.25 % on 2026-11-30 (first run, before anonymise-paths.test.ts; docs/mutation.md). Raise after a rerun.
+    floor: 58,
   },
   web: {
     why: 'the dashboard auth guard (sign-in, roles, CSRF) and the route helpers',
@@ -109,7 +110,8 @@ export const GROUPS = {
       // the form helpers (field, fields, cardHashFrom, shortHash), tested directly
       'test/web/routing.test.ts',
     ],
-    floor: 0,
+    // 46.09 % on 2026-11-30 (first run, before routing.test.ts and the guard's answers; docs/mutation.md).
+    floor: 46,
   },
 };
 
