@@ -60,8 +60,8 @@ describe('card numbers on the dashboard are checked against the doors’ card pa
       const overLong = '1'.repeat(65);
       for (const card of ['abc', '1234567', '04AB77C2EFAA', overLong]) {
         const requests: [string, Record<string, string>][] = [
-          ['/consent/sign', { card, kind: 'agreement', version: 'v1', date: '2026-11-20' }],
-          ['/consent/withdraw', { card, kind: 'camera', date: '2026-11-20' }],
+          ['/consent/sign', { card, kind: 'agreement', version: 'v1', date: '2026-01-20' }],
+          ['/consent/withdraw', { card, kind: 'camera', date: '2026-01-20' }],
           ['/cards/lookup', { card, reason: 'patron asked' }],
           ['/gdpr/report', { card, reason: 'subject access request' }],
           ['/gdpr/report.json', { card, reason: 'subject access request' }],
@@ -83,7 +83,7 @@ describe('card numbers on the dashboard are checked against the doors’ card pa
           card,
           kind: 'agreement',
           version: 'v1',
-          date: '2026-11-20',
+          date: '2026-01-20',
         });
         expect(res.statusCode, card).toBe(200);
         expect(h.deps.consents.status(h.deps.hashCard(card)).agreement).toBe('signed');
@@ -133,7 +133,7 @@ describe('consent at the desk (default web.consent_sign_role: staff)', () => {
     const res = await postAs(
       staff,
       '/consent/sign',
-      `card=${CARD}&kind=agreement&version=v3&date=2026-11-20`,
+      `card=${CARD}&kind=agreement&version=v3&date=2026-01-20`,
     );
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain('Signature registered');
@@ -154,7 +154,7 @@ describe('consent at the desk (default web.consent_sign_role: staff)', () => {
 
   it('gives staff 403 on withdrawal and changes nothing', async () => {
     const before = consentRows();
-    const res = await postAs(staff, '/consent/withdraw', `card=${CARD}&kind=camera&date=2026-11-25`);
+    const res = await postAs(staff, '/consent/withdraw', `card=${CARD}&kind=camera&date=2026-01-25`);
     expect(res.statusCode).toBe(403);
     expect(consentRows()).toEqual(before);
     expect(h.deps.consents.status(hash).camera).toBe('signed');
@@ -169,21 +169,21 @@ describe('consent at the desk (default web.consent_sign_role: staff)', () => {
 
   it('refuses a withdrawal with nothing ticked, with a message, and changes nothing', async () => {
     const before = consentRows();
-    const res = await postAs(admin, '/consent/withdraw', `card=${CARD}&date=2026-11-25&reason=patron+wrote`);
+    const res = await postAs(admin, '/consent/withdraw', `card=${CARD}&date=2026-01-25&reason=patron+wrote`);
     expect(res.statusCode).toBe(400);
     expect(res.body).toContain('Tick what the patron withdraws');
     expect(consentRows()).toEqual(before);
     const unknownKind = await postAs(
       admin,
       '/consent/withdraw',
-      `card=${CARD}&kind=everything&date=2026-11-25`,
+      `card=${CARD}&kind=everything&date=2026-01-25`,
     );
     expect(unknownKind.statusCode).toBe(400);
     expect(consentRows()).toEqual(before);
   });
 
   it('withdraws only what is ticked', async () => {
-    const res = await postAs(admin, '/consent/withdraw', `card=${CARD}&kind=camera&date=2026-11-25`);
+    const res = await postAs(admin, '/consent/withdraw', `card=${CARD}&kind=camera&date=2026-01-25`);
     expect(res.statusCode).toBe(200);
     expect(h.deps.consents.status(hash)).toEqual({
       agreement: 'signed',
@@ -194,7 +194,7 @@ describe('consent at the desk (default web.consent_sign_role: staff)', () => {
 
   it('refuses a signature with nothing ticked', async () => {
     const before = consentRows();
-    const res = await postAs(staff, '/consent/sign', `card=${CARD}&version=v3&date=2026-11-20`);
+    const res = await postAs(staff, '/consent/sign', `card=${CARD}&version=v3&date=2026-01-20`);
     expect(res.statusCode).toBe(400);
     expect(res.body).toContain('Tick what the patron signed');
     expect(consentRows()).toEqual(before);
@@ -206,7 +206,7 @@ describe('consent at the desk (default web.consent_sign_role: staff)', () => {
       ['da', 'Ingen af dørene her accepterer dette kortnummer'],
     ] as const) {
       h.db.prepare("UPDATE web_users SET language = ? WHERE name = 'sven'").run(lang);
-      const res = await postAs(staff, '/consent/sign', 'card=abc&kind=agreement&version=v3&date=2026-11-20');
+      const res = await postAs(staff, '/consent/sign', 'card=abc&kind=agreement&version=v3&date=2026-01-20');
       expect(res.statusCode).toBe(400);
       expect(res.body).toContain(text);
     }
@@ -234,7 +234,7 @@ describe('consent with web.consent_sign_role: admin', () => {
         method: 'POST',
         url,
         headers: { cookie: staff.cookie, 'content-type': 'application/x-www-form-urlencoded' },
-        payload: `_csrf=${staff.csrf}&card=77005678&kind=agreement&version=v3&date=2026-11-20`,
+        payload: `_csrf=${staff.csrf}&card=77005678&kind=agreement&version=v3&date=2026-01-20`,
       });
       expect(res.statusCode, url).toBe(403);
     }
@@ -248,7 +248,7 @@ describe('consent with web.consent_sign_role: admin', () => {
       method: 'POST',
       url: '/consent/sign',
       headers: { cookie: admin.cookie, 'content-type': 'application/x-www-form-urlencoded' },
-      payload: `_csrf=${admin.csrf}&card=77005678&kind=agreement&version=v3&date=2026-11-20`,
+      payload: `_csrf=${admin.csrf}&card=77005678&kind=agreement&version=v3&date=2026-01-20`,
     });
     expect(res.statusCode).toBe(200);
   });

@@ -66,16 +66,16 @@ describe('plain words on the dashboard', () => {
   });
 
   it('the audit log reads as sentences with local times, never epoch milliseconds or JSON', async () => {
-    await postAs('/consent/sign', `card=${CARD}&kind=agreement&kind=camera&version=v3&date=2026-11-20`);
-    await postAs('/consent/withdraw', `card=${CARD}&kind=camera&date=2026-11-25&reason=patron+asked`);
+    await postAs('/consent/sign', `card=${CARD}&kind=agreement&kind=camera&version=v3&date=2026-01-20`);
+    await postAs('/consent/withdraw', `card=${CARD}&kind=camera&date=2026-01-25&reason=patron+asked`);
     await postAs('/doors/main/unlock', 'minutes=15&reason=delivery+at+the+back');
     const body = (await getAs('/audit')).body;
     const hash = h.deps.hashCard(CARD);
     const card = `<a href="/audit?subject=${hash}" class="hash" title="${hash}">card ${hash.slice(0, 12)}…</a>`;
     // The dashboard registers withdrawals at noon local time of the date typed.
-    expect(body).toContain(`anne (Admin) withdrew camera consent for ${card} (as of 25/11/2026, 12:00:00)`);
+    expect(body).toContain(`anne (Admin) withdrew camera consent for ${card} (as of 25/01/2026, 12:00:00)`);
     expect(body).toContain(
-      `anne (Admin) registered the open-library agreement, version v3, signed 20/11/2026, 12:00:00, for ${card}`,
+      `anne (Admin) registered the open-library agreement, version v3, signed 20/01/2026, 12:00:00, for ${card}`,
     );
     expect(body).toContain('anne (Admin) unlocked Main door for 15 minutes');
     expect(body).toContain('<td>patron asked</td>');

@@ -103,14 +103,14 @@ describe('dashboard screens', () => {
       card: CARD,
       kind: 'agreement',
       version: 'v3',
-      date: '2026-11-20',
+      date: '2026-01-20',
     });
     expect(signed.statusCode).toBe(200);
     const both = await h.app.inject({
       method: 'POST',
       url: '/consent/sign',
       headers: { cookie: admin.cookie, 'content-type': 'application/x-www-form-urlencoded' },
-      payload: `_csrf=${admin.csrf}&card=${CARD}&kind=agreement&kind=camera&version=v3&date=2026-11-20`,
+      payload: `_csrf=${admin.csrf}&card=${CARD}&kind=agreement&kind=camera&version=v3&date=2026-01-20`,
     });
     expect(both.statusCode).toBe(200);
     expect(h.deps.consents.status(hash)).toEqual({
@@ -121,7 +121,7 @@ describe('dashboard screens', () => {
     const withdrawn = await postAs(admin, '/consent/withdraw', {
       card: CARD,
       kind: 'camera',
-      date: '2026-11-25',
+      date: '2026-01-25',
       reason: 'patron wrote',
     });
     expect(withdrawn.statusCode).toBe(200);
@@ -134,7 +134,7 @@ describe('dashboard screens', () => {
           card: CARD,
           kind: 'agreement',
           version: '',
-          date: '2026-11-20',
+          date: '2026-01-20',
         })
       ).statusCode,
     ).toBe(400);
@@ -144,7 +144,7 @@ describe('dashboard screens', () => {
           card: '',
           kind: 'agreement',
           version: 'v1',
-          date: '2026-11-20',
+          date: '2026-01-20',
         })
       ).statusCode,
     ).toBe(400);
