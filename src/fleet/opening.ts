@@ -9,11 +9,16 @@
 import { createHash } from 'node:crypto';
 import type { DayOpeningHours } from '../contract/fleet.ts';
 import type { ScheduleConfig } from '../schedule/config.ts';
-import { compilePlans } from '../schedule/compiler.ts';
+import type { compilePlans } from '../schedule/compiler.ts';
 import type { DayPlan, SiteSettings } from '../schedule/day-plan.ts';
 import { PlanTable } from '../schedule/plan-table.ts';
 import type { DoorSchedule } from '../schedule/schedule.ts';
-import { isoWeeksTouching, openingHoursBetween, schedulesFromPlans } from '../stats/opening-hours.ts';
+import {
+  compileDoorSchedules,
+  isoWeeksTouching,
+  openingHoursBetween,
+  schedulesFromPlans,
+} from '../stats/opening-hours.ts';
 import { dayNumber, isoWeek, startOfLocalDay } from '../stats/tz.ts';
 import type { Db } from '../store/db.ts';
 import { addDays, localDate } from '../time/zone.ts';
@@ -150,22 +155,13 @@ export async function backfillOpeningHours(
   for (let day = first; day <= last; day = addDays(day, 1)) if (!recorded.has(day)) missing.push(day);
   if (missing.length === 0) return 0;
   const from = addDays(missing[0]!, -1);
-  const plans = await (config.compile ?? compilePlans)(
-    {
-      doors: config.doors.map((d) => ({ id: d.id, schedule: d.schedule })),
-      site: config.site,
-      from,
-      days: dayNumber(last) - dayNumber(from) + 1,
-    },
+  const schedules = await compileDoorSchedules(
+    config.doors,
+    config.site,
+    { from, days: dayNumber(last) - dayNumber(from) + 1 },
+    config.compile,
     BACKFILL_COMPILE_TIMEOUT_MS,
   );
-  const tables = new Map<string, PlanTable>();
-  for (const [door, days] of plans) {
-    const table = new PlanTable();
-    table.load(days);
-    tables.set(door, table);
-  }
-  const schedules = schedulesFromPlans(tables, timezone);
   const days = missing.map((day) => openingOfDay(schedules, timezone, day));
   // A day the scan recorded meanwhile keeps its hours.
   const insert = db.prepare(

@@ -103,27 +103,36 @@ export function schedulesFromPlans(plans: Map<string, PlanSource>, timezone: str
 }
 
 /**
- * The opening hours of `year`, with the day plans computed in the schedule compiler's child process (the
- * calendar libraries never load into the calling process). Rejects on a bad schedule.
+ * The doors' schedules over `days` days from `from`, with the day plans computed in the schedule compiler's
+ * child process (the calendar libraries never load into the calling process). Rejects on a bad schedule.
  */
-export async function computeOpeningHoursOfYear(
+export async function compileDoorSchedules(
   doors: readonly { id: string; schedule: ScheduleConfig }[],
   site: SiteSettings,
-  year: number,
+  range: { from: string; days: number },
   compile: typeof compilePlans = compilePlans,
-): Promise<YearOpeningHours> {
-  const { from, days } = planDaysFor(year);
-  const compiled = await compile({
-    doors: doors.map((d) => ({ id: d.id, schedule: d.schedule })),
-    site,
-    from,
-    days,
-  });
+  timeoutMs?: number,
+): Promise<DoorSchedule[]> {
+  const compiled = await compile(
+    { doors: doors.map((d) => ({ id: d.id, schedule: d.schedule })), site, ...range },
+    timeoutMs,
+  );
   const tables = new Map<string, PlanSource>();
   for (const [door, plans] of compiled) {
     const table = new PlanTable();
     table.load(plans);
     tables.set(door, table);
   }
-  return openingHoursOfYear(schedulesFromPlans(tables, site.timezone), year, site.timezone);
+  return schedulesFromPlans(tables, site.timezone);
+}
+
+/** The opening hours of `year` (compileDoorSchedules). Rejects on a bad schedule. */
+export async function computeOpeningHoursOfYear(
+  doors: readonly { id: string; schedule: ScheduleConfig }[],
+  site: SiteSettings,
+  year: number,
+  compile: typeof compilePlans = compilePlans,
+): Promise<YearOpeningHours> {
+  const schedules = await compileDoorSchedules(doors, site, planDaysFor(year), compile);
+  return openingHoursOfYear(schedules, year, site.timezone);
 }

@@ -8,7 +8,7 @@ import {
 } from '../../src/retention/anonymise.ts';
 import { type Db, openDb } from '../../src/store/db.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { fakeHash, insertEntries, type SeedEntry } from './seed.ts';
+import { fakeHash, grantedEntry, insertEntries, type SeedEntry } from './seed.ts';
 
 /**
  * The paths of anonymisation the year-of-entries tests do not pin down: batch sizing under a transaction
@@ -21,19 +21,7 @@ const MINUTE = 60_000;
 // Every entry of these tests is more than 30 days before NOW unless said otherwise.
 const NOW = Date.UTC(2026, 10, 30, 12, 0);
 
-function entry(ts: number, card = fakeHash(1)): SeedEntry {
-  return {
-    ts,
-    door: 'main',
-    mode: 'staffless',
-    outcome: 'granted',
-    reason: 'allow',
-    card_hash: card,
-    category: 'adult',
-    age_band: '18-66',
-    source: 'live',
-  };
-}
+const entry = (ts: number, card = fakeHash(1)): SeedEntry => grantedEntry(ts, card);
 
 /** `count` entries a minute apart from `from` (distinct ts, so a batch of n takes exactly n rows). */
 function minutes(from: number, count: number, card?: string): SeedEntry[] {

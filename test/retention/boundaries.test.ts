@@ -4,26 +4,14 @@ import { anonymiseEntries } from '../../src/retention/anonymise.ts';
 import { purgeInactivePatrons, yearsBefore } from '../../src/retention/inactive.ts';
 import { type Db, openDb } from '../../src/store/db.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { fakeHash, insertEntries, type SeedEntry } from './seed.ts';
+import { fakeHash, grantedEntry, insertEntries, type SeedEntry } from './seed.ts';
 
 /** Each retention limit a minute either side of its boundary, with an injected clock. */
 const NOW = Date.UTC(2026, 10, 30, 12, 0);
 const MINUTE = 60_000;
 const DAY = 86_400_000;
 
-function entry(ts: number, card: string): SeedEntry {
-  return {
-    ts,
-    door: 'main',
-    mode: 'staffless',
-    outcome: 'granted',
-    reason: 'allow',
-    card_hash: card,
-    category: 'V',
-    age_band: '18-66',
-    source: 'live',
-  };
-}
+const entry = (ts: number, card: string): SeedEntry => grantedEntry(ts, card, 'V');
 
 describe('retention boundaries', () => {
   const dir = tempDir('boundaries-');

@@ -8,7 +8,7 @@ import { runReportCommand } from '../../src/retention/cli.ts';
 import { accessReport, eraseCard, renderAccessReportHtml } from '../../src/retention/report.ts';
 import { type Db, openDb } from '../../src/store/db.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { dumpStore, insertEntries, liveMatchesEntries, type SeedEntry } from './seed.ts';
+import { dumpStore, grantedEntry, insertEntries, liveMatchesEntries, type SeedEntry } from './seed.ts';
 
 const TZ = 'Europe/Oslo';
 const hashCard = cardHasher('a-site-key-of-some-length');
@@ -18,19 +18,7 @@ const X = hashCard(CARD);
 const Y = hashCard(OTHER);
 const T0 = Date.UTC(2026, 10, 20, 17, 30);
 
-function entry(hash: string, ts: number, category = 'adult'): SeedEntry {
-  return {
-    ts,
-    door: 'main',
-    mode: 'staffless',
-    outcome: 'granted',
-    reason: 'allow',
-    card_hash: hash,
-    category,
-    age_band: '18-66',
-    source: 'live',
-  };
-}
+const entry = (hash: string, ts: number, category = 'adult'): SeedEntry => grantedEntry(ts, hash, category);
 
 /** Card X with a record in every table, and card Y beside it. */
 function seedCard(db: Db): void {

@@ -25,6 +25,21 @@ export function prng(seed: number): () => number {
   };
 }
 
+/** One granted staffless entry at the main door: the plain entry most retention tests start from. */
+export function grantedEntry(ts: number, card: string | null, category: string | null = 'adult'): SeedEntry {
+  return {
+    ts,
+    door: 'main',
+    mode: 'staffless',
+    outcome: 'granted',
+    reason: 'allow',
+    card_hash: card,
+    category,
+    age_band: '18-66',
+    source: 'live',
+  };
+}
+
 export function fakeHash(i: number): string {
   return i.toString(16).padStart(8, '0').repeat(8);
 }
