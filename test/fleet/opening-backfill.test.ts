@@ -16,6 +16,7 @@ import { SavedPlans } from '../../src/schedule/saved-plans.ts';
 import { computeOpeningHoursOfYear } from '../../src/stats/opening-hours.ts';
 import { type Db, openDb } from '../../src/store/db.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { branchFleetConfig } from './branch-config.ts';
 
 const TZ = 'Europe/Oslo';
 const SITE = { timezone: TZ, country: 'NO' };
@@ -144,16 +145,7 @@ describe('opening hours backfill', () => {
       base: 'dorvakt/north',
       timezone: TZ,
       identifiedDays: 30,
-      config: {
-        enabled: true,
-        scan_seconds: 60,
-        send_seconds: 5,
-        batch: 100,
-        backfill_days: 7,
-        backoff: { min_ms: 1000, max_ms: 2000 },
-        health_seconds: 300,
-        keep_acked_days: 30,
-      },
+      config: branchFleetConfig(),
       mqttUrl: 'mqtt://127.0.0.1:1',
       key: null,
       alarms: { unresolved: () => [], acknowledge: () => false },

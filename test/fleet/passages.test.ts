@@ -27,6 +27,7 @@ import { addDays } from '../../src/time/zone.ts';
 import { type Broker, startMosquitto } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { branchFleetConfig } from './branch-config.ts';
 
 const TZ = 'Europe/Oslo';
 const SITE = { timezone: TZ, country: 'NO' };
@@ -163,16 +164,13 @@ beforeAll(async () => {
     base: 'dorvakt/north',
     timezone: TZ,
     identifiedDays: 30,
-    config: {
-      enabled: true,
+    config: branchFleetConfig({
       scan_seconds: 3600,
       send_seconds: 1,
       batch: 500,
       backfill_days: 400,
-      backoff: { min_ms: 1000, max_ms: 2000 },
       health_seconds: 3600,
-      keep_acked_days: 30,
-    },
+    }),
     mqttUrl: broker.url,
     mqttOptions: { reconnectPeriod: 100 },
     key: null,
