@@ -34,6 +34,12 @@ export interface AnonymiseOptions {
   transactionBudgetMs?: number;
   /** With a budget: pause after each batch for this many times its duration (the door's share of the lock). */
   pauseRatio?: number;
+  /**
+   * With the async driver: batches commit without syncing (synchronous = NORMAL) and this syncs the log after
+   * each, outside the write lock (store/wal-sync.ts). Whatever else this connection commits meanwhile is synced
+   * with the next batch. A power cut can undo the last batch: it is anonymised again at the next run.
+   */
+  walSync?: () => Promise<void>;
   /** Called inside each batch's transaction before it commits; a throw rolls that batch back (tests). */
   onBatch?: (info: { batch: number; rows: number }) => void;
   /** Monotonic milliseconds that time each transaction for the budget (performance.now; tests inject one). */
@@ -373,6 +379,22 @@ export async function anonymiseEntriesAsync(
   options: AnonymiseOptions,
   shouldStop: () => boolean = () => false,
 ): Promise<AnonymiseResult & { stopped: boolean }> {
+  const sync = options.walSync;
+  const synchronous = db.pragma('synchronous', { simple: true }) as number;
+  if (sync) db.pragma('synchronous = NORMAL');
+  try {
+    return await anonymiseStepByStep(db, options, shouldStop, sync);
+  } finally {
+    if (sync) db.pragma(`synchronous = ${synchronous}`);
+  }
+}
+
+async function anonymiseStepByStep(
+  db: Db,
+  options: AnonymiseOptions,
+  shouldStop: () => boolean,
+  sync: (() => Promise<void>) | undefined,
+): Promise<AnonymiseResult & { stopped: boolean }> {
   const steps = anonymiseSteps(db, options);
   const sofar: AnonymiseResult = {
     rows: 0,
@@ -382,10 +404,21 @@ export async function anonymiseEntriesAsync(
   };
   for (;;) {
     const step = steps.next();
-    if (step.done) return { ...step.value, stopped: false };
+    if (step.done) {
+      await sync?.(); // the run's last commits (its finally) too
+      return { ...step.value, stopped: false };
+    }
     sofar.rows += step.value.rows;
     sofar.batches++;
     sofar.bulk = step.value.bulk;
+    if (sync) {
+      try {
+        await sync();
+      } catch (error) {
+        steps.return(sofar);
+        throw error;
+      }
+    }
     const pause = options.transactionBudgetMs === undefined ? 0 : step.value.ms * (options.pauseRatio ?? 3);
     await new Promise((resolve) => (pause >= 1 ? setTimeout(resolve, pause) : setImmediate(resolve)));
     if (shouldStop()) {

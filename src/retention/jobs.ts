@@ -3,6 +3,7 @@ import { audit } from '../audit/audit.ts';
 import { type RemoveExpiredResult, removeExpiredLocalAccess } from '../local-access/expired.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Db } from '../store/db.ts';
+import { walDataSync } from '../store/wal-sync.ts';
 import { type AnonymiseResult, anonymiseEntriesAsync, restoreDroppedIndexes } from './anonymise.ts';
 import { type PurgeInactiveResult, prunePinFailures, purgeInactivePatrons } from './inactive.ts';
 
@@ -33,7 +34,7 @@ export interface RetentionDeps {
   schedules?: Partial<Record<RetentionJob, string>>;
   /** Entries per anonymisation transaction; the job yields to the event loop between them. */
   batchSize?: number;
-  /** Anonymisation shares the store with the door process: see AnonymiseOptions.transactionBudgetMs. */
+  /** Anonymisation shares the store with the door process: see AnonymiseOptions.transactionBudgetMs (set, its batches also commit unsynced and sync the log outside the lock: walSync). */
   transactionBudgetMs?: number;
 }
 
@@ -73,7 +74,7 @@ async function runJob(
           batchSize: deps.batchSize ?? 20_000,
           ...(deps.transactionBudgetMs === undefined
             ? {}
-            : { transactionBudgetMs: deps.transactionBudgetMs }),
+            : { transactionBudgetMs: deps.transactionBudgetMs, walSync: walDataSync(db) }),
         },
         shouldStop,
       );

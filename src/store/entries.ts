@@ -1,6 +1,7 @@
 import type { ScheduleState } from '../contract/events.ts';
 import type { Reason } from '../contract/reasons.ts';
 import type { Db } from './db.ts';
+import { PromptWriter, type PromptWriteOptions } from './prompt-write.ts';
 
 export interface EntryRecord {
   ts: number;
@@ -33,8 +34,11 @@ export class EntryStore {
   private readonly getSeen;
   private readonly touchPatron;
   private readonly writeSwipe;
+  private readonly writer;
 
-  constructor(db: Db) {
+  /** `write`: how the swipe's commit waits for the worker's write lock (tests inject its pause). */
+  constructor(db: Db, write: PromptWriteOptions = {}) {
+    this.writer = new PromptWriter(db, write);
     this.insertEntry = db.prepare(
       `INSERT INTO entries (ts, door, mode, outcome, reason, card_hash, category, age_band, source)
        VALUES (@ts, @door, @mode, @outcome, @reason, @cardHash, @category, @ageBand, @source)`,
@@ -63,7 +67,7 @@ export class EntryStore {
 
   /** Commits the swipe; returns the entry id. Throws when the store cannot write (the caller must then deny). */
   record(bookkeeping: SwipeBookkeeping): number {
-    return this.writeSwipe(bookkeeping);
+    return this.writer.write(() => this.writeSwipe(bookkeeping));
   }
 
   pinFailuresSince(cardHash: string, since: number): number {

@@ -7,6 +7,7 @@ import {
   restoreDroppedIndexes,
 } from '../../src/retention/anonymise.ts';
 import { type Db, openDb } from '../../src/store/db.ts';
+import { walDataSync } from '../../src/store/wal-sync.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { fakeHash, grantedEntry, insertEntries, type SeedEntry } from './seed.ts';
 
@@ -473,5 +474,93 @@ describe('anonymiseEntriesAsync', () => {
     expect(q(db, 'SELECT SUM(count) FROM entry_stats')).toBe(50);
     // 31 Oct 00:00–00:49 Oslo: all in October.
     expect(monthly(db)).toEqual([{ month: '2026-10', n: 50 }]);
+  });
+});
+
+describe('anonymisation beside the door: batches commit unsynced, the log is synced between them', () => {
+  let dir: ReturnType<typeof tempDir>;
+  let db: Db;
+  beforeEach(() => {
+    dir = tempDir('dorvakt-anon-sync-');
+    db = openDb(join(dir.path, 'store.sqlite'));
+  });
+  afterEach(() => {
+    db.close();
+    dir.cleanup();
+  });
+  const synchronous = () => db.pragma('synchronous', { simple: true });
+  const FULL = 2;
+  const NORMAL = 1;
+
+  it('each batch commits at NORMAL and is followed by one sync outside its transaction; FULL again after', async () => {
+    insertEntries(db, minutes(Date.UTC(2026, 8, 1), 25));
+    const seen: string[] = [];
+    const result = await anonymiseEntriesAsync(db, {
+      identifiedDays: 30,
+      timezone: TZ,
+      now: NOW,
+      batchSize: 10,
+      onBatch: ({ batch }) => seen.push(`batch ${batch} at ${synchronous()}`),
+      walSync: async () => {
+        seen.push(`sync, in a transaction: ${db.inTransaction}`);
+      },
+    });
+    expect(result).toMatchObject({ rows: 25, batches: 3 });
+    const sync = 'sync, in a transaction: false';
+    expect(seen).toEqual([
+      `batch 1 at ${NORMAL}`,
+      sync,
+      `batch 2 at ${NORMAL}`,
+      sync,
+      `batch 3 at ${NORMAL}`,
+      sync,
+      sync, // the run's end
+    ]);
+    expect(synchronous()).toBe(FULL);
+  });
+
+  it('without walSync every batch commits at FULL', async () => {
+    insertEntries(db, minutes(Date.UTC(2026, 8, 1), 15));
+    const levels: unknown[] = [];
+    await anonymiseEntriesAsync(db, {
+      identifiedDays: 30,
+      timezone: TZ,
+      now: NOW,
+      batchSize: 10,
+      onBatch: () => levels.push(synchronous()),
+    });
+    expect(levels).toEqual([FULL, FULL]);
+  });
+
+  it('a failed sync ends the run with its error, FULL restored and the page cache as it was', async () => {
+    insertEntries(db, minutes(Date.UTC(2026, 8, 1), 25));
+    const cache = db.pragma('cache_size', { simple: true });
+    let batches = 0;
+    const run = anonymiseEntriesAsync(db, {
+      identifiedDays: 30,
+      timezone: TZ,
+      now: NOW,
+      batchSize: 10,
+      onBatch: () => batches++,
+      walSync: async () => {
+        throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+      },
+    });
+    await expect(run).rejects.toThrow(/EIO/);
+    expect(batches).toBe(1);
+    expect(synchronous()).toBe(FULL);
+    expect(db.pragma('cache_size', { simple: true })).toBe(cache);
+    expect(q(db, 'SELECT COUNT(*) FROM entries')).toBe(15); // the first batch stays committed
+  });
+
+  it("walDataSync syncs the store's log, and a store without one is nothing to sync", async () => {
+    insertEntries(db, minutes(Date.UTC(2026, 8, 1), 3));
+    await expect(walDataSync(db)()).resolves.toBeUndefined();
+    const memory = openDb(':memory:');
+    await expect(walDataSync(memory)()).resolves.toBeUndefined();
+    memory.close();
+    // Anything else the open meets is an error the job must see.
+    const bogus = { name: join(dir.path, 'no-such-dir', 'x\0') } as unknown as Db;
+    await expect(walDataSync(bogus)()).rejects.toThrow();
   });
 });

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type Database from 'better-sqlite3';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log/logger.ts';
@@ -80,6 +81,22 @@ describe('retention jobs', () => {
     expect(auditRows(db, 'retention.prune_pin_failures').map((r) => r.detail)).toEqual([{ pinFailures: 1 }]);
     expect(lines.some((l) => l['msg'] === 'entries anonymised')).toBe(true);
     expect(JSON.stringify(lines)).not.toContain('f'.repeat(64));
+  });
+
+  it('beside the door (a transaction budget) the anonymisation commits unsynced and syncs the log itself', async () => {
+    const { log } = memoryLog();
+    const levels = new Set<unknown>();
+    const pragma = db.pragma.bind(db);
+    db.pragma = ((source: string, options?: Database.PragmaOptions) => {
+      if (source.startsWith('synchronous =')) levels.add(source);
+      return pragma(source, options);
+    }) as Db['pragma'];
+    await runRetentionNow({ db, config, log, now: () => NOW, batchSize: 1000 }, ['anonymise']);
+    expect(levels).toEqual(new Set());
+    insertEntries(db, entries.slice(0, 100));
+    await runRetentionNow({ db, config, log, now: () => NOW, transactionBudgetMs: 2 }, ['anonymise']);
+    expect(levels).toEqual(new Set(['synchronous = NORMAL', 'synchronous = 2']));
+    db.pragma = pragma;
   });
 
   it('a failing job is logged and audited, and the error surfaces', async () => {

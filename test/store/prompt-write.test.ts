@@ -1,0 +1,113 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Db, openDb } from '../../src/store/db.ts';
+import { EntryStore } from '../../src/store/entries.ts';
+import { PromptWriter } from '../../src/store/prompt-write.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+/**
+ * The door's commit meets the worker's transactions: it must take the lock the moment it is free, not after
+ * SQLite's own busy wait (1, 2, 5, 10 … ms sleeps). Here the other writer is a second connection in this
+ * thread, so only a try that returns at once lets the pause release it.
+ */
+describe('the door commits as soon as the write lock is free', () => {
+  let cleanup: (() => void) | undefined;
+  afterEach(() => cleanup?.());
+
+  const twoWriters = () => {
+    const dir = tempDir('prompt-write-');
+    const path = join(dir.path, 'store.sqlite');
+    const door = openDb(path);
+    const worker = new Database(path);
+    cleanup = () => {
+      worker.close();
+      door.close();
+      dir.cleanup();
+    };
+    return { door, worker };
+  };
+  const auditRows = (db: Db) => db.prepare('SELECT COUNT(*) FROM audit').pluck().get() as number;
+  const insertAudit = (db: Db) =>
+    db.transaction(() => db.prepare("INSERT INTO audit (ts, actor, action) VALUES (1, 'door', 'x')").run());
+
+  it('tries again after a short pause instead of sleeping in SQLite, and restores the busy timeout', () => {
+    const { door, worker } = twoWriters();
+    worker.exec('BEGIN IMMEDIATE');
+    const pauses: number[] = [];
+    const started = performance.now();
+    let firstPauseAfter = Number.NaN;
+    const writer = new PromptWriter(door, {
+      pause: (ms) => {
+        if (pauses.length === 0) firstPauseAfter = performance.now() - started;
+        pauses.push(ms);
+        worker.exec('COMMIT'); // the worker lets go
+      },
+    });
+    writer.write(insertAudit(door));
+    expect(pauses).toEqual([0.25]);
+    // SQLite's busy wait would have slept its whole 5 s timeout here: the lock cannot go while we sleep.
+    expect(firstPauseAfter).toBeLessThan(1000);
+    expect(auditRows(door)).toBe(1);
+    expect(door.pragma('busy_timeout', { simple: true })).toBe(5000);
+  });
+
+  it('gives up with SQLITE_BUSY after its timeout, having written nothing', () => {
+    const { door, worker } = twoWriters();
+    worker.exec('BEGIN IMMEDIATE');
+    let now = 0;
+    let pauses = 0;
+    const writer = new PromptWriter(door, {
+      timeoutMs: 3,
+      clock: () => now,
+      pause: (ms) => {
+        pauses++;
+        now += ms * 4; // each pause a millisecond
+      },
+    });
+    expect(() => writer.write(insertAudit(door))).toThrow(expect.objectContaining({ code: 'SQLITE_BUSY' }));
+    expect(pauses).toBe(3);
+    worker.exec('ROLLBACK');
+    expect(auditRows(door)).toBe(0);
+    expect(door.pragma('busy_timeout', { simple: true })).toBe(5000);
+  });
+
+  it('passes any other error on at once', () => {
+    const { door } = twoWriters();
+    let pauses = 0;
+    const writer = new PromptWriter(door, { pause: () => pauses++ });
+    const broken = door.transaction(() => door.prepare('INSERT INTO audit (ts) VALUES (NULL)').run());
+    expect(() => writer.write(broken)).toThrow(/NOT NULL/);
+    expect(pauses).toBe(0);
+  });
+
+  it("is how a swipe's entry is committed", () => {
+    const { door, worker } = twoWriters();
+    let pauses = 0;
+    const entries = new EntryStore(door, {
+      pause: () => {
+        pauses++;
+        worker.exec('COMMIT');
+      },
+    });
+    worker.exec('BEGIN IMMEDIATE');
+    const id = entries.record({
+      entry: {
+        ts: 1,
+        door: 'main',
+        mode: 'staffless',
+        outcome: 'granted',
+        reason: 'allow',
+        cardHash: 'h',
+        category: null,
+        ageBand: null,
+        source: 'local',
+      },
+      pinFailure: false,
+      seenLive: null,
+      touchLocalPatron: false,
+    });
+    expect(pauses).toBe(1);
+    expect(door.prepare('SELECT COUNT(*) FROM entries WHERE id = ?').pluck().get(id)).toBe(1);
+  });
+});
