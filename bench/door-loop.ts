@@ -11,7 +11,7 @@ import { freePort, waitFor } from '../test/helpers/ports.ts';
 import { createPtyPair } from '../test/helpers/pty.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { childrenOf } from '../test/helpers/processes.ts';
-import { unitNodeFlags } from '../test/helpers/unit-flags.ts';
+import { unitEnvironment, unitNodeFlags } from '../test/helpers/unit-flags.ts';
 
 export interface Figures {
   [name: string]: string | number;
@@ -152,6 +152,8 @@ export async function benchStartAndIdle(options: StartOptions = {}): Promise<Fig
     [...nodeFlags, built ? 'dist/cli/dorvakt.js' : 'bin/dorvakt.mjs', '--config', file],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
+      // The unit's environment with its flags; none without them (the "without the flags" row).
+      env: { ...process.env, ...(options.nodeFlags?.length === 0 ? {} : unitEnvironment()) },
     },
   );
   let readyMs = 0;

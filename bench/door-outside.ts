@@ -21,7 +21,7 @@ import { startMosquitto } from '../test/helpers/mosquitto.ts';
 import { freePort, waitFor } from '../test/helpers/ports.ts';
 import { createPtyPair, type PtyPair } from '../test/helpers/pty.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
-import { unitNodeFlags } from '../test/helpers/unit-flags.ts';
+import { unitEnvironment, unitNodeFlags } from '../test/helpers/unit-flags.ts';
 import type { Figures } from './door-loop.ts';
 import { httpLogin } from './http-login.ts';
 import { percentile, rssMb, startLoad, swipeFigures as figures, workerIdle } from './worker-load.ts';
@@ -133,7 +133,7 @@ web: { port: ${webPort} }
 log: { level: info }
 `,
   );
-  const service = spawnService(configPath, {}, [...unitNodeFlags(), 'dist/cli/dorvakt.js']);
+  const service = spawnService(configPath, unitEnvironment(), [...unitNodeFlags(), 'dist/cli/dorvakt.js']);
   const pid = service.proc.pid!;
   const base = `http://127.0.0.1:${webPort}`;
   const out: Figures[] = [];

@@ -120,10 +120,6 @@ export const sendHtml = (reply: FastifyReply, body: string, status = 200): Fasti
 export type CardRefusal = 'common.invalid' | 'common.card_no_door';
 
 /**
- * Whether some door's reader would accept this card: its whole text against each door's card_pattern, as
- * the reader matches. The upper-case form counts too: it hashes the same (stx-etx readers send upper case).
- */
-/**
  * A card typed at the desk (hashed here, never kept) or a card hash carried over from another screen.
  * A typed card no door would accept is refused, so nothing is stored or looked up for it.
  */

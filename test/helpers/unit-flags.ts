@@ -14,3 +14,20 @@ export function unitNodeFlags(unit = new URL('../../systemd/dorvakt.service', im
   if (!words[0]?.endsWith('/node') || script < 1) throw new Error(`unexpected ExecStart: ${line}`);
   return words.slice(1, script);
 }
+
+/** The environment the unit sets (its `Environment=` lines), so benchmarks start the controller with it too. */
+export function unitEnvironment(
+  unit = new URL('../../systemd/dorvakt.service', import.meta.url),
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(unit, 'utf8').split('\n')) {
+    if (!line.startsWith('Environment=')) continue;
+    // systemd.exec: space-separated assignments, each optionally in double quotes.
+    for (const word of line.slice('Environment='.length).match(/"[^"]*"|\S+/g) ?? []) {
+      const assignment = word.startsWith('"') ? word.slice(1, -1) : word;
+      const eq = assignment.indexOf('=');
+      if (eq > 0) env[assignment.slice(0, eq)] = assignment.slice(eq + 1);
+    }
+  }
+  return env;
+}

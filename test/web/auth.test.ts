@@ -338,6 +338,11 @@ describe("the auth guard's answers: JSON for /api and signed-out requests, the e
     expect(role.headers['content-type']).toBe(html);
     expect(role.headers['cache-control']).toBe('no-store');
     expect(role.body).toBe('<p>error.forbidden</p>');
+    // A page served by sendHtml: HTML, never stored by the browser or a proxy.
+    const page = await app.inject({ method: 'GET', url: '/now', headers: { cookie: staff.cookie } });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toBe(html);
+    expect(page.headers['cache-control']).toBe('no-store');
 
     const csrf = await app.inject({
       method: 'POST',
