@@ -30,8 +30,16 @@ async function statsInProcess(config: string, ...args: string[]) {
       doors: loaded.doors,
       site: { timezone: loaded.site.timezone, country: loaded.site.country, region: loaded.site.region },
       thisYear: Number(localDate(new Date(), loaded.site.timezone).slice(0, 4)),
-      out: { write: (text: string) => (stdout += text) },
-      err: { write: (text: string) => (stderr += text) },
+      out: {
+        write: (text: string) => {
+          stdout += text;
+        },
+      },
+      err: {
+        write: (text: string) => {
+          stderr += text;
+        },
+      },
     });
     return { status, stdout, stderr };
   } finally {
