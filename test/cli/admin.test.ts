@@ -1,12 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runAdminCommand } from '../../src/cli/admin.ts';
+import { loadConfig, readSecret } from '../../src/config/load.ts';
 import { Consents } from '../../src/consent/consents.ts';
 import { cardHasher } from '../../src/privacy/card-hash.ts';
 import { openDb } from '../../src/store/db.ts';
+import { localDate } from '../../src/time/zone.ts';
 import { LoginBackoff } from '../../src/web/login-guard.ts';
+import { runUserCommand } from '../../src/web/users.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const KEY = 'admin-cli-site-key-0123456789';
@@ -108,7 +111,7 @@ describe('admin CLI: consent and local registry', () => {
   });
 });
 
-// Each test spawns the CLI several times (a start and an argon2 hash each): room for a loaded machine.
+// Each test spawns the CLI once (a tsx start): room for a loaded machine.
 describe('dorvakt user / consent / report as commands', { timeout: 60_000 }, () => {
   const dir = tempDir();
   afterAll(() => dir.cleanup());
@@ -124,21 +127,64 @@ describe('dorvakt user / consent / report as commands', { timeout: 60_000 }, () 
       input,
       env: { ...process.env, ...env },
     });
+  /**
+   * The same command in this process: the function bin/dorvakt.mjs calls, with what it passes (config,
+   * store, keyed hash, environment). Each test keeps one real command; a spawn is a tsx start.
+   */
+  const inProcess = async (args: string[], input?: string, env: Record<string, string> = {}) => {
+    const loaded = loadConfig(config);
+    const db = openDb(loaded.store.path);
+    let stdout = '';
+    let stderr = '';
+    const out = {
+      write: (text: string) => {
+        stdout += text;
+      },
+    };
+    const err = {
+      write: (text: string) => {
+        stderr += text;
+      },
+    };
+    for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+    try {
+      const [command, ...rest] = args;
+      const status =
+        command === 'user'
+          ? await runUserCommand(rest, { db, actor: 'cli:test' }, out)
+          : await runAdminCommand(args, {
+              db,
+              hashCard: cardHasher(readSecret(loaded.secrets.card_hmac_key)),
+              doors: loaded.doors,
+              actor: 'cli:test',
+              today: () => localDate(new Date(), loaded.site.timezone),
+              readStdin: () => input ?? '',
+              out,
+              err,
+            });
+      return { status, stdout, stderr };
+    } finally {
+      vi.unstubAllEnvs();
+      db.close();
+    }
+  };
 
-  it('adds the first admin from the environment, refusing a weak password', () => {
+  it('adds the first admin from the environment, refusing a weak password', async () => {
     expect(
-      cli(['user', 'add', 'anne', '--role', 'admin', '--config', config], '', {
-        DORVAKT_NEW_PASSWORD: 'short',
-      }).status,
+      (
+        await inProcess(['user', 'add', 'anne', '--role', 'admin'], '', {
+          DORVAKT_NEW_PASSWORD: 'short',
+        })
+      ).status,
     ).toBe(1);
     const ok = cli(['user', 'add', 'anne', '--role', 'admin', '--config', config], '', {
       DORVAKT_NEW_PASSWORD: 'a long enough passphrase',
     });
     expect(ok.status).toBe(0);
-    expect(cli(['user', 'list', '--config', config]).stdout).toContain('anne');
+    expect((await inProcess(['user', 'list'])).stdout).toContain('anne');
   });
 
-  it("user unlock and user passwd clear a user's failed logins from every address; unlock is audited", () => {
+  it("user unlock and user passwd clear a user's failed logins from every address; unlock is audited", async () => {
     const limits = { perName: 2, perAddress: 100, maxMinutes: 15 };
     const store = join(dir.path, 'store.sqlite');
     const fail = () => {
@@ -169,21 +215,23 @@ describe('dorvakt user / consent / report as commands', { timeout: 60_000 }, () 
     db.close();
     expect(row).toMatchObject({ subject: 'anne', detail: '{"cleared":2}' });
     expect(row.actor).toMatch(/^cli:/);
-    expect(cli(['user', 'unlock', 'nobody', '--config', config]).status).toBe(1);
+    expect((await inProcess(['user', 'unlock', 'nobody'])).status).toBe(1);
 
     fail();
-    const passwd = cli(['user', 'passwd', 'anne', '--config', config], '', {
+    const passwd = await inProcess(['user', 'passwd', 'anne'], '', {
       DORVAKT_NEW_PASSWORD: 'another long passphrase',
     });
     expect(passwd.status).toBe(0);
     expect(waits()).toEqual([false, false]);
   });
 
-  it('signs consent with the card from stdin and prints the access report without the card number', () => {
+  it('signs consent with the card from stdin and prints the access report without the card number', async () => {
     expect(
-      cli(
-        ['consent', 'sign', '--card', '-', '--kind', 'agreement', '--version', '1', '--config', config],
-        '42424242\n',
+      (
+        await inProcess(
+          ['consent', 'sign', '--card', '-', '--kind', 'agreement', '--version', '1'],
+          '42424242\n',
+        )
       ).status,
     ).toBe(0);
     const report = cli(

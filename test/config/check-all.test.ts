@@ -2,11 +2,31 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCheckConfig } from '../../src/cli/check-config.ts';
 import { inspectConfigFile } from '../../src/config/check.ts';
+import { CONFIG_VERSION } from '../../src/config/migrations.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const run = (...args: string[]) =>
   spawnSync(process.execPath, ['bin/dorvakt.mjs', ...args], { encoding: 'utf8' });
+
+/**
+ * `dorvakt check-config FILE` in this process: what bin/dorvakt.mjs calls, with what it passes (one real
+ * command below proves that wiring; each spawn is a tsx start).
+ */
+const checkConfig = (file: string) => {
+  const stderr: string[] = [];
+  const status = runCheckConfig(
+    [file],
+    {
+      inspect: inspectConfigFile,
+      version: CONFIG_VERSION,
+      checkCommand: (f, migrate) => `dorvakt check-config ${migrate ? '--migrate ' : ''}${f}`,
+    },
+    { out: () => {}, err: (line) => stderr.push(`${line}\n`) },
+  );
+  return { status, stderr: stderr.join('') };
+};
 
 // Seven different mistakes, one per kind of check; the line of each is given after it.
 const SEVEN = `version: 2
@@ -93,7 +113,7 @@ doors:
 `;
 
   it('a missing secret file fails check-config (it used to pass and then fail the start)', () => {
-    const result = run('check-config', write(MINIMAL('card.key')));
+    const result = checkConfig(write(MINIMAL('card.key')));
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/:4: secrets\.card_hmac_key\.file: .*card\.key does not exist/);
   }, 90_000);
@@ -121,7 +141,7 @@ doors:
           message: expect.stringMatching(/can be read by other users/),
         }),
       ]);
-      const result = run('check-config', file);
+      const result = checkConfig(file);
       expect(result.status, mode.toString(8)).toBe(0);
       expect(result.stderr).toMatch(/warning: .*can be read by other users/);
     }

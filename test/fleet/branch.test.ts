@@ -14,6 +14,7 @@ import { type Db, openDb } from '../../src/store/db.ts';
 import { type Broker, startMosquitto } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { branchFleetConfig } from './branch-config.ts';
 
 const KEY = Buffer.from('branch-fleet-key-0123456789abcdef');
 const DAY = 86_400_000;
@@ -35,16 +36,7 @@ beforeAll(async () => {
     base: 'dorvakt/north',
     timezone: 'Europe/Oslo',
     identifiedDays: 30,
-    config: {
-      enabled: true,
-      scan_seconds: 3600,
-      send_seconds: 3600,
-      batch: 50,
-      backfill_days: 7,
-      backoff: { min_ms: 1000, max_ms: 2000 },
-      health_seconds: 3600,
-      keep_acked_days: 30,
-    },
+    config: branchFleetConfig({ scan_seconds: 3600, send_seconds: 3600, batch: 50, health_seconds: 3600 }),
     mqttUrl: broker.url,
     mqttOptions: { reconnectPeriod: 200 },
     key: KEY,

@@ -35,6 +35,7 @@ import { mosquittoPasswd, startMosquittoConf } from '../helpers/mosquitto-conf.t
 import { freePort, waitFor } from '../helpers/ports.ts';
 import { createPtyPair, type PtyPair } from '../helpers/pty.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { branchFleetConfig } from './branch-config.ts';
 
 const SITES = ['north', 'south', 'east'] as const;
 type Site = (typeof SITES)[number];
@@ -205,16 +206,7 @@ function startBranchFleet(site: Site, db: Db, alarms: Branch['alarms'], port: nu
     base: `dorvakt/${site}`,
     timezone: TZ,
     identifiedDays: 30,
-    config: {
-      enabled: true,
-      scan_seconds: 3600,
-      send_seconds: 1,
-      batch: 40,
-      backfill_days: 7,
-      backoff: { min_ms: 1000, max_ms: 2000 },
-      health_seconds: 3600,
-      keep_acked_days: 30,
-    },
+    config: branchFleetConfig({ scan_seconds: 3600, send_seconds: 1, batch: 40, health_seconds: 3600 }),
     mqttUrl: `mqtt://127.0.0.1:${port}`,
     mqttOptions: { reconnectPeriod: 200 },
     key: keys.get(site)!,

@@ -14,6 +14,7 @@ import { DoorSchedule } from '../../src/schedule/schedule.ts';
 import { addDays } from '../../src/time/zone.ts';
 import { openDb } from '../../src/store/db.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { compileOnce } from './compile-once.ts';
 
 const OSLO = { timezone: 'Europe/Oslo', country: 'NO' };
 const LIBRARY: ScheduleConfig = {
@@ -114,6 +115,8 @@ describe('PlanTable', () => {
 });
 
 describe('CompiledSchedules', () => {
+  // The real compiler, one child per distinct request here (the same request gets the same plans).
+  const realCompile = compileOnce();
   const cleanups: (() => void)[] = [];
   afterEach(() => {
     for (const cleanup of cleanups.splice(0)) cleanup();
@@ -131,7 +134,7 @@ describe('CompiledSchedules', () => {
       alarms,
       log,
       now: options.now,
-      ...(options.compile ? { compile: options.compile } : {}),
+      compile: options.compile ?? realCompile,
       onRefreshed: () => refreshed++,
     });
     cleanups.push(() => {
@@ -167,7 +170,7 @@ describe('CompiledSchedules', () => {
     const now = Date.parse('2026-11-25T12:00:00+01:00');
     let fail = false;
     const compile: typeof compilePlans = (request, timeoutMs) =>
-      fail ? Promise.reject(new Error('spawn ENOMEM')) : compilePlans(request, timeoutMs);
+      fail ? Promise.reject(new Error('spawn ENOMEM')) : realCompile(request, timeoutMs);
     const { schedules, alarms } = rig({ now: () => now, compile });
     await schedules.start();
     fail = true;

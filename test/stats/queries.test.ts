@@ -28,10 +28,24 @@ const DATA_FROM = Date.UTC(2026, 2, 1);
 const NOW = Date.UTC(2026, 10, 5, 12);
 const CUTOFF = identifiedCutoff(30, NOW);
 
+/**
+ * referenceLocal in TZ, kept per instant: the reference asks for the same entries' local hours on every
+ * property run (an Intl format each), and the answer for an instant never changes.
+ */
+const localHours = new Map<number, { day: string; hour: number }>();
+function localOf(ts: number): { day: string; hour: number } {
+  let local = localHours.get(ts);
+  if (!local) {
+    local = referenceLocal(TZ, ts);
+    localHours.set(ts, local);
+  }
+  return local;
+}
+
 /** The slow reference: every entry looked at one by one, with the documented window rules. */
 function reference(entries: readonly SeedEntry[], q: StatsQuery & { from: number; to: number }) {
   const key = (ts: number) => {
-    const l = referenceLocal(TZ, ts);
+    const l = localOf(ts);
     return `${l.day} ${String(l.hour).padStart(2, '0')}`;
   };
   const fromKey = key(q.from);
@@ -48,7 +62,7 @@ function reference(entries: readonly SeedEntry[], q: StatsQuery & { from: number
   const hours = Array.from({ length: 24 }, (_, hour) => ({ hour, granted: 0, denied: 0 }));
   const days = new Map<string, { day: string; granted: number; denied: number }>();
   for (let t = q.from; t < q.to; t += HOUR) {
-    const day = referenceLocal(TZ, t).day;
+    const day = localOf(t).day;
     if (!days.has(day)) days.set(day, { day, granted: 0, denied: 0 });
   }
   const modes: Record<string, { granted: number; denied: number }> = {
@@ -59,7 +73,7 @@ function reference(entries: readonly SeedEntry[], q: StatsQuery & { from: number
   const reasons = new Map<string, number>();
   const csv = new Map<string, number>();
   for (const e of inWindow) {
-    const l = referenceLocal(TZ, e.ts);
+    const l = localOf(e.ts);
     const field = e.outcome === 'granted' ? 'granted' : 'denied';
     hours[l.hour]![field]++;
     days.get(l.day)![field]++;
