@@ -503,6 +503,44 @@ describe('export answers', () => {
     ]);
     expect(heldIds(r)).toEqual(['e-ok', 'e-bad']);
   });
+
+  it('an error longer than the answer allows is cut to its first 500 characters', async () => {
+    const r = await rig();
+    const t = r.clock.now - DAY;
+    writeSegment(r.root, frigatePath('door', t), 'frame');
+    // An exports path that is a file: the disk's error names the long path.
+    const dir = join(dirname(r.config.exports_dir), 'x'.repeat(200), 'y'.repeat(200), 'z'.repeat(200));
+    mkdirSync(dir, { recursive: true });
+    r.config.exports_dir = join(dir, 'exports');
+    writeFileSync(r.config.exports_dir, '');
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const answer = await r.exportReq({ id: 'e-long', case: 'K-1', from: iso(t - 1000), to: iso(t + 1000) });
+    const full = `EEXIST: file already exists, mkdir '${r.config.exports_dir}'`;
+    expect(full.length).toBeGreaterThan(500);
+    expect(answer).toStrictEqual({ id: 'e-long', ok: false, state: 'failed', error: full.slice(0, 500) });
+  });
+
+  it('the same request again while it is being copied is answered accepted, not copied twice', async () => {
+    const r = await rig();
+    const t = r.clock.now - DAY;
+    writeSegment(r.root, frigatePath('door', t), 'frame');
+    const req: ExportRequest = {
+      id: 'e-twice',
+      case: 'K-2',
+      from: new Date(t - 1000).toISOString(),
+      to: new Date(t + 1000).toISOString(),
+      cameras: [],
+      ts: new Date(r.clock.now).toISOString(),
+    };
+    // Both in the same turn, as the broker may deliver them: the first is certainly still copying.
+    const agent = r.agent as unknown as { onExportRequest(payload: Buffer, correlation?: Buffer): void };
+    agent.onExportRequest(Buffer.from(JSON.stringify(req)));
+    agent.onExportRequest(Buffer.from(JSON.stringify(req)));
+    await r.agent.idle();
+    await waitFor(() => r.exportAnswers.length === 3, 5000, 'three answers');
+    expect(r.exportAnswers.map((a) => a.state)).toEqual(['accepted', 'accepted', 'done']);
+    expect(r.lines.filter((l) => l.msg === 'export answered')).toHaveLength(1);
+  });
 });
 
 describe('holds', () => {
