@@ -69,7 +69,7 @@ export const GROUPS = {
       // onExportRequest: the hold is set before the copy starts
       'src/nvr-agent/agent.ts:269-331',
     ],
-    tests: ['test/nvr/agent.test.ts', 'test/nvr/agent-holds.test.ts'],
+    tests: ['test/nvr/agent.test.ts', 'test/nvr/agent-holds.test.ts', 'test/nvr/export.test.ts'],
     floor: 0,
   },
   outbox: {

@@ -91,6 +91,11 @@ export interface PreparedCase {
   budgetBytes: number;
 }
 
+async function diskFreeBytes(dir: string): Promise<number> {
+  const fs = await statfs(dir);
+  return Number(fs.bavail) * Number(fs.bsize);
+}
+
 const present = (path: string) =>
   lstat(path).then(
     () => true,
@@ -123,7 +128,13 @@ export async function preparedCase(
   exportsDir: string,
   job: ExportJob,
   segments: RecordedSegment[],
-  opts: { ours: boolean; budgetBytes: number; claim: () => void },
+  opts: {
+    ours: boolean;
+    budgetBytes: number;
+    claim: () => void;
+    /** Free bytes on the exports disk; tests inject it, the agent uses the real disk's figure. */
+    freeBytes?: (dir: string) => Promise<number>;
+  },
 ): Promise<PreparedCase> {
   const location = caseLocation(exportsDir, job.caseDir);
   const partial = join(resolve(exportsDir), `.partial-${job.caseDir}`);
@@ -142,8 +153,7 @@ export async function preparedCase(
         `and this window needs ${mb(needed)}; deliver and remove finished exports first`,
     );
   }
-  const fs = await statfs(exportsDir);
-  const free = Number(fs.bavail) * Number(fs.bsize);
+  const free = await (opts.freeBytes ?? diskFreeBytes)(exportsDir);
   if (needed + FREE_RESERVE_BYTES > free) {
     throw new ExportRefusal(
       `refused: the exports disk has ${mb(free)} free; this window needs ${mb(needed)} plus ${mb(FREE_RESERVE_BYTES)} kept free`,

@@ -1,6 +1,6 @@
 /** The agent's export and hold rules over a real broker: a hold is a copy, and what it may refuse or delete. */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -407,6 +407,139 @@ describe('exports: a hold is a copy, within limits', () => {
     await r.restart();
     expect(listFiles(r.root)).toEqual([frigatePath('door', t)]); // held through the start-up purge
     expect(await r.exportReq(req)).toMatchObject({ ok: true, state: 'done', files: 1 });
+    // Held once, not a second time for the same request.
+    expect(heldIds(r)).toEqual(['e-late']);
+  });
+});
+
+/** The export holds in the agent's state file, by request id. */
+const heldIds = (r: Rig) =>
+  (
+    JSON.parse(readFileSync(r.config.state_file, 'utf8')) as { exportHolds: { id: string }[] }
+  ).exportHolds.map((h) => h.id);
+
+describe('export answers', () => {
+  it('accepted after the hold is saved, then done; a repeat is answered from memory, not copied again', async () => {
+    const r = await rig();
+    const t = r.clock.now - DAY;
+    writeSegment(r.root, frigatePath('door', t), 'frame');
+    const heldWhenAccepted: string[][] = [];
+    r.client.on('message', (topic, payload) => {
+      if (topic.endsWith('/export/response') && bodyOf<ExportResponse>(payload).state === 'accepted')
+        heldWhenAccepted.push(heldIds(r));
+    });
+    const req = {
+      id: 'e-once',
+      case: 'K-1',
+      from: new Date(t - 1000).toISOString(),
+      to: new Date(t + 1000).toISOString(),
+    };
+    const done = await r.exportReq(req);
+    expect(done).toMatchObject({ id: 'e-once', ok: true, state: 'done', files: 1 });
+    expect(r.exportAnswers[0]).toStrictEqual({ id: 'e-once', ok: true, state: 'accepted' });
+    expect(heldWhenAccepted).toEqual([['e-once']]);
+    expect(r.lines.filter((l) => l.msg === 'export answered')).toMatchObject([
+      { id: 'e-once', state: 'done', files: 1 },
+    ]);
+    // The police took the folder away; the same request again gets the first answer, nothing is copied.
+    rmSync(join(r.config.exports_dir, 'K-1'), { recursive: true });
+    const topic = `${r.config.mqtt.base_topic}/export/request`;
+    const body = { ...req, cameras: [], ts: new Date(r.clock.now).toISOString() };
+    await r.client.publishAsync(topic, sealed(topic, body, TEST_KEY, new Date(r.clock.now)), { qos: 1 });
+    await waitFor(() => r.exportAnswers.length === 3, 5000, 'the repeated answer');
+    await r.agent.idle();
+    expect(r.exportAnswers[2]).toStrictEqual(done);
+    expect(existsSync(join(r.config.exports_dir, 'K-1'))).toBe(false);
+  });
+
+  it('a refusal says why and drops only its own hold; a failure keeps its hold and says what went wrong', async () => {
+    const r = await rig();
+    const t = r.clock.now - DAY;
+    writeSegment(r.root, frigatePath('door', t), 'frame');
+    const iso = (ms: number) => new Date(ms).toISOString();
+    expect(
+      await r.exportReq({ id: 'e-ok', case: 'K-ok', from: iso(t - 1000), to: iso(t + 1000) }),
+    ).toMatchObject({
+      state: 'done',
+    });
+    // Another request's hold does not excuse a window from its checks.
+    const wide = await r.exportReq({ id: 'e-wide', from: iso(t - 13 * HOUR), to: iso(t + 12 * HOUR) });
+    const wideError = 'refused: the window is 25 h wide, more than max_window_hours (24 h)';
+    expect(wide).toStrictEqual({ id: 'e-wide', ok: false, state: 'failed', error: wideError });
+    expect(r.lines.filter((l) => l.msg === 'export request refused')).toMatchObject([
+      { id: 'e-wide', error: wideError },
+    ]);
+    // Refused by the disk rules (a folder it did not create): its hold goes, e-ok's stays.
+    mkdirSync(join(r.config.exports_dir, 'K-foreign'));
+    const foreign = await r.exportReq({
+      id: 'e-foreign',
+      case: 'K-foreign',
+      from: iso(t - 1000),
+      to: iso(t + 1000),
+    });
+    const foreignError =
+      'refused: exports/K-foreign already exists and was not created by this agent; it is left untouched';
+    expect(foreign).toStrictEqual({ id: 'e-foreign', ok: false, state: 'failed', error: foreignError });
+    expect(r.lines.filter((l) => l.msg === 'export request refused')[1]).toMatchObject({
+      id: 'e-foreign',
+      error: foreignError,
+    });
+    expect(heldIds(r)).toEqual(['e-ok']);
+    // A failure, not a refusal (a manifest that cannot be read): the hold stays, the answer carries the error.
+    mkdirSync(join(r.config.exports_dir, 'K-bad'));
+    writeFileSync(join(r.config.exports_dir, 'K-bad', 'manifest.json'), 'not json');
+    const parseError = (() => {
+      try {
+        JSON.parse('not json');
+        return '';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })();
+    const bad = await r.exportReq({ id: 'e-bad', case: 'K-bad', from: iso(t - 1000), to: iso(t + 1000) });
+    expect(bad).toStrictEqual({ id: 'e-bad', ok: false, state: 'failed', error: parseError });
+    expect(r.lines.filter((l) => l.msg === 'export failed')).toMatchObject([
+      { id: 'e-bad', err: parseError },
+    ]);
+    expect(heldIds(r)).toEqual(['e-ok', 'e-bad']);
+  });
+
+  it('an error longer than the answer allows is cut to its first 500 characters', async () => {
+    const r = await rig();
+    const t = r.clock.now - DAY;
+    writeSegment(r.root, frigatePath('door', t), 'frame');
+    // An exports path that is a file: the disk's error names the long path.
+    const dir = join(dirname(r.config.exports_dir), 'x'.repeat(200), 'y'.repeat(200), 'z'.repeat(200));
+    mkdirSync(dir, { recursive: true });
+    r.config.exports_dir = join(dir, 'exports');
+    writeFileSync(r.config.exports_dir, '');
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const answer = await r.exportReq({ id: 'e-long', case: 'K-1', from: iso(t - 1000), to: iso(t + 1000) });
+    const full = `EEXIST: file already exists, mkdir '${r.config.exports_dir}'`;
+    expect(full.length).toBeGreaterThan(500);
+    expect(answer).toStrictEqual({ id: 'e-long', ok: false, state: 'failed', error: full.slice(0, 500) });
+  });
+
+  it('the same request again while it is being copied is answered accepted, not copied twice', async () => {
+    const r = await rig();
+    const t = r.clock.now - DAY;
+    writeSegment(r.root, frigatePath('door', t), 'frame');
+    const req: ExportRequest = {
+      id: 'e-twice',
+      case: 'K-2',
+      from: new Date(t - 1000).toISOString(),
+      to: new Date(t + 1000).toISOString(),
+      cameras: [],
+      ts: new Date(r.clock.now).toISOString(),
+    };
+    // Both in the same turn, as the broker may deliver them: the first is certainly still copying.
+    const agent = r.agent as unknown as { onExportRequest(payload: Buffer, correlation?: Buffer): void };
+    agent.onExportRequest(Buffer.from(JSON.stringify(req)));
+    agent.onExportRequest(Buffer.from(JSON.stringify(req)));
+    await r.agent.idle();
+    await waitFor(() => r.exportAnswers.length === 3, 5000, 'three answers');
+    expect(r.exportAnswers.map((a) => a.state)).toEqual(['accepted', 'accepted', 'done']);
+    expect(r.lines.filter((l) => l.msg === 'export answered')).toHaveLength(1);
   });
 });
 
