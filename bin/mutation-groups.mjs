@@ -60,7 +60,8 @@ export const GROUPS = {
       'src/nvr-agent/recorders/files.ts:133-188',
     ],
     tests: ['test/nvr/agent.test.ts', 'test/nvr/agent-holds.test.ts', 'test/nvr/files-recorder.test.ts'],
-    floor: 0,
+    // 70.66 % on 2026-11-30 (first run; the survivors' tests are being written: docs/mutation.md).
+    floor: 70,
   },
   export: {
     why: "the agent's export: case folders it may touch, budget, copy and manifest",
@@ -70,7 +71,8 @@ export const GROUPS = {
       'src/nvr-agent/agent.ts:269-331',
     ],
     tests: ['test/nvr/agent.test.ts', 'test/nvr/agent-holds.test.ts', 'test/nvr/export.test.ts'],
-    floor: 0,
+    // 93.33 % on 2026-11-30 (53.33 % before export.test.ts); the rest static or equivalent (docs/mutation.md).
+    floor: 93,
   },
   outbox: {
     why: "the controller's request queue to the agent: when a silent agent raises nvr_unreachable, backoff",
