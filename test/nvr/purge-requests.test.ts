@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, symlinkSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -85,6 +85,27 @@ describe('FilesRecorder.purge deletes in batches and verifies by listing again',
     expect(failed).toHaveLength(1);
     expect(failed[0]).toMatchObject({ path: stuck });
     expect(String((failed[0] as { err?: unknown }).err)).toMatch(/EPERM|not permitted/);
+  });
+
+  it('a segment removed by someone else between listing and deleting counts as deleted, not as a failure', async () => {
+    const root = tmp('purge-race-');
+    const raced = frigatePath('door', before - DAY);
+    writeSegment(root, raced);
+    writeSegment(root, frigatePath('door', before - DAY + 60_000));
+    const { log, lines } = captureLog();
+    const rec = files(root, log);
+    // The race, made certain: the recorder's own cleanup removes a segment right after the first listing.
+    const inner = rec as unknown as { list(): Promise<unknown> };
+    const list = inner.list.bind(rec);
+    let calls = 0;
+    inner.list = async () => {
+      const listing = await list();
+      if (++calls === 1) rmSync(join(root, raced));
+      return listing;
+    };
+    const result = await rec.purge({ before, cameras: null, holds: [] });
+    expect(result).toMatchObject({ deleted: 2, errors: 0, oldest: null });
+    expect(lines.filter((l) => l.msg === 'could not delete')).toEqual([]);
   });
 
   it('a segment starting exactly at the cut-off is neither deleted nor an error', async () => {
