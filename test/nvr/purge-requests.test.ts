@@ -32,7 +32,7 @@ const SKEW = 60_000;
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
 const iso = (ms: number) => new Date(ms).toISOString();
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -177,7 +177,7 @@ function scripted(root: string, purge: (plan: PurgePlan) => Promise<RecorderPurg
     },
     segments: (from, to, cameras) => real.segments(from, to, cameras),
     copySegment: (segment, target) => real.copySegment(segment, target),
-    configFindings: () => real.configFindings(),
+    configFindings: (retentionDays) => real.configFindings(retentionDays),
     stop: () => real.stop(),
   };
   return { recorder, plans };
