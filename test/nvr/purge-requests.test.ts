@@ -32,7 +32,7 @@ const SKEW = 60_000;
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
 const iso = (ms: number) => new Date(ms).toISOString();
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
