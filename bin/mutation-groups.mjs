@@ -59,8 +59,13 @@ export const GROUPS = {
       // FilesRecorder.purge: delete in batches, then verify by listing again
       'src/nvr-agent/recorders/files.ts:133-188',
     ],
-    tests: ['test/nvr/agent.test.ts', 'test/nvr/agent-holds.test.ts', 'test/nvr/files-recorder.test.ts'],
-    // 70.66 % on 2026-11-30 (first run; the survivors' tests are being written: docs/mutation.md).
+    tests: [
+      'test/nvr/agent.test.ts',
+      'test/nvr/agent-holds.test.ts',
+      'test/nvr/files-recorder.test.ts',
+      'test/nvr/purge-requests.test.ts',
+    ],
+    // 70.66 % on 2026-11-30 (first run, before purge-requests.test.ts: 163 / 167 by hand; docs/mutation.md).
     floor: 70,
   },
   export: {
