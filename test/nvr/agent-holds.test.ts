@@ -35,6 +35,12 @@ import {
   writeSegment,
 } from './helpers.ts';
 
+/** A request's window: one second either side of `t`. */
+const secondEitherSide = (t: number) => ({
+  from: new Date(t - 1000).toISOString(),
+  to: new Date(t + 1000).toISOString(),
+});
+
 const HOUR = 3_600_000;
 let broker: Broker;
 beforeAll(async () => {
@@ -180,8 +186,7 @@ describe('cameras named as Frigate allows them', () => {
       { name: '-side', oldest: new Date(t).toISOString(), files: 1 },
     ]);
     const done = await r.exportReq({
-      from: new Date(t - 1000).toISOString(),
-      to: new Date(t + 1000).toISOString(),
+      ...secondEitherSide(t),
       cameras: ['-side'],
     });
     expect(done).toMatchObject({ ok: true, state: 'done', files: 1 });
@@ -328,8 +333,7 @@ describe('exports: a hold is a copy, within limits', () => {
     writeFileSync(join(foreign, 'evidence.txt'), 'from the last police visit');
     const answer = await r.exportReq({
       case: 'K-7_abcdef12',
-      from: new Date(t - 1000).toISOString(),
-      to: new Date(t + 1000).toISOString(),
+      ...secondEitherSide(t),
     });
     expect(answer).toMatchObject({ ok: false, state: 'failed' });
     expect(answer.error).toMatch(/exports\/K-7_abcdef12 already exists and was not created by this agent/);
@@ -360,8 +364,7 @@ describe('exports: a hold is a copy, within limits', () => {
     const done = await r.exportReq({
       id: 'e-own',
       case: 'K-8',
-      from: new Date(t - 1000).toISOString(),
-      to: new Date(t + 1000).toISOString(),
+      ...secondEitherSide(t),
     });
     expect(done).toMatchObject({ ok: true, state: 'done', files: 1 });
     expect(listTree(r.config.exports_dir)).toEqual(
@@ -385,8 +388,7 @@ describe('exports: a hold is a copy, within limits', () => {
     const req = {
       id: 'e-late',
       case: 'K-9',
-      from: new Date(t - 1000).toISOString(),
-      to: new Date(t + 1000).toISOString(),
+      ...secondEitherSide(t),
       cameras: [],
       ts: new Date(r.clock.now).toISOString(),
     };
@@ -431,8 +433,7 @@ describe('export answers', () => {
     const req = {
       id: 'e-once',
       case: 'K-1',
-      from: new Date(t - 1000).toISOString(),
-      to: new Date(t + 1000).toISOString(),
+      ...secondEitherSide(t),
     };
     const done = await r.exportReq(req);
     expect(done).toMatchObject({ id: 'e-once', ok: true, state: 'done', files: 1 });
@@ -527,8 +528,7 @@ describe('export answers', () => {
     const req: ExportRequest = {
       id: 'e-twice',
       case: 'K-2',
-      from: new Date(t - 1000).toISOString(),
-      to: new Date(t + 1000).toISOString(),
+      ...secondEitherSide(t),
       cameras: [],
       ts: new Date(r.clock.now).toISOString(),
     };
@@ -573,13 +573,11 @@ describe('holds', () => {
     writeSegment(r.root, frigatePath('door', t));
     writeSegment(r.root, frigatePath('hall', t));
     await r.exportReq({
-      from: new Date(t - 1000).toISOString(),
-      to: new Date(t + 1000).toISOString(),
+      ...secondEitherSide(t),
       cameras: ['door'],
     });
     const held = {
-      from: new Date(t - 1000).toISOString(),
-      to: new Date(t + 1000).toISOString(),
+      ...secondEitherSide(t),
       cameras: ['hall'],
     };
     expect(await r.purge({ holds: [held] })).toMatchObject({ ok: true, deleted: 0 });
@@ -595,7 +593,7 @@ describe('holds', () => {
     const r = await rig({ hold_max_days: 30 });
     const t = r.clock.now - 2 * DAY;
     writeSegment(r.root, frigatePath('door', t));
-    await r.exportReq({ from: new Date(t - 1000).toISOString(), to: new Date(t + 1000).toISOString() });
+    await r.exportReq(secondEitherSide(t));
     const requested = r.clock.now;
     r.clock.now = requested + 30 * DAY;
     expect(await r.agent.ownPurge()).toMatchObject({ deleted: 0, held: 1 });
@@ -608,8 +606,7 @@ describe('holds', () => {
     const t = r.clock.now - 8 * DAY;
     writeSegment(r.root, frigatePath('hall', t));
     const held = {
-      from: new Date(t - 1000).toISOString(),
-      to: new Date(t + 1000).toISOString(),
+      ...secondEitherSide(t),
       cameras: [],
     };
     const newer = new Date(r.clock.now).toISOString();
@@ -684,7 +681,7 @@ describe('open cases: the newest purge list names them', () => {
     const t = r.clock.now - 2 * DAY;
     writeSegment(r.root, frigatePath('door', t));
     writeSegment(r.root, frigatePath('hall', t));
-    const window = { from: new Date(t - 1000).toISOString(), to: new Date(t + 1000).toISOString() };
+    const window = secondEitherSide(t);
     await r.exportReq({ ...window, case: 'K-open', cameras: ['door'] });
     await r.exportReq({ ...window, case: 'K-closed', cameras: ['hall'] });
     // The controller's list names K-open, on another camera: only the export hold itself keeps door.
@@ -708,7 +705,7 @@ describe('open cases: the newest purge list names them', () => {
     const r = await rig({ hold_max_days: 10 });
     const t = r.clock.now - 2 * DAY;
     writeSegment(r.root, frigatePath('door', t));
-    const window = { from: new Date(t - 1000).toISOString(), to: new Date(t + 1000).toISOString() };
+    const window = secondEitherSide(t);
     await r.exportReq({ ...window, case: 'K-old', cameras: ['door'] });
     r.clock.now += DAY;
     expect(await r.purge({ holds: [{ ...window, cameras: ['garage'], case: 'K-old' }] })).toMatchObject({
@@ -724,7 +721,7 @@ describe('open cases: the newest purge list names them', () => {
     const r = await rig({ hold_max_days: 10 });
     const t = r.clock.now - 2 * DAY;
     writeSegment(r.root, frigatePath('door', t));
-    await r.exportReq({ from: new Date(t - 1000).toISOString(), to: new Date(t + 1000).toISOString() });
+    await r.exportReq(secondEitherSide(t));
     r.clock.now += 6 * DAY;
     const other = {
       from: new Date(t).toISOString(),
@@ -750,7 +747,7 @@ describe('open cases: the newest purge list names them', () => {
     });
     const t = r.clock.now - 2 * DAY;
     writeSegment(r.root, frigatePath('door', t));
-    const window = { from: new Date(t - 1000).toISOString(), to: new Date(t + 1000).toISOString() };
+    const window = secondEitherSide(t);
     for (const c of ['K-1', 'K-2', 'K-3'])
       expect(await r.exportReq({ ...window, case: c })).toMatchObject({ state: 'done' });
     const exportsBefore = listTree(r.config.exports_dir);
