@@ -106,6 +106,9 @@ describe('blocks, passes and emergency mode in a real browser', () => {
       await page.goto(`${base}/emergency`);
       const form = page.locator('#emergency-form');
       expect(await form.getByLabel('Nobody in (every swipe refused)').isChecked()).toBe(true);
+      // The end must lie ahead at any hour the suite runs: two days on, whatever the site's zone.
+      const endsOn = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
+      await form.getByLabel('Ends on').fill(endsOn);
       await form.getByLabel('at').fill('23:30');
       await form.getByLabel('Reason').fill('power cut in the building');
       await form.getByRole('button', { name: 'Start emergency mode' }).click();
