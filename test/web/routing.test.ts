@@ -19,10 +19,14 @@ describe('field: one form or query value', () => {
     for (const body of [undefined, null, '', 'name=x', 7, true]) expect(field(body, 'name')).toBe('');
     expect(field({}, 'name')).toBe('');
     expect(field({ name: { nested: 'x' } }, 'name')).toBe('');
+    // A text body is not a form: its own properties (a string's length) are not fields.
+    expect(field('name=x', 'length')).toBe('');
   });
   it('takes the first of repeated values, trims, and cuts to the limit', () => {
     expect(field({ name: [' first ', 'second'] }, 'name')).toBe('first');
     expect(field({ name: 42 }, 'name')).toBe('42');
+    // A JSON body's tick box.
+    expect(field({ agree: true }, 'agree')).toBe('true');
     expect(field({ name: `  ${'x'.repeat(20)}  ` }, 'name', 5)).toBe('xxxxx');
   });
 });
