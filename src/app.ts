@@ -40,7 +40,9 @@ import type { StateEngine } from './states/start.ts';
 import type { RunningOccupancy } from './occupancy/start.ts';
 import { outputsOf } from './states/config.ts';
 import { type Db, openDb } from './store/db.ts';
+import { syncAfterRelay } from './store/after-commit-sync.ts';
 import { EntryStore } from './store/entries.ts';
+import { walDataSync } from './store/wal-sync.ts';
 import { localDate } from './time/zone.ts';
 
 export interface AppOptions {
@@ -141,8 +143,27 @@ export async function startApp(options: AppOptions): Promise<App> {
   );
   const alarms = new Alarms(db, bus, log.child({ mod: 'alarms' }));
   const consents = new Consents(db);
-  const entries = new EntryStore(db);
   const metrics = new Metrics();
+  const storeLog = log.child({ mod: 'store' });
+  const walSync = walDataSync(db);
+  const entrySync = syncAfterRelay(
+    db,
+    config.store.entry_sync,
+    (detail) => {
+      metrics.entrySyncFailures.inc();
+      storeLog.error(
+        { err: detail },
+        'syncing entries after the relay failed; commits sync before the relay from now',
+      );
+      alarms.raise('store_error', '', `sync: ${detail}`);
+    },
+    async () => {
+      const endTimer = metrics.entrySyncSeconds.startTimer();
+      await walSync();
+      endTimer();
+    },
+  );
+  const entries = new EntryStore(db, { afterCommit: entrySync && (() => entrySync.request()) });
   const site = { timezone: config.site.timezone, country: config.site.country, region: config.site.region };
   const watchers: ScheduleWatcher[] = [];
   let states: OptionalPart<StateEngine> | undefined;
@@ -600,6 +621,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       await mqtt.stop();
       await broker.close();
       await patrons.close?.();
+      await entrySync?.settle();
       db.close();
     },
   };

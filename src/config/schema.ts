@@ -104,7 +104,12 @@ export const configSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
-      properties: { path: { type: 'string', default: '/var/lib/dorvakt/dorvakt.sqlite' } },
+      properties: {
+        path: { type: 'string', default: '/var/lib/dorvakt/dorvakt.sqlite' },
+        // When a swipe's entry reaches the disk: after the relay (a power cut may lose the last milliseconds of
+        // entries) or before it (the relay waits for the disk). README, "The door's commit".
+        entry_sync: { type: 'string', enum: ['after_relay', 'before_relay'], default: 'after_relay' },
+      },
     },
     entries: {
       type: 'object',

@@ -57,7 +57,7 @@ export interface DorvaktConfig {
     offline_known_days: number;
   };
   ils?: IlsConfig | undefined;
-  store: { path: string };
+  store: { path: string; entry_sync: 'after_relay' | 'before_relay' };
   entries: { identified_days: number; anonymise_at: string };
   mqtt: {
     url: string;

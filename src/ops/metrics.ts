@@ -16,6 +16,17 @@ export class Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
+  readonly entrySyncSeconds = new Histogram({
+    name: 'dorvakt_entry_sync_seconds',
+    help: "Time a sync of the door's entries took after the relay (store.entry_sync after_relay): a power cut inside it loses them",
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+  readonly entrySyncFailures = new Counter({
+    name: 'dorvakt_entry_sync_failures_total',
+    help: "Syncs of the door's entries after the relay that failed (the store then syncs before the relay)",
+    registers: [this.registry],
+  });
   readonly doorLocked = new Gauge({
     name: 'dorvakt_door_locked',
     help: '1 when locked',

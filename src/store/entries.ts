@@ -25,6 +25,13 @@ export interface SwipeBookkeeping {
   touchLocalPatron: boolean;
 }
 
+export interface EntryStoreOptions {
+  /** How the swipe's commit waits for the worker's write lock (tests inject its pause). */
+  write?: PromptWriteOptions;
+  /** Called after each commit and must not wait: starts the sync of a commit made unsynced. */
+  afterCommit?: () => void;
+}
+
 /** Entries, PIN failures and last-seen records: everything one swipe writes, in one transaction. */
 export class EntryStore {
   private readonly insertEntry;
@@ -35,10 +42,11 @@ export class EntryStore {
   private readonly touchPatron;
   private readonly writeSwipe;
   private readonly writer;
+  private readonly afterCommit: () => void;
 
-  /** `write`: how the swipe's commit waits for the worker's write lock (tests inject its pause). */
-  constructor(db: Db, write: PromptWriteOptions = {}) {
-    this.writer = new PromptWriter(db, write);
+  constructor(db: Db, options: EntryStoreOptions = {}) {
+    this.writer = new PromptWriter(db, options.write);
+    this.afterCommit = options.afterCommit ?? (() => {});
     this.insertEntry = db.prepare(
       `INSERT INTO entries (ts, door, mode, outcome, reason, card_hash, category, age_band, source)
        VALUES (@ts, @door, @mode, @outcome, @reason, @cardHash, @category, @ageBand, @source)`,
@@ -67,7 +75,9 @@ export class EntryStore {
 
   /** Commits the swipe; returns the entry id. Throws when the store cannot write (the caller must then deny). */
   record(bookkeeping: SwipeBookkeeping): number {
-    return this.writer.write(() => this.writeSwipe(bookkeeping));
+    const id = this.writer.write(() => this.writeSwipe(bookkeeping));
+    this.afterCommit();
+    return id;
   }
 
   pinFailuresSince(cardHash: string, since: number): number {

@@ -38,6 +38,7 @@ describe('config', () => {
     expect(config.doors[0]!.hardware.pulse_ms).toBe(3000);
     expect(config.entries.identified_days).toBe(30);
     expect(config.patrons.offline_policy).toBe('deny');
+    expect(config.store.entry_sync).toBe('after_relay');
   });
 
   it('the example config is valid', () => {

@@ -85,6 +85,12 @@ log: { level: silent }
       string
     >;
     expect(row).toEqual({ outcome: 'granted', reason: 'allow', card_hash: app.hashCard('12345678') });
+    // store.entry_sync's default: the commit does not wait for the disk; it is synced after the relay.
+    expect(app.db.pragma('synchronous', { simple: true })).toBe(1);
+    const syncs = async () =>
+      (await app.metrics.entrySyncSeconds.get()).values.find((v) => v.metricName?.endsWith('_count'))
+        ?.value ?? 0;
+    await waitFor(async () => (await syncs()) >= 1, 2000, 'the entry synced after the relay');
     const mqttEntry = await waitFor(
       () => messages.find((m) => m.topic === 'dorvakt/itest/event' && m.payload.includes('"entry"')),
       5000,

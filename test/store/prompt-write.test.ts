@@ -85,9 +85,11 @@ describe('the door commits as soon as the write lock is free', () => {
     const { door, worker } = twoWriters();
     let pauses = 0;
     const entries = new EntryStore(door, {
-      pause: () => {
-        pauses++;
-        worker.exec('COMMIT');
+      write: {
+        pause: () => {
+          pauses++;
+          worker.exec('COMMIT');
+        },
       },
     });
     worker.exec('BEGIN IMMEDIATE');

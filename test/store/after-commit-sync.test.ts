@@ -1,0 +1,136 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AfterCommitSync, syncAfterRelay } from '../../src/store/after-commit-sync.ts';
+import { type Db, openDb } from '../../src/store/db.ts';
+import { EntryStore, type SwipeBookkeeping } from '../../src/store/entries.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const swipe = (ts: number): SwipeBookkeeping => ({
+  entry: {
+    ts,
+    door: 'main',
+    mode: 'staffless',
+    outcome: 'granted',
+    reason: 'allow',
+    cardHash: 'h',
+    category: null,
+    ageBand: null,
+    source: 'local',
+  },
+  pinFailure: false,
+  seenLive: null,
+  touchLocalPatron: false,
+});
+
+/** A sync the test finishes by hand. */
+function heldSyncs() {
+  const pending: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  const sync = () =>
+    new Promise<void>((resolve, reject) => {
+      pending.push({ resolve, reject });
+    });
+  return { sync, pending };
+}
+const ticks = async () => {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+};
+const synchronous = (db: Db) => db.pragma('synchronous', { simple: true }) as number;
+const NORMAL = 1;
+const FULL = 2;
+
+/**
+ * The door's entry is committed into the OS's cache before the relay moves and reaches the disk right after,
+ * off the event loop: a swipe never waits for a disk another process is flushing.
+ */
+describe("the door's entries are synced after the relay", () => {
+  let cleanup: (() => void) | undefined;
+  afterEach(() => cleanup?.());
+  const store = () => {
+    const dir = tempDir('after-commit-');
+    const db = openDb(join(dir.path, 'store.sqlite'));
+    cleanup = () => {
+      db.close();
+      dir.cleanup();
+    };
+    return db;
+  };
+
+  it('commits unsynced and starts one sync per commit; commits during a sync share one more sync', async () => {
+    const db = store();
+    expect(synchronous(db)).toBe(FULL);
+    const { sync, pending } = heldSyncs();
+    const failures: string[] = [];
+    const syncer = syncAfterRelay(db, 'after_relay', (detail) => failures.push(detail), sync);
+    expect(syncer).toBeInstanceOf(AfterCommitSync);
+    expect(synchronous(db)).toBe(NORMAL);
+    const entries = new EntryStore(db, { afterCommit: () => syncer?.request() });
+
+    entries.record(swipe(1));
+    // Started with the commit, not later: the entry's window without a sync is the sync's own time.
+    expect(pending).toHaveLength(1);
+    // The sync hangs: commits still return at once, and wait for nothing.
+    const second = entries.record(swipe(2));
+    const third = entries.record(swipe(3));
+    expect(third).toBe(second + 1);
+    expect(pending).toHaveLength(1);
+
+    let settled = false;
+    const settling = syncer?.settle().then(() => {
+      settled = true;
+    });
+    pending[0]?.resolve();
+    await ticks();
+    // The two commits made during the first sync: one more sync covers both.
+    expect(pending).toHaveLength(2);
+    expect(settled).toBe(false);
+    pending[1]?.resolve();
+    await settling;
+    expect(settled).toBe(true);
+    expect(pending).toHaveLength(2);
+    expect(failures).toEqual([]);
+
+    // Idle again: the next commit syncs at once.
+    entries.record(swipe(4));
+    expect(pending).toHaveLength(3);
+    pending[2]?.resolve();
+    await syncer?.settle();
+  });
+
+  it('a failed sync is reported and puts the commits back to syncing before the relay', async () => {
+    const db = store();
+    const { sync, pending } = heldSyncs();
+    const failures: string[] = [];
+    const syncer = syncAfterRelay(db, 'after_relay', (detail) => failures.push(detail), sync);
+    const entries = new EntryStore(db, { afterCommit: () => syncer?.request() });
+    entries.record(swipe(1));
+    pending[0]?.reject(Object.assign(new Error('input/output error'), { code: 'EIO' }));
+    await syncer?.settle();
+    expect(failures).toEqual(['EIO']);
+    expect(synchronous(db)).toBe(FULL);
+    // Later commits are still requested (and so still synced if the fault passes).
+    entries.record(swipe(2));
+    expect(pending).toHaveLength(2);
+    pending[1]?.resolve();
+    await syncer?.settle();
+    expect(failures).toEqual(['EIO']);
+  });
+
+  it('before_relay: every commit syncs itself and nothing runs after it', () => {
+    const db = store();
+    db.pragma('synchronous = NORMAL');
+    expect(syncAfterRelay(db, 'before_relay', () => {})).toBeUndefined();
+    expect(synchronous(db)).toBe(FULL);
+  });
+
+  it("syncs the store's real write-ahead log", async () => {
+    const db = store();
+    const failures: string[] = [];
+    const syncer = syncAfterRelay(db, 'after_relay', (detail) => failures.push(detail));
+    const entries = new EntryStore(db, { afterCommit: () => syncer?.request() });
+    for (let ts = 1; ts <= 20; ts++) entries.record(swipe(ts));
+    await syncer?.settle();
+    expect(failures).toEqual([]);
+    expect(synchronous(db)).toBe(NORMAL);
+    expect(db.prepare('SELECT COUNT(*) FROM entries').pluck().get()).toBe(20);
+  });
+});
