@@ -107,7 +107,7 @@ export const configSchema = {
       properties: {
         path: { type: 'string', default: '/var/lib/dorvakt/dorvakt.sqlite' },
         // When a swipe's entry reaches the disk: after the relay (a power cut may lose the last milliseconds of
-        // entries) or before it (the relay waits for the disk). README, "The door's commit".
+        // entries) or before it (the relay waits for the disk). README, "Decisions and reason codes".
         entry_sync: { type: 'string', enum: ['after_relay', 'before_relay'], default: 'after_relay' },
       },
     },
