@@ -114,6 +114,7 @@ export async function benchDoorOutside(swipes = Number(process.env.SWIPES ?? 400
   const key = join(dir.path, 'card-hmac.key');
   writeFileSync(key, SITE_KEY, { mode: 0o600 });
   const webPort = await freePort();
+  const opsPort = await freePort();
   const configPath = join(dir.path, 'dorvakt.yaml');
   writeFileSync(
     configPath,
@@ -128,7 +129,7 @@ doors:
 entries: { identified_days: 30, anonymise_at: "* * * * *" }
 store: { path: ${storePath} }
 mqtt: { url: "${broker.url}" }
-ops: { port: 0 }
+ops: { port: ${opsPort} }
 web: { port: ${webPort} }
 log: { level: info }
 `,
@@ -156,6 +157,29 @@ log: { level: info }
       childrenOf(pid).find((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').includes('node'));
     const rss = () => ({ 'door process RSS (MB)': rssMb(pid), 'worker RSS (MB)': rssMb(workerPid()) });
 
+    // How long each entry was only in the OS's cache after the relay (store.entry_sync after_relay): what a
+    // power cut could lose. From the door's /metrics, per row.
+    let synced = { count: 0, sum: 0, over10ms: 0 };
+    const syncWindow = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
+      const value = (name: string) => Number(text.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1] ?? 0);
+      const totals = {
+        count: value('dorvakt_entry_sync_seconds_count'),
+        sum: value('dorvakt_entry_sync_seconds_sum'),
+        over10ms:
+          value('dorvakt_entry_sync_seconds_count') -
+          value('dorvakt_entry_sync_seconds_bucket\\{le="0.01"\\}'),
+      };
+      const count = totals.count - synced.count;
+      const row = {
+        'syncs after the relay': count,
+        'sync mean (ms)': count ? Math.round(((totals.sum - synced.sum) / count) * 10_000) / 10 : 0,
+        'syncs over 10 ms': totals.over10ms - synced.over10ms,
+      };
+      synced = totals;
+      return row;
+    };
+
     // The door's own share: frame arrival → relay written, from its swipe log lines.
     let logCursor = 0;
     const inside = () => {
@@ -172,9 +196,11 @@ log: { level: info }
     };
     await swipeLatencies(relay, pty, 30); // warm-up
     inside();
+    await syncWindow();
     out.push(
       figures('quiet', await swipeLatencies(relay, pty, swipes), {
         ...inside(),
+        ...(await syncWindow()),
         'seeding (s)': seedSeconds,
         ...rss(),
       }),
@@ -201,6 +227,7 @@ log: { level: info }
         'requests/s': Math.round(requests / statsSeconds),
         'failed requests': failures,
         ...inside(),
+        ...(await syncWindow()),
         ...during,
       }),
     );
@@ -216,6 +243,7 @@ log: { level: info }
       figures('(c) 20 SSE clients', sseSamples, {
         'events received (all clients)': received,
         ...inside(),
+        ...(await syncWindow()),
         ...rss(),
       }),
     );
@@ -237,6 +265,7 @@ log: { level: info }
         'entries anonymised meanwhile': anonymised,
         'rows/s': Math.round(anonymised / anonSeconds),
         ...inside(),
+        ...(await syncWindow()),
         ...rss(),
       }),
     );
