@@ -16,8 +16,8 @@ export const GROUPS = {
     why: 'the door state machine: relay, forced/held alarms, fire release',
     mutate: ['src/door/door.ts'],
     tests: ['test/door/door.test.ts'],
-    // 70.85 % on 2026-11-30 (first run, before the new close/debounce/grace tests; docs/mutation.md).
-    floor: 70,
+    // The survivors left are log words and equivalents (docs/mutation.md, "Door state machine").
+    floor: 80,
   },
   reader: {
     why: 'card reader frames: what counts as one card',
