@@ -5,6 +5,7 @@ import { RelayLog } from '../../src/door/relay-log.ts';
 import { openDb } from '../../src/store/db.ts';
 import { EntryStore } from '../../src/store/entries.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { swipeBookkeeping } from '../helpers/swipe-bookkeeping.ts';
 
 const dirs: ReturnType<typeof tempDir>[] = [];
 afterEach(() => {
@@ -12,22 +13,14 @@ afterEach(() => {
 });
 
 function grant(entries: EntryStore, outcome: 'granted' | 'denied' = 'granted'): number {
-  return entries.record({
-    entry: {
+  return entries.record(
+    swipeBookkeeping({
       ts: Date.now(),
       door: 'front',
-      mode: 'staffless',
       outcome,
       reason: outcome === 'granted' ? 'allow' : 'unknown_card',
-      cardHash: 'h'.repeat(64),
-      category: null,
-      ageBand: null,
-      source: 'local',
-    },
-    pinFailure: false,
-    seenLive: null,
-    touchLocalPatron: false,
-  });
+    }),
+  );
 }
 
 describe('RelayLog (the sim door relay record for fault tests)', () => {

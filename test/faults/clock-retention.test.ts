@@ -4,6 +4,7 @@ import { anonymiseEntries } from '../../src/retention/anonymise.ts';
 import { type Db, openDb } from '../../src/store/db.ts';
 import { EntryStore } from '../../src/store/entries.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { swipeBookkeeping } from '../helpers/swipe-bookkeeping.ts';
 
 /**
  * Retention cut-offs under clock jumps: anonymisation runs on whatever the clock says, so a clock
@@ -27,22 +28,7 @@ function store(): { db: Db; add(ts: number): void; identified(): number[]; stats
   return {
     db,
     add(ts) {
-      entries.record({
-        entry: {
-          ts,
-          door: 'main',
-          mode: 'staffless',
-          outcome: 'granted',
-          reason: 'allow',
-          cardHash: 'h'.repeat(64),
-          category: 'V',
-          ageBand: '18-66',
-          source: 'local',
-        },
-        pinFailure: false,
-        seenLive: null,
-        touchLocalPatron: false,
-      });
+      entries.record(swipeBookkeeping({ ts, category: 'V', ageBand: '18-66' }));
     },
     identified: () =>
       db.prepare('SELECT ts FROM entries WHERE card_hash IS NOT NULL ORDER BY ts').pluck().all() as number[],

@@ -2,25 +2,11 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AfterCommitSync, syncAfterRelay } from '../../src/store/after-commit-sync.ts';
 import { type Db, openDb } from '../../src/store/db.ts';
-import { EntryStore, type SwipeBookkeeping } from '../../src/store/entries.ts';
+import { EntryStore } from '../../src/store/entries.ts';
+import { swipeBookkeeping } from '../helpers/swipe-bookkeeping.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
-const swipe = (ts: number): SwipeBookkeeping => ({
-  entry: {
-    ts,
-    door: 'main',
-    mode: 'staffless',
-    outcome: 'granted',
-    reason: 'allow',
-    cardHash: 'h',
-    category: null,
-    ageBand: null,
-    source: 'local',
-  },
-  pinFailure: false,
-  seenLive: null,
-  touchLocalPatron: false,
-});
+const swipe = (ts: number) => swipeBookkeeping({ ts });
 
 /** A sync the test finishes by hand. */
 function heldSyncs() {

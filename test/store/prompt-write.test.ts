@@ -5,6 +5,7 @@ import { type Db, openDb } from '../../src/store/db.ts';
 import { EntryStore } from '../../src/store/entries.ts';
 import { PromptWriter } from '../../src/store/prompt-write.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { swipeBookkeeping } from '../helpers/swipe-bookkeeping.ts';
 
 /**
  * The door's commit meets the worker's transactions: it must take the lock the moment it is free, not after
@@ -93,22 +94,7 @@ describe('the door commits as soon as the write lock is free', () => {
       },
     });
     worker.exec('BEGIN IMMEDIATE');
-    const id = entries.record({
-      entry: {
-        ts: 1,
-        door: 'main',
-        mode: 'staffless',
-        outcome: 'granted',
-        reason: 'allow',
-        cardHash: 'h',
-        category: null,
-        ageBand: null,
-        source: 'local',
-      },
-      pinFailure: false,
-      seenLive: null,
-      touchLocalPatron: false,
-    });
+    const id = entries.record(swipeBookkeeping());
     expect(pauses).toBe(1);
     expect(door.prepare('SELECT COUNT(*) FROM entries WHERE id = ?').pluck().get(id)).toBe(1);
   });
