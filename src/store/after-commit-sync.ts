@@ -20,14 +20,12 @@ export class AfterCommitSync {
       this.again = true;
       return;
     }
-    this.running = this.drain().finally(() => {
-      this.running = null;
-    });
+    this.running = this.drain();
   }
 
   /** Resolves once everything requested before the call is synced (or its sync has failed): for stop. */
   async settle(): Promise<void> {
-    while (this.running) await this.running;
+    await this.running;
   }
 
   private async drain(): Promise<void> {
@@ -39,6 +37,8 @@ export class AfterCommitSync {
         this.onFailure(error);
       }
     } while (this.again);
+    // In the same step as the last check: a request a microtask later starts a new sync, none is lost.
+    this.running = null;
   }
 }
 

@@ -82,6 +82,27 @@ describe("the door's entries are synced after the relay", () => {
     await syncer?.settle();
   });
 
+  it('a commit made at any moment while a sync ends is synced after it', async () => {
+    // A swipe's commit can run between microtasks (the gate awaits the library system first), so it may fall
+    // between the last sync's end and the syncer noticing it is idle.
+    for (let microtasks = 0; microtasks <= 8; microtasks++) {
+      const db = store();
+      const { sync, pending } = heldSyncs();
+      const syncer = syncAfterRelay(db, 'after_relay', () => {}, sync);
+      const entries = new EntryStore(db, { afterCommit: () => syncer?.request() });
+      entries.record(swipe(1));
+      pending[0]?.resolve();
+      for (let i = 0; i < microtasks; i++) await Promise.resolve();
+      entries.record(swipe(2));
+      await ticks();
+      expect(pending, `a commit ${microtasks} microtasks after the sync ended`).toHaveLength(2);
+      pending[1]?.resolve();
+      await syncer?.settle();
+      cleanup?.();
+      cleanup = undefined;
+    }
+  });
+
   it('a failed sync is reported and puts the commits back to syncing before the relay', async () => {
     const db = store();
     const { sync, pending } = heldSyncs();
