@@ -3,7 +3,7 @@
  * starts it again with backoff when it dies or stops answering. The worker can never delay a swipe: every
  * message to it is fire-and-forget, and a backlog it does not drain is dropped (its state is resent).
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { setPriority } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -24,6 +24,7 @@ import {
   WORKER_PARTS,
   type WorkerState,
 } from './protocol.ts';
+import { allowedCpus, usableTaskset, workerCpus } from './cpus.ts';
 
 export const WORKER_PART = 'worker';
 /** Nice value of the worker process (the door process keeps 0). */
@@ -59,6 +60,8 @@ export interface WorkerSupervisorOptions {
   startTimeoutMs?: number;
   /** Messages sent but not yet taken by the worker before events are dropped. */
   maxBacklog?: number;
+  /** CPUs the worker runs on: by default all of the door's but the first (src/worker/cpus.ts); null: any. */
+  workerCpus?: number[] | null;
 }
 
 const inSource = import.meta.url.endsWith('.ts');
@@ -91,6 +94,8 @@ export class WorkerSupervisor {
   /** Times the worker was started (tests and metrics). */
   starts = 0;
   private jobId = 0;
+  /** taskset and the worker's CPUs, when the worker is kept off the door's CPU. */
+  private pinning: { taskset: string; cpus: number[] } | undefined;
   private readonly jobs = new Map<
     number,
     { resolve: (r: RetentionRunResult | undefined) => void; reject: (e: Error) => void }
@@ -124,6 +129,7 @@ export class WorkerSupervisor {
     });
     // An acknowledgement is no bus event, yet changes what the dashboards list.
     this.unsubscribeAlarms = this.options.alarms.onChange(() => this.sendState());
+    await this.choosePinning();
     this.spawn();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -134,6 +140,21 @@ export class WorkerSupervisor {
       }),
     ]);
     clearTimeout(timer);
+  }
+
+  private async choosePinning(): Promise<void> {
+    const cpus = this.options.workerCpus === undefined ? workerCpus(allowedCpus()) : this.options.workerCpus;
+    if (!cpus || cpus.length === 0) return;
+    const taskset = await usableTaskset(cpus);
+    if ('why' in taskset) {
+      this.options.log.warn(
+        { part: WORKER_PART, err: taskset.why },
+        'the worker shares the door CPU (its affinity cannot be set)',
+      );
+      return;
+    }
+    this.pinning = { taskset: taskset.path, cpus };
+    this.options.log.info({ part: WORKER_PART, cpus: cpus.join(',') }, 'the worker runs off the door CPU');
   }
 
   private state(): WorkerState {
@@ -151,11 +172,18 @@ export class WorkerSupervisor {
     this.backlog = 0;
     let child: ChildProcess;
     try {
-      child = fork(workerEntry, [], {
-        execArgv: workerExecArgv,
-        serialization: 'json',
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      });
+      const options = {
+        serialization: 'json' as const,
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'] as ('ignore' | 'inherit' | 'ipc')[],
+      };
+      // Through taskset the affinity is set before Node starts, so every thread of the worker inherits it.
+      child = this.pinning
+        ? spawn(
+            this.pinning.taskset,
+            ['-c', this.pinning.cpus.join(','), process.execPath, ...workerExecArgv, workerEntry],
+            options,
+          )
+        : fork(workerEntry, [], { ...options, execArgv: workerExecArgv });
     } catch (error) {
       this.failed(`could not start: ${(error as Error).message}`);
       return;

@@ -133,6 +133,8 @@ describe('systemd/dorvakt.service specifics', () => {
     const allowed = allowedSyscalls(text);
     // The door process lowers the worker's CPU priority (src/worker/supervisor.ts, os.setPriority).
     expect(allowed.has('setpriority')).toBe(true);
+    // It keeps the worker off the door's CPU (src/worker/cpus.ts, taskset): sched_setaffinity.
+    expect(allowed.has('sched_setaffinity')).toBe(true);
     for (const call of [
       'reboot',
       'mount',

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import type { DoorPanel, DoorSnapshot } from '../../src/contract/door-panel.ts';
 import { EventBus } from '../../src/events/bus.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { openDb } from '../../src/store/db.ts';
+import { allowedCpus, parseCpuList } from '../../src/worker/cpus.ts';
 import { WORKER_NICE, WorkerSupervisor } from '../../src/worker/supervisor.ts';
 import { waitFor } from '../helpers/ports.ts';
 import { processGone } from '../helpers/processes.ts';
@@ -42,7 +43,7 @@ describe('WorkerSupervisor with a real worker process', () => {
     await supervisor?.stop();
   });
 
-  const setUp = (pingTimeoutMs: number) => {
+  const setUp = (pingTimeoutMs: number, workerCpus?: number[] | null) => {
     writeFileSync(join(dir.path, 'key'), 'supervisor-key-0123456789abcdef');
     const config = parseConfig(`
 site: { id: sup, timezone: Europe/Oslo, country: NO, language: en }
@@ -72,6 +73,7 @@ log: { level: silent }
       pingTimeoutMs,
       retryMinMs: 100,
       maxBacklog: 50,
+      ...(workerCpus === undefined ? {} : { workerCpus }),
     });
     return { db, bus, alarms, panel, supervisor };
   };
@@ -105,5 +107,36 @@ log: { level: silent }
     const pid = supervisor.pid!;
     await supervisor.stop();
     expect(processGone(pid)).toBe(true);
+  }, 40_000);
+
+  /** Each thread's allowed CPUs: the affinity is per thread, and all of the worker's must have it. */
+  const threadCpus = (pid: number): number[][] =>
+    readdirSync(`/proc/${pid}/task`).map((tid) =>
+      parseCpuList(
+        /^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))![1]!,
+      ),
+    );
+
+  it.skipIf(allowedCpus().length < 2)(
+    'keeps every thread of the worker off the first CPU, which is left to the door',
+    async () => {
+      const { supervisor } = setUp(30_000);
+      await supervisor.start();
+      const threads = threadCpus(supervisor.pid!);
+      expect(threads.length).toBeGreaterThan(1);
+      for (const cpus of threads) expect(cpus).toEqual(allowedCpus().slice(1));
+      expect(allowedCpus()).toContain(0);
+      // Still the worker itself (taskset execs Node) and still at the lower priority.
+      expect(readFileSync(`/proc/${supervisor.pid}/cmdline`, 'utf8')).toContain('worker/main');
+      expect(getPriority(supervisor.pid!)).toBe(WORKER_NICE);
+      expect(await supervisor.runJob('pins')).toMatchObject({ pinFailures: 0 });
+    },
+    40_000,
+  );
+
+  it('runs on any CPU when told not to pin it', async () => {
+    const { supervisor } = setUp(30_000, null);
+    await supervisor.start();
+    for (const cpus of threadCpus(supervisor.pid!)) expect(cpus).toEqual(allowedCpus());
   }, 40_000);
 });
