@@ -108,6 +108,30 @@ function summarySql(): string[] {
       GROUP BY 1, door, mode, outcome, reason`,
   ];
 }
+/**
+ * The hour and day summaries of one batch's entries, added to what they hold (a budgeted run): the same local
+ * hour as foldSql, so they stay what recomputing them from entry_stats would give. Recomputing instead costs
+ * a whole day's entry_stats rows in every batch, which on a busy day outgrew the batch's time budget.
+ */
+function summaryAddSql(): string[] {
+  const batch = (columns: string) => `
+    SELECT (ts + CAST(@offset AS INTEGER)) / 3600000 AS lh, ${columns}, COUNT(*) AS n
+      FROM entries WHERE ts >= @from AND ts < @to GROUP BY lh, ${columns}`;
+  return [
+    `INSERT INTO entry_stats_hourly (day, hour, door, outcome, count)
+     SELECT date(lh * 3600, 'unixepoch'), lh % 24, door, outcome, n FROM (${batch('door, outcome')}) WHERE true
+     ON CONFLICT (day, hour, door, outcome) DO UPDATE SET count = count + excluded.count`,
+    `INSERT INTO entry_stats_days (day, door, outcome, count)
+     SELECT date(lh * 3600, 'unixepoch') AS day, door, outcome, SUM(n) FROM (${batch('door, outcome')})
+      GROUP BY day, door, outcome
+     ON CONFLICT (day, door, outcome) DO UPDATE SET count = count + excluded.count`,
+    `INSERT INTO entry_stats_daily (day, door, mode, outcome, reason, count)
+     SELECT date(lh * 3600, 'unixepoch') AS day, door, mode, outcome, reason, SUM(n)
+       FROM (${batch('door, mode, outcome, reason')}) GROUP BY day, door, mode, outcome, reason
+     ON CONFLICT (day, door, mode, outcome, reason) DO UPDATE SET count = count + excluded.count`,
+  ];
+}
+
 /** summarySql() from this index on are the month summaries. */
 const MONTH_STATEMENTS_FROM = 6;
 
@@ -115,8 +139,8 @@ interface Statements {
   foldRange: Statement;
   foldCard: Statement;
   summaries: Statement[];
-  /** The hour and day summaries only (the first summarySql() statements, before the month ones). */
-  daySummaries: Statement[];
+  /** A batch's entries added to the hour and day summaries (summaryAddSql). */
+  dayAdds: Statement[];
   monthSummaries: Statement[];
   markMonth: Statement;
   oldest: Statement;
@@ -138,9 +162,7 @@ function statements(db: Db): Statements {
       foldRange: db.prepare(foldSql('')),
       foldCard: db.prepare(foldSql('AND card_hash = @card')),
       summaries: summarySql().map((sql) => db.prepare(sql)),
-      daySummaries: summarySql()
-        .slice(0, MONTH_STATEMENTS_FROM)
-        .map((sql) => db.prepare(sql)),
+      dayAdds: summaryAddSql().map((sql) => db.prepare(sql)),
       monthSummaries: summarySql()
         .slice(MONTH_STATEMENTS_FROM)
         .map((sql) => db.prepare(sql)),
@@ -165,8 +187,9 @@ function statements(db: Db): Statements {
 
 /**
  * Recomputes the summaries for the local hours from the first segment's start to the last one's end. With
- * `deferMonths` the month summaries are only marked pending (refreshPendingMonths does them): recomputing a
- * month costs milliseconds whatever the batch's size, and a batch beside the door must stay short.
+ * `deferMonths` (a budgeted run, beside the door) the batch's own entries are added to the hour and day
+ * summaries instead, and the months are only marked pending (refreshPendingMonths does them): recomputing a
+ * day or a month costs milliseconds whatever the batch's size, and such a batch must stay short.
  */
 function refreshSummaries(s: Statements, segments: OffsetSegment[], deferMonths = false): void {
   const first = segments[0];
@@ -188,7 +211,8 @@ function refreshSummaries(s: Statements, segments: OffsetSegment[], deferMonths 
     runSummaries(s.summaries, all);
     return;
   }
-  runSummaries(s.daySummaries, all);
+  for (const seg of segments)
+    for (const add of s.dayAdds) add.run({ offset: seg.offsetMs, from: seg.start, to: seg.end });
   for (let month = all.m0; month <= all.m1; month = nextMonth(month)) s.markMonth.run(month);
 }
 

@@ -20,11 +20,21 @@ export function listMigrations(): { version: number; name: string; sql: string }
 }
 
 export interface OpenDbOptions {
-  /**
-   * WAL pages after which a commit on this connection checkpoints (SQLite's default 1000). The door
-   * process sets it high: the worker checkpoints, and a door commit must not do that copying.
-   */
+  /** WAL pages after which a commit on this connection checkpoints (SQLite's default 1000). */
   walAutocheckpointPages?: number;
+}
+
+/**
+ * With SQLite's default, whichever commit passes 1000 WAL pages copies them back and fsyncs the database
+ * inside its write lock: a worker batch then held the lock ≈ 10 ms and the door's commit waited behind it.
+ * So neither process's commits checkpoint below this ceiling (reached only while no checkpoint runs); the
+ * worker checkpoints on a timer, outside any transaction (a PASSIVE checkpoint takes no write lock).
+ */
+export const WAL_CHECKPOINT_CEILING_PAGES = 20_000;
+
+/** The store as the door and the worker open it: commits leave checkpointing to the worker's timer. */
+export function openSharedStore(path: string): Db {
+  return openDb(path, { walAutocheckpointPages: WAL_CHECKPOINT_CEILING_PAGES });
 }
 
 export function openDb(path: string, options: OpenDbOptions = {}): Db {
