@@ -24,7 +24,7 @@ import { tempDir } from '../test/helpers/tmp.ts';
 import { unitEnvironment, unitNodeFlags } from '../test/helpers/unit-flags.ts';
 import type { Figures } from './door-loop.ts';
 import { httpLogin } from './http-login.ts';
-import { percentile, rssMb, startLoad, swipeFigures as figures, workerIdle } from './worker-load.ts';
+import { percentile, rssMb, startLoad, statusMb, swipeFigures as figures, workerIdle } from './worker-load.ts';
 import { seedEntries } from './retention.ts';
 
 const DAY = 86_400_000;
@@ -155,7 +155,12 @@ log: { level: info }
     const cookie = await httpLogin(base, 'bench', 'bench password 1');
     const workerPid = () =>
       childrenOf(pid).find((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').includes('node'));
-    const rss = () => ({ 'door process RSS (MB)': rssMb(pid), 'worker RSS (MB)': rssMb(workerPid()) });
+    const rss = () => ({
+      'door process RSS (MB)': rssMb(pid),
+      '  of which private (RssAnon, MB)': statusMb(pid, 'RssAnon'),
+      '  of which file pages (RssFile, MB)': statusMb(pid, 'RssFile'),
+      'worker RSS (MB)': rssMb(workerPid()),
+    });
 
     // How long each entry was only in the OS's cache after the relay (store.entry_sync after_relay): what a
     // power cut could lose. From the door's /metrics, per row.

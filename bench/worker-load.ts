@@ -7,15 +7,18 @@ import type { Figures } from './door-loop.ts';
 export const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-export const rssMb = (pid: number | undefined) => {
+/** One line of /proc/PID/status in MB (VmRSS, RssAnon, RssFile …); 0 once the process is gone. */
+export const statusMb = (pid: number | undefined, field = 'VmRSS') => {
   if (!pid) return 0;
   try {
-    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    const kb = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
     return Math.round((Number(kb ?? 0) / 1024) * 10) / 10;
   } catch {
     return 0;
   }
 };
+
+export const rssMb = (pid: number | undefined) => statusMb(pid);
 
 /**
  * The load in its own process (bench/load-client.ts), at the lowest priority: it stands for browsers on
