@@ -24,7 +24,14 @@ import { tempDir } from '../test/helpers/tmp.ts';
 import { unitEnvironment, unitNodeFlags } from '../test/helpers/unit-flags.ts';
 import type { Figures } from './door-loop.ts';
 import { httpLogin } from './http-login.ts';
-import { percentile, rssMb, startLoad, statusMb, swipeFigures as figures, workerIdle } from './worker-load.ts';
+import {
+  percentile,
+  rssMb,
+  startLoad,
+  statusMb,
+  swipeFigures as figures,
+  workerIdle,
+} from './worker-load.ts';
 import { seedEntries } from './retention.ts';
 
 const DAY = 86_400_000;
