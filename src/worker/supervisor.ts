@@ -130,6 +130,8 @@ export class WorkerSupervisor {
     // An acknowledgement is no bus event, yet changes what the dashboards list.
     this.unsubscribeAlarms = this.options.alarms.onChange(() => this.sendState());
     await this.choosePinning();
+    // Stopped while taskset was tried: no worker may start after stop().
+    if (this.stopped) return;
     this.spawn();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([

@@ -134,6 +134,15 @@ log: { level: silent }
     40_000,
   );
 
+  it('starts no worker when stopped while it was choosing the CPUs', async () => {
+    const { supervisor } = setUp(30_000);
+    const starting = supervisor.start();
+    await supervisor.stop();
+    await starting;
+    expect(supervisor.pid).toBeUndefined();
+    expect(supervisor.starts).toBe(0);
+  });
+
   it('runs on any CPU when told not to pin it', async () => {
     const { supervisor } = setUp(30_000, null);
     await supervisor.start();
