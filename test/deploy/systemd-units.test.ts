@@ -73,7 +73,7 @@ describe.each(UNITS)('systemd/%s', (unit) => {
     }
     expect(text).toMatch(/^WatchdogSec=\d+s$/m);
     expect(text).toMatch(
-      /^ExecStart=\/usr\/bin\/node (--[\w-]+=\d+ )*\/opt\/dorvakt\/dist\/\S+\.js (fleet )?--config \/etc\/dorvakt\/\S+\.yaml$/m,
+      /^ExecStart=\/usr\/bin\/node (--[\w-]+(=\d+)? )*\/opt\/dorvakt\/dist\/\S+\.js (fleet )?--config \/etc\/dorvakt\/\S+\.yaml$/m,
     );
   });
 });
