@@ -13,7 +13,6 @@ import {
   type IPublishPacket,
   type MqttClient,
 } from 'mqtt';
-import cron, { type ScheduledTask } from 'node-cron';
 import {
   type ComplianceFinding,
   type ExportRequest,
@@ -26,6 +25,7 @@ import {
   type PurgeResponse,
 } from '../contract/nvr.ts';
 import type { Logger } from '../log/logger.ts';
+import { machineZone, scheduleWallClock, type WallClockCron } from '../time/wall-clock-cron.ts';
 import { scanMedia } from './compliance/media-scan.ts';
 import { checkOwnExports } from './compliance/own-exports.ts';
 import { mqttTls } from '../events/mqtt-tls.ts';
@@ -84,7 +84,7 @@ export class NvrAgent {
   private readonly mqttOptions: IClientOptions;
   private readonly recorder: Recorder;
   private client: MqttClient | null = null;
-  private cronTask: ScheduledTask | null = null;
+  private cronTask: WallClockCron | null = null;
   private state: AgentState = { purgeHolds: null, exportHolds: [], createdCases: [], answers: [] };
   private purgeChain: Promise<unknown> = Promise.resolve();
   private exportChain: Promise<unknown> = Promise.resolve();
@@ -141,8 +141,9 @@ export class NvrAgent {
       });
     });
     client.on('error', (err) => this.log.warn({ err: err.message }, 'mqtt error'));
-    this.cronTask = cron.schedule(this.config.purge_cron, () => void this.ownPurge(), {
+    this.cronTask = scheduleWallClock(this.config.purge_cron, () => void this.ownPurge(), {
       name: 'nvr-agent-purge',
+      timezone: machineZone(),
     });
     // Enforce retention right away after downtime.
     void this.ownPurge();
@@ -151,7 +152,7 @@ export class NvrAgent {
   async stop(): Promise<void> {
     if (this.statusTimer) clearTimeout(this.statusTimer);
     this.statusTimer = null;
-    if (this.cronTask) await this.cronTask.destroy();
+    if (this.cronTask) await this.cronTask.stop();
     this.cronTask = null;
     await this.idle();
     if (this.client) await this.client.endAsync();

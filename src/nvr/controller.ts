@@ -11,13 +11,13 @@
  *   state.ts    what survives a restart (nvr_state)
  */
 import type { MqttClient } from 'mqtt';
-import cron, { type ScheduledTask } from 'node-cron';
 import type { Alarms } from '../alarms/alarms.ts';
 import { nvrTopics } from '../contract/nvr.ts';
 import type { NvrKey, NvrRejectReason } from '../contract/nvr-auth.ts';
 import type { ExportCase, ExportOpenInput, NvrAdmin, RetentionHealth } from '../contract/nvr-admin.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Db } from '../store/db.ts';
+import { machineZone, scheduleWallClock, type WallClockCron } from '../time/wall-clock-cron.ts';
 import { BreachAlarm, ForgeryAlarm } from './alarms.ts';
 import type { NvrConfig } from './config.ts';
 import { ExportCases } from './exports.ts';
@@ -59,7 +59,7 @@ export class NvrController implements NvrAdmin {
   private readonly purge: PurgeSweep;
   private readonly exports: ExportCases;
   private readonly status: RecorderStatus;
-  private cronTask: ScheduledTask | null = null;
+  private cronTask: WallClockCron | null = null;
   private ticker: NodeJS.Timeout | null = null;
   private running = false;
 
@@ -136,7 +136,7 @@ export class NvrController implements NvrAdmin {
         }
       },
     });
-    this.cronTask = cron.schedule(
+    this.cronTask = scheduleWallClock(
       this.config.purge_cron,
       () => {
         try {
@@ -145,7 +145,7 @@ export class NvrController implements NvrAdmin {
           this.log.error({ err: (error as Error).message }, 'nvr: could not queue the purge request');
         }
       },
-      { name: 'nvr-purge', noOverlap: true },
+      { name: 'nvr-purge', timezone: machineZone() },
     );
     this.ticker = setInterval(() => this.tick(), this.tickMs);
     this.ticker.unref();
@@ -157,7 +157,7 @@ export class NvrController implements NvrAdmin {
     this.running = false;
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = null;
-    if (this.cronTask) await this.cronTask.destroy();
+    if (this.cronTask) await this.cronTask.stop();
     this.cronTask = null;
     await this.link.stop();
   }

@@ -1,9 +1,9 @@
-import cron, { type ScheduledTask } from 'node-cron';
 import { audit } from '../audit/audit.ts';
 import { type RemoveExpiredResult, removeExpiredLocalAccess } from '../local-access/expired.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Db } from '../store/db.ts';
 import { walDataSync } from '../store/wal-sync.ts';
+import { scheduleWallClock, type WallClockCron } from '../time/wall-clock-cron.ts';
 import { type AnonymiseResult, anonymiseEntriesAsync, restoreDroppedIndexes } from './anonymise.ts';
 import { type PurgeInactiveResult, prunePinFailures, purgeInactivePatrons } from './inactive.ts';
 
@@ -158,14 +158,15 @@ export function startRetentionJobs(deps: RetentionDeps): RetentionJobs {
     }
   };
 
-  const tasks: ScheduledTask[] = (Object.keys(DEFAULT_SCHEDULES) as RetentionJob[]).map((job) =>
-    cron.schedule(
+  // On the site's wall clock, DST-safe: a nightly time in a skipped or repeated hour runs once.
+  const tasks: WallClockCron[] = (Object.keys(DEFAULT_SCHEDULES) as RetentionJob[]).map((job) =>
+    scheduleWallClock(
       deps.schedules?.[job] ?? configuredSchedule(deps.config, job) ?? DEFAULT_SCHEDULES[job],
       async () => {
         // Errors are logged and audited in runJob; the schedule keeps going.
         await run(job).catch(() => undefined);
       },
-      { timezone: deps.config.site.timezone, name: `retention-${job}`, noOverlap: true },
+      { timezone: deps.config.site.timezone, name: `retention-${job}` },
     ),
   );
 
@@ -174,7 +175,6 @@ export function startRetentionJobs(deps: RetentionDeps): RetentionJobs {
     async stop() {
       stopped = true;
       await Promise.all(tasks.map((t) => t.stop()));
-      await Promise.all(tasks.map((t) => t.destroy()));
       await Promise.allSettled([...running.values()]);
     },
   };
