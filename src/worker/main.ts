@@ -255,3 +255,7 @@ process.once('message', (message: ToWorker) => {
 // Without the door process there is nothing to do.
 const exitAtOnce = () => process.exit(0);
 process.once('disconnect', exitAtOnce);
+// Ctrl-C, or a signal sent to the whole process group, reaches the worker as well. Stopping it is the door
+// process's job (in order, over IPC; SIGKILL if it hangs): dying first would raise a false part_failed and break
+// off a job. Without its parent the worker still ends, on 'disconnect'.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);

@@ -134,6 +134,19 @@ log: { level: silent }
     40_000,
   );
 
+  it('leaves a signal sent to the whole group (Ctrl-C, timeout) to the door process: no false alarm', async () => {
+    const { alarms, supervisor } = setUp(30_000);
+    await supervisor.start();
+    const pid = supervisor.pid!;
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.kill(pid, signal);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(supervisor.pid).toBe(pid);
+    expect(alarms.isActive('part_failed', 'worker')).toBe(false);
+    expect(await supervisor.runJob('pins')).toMatchObject({ pinFailures: 0 });
+    await supervisor.stop();
+    expect(processGone(pid)).toBe(true);
+  }, 40_000);
+
   it('starts no worker when stopped while it was choosing the CPUs', async () => {
     const { supervisor } = setUp(30_000);
     const starting = supervisor.start();
