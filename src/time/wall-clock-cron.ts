@@ -28,10 +28,15 @@ export function machineZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone;
 }
 
+/** The expression's fields, or undefined for a nickname such as `@daily`. */
+function fieldsOf(expression: string): string[] | undefined {
+  const trimmed = expression.trim();
+  return trimmed.startsWith('@') ? undefined : trimmed.split(/\s+/);
+}
+
 /** Whether the expression has a seconds field (then the clock is walked per second, else per minute). */
 export function stepOf(expression: string): number {
-  const fields = expression.trim().split(/\s+/);
-  return !expression.trim().startsWith('@') && fields.length === 6 ? 1000 : 60_000;
+  return fieldsOf(expression)?.length === 6 ? 1000 : 60_000;
 }
 
 /**
@@ -39,9 +44,8 @@ export function stepOf(expression: string): number {
  * hour instead of running once per wall time, as in Vixie cron.
  */
 export function followsRealTime(expression: string): boolean {
-  const trimmed = expression.trim();
-  if (trimmed.startsWith('@')) return trimmed === '@hourly';
-  const fields = trimmed.split(/\s+/);
+  const fields = fieldsOf(expression);
+  if (!fields) return expression.trim() === '@hourly';
   return fields[fields.length === 6 ? 2 : 1] === '*';
 }
 
@@ -56,13 +60,12 @@ export class WallClockWalker {
     private readonly zone: Zone,
     private readonly matchesWall: (wallAsUtc: Date) => boolean,
     private readonly stepMs: number,
-    private readonly hourly = false,
+    private readonly followRealTime = false,
   ) {}
 
   /** Wall time at an instant, expressed as the UTC instant with the same reading, floored to the step. */
   wallOf(instant: number): number {
-    const w = this.zone.wall(instant);
-    const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
+    const asUtc = instant + this.zone.offset(instant);
     return asUtc - (asUtc % this.stepMs);
   }
 
@@ -79,7 +82,7 @@ export class WallClockWalker {
       return this.matchesWall(new Date(wall));
     }
     // The wall clock went back (a repeated hour): an hourly job runs on, a fixed time does not run again.
-    if (wall < this.highWater && this.hourly) this.highWater = wall - this.stepMs;
+    if (wall < this.highWater && this.followRealTime) this.highWater = wall - this.stepMs;
     if (wall <= this.highWater) return false;
     let due = false;
     for (let t = this.highWater + this.stepMs; t <= wall && !due; t += this.stepMs) {
