@@ -39,9 +39,16 @@ export async function createPtyPair(): Promise<PtyPair> {
   let hostFd: number | undefined;
 
   const plug = async () => {
-    child = spawn(bin, [`pty,raw,echo=0,link=${devicePath}`, `pty,raw,echo=0,link=${hostPath}`], {
-      stdio: 'ignore',
+    // socat makes a link before it sets that pty raw: its "starting data transfer loop" notice (-d -d) comes
+    // once both are set, so bytes written after it are not translated (a '\n' became '\r\n' in a race).
+    child = spawn(bin, ['-d', '-d', `pty,raw,echo=0,link=${devicePath}`, `pty,raw,echo=0,link=${hostPath}`], {
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
+    let notices = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      if (notices.length < 10_000) notices += chunk.toString();
+    });
+    await waitFor(() => notices.includes('starting data transfer loop'), 5000, 'socat to set up both ptys');
     await waitFor(() => existsSync(devicePath) && existsSync(hostPath), 5000, 'socat pty links');
     hostFd = openSync(hostPath, 'w');
   };
