@@ -1,9 +1,10 @@
 /**
  * Swipe → relay seen from outside: the controller as systemd runs it (dist/ when built, the unit's Node
- * flags) in its own process, a GPIO relay on a fake sysfs tree in tmpfs, the card written to its pty. The
- * latency runs from the write of the card's last byte to the moment this process sees the relay's value
- * file turn to 1 (inotify), so it holds everything a patron waits for on this box except the relay coil:
- * the pty, the door process's event loop, the store's commit, the scheduler's choice between processes.
+ * flags) in its own process, a GPIO relay on a fake sysfs tree in tmpfs, the card written to the master end of
+ * its pty (bench/direct-pty.ts: no relay process between, as with a USB serial reader). The latency runs from
+ * the write of the card's last byte to the moment this process sees the relay's value file turn to 1
+ * (inotify), so it holds everything a patron waits for on this box except the relay coil: the tty layer, the
+ * door process's event loop, the store's commit, the scheduler's choice between processes.
  * Quiet and, in the same run, while the worker carries (a) six concurrent heaviest accepted statistics
  * requests over 2,000,000 entries, (b) the nightly anonymisation of 1,000,000 due entries, (c) 20 SSE
  * clients. This process does nothing else while it measures. Figures are printed, never asserted.
@@ -19,10 +20,10 @@ import { FakeSysfs, PI4_KERNEL_6_6 } from '../test/door/fake-sysfs.ts';
 import { SITE_KEY, seedPatrons, spawnService } from '../test/faults/service-child.ts';
 import { startMosquitto } from '../test/helpers/mosquitto.ts';
 import { freePort, waitFor } from '../test/helpers/ports.ts';
-import { createPtyPair, type PtyPair } from '../test/helpers/pty.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { unitEnvironment, unitNodeFlags } from '../test/helpers/unit-flags.ts';
 import type { Figures } from './door-loop.ts';
+import { openDirectPty } from './direct-pty.ts';
 import { httpLogin } from './http-login.ts';
 import {
   percentile,
@@ -82,7 +83,11 @@ class RelayWatcher {
   }
 }
 
-async function swipeLatencies(relay: RelayWatcher, pty: PtyPair, swipes: number): Promise<number[]> {
+async function swipeLatencies(
+  relay: RelayWatcher,
+  pty: { write(bytes: string): void },
+  swipes: number,
+): Promise<number[]> {
   const samples: number[] = [];
   for (let i = 0; i < swipes; i++) {
     if (relay.level() !== '0') await relay.next('0');
@@ -101,7 +106,7 @@ export async function benchDoorOutside(swipes = Number(process.env.SWIPES ?? 400
   if (process.env.NO_BUILD !== '1' && spawnSync('npm', ['run', 'build'], { stdio: 'inherit' }).status !== 0)
     throw new Error('npm run build failed');
   const broker = await startMosquitto();
-  const pty = await createPtyPair();
+  const pty = openDirectPty();
   const dir = tempDir('bench-outside-');
   // tmpfs, as sysfs is memory: a relay write is not a disk write.
   const sysfs = new FakeSysfs(join('/dev/shm', `dorvakt-bench-${process.pid}`), PI4_KERNEL_6_6).startKernel();
@@ -289,7 +294,7 @@ log: { level: info }
     backlog.close();
     await service.stop();
     sysfs.stopKernel();
-    await pty.close();
+    pty.close();
     await broker.stop();
     spawnSync('rm', ['-rf', sysfs.root]);
     dir.cleanup();

@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { waitFor } from '../test/helpers/ports.ts';
+import { allowedCpus, workerCpus } from '../src/worker/cpus.ts';
 import type { Figures } from './door-loop.ts';
 
 export const percentile = (sorted: number[], p: number) =>
@@ -21,17 +22,27 @@ export const statusMb = (pid: number | undefined, field = 'VmRSS') => {
 export const rssMb = (pid: number | undefined) => statusMb(pid);
 
 /**
- * The load in its own process (bench/load-client.ts), at the lowest priority: it stands for browsers on
- * other machines, so its parsing should not take this box's cores from the door (the worker's work does).
+ * The load in its own process (bench/load-client.ts), at the lowest priority and on the worker's CPUs (all but
+ * the first, src/worker/cpus.ts): it stands for browsers on other machines, so its parsing should not take the
+ * door's core (the worker's work does). A low priority alone did not keep it off: the scheduler lets a running
+ * task finish its slice. On one CPU it runs unpinned.
  */
 export async function startLoad(mode: 'stats' | 'sse', base: string, cookie: string, paths: string[]) {
-  const child = spawn(
+  const client = [
     'nice',
-    ['-n', '19', process.execPath, 'bin/run-ts.mjs', 'bench/load-client.ts', mode, base, cookie, ...paths],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+    '-n',
+    '19',
+    process.execPath,
+    'bin/run-ts.mjs',
+    'bench/load-client.ts',
+    mode,
+    base,
+    cookie,
+    ...paths,
+  ];
+  const cpus = workerCpus(allowedCpus());
+  const command = cpus ? ['taskset', '-c', cpus.join(','), ...client] : client;
+  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => {
     out += chunk.toString();

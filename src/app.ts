@@ -39,7 +39,7 @@ import type { EmergencyMode } from './states/emergency.ts';
 import type { StateEngine } from './states/start.ts';
 import type { RunningOccupancy } from './occupancy/start.ts';
 import { outputsOf } from './states/config.ts';
-import { type Db, openSharedStore } from './store/db.ts';
+import { type Db, openDoorStore } from './store/db.ts';
 import { syncAfterRelay } from './store/after-commit-sync.ts';
 import { EntryStore } from './store/entries.ts';
 import { walDataSync } from './store/wal-sync.ts';
@@ -131,8 +131,8 @@ function sideLookup(config: DorvaktConfig, patrons: PatronSource): CardCheckDeps
 
 export async function startApp(options: AppOptions): Promise<App> {
   const { config, log } = options;
-  // The worker process checkpoints the WAL; the door does only when it has grown far (worker down).
-  const db = openSharedStore(config.store.path);
+  // The door's commits never checkpoint the WAL: the worker does (the door only while the worker is down).
+  const db = openDoorStore(config.store.path);
   const hashCard = cardHasher(readSecret(config.secrets.card_hmac_key));
   const busLog = log.child({ mod: 'bus' });
   const bus = new EventBus((error, event) =>

@@ -2,6 +2,7 @@ import { type App, type AppOptions, startApp } from './app.ts';
 import { type OpsServer, startOpsServer } from './ops/server.ts';
 import { startSystemdNotify } from './ops/systemd-notify.ts';
 import { OptionalPart } from './lifecycle/optional-part.ts';
+import { WalFallbackCheckpoint } from './store/wal-fallback.ts';
 import { WorkerSupervisor } from './worker/supervisor.ts';
 
 /** The parts other than the door may be down (port taken, …): then they are undefined and retried. */
@@ -79,6 +80,8 @@ export async function startService(options: AppOptions): Promise<Service> {
     logFile: options.logFile,
   });
   await worker.start();
+  const walFallback = new WalFallbackCheckpoint(app.db, () => worker.running, log.child({ mod: 'store' }));
+  walFallback.start();
   return {
     app,
     get ops() {
@@ -96,6 +99,7 @@ export async function startService(options: AppOptions): Promise<Service> {
       notify?.stopping();
       const steps: [string, () => Promise<void> | undefined][] = [
         ['worker', () => worker.stop()],
+        ['wal', async () => walFallback.stop()],
         ['ops', () => ops.end()],
         ['door', () => app.stop()],
         ['systemd', () => notify?.close()],

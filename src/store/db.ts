@@ -27,14 +27,23 @@ export interface OpenDbOptions {
 /**
  * With SQLite's default, whichever commit passes 1000 WAL pages copies them back and fsyncs the database
  * inside its write lock: a worker batch then held the lock ≈ 10 ms and the door's commit waited behind it.
- * So neither process's commits checkpoint below this ceiling (reached only while no checkpoint runs); the
- * worker checkpoints on a timer, outside any transaction (a PASSIVE checkpoint takes no write lock).
+ * So the worker's commits checkpoint only past this ceiling (reached only while its timer cannot keep up);
+ * its timer checkpoints outside any transaction (a PASSIVE checkpoint takes no write lock).
  */
 export const WAL_CHECKPOINT_CEILING_PAGES = 20_000;
 
-/** The store as the door and the worker open it: commits leave checkpointing to the worker's timer. */
-export function openSharedStore(path: string): Db {
+/** The store as the worker opens it: commits leave checkpointing to its timer (src/worker/main.ts). */
+export function openWorkerStore(path: string): Db {
   return openDb(path, { walAutocheckpointPages: WAL_CHECKPOINT_CEILING_PAGES });
+}
+
+/**
+ * The store as the door process opens it: its commits never checkpoint, however long the WAL. Past the ceiling
+ * a door commit copied a busy worker's pages back, on the swipe's path. The worker checkpoints; while it is
+ * down, the door's fallback timer does (store/wal-fallback.ts).
+ */
+export function openDoorStore(path: string): Db {
+  return openDb(path, { walAutocheckpointPages: 0 });
 }
 
 export function openDb(path: string, options: OpenDbOptions = {}): Db {

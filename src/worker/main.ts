@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { createLogger } from '../log/logger.ts';
 import { cardHasher } from '../privacy/card-hash.ts';
 import { type RetentionJob, startRetentionJobs } from '../retention/jobs.ts';
-import { openSharedStore } from '../store/db.ts';
+import { openWorkerStore } from '../store/db.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
 import {
   DoorProcessLink,
@@ -25,8 +25,12 @@ import {
   remoteNvrAdmin,
 } from './remote.ts';
 
-/** The WAL is checkpointed here, never by either process's commits (store/db.ts, openSharedStore). */
-const CHECKPOINT_EVERY_MS = 10_000;
+/**
+ * The WAL is checkpointed here, never by the door's commits (store/db.ts). An anonymisation writes thousands
+ * of pages a second: checkpointed often, each checkpoint stays short and the WAL never reaches the ceiling at
+ * which this process's own commits would checkpoint. On an idle store a checkpoint finds nothing to copy.
+ */
+const CHECKPOINT_EVERY_MS = 1_000;
 /** A door commit that meets one of our transactions waits about this long (SQLite's busy wait). */
 const TRANSACTION_BUDGET_MS = 1;
 
@@ -38,7 +42,7 @@ async function run(init: Extract<ToWorker, { t: 'init' }>): Promise<void> {
   const { config } = init;
   const destination = init.logFile ? pino.destination({ dest: init.logFile, sync: false }) : undefined;
   const log = createLogger(init.logLevel, destination).child({ proc: 'worker' });
-  const db = openSharedStore(config.store.path);
+  const db = openWorkerStore(config.store.path);
   const link = new DoorProcessLink(send, init.state);
   const bus = new EventBus((error, event) =>
     log.error({ err: (error as Error)?.message ?? String(error), event: event.type }, 'event listener threw'),

@@ -74,6 +74,8 @@ const workerExecArgv = inSource
 
 export class WorkerSupervisor {
   private child: ChildProcess | undefined;
+  /** The child that last reported ready. */
+  private readyChild: ChildProcess | undefined;
   private stopped = false;
   private failures = 0;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -107,6 +109,11 @@ export class WorkerSupervisor {
       resolve = r;
     });
     this.firstReady = { promise, resolve };
+  }
+
+  /** A worker runs and has reported ready (it then checkpoints the store's WAL, among its jobs). */
+  get running(): boolean {
+    return this.child !== undefined && this.readyChild === this.child;
   }
 
   get pid(): number | undefined {
@@ -273,6 +280,7 @@ export class WorkerSupervisor {
     if (this.child !== child || !message || typeof message !== 'object') return;
     switch (message.t) {
       case 'ready':
+        this.readyChild = child;
         this.failures = 0;
         this.webUrl = message.webUrl ?? undefined;
         this.options.alarms.clear('part_failed', WORKER_PART);

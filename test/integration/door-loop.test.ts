@@ -87,6 +87,8 @@ log: { level: silent }
     expect(row).toEqual({ outcome: 'granted', reason: 'allow', card_hash: app.hashCard('12345678') });
     // store.entry_sync's default: the commit does not wait for the disk; it is synced after the relay.
     expect(app.db.pragma('synchronous', { simple: true })).toBe(1);
+    // Nor does it ever checkpoint the WAL (the worker's job; test/store/shared-store.test.ts shows why).
+    expect(app.db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
     const syncs = async () =>
       (await app.metrics.entrySyncSeconds.get()).values.find((v) => v.metricName?.endsWith('_count'))
         ?.value ?? 0;

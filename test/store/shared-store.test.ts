@@ -1,7 +1,13 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Db, openDb, openSharedStore } from '../../src/store/db.ts';
+import {
+  type Db,
+  openDb,
+  openDoorStore,
+  openWorkerStore,
+  WAL_CHECKPOINT_CEILING_PAGES,
+} from '../../src/store/db.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const MB = 1024 * 1024;
@@ -13,12 +19,51 @@ function writeSixMegabytes(db: Db): void {
   for (let i = 0; i < 60; i++) db.transaction(() => insert.run(100 * 1024))();
 }
 
+/** Past the worker's ceiling, in commits of 400 KiB each. */
+function writePastTheCeiling(db: Db): number {
+  const bytes = (WAL_CHECKPOINT_CEILING_PAGES + 500) * 4096;
+  db.exec('CREATE TABLE filler (x BLOB)');
+  const insert = db.prepare('INSERT INTO filler (x) VALUES (randomblob(?))');
+  for (let written = 0; written < bytes; written += 400 * 1024)
+    db.transaction(() => insert.run(400 * 1024))();
+  return bytes;
+}
+
 describe('the store as the door and the worker open it', () => {
-  it('leaves checkpointing out of every commit (a commit that checkpoints holds the other process waiting)', () => {
+  it("the door's commits never checkpoint, not even past the worker's ceiling (that copy ran on the swipe's path)", () => {
     const dir = tempDir('shared-store-');
     try {
       const path = join(dir.path, 'store.sqlite');
-      const db = openSharedStore(path);
+      const db = openDoorStore(path);
+      const before = statSync(path).size;
+      const bytes = writePastTheCeiling(db);
+      expect(statSync(path).size).toBe(before);
+      expect(statSync(`${path}-wal`).size).toBeGreaterThan(bytes);
+      db.close();
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it("the worker's commits checkpoint past the ceiling (its timer fell behind)", () => {
+    const dir = tempDir('shared-store-');
+    try {
+      const path = join(dir.path, 'store.sqlite');
+      const db = openWorkerStore(path);
+      const before = statSync(path).size;
+      writePastTheCeiling(db);
+      expect(statSync(path).size).toBeGreaterThan(before + (WAL_CHECKPOINT_CEILING_PAGES * 4096) / 2);
+      db.close();
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it("leaves checkpointing out of the worker's commits below the ceiling (a commit that checkpoints holds the door waiting)", () => {
+    const dir = tempDir('shared-store-');
+    try {
+      const path = join(dir.path, 'store.sqlite');
+      const db = openWorkerStore(path);
       const before = statSync(path).size;
       writeSixMegabytes(db);
       // Nothing was copied back into the database file by a commit: it is all still in the WAL.

@@ -83,6 +83,7 @@ log: { level: silent }
     await supervisor.start();
     const first = supervisor.pid!;
     expect(alarms.isActive('part_failed', 'worker')).toBe(false);
+    expect(supervisor.running).toBe(true);
     process.kill(first, 'SIGSTOP');
     // The door keeps publishing; every publish returns at once and memory stays bounded.
     const started = performance.now();
@@ -93,7 +94,10 @@ log: { level: silent }
     await waitFor(() => supervisor.pid !== undefined && supervisor.pid !== first, 15_000, 'a new worker');
     expect(processGone(first)).toBe(true);
     expect(alarms.isActive('part_failed', 'worker')).toBe(true);
+    // Started, not ready yet: the door process checkpoints the WAL meanwhile (store/wal-fallback.ts).
+    expect(supervisor.running).toBe(false);
     await waitFor(() => !alarms.isActive('part_failed', 'worker'), 15_000, 'the new worker to report ready');
+    expect(supervisor.running).toBe(true);
   }, 40_000);
 
   it('runs at a lower CPU priority, runs a retention job over IPC, and stopping leaves no process behind', async () => {
