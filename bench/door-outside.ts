@@ -236,16 +236,22 @@ log: { level: info }
 
     // The door's own share: frame arrival → relay written, from its swipe log lines.
     let logCursor = 0;
+    // Of it, the wait for the worker's write lock (store_wait_ms, logged only when the commit waited).
     const inside = () => {
-      const ms = service.logs
+      const granted = service.logs
         .slice(logCursor)
-        .filter((l) => l.msg.startsWith('swipe granted') && l.relay_ms !== undefined)
-        .map((l) => Number(l.relay_ms))
-        .sort((a, b) => a - b);
+        .filter((l) => l.msg.startsWith('swipe granted') && l.relay_ms !== undefined);
       logCursor = service.logs.length;
+      const ms = granted.map((l) => Number(l.relay_ms)).sort((a, b) => a - b);
+      const waits = granted
+        .filter((l) => l.store_wait_ms !== undefined)
+        .map((l) => Number(l.store_wait_ms))
+        .sort((a, b) => a - b);
       return {
         'inside the door p50 (ms)': percentile(ms, 50),
         'inside the door p99 (ms)': percentile(ms, 99),
+        "swipes whose commit waited for the worker's lock": waits.length,
+        '  longest such wait (ms)': waits.at(-1) ?? 0,
       };
     };
     await swipeLatencies(relay, pty, 30); // warm-up

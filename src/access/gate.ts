@@ -49,6 +49,8 @@ export interface SwipeResult {
   decision: Decision;
   entryId: number | null;
   message: string;
+  /** How long the entry's commit waited for the worker's write lock, when it waited. */
+  storeWaitMs?: number;
 }
 
 const NO_CONSENT: ConsentStatus = { agreement: 'none', camera: 'none', agreementVersion: null };
@@ -121,6 +123,7 @@ export class AccessGate {
       !standing.cardLost;
 
     let entryId: number;
+    let storeWaitMs: number;
     try {
       entryId = deps.entries.record({
         entry: {
@@ -147,6 +150,7 @@ export class AccessGate {
             : null,
         touchLocalPatron: patron.status === 'ok' && patron.source === 'local' && standing?.known === true,
       });
+      storeWaitMs = deps.entries.lastWaitMs;
       deps.alarms.clear('store_error');
       // A commit went through: there is room again.
       deps.alarms.clear('disk_full');
@@ -168,7 +172,7 @@ export class AccessGate {
       entryId,
       ts: started.toISOString(),
     });
-    return { decision, entryId, message };
+    return { decision, entryId, message, ...(storeWaitMs > 0 ? { storeWaitMs } : {}) };
   }
 
   private storeFailure(door: GateDoor, schedule: ScheduleState, error: unknown): SwipeResult {

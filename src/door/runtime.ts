@@ -139,6 +139,10 @@ export function decideSwipesInOrder(runtime: RuntimeDoor, reader: CardReader, de
             ...(unlockedAt === undefined
               ? {}
               : { relay_ms: Math.round(Number(unlockedAt - received) / 1e4) / 100 }),
+            // Part of it spent waiting for the worker's write lock (src/store/prompt-write.ts).
+            ...(result.storeWaitMs === undefined
+              ? {}
+              : { store_wait_ms: Math.round(result.storeWaitMs * 100) / 100 }),
           },
           `swipe ${result.decision.allow ? 'granted' : 'denied'}: ${result.decision.reason}`,
         );

@@ -73,6 +73,11 @@ export class EntryStore {
     });
   }
 
+  /** How long the last swipe's commit waited for the other process's write lock. */
+  get lastWaitMs(): number {
+    return this.writer.lastWaitMs;
+  }
+
   /** Commits the swipe; returns the entry id. Throws when the store cannot write (the caller must then deny). */
   record(bookkeeping: SwipeBookkeeping): number {
     const id = this.writer.write(() => this.writeSwipe(bookkeeping));

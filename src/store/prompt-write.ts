@@ -31,6 +31,8 @@ export class PromptWriter {
   private readonly pollMs: number;
   private readonly pause: Pause;
   private readonly clock: () => number;
+  /** How long the last write waited for the lock before the try that took it (0: it was free). */
+  lastWaitMs = 0;
 
   constructor(
     private readonly db: Db,
@@ -48,10 +50,13 @@ export class PromptWriter {
     // A pragma acts when it is prepared, so it cannot be prepared once and run again.
     this.db.pragma('busy_timeout = 0');
     try {
-      const deadline = this.clock() + this.timeoutMs;
-      for (;;) {
+      const first = this.clock();
+      const deadline = first + this.timeoutMs;
+      for (let tried = first; ; tried = this.clock()) {
         try {
-          return write();
+          const result = write();
+          this.lastWaitMs = tried - first;
+          return result;
         } catch (error) {
           if (!isBusy(error) || this.clock() >= deadline) throw error;
           this.pause(this.pollMs);

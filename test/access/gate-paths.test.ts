@@ -251,6 +251,13 @@ describe('the swipe path', () => {
     expect(alarms.isActive('disk_full')).toBe(false);
   });
 
+  it("reports how long the entry's commit waited for the worker's lock, and nothing when it did not wait", async () => {
+    expect((await gate().handle(door(), { card: CARD })).storeWaitMs).toBeUndefined();
+    const entries = new EntryStore(db);
+    Object.defineProperty(entries, 'lastWaitMs', { get: () => 2.5 });
+    expect((await gate(local, entries).handle(door(), { card: CARD })).storeWaitMs).toBe(2.5);
+  });
+
   it('a store that fails before the decision (reading PIN failures) keeps the door shut', async () => {
     const entries = new EntryStore(db);
     entries.pinFailuresSince = () => {

@@ -73,6 +73,24 @@ describe('the door commits as soon as the write lock is free', () => {
     expect(door.pragma('busy_timeout', { simple: true })).toBe(5000);
   });
 
+  it('says how long the last write waited for the lock: up to the try that took it, 0 when it was free', () => {
+    const { door, worker } = twoWriters();
+    worker.exec('BEGIN IMMEDIATE');
+    let now = 100;
+    let pauses = 0;
+    const writer = new PromptWriter(door, {
+      clock: () => now,
+      pause: () => {
+        now += 2;
+        if (++pauses === 2) worker.exec('COMMIT');
+      },
+    });
+    writer.write(insertAudit(door));
+    expect(writer.lastWaitMs).toBe(4);
+    writer.write(insertAudit(door));
+    expect(writer.lastWaitMs).toBe(0);
+  });
+
   it('passes any other error on at once', () => {
     const { door } = twoWriters();
     let pauses = 0;
@@ -96,6 +114,7 @@ describe('the door commits as soon as the write lock is free', () => {
     worker.exec('BEGIN IMMEDIATE');
     const id = entries.record(swipeBookkeeping());
     expect(pauses).toBe(1);
+    expect(entries.lastWaitMs).toBeGreaterThan(0);
     expect(door.prepare('SELECT COUNT(*) FROM entries WHERE id = ?').pluck().get(id)).toBe(1);
   });
 });
