@@ -25,10 +25,10 @@ export interface OpenDbOptions {
 }
 
 /**
- * With SQLite's default, whichever commit passes 1000 WAL pages copies them back and fsyncs the database
- * inside its write lock: a worker batch then held the lock ≈ 10 ms and the door's commit waited behind it.
- * So the worker's commits checkpoint only past this ceiling (reached only while its timer cannot keep up);
- * its timer checkpoints outside any transaction (a PASSIVE checkpoint takes no write lock).
+ * With SQLite's default, whichever commit passes 1000 WAL pages copies them back and fsyncs the database in
+ * the committing call (once the write lock is let go): the cost falls on whoever committed last. So the
+ * worker's commits checkpoint only past this ceiling (reached only while its timer cannot keep up); its timer
+ * checkpoints outside any transaction (a PASSIVE checkpoint takes no write lock).
  */
 export const WAL_CHECKPOINT_CEILING_PAGES = 20_000;
 
