@@ -122,8 +122,8 @@ export class AccessGate {
       !standing.blocked &&
       !standing.cardLost;
 
-    let entryId: number;
     let storeWaitMs: number;
+    let entryId: number;
     try {
       entryId = deps.entries.record({
         entry: {
