@@ -29,42 +29,37 @@ function writePastTheCeiling(db: Db): number {
   return bytes;
 }
 
+/** A fresh store opened by `open`; `check` gets it, its path and the database file's size before any write. */
+function withStore(open: (path: string) => Db, check: (db: Db, path: string, before: number) => void): void {
+  const dir = tempDir('shared-store-');
+  const path = join(dir.path, 'store.sqlite');
+  const db = open(path);
+  try {
+    check(db, path, statSync(path).size);
+  } finally {
+    db.close();
+    dir.cleanup();
+  }
+}
+
 describe('the store as the door and the worker open it', () => {
   it("the door's commits never checkpoint, not even past the worker's ceiling (that copy ran on the swipe's path)", () => {
-    const dir = tempDir('shared-store-');
-    try {
-      const path = join(dir.path, 'store.sqlite');
-      const db = openDoorStore(path);
-      const before = statSync(path).size;
+    withStore(openDoorStore, (db, path, before) => {
       const bytes = writePastTheCeiling(db);
       expect(statSync(path).size).toBe(before);
       expect(statSync(`${path}-wal`).size).toBeGreaterThan(bytes);
-      db.close();
-    } finally {
-      dir.cleanup();
-    }
+    });
   });
 
   it("the worker's commits checkpoint past the ceiling (its timer fell behind)", () => {
-    const dir = tempDir('shared-store-');
-    try {
-      const path = join(dir.path, 'store.sqlite');
-      const db = openWorkerStore(path);
-      const before = statSync(path).size;
+    withStore(openWorkerStore, (db, path, before) => {
       writePastTheCeiling(db);
       expect(statSync(path).size).toBeGreaterThan(before + (WAL_CHECKPOINT_CEILING_PAGES * 4096) / 2);
-      db.close();
-    } finally {
-      dir.cleanup();
-    }
+    });
   });
 
-  it("leaves checkpointing out of the worker's commits below the ceiling (a commit that checkpoints holds the door waiting)", () => {
-    const dir = tempDir('shared-store-');
-    try {
-      const path = join(dir.path, 'store.sqlite');
-      const db = openWorkerStore(path);
-      const before = statSync(path).size;
+  it("leaves checkpointing out of the worker's commits below the ceiling (a commit that checkpoints pays for the copy)", () => {
+    withStore(openWorkerStore, (db, path, before) => {
       writeSixMegabytes(db);
       // Nothing was copied back into the database file by a commit: it is all still in the WAL.
       expect(statSync(path).size).toBe(before);
@@ -72,23 +67,13 @@ describe('the store as the door and the worker open it', () => {
       // The worker's timer checkpoint (PASSIVE, outside any transaction) does the copying.
       db.pragma('wal_checkpoint(PASSIVE)');
       expect(statSync(path).size).toBeGreaterThan(before + 6 * MB);
-      db.close();
-    } finally {
-      dir.cleanup();
-    }
+    });
   });
 
   it('SQLite on its own checkpoints inside commits (what the test above would see without the setting)', () => {
-    const dir = tempDir('shared-store-');
-    try {
-      const path = join(dir.path, 'store.sqlite');
-      const db = openDb(path);
-      const before = statSync(path).size;
+    withStore(openDb, (db, path, before) => {
       writeSixMegabytes(db);
       expect(statSync(path).size).toBeGreaterThan(before + 3 * MB);
-      db.close();
-    } finally {
-      dir.cleanup();
-    }
+    });
   });
 });
