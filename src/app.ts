@@ -41,6 +41,7 @@ import type { RunningOccupancy } from './occupancy/start.ts';
 import { outputsOf } from './states/config.ts';
 import { type Db, openDoorStore } from './store/db.ts';
 import { syncAfterRelay } from './store/after-commit-sync.ts';
+import { journalPathFor, openDoorJournal } from './store/door-journal.ts';
 import { EntryStore } from './store/entries.ts';
 import { walDataSync } from './store/wal-sync.ts';
 import { localDate } from './time/zone.ts';
@@ -145,9 +146,11 @@ export async function startApp(options: AppOptions): Promise<App> {
   const consents = new Consents(db);
   const metrics = new Metrics();
   const storeLog = log.child({ mod: 'store' });
-  const walSync = walDataSync(db);
+  // A swipe commits to the door's own journal and never waits for the worker's lock on the store.
+  const journal = openDoorJournal(journalPathFor(config.store.path));
+  const journalSync = walDataSync(journal);
   const entrySync = syncAfterRelay(
-    db,
+    journal,
     config.store.entry_sync,
     (detail) => {
       metrics.entrySyncFailures.inc();
@@ -159,11 +162,25 @@ export async function startApp(options: AppOptions): Promise<App> {
     },
     async () => {
       const endTimer = metrics.entrySyncSeconds.startTimer();
-      await walSync();
+      await journalSync();
       endTimer();
     },
   );
-  const entries = new EntryStore(db, { afterCommit: entrySync && (() => entrySync.request()) });
+  // The store's commits of delivered rows sync like the swipe's: after (off the event loop) or in the commit.
+  db.pragma(`synchronous = ${entrySync ? 'NORMAL' : 'FULL'}`);
+  const entries = new EntryStore(db, journal, {
+    afterCommit: entrySync && (() => entrySync.request()),
+    delivery: {
+      syncStore: entrySync && walDataSync(db),
+      onError: (error) =>
+        storeLog.error(
+          { err: (error as { code?: string }).code ?? (error as Error).message },
+          'handing entries on from the door journal to the store failed; retrying',
+        ),
+    },
+  });
+  // Rows a stop or crash left in the journal.
+  entries.deliver();
   const site = { timezone: config.site.timezone, country: config.site.country, region: config.site.region };
   const watchers: ScheduleWatcher[] = [];
   let states: OptionalPart<StateEngine> | undefined;
@@ -276,6 +293,8 @@ export async function startApp(options: AppOptions): Promise<App> {
     await schedulesReady;
   } catch (error) {
     await mqtt.stop();
+    await entries.stop();
+    journal.close();
     db.close();
     throw error;
   }
@@ -621,7 +640,9 @@ export async function startApp(options: AppOptions): Promise<App> {
       await mqtt.stop();
       await broker.close();
       await patrons.close?.();
+      await entries.stop();
       await entrySync?.settle();
+      journal.close();
       db.close();
     },
   };

@@ -160,6 +160,8 @@ export class AccessGate {
 
     if (decision.allow) door.grant();
     else door.deny?.();
+    // After the relay: the swipe's rows go on from the door's journal to the store (never waits for it).
+    deps.entries.deliver();
 
     const message = PATRON_MESSAGES[decision.reason][deps.language];
     deps.bus.publish({

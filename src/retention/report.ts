@@ -1,6 +1,7 @@
 import { audit } from '../audit/audit.ts';
 import { PATRON_MESSAGES, type Reason } from '../contract/reasons.ts';
 import type { Db } from '../store/db.ts';
+import { takeCardFromDoorJournal } from '../store/door-journal.ts';
 import { foldCardEntries } from './anonymise.ts';
 import { newTombstone, tombstoneAuditRows } from './tombstone.ts';
 
@@ -246,6 +247,13 @@ export function eraseCard(
   if (!reason.trim()) throw new Error('an erasure needs a reason');
   const timezone = options.timezone ?? 'Europe/Oslo';
   return db.transaction((): EraseResult => {
+    // What the door has not handed on yet, taken while this transaction holds the store's lock (the door's
+    // delivery needs it), and counted with the rest.
+    const insert = db.prepare(
+      `INSERT INTO entries (ts, door, mode, outcome, reason, card_hash, category, age_band, source)
+       VALUES (@ts, @door, @mode, @outcome, @reason, @card_hash, @category, @age_band, @source)`,
+    );
+    for (const entry of takeCardFromDoorJournal(db.name, cardHash)) insert.run(entry);
     const entries = foldCardEntries(db, cardHash, timezone);
     const consents = db.prepare('DELETE FROM consents WHERE card_hash = ?').run(cardHash).changes;
     const patrons = db.prepare('DELETE FROM patrons WHERE card_hash = ?').run(cardHash).changes;

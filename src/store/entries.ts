@@ -1,6 +1,7 @@
 import type { ScheduleState } from '../contract/events.ts';
 import type { Reason } from '../contract/reasons.ts';
 import type { Db } from './db.ts';
+import { JournalMover, type JournalMoverOptions } from './journal-mover.ts';
 import { PromptWriter, type PromptWriteOptions } from './prompt-write.ts';
 
 export interface EntryRecord {
@@ -26,71 +27,122 @@ export interface SwipeBookkeeping {
 }
 
 export interface EntryStoreOptions {
-  /** How the swipe's commit waits for the worker's write lock (tests inject its pause). */
+  /** How the swipe's commit waits for the journal's write lock (taken by an erasure only; tests inject its pause). */
   write?: PromptWriteOptions;
   /** Called after each commit and must not wait: starts the sync of a commit made unsynced. */
   afterCommit?: () => void;
+  /** How the journal's rows are handed on to the store. */
+  delivery?: JournalMoverOptions;
 }
 
-/** Entries, PIN failures and last-seen records: everything one swipe writes, in one transaction. */
+/**
+ * Everything one swipe writes, in one transaction in the door's journal (store/door-journal.ts), which no other
+ * process writes: a swipe never waits for the worker's lock on the store. `deliver()`, called after the relay,
+ * hands the rows on to the store. The door's reads of its own bookkeeping (wrong PINs, last live check) see
+ * both files.
+ */
 export class EntryStore {
   private readonly insertEntry;
   private readonly insertPinFailure;
-  private readonly countPinFailures;
+  private readonly countStorePinFailures;
+  private readonly countJournalPinFailures;
   private readonly upsertSeen;
-  private readonly getSeen;
+  private readonly getStoreSeen;
+  private readonly getJournalSeen;
   private readonly touchPatron;
+  private readonly storeMaxId;
+  private readonly journalMaxId;
   private readonly writeSwipe;
   private readonly writer;
+  private readonly mover;
   private readonly afterCommit: () => void;
+  private lastId = 0;
 
-  constructor(db: Db, options: EntryStoreOptions = {}) {
-    this.writer = new PromptWriter(db, options.write);
+  constructor(store: Db, journal: Db, options: EntryStoreOptions = {}) {
+    this.writer = new PromptWriter(journal, options.write);
+    this.mover = new JournalMover(store, journal, options.delivery);
     this.afterCommit = options.afterCommit ?? (() => {});
-    this.insertEntry = db.prepare(
-      `INSERT INTO entries (ts, door, mode, outcome, reason, card_hash, category, age_band, source)
-       VALUES (@ts, @door, @mode, @outcome, @reason, @cardHash, @category, @ageBand, @source)`,
+    this.insertEntry = journal.prepare(
+      `INSERT INTO entries (id, ts, door, mode, outcome, reason, card_hash, category, age_band, source)
+       VALUES (@id, @ts, @door, @mode, @outcome, @reason, @cardHash, @category, @ageBand, @source)`,
     );
-    this.insertPinFailure = db.prepare('INSERT INTO pin_failures (card_hash, ts) VALUES (?, ?)');
-    this.countPinFailures = db
-      .prepare('SELECT COUNT(*) AS n FROM pin_failures WHERE card_hash = ? AND ts >= ?')
-      .pluck();
-    this.upsertSeen = db.prepare(
+    this.insertPinFailure = journal.prepare('INSERT INTO pin_failures (card_hash, ts) VALUES (?, ?)');
+    const countPins = 'SELECT COUNT(*) AS n FROM pin_failures WHERE card_hash = ? AND ts >= ?';
+    this.countStorePinFailures = store.prepare(countPins).pluck();
+    this.countJournalPinFailures = journal.prepare(`${countPins} AND id > ?`).pluck();
+    this.upsertSeen = journal.prepare(
       `INSERT INTO patron_seen (card_hash, last_live_ok_at, category, birth_year) VALUES (?, ?, ?, ?)
        ON CONFLICT (card_hash) DO UPDATE SET last_live_ok_at = excluded.last_live_ok_at,
          category = excluded.category, birth_year = excluded.birth_year`,
     );
-    this.getSeen = db.prepare('SELECT last_live_ok_at FROM patron_seen WHERE card_hash = ?').pluck();
-    this.touchPatron = db.prepare('UPDATE patrons SET last_activity_at = ? WHERE card_hash = ?');
-    this.writeSwipe = db.transaction((b: SwipeBookkeeping): number => {
-      const id = Number(this.insertEntry.run(b.entry).lastInsertRowid);
+    const seen = 'SELECT last_live_ok_at FROM patron_seen WHERE card_hash = ?';
+    this.getStoreSeen = store.prepare(seen).pluck();
+    this.getJournalSeen = journal.prepare(seen).pluck();
+    this.touchPatron = journal.prepare(
+      `INSERT INTO patron_activity (card_hash, at) VALUES (?, ?)
+       ON CONFLICT (card_hash) DO UPDATE SET at = excluded.at`,
+    );
+    this.storeMaxId = store.prepare('SELECT MAX(id) FROM entries').pluck();
+    this.journalMaxId = journal.prepare('SELECT MAX(id) FROM entries').pluck();
+    this.writeSwipe = journal.transaction((b: SwipeBookkeeping): number => {
+      const id = this.nextId();
+      this.insertEntry.run({ ...b.entry, id });
       const hash = b.entry.cardHash;
       if (hash && b.pinFailure) this.insertPinFailure.run(hash, b.entry.ts);
       if (hash && b.seenLive)
         this.upsertSeen.run(hash, b.entry.ts, b.seenLive.category, b.seenLive.birthYear);
-      if (hash && b.touchLocalPatron) this.touchPatron.run(b.entry.ts, hash);
+      if (hash && b.touchLocalPatron) this.touchPatron.run(hash, b.entry.ts);
+      this.lastId = id;
       return id;
     });
   }
 
-  /** How long the last swipe's commit waited for the other process's write lock. */
+  /** How long the last swipe's commit waited for a write lock on the journal. */
   get lastWaitMs(): number {
     return this.writer.lastWaitMs;
   }
 
-  /** Commits the swipe; returns the entry id. Throws when the store cannot write (the caller must then deny). */
+  /** Rows the journal holds that the store has not taken for good yet. */
+  get undelivered(): number {
+    return this.mover.pending;
+  }
+
+  /** Commits the swipe; returns the entry id. Throws when the journal cannot write (the caller must then deny). */
   record(bookkeeping: SwipeBookkeeping): number {
     const id = this.writer.write(() => this.writeSwipe(bookkeeping));
     this.afterCommit();
     return id;
   }
 
+  /** Hands the journal's rows on to the store now if its lock is free, else soon. Never waits, never throws. */
+  deliver(): void {
+    this.mover.deliver();
+  }
+
+  /** The last delivery (may wait for the store's lock): for stop. */
+  async stop(): Promise<void> {
+    await this.mover.stop();
+  }
+
   pinFailuresSince(cardHash: string, since: number): number {
-    return this.countPinFailures.get(cardHash, since) as number;
+    return (
+      (this.countStorePinFailures.get(cardHash, since) as number) +
+      (this.countJournalPinFailures.get(cardHash, since, this.mover.pinFailuresMovedUpTo) as number)
+    );
   }
 
   lastLiveOk(cardHash: string): number | null {
-    return (this.getSeen.get(cardHash) as number | undefined) ?? null;
+    const store = this.getStoreSeen.get(cardHash) as number | undefined;
+    const journal = this.getJournalSeen.get(cardHash) as number | undefined;
+    if (store === undefined && journal === undefined) return null;
+    return Math.max(store ?? Number.NEGATIVE_INFINITY, journal ?? Number.NEGATIVE_INFINITY);
+  }
+
+  /** Entry ids continue the store's (and stay above anything the store was given meanwhile). */
+  private nextId(): number {
+    const store = (this.storeMaxId.get() as number | null) ?? 0;
+    const journal = (this.journalMaxId.get() as number | null) ?? 0;
+    return Math.max(store, journal, this.lastId) + 1;
   }
 }
 

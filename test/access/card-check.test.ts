@@ -6,6 +6,7 @@ import type { ScheduleState } from '../../src/contract/events.ts';
 import type { PatronLookup } from '../../src/contract/patron.ts';
 import { cardHasher } from '../../src/privacy/card-hash.ts';
 import { openDb } from '../../src/store/db.ts';
+import { openDoorJournal } from '../../src/store/door-journal.ts';
 import { EntryStore } from '../../src/store/entries.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -50,7 +51,7 @@ describe('CardCheck in the door process', () => {
   });
   const hashCard = cardHasher('card-check-unit-key-0123456789');
   const consents = new Consents(db);
-  const entries = new EntryStore(db);
+  const entries = new EntryStore(db, openDoorJournal(':memory:'));
   const lookups: { card: string; pin: string | undefined }[] = [];
   const standing: PatronLookup = {
     status: 'ok',

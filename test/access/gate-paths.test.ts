@@ -12,6 +12,7 @@ import { createLogger } from '../../src/log/logger.ts';
 import { LocalPatronSource } from '../../src/patrons/local-registry.ts';
 import { cardHasher } from '../../src/privacy/card-hash.ts';
 import { type Db, openDb } from '../../src/store/db.ts';
+import { openDoorJournal } from '../../src/store/door-journal.ts';
 import { EntryStore } from '../../src/store/entries.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { EmergencyModes } from '../../src/emergency/modes.ts';
@@ -69,7 +70,7 @@ function liveSource() {
   return s;
 }
 
-const gate = (patrons: PatronSource = local, entries = new EntryStore(db)) =>
+const gate = (patrons: PatronSource = local, entries = new EntryStore(db, openDoorJournal(':memory:'))) =>
   new AccessGate({
     entries,
     consents,
@@ -227,7 +228,7 @@ describe('the swipe path', () => {
   });
 
   it('a full disk (SQLITE_FULL) raises disk_full as well as store_error; another store error only store_error', async () => {
-    const entries = new EntryStore(db);
+    const entries = new EntryStore(db, openDoorJournal(':memory:'));
     const full = Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
     entries.record = () => {
       throw full;
@@ -253,13 +254,13 @@ describe('the swipe path', () => {
 
   it("reports how long the entry's commit waited for the worker's lock, and nothing when it did not wait", async () => {
     expect((await gate().handle(door(), { card: CARD })).storeWaitMs).toBeUndefined();
-    const entries = new EntryStore(db);
+    const entries = new EntryStore(db, openDoorJournal(':memory:'));
     Object.defineProperty(entries, 'lastWaitMs', { get: () => 2.5 });
     expect((await gate(local, entries).handle(door(), { card: CARD })).storeWaitMs).toBe(2.5);
   });
 
   it('a store that fails before the decision (reading PIN failures) keeps the door shut', async () => {
-    const entries = new EntryStore(db);
+    const entries = new EntryStore(db, openDoorJournal(':memory:'));
     entries.pinFailuresSince = () => {
       throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
     };

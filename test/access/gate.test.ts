@@ -11,6 +11,7 @@ import { createLogger } from '../../src/log/logger.ts';
 import { LocalPatronSource } from '../../src/patrons/local-registry.ts';
 import { cardHasher } from '../../src/privacy/card-hash.ts';
 import { type Db, openDb } from '../../src/store/db.ts';
+import { journalPathFor, openDoorJournal } from '../../src/store/door-journal.ts';
 import { EntryStore } from '../../src/store/entries.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { EmergencyModes } from '../../src/emergency/modes.ts';
@@ -30,6 +31,7 @@ const policy: AccessPolicy = {
 describe('AccessGate with a real SQLite store', () => {
   let dir: ReturnType<typeof tempDir>;
   let db: Db;
+  let journal: Db;
   let bus: EventBus;
   let events: DorvaktEvent[];
   let local: LocalPatronSource;
@@ -43,17 +45,16 @@ describe('AccessGate with a real SQLite store', () => {
     policy: { ...policy, ...over },
     scheduleState: () => mode,
     grant: () => {
-      // The entry must already be committed when the relay is pulsed.
-      const committed = db
-        .prepare("SELECT COUNT(*) FROM entries WHERE outcome = 'granted'")
-        .pluck()
-        .get() as number;
+      // The entry must already be committed (to the door's journal or on in the store) when the relay is pulsed.
+      const granted = "SELECT COUNT(*) FROM entries WHERE outcome = 'granted'";
+      const committed =
+        (db.prepare(granted).pluck().get() as number) + (journal.prepare(granted).pluck().get() as number);
       grants.push(committed);
     },
   });
   const gate = (patrons: PatronSource = local) =>
     new AccessGate({
-      entries: new EntryStore(db),
+      entries: new EntryStore(db, journal),
       consents,
       patrons,
       hashCard: hash,
@@ -71,6 +72,7 @@ describe('AccessGate with a real SQLite store', () => {
   beforeEach(() => {
     dir = tempDir();
     db = openDb(join(dir.path, 'store.sqlite'));
+    journal = openDoorJournal(journalPathFor(join(dir.path, 'store.sqlite')));
     bus = new EventBus();
     events = [];
     bus.subscribe((e) => events.push(e));
@@ -84,6 +86,7 @@ describe('AccessGate with a real SQLite store', () => {
     consents.sign(hash('10000001'), 'camera', '2024-1', Date.now(), 'test');
   });
   afterEach(() => {
+    if (journal.open) journal.close();
     if (db.open) db.close();
     dir.cleanup();
   });
@@ -164,14 +167,15 @@ describe('AccessGate with a real SQLite store', () => {
 
   it('never opens when the entry cannot be committed, and raises store_error', async () => {
     const g = gate();
-    db.exec(
+    // The swipe commits to the door's journal.
+    journal.exec(
       "CREATE TRIGGER no_entries BEFORE INSERT ON entries BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END",
     );
     const result = await g.handle(door(), { card: '10000001' });
     expect(result.decision).toEqual({ allow: false, reason: 'store_unavailable' });
     expect(grants).toEqual([]);
     expect(alarms.isActive('store_error')).toBe(true);
-    db.exec('DROP TRIGGER no_entries');
+    journal.exec('DROP TRIGGER no_entries');
     expect((await g.handle(door(), { card: '10000001' })).decision.allow).toBe(true);
     expect(alarms.isActive('store_error')).toBe(false);
   });

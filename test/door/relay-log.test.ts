@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RelayLog } from '../../src/door/relay-log.ts';
 import { openDb } from '../../src/store/db.ts';
+import { journalPathFor, openDoorJournal } from '../../src/store/door-journal.ts';
 import { EntryStore } from '../../src/store/entries.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { swipeBookkeeping } from '../helpers/swipe-bookkeeping.ts';
@@ -32,19 +33,26 @@ describe('RelayLog (the sim door relay record for fault tests)', () => {
     const log = new RelayLog(logPath, storePath);
     log.write(true); // no store yet
     const db = openDb(storePath);
-    const entries = new EntryStore(db);
+    const journal = openDoorJournal(journalPathFor(storePath));
+    const entries = new EntryStore(db, journal);
     log.write(true); // no entry yet
     const first = grant(entries);
     grant(entries, 'denied');
     log.write(true);
     log.write(false);
     // A grant inside a transaction that has not committed is not seen.
-    db.exec('BEGIN');
+    journal.exec('BEGIN');
     const uncommitted = grant(entries);
     log.write(true);
-    db.exec('COMMIT');
+    journal.exec('COMMIT');
+    log.write(true);
+    // Handed on to the store, it is seen there.
+    const later = grant(entries);
+    entries.deliver();
+    expect(entries.undelivered).toBe(0);
     log.write(true);
     log.close();
+    journal.close();
     db.close();
     const lines = readFileSync(logPath, 'utf8').trim().split('\n');
     const pid = process.pid;
@@ -55,6 +63,7 @@ describe('RelayLog (the sim door relay record for fault tests)', () => {
       `lock ${pid}`,
       `unlock ${pid} ${first}`,
       `unlock ${pid} ${uncommitted}`,
+      `unlock ${pid} ${later}`,
     ]);
   });
 

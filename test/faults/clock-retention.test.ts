@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { anonymiseEntries } from '../../src/retention/anonymise.ts';
 import { type Db, openDb } from '../../src/store/db.ts';
+import { openDoorJournal } from '../../src/store/door-journal.ts';
 import { EntryStore } from '../../src/store/entries.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { swipeBookkeeping } from '../helpers/swipe-bookkeeping.ts';
@@ -24,7 +25,7 @@ function store(): { db: Db; add(ts: number): void; identified(): number[]; stats
   dirs.push(dir);
   const db = openDb(join(dir.path, 'store.sqlite'));
   dbs.push(db);
-  const entries = new EntryStore(db);
+  const entries = new EntryStore(db, openDoorJournal(':memory:'));
   return {
     db,
     add(ts) {

@@ -42,6 +42,7 @@ import { cardHasher } from '../../src/privacy/card-hash.ts';
 import type { FrameProfile as ReaderProfile } from '../../src/reader/config.ts';
 import { createParser } from '../../src/reader/frames.ts';
 import { openDb } from '../../src/store/db.ts';
+import { openDoorJournal } from '../../src/store/door-journal.ts';
 import { EntryStore } from '../../src/store/entries.ts';
 import { EmergencyModes } from '../../src/emergency/modes.ts';
 import { LocalAccessLookup } from '../../src/local-access/facts.ts';
@@ -118,7 +119,7 @@ export function readerGate(profile: ReaderProfile) {
     },
   };
   const gate = new AccessGate({
-    entries: new EntryStore(db),
+    entries: new EntryStore(db, openDoorJournal(':memory:')),
     consents,
     patrons: profile === 'keypad' ? pinChecking : registry,
     hashCard: hash,

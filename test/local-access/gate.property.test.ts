@@ -18,6 +18,7 @@ import { LocalPasses } from '../../src/local-access/passes.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { cardHasher } from '../../src/privacy/card-hash.ts';
 import { type Db, openDb } from '../../src/store/db.ts';
+import { openDoorJournal } from '../../src/store/door-journal.ts';
 import { EntryStore } from '../../src/store/entries.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -93,7 +94,7 @@ describe('passes through the gate (property, fake clock, real store)', () => {
     db = openDb(join(dir.path, 'store.sqlite'));
     const bus = new EventBus();
     gate = new AccessGate({
-      entries: new EntryStore(db),
+      entries: new EntryStore(db, openDoorJournal(':memory:')),
       consents: new Consents(db),
       patrons: everyoneOk,
       localAccess: new LocalAccessLookup(db, TZ),

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AfterCommitSync, syncAfterRelay } from '../../src/store/after-commit-sync.ts';
 import { type Db, openDb } from '../../src/store/db.ts';
+import { journalPathFor, openDoorJournal } from '../../src/store/door-journal.ts';
 import { EntryStore } from '../../src/store/entries.ts';
 import { swipeBookkeeping } from '../helpers/swipe-bookkeeping.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -33,23 +34,27 @@ describe("the door's entries are synced after the relay", () => {
   afterEach(() => cleanup?.());
   const store = () => {
     const dir = tempDir('after-commit-');
-    const db = openDb(join(dir.path, 'store.sqlite'));
+    const storePath = join(dir.path, 'store.sqlite');
+    const db = openDb(storePath);
+    // The swipe commits to the door's journal: that is the log synced after the relay.
+    const journal = openDoorJournal(journalPathFor(storePath));
     cleanup = () => {
+      journal.close();
       db.close();
       dir.cleanup();
     };
-    return db;
+    return { db, journal };
   };
 
   it('commits unsynced and starts one sync per commit; commits during a sync share one more sync', async () => {
-    const db = store();
-    expect(synchronous(db)).toBe(FULL);
+    const { db, journal } = store();
+    expect(synchronous(journal)).toBe(FULL);
     const { sync, pending } = heldSyncs();
     const failures: string[] = [];
-    const syncer = syncAfterRelay(db, 'after_relay', (detail) => failures.push(detail), sync);
+    const syncer = syncAfterRelay(journal, 'after_relay', (detail) => failures.push(detail), sync);
     expect(syncer).toBeInstanceOf(AfterCommitSync);
-    expect(synchronous(db)).toBe(NORMAL);
-    const entries = new EntryStore(db, { afterCommit: () => syncer?.request() });
+    expect(synchronous(journal)).toBe(NORMAL);
+    const entries = new EntryStore(db, journal, { afterCommit: () => syncer?.request() });
 
     entries.record(swipe(1));
     // Started with the commit, not later: the entry's window without a sync is the sync's own time.
@@ -86,10 +91,10 @@ describe("the door's entries are synced after the relay", () => {
     // A swipe's commit can run between microtasks (the gate awaits the library system first), so it may fall
     // between the last sync's end and the syncer noticing it is idle.
     for (let microtasks = 0; microtasks <= 8; microtasks++) {
-      const db = store();
+      const { db, journal } = store();
       const { sync, pending } = heldSyncs();
-      const syncer = syncAfterRelay(db, 'after_relay', () => {}, sync);
-      const entries = new EntryStore(db, { afterCommit: () => syncer?.request() });
+      const syncer = syncAfterRelay(journal, 'after_relay', () => {}, sync);
+      const entries = new EntryStore(db, journal, { afterCommit: () => syncer?.request() });
       entries.record(swipe(1));
       pending[0]?.resolve();
       for (let i = 0; i < microtasks; i++) await Promise.resolve();
@@ -104,16 +109,16 @@ describe("the door's entries are synced after the relay", () => {
   });
 
   it('a failed sync is reported and puts the commits back to syncing before the relay', async () => {
-    const db = store();
+    const { db, journal } = store();
     const { sync, pending } = heldSyncs();
     const failures: string[] = [];
-    const syncer = syncAfterRelay(db, 'after_relay', (detail) => failures.push(detail), sync);
-    const entries = new EntryStore(db, { afterCommit: () => syncer?.request() });
+    const syncer = syncAfterRelay(journal, 'after_relay', (detail) => failures.push(detail), sync);
+    const entries = new EntryStore(db, journal, { afterCommit: () => syncer?.request() });
     entries.record(swipe(1));
     pending[0]?.reject(Object.assign(new Error('input/output error'), { code: 'EIO' }));
     await syncer?.settle();
     expect(failures).toEqual(['EIO']);
-    expect(synchronous(db)).toBe(FULL);
+    expect(synchronous(journal)).toBe(FULL);
     // Later commits are still requested (and so still synced if the fault passes).
     entries.record(swipe(2));
     expect(pending).toHaveLength(2);
@@ -123,21 +128,23 @@ describe("the door's entries are synced after the relay", () => {
   });
 
   it('before_relay: every commit syncs itself and nothing runs after it', () => {
-    const db = store();
-    db.pragma('synchronous = NORMAL');
-    expect(syncAfterRelay(db, 'before_relay', () => {})).toBeUndefined();
-    expect(synchronous(db)).toBe(FULL);
+    const { journal } = store();
+    journal.pragma('synchronous = NORMAL');
+    expect(syncAfterRelay(journal, 'before_relay', () => {})).toBeUndefined();
+    expect(synchronous(journal)).toBe(FULL);
   });
 
   it("syncs the store's real write-ahead log", async () => {
-    const db = store();
+    const { db, journal } = store();
     const failures: string[] = [];
-    const syncer = syncAfterRelay(db, 'after_relay', (detail) => failures.push(detail));
-    const entries = new EntryStore(db, { afterCommit: () => syncer?.request() });
+    const syncer = syncAfterRelay(journal, 'after_relay', (detail) => failures.push(detail));
+    const entries = new EntryStore(db, journal, { afterCommit: () => syncer?.request() });
     for (let ts = 1; ts <= 20; ts++) entries.record(swipe(ts));
     await syncer?.settle();
     expect(failures).toEqual([]);
-    expect(synchronous(db)).toBe(NORMAL);
+    expect(synchronous(journal)).toBe(NORMAL);
+    expect(journal.prepare('SELECT COUNT(*) FROM entries').pluck().get()).toBe(20);
+    entries.deliver();
     expect(db.prepare('SELECT COUNT(*) FROM entries').pluck().get()).toBe(20);
   });
 });

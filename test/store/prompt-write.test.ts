@@ -2,13 +2,14 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Db, openDb } from '../../src/store/db.ts';
+import { journalPathFor, openDoorJournal } from '../../src/store/door-journal.ts';
 import { EntryStore } from '../../src/store/entries.ts';
 import { PromptWriter } from '../../src/store/prompt-write.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { swipeBookkeeping } from '../helpers/swipe-bookkeeping.ts';
 
 /**
- * The door's commit meets the worker's transactions: it must take the lock the moment it is free, not after
+ * A commit that meets another writer's transaction must take the lock the moment it is free, not after
  * SQLite's own busy wait (1, 2, 5, 10 … ms sleeps). Here the other writer is a second connection in this
  * thread, so only a try that returns at once lets the pause release it.
  */
@@ -100,21 +101,31 @@ describe('the door commits as soon as the write lock is free', () => {
     expect(pauses).toBe(0);
   });
 
-  it("is how a swipe's entry is committed", () => {
-    const { door, worker } = twoWriters();
+  it("is how a swipe's entry is committed to the door's journal (whose lock only an erasure takes)", () => {
+    const dir = tempDir('prompt-write-');
+    const storePath = join(dir.path, 'store.sqlite');
+    const store = openDb(storePath);
+    const journal = openDoorJournal(journalPathFor(storePath));
+    const erasure = new Database(journalPathFor(storePath));
+    cleanup = () => {
+      erasure.close();
+      journal.close();
+      store.close();
+      dir.cleanup();
+    };
     let pauses = 0;
-    const entries = new EntryStore(door, {
+    const entries = new EntryStore(store, journal, {
       write: {
         pause: () => {
           pauses++;
-          worker.exec('COMMIT');
+          erasure.exec('COMMIT');
         },
       },
     });
-    worker.exec('BEGIN IMMEDIATE');
+    erasure.exec('BEGIN IMMEDIATE');
     const id = entries.record(swipeBookkeeping());
     expect(pauses).toBe(1);
     expect(entries.lastWaitMs).toBeGreaterThan(0);
-    expect(door.prepare('SELECT COUNT(*) FROM entries WHERE id = ?').pluck().get(id)).toBe(1);
+    expect(journal.prepare('SELECT COUNT(*) FROM entries WHERE id = ?').pluck().get(id)).toBe(1);
   });
 });

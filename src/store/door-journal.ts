@@ -1,0 +1,105 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Db } from './db.ts';
+
+/**
+ * The door's journal: a small SQLite file that only the door process writes. A swipe commits its bookkeeping
+ * (entry, wrong PIN, last live check, local-patron activity) here, so it never waits for the shared store's
+ * write lock, which the worker holds for its batches. The journal mover (store/journal-mover.ts) hands the rows
+ * on to the shared store right after the relay, and again whenever the store was busy. The same tables as in
+ * the store, so a row moves as it is; the rows of an erased card are deleted here too (eraseFromDoorJournal).
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS entries (
+  id INTEGER PRIMARY KEY,
+  ts INTEGER NOT NULL,
+  door TEXT NOT NULL,
+  mode TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  card_hash TEXT,
+  category TEXT,
+  age_band TEXT,
+  source TEXT
+);
+CREATE INDEX IF NOT EXISTS entries_card ON entries (card_hash);
+CREATE TABLE IF NOT EXISTS pin_failures (
+  id INTEGER PRIMARY KEY,
+  card_hash TEXT NOT NULL,
+  ts INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pin_failures_card ON pin_failures (card_hash, ts);
+CREATE TABLE IF NOT EXISTS patron_seen (
+  card_hash TEXT PRIMARY KEY,
+  last_live_ok_at INTEGER NOT NULL,
+  category TEXT,
+  birth_year INTEGER
+);
+CREATE TABLE IF NOT EXISTS patron_activity (
+  card_hash TEXT PRIMARY KEY,
+  at INTEGER NOT NULL
+);
+`;
+
+/** `<store>.door.sqlite` beside the store; an in-memory store has an in-memory journal. */
+export function journalPathFor(storePath: string): string {
+  return storePath === ':memory:' || storePath === '' ? ':memory:' : `${storePath}.door.sqlite`;
+}
+
+/**
+ * Opened by the door process only. Its commits never checkpoint (the mover does, when the journal is empty), and
+ * they sync like the store's (synchronous FULL here; syncAfterRelay may relax it).
+ */
+export function openDoorJournal(path: string): Db {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('wal_autocheckpoint = 0');
+  db.exec(SCHEMA);
+  return db;
+}
+
+export interface JournalEntry {
+  ts: number;
+  door: string;
+  mode: string;
+  outcome: string;
+  reason: string;
+  card_hash: string | null;
+  category: string | null;
+  age_band: string | null;
+  source: string | null;
+}
+
+/**
+ * Takes an erased card's rows that the door has not yet handed on, for the erasure (in another process than the
+ * door's): deleted here and committed before the erasure's own transaction lets go of the store's write lock, so
+ * the mover, which reads the journal only while it holds that lock, cannot bring them back. Returns the card's
+ * entries, which the erasure counts into the statistics with the rest.
+ */
+export function takeCardFromDoorJournal(storePath: string, cardHash: string): JournalEntry[] {
+  const path = journalPathFor(storePath);
+  if (path === ':memory:' || !existsSync(path)) return [];
+  const journal = new Database(path);
+  try {
+    journal.pragma('busy_timeout = 5000');
+    return journal
+      .transaction(() => {
+        const entries = journal
+          .prepare(
+            `SELECT ts, door, mode, outcome, reason, card_hash, category, age_band, source
+               FROM entries WHERE card_hash = ? ORDER BY id`,
+          )
+          .all(cardHash) as JournalEntry[];
+        for (const table of ['entries', 'pin_failures', 'patron_seen', 'patron_activity'])
+          journal.prepare(`DELETE FROM ${table} WHERE card_hash = ?`).run(cardHash);
+        return entries;
+      })
+      .immediate();
+  } finally {
+    journal.close();
+  }
+}
