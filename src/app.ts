@@ -181,6 +181,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   });
   // Rows a stop or crash left in the journal.
   entries.deliver();
+  metrics.undeliveredRows = () => (journal.open ? entries.undelivered : 0);
   const site = { timezone: config.site.timezone, country: config.site.country, region: config.site.region };
   const watchers: ScheduleWatcher[] = [];
   let states: OptionalPart<StateEngine> | undefined;
@@ -586,7 +587,7 @@ export async function startApp(options: AppOptions): Promise<App> {
 
   const healthy = () => {
     const checks: Record<string, boolean> = {
-      store: db.open && !alarms.isActive('store_error'),
+      store: db.open && journal.open && !alarms.isActive('store_error'),
       doors: doors.every((d) => !d.door.state().relayFault),
       mqtt: mqtt.connected,
     };

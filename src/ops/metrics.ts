@@ -27,6 +27,16 @@ export class Metrics {
     help: "Syncs of the door's entries after the relay that failed (the store then syncs before the relay)",
     registers: [this.registry],
   });
+  /** Rows in the door's journal not yet handed on to the store (set by the app; read at each scrape). */
+  undeliveredRows: () => number = () => 0;
+  readonly journalUndelivered = new Gauge({
+    name: 'dorvakt_journal_undelivered_rows',
+    help: "Rows of swipes in the door's journal not yet handed on to the store (it stays high while the store cannot be written)",
+    registers: [this.registry],
+    collect: () => {
+      this.journalUndelivered.set(this.undeliveredRows());
+    },
+  });
   readonly doorLocked = new Gauge({
     name: 'dorvakt_door_locked',
     help: '1 when locked',

@@ -30,6 +30,7 @@ function store(): { db: Db; add(ts: number): void; identified(): number[]; stats
     db,
     add(ts) {
       entries.record(swipeBookkeeping({ ts, category: 'V', ageBand: '18-66' }));
+      entries.deliver();
     },
     identified: () =>
       db.prepare('SELECT ts FROM entries WHERE card_hash IS NOT NULL ORDER BY ts').pluck().all() as number[],

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -100,5 +101,26 @@ log: { level: silent }
     expect(text).toContain('dorvakt_mqtt_connected 1');
     expect(text).toContain('dorvakt_process_resident_memory_bytes');
     for (const secret of [CARD, '11112222', service.app.hashCard(CARD)]) expect(text).not.toContain(secret);
+  });
+
+  it("says how many swipes wait in the door's journal while another process holds the store, and hands them on after", async () => {
+    const scrape = async () => {
+      const text = await (await fetch(`${service.opsUrl}/metrics`)).text();
+      return Number(text.match(/^dorvakt_journal_undelivered_rows (\d+)$/m)?.[1]);
+    };
+    expect(await scrape()).toBe(0);
+    const before = service.app.db.prepare('SELECT COUNT(*) FROM entries').pluck().get() as number;
+    // The worker (or an admin command) in a long transaction.
+    const other = new Database(service.app.config.store.path);
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      front.write('11112222\r\n');
+      await waitFor(async () => (await scrape()) === 1, 5000, 'the swipe in the journal');
+      other.exec('COMMIT');
+    } finally {
+      other.close();
+    }
+    await waitFor(async () => (await scrape()) === 0, 5000, 'the swipe handed on');
+    expect(service.app.db.prepare('SELECT COUNT(*) FROM entries').pluck().get()).toBe(before + 1);
   });
 });
