@@ -108,7 +108,12 @@ async function swipeLatencies(
  * (bench/floor-reader.ts: the door's serial binding and one file write). What a row's p99 has above this row's
  * is the door's; a machine whose floor is near the target cannot show the door meeting it.
  */
-async function floorFigures(pty: ReturnType<typeof openDirectPty>, swipes: number): Promise<Figures> {
+async function floorFigures(
+  pty: ReturnType<typeof openDirectPty>,
+  swipes: number,
+  load = 'quiet',
+  extra: () => Record<string, number | string> = () => ({}),
+): Promise<Figures> {
   const valueFile = join('/dev/shm', `dorvakt-floor-${process.pid}`);
   const reader = spawn(
     process.execPath,
@@ -125,10 +130,8 @@ async function floorFigures(pty: ReturnType<typeof openDirectPty>, swipes: numbe
     const relay = new RelayWatcher(valueFile);
     try {
       await swipeLatencies(relay, pty, 30); // warm-up
-      return figures(
-        'floor: the least a door could do (bench/floor-reader.ts), quiet',
-        await swipeLatencies(relay, pty, swipes),
-      );
+      const samples = await swipeLatencies(relay, pty, swipes);
+      return figures(`floor: the least a door could do (bench/floor-reader.ts), ${load}`, samples, extra());
     } finally {
       relay.close();
     }
@@ -340,6 +343,19 @@ log: { level: info }
         ...rss(),
       }),
     );
+    // The floor again while the anonymisation goes on, on a pty of its own (the door idles meanwhile): what of
+    // (b)'s p99 is this machine's under that load rather than the door's.
+    const floorPty = openDirectPty();
+    try {
+      const before = due();
+      out.push(
+        await floorFigures(floorPty, swipes, 'during (b)', () => ({
+          'entries anonymised meanwhile': before - due(),
+        })),
+      );
+    } finally {
+      floorPty.close();
+    }
     relay.close();
   } catch (error) {
     console.error('the controller said last:', service.logs.slice(-15));

@@ -18,8 +18,6 @@ export interface JournalMoverOptions {
   /** The journal's log is copied back at most this often, and only once the journal is empty. */
   checkpointEveryMs?: number;
   onError?: (error: unknown) => void;
-  /** Called after each delivery that moved rows (tests, metrics). */
-  onDelivered?: (rows: number) => void;
 }
 
 /** What one delivery moved, to delete from the journal once the store has it for good. */
@@ -28,7 +26,6 @@ interface Moved {
   pinMaxId: number;
   seen: { card_hash: string; last_live_ok_at: number }[];
   activity: { card_hash: string; at: number }[];
-  rows: number;
 }
 
 interface EntryRow {
@@ -52,7 +49,7 @@ interface EntryRow {
  * already in the store under its id (a delivery cut short by a crash) is not added twice.
  */
 export class JournalMover {
-  private readonly options: Required<Omit<JournalMoverOptions, 'syncStore' | 'onError' | 'onDelivered'>> &
+  private readonly options: Required<Omit<JournalMoverOptions, 'syncStore' | 'onError'>> &
     JournalMoverOptions;
   private readonly s: {
     entries: Statement;
@@ -151,17 +148,23 @@ export class JournalMover {
     }
     clearTimeout(this.timer);
     this.timer = undefined;
+    try {
+      this.moveOnce();
+    } catch (error) {
+      // Called right after the relay: whatever went wrong, the swipe is done and the rows stay in the journal.
+      this.retry(error);
+    }
+  }
+
+  private moveOnce(): void {
     let moved: Moved | null;
     this.store.pragma('busy_timeout = 0');
     try {
       moved = this.transfer();
-      this.failing = false;
-    } catch (error) {
-      this.retry(error);
-      return;
     } finally {
       this.store.pragma(`busy_timeout = ${this.storeBusyTimeoutMs}`);
     }
+    this.failing = false;
     if (!moved) {
       this.checkpointIfDue();
       return;
@@ -172,15 +175,22 @@ export class JournalMover {
       return;
     }
     this.pinsMovedUpTo = moved.pinMaxId;
-    this.inFlight = sync()
+    let synced: Promise<void>;
+    try {
+      synced = sync();
+    } catch (error) {
+      synced = Promise.reject(error);
+    }
+    this.inFlight = synced
       .then(() => this.remove(moved))
       .catch((error: unknown) => this.options.onError?.(error))
       .finally(() => {
         this.inFlight = null;
-        if (this.again && !this.stopped) {
+        if (this.stopped) return;
+        if (this.again) {
           this.again = false;
           this.deliver();
-        } else if (this.pending > 0 && !this.stopped) this.schedule(this.options.retryAfterErrorMs);
+        } else this.schedule(this.options.retryAfterErrorMs, () => this.pending > 0);
       });
   }
 
@@ -210,8 +220,7 @@ export class JournalMover {
       birth_year: number | null;
     }[];
     const activity = s.activity.all() as { card_hash: string; at: number }[];
-    const rows = entries.length + pins.length + seen.length + activity.length;
-    if (rows === 0) return null;
+    if (entries.length + pins.length + seen.length + activity.length === 0) return null;
     for (const entry of entries) {
       const there = s.storeEntry.get(entry.id) as
         | Pick<EntryRow, 'ts' | 'door' | 'outcome' | 'reason' | 'card_hash'>
@@ -227,7 +236,6 @@ export class JournalMover {
       pinMaxId: pins.at(-1)?.id ?? 0,
       seen: seen.map(({ card_hash, last_live_ok_at }) => ({ card_hash, last_live_ok_at })),
       activity,
-      rows,
     };
   }
 
@@ -241,7 +249,6 @@ export class JournalMover {
     })();
     this.pinsMovedUpTo = 0;
     this.movedSinceCheckpoint = true;
-    this.options.onDelivered?.(moved.rows);
   }
 
   /** The journal's log is copied back only when it is empty and at most once a while: off the swipe's path. */
@@ -263,8 +270,14 @@ export class JournalMover {
     this.schedule(this.options.retryAfterErrorMs);
   }
 
-  private schedule(ms: number): void {
+  /** `when`: checked now; a throw counts as yes (the delivery then meets the fault itself). */
+  private schedule(ms: number, when: () => boolean = () => true): void {
     if (this.stopped || this.timer) return;
+    let due = true;
+    try {
+      due = when();
+    } catch {}
+    if (!due) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.deliver();

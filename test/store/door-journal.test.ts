@@ -141,6 +141,26 @@ describe("the door's journal", () => {
     expect(count(store, 'SELECT COUNT(*) FROM pin_failures')).toBe(1);
   });
 
+  it('a store that refuses the rows: deliver never throws (it runs right after the relay), reports once, keeps them, and hands them on later', () => {
+    const errors: unknown[] = [];
+    const { store, entries } = setup({
+      delivery: { onError: (e) => errors.push(e), retryAfterErrorMs: 60_000 },
+    });
+    store.exec(
+      "CREATE TRIGGER refuse BEFORE INSERT ON entries BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END",
+    );
+    entries.record(swipeBookkeeping({ ts: 10 }));
+    expect(() => entries.deliver()).not.toThrow();
+    entries.record(swipeBookkeeping({ ts: 11 }));
+    expect(() => entries.deliver()).not.toThrow();
+    expect(errors).toHaveLength(1);
+    expect(entries.undelivered).toBe(2);
+    store.exec('DROP TRIGGER refuse');
+    entries.deliver();
+    expect(entries.undelivered).toBe(0);
+    expect(count(store, 'SELECT COUNT(*) FROM entries')).toBe(2);
+  });
+
   it('an entry whose id the store gave to another row meanwhile keeps its place under a new id', () => {
     const { store, worker, entries } = setup();
     const id = entries.record(swipeBookkeeping({ ts: 10, cardHash: CARD }));
