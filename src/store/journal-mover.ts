@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.ts';
+import type { JournalEntry } from './door-journal.ts';
 
 const isBusy = (error: unknown): boolean =>
   typeof (error as { code?: unknown })?.code === 'string' &&
@@ -28,18 +29,8 @@ interface Moved {
   activity: { card_hash: string; at: number }[];
 }
 
-interface EntryRow {
-  id: number;
-  ts: number;
-  door: string;
-  mode: string;
-  outcome: string;
-  reason: string;
-  card_hash: string | null;
-  category: string | null;
-  age_band: string | null;
-  source: string | null;
-}
+/** An entry as the journal holds it: the store's row, id included. */
+type EntryRow = JournalEntry & { id: number };
 
 /**
  * Hands the door journal's rows (store/door-journal.ts) on to the shared store. It tries the store's write lock
