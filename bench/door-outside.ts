@@ -260,9 +260,13 @@ log: { level: info }
         .filter((l) => l.store_wait_ms !== undefined)
         .map((l) => Number(l.store_wait_ms))
         .sort((a, b) => a - b);
+      const commits = granted.map((l) => Number(l.commit_ms ?? Number.NaN)).sort((a, b) => a - b);
       return {
         'inside the door p50 (ms)': percentile(ms, 50),
         'inside the door p99 (ms)': percentile(ms, 99),
+        "  of it the journal's commit p50 (ms)": percentile(commits, 50),
+        "  of it the journal's commit p99 (ms)": percentile(commits, 99),
+        "  of it the journal's commit max (ms)": commits.at(-1) ?? 0,
         'swipes whose commit waited for a lock': waits.length,
         '  longest such wait (ms)': waits.at(-1) ?? 0,
         "entries not yet handed on to the store at the row's end": undelivered(),

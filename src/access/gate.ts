@@ -49,8 +49,10 @@ export interface SwipeResult {
   decision: Decision;
   entryId: number | null;
   message: string;
-  /** How long the entry's commit waited for the worker's write lock, when it waited. */
+  /** How long the entry's commit waited for a write lock on the journal (an erasure's), when it waited. */
   storeWaitMs?: number;
+  /** How long the entry's commit took, waits included (absent when it failed). */
+  commitMs?: number;
 }
 
 const NO_CONSENT: ConsentStatus = { agreement: 'none', camera: 'none', agreementVersion: null };
@@ -123,6 +125,7 @@ export class AccessGate {
       !standing.cardLost;
 
     let storeWaitMs: number;
+    let commitMs: number;
     let entryId: number;
     try {
       entryId = deps.entries.record({
@@ -151,6 +154,7 @@ export class AccessGate {
         touchLocalPatron: patron.status === 'ok' && patron.source === 'local' && standing?.known === true,
       });
       storeWaitMs = deps.entries.lastWaitMs;
+      commitMs = deps.entries.lastCommitMs;
       deps.alarms.clear('store_error');
       // A commit went through: there is room again.
       deps.alarms.clear('disk_full');
@@ -174,7 +178,7 @@ export class AccessGate {
       entryId,
       ts: started.toISOString(),
     });
-    return { decision, entryId, message, ...(storeWaitMs > 0 ? { storeWaitMs } : {}) };
+    return { decision, entryId, message, commitMs, ...(storeWaitMs > 0 ? { storeWaitMs } : {}) };
   }
 
   private storeFailure(door: GateDoor, schedule: ScheduleState, error: unknown): SwipeResult {

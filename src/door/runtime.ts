@@ -139,7 +139,8 @@ export function decideSwipesInOrder(runtime: RuntimeDoor, reader: CardReader, de
             ...(unlockedAt === undefined
               ? {}
               : { relay_ms: Math.round(Number(unlockedAt - received) / 1e4) / 100 }),
-            // Part of it spent waiting for the worker's write lock (src/store/prompt-write.ts).
+            // Of it, the entry's commit to the door's journal, and the part of that spent waiting for a lock.
+            ...(result.commitMs === undefined ? {} : { commit_ms: Math.round(result.commitMs * 100) / 100 }),
             ...(result.storeWaitMs === undefined
               ? {}
               : { store_wait_ms: Math.round(result.storeWaitMs * 100) / 100 }),

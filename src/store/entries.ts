@@ -57,6 +57,7 @@ export class EntryStore {
   private readonly mover;
   private readonly afterCommit: () => void;
   private lastId = 0;
+  private commitMs = 0;
 
   constructor(store: Db, journal: Db, options: EntryStoreOptions = {}) {
     this.writer = new PromptWriter(journal, options.write);
@@ -102,6 +103,11 @@ export class EntryStore {
     return this.writer.lastWaitMs;
   }
 
+  /** How long the last swipe's commit took, lock waits included. */
+  get lastCommitMs(): number {
+    return this.commitMs;
+  }
+
   /** Rows the journal holds that the store has not taken for good yet. */
   get undelivered(): number {
     return this.mover.pending;
@@ -109,7 +115,9 @@ export class EntryStore {
 
   /** Commits the swipe; returns the entry id. Throws when the journal cannot write (the caller must then deny). */
   record(bookkeeping: SwipeBookkeeping): number {
+    const started = performance.now();
     const id = this.writer.write(() => this.writeSwipe(bookkeeping));
+    this.commitMs = performance.now() - started;
     this.afterCommit();
     return id;
   }

@@ -259,6 +259,12 @@ describe('the swipe path', () => {
     expect((await gate(local, entries).handle(door(), { card: CARD })).storeWaitMs).toBe(2.5);
   });
 
+  it("reports how long the entry's commit took", async () => {
+    const entries = new EntryStore(db, openDoorJournal(':memory:'));
+    Object.defineProperty(entries, 'lastCommitMs', { get: () => 0.75 });
+    expect((await gate(local, entries).handle(door(), { card: CARD })).commitMs).toBe(0.75);
+  });
+
   it('a store that fails before the decision (reading PIN failures) keeps the door shut', async () => {
     const entries = new EntryStore(db, openDoorJournal(':memory:'));
     entries.pinFailuresSince = () => {
