@@ -61,13 +61,13 @@ export class JournalMover {
   };
   private readonly transfer: () => Moved | null;
   private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<void> | null = null;
-  private again = false;
+  /** Syncs of the store's log whose moved rows wait to leave the journal. */
+  private readonly inFlight = new Set<Promise<void>>();
   private stopped = false;
   private failing = false;
   private lastCheckpoint = Date.now();
   private movedSinceCheckpoint = false;
-  /** Pin failures up to this journal id are in the store already, waiting to leave the journal. */
+  /** Wrong PINs up to this journal id are in the store (journal ids only grow: AUTOINCREMENT). */
   private pinsMovedUpTo = 0;
   /** The store connection's own busy timeout, put back after each try without one. */
   private readonly storeBusyTimeoutMs: number;
@@ -133,10 +133,6 @@ export class JournalMover {
   /** Moves what the journal holds now, or arranges to. Never waits for a lock and never throws. */
   deliver(): void {
     if (this.stopped) return;
-    if (this.inFlight) {
-      this.again = true;
-      return;
-    }
     clearTimeout(this.timer);
     this.timer = undefined;
     try {
@@ -147,6 +143,11 @@ export class JournalMover {
     }
   }
 
+  /**
+   * Copies what the journal holds now, even while an earlier copy waits for its sync: a reader of the store
+   * after the entry event (Home Assistant's count of the day) must find the entry there. Copying a row again is
+   * harmless (see copyToStore).
+   */
   private moveOnce(): void {
     let moved: Moved | null;
     this.store.pragma('busy_timeout = 0');
@@ -160,36 +161,34 @@ export class JournalMover {
       this.checkpointIfDue();
       return;
     }
+    this.pinsMovedUpTo = Math.max(this.pinsMovedUpTo, moved.pinMaxId);
     const sync = this.options.syncStore;
     if (!sync) {
       this.remove(moved);
       return;
     }
-    this.pinsMovedUpTo = moved.pinMaxId;
     let synced: Promise<void>;
     try {
       synced = sync();
     } catch (error) {
       synced = Promise.reject(error);
     }
-    this.inFlight = synced
+    const removal: Promise<void> = synced
       .then(() => this.remove(moved))
-      .catch((error: unknown) => this.options.onError?.(error))
-      .finally(() => {
-        this.inFlight = null;
-        if (this.stopped) return;
-        if (this.again) {
-          this.again = false;
-          this.deliver();
-        } else this.schedule(this.options.retryAfterErrorMs, () => this.pending > 0);
-      });
+      .catch((error: unknown) => {
+        this.options.onError?.(error);
+        // What stays in the journal is copied again (harmlessly) and removed after a later sync.
+        this.schedule(this.options.retryAfterErrorMs);
+      })
+      .finally(() => this.inFlight.delete(removal));
+    this.inFlight.add(removal);
   }
 
   /** Stops trying; one last delivery that may wait for the lock (what is left moves at the next start). */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.inFlight;
+    await Promise.all([...this.inFlight]);
     try {
       const moved = this.transfer();
       if (!moved) return;
@@ -238,7 +237,6 @@ export class JournalMover {
       for (const row of moved.seen) s.dropSeen.run(row.card_hash, row.last_live_ok_at);
       for (const row of moved.activity) s.dropActivity.run(row.card_hash, row.at);
     })();
-    this.pinsMovedUpTo = 0;
     this.movedSinceCheckpoint = true;
   }
 
@@ -261,14 +259,8 @@ export class JournalMover {
     this.schedule(this.options.retryAfterErrorMs);
   }
 
-  /** `when`: checked now; a throw counts as yes (the delivery then meets the fault itself). */
-  private schedule(ms: number, when: () => boolean = () => true): void {
+  private schedule(ms: number): void {
     if (this.stopped || this.timer) return;
-    let due = true;
-    try {
-      due = when();
-    } catch {}
-    if (!due) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.deliver();
