@@ -516,26 +516,29 @@ describe('police export and legal hold', () => {
     const rig = makeController(s.dbPath, null, s.log, s.config);
     cleanups.push(() => rig.close());
     const base = { caseNumber: 'K-3', authority: 'police', cameras: [], reason: 'incident', actor: 'admin' };
+    // One reading of the clock for every window: two readings a millisecond apart made the 24 h window 24 h 1 ms
+    // (CI, under libfaketime).
+    const t = Date.now();
     // Wider than nvr.max_window_hours (24 h by default): refused at once, naming the limit and the width.
     const wide = () =>
       rig.controller.openExport({
         ...base,
-        from: new Date(Date.now() - 3 * DAY).toISOString(),
-        to: new Date(Date.now() - 3 * DAY + 25 * 3_600_000).toISOString(),
+        from: new Date(t - 3 * DAY).toISOString(),
+        to: new Date(t - 3 * DAY + 25 * 3_600_000).toISOString(),
       });
     expect(wide).toThrow(/25 h wide, more than nvr\.max_window_hours \(24 h\)/);
     expect(() =>
       rig.controller.openExport({
         ...base,
-        from: new Date(Date.now() - 3 * DAY).toISOString(),
-        to: new Date(Date.now() - 3 * DAY + 24 * 3_600_000).toISOString(),
+        from: new Date(t - 3 * DAY).toISOString(),
+        to: new Date(t - 3 * DAY + 24 * 3_600_000).toISOString(),
       }),
     ).not.toThrow();
     expect(() =>
       rig.controller.openExport({
         ...base,
-        from: new Date(Date.now() - 60_000).toISOString(),
-        to: new Date(Date.now() + 3_600_000).toISOString(),
+        from: new Date(t - 60_000).toISOString(),
+        to: new Date(t + 3_600_000).toISOString(),
       }),
     ).toThrow(/future/);
     // Only the 24 h window was opened and sent.
