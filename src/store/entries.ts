@@ -56,7 +56,6 @@ export class EntryStore {
   private readonly writer;
   private readonly mover;
   private readonly afterCommit: () => void;
-  private lastId = 0;
   private commitMs = 0;
 
   constructor(store: Db, journal: Db, options: EntryStoreOptions = {}) {
@@ -93,7 +92,6 @@ export class EntryStore {
       if (hash && b.seenLive)
         this.upsertSeen.run(hash, b.entry.ts, b.seenLive.category, b.seenLive.birthYear);
       if (hash && b.touchLocalPatron) this.touchPatron.run(hash, b.entry.ts);
-      this.lastId = id;
       return id;
     });
   }
@@ -150,7 +148,7 @@ export class EntryStore {
   private nextId(): number {
     const store = (this.storeMaxId.get() as number | null) ?? 0;
     const journal = (this.journalMaxId.get() as number | null) ?? 0;
-    return Math.max(store, journal, this.lastId) + 1;
+    return Math.max(store, journal) + 1;
   }
 }
 
