@@ -142,6 +142,30 @@ async function floorFigures(
   }
 }
 
+const STAGES = ['queue', 'facts', 'patron', 'decide', 'record', 'relay'] as const;
+
+/**
+ * The door's own share split by the swipe log's `stages_ms`: each stage's p99 over all swipes, and over the
+ * slowest 2 % (the tail's swipes) each stage's mean, so a row says which stage its tail is made of.
+ */
+function stageSplit(lines: { [key: string]: unknown }[]): Record<string, number> {
+  const withStages = lines
+    .map((l) => ({ total: Number(l.relay_ms), stages: l.stages_ms as Record<string, number> | undefined }))
+    .filter((l): l is { total: number; stages: Record<string, number> } => l.stages !== undefined);
+  const tail = [...withStages]
+    .sort((a, b) => b.total - a.total)
+    .slice(0, Math.max(1, Math.ceil(withStages.length / 50)));
+  const row: Record<string, number> = {};
+  for (const stage of STAGES) {
+    const all = withStages.map((l) => l.stages[stage] ?? 0).sort((a, b) => a - b);
+    const inTail = tail.map((l) => l.stages[stage] ?? 0);
+    row[`  stage ${stage} p99 (ms)`] = percentile(all, 99);
+    row[`  stage ${stage} mean in the slowest 2 % (ms)`] =
+      Math.round((inTail.reduce((a, b) => a + b, 0) / Math.max(1, inTail.length)) * 100) / 100;
+  }
+  return row;
+}
+
 export async function benchDoorOutside(swipes = Number(process.env.SWIPES ?? 400)): Promise<Figures[]> {
   // The controller as shipped: build it from this tree first.
   if (process.env.NO_BUILD !== '1' && spawnSync('npm', ['run', 'build'], { stdio: 'inherit' }).status !== 0)
@@ -264,6 +288,7 @@ log: { level: info }
       return {
         'inside the door p50 (ms)': percentile(ms, 50),
         'inside the door p99 (ms)': percentile(ms, 99),
+        ...stageSplit(granted),
         "  of it the journal's commit p50 (ms)": percentile(commits, 50),
         "  of it the journal's commit p99 (ms)": percentile(commits, 99),
         "  of it the journal's commit max (ms)": commits.at(-1) ?? 0,

@@ -53,6 +53,19 @@ export interface SwipeResult {
   storeWaitMs?: number;
   /** How long the entry's commit took, waits included (absent when it failed). */
   commitMs?: number;
+  /** process.hrtime.bigint() at the end of each stage before the relay (absent when the store failed). */
+  marks?: SwipeMarks;
+}
+
+/** Where a swipe's time goes before the relay: the swipe log splits the patron's wait by these. */
+export interface SwipeMarks {
+  /** Card hashed, schedule, block list, passes, emergency mode, PIN lockout count and consent read. */
+  facts: bigint;
+  /** The patron's standing (library system, local patrons or the offline rule); equal to `facts` when not asked. */
+  patron: bigint;
+  decided: bigint;
+  /** The entry committed to the door's journal. */
+  recorded: bigint;
 }
 
 const NO_CONSENT: ConsentStatus = { agreement: 'none', camera: 'none', agreementVersion: null };
@@ -91,6 +104,7 @@ export class AccessGate {
     } catch (error) {
       return this.storeFailure(door, schedule, error);
     }
+    const factsAt = process.hrtime.bigint();
     // A closed door or a locked-out card does not bother the library system; nor does a card the site decides
     // alone (blocked here, a pass) or an emergency mode (`everybody` opens for any readable card).
     const decidedLocally = local.blocked || local.pass !== null || emergency !== null;
@@ -102,6 +116,7 @@ export class AccessGate {
       }
     }
 
+    const patronAt = process.hrtime.bigint();
     const year = wallClock(started, deps.timezone).year;
     const decision = decide({
       schedule,
@@ -123,6 +138,7 @@ export class AccessGate {
       standing?.known === true &&
       !standing.blocked &&
       !standing.cardLost;
+    const decidedAt = process.hrtime.bigint();
 
     let storeWaitMs: number;
     let commitMs: number;
@@ -161,6 +177,7 @@ export class AccessGate {
     } catch (error) {
       return this.storeFailure(door, schedule, error);
     }
+    const recordedAt = process.hrtime.bigint();
 
     if (decision.allow) door.grant();
     else door.deny?.();
@@ -178,7 +195,14 @@ export class AccessGate {
       entryId,
       ts: started.toISOString(),
     });
-    return { decision, entryId, message, commitMs, ...(storeWaitMs > 0 ? { storeWaitMs } : {}) };
+    return {
+      decision,
+      entryId,
+      message,
+      commitMs,
+      marks: { facts: factsAt, patron: patronAt, decided: decidedAt, recorded: recordedAt },
+      ...(storeWaitMs > 0 ? { storeWaitMs } : {}),
+    };
   }
 
   private storeFailure(door: GateDoor, schedule: ScheduleState, error: unknown): SwipeResult {

@@ -13,6 +13,7 @@ import type { DoorSchedule } from '../schedule/schedule.ts';
 import type { ScheduleWatcher } from '../schedule/watcher.ts';
 import type { Door } from './door.ts';
 import type { DoorDriver } from './driver.ts';
+import { swipeStagesMs } from './swipe-stages.ts';
 
 /** One door at runtime: schedule, hardware, reader, and the panel the dashboard sees. */
 export class RuntimeDoor implements GateDoor, DoorPanel {
@@ -144,6 +145,10 @@ export function decideSwipesInOrder(runtime: RuntimeDoor, reader: CardReader, de
             ...(result.storeWaitMs === undefined
               ? {}
               : { store_wait_ms: Math.round(result.storeWaitMs * 100) / 100 }),
+            // Where the wait went, stage by stage (the bench's split of the door's own share).
+            ...(result.marks === undefined
+              ? {}
+              : { stages_ms: swipeStagesMs(received, t0, result.marks, unlockedAt) }),
           },
           `swipe ${result.decision.allow ? 'granted' : 'denied'}: ${result.decision.reason}`,
         );

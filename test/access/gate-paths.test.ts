@@ -265,6 +265,37 @@ describe('the swipe path', () => {
     expect((await gate(local, entries).handle(door(), { card: CARD })).commitMs).toBe(0.75);
   });
 
+  it('marks where the time went: a slow library system in the patron stage, a slow commit in the record stage', async () => {
+    const busy = (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until);
+    };
+    const slowLibrary: PatronSource = {
+      name: 'slow',
+      verifiesPin: true,
+      lookup: async (card) => {
+        busy(30);
+        return local.lookup(card);
+      },
+    };
+    const entries = new EntryStore(db, openDoorJournal(':memory:'));
+    const record = entries.record.bind(entries);
+    entries.record = (swipe) => {
+      busy(20);
+      return record(swipe);
+    };
+    const before = process.hrtime.bigint();
+    const { marks } = await gate(slowLibrary, entries).handle(door(), { card: CARD });
+    const after = process.hrtime.bigint();
+    if (!marks) throw new Error('no marks');
+    const span = (from: bigint, to: bigint) => Number(to - from) / 1e6;
+    expect(span(before, marks.facts)).toBeLessThan(20);
+    expect(span(marks.facts, marks.patron)).toBeGreaterThanOrEqual(30);
+    expect(span(marks.patron, marks.decided)).toBeLessThan(20);
+    expect(span(marks.decided, marks.recorded)).toBeGreaterThanOrEqual(20);
+    expect(span(marks.recorded, after)).toBeLessThan(20);
+  });
+
   it('a store that fails before the decision (reading PIN failures) keeps the door shut', async () => {
     const entries = new EntryStore(db, openDoorJournal(':memory:'));
     entries.pinFailuresSince = () => {
