@@ -43,6 +43,7 @@ import { type Db, openDoorStore } from './store/db.ts';
 import { syncAfterRelay } from './store/after-commit-sync.ts';
 import { journalPathFor, openDoorJournal } from './store/door-journal.ts';
 import { EntryStore } from './store/entries.ts';
+import { watchJournal } from './store/journal-watch.ts';
 import { walDataSync } from './store/wal-sync.ts';
 import { localDate } from './time/zone.ts';
 
@@ -59,6 +60,8 @@ export interface AppOptions {
   onSwipe?: (door: string, result: SwipeResult, swipe: SwipeEvent) => void;
   /** Where the site's emergency mode comes from (src/states/emergency.ts); default: never one. */
   emergency?: EmergencyMode;
+  /** How long entries may wait in the door's journal before the alarm, and how often that is checked (tests). */
+  journalAlarm?: { afterMs: number; everyMs: number };
 }
 
 /** The running controller: everything main.ts, the demo and the tests start and stop. */
@@ -182,6 +185,11 @@ export async function startApp(options: AppOptions): Promise<App> {
   // Rows a stop or crash left in the journal.
   entries.deliver();
   metrics.undeliveredRows = () => (journal.open ? entries.undelivered : 0);
+  const journalWatch = watchJournal({
+    oldestUndelivered: () => (journal.open ? entries.oldestUndeliveredAt() : null),
+    alarms,
+    ...options.journalAlarm,
+  });
   const site = { timezone: config.site.timezone, country: config.site.country, region: config.site.region };
   const watchers: ScheduleWatcher[] = [];
   let states: OptionalPart<StateEngine> | undefined;
@@ -294,7 +302,9 @@ export async function startApp(options: AppOptions): Promise<App> {
     await schedulesReady;
   } catch (error) {
     await mqtt.stop();
+    journalWatch.stop();
     await entries.stop();
+    alarms.flush();
     journal.close();
     db.close();
     throw error;
@@ -641,8 +651,10 @@ export async function startApp(options: AppOptions): Promise<App> {
       await mqtt.stop();
       await broker.close();
       await patrons.close?.();
+      journalWatch.stop();
       await entries.stop();
       await entrySync?.settle();
+      alarms.flush();
       journal.close();
       db.close();
     },

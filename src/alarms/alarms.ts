@@ -2,6 +2,7 @@ import type { AlarmCode } from '../contract/events.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Db } from '../store/db.ts';
+import { DeferredWrites } from '../store/deferred-writes.ts';
 
 /** One alarm as the dashboard shows it; `clearedAt` null while its cause still holds. */
 export interface ActiveAlarm {
@@ -34,12 +35,15 @@ export class Alarms {
   private readonly cleared = new Map<number, ActiveAlarm>();
   private readonly listeners = new Set<() => void>();
   private nextMemoryId = -1;
+  /** The store's copy: written at once when its lock is free, later when another process holds it. */
+  private readonly writes: DeferredWrites | null;
 
   constructor(
     private readonly db: Db | null,
     private readonly bus: EventBus,
     private readonly log: Logger,
   ) {
+    this.writes = db && new DeferredWrites(db, log);
     if (db) {
       const rows = db
         .prepare(
@@ -58,21 +62,8 @@ export class Alarms {
   raise(code: AlarmCode, door = '', detail?: string): void {
     if (this.active.has(key(code, door))) return;
     const raisedAt = Date.now();
-    let id = this.nextMemoryId--;
-    try {
-      if (this.db) {
-        id = Number(
-          this.db
-            .prepare('INSERT INTO alarms (code, door, detail, raised_at) VALUES (?, ?, ?, ?)')
-            .run(code, door, detail ?? null, raisedAt).lastInsertRowid,
-        );
-      }
-    } catch (error) {
-      // The alarm still shows (memory, log, MQTT) when the store is what failed.
-      this.log.error({ err: (error as Error).message, alarm: code }, 'alarm not stored');
-    }
-    this.active.set(key(code, door), {
-      id,
+    const alarm: ActiveAlarm = {
+      id: this.nextMemoryId--,
       code,
       door,
       detail: detail ?? null,
@@ -80,7 +71,16 @@ export class Alarms {
       clearedAt: null,
       ackedAt: null,
       ackedBy: null,
+    };
+    this.active.set(key(code, door), alarm);
+    // The alarm shows at once (memory, log, MQTT) whether or not the store can take it now, or at all.
+    let later = false;
+    this.writes?.write(`alarm ${code}`, () => {
+      this.store(alarm);
+      // The worker's mirror lists it under its new id.
+      if (later) this.changed();
     });
+    later = true;
     this.log.warn({ alarm: code, door: door || undefined, detail }, 'alarm raised');
     this.changed();
     this.bus.publish({
@@ -100,12 +100,11 @@ export class Alarms {
     const clearedAt = Date.now();
     alarm.clearedAt = clearedAt;
     if (alarm.ackedAt === null) this.keepCleared(alarm);
-    try {
-      if (this.db && alarm.id > 0)
-        this.db.prepare('UPDATE alarms SET cleared_at = ? WHERE id = ?').run(clearedAt, alarm.id);
-    } catch (error) {
-      this.log.error({ err: (error as Error).message, alarm: code }, 'alarm clearing not stored');
-    }
+    // After its raise (the writes keep their order), so the id is the store's by then.
+    this.writes?.write(`alarm ${code} cleared`, () => {
+      if (alarm.id > 0)
+        this.db!.prepare('UPDATE alarms SET cleared_at = ? WHERE id = ?').run(clearedAt, alarm.id);
+    });
     this.log.info({ alarm: code, door: door || undefined }, 'alarm cleared');
     this.changed();
     this.bus.publish({
@@ -127,17 +126,20 @@ export class Alarms {
     const ackedAt = Date.now();
     const inMemory = [...this.active.values()].find((a) => a.id === id) ?? this.cleared.get(id);
     if (inMemory && inMemory.ackedAt !== null) return false;
-    let stored = false;
-    try {
-      if (this.db && id > 0)
-        stored =
-          this.db
-            .prepare('UPDATE alarms SET acked_at = ?, acked_by = ? WHERE id = ? AND acked_at IS NULL')
-            .run(ackedAt, user, id).changes === 1;
-    } catch (error) {
-      this.log.error({ err: (error as Error).message, id }, 'alarm acknowledgement not stored');
-    }
+    // Only the store knows an older alarm; reading it never waits for a lock, writing it may.
+    const stored =
+      !inMemory &&
+      this.db !== null &&
+      id > 0 &&
+      this.db.prepare('SELECT 1 FROM alarms WHERE id = ? AND acked_at IS NULL').get(id) !== undefined;
     if (!inMemory && !stored) return false;
+    const target = inMemory ?? { id };
+    this.writes?.write('alarm acknowledged', () => {
+      if (target.id > 0)
+        this.db!.prepare(
+          'UPDATE alarms SET acked_at = ?, acked_by = ? WHERE id = ? AND acked_at IS NULL',
+        ).run(ackedAt, user, target.id);
+    });
     if (inMemory) {
       inMemory.ackedAt = ackedAt;
       inMemory.ackedBy = user;
@@ -175,6 +177,39 @@ export class Alarms {
   onChange(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** At stop: the store's copy of what is still waiting for its lock. */
+  flush(): void {
+    this.writes?.flush();
+  }
+
+  /** Store writes waiting for another process to let go of the store's lock. */
+  get unstored(): number {
+    return this.writes?.pending ?? 0;
+  }
+
+  /** Runs as a deferred write: the alarm takes the store's id (it had a memory id until then). */
+  private store(alarm: ActiveAlarm): void {
+    const id = Number(
+      this.db!.prepare(
+        'INSERT INTO alarms (code, door, detail, raised_at, cleared_at, acked_at, acked_by) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ).run(
+        alarm.code,
+        alarm.door,
+        alarm.detail,
+        alarm.raisedAt,
+        alarm.clearedAt,
+        alarm.ackedAt,
+        alarm.ackedBy,
+      ).lastInsertRowid,
+    );
+    const memoryId = alarm.id;
+    alarm.id = id;
+    if (this.cleared.get(memoryId) === alarm) {
+      this.cleared.delete(memoryId);
+      this.keepCleared(alarm);
+    }
   }
 
   private keepCleared(alarm: ActiveAlarm): void {

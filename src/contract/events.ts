@@ -43,6 +43,8 @@ export const ALARM_CODES = [
   'oncall_failed',
   /** A rules document from the fleet (src/fleet-rules) was refused: unsigned, badly signed, malformed or not newer. Site-wide. */
   'fleet_rules_rejected',
+  /** Entries have waited in the door's journal too long: the store cannot take them (the door still works). Site-wide. */
+  'entries_undelivered',
 ] as const;
 export type AlarmCode = (typeof ALARM_CODES)[number];
 

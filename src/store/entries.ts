@@ -52,6 +52,7 @@ export class EntryStore {
   private readonly touchPatron;
   private readonly storeMaxId;
   private readonly journalMaxId;
+  private readonly journalOldest;
   private readonly writeSwipe;
   private readonly writer;
   private readonly mover;
@@ -84,6 +85,7 @@ export class EntryStore {
     );
     this.storeMaxId = store.prepare('SELECT MAX(id) FROM entries').pluck();
     this.journalMaxId = journal.prepare('SELECT MAX(id) FROM entries').pluck();
+    this.journalOldest = journal.prepare('SELECT MIN(ts) FROM entries').pluck();
     this.writeSwipe = journal.transaction((b: SwipeBookkeeping): number => {
       const id = this.nextId();
       this.insertEntry.run({ ...b.entry, id });
@@ -109,6 +111,11 @@ export class EntryStore {
   /** Rows the journal holds that the store has not taken for good yet. */
   get undelivered(): number {
     return this.mover.pending;
+  }
+
+  /** When the oldest entry the store does not have for good yet was made (null: none). */
+  oldestUndeliveredAt(): number | null {
+    return this.journalOldest.get() as number | null;
   }
 
   /** Commits the swipe; returns the entry id. Throws when the journal cannot write (the caller must then deny). */

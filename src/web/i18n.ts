@@ -1423,6 +1423,11 @@ export const ALARM_LABELS: Partial<Record<AlarmCode, Record<Language, string>>> 
     nb: 'En utgang (lys, alarm, skilt, lyd) kunne ikke settes (døren virker fortsatt)',
     da: 'En udgang (lys, alarm, skilt, lyd) kunne ikke sættes (døren virker stadig)',
   },
+  entries_undelivered: {
+    en: 'Entries are not reaching the store (the door still works; statistics and reports lag behind)',
+    nb: 'Registreringer når ikke databasen (døren virker; statistikk og rapporter henger etter)',
+    da: 'Registreringer når ikke databasen (døren virker; statistik og rapporter halter bagefter)',
+  },
   fleet_rules_rejected: {
     en: 'Rules from the central office were refused (the last good ones still apply)',
     nb: 'Regler fra sentralen ble avvist (de siste gyldige gjelder fortsatt)',

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Alarms, MAX_CLEARED_SHOWN } from '../../src/alarms/alarms.ts';
 import type { DorvaktEvent } from '../../src/contract/events.ts';
 import { EventBus } from '../../src/events/bus.ts';
@@ -127,5 +127,73 @@ describe('alarms stay until a person acknowledges them', () => {
     expect(row(db, oldest).ackedBy).toBe('anne');
     expect(alarms.acknowledge(oldest, 'anne')).toBe(false);
     expect(alarms.acknowledge(999_999, 'anne')).toBe(false);
+  });
+});
+
+describe("the store's copy never holds up the door", () => {
+  /** Another process (the worker) holding the store's write lock. */
+  function holdLock(db: Db) {
+    const other = openDb(db.name);
+    cleanups.push(() => other.open && other.close());
+    other.exec('BEGIN IMMEDIATE');
+    return () => other.exec('COMMIT');
+  }
+  const stored = (db: Db) =>
+    db
+      .prepare('SELECT id, code, cleared_at AS clearedAt, acked_by AS ackedBy FROM alarms ORDER BY id')
+      .all() as { id: number; code: string; clearedAt: number | null; ackedBy: string | null }[];
+
+  it('raise, clear and acknowledge return at once while the lock is taken, and reach the store in order after', async () => {
+    const { db, alarms, events } = rig();
+    const release = holdLock(db);
+    const started = performance.now();
+    alarms.raise('door_forced', 'main');
+    alarms.raise('reader_offline', 'main');
+    alarms.clear('door_forced', 'main');
+    const forced = alarms.unresolved().find((a) => a.code === 'door_forced')!;
+    expect(alarms.acknowledge(forced.id, 'staff')).toBe(true);
+    expect(performance.now() - started).toBeLessThan(100);
+    // Shown at once all the same.
+    expect(alarms.isActive('reader_offline', 'main')).toBe(true);
+    expect(events.filter((e) => e.type === 'alarm')).toHaveLength(3);
+    expect(alarms.unstored).toBeGreaterThan(0);
+
+    release();
+    await vi.waitFor(() => expect(alarms.unstored).toBe(0), { timeout: 5000 });
+    const rows = stored(db);
+    expect(rows.map((r) => r.code)).toEqual(['door_forced', 'reader_offline']);
+    expect(rows[0]).toMatchObject({ ackedBy: 'staff' });
+    expect(rows[0]!.clearedAt).not.toBeNull();
+    expect(rows[1]!.clearedAt).toBeNull();
+    // The alarm in memory took the store's id, so the dashboard acknowledges the row it shows.
+    expect(alarms.list()[0]!.id).toBe(rows[1]!.id);
+    expect(alarms.acknowledge(rows[1]!.id, 'staff')).toBe(true);
+    expect(stored(db)[1]!.ackedBy).toBe('staff');
+  });
+
+  it('an older alarm only the store knows is acknowledged while the lock is taken, and written after', async () => {
+    const { db, alarms } = rig();
+    for (let i = 0; i <= MAX_CLEARED_SHOWN; i++) {
+      alarms.raise('door_forced', 'main');
+      alarms.clear('door_forced', 'main');
+    }
+    const oldest = stored(db)[0]!.id;
+    expect(alarms.unresolved().some((a) => a.id === oldest)).toBe(false);
+    const release = holdLock(db);
+    const started = performance.now();
+    expect(alarms.acknowledge(oldest, 'staff')).toBe(true);
+    expect(alarms.acknowledge(999_999, 'staff')).toBe(false);
+    expect(performance.now() - started).toBeLessThan(100);
+    release();
+    await vi.waitFor(() => expect(stored(db)[0]!.ackedBy).toBe('staff'), { timeout: 5000 });
+  });
+
+  it('a stop writes what is left, waiting for the lock', () => {
+    const { db, alarms } = rig();
+    const release = holdLock(db);
+    alarms.raise('door_forced', 'main');
+    release();
+    alarms.flush();
+    expect(stored(db).map((r) => r.code)).toEqual(['door_forced']);
   });
 });

@@ -44,7 +44,11 @@ ops: { port: ${await freePort()} }
 web: { enabled: false }
 log: { level: silent }
 `);
-    service = await startService({ config, log: createLogger('silent') });
+    service = await startService({
+      config,
+      log: createLogger('silent'),
+      journalAlarm: { afterMs: 300, everyMs: 50 },
+    });
     const registry = new LocalPatronSource(service.app.db, service.app.hashCard, () => '2026-11-26');
     registry.put(CARD, { category: 'V', birthYear: 1980 });
     for (const kind of ['agreement', 'camera'] as const)
@@ -117,11 +121,14 @@ log: { level: silent }
       other.exec('BEGIN IMMEDIATE');
       front.write('11112222\r\n');
       await waitFor(async () => (await scrape()) === 1, 5000, 'the swipe in the journal');
+      // Staff see that the store lags behind, though the door works.
+      await waitFor(() => service.app.alarms.isActive('entries_undelivered'), 5000, 'the alarm');
       other.exec('COMMIT');
     } finally {
       other.close();
     }
     await waitFor(async () => (await scrape()) === 0, 5000, 'the swipe handed on');
     expect(service.app.db.prepare('SELECT COUNT(*) FROM entries').pluck().get()).toBe(before + 1);
+    await waitFor(() => !service.app.alarms.isActive('entries_undelivered'), 5000, 'the alarm cleared');
   });
 });
