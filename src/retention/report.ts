@@ -1,7 +1,7 @@
 import { audit } from '../audit/audit.ts';
 import { PATRON_MESSAGES, type Reason } from '../contract/reasons.ts';
 import type { Db } from '../store/db.ts';
-import { takeCardFromDoorJournal } from '../store/door-journal.ts';
+import { readCardFromDoorJournal, takeCardFromDoorJournal } from '../store/door-journal.ts';
 import { foldCardEntries } from './anonymise.ts';
 import { newTombstone, tombstoneAuditRows } from './tombstone.ts';
 
@@ -143,6 +143,17 @@ export function accessReport(db: Db, cardHash: string, options: ReportOptions = 
       .prepare('SELECT ts FROM pin_failures WHERE card_hash = ? ORDER BY ts')
       .pluck()
       .all(cardHash) as number[];
+    // What the door has not handed on yet (a swipe of the last moments, or all of them while the store was
+    // unwritable): read while this transaction holds the store's lock, so nothing moves meanwhile.
+    const journal = readCardFromDoorJournal(db.name, cardHash);
+    const inStore = new Set(entries.map((e) => e.id));
+    for (const e of journal.entries) if (!inStore.has(e.id)) entries.push(e);
+    entries.sort((a, b) => a.ts - b.ts || a.id - b.id);
+    for (const ts of journal.pinFailures) if (!pins.includes(ts)) pins.push(ts);
+    pins.sort((a, b) => a - b);
+    const lastSeen =
+      journal.seen && (!seen || journal.seen.last_live_ok_at > seen.last_live_ok_at) ? journal.seen : seen;
+    const lastActivityAt = Math.max(patron?.last_activity_at ?? 0, journal.activityAt ?? 0);
     const audits = db
       .prepare(
         `SELECT id, ts, actor, action, subject, reason, detail FROM audit
@@ -189,11 +200,15 @@ export function accessReport(db: Db, cardHash: string, options: ReportOptions = 
             cardLost: patron.card_lost !== 0,
             expiresDate: patron.expires_date,
             createdAt: iso(patron.created_at),
-            lastActivityAt: iso(patron.last_activity_at),
+            lastActivityAt: iso(lastActivityAt),
           }
         : null,
-      patronSeen: seen
-        ? { lastLiveOkAt: iso(seen.last_live_ok_at), category: seen.category, birthYear: seen.birth_year }
+      patronSeen: lastSeen
+        ? {
+            lastLiveOkAt: iso(lastSeen.last_live_ok_at),
+            category: lastSeen.category,
+            birthYear: lastSeen.birth_year,
+          }
         : null,
       pinFailures: pins.map((ts) => ({ at: iso(ts) })),
       audit: audits.map((a) => ({

@@ -103,3 +103,52 @@ export function takeCardFromDoorJournal(storePath: string, cardHash: string): Jo
     journal.close();
   }
 }
+
+/** A card's rows the door has not handed on for good yet, as the subject access report shows them. */
+export interface CardInDoorJournal {
+  entries: (JournalEntry & { id: number })[];
+  pinFailures: number[];
+  seen: { last_live_ok_at: number; category: string | null; birth_year: number | null } | null;
+  activityAt: number | null;
+}
+
+/**
+ * Reads a card's rows in the journal, for the access report (in another process than the door's). Called while
+ * the report holds the store's write lock, so the mover cannot copy meanwhile: each row is either in the store
+ * already (same id: moved, waiting for the sync) or only here.
+ */
+export function readCardFromDoorJournal(storePath: string, cardHash: string): CardInDoorJournal {
+  const path = journalPathFor(storePath);
+  const none: CardInDoorJournal = { entries: [], pinFailures: [], seen: null, activityAt: null };
+  if (path === ':memory:' || !existsSync(path)) return none;
+  // Not read-only: a read-only connection cannot open a WAL file whose door is not running (no -shm to map).
+  const journal = new Database(path, { fileMustExist: true });
+  try {
+    journal.pragma('busy_timeout = 5000');
+    // One snapshot for the four reads.
+    return journal.transaction(
+      (): CardInDoorJournal => ({
+        entries: journal
+          .prepare(
+            `SELECT id, ts, door, mode, outcome, reason, card_hash, category, age_band, source
+               FROM entries WHERE card_hash = ? ORDER BY id`,
+          )
+          .all(cardHash) as CardInDoorJournal['entries'],
+        pinFailures: journal
+          .prepare('SELECT ts FROM pin_failures WHERE card_hash = ? ORDER BY ts')
+          .pluck()
+          .all(cardHash) as number[],
+        seen:
+          (journal
+            .prepare('SELECT last_live_ok_at, category, birth_year FROM patron_seen WHERE card_hash = ?')
+            .get(cardHash) as CardInDoorJournal['seen'] | undefined) ?? null,
+        activityAt:
+          (journal.prepare('SELECT at FROM patron_activity WHERE card_hash = ?').pluck().get(cardHash) as
+            | number
+            | undefined) ?? null,
+      }),
+    )();
+  } finally {
+    journal.close();
+  }
+}

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { eraseCard } from '../../src/retention/report.ts';
+import { accessReport, eraseCard } from '../../src/retention/report.ts';
 import { type Db, openDb } from '../../src/store/db.ts';
 import { journalPathFor, openDoorJournal } from '../../src/store/door-journal.ts';
 import { EntryStore, type EntryStoreOptions } from '../../src/store/entries.ts';
@@ -197,6 +197,37 @@ describe("the door's journal", () => {
       .run();
     expect(entries.record(swipeBookkeeping({ ts: 10 }))).toBe(42);
     expect(entries.record(swipeBookkeeping({ ts: 11 }))).toBe(43);
+  });
+
+  it("the access report lists the card's rows the door has not handed on, each once", async () => {
+    // The door's copy waits for the store's sync, so the first swipe is in both files for now.
+    const { storePath, store, entries } = setup({ delivery: { syncStore: () => new Promise(() => {}) } });
+    const first = entries.record({
+      ...swipeBookkeeping({ ts: Date.UTC(2026, 10, 30, 12), cardHash: CARD }),
+      pinFailure: true,
+    });
+    entries.deliver();
+    expect(count(store, 'SELECT COUNT(*) FROM entries WHERE id = ?', first)).toBe(1);
+    // The second is only in the journal: the door's connection to the store cannot write.
+    store.pragma('query_only = ON');
+    const second = entries.record({
+      ...swipeBookkeeping({ ts: Date.UTC(2026, 10, 30, 12, 5), cardHash: CARD }),
+      seenLive: { category: 'V', birthYear: 1980 },
+    });
+    entries.record(swipeBookkeeping({ ts: Date.UTC(2026, 10, 30, 12, 6), cardHash: OTHER }));
+    entries.deliver();
+    expect(count(store, 'SELECT COUNT(*) FROM entries WHERE id = ?', second)).toBe(0);
+    // The report runs in another process (the worker, or the CLI), on a connection of its own.
+    const admin = openDb(storePath);
+    try {
+      const report = accessReport(admin, CARD, { actor: 'admin', reason: 'a request' });
+      expect(report.entries.map((e) => e.id)).toEqual([first, second]);
+      expect(report.pinFailures).toEqual([{ at: '2026-11-30T12:00:00.000Z' }]);
+      expect(report.patronSeen).toMatchObject({ lastLiveOkAt: '2026-11-30T12:05:00.000Z', category: 'V' });
+    } finally {
+      admin.close();
+      store.pragma('query_only = OFF');
+    }
   });
 
   it("an erasure takes the card's rows the door has not handed on: they are counted, and the delivery cannot bring them back", async () => {
