@@ -185,17 +185,12 @@ export class FleetRulesReceiver {
   ): Outcome {
     const { options } = this;
     options.log.warn({ why, version: version ?? null, err: error ?? null }, 'fleet rules refused');
-    // The alarm before the count: both cross to the door process in this order, so a counted refusal has its alarm.
+    // The alarm first: it crosses to the door process before the count does.
     options.alarms.raise(
       'fleet_rules_rejected',
       '',
       `${why}${version !== undefined ? ` (version ${version})` : ''}`,
     );
-    try {
-      options.onRejected?.(why);
-    } catch {
-      // Counting must not stop the refusal.
-    }
     // The same bad payload again (retained, on every reconnect) is audited once.
     const hash = sha256(payload);
     if (hash !== this.lastRejected) {
@@ -215,6 +210,12 @@ export class FleetRulesReceiver {
       } catch {
         // A store that cannot audit still refuses.
       }
+    }
+    // Counted last: whoever sees the count (the door process's metrics) finds the alarm and the audit row.
+    try {
+      options.onRejected?.(why);
+    } catch {
+      // Counting must not stop the refusal.
     }
     return { rejected: why };
   }
