@@ -402,6 +402,10 @@ export async function startApp(options: AppOptions): Promise<App> {
   }
   // Readers are open and relays locked: swipes are decided from here on.
   log.info({ doors: doors.length, readyMs: Math.round(performance.now()) }, 'door ready');
+  // prom-client is loaded only now: the counts made meanwhile are replayed on it.
+  metrics
+    .load()
+    .catch((error: unknown) => log.error({ err: (error as Error).message }, 'metrics could not load'));
 
   // MQTT after the doors: choosing the broker may wait on the network and mqtt.js is slow to load, and a
   // swipe never needs either (events published meanwhile wait in the link).

@@ -56,11 +56,8 @@ export async function startOpsServer(deps: OpsDeps, host: string, port: number):
       }),
     '/metrics': async () => {
       deps.beforeScrape?.();
-      return {
-        status: 200,
-        type: deps.metrics.registry.contentType,
-        body: await deps.metrics.registry.metrics(),
-      };
+      const { contentType, body } = await deps.metrics.scrape();
+      return { status: 200, type: contentType, body };
     },
   };
 

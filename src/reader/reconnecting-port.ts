@@ -2,7 +2,8 @@
  * A serial port (USB-serial, CDC-ACM, UART, USB RS-485 adapter) reopened with backoff whenever it goes away:
  * what the line readers and the OSDP bus both sit on.
  */
-import { SerialPort } from 'serialport';
+import type { AutoDetectTypes } from '@serialport/bindings-cpp';
+import { SerialPortStream } from '@serialport/stream';
 import type { Logger } from '../log/logger.ts';
 import { hangupAwareBinding } from './serial-binding.ts';
 
@@ -30,7 +31,7 @@ export interface ReconnectingPortOptions {
 }
 
 export class ReconnectingSerialPort {
-  private port: SerialPort | undefined;
+  private port: SerialPortStream<AutoDetectTypes> | undefined;
   private opening: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private attempt = 0;
@@ -62,9 +63,13 @@ export class ReconnectingSerialPort {
 
   private connect(): void {
     const { path, baudRate } = this.options;
-    const options = { path, baudRate, autoOpen: false };
-    // SerialPort's types omit `binding`, but its constructor takes one (it spreads the options).
-    const port = new SerialPort({ ...options, binding: hangupAwareBinding } as typeof options);
+    // serialport's SerialPort is this stream with the detected binding; here it gets the hang-up-aware one.
+    const port = new SerialPortStream<AutoDetectTypes>({
+      path,
+      baudRate,
+      autoOpen: false,
+      binding: hangupAwareBinding as unknown as AutoDetectTypes,
+    });
     this.port = port;
     port.on('data', (chunk: Buffer) => {
       if (this.port === port) this.handlers?.data(chunk);

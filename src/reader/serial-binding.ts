@@ -10,9 +10,10 @@
  *   nothing waiting, or a write the tty cannot take yet, waits for the binding's poller as before.
  */
 import { readSync, writeSync } from 'node:fs';
-import { SerialPort } from 'serialport';
+// serialport's own parts, not its index: that loads every parser too, a cost on each start of the door.
+import { autoDetect } from '@serialport/bindings-cpp';
 
-type Binding = typeof SerialPort.binding;
+type Binding = ReturnType<typeof autoDetect>;
 type PortBinding = Awaited<ReturnType<Binding['open']>>;
 
 /** What the unix port binding has beyond its public interface. */
@@ -87,8 +88,8 @@ async function readNonEmpty(
   }
 }
 
-/** The platform binding's two entry points, without its per-platform option types. */
-const base = SerialPort.binding as unknown as {
+/** The platform binding's two entry points (serialport's SerialPort.binding), without its per-platform option types. */
+const base = autoDetect() as unknown as {
   list(): Promise<unknown[]>;
   open(options: unknown): Promise<PortBinding>;
 };

@@ -112,7 +112,7 @@ log: { level: silent }
       'reader_rejected',
     );
     expect(rejected).toMatchObject({ reader: 'front', why: 'bad_checksum' });
-    const metric = await app.metrics.registry.getSingleMetricAsString('dorvakt_reader_rejected_total');
+    const metric = await app.metrics.text('dorvakt_reader_rejected_total');
     expect(metric).toContain('dorvakt_reader_rejected_total{door="front",why="bad_checksum"} 1');
     expect(entries().length).toBe(before);
   });
