@@ -4,7 +4,7 @@
  * (performance.now() since the process began). Cold: an empty store, so the doors wait for the schedule
  * compiler; warm: the plans saved by an earlier start (schedule/saved-plans.ts).
  */
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnService } from '../test/faults/service-child.ts';
 import { startMosquitto } from '../test/helpers/mosquitto.ts';
@@ -24,6 +24,8 @@ export async function benchStart(runs = Number(process.env.START_RUNS ?? 7)): Pr
   const pty = await createPtyPair();
   const dir = tempDir('bench-start-');
   const store = join(dir.path, 'store.sqlite');
+  const cacheDir = join(dir.path, 'cache');
+  mkdirSync(cacheDir, { mode: 0o700 });
   writeFileSync(join(dir.path, 'key'), 'bench-site-key-0123456789abcdef');
   const config = join(dir.path, 'dorvakt.yaml');
   // A real library's schedule: public holidays, an exception, staffed and staffless hours.
@@ -52,7 +54,8 @@ log: { level: info }
 
   /** One start, cut with SIGKILL once the door is ready (and, with `replaced`, once fresh plans landed). */
   async function once(replaced: boolean): Promise<{ readyMs: number; fromSaved: boolean }> {
-    const child = spawnService(config, {}, command);
+    // As the unit runs it: systemd's CacheDirectory= (the config kept between starts) in the environment.
+    const child = spawnService(config, { CACHE_DIRECTORY: cacheDir }, command);
     try {
       await child.waitForLog('door ready', 30_000);
       if (replaced) await child.waitForLog('schedule plans computed', 30_000);

@@ -1,8 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
 import { pino } from 'pino';
-import { ConfigError, loadConfig as loadConfigFile } from '../config/load.ts';
+import { ConfigError } from '../config/errors.ts';
+import type { ParseOptions } from '../config/load.ts';
 import type { AppliedMigration } from '../config/migrate.ts';
+import { buildId, loadConfigForStart } from '../config/start-cache.ts';
+import type { DorvaktConfig } from '../config/types.ts';
 import { createLogger } from '../log/logger.ts';
 import { startService } from '../service.ts';
 
@@ -34,9 +38,31 @@ async function main(argv: string[]): Promise<number> {
   if (command === '--config' || command === 'run') {
     const file = command === '--config' ? rest[0] : rest[rest.indexOf('--config') + 1];
     if (!file) return usage();
-    const migrated: AppliedMigration[] = [];
-    const config = loadConfig(file, { onMigrated: (m) => migrated.push(m) });
+    let cacheError: Error | undefined;
+    const { config, migrated, fromCache } = await loadConfigForStart(file, {
+      cacheDir: process.env.CACHE_DIRECTORY,
+      build: buildId(),
+      absolutePath: resolve(file),
+      // The YAML parser and the config's validator load only when the cache cannot answer.
+      load: async (text) => {
+        const { loadConfigText } = await import('../config/load.ts');
+        const applied: AppliedMigration[] = [];
+        return {
+          config: loadConfigText(text, file, { onMigrated: (m) => applied.push(m) }),
+          migrated: applied,
+        };
+      },
+      onCacheError: (error) => {
+        cacheError = error;
+      },
+    });
     const log = createLogger(config.log.level);
+    log.info({ file, fromCache }, 'config loaded');
+    if (cacheError)
+      log.warn(
+        { err: cacheError.message },
+        'config cache not written; the next start reads the file in full',
+      );
     for (const m of migrated) {
       log.warn(
         { key: m.key, version: m.version },
@@ -77,7 +103,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'export') {
     const file = option(rest, '--config');
     if (!file) return usage();
-    const config = loadConfig(file);
+    const config = await loadConfig(file);
     const { runExportCommand } = await import('../nvr/cli.ts');
     const { openDb } = await import('../store/db.ts');
     const { NvrController } = await import('../nvr/controller.ts');
@@ -108,7 +134,7 @@ async function main(argv: string[]): Promise<number> {
   ) {
     const file = option(rest, '--config');
     if (!file) return usage();
-    const config = loadConfig(file);
+    const config = await loadConfig(file);
     const args = withoutOption(rest, '--config');
     const { openDb } = await import('../store/db.ts');
     const db = openDb(config.store.path);
@@ -149,7 +175,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'osdp') {
     const file = option(rest, '--config');
     if (!file) return usage();
-    const config = loadConfig(file);
+    const config = await loadConfig(file);
     const { runOsdpCommand } = await import('./osdp.ts');
     const { readSecret } = await import('../config/load.ts');
     return runOsdpCommand(withoutOption(rest, '--config'), {
@@ -164,7 +190,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'block' || command === 'pass' || command === 'emergency') {
     const file = option(rest, '--config');
     if (!file) return usage();
-    const config = loadConfig(file);
+    const config = await loadConfig(file);
     const args = withoutOption(rest, '--config');
     const { openDb } = await import('../store/db.ts');
     const db = openDb(config.store.path);
@@ -201,7 +227,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'stats') {
     const file = option(rest, '--config');
     if (!file) return usage();
-    const config = loadConfig(file);
+    const config = await loadConfig(file);
     const { openDb } = await import('../store/db.ts');
     const { runStatsCommand } = await import('../stats/cli.ts');
     const { localDate } = await import('../time/zone.ts');
@@ -301,7 +327,8 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** The admin commands' load: a migration applied in memory is said on stderr, once per note. */
-function loadConfig(file: string, options: Parameters<typeof loadConfigFile>[1] = {}) {
+async function loadConfig(file: string, options: ParseOptions = {}): Promise<DorvaktConfig> {
+  const { loadConfig: loadConfigFile } = await import('../config/load.ts');
   return loadConfigFile(file, {
     onMigrated: (m) =>
       process.stderr.write(

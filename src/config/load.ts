@@ -16,27 +16,10 @@ import { locate } from './yaml-position.ts';
 import { CONFIG_VERSION, configMigrations } from './migrations.ts';
 import { configSchema } from './schema.ts';
 import type { DorvaktConfig, SecretRef } from './types.ts';
+import { ConfigError, type ConfigProblem } from './errors.ts';
+export { readSecret } from './secrets.ts';
 
-export interface ConfigProblem {
-  /** Dotted key path, e.g. `doors.0.reader.profile`. */
-  key: string;
-  line: number | null;
-  message: string;
-  /** Reported, but the config is still usable (check-config exits 0). */
-  warning?: true;
-}
-
-export class ConfigError extends Error {
-  constructor(
-    readonly file: string,
-    readonly problems: ConfigProblem[],
-  ) {
-    super(
-      `${file}: ${problems.map((p) => `${p.line ? `line ${p.line}: ` : ''}${p.key || '(top)'}: ${p.message}`).join('; ')}`,
-    );
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError, type ConfigProblem } from './errors.ts';
 
 /** The validator's options; config/validator-source.ts writes the same validator out as code. */
 export const AJV_OPTIONS = { allErrors: true, useDefaults: true, strict: false } as const;
@@ -373,11 +356,14 @@ function checkOccupancySection(config: DorvaktConfig): ConfigProblem[] {
 }
 
 export function loadConfig(file: string, options: ParseOptions = {}): DorvaktConfig {
-  const config = parseConfig(readFileSync(file, 'utf8'), file, {
-    baseDir: dirname(resolve(file)),
-    ...options,
-  });
-  resolveConfigPaths(config, dirname(resolve(file)));
+  return loadConfigText(readFileSync(file, 'utf8'), file, options);
+}
+
+/** The same, for a file's text already read. */
+export function loadConfigText(text: string, file: string, options: ParseOptions = {}): DorvaktConfig {
+  const base = dirname(resolve(file));
+  const config = parseConfig(text, file, { baseDir: base, ...options });
+  resolveConfigPaths(config, base);
   return config;
 }
 
@@ -419,21 +405,4 @@ export function secretRefs(config: DorvaktConfig): { key: string; ref: SecretRef
   return refs.filter(
     (r): r is { key: string; ref: SecretRef } => typeof r.ref === 'object' && r.ref !== null,
   );
-}
-
-/** Reads a secret. The value is never logged; errors name the source, not the content. */
-export function readSecret(ref: SecretRef, env: NodeJS.ProcessEnv = process.env): string {
-  if ('env' in ref) {
-    const value = env[ref.env];
-    if (!value) throw new Error(`secret: environment variable ${ref.env} is not set`);
-    return value;
-  }
-  let value: string;
-  try {
-    value = readFileSync(ref.file, 'utf8').trim();
-  } catch (error) {
-    throw new Error(`secret: cannot read ${ref.file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
-  if (!value) throw new Error(`secret: ${ref.file} is empty`);
-  return value;
 }

@@ -1,5 +1,5 @@
 /** `dorvakt fleet --config FILE`: the centre (MQTT reader and its store) and its dashboard in one process. */
-import { readSecret } from '../config/load.ts';
+import { readSecret } from '../config/secrets.ts';
 import { mqttTls } from '../events/mqtt-tls.ts';
 import type { Logger } from '../log/logger.ts';
 import type { FleetCentreConfig } from './central-config.ts';

@@ -193,18 +193,3 @@ export function nvrConfigDefaults(partial: Partial<NvrConfig> = {}): NvrConfig {
     frigate_recording: frigateRecordingDefaults(partial.frigate_recording),
   };
 }
-
-/** Reads the keys' secrets (at start, never logged); throws naming the key id when one is unusable. */
-export function readNvrKeys(auth: NvrAuthConfig, readSecret: (ref: SecretRef) => string): NvrKey[] {
-  return auth.keys.map((k) => {
-    let secret: string;
-    try {
-      secret = readSecret(k.secret);
-    } catch (error) {
-      throw new Error(`nvr.auth key ${k.id}: ${(error as Error).message}`);
-    }
-    const key = { id: k.id, secret };
-    checkKey(key);
-    return key;
-  });
-}

@@ -5,7 +5,7 @@
  */
 import type { AlarmCode } from '../contract/events.ts';
 import { Consents } from '../consent/consents.ts';
-import { readSecret } from '../config/load.ts';
+import { readSecret } from '../config/secrets.ts';
 import { EmergencyModes } from '../emergency/modes.ts';
 import { EventBus } from '../events/bus.ts';
 import { OptionalPart } from '../lifecycle/optional-part.ts';

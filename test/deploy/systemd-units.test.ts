@@ -119,10 +119,13 @@ function allowedSyscalls(unitText: string): Set<string> {
 describe('systemd/dorvakt.service specifics', () => {
   const text = readFileSync('systemd/dorvakt.service', 'utf8');
 
-  it('may write only its state, the sysfs GPIO tree and the reader/GPIO devices', () => {
+  it('may write only its state, its cache, the sysfs GPIO tree and the reader/GPIO devices', () => {
     const rw = text.match(/^ReadWritePaths=.*$/gm)?.join(' ') ?? '';
     expect(rw).toContain('/var/lib/dorvakt');
     expect(rw).toContain('/sys/class/gpio');
+    // And its cache (the loaded config between starts), which systemd makes writable and owner-only.
+    expect(text).toMatch(/^CacheDirectory=dorvakt$/m);
+    expect(text).toMatch(/^CacheDirectoryMode=0700$/m);
     expect(text).toMatch(/^DevicePolicy=closed$/m);
     expect(text).toMatch(/^DeviceAllow=\/dev\/dorvakt-reader rw$/m);
     expect(text).toMatch(/^DeviceAllow=char-gpiochip rw$/m);

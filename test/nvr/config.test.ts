@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.ts';
-import { checkNvrConfig, type NvrConfig, nvrSchema, readNvrKeys } from '../../src/nvr/config.ts';
+import { checkNvrConfig, type NvrConfig, nvrSchema } from '../../src/nvr/config.ts';
+import { readNvrKeys } from '../../src/nvr/keys.ts';
 import { checkAgentConfig } from '../../src/nvr-agent/config.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
