@@ -1,9 +1,6 @@
 import type { Logger } from '../log/logger.ts';
 import type { Db } from './db.ts';
-
-const isBusy = (error: unknown): boolean =>
-  typeof (error as { code?: unknown })?.code === 'string' &&
-  (error as { code: string }).code.startsWith('SQLITE_BUSY');
+import { isBusy } from './busy.ts';
 
 export interface DeferredWritesOptions {
   /** First wait after finding the lock taken; doubles up to maxRetryMs. */

@@ -1,10 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.ts';
 import type { JournalEntry } from './door-journal.ts';
-
-const isBusy = (error: unknown): boolean =>
-  typeof (error as { code?: unknown })?.code === 'string' &&
-  (error as { code: string }).code.startsWith('SQLITE_BUSY');
+import { isBusy } from './busy.ts';
 
 export interface JournalMoverOptions {
   /**

@@ -1,14 +1,11 @@
 import type { Db } from './db.ts';
+import { isBusy } from './busy.ts';
 
 /** How the write waits between tries; injectable so a test can release the other writer's lock there. */
 export type Pause = (ms: number) => void;
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 const sleep: Pause = (ms) => void Atomics.wait(sleeper, 0, 0, ms);
-
-const isBusy = (error: unknown): boolean =>
-  typeof (error as { code?: unknown })?.code === 'string' &&
-  (error as { code: string }).code.startsWith('SQLITE_BUSY');
 
 export interface PromptWriteOptions {
   /** Gives up (throws SQLITE_BUSY) after this long, like the connection's own busy timeout. */
