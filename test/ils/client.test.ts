@@ -305,7 +305,9 @@ describe('session handling', () => {
     const { sim } = await setup();
     const source = createIlsPatronSource(current!.config, { log: silentLog, readSecret: () => 'pw' });
     try {
-      await waitFor(() => sim.stats.logins === 1, 5000, 'warm-up login');
+      // The SC status (99) follows the login's answer: wait for both, not only the login.
+      await waitFor(() => sim.stats.received.length >= 2, 5000, 'warm-up login and status');
+      expect(sim.stats.logins).toBe(1);
       expect(sim.stats.received).toEqual(['93', '99']);
       expect(await source.lookup('10000001', '1234')).toMatchObject({ status: 'ok' });
       expect(sim.stats.logins).toBe(1);
