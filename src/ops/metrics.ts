@@ -20,7 +20,8 @@ class DeferredMetric {
       {},
       {
         get: (_, method) => {
-          if (typeof method !== 'string') return undefined;
+          // Not a promise (`then`), whatever else is asked of it.
+          if (typeof method !== 'string' || method === 'then') return undefined;
           return (...args: unknown[]) => {
             if (this.target) return this.target[method]!(...args);
             // A timer started early observes its seconds when it ends, replayed like the rest.
