@@ -30,4 +30,10 @@ describe('metrics counted before prom-client is loaded (it loads once the door i
     end();
     expect(await metrics.text('dorvakt_entry_sync_seconds')).toContain('dorvakt_entry_sync_seconds_count 1');
   });
+
+  it('a stand-in metric is not taken for a promise', async () => {
+    const metrics = new Metrics();
+    // Awaiting it must give it back, not hang on a `then` the stand-in would otherwise offer.
+    expect(await Promise.resolve(metrics.swipes)).toBe(metrics.swipes);
+  });
 });
