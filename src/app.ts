@@ -14,6 +14,8 @@ import { connectionOptionsFrom, createIlsPatronSource } from './ils/source.ts';
 import type { NvrKey } from './contract/nvr-auth.ts';
 import { readNvrKeys } from './nvr/keys.ts';
 import type { NvrController } from './nvr/controller.ts';
+import type { NvrAdminAccess } from './contract/nvr-admin.ts';
+import { queuedNvrAdmin } from './nvr/queued-admin.ts';
 import { FrigateRecordingSchedule } from './nvr/frigate-recording.ts';
 import { OptionalPart } from './lifecycle/optional-part.ts';
 import type { PatronSource } from './contract/patron.ts';
@@ -42,6 +44,7 @@ import { outputsOf } from './states/config.ts';
 import { type Db, openDoorStore } from './store/db.ts';
 import { syncAfterRelay } from './store/after-commit-sync.ts';
 import { journalPathFor, openDoorJournal } from './store/door-journal.ts';
+import { DeferredWrites } from './store/deferred-writes.ts';
 import { EntryStore } from './store/entries.ts';
 import { watchJournal } from './store/journal-watch.ts';
 import { walDataSync } from './store/wal-sync.ts';
@@ -85,6 +88,10 @@ export interface App {
   emergencyWatcher: EmergencyWatcher;
   /** Camera retention (purge, verify, holds, exports) when `nvr.enabled`. */
   nvr: NvrController | undefined;
+  /** Its admin calls as the worker reaches them: writes wait for the store's lock in `storeWrites`. */
+  readonly nvrAdmin: NvrAdminAccess | undefined;
+  /** The door process's writes to the store besides the swipe's, none waiting on the door's event loop. */
+  storeWrites: DeferredWrites;
   /** Frigate recording by schedule when `nvr.frigate_recording.enabled`. */
   frigateRecording: FrigateRecordingSchedule | undefined;
   /** The site's states and outputs when `states.enabled`; undefined while it is down (retried). */
@@ -145,7 +152,10 @@ export async function startApp(options: AppOptions): Promise<App> {
       'event listener threw',
     ),
   );
-  const alarms = new Alarms(db, bus, log.child({ mod: 'alarms' }));
+  // Every write to the store besides the swipe's, in one order, none waiting on this event loop for another
+  // process's lock (the worker, an admin command): alarms, counts, the recorder's orders, audit rows.
+  const storeWrites = new DeferredWrites(db, log.child({ mod: 'store' }));
+  const alarms = new Alarms(db, bus, log.child({ mod: 'alarms' }), storeWrites);
   const consents = new Consents(db);
   const metrics = new Metrics();
   const storeLog = log.child({ mod: 'store' });
@@ -218,7 +228,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       for (const watcher of watchers) watcher.evaluate();
       states?.current?.refresh();
     },
-    saved: savedPlansFor(db, { doors: initialDoors, site }),
+    saved: savedPlansFor(db, { doors: initialDoors, site }, storeWrites),
   });
   const fleetRules = takesFleetRules
     ? {
@@ -226,7 +236,7 @@ export async function startApp(options: AppOptions): Promise<App> {
           const doors = scheduledDoors(storedExceptions());
           void schedules.reconfigure(
             doors,
-            savedPlansFor(db, { doors, site }),
+            savedPlansFor(db, { doors, site }, storeWrites),
             `fleet rules version ${version}`,
           );
         },
@@ -304,7 +314,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     await mqtt.stop();
     journalWatch.stop();
     await entries.stop();
-    alarms.flush();
+    storeWrites.flush();
     journal.close();
     db.close();
     throw error;
@@ -446,6 +456,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         const controller = new NvrController({
           config: config.nvr,
           db,
+          writes: storeWrites,
           mqtt: mqtt.client,
           alarms,
           log: log.child({ mod: 'nvr' }),
@@ -480,6 +491,7 @@ export async function startApp(options: AppOptions): Promise<App> {
             const bridge = new HomeAssistantBridge({
               config: config.homeassistant,
               db,
+              writes: storeWrites,
               bus,
               log: log.child({ mod: 'homeassistant' }),
               baseTopic,
@@ -577,6 +589,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         (await import('./occupancy/start.ts')).startOccupancy({
           config: cfg,
           db,
+          writes: storeWrites,
           bus,
           alarms,
           log: log.child({ mod: 'occupancy' }),
@@ -626,6 +639,11 @@ export async function startApp(options: AppOptions): Promise<App> {
     get nvr() {
       return nvrPart?.current;
     },
+    get nvrAdmin() {
+      const controller = nvrPart?.current;
+      return controller && queuedNvrAdmin(controller, db, storeWrites);
+    },
+    storeWrites,
     get frigateRecording() {
       return frigatePart?.current;
     },
@@ -658,7 +676,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       journalWatch.stop();
       await entries.stop();
       await entrySync?.settle();
-      alarms.flush();
+      storeWrites.flush();
       journal.close();
       db.close();
     },

@@ -60,7 +60,7 @@ export async function startService(options: AppOptions): Promise<Service> {
     bus: app.bus,
     alarms: app.alarms,
     doors: app.doors,
-    nvr: () => app.nvr,
+    nvr: () => app.nvrAdmin,
     emergency: {
       refresh: () => {
         app.emergencyWatcher.refresh();

@@ -42,8 +42,10 @@ export class Alarms {
     private readonly db: Db | null,
     private readonly bus: EventBus,
     private readonly log: Logger,
+    /** The door process's one queue of store writes (its order spans every writer); its own when not given. */
+    writes?: DeferredWrites,
   ) {
-    this.writes = db && new DeferredWrites(db, log);
+    this.writes = db && (writes ?? new DeferredWrites(db, log));
     if (db) {
       const rows = db
         .prepare(

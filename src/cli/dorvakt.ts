@@ -110,20 +110,19 @@ async function main(argv: string[]): Promise<number> {
     const { Alarms } = await import('../alarms/alarms.ts');
     const { EventBus } = await import('../events/bus.ts');
     const log = createLogger('warn', pino.destination(2));
+    let alarms: InstanceType<typeof Alarms> | undefined;
     // Writes the store only; the running service sends the request on its next tick.
-    return runExportCommand(withoutOption(rest, '--config'), {
+    const code = await runExportCommand(withoutOption(rest, '--config'), {
       admin: () => {
         const db = openDb(config.store.path);
-        return new NvrController({
-          config: config.nvr,
-          db,
-          mqtt: null,
-          alarms: new Alarms(db, new EventBus(), log),
-          log,
-        });
+        alarms = new Alarms(db, new EventBus(), log);
+        return new NvrController({ config: config.nvr, db, mqtt: null, alarms, log });
       },
       actor: `cli:${userInfo().username}`,
     });
+    // An alarm row kept back while the service held the store's lock is written before the command exits.
+    alarms?.flush();
+    return code;
   }
   if (
     command === 'user' ||

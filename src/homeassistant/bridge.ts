@@ -15,6 +15,7 @@ import { staffLock, staffUnlock } from '../door/staff-actions.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Db } from '../store/db.ts';
+import type { DeferredWrites } from '../store/deferred-writes.ts';
 import { zoneNamed } from '../time/zone.ts';
 import type { HomeAssistantConfig } from './config.ts';
 import { type DiscoveryDoor, discoveryPayload, discoveryTopic } from './discovery.ts';
@@ -35,6 +36,8 @@ export type CommandOutcome =
 export interface HomeAssistantBridgeOptions {
   config: HomeAssistantConfig;
   db: Db;
+  /** The door process's queue of store writes: bookkeeping and audit rows never wait for another's lock. */
+  writes?: DeferredWrites | undefined;
   bus: EventBus;
   log: Logger;
   baseTopic: string;
@@ -143,8 +146,11 @@ export class HomeAssistantBridge {
         ctx,
       );
       // Recorded first: a crash between the two leaves a row for a published config, never the reverse.
-      record.run(door.id, topic, this.now());
-      client.publish(topic, JSON.stringify(payload), { qos: 1, retain: true });
+      const at = this.now();
+      this.write(`homeassistant discovery ${door.id}`, () => {
+        record.run(door.id, topic, at);
+        client.publish(topic, JSON.stringify(payload), { qos: 1, retain: true });
+      });
       this.publishToday(door.id);
     }
     const inside = this.options.occupancy?.insideNow();
@@ -160,7 +166,9 @@ export class HomeAssistantBridge {
       // An empty retained payload deletes the device in Home Assistant and clears the broker's copy.
       client.publish(row.topic, '', { qos: 1, retain: true }, (error) => {
         if (error) return;
-        db.prepare('DELETE FROM ha_discovery WHERE door = ? AND topic = ?').run(row.door, row.topic);
+        this.write(`homeassistant discovery ${row.door} removed`, () =>
+          db.prepare('DELETE FROM ha_discovery WHERE door = ? AND topic = ?').run(row.door, row.topic),
+        );
         this.options.log.info(
           { door: row.door },
           'homeassistant: discovery removed for a door no longer configured',
@@ -192,8 +200,9 @@ export class HomeAssistantBridge {
     else {
       const act = { actor: 'homeassistant', reason: 'Home Assistant', via: 'homeassistant' };
       try {
-        if (payload === 'UNLOCK') await staffUnlock(db, door, act, config.unlock_minutes);
-        else await staffLock(db, door, act);
+        if (payload === 'UNLOCK')
+          await staffUnlock(db, door, act, config.unlock_minutes, this.options.writes);
+        else await staffLock(db, door, act, this.options.writes);
         outcome = 'done';
       } catch (error) {
         log.error({ err: (error as Error).message, door: doorId }, 'homeassistant: lock command failed');
@@ -220,7 +229,7 @@ export class HomeAssistantBridge {
     const last = this.lastRefusalAudit.get(key);
     if (last !== undefined && now - last < REFUSAL_AUDIT_MS) return;
     this.lastRefusalAudit.set(key, now);
-    try {
+    const write = () =>
       audit(
         this.options.db,
         {
@@ -232,9 +241,17 @@ export class HomeAssistantBridge {
         },
         now,
       );
+    try {
+      this.write('homeassistant refusal audited', write);
     } catch {
       // The refusal stands without its audit record.
     }
+  }
+
+  /** A store write: through the door process's queue when there is one (it never waits), else at once. */
+  private write(what: string, run: () => void): void {
+    if (this.options.writes) this.options.writes.write(what, run);
+    else run();
   }
 
   /** Entries come in bursts: one recount per door per turn of the event loop, after the swipe. */

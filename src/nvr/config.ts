@@ -8,7 +8,7 @@ import {
   frigateRecordingDefaults,
   frigateRecordingSchema,
 } from './frigate-recording.ts';
-import { checkKey, DEFAULT_MAX_SKEW_SECONDS, NVR_KEY_ID_PATTERN, type NvrKey } from '../contract/nvr-auth.ts';
+import { DEFAULT_MAX_SKEW_SECONDS, NVR_KEY_ID_PATTERN } from '../contract/nvr-auth.ts';
 
 /** Keys shared with the recorder agent: the first signs, every one verifies (two during a rotation). */
 export interface NvrAuthConfig {

@@ -17,6 +17,7 @@ import type { NvrKey, NvrRejectReason } from '../contract/nvr-auth.ts';
 import type { ExportCase, ExportOpenInput, NvrAdmin, RetentionHealth } from '../contract/nvr-admin.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Db } from '../store/db.ts';
+import type { DeferredWrites } from '../store/deferred-writes.ts';
 import { machineZone, scheduleWallClock, type WallClockCron } from '../time/wall-clock-cron.ts';
 import { BreachAlarm, ForgeryAlarm } from './alarms.ts';
 import type { NvrConfig } from './config.ts';
@@ -33,6 +34,11 @@ export type { PurgeVerified } from './purge.ts';
 export interface NvrControllerDeps {
   config: NvrConfig;
   db: Db;
+  /**
+   * The door process's queue of store writes: each answer, tick and order then runs as one transaction when the
+   * store's lock is free, never waiting for it on the door's event loop. Without it (the CLI) they run at once.
+   */
+  writes?: DeferredWrites | undefined;
   /** The service's connected client; null in a process that only queues work (the CLI). */
   mqtt: MqttClient | null;
   alarms: Alarms;
@@ -62,6 +68,8 @@ export class NvrController implements NvrAdmin {
   private cronTask: WallClockCron | null = null;
   private ticker: NodeJS.Timeout | null = null;
   private running = false;
+  private readonly db: Db;
+  private readonly writes: DeferredWrites | undefined;
 
   constructor(deps: NvrControllerDeps) {
     const { config, db, alarms } = deps;
@@ -71,6 +79,8 @@ export class NvrController implements NvrAdmin {
     const topics = nvrTopics(config.base_topic);
     this.config = config;
     this.log = log;
+    this.db = db;
+    this.writes = deps.writes;
     this.link = new RecorderLink({
       mqtt: deps.mqtt,
       keys: deps.keys,
@@ -123,28 +133,20 @@ export class NvrController implements NvrAdmin {
   start(): void {
     this.running = true;
     this.link.start({
-      purgeResponse: (body) => this.purge.verify(body),
-      exportResponse: (body) => this.exports.answer(body),
-      status: (body, signed, retained) => this.status.take(body, signed, retained),
-      rejected: (topic, reason, why) => this.forgery.reject(topic, reason, why),
+      purgeResponse: (body) => this.inStore('nvr purge answer', () => this.purge.verify(body)),
+      exportResponse: (body) => this.inStore('nvr export answer', () => this.exports.answer(body)),
+      status: (body, signed, retained) =>
+        this.inStore('nvr status', () => this.status.take(body, signed, retained)),
+      rejected: (topic, reason, why) =>
+        this.inStore('nvr rejection', () => this.forgery.reject(topic, reason, why)),
       subscribed: () => {
         if (!this.running) return;
-        try {
-          this.outbox.resendAll();
-        } catch (error) {
-          this.log.error({ err: (error as Error).message }, 'nvr: resend failed');
-        }
+        this.inStore('nvr resend', () => this.outbox.resendAll(), 'nvr resend');
       },
     });
     this.cronTask = scheduleWallClock(
       this.config.purge_cron,
-      () => {
-        try {
-          this.purgeNow();
-        } catch (error) {
-          this.log.error({ err: (error as Error).message }, 'nvr: could not queue the purge request');
-        }
-      },
+      () => this.inStore('nvr purge request', () => void this.purgeNow()),
       { name: 'nvr-purge', timezone: machineZone() },
     );
     this.ticker = setInterval(() => this.tick(), this.tickMs);
@@ -164,13 +166,33 @@ export class NvrController implements NvrAdmin {
 
   /** Periodic work; public so a caller (or a test) can run it on demand. */
   tick(): void {
+    // One waiting tick is enough: it does what is due by the time the lock is free.
+    this.inStore(
+      'nvr tick',
+      () => {
+        this.exports.expireHolds();
+        this.outbox.sendDue();
+        this.status.checkAge();
+        this.forgery.clearWhenQuiet();
+      },
+      'nvr tick',
+    );
+  }
+
+  /**
+   * Work that reads and writes the store, as one transaction: it changes nothing when it finds the lock taken,
+   * so the queue can run it again later whole (an answer is not taken for a replay of itself).
+   */
+  private inStore(what: string, run: () => void, key?: string): void {
+    const inTransaction = () => this.db.transaction(run)();
+    if (this.writes) {
+      this.writes.write(what, inTransaction, key);
+      return;
+    }
     try {
-      this.exports.expireHolds();
-      this.outbox.sendDue();
-      this.status.checkAge();
-      this.forgery.clearWhenQuiet();
+      inTransaction();
     } catch (error) {
-      this.log.error({ err: (error as Error).message }, 'nvr: tick failed');
+      this.log.error({ what, err: (error as Error).message }, 'nvr: store work failed');
     }
   }
 

@@ -10,6 +10,7 @@ import type { DorvaktEvent, PassageDirection, ScheduleState } from '../contract/
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Db } from '../store/db.ts';
+import type { DeferredWrites } from '../store/deferred-writes.ts';
 import { localDayHour } from '../stats/tz.ts';
 import { localDate, wallClock } from '../time/zone.ts';
 
@@ -31,6 +32,8 @@ export interface OccupancyOptions {
   now?: () => Date;
   /** Passages are written to the store together this often (each write is a synced commit on the door's store). */
   flushMs?: number;
+  /** The door process's queue of store writes: a flush then never waits for another process's lock. */
+  writes?: DeferredWrites | undefined;
 }
 
 /** Counts not yet written, by `day|hour|door|mode`. */
@@ -109,19 +112,29 @@ export class Occupancy {
    */
   flush(): void {
     if (!this.dirty) return;
+    const { writes } = this.options;
+    // One waiting flush is enough: it writes what has gathered by the time the lock is free.
+    if (writes) writes.write('passages', () => this.writeCounts(), 'occupancy');
+    else {
+      try {
+        this.writeCounts();
+      } catch (error) {
+        // Kept for the next flush; the count in memory goes on.
+        this.options.log.error({ err: (error as Error).message }, 'passages not stored; retrying');
+      }
+    }
+  }
+
+  private writeCounts(): void {
+    if (!this.dirty) return;
     const rows = [...this.pending.values()];
     const at = this.now().getTime();
-    try {
-      this.options.db.transaction(() => {
-        for (const row of rows) this.addHour.run(row);
-        this.saveNow.run({ inside: this.inside, at, resetDay: this.resetDay });
-      })();
-      this.pending.clear();
-      this.dirty = false;
-    } catch (error) {
-      // Kept for the next flush; the count in memory goes on.
-      this.options.log.error({ err: (error as Error).message }, 'passages not stored; retrying');
-    }
+    this.options.db.transaction(() => {
+      for (const row of rows) this.addHour.run(row);
+      this.saveNow.run({ inside: this.inside, at, resetDay: this.resetDay });
+    })();
+    this.pending.clear();
+    this.dirty = false;
   }
 
   /** People inside the building now (all doors together); never below 0. */

@@ -13,6 +13,7 @@ import { resolveGpioLine } from '../door/gpio-resolve.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Db } from '../store/db.ts';
+import type { DeferredWrites } from '../store/deferred-writes.ts';
 import { BeamInput } from './beam-input.ts';
 import type { Beam } from './beam-pair.ts';
 import type { OccupancyConfig } from './config.ts';
@@ -27,6 +28,8 @@ export { ClosingSweep } from './sweep.ts';
 export interface StartOccupancyOptions {
   config: OccupancyConfig;
   db: Db;
+  /** The door process's queue of store writes (see Occupancy). */
+  writes?: DeferredWrites | undefined;
   bus: EventBus;
   alarms: Pick<Alarms, 'raise' | 'clear'>;
   log: Logger;
@@ -72,6 +75,7 @@ export async function startOccupancy(options: StartOccupancyOptions): Promise<Ru
   const doors = config.doors.map((d) => d.door);
   const occupancy = new Occupancy({
     db: options.db,
+    writes: options.writes,
     bus,
     alarms,
     log,

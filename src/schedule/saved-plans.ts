@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Db } from '../store/db.ts';
+import type { DeferredWrites } from '../store/deferred-writes.ts';
 import type { ScheduleConfig } from './config.ts';
 import type { DayPlan, SiteSettings } from './day-plan.ts';
 
@@ -42,9 +43,13 @@ export function packageVersion(): string | undefined {
 }
 
 /** The saved plans of this config and software, or undefined when the software version is unknown. */
-export function savedPlansFor(db: Db, inputs: Omit<PlanInputs, 'softwareVersion'>): SavedPlans | undefined {
+export function savedPlansFor(
+  db: Db,
+  inputs: Omit<PlanInputs, 'softwareVersion'>,
+  writes?: DeferredWrites,
+): SavedPlans | undefined {
   const softwareVersion = packageVersion();
-  return softwareVersion ? new SavedPlans(db, planKey({ ...inputs, softwareVersion })) : undefined;
+  return softwareVersion ? new SavedPlans(db, planKey({ ...inputs, softwareVersion }), writes) : undefined;
 }
 
 /**
@@ -56,6 +61,8 @@ export class SavedPlans {
   constructor(
     private readonly db: Db,
     readonly key: string,
+    /** The door process's queue of store writes: a save never waits for another process's lock. */
+    private readonly writes?: DeferredWrites,
   ) {}
 
   load(): { plans: DoorPlans; computedAt: number } | undefined {
@@ -72,12 +79,16 @@ export class SavedPlans {
   save(plans: DoorPlans, computedAt: number): void {
     const doors: Record<string, [string, DayPlan][]> = {};
     for (const [door, days] of plans) doors[door] = [...days];
-    this.db
-      .prepare(
-        `INSERT INTO schedule_plans (id, plan_key, computed_at, plans) VALUES (1, ?, ?, ?)
+    const write = () =>
+      this.db
+        .prepare(
+          `INSERT INTO schedule_plans (id, plan_key, computed_at, plans) VALUES (1, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET plan_key = excluded.plan_key, computed_at = excluded.computed_at,
            plans = excluded.plans`,
-      )
-      .run(this.key, computedAt, JSON.stringify(doors));
+        )
+        .run(this.key, computedAt, JSON.stringify(doors));
+    // Only the newest plans matter: one still waiting for the lock is replaced.
+    if (this.writes) this.writes.write('schedule plans', write, 'schedule_plans');
+    else write();
   }
 }

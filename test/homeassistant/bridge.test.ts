@@ -11,10 +11,12 @@ import { type App, startApp } from '../../src/app.ts';
 import { parseConfig, resolveConfigPaths } from '../../src/config/load.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { LocalPatronSource } from '../../src/patrons/local-registry.ts';
+import { openDb } from '../../src/store/db.ts';
 import { localDate } from '../../src/time/zone.ts';
 import { IdleReader } from '../fleet-rules/helpers.ts';
 import { type Broker, startMosquitto } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/ports.ts';
+import { longestStall } from '../helpers/stall.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { invalidComponents } from './ha-schemas.ts';
 
@@ -200,6 +202,56 @@ log: { level: silent }
     expect(audits('door.manual_lock')).toEqual([
       { actor: 'homeassistant', subject: 'front', reason: 'Home Assistant' },
     ]);
+  });
+
+  it('while another process holds the store: the door acts on a command at once; its audit row, and the discovery (recorded before it is sent), follow when the lock is free', async () => {
+    const front = app!.doors.find((d) => d.id === 'front')!;
+    const other = openDb(app!.config.store.path);
+    const unlocks = () => audits('door.manual_unlock').length;
+    const unlocksBefore = unlocks();
+    let actedAt = 0;
+    const before = configs('front').length;
+    const stall = await longestStall(async () => {
+      other.exec('BEGIN IMMEDIATE');
+      try {
+        await ha.publishAsync('homeassistant/status', 'online', { qos: 1 });
+        await waitFor(
+          () => app!.storeWrites.waiting.includes('homeassistant discovery front'),
+          10_000,
+          'discovery waiting for its record',
+        );
+        await ha.publishAsync(`${BASE}/door/front/lock/set`, 'UNLOCK', { qos: 1 });
+        await waitFor(async () => (await commandOutcome('front', 'done')) === 3, 10_000, 'front unlocked');
+        actedAt = Date.now();
+        expect(front.door.state().locked).toBe(false);
+        expect(app!.storeWrites.waiting).toEqual(
+          expect.arrayContaining(['homeassistant discovery front', 'door.manual_unlock']),
+        );
+        expect(unlocks()).toBe(unlocksBefore);
+        // The people counter's hourly counts wait the same way.
+        const inside = app!.occupancy!.occupancy.insideNow() ?? 0;
+        await ha.publishAsync(`${BASE}/counter/front`, JSON.stringify({ in: 1, out: 0 }), { qos: 1 });
+        await waitFor(() => app!.occupancy!.occupancy.insideNow() === inside + 1, 10_000, 'counted');
+        app!.occupancy!.occupancy.flush();
+        expect(app!.storeWrites.waiting).toContain('passages');
+        await new Promise((r) => setTimeout(r, 300));
+      } finally {
+        other.exec('COMMIT');
+        other.close();
+      }
+    });
+    await waitFor(() => app!.storeWrites.pending === 0, 10_000, 'the queue written');
+    await waitFor(() => configs('front').length > before, 10_000, 'discovery sent again');
+    expect(unlocks()).toBe(unlocksBefore + 1);
+    // The row keeps the time of the act, not of its writing.
+    const ts = app!.db
+      .prepare("SELECT ts FROM audit WHERE action = 'door.manual_unlock' ORDER BY id DESC LIMIT 1")
+      .pluck()
+      .get() as number;
+    expect(ts).toBeLessThanOrEqual(actedAt);
+    expect(stall).toBeLessThan(250);
+    await ha.publishAsync(`${BASE}/door/front/lock/set`, 'LOCK', { qos: 1 });
+    await waitFor(async () => (await commandOutcome('front', 'done')) === 4, 10_000, 'front locked again');
   });
 
   it('removes the discovery of a door taken out of the config (empty retained payload)', async () => {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Alarms } from '../../src/alarms/alarms.ts';
 import { EventBus } from '../../src/events/bus.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -9,6 +9,7 @@ import type { ScheduleConfig } from '../../src/schedule/config.ts';
 import type { SiteSettings } from '../../src/schedule/day-plan.ts';
 import { type DoorPlans, planKey, SavedPlans, savedPlansFor } from '../../src/schedule/saved-plans.ts';
 import { type Db, openDb } from '../../src/store/db.ts';
+import { DeferredWrites } from '../../src/store/deferred-writes.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { compileOnce } from './compile-once.ts';
 
@@ -119,6 +120,26 @@ describe('saved schedule plans', { timeout: 60_000 }, () => {
     new SavedPlans(db, 'a').save(plans, NOW);
     expect(new SavedPlans(db, 'a').load()).toEqual({ plans, computedAt: NOW });
     expect(new SavedPlans(db, 'b').load()).toBeUndefined();
+  });
+
+  it('in the door process a save never waits for another process holding the store; the newest plans land', async () => {
+    const db = store();
+    const other = openDb(db.name);
+    cleanups.push(() => other.close());
+    const writes = new DeferredWrites(db, createLogger('silent'));
+    const older: DoorPlans = new Map([['main', new Map([['2026-11-25', { staffed: [], staffless: [] }]])]]);
+    const newer: DoorPlans = new Map([
+      ['main', new Map([['2026-11-25', { staffed: [[0, 1000]], staffless: [] }]])],
+    ]);
+    other.exec('BEGIN IMMEDIATE');
+    const started = performance.now();
+    new SavedPlans(db, 'a', writes).save(older, NOW);
+    new SavedPlans(db, 'b', writes).save(newer, NOW + 1);
+    expect(performance.now() - started).toBeLessThan(100);
+    expect(writes.waiting).toEqual(['schedule plans']);
+    other.exec('COMMIT');
+    await vi.waitFor(() => expect(writes.pending).toBe(0));
+    expect(new SavedPlans(db, 'b').load()).toEqual({ plans: newer, computedAt: NOW + 1 });
   });
 
   it('a start with valid saved plans does not wait for the compiler; its answer replaces them', async () => {
