@@ -28,6 +28,7 @@ import { MqttLink, mqttTls } from './events/mqtt-link.ts';
 import type { Logger } from './log/logger.ts';
 import { describeController } from './events/mqtt-info.ts';
 import { Metrics } from './ops/metrics.ts';
+import { loadWhenQuiet } from './ops/quiet-load.ts';
 import { LocalPatronSource } from './patrons/local-registry.ts';
 import { type CardHasher, cardHasher } from './privacy/card-hash.ts';
 import type { CardReader, SwipeEvent } from './reader/reader.ts';
@@ -63,6 +64,8 @@ export interface AppOptions {
   onSwipe?: (door: string, result: SwipeResult, swipe: SwipeEvent) => void;
   /** Where the site's emergency mode comes from (src/states/emergency.ts); default: never one. */
   emergency?: EmergencyMode;
+  /** How long the doors must be without a swipe before prom-client is loaded (default 1 s). */
+  metricsQuietMs?: number;
   /** How long entries may wait in the door's journal before the alarm, and how often that is checked (tests). */
   journalAlarm?: { afterMs: number; everyMs: number };
 }
@@ -412,10 +415,16 @@ export async function startApp(options: AppOptions): Promise<App> {
   }
   // Readers are open and relays locked: swipes are decided from here on.
   log.info({ doors: doors.length, readyMs: Math.round(performance.now()) }, 'door ready');
-  // prom-client is loaded only now: the counts made meanwhile are replayed on it.
-  metrics
-    .load()
-    .catch((error: unknown) => log.error({ err: (error as Error).message }, 'metrics could not load'));
+  // prom-client is loaded once the doors have been quiet for a second: the counts made meanwhile are replayed on it.
+  let lastSwipeAt = performance.now();
+  for (const door of doors) door.reader.on('swipe', () => (lastSwipeAt = performance.now()));
+  const metricsLoad = loadWhenQuiet(
+    () =>
+      metrics
+        .load()
+        .catch((error: unknown) => log.error({ err: (error as Error).message }, 'metrics could not load')),
+    { lastSwipeAt: () => lastSwipeAt, quietMs: options.metricsQuietMs ?? 1000 },
+  );
 
   // MQTT after the doors: choosing the broker may wait on the network and mqtt.js is slow to load, and a
   // swipe never needs either (events published meanwhile wait in the link).
@@ -662,6 +671,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     readyAt,
     healthy,
     async stop() {
+      metricsLoad.stop();
       emergencyWatcher.stop();
       schedules.stop();
       await states?.end();

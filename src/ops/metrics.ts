@@ -1,4 +1,7 @@
+import { createRequire } from 'node:module';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 type Kind = 'counter' | 'gauge' | 'histogram';
 type Call = { method: string; args: unknown[] };
@@ -168,24 +171,42 @@ export class Metrics {
    * doors are ready; a scrape waits for it.
    */
   load(): Promise<Registry> {
-    this.loading ??= import('prom-client').then((prom) => {
-      const registry = new prom.Registry();
-      for (const { definition, deferred } of this.definitions) {
-        const { kind, ...options } = definition;
-        const made = (kind === 'counter'
-          ? new prom.Counter({ ...options, registers: [registry] })
-          : kind === 'gauge'
-            ? new prom.Gauge({ ...options, registers: [registry] })
-            : new prom.Histogram({ ...options, registers: [registry] })) as unknown as Record<
-          string,
-          (...args: unknown[]) => unknown
-        >;
-        deferred.attach(made);
-      }
-      prom.collectDefaultMetrics({ register: registry, prefix: 'dorvakt_' });
-      return registry;
-    });
+    this.loading ??= this.loadInTurns();
     return this.loading;
+  }
+
+  /**
+   * In three turns of the event loop, so a swipe waits for at most one of them: OpenTelemetry's API (which
+   * prom-client's process CPU metric requires, the largest part), prom-client, then the metrics.
+   */
+  private async loadInTurns(): Promise<Registry> {
+    await nextTurn();
+    // Resolved from prom-client's own place, so it is the copy prom-client then finds in require's cache.
+    const fromPromClient = createRequire(createRequire(import.meta.url).resolve('prom-client'));
+    fromPromClient('@opentelemetry/api');
+    await nextTurn();
+    const prom = await import('prom-client');
+    await nextTurn();
+    const registry = new prom.Registry();
+    for (const { definition, deferred } of this.definitions) {
+      const { kind, ...options } = definition;
+      const made = (kind === 'counter'
+        ? new prom.Counter({ ...options, registers: [registry] })
+        : kind === 'gauge'
+          ? new prom.Gauge({ ...options, registers: [registry] })
+          : new prom.Histogram({ ...options, registers: [registry] })) as unknown as Record<
+        string,
+        (...args: unknown[]) => unknown
+      >;
+      deferred.attach(made);
+    }
+    prom.collectDefaultMetrics({ register: registry, prefix: 'dorvakt_' });
+    return registry;
+  }
+
+  /** Whether prom-client's load has begun (tests). */
+  get loadStarted(): boolean {
+    return this.loading !== undefined;
   }
 
   /** The text a Prometheus scrape gets. */
