@@ -30,6 +30,11 @@ describe('DeferredWrites', () => {
   }
   const note = (db: Db, action: string) => () =>
     db.prepare("INSERT INTO audit (ts, actor, action) VALUES (1, 'test', ?)").run(action);
+  /** Writes a note, then answers `value`. */
+  const noteAnd = (db: Db, action: string, value: string) => () => {
+    note(db, action)();
+    return value;
+  };
   const notes = (db: Db) => db.prepare('SELECT action FROM audit ORDER BY id').pluck().all() as string[];
 
   it('a keyed write replaces the one still waiting under its key, in its place', async () => {
@@ -49,11 +54,11 @@ describe('DeferredWrites', () => {
 
   it('soon answers at once when the lock is free, after the lock is let go otherwise, in order', async () => {
     const { db, writes, hold } = rig();
-    await expect(writes.soon('first', () => (note(db, 'first')(), 'one'))).resolves.toBe('one');
+    await expect(writes.soon('first', noteAnd(db, 'first', 'one'))).resolves.toBe('one');
     const release = hold();
     const started = performance.now();
     writes.write('before', note(db, 'before'));
-    const answer = writes.soon('second', () => (note(db, 'second')(), 'two'));
+    const answer = writes.soon('second', noteAnd(db, 'second', 'two'));
     expect(performance.now() - started).toBeLessThan(100);
     let settled = false;
     void answer.finally(() => {
