@@ -91,8 +91,8 @@ export const GROUPS = {
     why: "the door process's queue of store writes: never waiting on its event loop, order kept, nothing lost",
     mutate: ['src/store/deferred-writes.ts'],
     tests: ['test/store/deferred-writes.test.ts', 'test/alarms/alarms.test.ts'],
-    // Set from the first run (docs/mutation.md, "Store writes").
-    floor: 0,
+    // 98.31 % on 2026-12-01 (72.06 % at first); the survivor is equivalent (docs/mutation.md, "Store writes").
+    floor: 98,
   },
   retention: {
     why: 'anonymisation: what identifies a patron, and when it goes',

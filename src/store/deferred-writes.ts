@@ -75,25 +75,21 @@ export class DeferredWrites {
    */
   soon<T>(what: string, run: () => T, deadlineMs = 10_000): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      let settled = false;
+      // Each ends the other: a write that ran is not given up, and one given up never runs.
       const pending: Pending = {
         what,
         run: () => {
           const value = run();
-          settled = true;
           clearTimeout(deadline);
           resolve(value);
         },
         fail: (error) => {
-          if (settled) return;
-          settled = true;
           clearTimeout(deadline);
           reject(error);
         },
       };
       const deadline = setTimeout(() => {
-        const at = this.queue.indexOf(pending);
-        if (at >= 0) this.queue.splice(at, 1);
+        this.queue.splice(this.queue.indexOf(pending), 1);
         pending.fail!(new StoreBusyError(`${what}: the store stayed locked by another process`));
       }, deadlineMs);
       deadline.unref();
