@@ -7,8 +7,10 @@
  * door process's event loop, the store's commit, the scheduler's choice between processes.
  * Quiet and, in the same run, while the worker carries (a) six concurrent heaviest accepted statistics
  * requests over 2,000,000 entries, (b) the nightly anonymisation of 1,000,000 due entries, (c) 20 SSE
- * clients. First, the machine's floor: the same path with the least a door could do in its place. This
- * process does nothing else while it measures. Figures are printed, never asserted.
+ * clients; and (d) while another process holds the store's write lock the whole row (a stuck worker, an admin's
+ * long command) and the camera controller's ticks want it. First, the machine's floor: the same path with the
+ * least a door could do in its place. This process does nothing else while it measures. Figures are printed,
+ * never asserted. `ROWS=d,a` runs only those rows (after the floor and quiet).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
@@ -167,6 +169,7 @@ function stageSplit(lines: { [key: string]: unknown }[]): Record<string, number>
 }
 
 export async function benchDoorOutside(swipes = Number(process.env.SWIPES ?? 400)): Promise<Figures[]> {
+  const rows = new Set((process.env.ROWS ?? 'd,a,c,b').split(','));
   // The controller as shipped: build it from this tree first.
   if (process.env.NO_BUILD !== '1' && spawnSync('npm', ['run', 'build'], { stdio: 'inherit' }).status !== 0)
     throw new Error('npm run build failed');
@@ -191,6 +194,8 @@ export async function benchDoorOutside(swipes = Number(process.env.SWIPES ?? 400
 
   const key = join(dir.path, 'card-hmac.key');
   writeFileSync(key, SITE_KEY, { mode: 0o600 });
+  const nvrKey = join(dir.path, 'nvr.key');
+  writeFileSync(nvrKey, 'bench-nvr-key-0123456789abcdefghijklmnopqrstuv', { mode: 0o600 });
   const webPort = await freePort();
   const opsPort = await freePort();
   const configPath = join(dir.path, 'dorvakt.yaml');
@@ -207,6 +212,7 @@ doors:
 entries: { identified_days: 30, anonymise_at: "* * * * *" }
 store: { path: ${storePath} }
 mqtt: { url: "${broker.url}" }
+nvr: { enabled: true, auth: { keys: [{ id: bench, secret: { file: ${nvrKey} } }] } }
 ops: { port: ${opsPort} }
 web: { port: ${webPort} }
 log: { level: info }
@@ -309,6 +315,26 @@ log: { level: info }
       }),
     );
 
+    // (d) Another process holds the store's write lock for the whole row; the camera controller ticks every
+    // second and wants it each time. The swipes commit to the door's journal; what the door hands on waits.
+    if (rows.has('d')) {
+      backlog.exec('BEGIN IMMEDIATE');
+      let heldSamples: number[];
+      try {
+        heldSamples = await swipeLatencies(relay, pty, swipes);
+      } finally {
+        backlog.exec('COMMIT');
+      }
+      out.push(
+        figures("(d) the store's write lock held by another process the whole row", heldSamples, {
+          ...inside(),
+          ...(await syncWindow()),
+          ...rss(),
+        }),
+      );
+      await waitFor(() => undelivered() === 0, 30_000, 'the journal handed on after (d)');
+    }
+
     // (a) Six clients, each asking again as soon as it has its answer, for the longest window accepted.
     const today = new Date(now).toISOString().slice(0, 10);
     const from = new Date(now - 3 * 366 * DAY).toISOString().slice(0, 10);
@@ -317,73 +343,79 @@ log: { level: info }
       `/api/stats?from=${from}&to=${today}`,
       `/stats.csv?from=${from}&to=${today}`,
     ];
-    const statsLoad = await startLoad('stats', base, cookie, paths);
-    let t = performance.now();
-    const statsSamples = await swipeLatencies(relay, pty, swipes);
-    const statsSeconds = (performance.now() - t) / 1000;
-    const during = rss();
-    const { requests, failures } = await statsLoad.stop();
-    await workerIdle(base);
-    out.push(
-      figures('(a) 6 concurrent statistics requests, 3-year window, 2,000,000 entries', statsSamples, {
-        'requests answered': requests,
-        'requests/s': Math.round(requests / statsSeconds),
-        'failed requests': failures,
-        ...inside(),
-        ...(await syncWindow()),
-        ...during,
-      }),
-    );
+    if (rows.has('a')) {
+      const statsLoad = await startLoad('stats', base, cookie, paths);
+      const t = performance.now();
+      const statsSamples = await swipeLatencies(relay, pty, swipes);
+      const statsSeconds = (performance.now() - t) / 1000;
+      const during = rss();
+      const { requests, failures } = await statsLoad.stop();
+      await workerIdle(base);
+      out.push(
+        figures('(a) 6 concurrent statistics requests, 3-year window, 2,000,000 entries', statsSamples, {
+          'requests answered': requests,
+          'requests/s': Math.round(requests / statsSeconds),
+          'failed requests': failures,
+          ...inside(),
+          ...(await syncWindow()),
+          ...during,
+        }),
+      );
+    }
 
     // (c) Twenty live-event clients reading every event the swipes cause.
-    const sseLoad = await startLoad('sse', base, cookie, []);
-    await new Promise((r) => setTimeout(r, 500));
-    const sseSamples = await swipeLatencies(relay, pty, swipes);
-    await new Promise((r) => setTimeout(r, 300));
-    const received = (await sseLoad.stop()).events;
-    await workerIdle(base);
-    out.push(
-      figures('(c) 20 SSE clients', sseSamples, {
-        'events received (all clients)': received,
-        ...inside(),
-        ...(await syncWindow()),
-        ...rss(),
-      }),
-    );
+    if (rows.has('c')) {
+      const sseLoad = await startLoad('sse', base, cookie, []);
+      await new Promise((r) => setTimeout(r, 500));
+      const sseSamples = await swipeLatencies(relay, pty, swipes);
+      await new Promise((r) => setTimeout(r, 300));
+      const received = (await sseLoad.stop()).events;
+      await workerIdle(base);
+      out.push(
+        figures('(c) 20 SSE clients', sseSamples, {
+          'events received (all clients)': received,
+          ...inside(),
+          ...(await syncWindow()),
+          ...rss(),
+        }),
+      );
+    }
 
     // (b) 1,000,000 identified entries 31–60 days old, seeded now; the worker's own schedule
     // (entries.anonymise_at, every minute here) starts on them at the next minute.
-    seedEntries(backlog, Number(process.env.BACKLOG ?? 1_000_000), 29, now - 31 * DAY);
-    const dueCount = backlog.prepare('SELECT COUNT(*) FROM entries WHERE ts < ?').pluck();
-    const due = () => dueCount.get(Date.now() - 30 * DAY) as number;
-    const dueBefore = due();
-    await waitFor(() => due() < dueBefore, 75_000, 'the scheduled anonymisation to start');
-    const startedWith = due();
-    t = performance.now();
-    const anonSamples = await swipeLatencies(relay, pty, swipes);
-    const anonSeconds = (performance.now() - t) / 1000;
-    const anonymised = startedWith - due();
-    out.push(
-      figures('(b) the scheduled anonymisation of 1,000,000 entries running in the worker', anonSamples, {
-        'entries anonymised meanwhile': anonymised,
-        'rows/s': Math.round(anonymised / anonSeconds),
-        ...inside(),
-        ...(await syncWindow()),
-        ...rss(),
-      }),
-    );
-    // The floor again while the anonymisation goes on, on a pty of its own (the door idles meanwhile): what of
-    // (b)'s p99 is this machine's under that load rather than the door's.
-    const floorPty = openDirectPty();
-    try {
-      const before = due();
+    if (rows.has('b')) {
+      seedEntries(backlog, Number(process.env.BACKLOG ?? 1_000_000), 29, now - 31 * DAY);
+      const dueCount = backlog.prepare('SELECT COUNT(*) FROM entries WHERE ts < ?').pluck();
+      const due = () => dueCount.get(Date.now() - 30 * DAY) as number;
+      const dueBefore = due();
+      await waitFor(() => due() < dueBefore, 75_000, 'the scheduled anonymisation to start');
+      const startedWith = due();
+      const t = performance.now();
+      const anonSamples = await swipeLatencies(relay, pty, swipes);
+      const anonSeconds = (performance.now() - t) / 1000;
+      const anonymised = startedWith - due();
       out.push(
-        await floorFigures(floorPty, swipes, 'during (b)', () => ({
-          'entries anonymised meanwhile': before - due(),
-        })),
+        figures('(b) the scheduled anonymisation of 1,000,000 entries running in the worker', anonSamples, {
+          'entries anonymised meanwhile': anonymised,
+          'rows/s': Math.round(anonymised / anonSeconds),
+          ...inside(),
+          ...(await syncWindow()),
+          ...rss(),
+        }),
       );
-    } finally {
-      floorPty.close();
+      // The floor again while the anonymisation goes on, on a pty of its own (the door idles meanwhile): what of
+      // (b)'s p99 is this machine's under that load rather than the door's.
+      const floorPty = openDirectPty();
+      try {
+        const before = due();
+        out.push(
+          await floorFigures(floorPty, swipes, 'during (b)', () => ({
+            'entries anonymised meanwhile': before - due(),
+          })),
+        );
+      } finally {
+        floorPty.close();
+      }
     }
     relay.close();
   } catch (error) {

@@ -18,7 +18,7 @@ class DeferredMetric {
   readonly early: Call[] = [];
   readonly surface: unknown;
 
-  constructor() {
+  constructor(load: () => Promise<unknown>) {
     this.surface = new Proxy(
       {},
       {
@@ -27,6 +27,8 @@ class DeferredMetric {
           if (typeof method !== 'string' || method === 'then') return undefined;
           return (...args: unknown[]) => {
             if (this.target) return this.target[method]!(...args);
+            // Reading a value (prom-client's `get` answers a promise) is a reason to load now, as a scrape is.
+            if (method === 'get') return load().then(() => this.target!.get!(...args));
             // A timer started early observes its seconds when it ends, replayed like the rest.
             if (method === 'startTimer') {
               const started = performance.now();
@@ -221,7 +223,7 @@ export class Metrics {
   }
 
   private define<M>(kind: Kind, definition: Omit<Definition, 'kind'>): M {
-    const deferred = new DeferredMetric();
+    const deferred = new DeferredMetric(() => this.load());
     this.definitions.push({ definition: { kind, ...definition }, deferred });
     return deferred.surface as M;
   }

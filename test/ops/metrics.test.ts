@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Metrics } from '../../src/ops/metrics.ts';
 
-describe('metrics counted before prom-client is loaded (it loads once the door is ready)', () => {
+describe('metrics counted before prom-client is loaded (it loads once the doors are quiet)', () => {
   it('are replayed on it: counters, gauges, histograms and timers', async () => {
     const metrics = new Metrics();
     metrics.swipes.inc({ door: 'main', outcome: 'granted', reason: 'allow' });
@@ -29,6 +29,17 @@ describe('metrics counted before prom-client is loaded (it loads once the door i
     await metrics.load();
     end();
     expect(await metrics.text('dorvakt_entry_sync_seconds')).toContain('dorvakt_entry_sync_seconds_count 1');
+  });
+
+  it("reading a metric's value before the load loads it, and answers with what was counted", async () => {
+    const metrics = new Metrics();
+    metrics.ilsUp.set(1);
+    metrics.swipes.inc({ door: 'main', outcome: 'granted', reason: 'allow' });
+    expect(metrics.loadStarted).toBe(false);
+    expect((await metrics.ilsUp.get()).values[0]?.value).toBe(1);
+    expect((await metrics.swipes.get()).values).toEqual([
+      expect.objectContaining({ value: 1, labels: { door: 'main', outcome: 'granted', reason: 'allow' } }),
+    ]);
   });
 
   it('a stand-in metric is not taken for a promise', async () => {
