@@ -63,6 +63,11 @@ export interface ForgeryAlarmDeps {
   nowMs: () => number;
   /** Called for every dropped message (metrics `dorvakt_nvr_rejected_total`). */
   onRejected?: (reason: NvrRejectReason) => void;
+  /**
+   * Runs the alarm's store work (the controller's queue in the door process: a write that waits for the lock
+   * replaces the one waiting under its key, so a flood of forged messages keeps one); at once when not given.
+   */
+  inStore?: ((what: string, run: () => void, key: string) => void) | undefined;
 }
 
 export class ForgeryAlarm {
@@ -100,7 +105,13 @@ export class ForgeryAlarm {
   }
 
   private raise(detail: string): void {
-    this.deps.state.write('forgery', { lastAt: this.deps.nowMs(), detail });
-    this.deps.alarms.raise('nvr_forgery', '', detail);
+    const lastAt = this.deps.nowMs();
+    // Together, so a tick between them never finds the alarm without its time and clears it as quiet.
+    const write = () => {
+      this.deps.state.write('forgery', { lastAt, detail });
+      this.deps.alarms.raise('nvr_forgery', '', detail);
+    };
+    if (this.deps.inStore) this.deps.inStore('nvr forgery', write, 'nvr forgery');
+    else write();
   }
 }

@@ -99,7 +99,15 @@ export class NvrController implements NvrAdmin {
     });
     const state = new NvrState(db);
     this.breach = new BreachAlarm(alarms, state);
-    this.forgery = new ForgeryAlarm({ config, alarms, state, log, nowMs, onRejected: deps.onRejected });
+    this.forgery = new ForgeryAlarm({
+      config,
+      alarms,
+      state,
+      log,
+      nowMs,
+      onRejected: deps.onRejected,
+      inStore: (what, run, key) => this.inStore(what, run, key),
+    });
     this.exports = new ExportCases({ config, db, alarms, log, nowMs, topics, outbox: this.outbox });
     this.purge = new PurgeSweep({
       config,
@@ -137,8 +145,8 @@ export class NvrController implements NvrAdmin {
       exportResponse: (body) => this.inStore('nvr export answer', () => this.exports.answer(body)),
       status: (body, signed, retained) =>
         this.inStore('nvr status', () => this.status.take(body, signed, retained)),
-      rejected: (topic, reason, why) =>
-        this.inStore('nvr rejection', () => this.forgery.reject(topic, reason, why)),
+      // Logged and counted at once; only a forgery's store work waits, one however many arrive.
+      rejected: (topic, reason, why) => this.forgery.reject(topic, reason, why),
       subscribed: () => {
         if (!this.running) return;
         this.inStore('nvr resend', () => this.outbox.resendAll(), 'nvr resend');

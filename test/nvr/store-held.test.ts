@@ -6,6 +6,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Alarms } from '../../src/alarms/alarms.ts';
 import { EventBus } from '../../src/events/bus.ts';
+import { nvrTopics } from '../../src/contract/nvr.ts';
+import type { NvrKey } from '../../src/contract/nvr-auth.ts';
 import { NvrController } from '../../src/nvr/controller.ts';
 import { queuedNvrAdmin } from '../../src/nvr/queued-admin.ts';
 import { openDb } from '../../src/store/db.ts';
@@ -22,6 +24,7 @@ import {
   frigatePath,
   listFiles,
   mqttClient,
+  sealed,
   startAgent,
   TEST_KEY,
   testNvrConfig,
@@ -55,7 +58,17 @@ describe('the NVR controller while another process holds the store', () => {
     const writes = new DeferredWrites(db, log);
     const alarms = new Alarms(db, new EventBus(), log, writes);
     const mqtt = await mqttClient(broker.url);
-    const controller = new NvrController({ config, db, writes, mqtt, alarms, log, keys: [TEST_KEY] });
+    const rejected: string[] = [];
+    const controller = new NvrController({
+      config,
+      db,
+      writes,
+      mqtt,
+      alarms,
+      log,
+      keys: [TEST_KEY],
+      onRejected: (reason) => rejected.push(reason),
+    });
     controller.start();
     const other = openDb(dbPath);
     cleanups.push(async () => {
@@ -72,7 +85,7 @@ describe('the NVR controller while another process holds the store', () => {
     await new Promise((r) => setTimeout(r, 50));
     const hold = () => other.exec('BEGIN IMMEDIATE');
     const release = () => other.exec('COMMIT');
-    return { db, writes, alarms, controller, agentCfg, lines, hold, release };
+    return { db, writes, alarms, controller, agentCfg, lines, hold, release, rejected, base, mqtt };
   }
 
   it('a purge answer waits for the lock off the event loop and is verified once', async () => {
@@ -102,6 +115,40 @@ describe('the NVR controller while another process holds the store', () => {
     expect(r.alarms.list()).toEqual([]);
     expect(stall).toBeLessThan(HOLD_MS / 3);
   }, 20_000);
+
+  it('forged messages while the store is held are counted at once and keep one write waiting, however many', async () => {
+    const r = await rig();
+    const attacker = await mqttClient(broker.url);
+    cleanups.push(() => attacker.endAsync());
+    const topic = nvrTopics(r.base).purgeResponse;
+    const guess: NvrKey = { id: TEST_KEY.id, secret: 'an-attacker-guess-of-the-key-0123456789' };
+    const forged = (i: number) =>
+      sealed(
+        topic,
+        { v: 1, id: `forged-${i}`, ok: true, deleted: 0, oldest: null, ts: new Date().toISOString() },
+        guess,
+      );
+    r.hold();
+    try {
+      // A tick waits first, so it runs before the forgery's write when the lock is free.
+      await waitFor(() => r.writes.waiting.includes('nvr tick'), 5000, 'a tick waiting');
+      for (let i = 0; i < 50; i++) await attacker.publishAsync(topic, forged(i), { qos: 1 });
+      await waitFor(() => r.rejected.length === 50, 5000, 'every forgery counted while the store is held');
+      expect(r.writes.waiting.filter((what) => what === 'nvr forgery')).toEqual(['nvr forgery']);
+      expect(r.writes.pending).toBeLessThanOrEqual(3);
+    } finally {
+      r.release();
+    }
+    await waitFor(() => r.writes.pending === 0, 5000, 'the queue written');
+    // The tick before it did not find the alarm without its time and clear it as quiet.
+    expect(r.alarms.isActive('nvr_forgery')).toBe(true);
+    expect(r.db.prepare("SELECT value FROM nvr_state WHERE key = 'forgery'").pluck().get()).toMatch(
+      /bad_mac/,
+    );
+    // A tick after it does not take the alarm for an old one.
+    r.controller.tick();
+    expect(r.alarms.isActive('nvr_forgery')).toBe(true);
+  });
 
   it("an admin's export order waits for the lock in the queue and opens exactly one case", async () => {
     const r = await rig();
