@@ -14,7 +14,7 @@ import { connectionOptionsFrom, createIlsPatronSource } from './ils/source.ts';
 import type { NvrKey } from './contract/nvr-auth.ts';
 import { readNvrKeys } from './nvr/keys.ts';
 import type { NvrController } from './nvr/controller.ts';
-import type { NvrAdminAccess } from './contract/nvr-admin.ts';
+import type { QueuedNvrAdminAccess } from './contract/nvr-admin.ts';
 import { queuedNvrAdmin } from './nvr/queued-admin.ts';
 import { FrigateRecordingSchedule } from './nvr/frigate-recording.ts';
 import { OptionalPart } from './lifecycle/optional-part.ts';
@@ -92,7 +92,7 @@ export interface App {
   /** Camera retention (purge, verify, holds, exports) when `nvr.enabled`. */
   nvr: NvrController | undefined;
   /** Its admin calls as the worker reaches them: writes wait for the store's lock in `storeWrites`. */
-  readonly nvrAdmin: NvrAdminAccess | undefined;
+  readonly nvrAdmin: QueuedNvrAdminAccess | undefined;
   /** The door process's writes to the store besides the swipe's, none waiting on the door's event loop. */
   storeWrites: DeferredWrites;
   /** Frigate recording by schedule when `nvr.frigate_recording.enabled`. */

@@ -87,3 +87,9 @@ export type NvrAdminAccess = {
     ...args: Parameters<NvrAdmin[K]>
   ) => ReturnType<NvrAdmin[K]> | Promise<ReturnType<NvrAdmin[K]>>;
 };
+
+/**
+ * What the door process hands the worker: its writes wait in the door's queue of store writes. The mark keeps
+ * the controller itself (whose writes would wait for the lock on the door's event loop) from being handed over.
+ */
+export type QueuedNvrAdminAccess = NvrAdminAccess & { readonly writesQueued: true };

@@ -1,4 +1,4 @@
-import type { NvrAdmin, NvrAdminAccess } from '../contract/nvr-admin.ts';
+import type { NvrAdmin, QueuedNvrAdminAccess } from '../contract/nvr-admin.ts';
 import type { Db } from '../store/db.ts';
 import type { DeferredWrites } from '../store/deferred-writes.ts';
 
@@ -7,9 +7,10 @@ import type { DeferredWrites } from '../store/deferred-writes.ts';
  * hold) wait for the store's lock in the door process's queue, off its event loop; reads answer at once.
  * Each write runs as one transaction, so a try that finds the lock taken has changed nothing and runs again whole.
  */
-export function queuedNvrAdmin(admin: NvrAdmin, db: Db, writes: DeferredWrites): NvrAdminAccess {
+export function queuedNvrAdmin(admin: NvrAdmin, db: Db, writes: DeferredWrites): QueuedNvrAdminAccess {
   const queued = <T>(what: string, run: () => T) => writes.soon(what, () => db.transaction(run)());
   return {
+    writesQueued: true,
     openExport: (input) => queued('nvr export opened', () => admin.openExport(input)),
     closeExport: (id, actor, reason) =>
       queued('nvr export closed', () => admin.closeExport(id, actor, reason)),

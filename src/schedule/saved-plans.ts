@@ -42,11 +42,15 @@ export function packageVersion(): string | undefined {
   }
 }
 
-/** The saved plans of this config and software, or undefined when the software version is unknown. */
+/**
+ * The door process's saved plans of this config and software, or undefined when the software version is unknown.
+ * Its saves go through the door's queue of store writes (required here, so the door cannot be given a save that
+ * waits for the lock on its event loop).
+ */
 export function savedPlansFor(
   db: Db,
   inputs: Omit<PlanInputs, 'softwareVersion'>,
-  writes?: DeferredWrites,
+  writes: DeferredWrites,
 ): SavedPlans | undefined {
   const softwareVersion = packageVersion();
   return softwareVersion ? new SavedPlans(db, planKey({ ...inputs, softwareVersion }), writes) : undefined;

@@ -9,8 +9,10 @@ export interface JournalMoverOptions {
    * only once it has run, so a power cut cannot lose a row from both files. Unset: the store's commit synced.
    */
   syncStore?: (() => Promise<void>) | undefined;
-  /** How soon to try again after finding the store's write lock taken. */
+  /** How soon to try again after finding the store's write lock taken; doubled on each later find. */
   retryMs?: number;
+  /** The longest wait between tries while the lock stays taken (a long hold, a stopped worker). */
+  maxRetryMs?: number;
   /** After an error other than a taken lock (logged by the caller once per streak). */
   retryAfterErrorMs?: number;
   /** The journal's log is copied back at most this often, and only once the journal is empty. */
@@ -63,6 +65,9 @@ export class JournalMover {
   private stopped = false;
   private failing = false;
   private lastCheckpoint = Date.now();
+  /** The wait before the next try while the store's lock stays taken. */
+  private busyDelayMs: number;
+  private tries = 0;
   private movedSinceCheckpoint = false;
   /** Wrong PINs up to this journal id are in the store (journal ids only grow: AUTOINCREMENT). */
   private pinsMovedUpTo = 0;
@@ -75,7 +80,14 @@ export class JournalMover {
     options: JournalMoverOptions = {},
   ) {
     this.storeBusyTimeoutMs = store.pragma('busy_timeout', { simple: true }) as number;
-    this.options = { retryMs: 2, retryAfterErrorMs: 1000, checkpointEveryMs: 60_000, ...options };
+    this.options = {
+      retryMs: 2,
+      maxRetryMs: 100,
+      retryAfterErrorMs: 1000,
+      checkpointEveryMs: 60_000,
+      ...options,
+    };
+    this.busyDelayMs = this.options.retryMs;
     this.s = {
       entries: journal.prepare(
         'SELECT id, ts, door, mode, outcome, reason, card_hash, category, age_band, source FROM entries ORDER BY id',
@@ -127,8 +139,21 @@ export class JournalMover {
     return this.s.count.get() as number;
   }
 
-  /** Moves what the journal holds now, or arranges to. Never waits for a lock and never throws. */
+  /** Tries at the store's lock so far (each a transaction begun without waiting). */
+  get attempts(): number {
+    return this.tries;
+  }
+
+  /**
+   * Moves what the journal holds now, or arranges to. Never waits for a lock and never throws. A new swipe's
+   * rows are tried at once and soon after, however long the lock has been taken.
+   */
   deliver(): void {
+    this.busyDelayMs = this.options.retryMs;
+    this.attempt();
+  }
+
+  private attempt(): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -147,6 +172,7 @@ export class JournalMover {
    */
   private moveOnce(): void {
     let moved: Moved | null;
+    this.tries++;
     this.store.pragma('busy_timeout = 0');
     try {
       moved = this.transfer();
@@ -248,7 +274,9 @@ export class JournalMover {
 
   private retry(error: unknown): void {
     if (isBusy(error)) {
-      this.schedule(this.options.retryMs);
+      // Each try is a transaction begun on the door's event loop: while the lock stays taken, fewer of them.
+      this.schedule(this.busyDelayMs);
+      this.busyDelayMs = Math.min(this.busyDelayMs * 2, this.options.maxRetryMs);
       return;
     }
     if (!this.failing) this.options.onError?.(error);
@@ -260,7 +288,7 @@ export class JournalMover {
     if (this.stopped || this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.deliver();
+      this.attempt();
     }, ms);
     this.timer.unref();
   }

@@ -11,7 +11,7 @@ import type { Alarms } from '../alarms/alarms.ts';
 import type { DorvaktConfig } from '../config/types.ts';
 import type { CardCheckAccess } from '../contract/card-check.ts';
 import type { DoorPanel } from '../contract/door-panel.ts';
-import type { NvrAdminAccess } from '../contract/nvr-admin.ts';
+import type { QueuedNvrAdminAccess } from '../contract/nvr-admin.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
 import type { RetentionJob, RetentionRunResult } from '../retention/jobs.ts';
@@ -36,7 +36,7 @@ export interface WorkerSupervisorOptions {
   alarms: Alarms;
   doors: DoorPanel[];
   /** The NVR controller while it runs (it may be retrying its start). */
-  nvr: () => NvrAdminAccess | undefined;
+  nvr: () => QueuedNvrAdminAccess | undefined;
   /** Re-reads the emergency mode from the store and publishes a change (src/emergency/watcher.ts). */
   emergency?: { refresh(): unknown } | undefined;
   /** The desk's card check (`access.explain`). */

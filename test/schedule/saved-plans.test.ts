@@ -82,7 +82,7 @@ describe('saved schedule plans', { timeout: 60_000 }, () => {
       alarms: new Alarms(db, new EventBus(), log),
       log,
       now: options.now ?? (() => NOW),
-      saved: savedPlansFor(db, { doors, site }),
+      saved: savedPlansFor(db, { doors, site }, new DeferredWrites(db, log)),
       replaceSavedAfterMs: 0,
       compile: options.compile ?? realCompile,
       ...(options.onRefreshed ? { onRefreshed: options.onRefreshed } : {}),
@@ -149,7 +149,11 @@ describe('saved schedule plans', { timeout: 60_000 }, () => {
     // Mark the saved plan of today (staffless all day) to tell it from the compiler's (staffed at noon).
     const saved = new SavedPlans(
       db,
-      savedPlansFor(db, { doors: [{ id: 'main', schedule: LIBRARY }], site: OSLO })!.key,
+      savedPlansFor(
+        db,
+        { doors: [{ id: 'main', schedule: LIBRARY }], site: OSLO },
+        new DeferredWrites(db, createLogger('silent')),
+      )!.key,
     );
     const { plans } = saved.load()!;
     plans.get('main')!.set('2026-11-25', { staffed: [], staffless: [[0, 86_400_000]] });

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { accessReport, eraseCard } from '../../src/retention/report.ts';
 import { type Db, openDb } from '../../src/store/db.ts';
 import { journalPathFor, openDoorJournal } from '../../src/store/door-journal.ts';
+import { JournalMover } from '../../src/store/journal-mover.ts';
 import { EntryStore, type EntryStoreOptions } from '../../src/store/entries.ts';
 import { swipeBookkeeping } from '../helpers/swipe-bookkeeping.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -270,6 +271,33 @@ describe("the door's journal", () => {
     }
     // Without the copy each swipe and delivery adds pages: 300 would pass a megabyte.
     expect(statSync(`${journalPathFor(storePath)}-wal`).size).toBeLessThan(200_000);
+  });
+
+  it("while the store's lock stays taken the tries thin out (each begins a transaction on the door's loop); a new swipe's rows are tried at once and soon after", () => {
+    const { store, journal, worker, entries } = setup();
+    const mover = new JournalMover(store, journal);
+    vi.useFakeTimers();
+    try {
+      worker.exec('BEGIN IMMEDIATE');
+      entries.record(swipeBookkeeping({ ts: 10, cardHash: CARD }));
+      mover.deliver();
+      vi.advanceTimersByTime(1000);
+      // Tries at 0, 2, 6, 14, 30, 62, 126 ms, then every 100 ms: 15 in the first second (a fixed 2 ms: 500).
+      expect(mover.attempts).toBe(15);
+      entries.record(swipeBookkeeping({ ts: 11, cardHash: CARD }));
+      mover.deliver();
+      vi.advanceTimersByTime(14);
+      expect(mover.attempts).toBe(15 + 4);
+      // A long hold: at 30, 62 and 126 ms, then every 100 ms, never longer.
+      vi.advanceTimersByTime(60_000);
+      expect(mover.attempts).toBe(19 + 3 + 598);
+      worker.exec('COMMIT');
+      vi.advanceTimersByTime(100);
+      expect(mover.pending).toBe(0);
+      expect(count(store, 'SELECT COUNT(*) FROM entries')).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('what a stop could not hand on (the lock still taken) is handed on at the next start', async () => {
