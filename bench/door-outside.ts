@@ -1,16 +1,18 @@
 /**
  * Swipe → relay seen from outside: the controller as systemd runs it (dist/ when built, the unit's Node
  * flags) in its own process, a GPIO relay on a fake sysfs tree in tmpfs, the card written to the master end of
- * its pty (bench/direct-pty.ts: no relay process between, as with a USB serial reader). The latency runs from
- * the write of the card's last byte to the moment this process sees the relay's value file turn to 1
- * (inotify), so it holds everything a patron waits for on this box except the relay coil: the tty layer, the
- * door process's event loop, the store's commit, the scheduler's choice between processes.
+ * its pty (bench/direct-pty.ts: no relay process between, as with a USB serial reader). Two latencies from the
+ * card's write: to the relay's write returning in the door (`relay_mono_ms` of its log line, on the monotonic
+ * clock all processes share), which holds everything a patron waits for on this box except the relay coil (the
+ * tty layer, the door process's event loop, the store's commit, the scheduler's choice between processes); and
+ * to this process seeing the value file turn to 1 (inotify), which adds this process's own wake.
  * Quiet and, in the same run, while the worker carries (a) six concurrent heaviest accepted statistics
  * requests over 2,000,000 entries, (b) the nightly anonymisation of 1,000,000 due entries, (c) 20 SSE
  * clients; and (d) while another process holds the store's write lock the whole row (a stuck worker, an admin's
- * long command) and the camera controller's ticks want it. First, the machine's floor: the same path with the
- * least a door could do in its place. This process does nothing else while it measures. Figures are printed,
- * never asserted. `ROWS=d,a` runs only those rows (after the floor and quiet).
+ * long command) and the camera controller's ticks want it. The machine's floor, the same path with the least a
+ * door could do in its place, is measured alone first and then beside every row, a floor swipe after each door
+ * swipe. This process does nothing else while it measures. Figures are printed, never asserted. `ROWS=d,a`
+ * runs only those rows (after the floor and quiet).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
@@ -87,39 +89,130 @@ class RelayWatcher {
   }
 }
 
-async function swipeLatencies(
-  relay: RelayWatcher,
-  pty: { write(bytes: string): void },
-  swipes: number,
-): Promise<number[]> {
-  const samples: number[] = [];
-  for (let i = 0; i < swipes; i++) {
-    if (relay.level() !== '0') await relay.next('0');
-    // A patron does not swipe the instant the door relocks; this also lets a late relock event pass.
-    await new Promise((r) => setTimeout(r, 5));
-    const unlocked = relay.next('1');
-    pty.write(`${CARD}\r\n`);
-    const written = process.hrtime.bigint();
-    samples.push(Number((await unlocked) - written) / 1e6);
-  }
-  return samples.sort((a, b) => a - b);
+interface Lane {
+  relay: RelayWatcher;
+  pty: { write(bytes: string): void };
+  /** Every relay write so far on the monotonic clock (ms), in order, as the reader behind the pty reports them. */
+  relayWrites(): number[];
+}
+
+/** One swipe on a lane once its relay is back at 0: when the card was written, and ms to the relay seen at 1. */
+async function swipeOnce({ relay, pty }: Lane): Promise<{ written: bigint; seenMs: number }> {
+  if (relay.level() !== '0') await relay.next('0');
+  // A patron does not swipe the instant the door relocks; this also lets a late relock event pass.
+  await new Promise((r) => setTimeout(r, 5));
+  const unlocked = relay.next('1');
+  // Taken before the write: this process may be preempted inside it, and the door may answer meanwhile.
+  const written = process.hrtime.bigint();
+  pty.write(`${CARD}\r\n`);
+  return { written, seenMs: Number((await unlocked) - written) / 1e6 };
+}
+
+/** A lane's swipes in a row: relay seen by this process, and relay written (the reader's own mark). */
+interface LaneSamples {
+  seen: number[];
+  written: number[];
+  /** Swipes seen before their relay write: the watcher woke to a late event of the previous relock. */
+  mismatched: number;
 }
 
 /**
+ * Two figures per swipe, both from the card's last byte written to the pty. `seen`: until this process wakes to
+ * the relay's value file changing, so it holds this process's own wake, which on a 2-CPU machine competes with
+ * what the door does just after its relay. `written`: until the reader's relay write returned, on the monotonic
+ * clock every process shares (the door's log line, the floor reader's stdout): the patron's wait up to the relay
+ * moving, the tty and the scheduler included, without the watcher's wake. A stalled door shows in both.
+ */
+async function laneSamples(lane: Lane, seen: number[], writtenAt: bigint[]): Promise<LaneSamples> {
+  const cards = writtenAt.map((at) => Number(at) / 1e6);
+  const last = cards.at(-1) ?? 0;
+  await waitFor(() => lane.relayWrites().some((at) => at >= last), 10_000, "the reader's relay writes");
+  const writes = lane.relayWrites();
+  // Each swipe's relay write is the first after its card (the next card is written only after it is seen).
+  const written = cards.map((card) => writes.find((at) => at >= card)! - card);
+  const mismatched = written.filter((ms, i) => ms > seen[i]! + 0.5).length;
+  return {
+    seen: [...seen].sort((a, b) => a - b),
+    written: written.sort((a, b) => a - b),
+    mismatched,
+  };
+}
+
+/**
+ * A row's swipes at the door and, with `floor`, one at the floor reader after each: in the same window of
+ * the same load, so the door's figures stand beside what this machine gives the least a door could do. The
+ * floor's swipe comes once the door's own work after its relay is done (ms after it) and the floor relocks
+ * before the door does, so the two never overlap.
+ */
+async function swipeLatencies(
+  door: Lane,
+  swipes: number,
+  floor?: Lane,
+): Promise<{ door: LaneSamples; floor: LaneSamples | undefined }> {
+  const seen = { door: [] as number[], floor: [] as number[] };
+  const writtenAt = { door: [] as bigint[], floor: [] as bigint[] };
+  for (let i = 0; i < swipes; i++) {
+    const d = await swipeOnce(door);
+    seen.door.push(d.seenMs);
+    writtenAt.door.push(d.written);
+    if (!floor) continue;
+    await new Promise((r) => setTimeout(r, FLOOR_AFTER_DOOR_MS));
+    const f = await swipeOnce(floor);
+    seen.floor.push(f.seenMs);
+    writtenAt.floor.push(f.written);
+  }
+  return {
+    door: await laneSamples(door, seen.door, writtenAt.door),
+    floor: floor && (await laneSamples(floor, seen.floor, writtenAt.floor)),
+  };
+}
+
+/** A row's figures: relay seen (as before) and relay written, the patron's wait. */
+function rowFigures(load: string, samples: LaneSamples, extra: Figures = {}): Figures {
+  return figures(load, samples.seen, {
+    'swipe→relay written p50 (ms)': +percentile(samples.written, 50).toFixed(2),
+    'swipe→relay written p99 (ms)': +percentile(samples.written, 99).toFixed(2),
+    'swipe→relay written max (ms)': +samples.written.at(-1)!.toFixed(2),
+    'swipes seen before their relay write (a late relock event)': samples.mismatched,
+    ...extra,
+  });
+}
+
+/** The floor's figures beside a row's. */
+function floorBeside(samples: LaneSamples | undefined): Record<string, number> {
+  if (!samples || samples.seen.length === 0) return {};
+  return {
+    'floor in the same window p50 (ms)': +percentile(samples.seen, 50).toFixed(2),
+    'floor in the same window p99 (ms)': +percentile(samples.seen, 99).toFixed(2),
+    'floor in the same window max (ms)': +samples.seen.at(-1)!.toFixed(2),
+    'floor in the same window, written p50 (ms)': +percentile(samples.written, 50).toFixed(2),
+    'floor in the same window, written p99 (ms)': +percentile(samples.written, 99).toFixed(2),
+    'floor swipes seen before their relay write': samples.mismatched,
+  };
+}
+
+// The floor reader's pulse is shorter than the door's (100 ms): its relock lands before the door's next swipe.
+const FLOOR_AFTER_DOOR_MS = 30;
+const FLOOR_PULSE_MS = 30;
+
+/**
  * The machine's floor: the same pty, value file and watcher with the least a door could do in the door's place
- * (bench/floor-reader.ts: the door's serial binding and one file write). What a row's p99 has above this row's
+ * (bench/floor-reader.ts: the door's serial binding and one file write). What a row's p99 has above its floor's
  * is the door's; a machine whose floor is near the target cannot show the door meeting it.
  */
-async function floorFigures(
-  pty: ReturnType<typeof openDirectPty>,
-  swipes: number,
-  load = 'quiet',
-  extra: () => Record<string, number | string> = () => ({}),
-): Promise<Figures> {
-  const valueFile = join('/dev/shm', `dorvakt-floor-${process.pid}`);
+async function startFloorReader(name: string): Promise<Lane & { stop(): Promise<void> }> {
+  const pty = openDirectPty();
+  const valueFile = join('/dev/shm', `dorvakt-floor-${process.pid}-${name}`);
   const reader = spawn(
     process.execPath,
-    [...unitNodeFlags(), 'bin/run-ts.mjs', 'bench/floor-reader.ts', pty.devicePath, valueFile],
+    [
+      ...unitNodeFlags(),
+      'bin/run-ts.mjs',
+      'bench/floor-reader.ts',
+      pty.devicePath,
+      valueFile,
+      String(FLOOR_PULSE_MS),
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const exited = new Promise((r) => reader.once('exit', r));
@@ -127,21 +220,29 @@ async function floorFigures(
   reader.stdout.on('data', (chunk: Buffer) => {
     said += chunk.toString();
   });
-  try {
-    await waitFor(() => said.includes('open'), 30_000, 'the floor reader');
-    const relay = new RelayWatcher(valueFile);
-    try {
-      await swipeLatencies(relay, pty, 30); // warm-up
-      const samples = await swipeLatencies(relay, pty, swipes);
-      return figures(`floor: the least a door could do (bench/floor-reader.ts), ${load}`, samples, extra());
-    } finally {
-      relay.close();
-    }
-  } finally {
+  const stop = async () => {
     reader.kill('SIGTERM');
     await exited;
     rmSync(valueFile, { force: true });
+    pty.close();
+  };
+  try {
+    await waitFor(() => said.includes('open'), 30_000, 'the floor reader');
+  } catch (error) {
+    await stop();
+    throw error;
   }
+  const relay = new RelayWatcher(valueFile);
+  const relayWrites = () => [...said.matchAll(/^written (\d+)$/gm)].map((m) => Number(BigInt(m[1]!)) / 1e6);
+  const lane: Lane = { relay, pty, relayWrites };
+  for (let i = 0; i < 30; i++) await swipeOnce(lane); // warm-up
+  return {
+    ...lane,
+    async stop() {
+      relay.close();
+      await stop();
+    },
+  };
 }
 
 const STAGES = ['queue', 'facts', 'patron', 'decide', 'record', 'relay'] as const;
@@ -190,7 +291,14 @@ export async function benchDoorOutside(swipes = Number(process.env.SWIPES ?? 400
   seed.close();
   seedPatrons(storePath, [CARD]);
   const seedSeconds = Math.round((performance.now() - seeded) / 100) / 10;
-  const out: Figures[] = [await floorFigures(pty, swipes)];
+  // The floor reader runs the whole bench on a pty of its own: alone first, then beside every row.
+  const floor = await startFloorReader('beside');
+  const out: Figures[] = [
+    rowFigures(
+      'floor: the least a door could do (bench/floor-reader.ts), alone before the door starts',
+      (await swipeLatencies(floor, swipes)).door,
+    ),
+  ];
 
   const key = join(dir.path, 'card-hmac.key');
   writeFileSync(key, SITE_KEY, { mode: 0o600 });
@@ -303,11 +411,21 @@ log: { level: info }
         "entries not yet handed on to the store at the row's end": undelivered(),
       };
     };
-    await swipeLatencies(relay, pty, 30); // warm-up
+    const door: Lane = {
+      relay,
+      pty,
+      relayWrites: () =>
+        service.logs
+          .filter((l) => l.msg.startsWith('swipe granted') && l.relay_mono_ms !== undefined)
+          .map((l) => Number(l.relay_mono_ms)),
+    };
+    await swipeLatencies(door, 30); // warm-up
     inside();
     await syncWindow();
+    const quiet = await swipeLatencies(door, swipes, floor);
     out.push(
-      figures('quiet', await swipeLatencies(relay, pty, swipes), {
+      rowFigures('quiet', quiet.door, {
+        ...floorBeside(quiet.floor),
         ...inside(),
         ...(await syncWindow()),
         'seeding (s)': seedSeconds,
@@ -319,14 +437,15 @@ log: { level: info }
     // second and wants it each time. The swipes commit to the door's journal; what the door hands on waits.
     if (rows.has('d')) {
       backlog.exec('BEGIN IMMEDIATE');
-      let heldSamples: number[];
+      let held: Awaited<ReturnType<typeof swipeLatencies>>;
       try {
-        heldSamples = await swipeLatencies(relay, pty, swipes);
+        held = await swipeLatencies(door, swipes, floor);
       } finally {
         backlog.exec('COMMIT');
       }
       out.push(
-        figures("(d) the store's write lock held by another process the whole row", heldSamples, {
+        rowFigures("(d) the store's write lock held by another process the whole row", held.door, {
+          ...floorBeside(held.floor),
           ...inside(),
           ...(await syncWindow()),
           ...rss(),
@@ -346,13 +465,14 @@ log: { level: info }
     if (rows.has('a')) {
       const statsLoad = await startLoad('stats', base, cookie, paths);
       const t = performance.now();
-      const statsSamples = await swipeLatencies(relay, pty, swipes);
+      const stats = await swipeLatencies(door, swipes, floor);
       const statsSeconds = (performance.now() - t) / 1000;
       const during = rss();
       const { requests, failures } = await statsLoad.stop();
       await workerIdle(base);
       out.push(
-        figures('(a) 6 concurrent statistics requests, 3-year window, 2,000,000 entries', statsSamples, {
+        rowFigures('(a) 6 concurrent statistics requests, 3-year window, 2,000,000 entries', stats.door, {
+          ...floorBeside(stats.floor),
           'requests answered': requests,
           'requests/s': Math.round(requests / statsSeconds),
           'failed requests': failures,
@@ -367,12 +487,13 @@ log: { level: info }
     if (rows.has('c')) {
       const sseLoad = await startLoad('sse', base, cookie, []);
       await new Promise((r) => setTimeout(r, 500));
-      const sseSamples = await swipeLatencies(relay, pty, swipes);
+      const sse = await swipeLatencies(door, swipes, floor);
       await new Promise((r) => setTimeout(r, 300));
       const received = (await sseLoad.stop()).events;
       await workerIdle(base);
       out.push(
-        figures('(c) 20 SSE clients', sseSamples, {
+        rowFigures('(c) 20 SSE clients', sse.door, {
+          ...floorBeside(sse.floor),
           'events received (all clients)': received,
           ...inside(),
           ...(await syncWindow()),
@@ -391,11 +512,12 @@ log: { level: info }
       await waitFor(() => due() < dueBefore, 75_000, 'the scheduled anonymisation to start');
       const startedWith = due();
       const t = performance.now();
-      const anonSamples = await swipeLatencies(relay, pty, swipes);
+      const anon = await swipeLatencies(door, swipes, floor);
       const anonSeconds = (performance.now() - t) / 1000;
       const anonymised = startedWith - due();
       out.push(
-        figures('(b) the scheduled anonymisation of 1,000,000 entries running in the worker', anonSamples, {
+        rowFigures('(b) the scheduled anonymisation of 1,000,000 entries running in the worker', anon.door, {
+          ...floorBeside(anon.floor),
           'entries anonymised meanwhile': anonymised,
           'rows/s': Math.round(anonymised / anonSeconds),
           ...inside(),
@@ -403,19 +525,6 @@ log: { level: info }
           ...rss(),
         }),
       );
-      // The floor again while the anonymisation goes on, on a pty of its own (the door idles meanwhile): what of
-      // (b)'s p99 is this machine's under that load rather than the door's.
-      const floorPty = openDirectPty();
-      try {
-        const before = due();
-        out.push(
-          await floorFigures(floorPty, swipes, 'during (b)', () => ({
-            'entries anonymised meanwhile': before - due(),
-          })),
-        );
-      } finally {
-        floorPty.close();
-      }
     }
     relay.close();
   } catch (error) {
@@ -423,6 +532,7 @@ log: { level: info }
     throw error;
   } finally {
     backlog.close();
+    await floor.stop();
     await service.stop();
     sysfs.stopKernel();
     pty.close();

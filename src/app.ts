@@ -185,7 +185,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   // The store's commits of delivered rows sync like the swipe's: after (off the event loop) or in the commit.
   db.pragma(`synchronous = ${entrySync ? 'NORMAL' : 'FULL'}`);
   const entries = new EntryStore(db, journal, {
-    afterCommit: entrySync && (() => entrySync.request()),
+    requestSync: entrySync && (() => entrySync.request()),
     delivery: {
       syncStore: entrySync && walDataSync(db),
       onError: (error) =>

@@ -181,8 +181,9 @@ export class AccessGate {
 
     if (decision.allow) door.grant();
     else door.deny?.();
-    // After the relay: the swipe's rows go on from the door's journal to the store (never waits for it).
-    deps.entries.deliver();
+    // After the relay: the commit's sync starts and the rows go on from the door's journal to the store
+    // (neither waits).
+    deps.entries.afterRelay();
 
     const message = PATRON_MESSAGES[decision.reason][deps.language];
     deps.bus.publish({

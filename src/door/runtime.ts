@@ -139,7 +139,12 @@ export function decideSwipesInOrder(runtime: RuntimeDoor, reader: CardReader, de
             // The patron's wait: frame arrival → relay written (the rest of `ms` comes after the door opened).
             ...(unlockedAt === undefined
               ? {}
-              : { relay_ms: Math.round(Number(unlockedAt - received) / 1e4) / 100 }),
+              : {
+                  relay_ms: Math.round(Number(unlockedAt - received) / 1e4) / 100,
+                  // The relay write on the machine's monotonic clock (ms), which every process shares: what
+                  // feeds the reader from outside can time the patron's whole wait without waking to watch.
+                  relay_mono_ms: Math.round(Number(unlockedAt) / 1e3) / 1e3,
+                }),
             // Of it, the entry's commit to the door's journal, and the part of that spent waiting for a lock.
             ...(result.commitMs === undefined ? {} : { commit_ms: Math.round(result.commitMs * 100) / 100 }),
             ...(result.storeWaitMs === undefined

@@ -29,16 +29,19 @@ export interface SwipeBookkeeping {
 export interface EntryStoreOptions {
   /** How the swipe's commit waits for the journal's write lock (taken by an erasure only; tests inject its pause). */
   write?: PromptWriteOptions;
-  /** Called after each commit and must not wait: starts the sync of a commit made unsynced. */
-  afterCommit?: () => void;
+  /**
+   * Asked once the swipe's relay has moved (`afterRelay`) and must not wait: starts the sync of a commit made
+   * unsynced (store.entry_sync after_relay).
+   */
+  requestSync?: () => void;
   /** How the journal's rows are handed on to the store. */
   delivery?: JournalMoverOptions;
 }
 
 /**
  * Everything one swipe writes, in one transaction in the door's journal (store/door-journal.ts), which no other
- * process writes: a swipe never waits for the worker's lock on the store. `deliver()`, called after the relay,
- * hands the rows on to the store. The door's reads of its own bookkeeping (wrong PINs, last live check) see
+ * process writes: a swipe never waits for the worker's lock on the store. `afterRelay()`, called once the relay
+ * has moved, starts the commit's sync and hands the rows on to the store. The door's reads of its own bookkeeping (wrong PINs, last live check) see
  * both files.
  */
 export class EntryStore {
@@ -56,13 +59,13 @@ export class EntryStore {
   private readonly writeSwipe;
   private readonly writer;
   private readonly mover;
-  private readonly afterCommit: () => void;
+  private readonly requestSync: () => void;
   private commitMs = 0;
 
   constructor(store: Db, journal: Db, options: EntryStoreOptions = {}) {
     this.writer = new PromptWriter(journal, options.write);
     this.mover = new JournalMover(store, journal, options.delivery);
-    this.afterCommit = options.afterCommit ?? (() => {});
+    this.requestSync = options.requestSync ?? (() => {});
     this.insertEntry = journal.prepare(
       `INSERT INTO entries (id, ts, door, mode, outcome, reason, card_hash, category, age_band, source)
        VALUES (@id, @ts, @door, @mode, @outcome, @reason, @cardHash, @category, @ageBand, @source)`,
@@ -123,8 +126,16 @@ export class EntryStore {
     const started = performance.now();
     const id = this.writer.write(() => this.writeSwipe(bookkeeping));
     this.commitMs = performance.now() - started;
-    this.afterCommit();
     return id;
+  }
+
+  /**
+   * The swipe's work once its relay has moved: the commit's sync is started and the rows handed on. Never waits,
+   * never throws. Before the relay, the sync's thread would wake beside the swipe and compete with it for a CPU.
+   */
+  afterRelay(): void {
+    this.requestSync();
+    this.mover.deliver();
   }
 
   /** Hands the journal's rows on to the store now if its lock is free, else soon. Never waits, never throws. */

@@ -52,22 +52,22 @@ describe('AccessGate with a real SQLite store', () => {
       grants.push(committed);
     },
   });
-  const gate = (patrons: PatronSource = local) =>
-    new AccessGate({
-      entries: new EntryStore(db, journal),
-      consents,
-      patrons,
-      hashCard: hash,
-      localAccess: new LocalAccessLookup(db, 'Europe/Oslo'),
-      emergency: new EmergencyModes(db),
-      alarms,
-      bus,
-      log,
-      timezone: 'Europe/Oslo',
-      language: 'en',
-      pinLockout: { attempts: 3, minutes: 15 },
-      offlineKnownDays: 14,
-    });
+  const gateDeps = (patrons: PatronSource = local): ConstructorParameters<typeof AccessGate>[0] => ({
+    entries: new EntryStore(db, journal),
+    consents,
+    patrons,
+    hashCard: hash,
+    localAccess: new LocalAccessLookup(db, 'Europe/Oslo'),
+    emergency: new EmergencyModes(db),
+    alarms,
+    bus,
+    log,
+    timezone: 'Europe/Oslo',
+    language: 'en',
+    pinLockout: { attempts: 3, minutes: 15 },
+    offlineKnownDays: 14,
+  });
+  const gate = (patrons: PatronSource = local) => new AccessGate(gateDeps(patrons));
 
   beforeEach(() => {
     dir = tempDir();
@@ -102,6 +102,22 @@ describe('AccessGate with a real SQLite store', () => {
     expect(entryEvent).toMatchObject({ type: 'entry', outcome: 'granted', reason: 'allow', door: 'main' });
     expect(JSON.stringify(events)).not.toContain('10000001');
     expect(JSON.stringify(events)).not.toContain(hash('10000001'));
+  });
+
+  it("starts the commit's sync only once the relay has moved: its thread must not compete with the swipe", async () => {
+    const order: string[] = [];
+    const g = new AccessGate({
+      ...gateDeps(),
+      entries: new EntryStore(db, journal, { requestSync: () => order.push('sync requested') }),
+    });
+    const watched: GateDoor = {
+      ...door(),
+      grant: () => order.push('relay'),
+      deny: () => order.push('denied light'),
+    };
+    await g.handle(watched, { card: '10000001' });
+    await g.handle(watched, { card: '99999999' });
+    expect(order).toEqual(['relay', 'sync requested', 'denied light', 'sync requested']);
   });
 
   it('a listener that throws on the entry event changes nothing: the swipe that opened reports granted', async () => {

@@ -24,7 +24,7 @@ describe('a swipe split by stage', () => {
 });
 
 describe('the swipe log line', () => {
-  it('carries the stages, and they add up to its relay_ms', async () => {
+  it('carries the stages, they add up to its relay_ms, and the relay write on the monotonic clock', async () => {
     const lines: Record<string, unknown>[] = [];
     const log = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) });
     let relayListener: ((at: bigint, unlocked: boolean) => void) | undefined;
@@ -34,13 +34,15 @@ describe('the swipe log line', () => {
       deny: () => {},
     } as unknown as RuntimeDoor;
     const reader = new EventEmitter() as CardReader;
+    let relayAt = 0n;
     const gate = {
       handle: async (): Promise<SwipeResult> => {
         const facts = process.hrtime.bigint();
         await new Promise((r) => setTimeout(r, 5));
         const patron = process.hrtime.bigint();
         const recorded = process.hrtime.bigint();
-        relayListener?.(process.hrtime.bigint(), true);
+        relayAt = process.hrtime.bigint();
+        relayListener?.(relayAt, true);
         return {
           decision: { allow: true, reason: 'allow' },
           entryId: 1,
@@ -57,5 +59,7 @@ describe('the swipe log line', () => {
     expect(stages.patron).toBeGreaterThanOrEqual(4);
     const sum = Object.values(stages).reduce((a, b) => a + b, 0);
     expect(Math.abs(sum - (line.relay_ms as number))).toBeLessThanOrEqual(0.06);
+    // The relay write on the monotonic clock, to the microsecond: the outside bench times from its card write.
+    expect(Math.abs((line.relay_mono_ms as number) - Number(relayAt) / 1e6)).toBeLessThanOrEqual(0.001);
   });
 });

@@ -8,6 +8,12 @@ import { swipeBookkeeping } from '../helpers/swipe-bookkeeping.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const swipe = (ts: number) => swipeBookkeeping({ ts });
+/** A swipe as the gate makes it: the commit, the relay (nothing here), then the work after the relay. */
+const swipeThrough = (entries: EntryStore, ts: number) => {
+  const id = entries.record(swipe(ts));
+  entries.afterRelay();
+  return id;
+};
 
 /** A sync the test finishes by hand. */
 function heldSyncs() {
@@ -54,14 +60,14 @@ describe("the door's entries are synced after the relay", () => {
     const syncer = syncAfterRelay(journal, 'after_relay', (detail) => failures.push(detail), sync);
     expect(syncer).toBeInstanceOf(AfterCommitSync);
     expect(synchronous(journal)).toBe(NORMAL);
-    const entries = new EntryStore(db, journal, { afterCommit: () => syncer?.request() });
+    const entries = new EntryStore(db, journal, { requestSync: () => syncer?.request() });
 
-    entries.record(swipe(1));
-    // Started with the commit, not later: the entry's window without a sync is the sync's own time.
+    swipeThrough(entries, 1);
+    // Started right after the relay: the entry's window without a sync is the sync's own time.
     expect(pending).toHaveLength(1);
     // The sync hangs: commits still return at once, and wait for nothing.
-    const second = entries.record(swipe(2));
-    const third = entries.record(swipe(3));
+    const second = swipeThrough(entries, 2);
+    const third = swipeThrough(entries, 3);
     expect(third).toBe(second + 1);
     expect(pending).toHaveLength(1);
 
@@ -81,7 +87,7 @@ describe("the door's entries are synced after the relay", () => {
     expect(failures).toEqual([]);
 
     // Idle again: the next commit syncs at once.
-    entries.record(swipe(4));
+    swipeThrough(entries, 4);
     expect(pending).toHaveLength(3);
     pending[2]?.resolve();
     await syncer?.settle();
@@ -94,11 +100,11 @@ describe("the door's entries are synced after the relay", () => {
       const { db, journal } = store();
       const { sync, pending } = heldSyncs();
       const syncer = syncAfterRelay(journal, 'after_relay', () => {}, sync);
-      const entries = new EntryStore(db, journal, { afterCommit: () => syncer?.request() });
-      entries.record(swipe(1));
+      const entries = new EntryStore(db, journal, { requestSync: () => syncer?.request() });
+      swipeThrough(entries, 1);
       pending[0]?.resolve();
       for (let i = 0; i < microtasks; i++) await Promise.resolve();
-      entries.record(swipe(2));
+      swipeThrough(entries, 2);
       await ticks();
       expect(pending, `a commit ${microtasks} microtasks after the sync ended`).toHaveLength(2);
       pending[1]?.resolve();
@@ -113,14 +119,14 @@ describe("the door's entries are synced after the relay", () => {
     const { sync, pending } = heldSyncs();
     const failures: string[] = [];
     const syncer = syncAfterRelay(journal, 'after_relay', (detail) => failures.push(detail), sync);
-    const entries = new EntryStore(db, journal, { afterCommit: () => syncer?.request() });
-    entries.record(swipe(1));
+    const entries = new EntryStore(db, journal, { requestSync: () => syncer?.request() });
+    swipeThrough(entries, 1);
     pending[0]?.reject(Object.assign(new Error('input/output error'), { code: 'EIO' }));
     await syncer?.settle();
     expect(failures).toEqual(['EIO']);
     expect(synchronous(journal)).toBe(FULL);
     // Later commits are still requested (and so still synced if the fault passes).
-    entries.record(swipe(2));
+    swipeThrough(entries, 2);
     expect(pending).toHaveLength(2);
     pending[1]?.resolve();
     await syncer?.settle();
@@ -138,13 +144,13 @@ describe("the door's entries are synced after the relay", () => {
     const { db, journal } = store();
     const failures: string[] = [];
     const syncer = syncAfterRelay(journal, 'after_relay', (detail) => failures.push(detail));
-    const entries = new EntryStore(db, journal, { afterCommit: () => syncer?.request() });
-    for (let ts = 1; ts <= 20; ts++) entries.record(swipe(ts));
+    const entries = new EntryStore(db, journal, { requestSync: () => syncer?.request() });
+    for (let ts = 1; ts <= 20; ts++) swipeThrough(entries, ts);
     await syncer?.settle();
     expect(failures).toEqual([]);
     expect(synchronous(journal)).toBe(NORMAL);
-    expect(journal.prepare('SELECT COUNT(*) FROM entries').pluck().get()).toBe(20);
-    entries.deliver();
+    // Handed on to the store after each relay, and gone from the journal.
     expect(db.prepare('SELECT COUNT(*) FROM entries').pluck().get()).toBe(20);
+    expect(journal.prepare('SELECT COUNT(*) FROM entries').pluck().get()).toBe(0);
   });
 });
