@@ -41,8 +41,8 @@ export interface EntryStoreOptions {
 /**
  * Everything one swipe writes, in one transaction in the door's journal (store/door-journal.ts), which no other
  * process writes: a swipe never waits for the worker's lock on the store. `afterRelay()`, called once the relay
- * has moved, starts the commit's sync and hands the rows on to the store. The door's reads of its own bookkeeping (wrong PINs, last live check) see
- * both files.
+ * has moved, starts the commit's sync and hands the rows on to the store. The door's reads of its own bookkeeping
+ * (wrong PINs, last live check) see both files.
  */
 export class EntryStore {
   private readonly insertEntry;
