@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { httpLogin } from '../../bench/http-login.ts';
 import type { SwipeResult } from '../../src/access/gate.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -77,23 +78,7 @@ log: { level: silent }
       'the controller and reader',
     );
 
-    const cookieOf = (res: Response) =>
-      res.headers
-        .getSetCookie()
-        .map((c) => c.split(';')[0])
-        .join('; ');
-    const loginPage = await fetch(`${base}/login`);
-    const loggedIn = await fetch(`${base}/login`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookieOf(loginPage) },
-      body: new URLSearchParams({
-        _csrf: /name="_csrf" value="([^"]+)"/.exec(await loginPage.text())![1]!,
-        name: 'kari',
-        password: 'correct horse battery',
-      }),
-    });
-    const cookie = cookieOf(loggedIn);
+    const cookie = await httpLogin(base, 'kari', 'correct horse battery');
     const page = await (await fetch(`${base}/exports`, { headers: { cookie } })).text();
     const csrf = /<meta name="csrf-token" content="([^"]+)"/.exec(page)![1]!;
     const day = new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10);
