@@ -45,6 +45,9 @@ afterAll(async () => broker.stop());
 const plus = (iso: string, ms: number) =>
   Number.isNaN(Date.parse(iso)) ? iso : new Date(Date.parse(iso) + ms).toISOString();
 
+const EPOCH = '1970-01-01T00:00:00Z';
+const EPOCH_PLUS_ONE = '1970-01-01T00:00:01Z';
+
 type Auth = 'signed' | 'wrong_key' | 'unknown_key' | 'unsigned' | 'tampered';
 
 function envelope(auth: Auth, topic: string, body: Record<string, unknown>): string {
@@ -58,11 +61,10 @@ function envelope(auth: Auth, topic: string, body: Record<string, unknown>): str
     case 'unsigned':
       return JSON.stringify(body);
     case 'tampered': {
-      // Signed for a harmless body, then the body swapped for this one: the MAC no longer matches.
-      const env = JSON.parse(sealed(topic, { ...body, before: '1970-01-01T00:00:00Z' })) as Record<
-        string,
-        unknown
-      >;
+      // Signed for a harmless body, then the body swapped for this one: the MAC no longer matches. The
+      // harmless `before` differs from the body's own, or the swap would change nothing (seen in CI).
+      const harmless = body.before === EPOCH ? EPOCH_PLUS_ONE : EPOCH;
+      const env = JSON.parse(sealed(topic, { ...body, before: harmless })) as Record<string, unknown>;
       return JSON.stringify({ ...env, body });
     }
   }
