@@ -13,7 +13,7 @@ import { createPtyPair, type PtyPair } from '../test/helpers/pty.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import type { Figures } from './door-loop.ts';
 import { seedEntries } from './retention.ts';
-import { httpLogin } from './http-login.ts';
+import { httpLogin } from '../test/helpers/http-login.ts';
 import { rssMb, startLoad, swipeFigures as figures, workerIdle } from './worker-load.ts';
 
 const DAY = 86_400_000;

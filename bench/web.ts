@@ -18,7 +18,7 @@ import { addUser } from '../src/web/users.ts';
 import { MemoryDoorPanel, MemoryNvrAdmin, testConfig } from '../test/web/fixtures.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import type { Figures } from './door-loop.ts';
-import { httpLogin } from './http-login.ts';
+import { httpLogin } from '../test/helpers/http-login.ts';
 
 const DAY = 86_400_000;
 const MB = 1024 * 1024;

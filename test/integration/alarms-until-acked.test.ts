@@ -6,7 +6,7 @@ import type { SimDoorDriver } from '../../src/door/sim-driver.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { type Service, startService } from '../../src/service.ts';
 import { addUser } from '../../src/web/users.ts';
-import { httpLogin } from '../../bench/http-login.ts';
+import { httpLogin } from '../helpers/http-login.ts';
 import { freePort, waitFor } from '../helpers/ports.ts';
 import { createPtyPair, type PtyPair } from '../helpers/pty.ts';
 import { tempDir } from '../helpers/tmp.ts';

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { httpLogin } from '../../bench/http-login.ts';
+import { httpLogin } from '../helpers/http-login.ts';
 import type { SwipeResult } from '../../src/access/gate.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { createLogger } from '../../src/log/logger.ts';

@@ -8,6 +8,7 @@ import { DEMO_SIP2_PATRONS, type Sip2Simulator, startSip2Simulator } from '../..
 import { createLogger } from '../../src/log/logger.ts';
 import { type Service, startService } from '../../src/service.ts';
 import { addUser } from '../../src/web/users.ts';
+import { httpLogin } from '../helpers/http-login.ts';
 import { type Broker, startMosquitto } from '../helpers/mosquitto.ts';
 import { freePort, waitFor } from '../helpers/ports.ts';
 import { createPtyPair, type PtyPair } from '../helpers/pty.ts';
@@ -137,21 +138,7 @@ log: { level: silent }
 
   it('emergency nobody from the dashboard refuses at the next swipe and is published on MQTT at once', async () => {
     const base = service.webUrl!;
-    const cookieOf = (res: Response) =>
-      res.headers
-        .getSetCookie()
-        .map((c) => c.split(';')[0])
-        .join('; ');
-    const loginPage = await fetch(`${base}/login`);
-    const loginCookie = cookieOf(loginPage);
-    const loginCsrf = /name="_csrf" value="([^"]+)"/.exec(await loginPage.text())![1]!;
-    const loggedIn = await fetch(`${base}/login`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: loginCookie },
-      body: new URLSearchParams({ _csrf: loginCsrf, name: 'ada', password: 'correct horse battery' }),
-    });
-    const cookie = cookieOf(loggedIn);
+    const cookie = await httpLogin(base, 'ada', 'correct horse battery');
     const now = await (await fetch(`${base}/now`, { headers: { cookie } })).text();
     const csrf = /<meta name="csrf-token" content="([^"]+)"/.exec(now)![1]!;
     const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);

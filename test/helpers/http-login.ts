@@ -10,6 +10,6 @@ export async function httpLogin(base: string, name: string, password: string): P
     body: new URLSearchParams({ _csrf: token, name, password }).toString(),
   });
   const session = res.headers.getSetCookie().find((c) => c.startsWith('dorvakt_session='));
-  if (res.status !== 303 || !session) throw new Error(`bench login failed: ${res.status}`);
+  if (res.status !== 303 || !session) throw new Error(`login failed: ${res.status}`);
   return session.split(';')[0]!;
 }
