@@ -30,7 +30,7 @@ import { tempDir } from '../test/helpers/tmp.ts';
 import { unitEnvironment, unitNodeFlags } from '../test/helpers/unit-flags.ts';
 import type { Figures } from './door-loop.ts';
 import { openDirectPty } from './direct-pty.ts';
-import { httpLogin } from './http-login.ts';
+import { httpLogin } from '../test/helpers/http-login.ts';
 import {
   percentile,
   rssMb,
@@ -39,6 +39,7 @@ import {
   swipeFigures as figures,
   workerIdle,
 } from './worker-load.ts';
+import { machineMark, machineShare } from './machine-share.ts';
 import { seedEntries } from './retention.ts';
 
 const DAY = 86_400_000;
@@ -94,6 +95,8 @@ interface Lane {
   pty: { write(bytes: string): void };
   /** Every relay write so far on the monotonic clock (ms), in order, as the reader behind the pty reports them. */
   relayWrites(): number[];
+  /** The process behind the pty, for its wait for a CPU. */
+  pid?: number;
 }
 
 /** One swipe on a lane once its relay is back at 0: when the card was written, and ms to the relay seen at 1. */
@@ -148,7 +151,8 @@ async function swipeLatencies(
   door: Lane,
   swipes: number,
   floor?: Lane,
-): Promise<{ door: LaneSamples; floor: LaneSamples | undefined }> {
+): Promise<{ door: LaneSamples; floor: LaneSamples | undefined; machine: Record<string, number> }> {
+  const start = machineMark(door.pid);
   const seen = { door: [] as number[], floor: [] as number[] };
   const writtenAt = { door: [] as bigint[], floor: [] as bigint[] };
   for (let i = 0; i < swipes; i++) {
@@ -161,9 +165,14 @@ async function swipeLatencies(
     seen.floor.push(f.seenMs);
     writtenAt.floor.push(f.written);
   }
+  const { stealPercent, waitedMs } = machineShare(start, machineMark(door.pid));
   return {
     door: await laneSamples(door, seen.door, writtenAt.door),
     floor: floor && (await laneSamples(floor, seen.floor, writtenAt.floor)),
+    machine: {
+      "the hypervisor's steal in the row (% of CPU time)": stealPercent,
+      "the reader's main thread ready but waiting for a CPU, whole row (ms)": waitedMs,
+    },
   };
 }
 
@@ -178,10 +187,14 @@ function rowFigures(load: string, samples: LaneSamples, extra: Figures = {}): Fi
   });
 }
 
-/** The floor's figures beside a row's. */
-function floorBeside(samples: LaneSamples | undefined): Record<string, number> {
-  if (!samples || samples.seen.length === 0) return {};
+/** What the machine gave in a row's window: the floor's figures and the share it took. */
+function machineBeside({
+  floor: samples,
+  machine,
+}: Awaited<ReturnType<typeof swipeLatencies>>): Record<string, number> {
+  if (!samples || samples.seen.length === 0) return machine;
   return {
+    ...machine,
     'floor in the same window p50 (ms)': +percentile(samples.seen, 50).toFixed(2),
     'floor in the same window p99 (ms)': +percentile(samples.seen, 99).toFixed(2),
     'floor in the same window max (ms)': +samples.seen.at(-1)!.toFixed(2),
@@ -234,7 +247,7 @@ async function startFloorReader(name: string): Promise<Lane & { stop(): Promise<
   }
   const relay = new RelayWatcher(valueFile);
   const relayWrites = () => [...said.matchAll(/^written (\d+)$/gm)].map((m) => Number(BigInt(m[1]!)) / 1e6);
-  const lane: Lane = { relay, pty, relayWrites };
+  const lane: Lane = { relay, pty, relayWrites, pid: reader.pid };
   for (let i = 0; i < 30; i++) await swipeOnce(lane); // warm-up
   return {
     ...lane,
@@ -269,6 +282,42 @@ function stageSplit(lines: { [key: string]: unknown }[]): Record<string, number>
   return row;
 }
 
+/**
+ * The door's own share by the swipe log's `cpu_ms`: on a CPU, ready but waiting for one, and the rest (taken
+ * from the door while it ran, or blocked), at the median swipe and on average over the slowest 2 %.
+ */
+function cpuSplit(lines: { [key: string]: unknown }[]): Record<string, number> {
+  const swipes = lines
+    .filter((l) => l.cpu_ms !== undefined)
+    .map((l) => {
+      const { ran, waited = 0, switches } = l.cpu_ms as { ran: number; waited?: number; switches?: number };
+      const total = Number(l.relay_ms);
+      return { total, ran, waited, rest: total - ran - waited, switches };
+    })
+    .sort((a, b) => b.total - a.total);
+  if (swipes.length === 0) return {};
+  const tail = swipes.slice(0, Math.max(1, Math.ceil(swipes.length / 50)));
+  const median = (key: 'ran' | 'waited' | 'rest') =>
+    percentile(
+      swipes.map((s) => s[key]).sort((a, b) => a - b),
+      50,
+    );
+  const mean = (key: 'ran' | 'waited' | 'rest') =>
+    Math.round((tail.reduce((sum, s) => sum + s[key], 0) / tail.length) * 100) / 100;
+  return {
+    '  on a CPU p50 (ms)': median('ran'),
+    '  on a CPU, mean in the slowest 2 % (ms)': mean('ran'),
+    '  waiting for a CPU p50 (ms)': median('waited'),
+    '  waiting for a CPU, mean in the slowest 2 % (ms)': mean('waited'),
+    '  neither (taken or blocked) p50 (ms)': median('rest'),
+    '  neither (taken or blocked), mean in the slowest 2 % (ms)': mean('rest'),
+    // Never off its CPU, so not blocked: what the thread neither ran nor waited was taken from the machine.
+    '  of the slowest 2 %, swipes whose thread never left its CPU': tail.filter((s) => s.switches === 0)
+      .length,
+    '  swipes in the slowest 2 %': tail.length,
+  };
+}
+
 export async function benchDoorOutside(swipes = Number(process.env.SWIPES ?? 400)): Promise<Figures[]> {
   const rows = new Set((process.env.ROWS ?? 'd,a,c,b').split(','));
   // The controller as shipped: build it from this tree first.
@@ -293,10 +342,12 @@ export async function benchDoorOutside(swipes = Number(process.env.SWIPES ?? 400
   const seedSeconds = Math.round((performance.now() - seeded) / 100) / 10;
   // The floor reader runs the whole bench on a pty of its own: alone first, then beside every row.
   const floor = await startFloorReader('beside');
+  const alone = await swipeLatencies(floor, swipes);
   const out: Figures[] = [
     rowFigures(
       'floor: the least a door could do (bench/floor-reader.ts), alone before the door starts',
-      (await swipeLatencies(floor, swipes)).door,
+      alone.door,
+      alone.machine,
     ),
   ];
 
@@ -403,6 +454,7 @@ log: { level: info }
         'inside the door p50 (ms)': percentile(ms, 50),
         'inside the door p99 (ms)': percentile(ms, 99),
         ...stageSplit(granted),
+        ...cpuSplit(granted),
         "  of it the journal's commit p50 (ms)": percentile(commits, 50),
         "  of it the journal's commit p99 (ms)": percentile(commits, 99),
         "  of it the journal's commit max (ms)": commits.at(-1) ?? 0,
@@ -413,19 +465,20 @@ log: { level: info }
     };
     const door: Lane = {
       relay,
+      pid,
       pty,
       relayWrites: () =>
         service.logs
           .filter((l) => l.msg.startsWith('swipe granted') && l.relay_mono_ms !== undefined)
           .map((l) => Number(l.relay_mono_ms)),
     };
-    await swipeLatencies(door, 30); // warm-up
+    await swipeLatencies(door, Number(process.env.WARMUP ?? 30)); // warm-up
     inside();
     await syncWindow();
     const quiet = await swipeLatencies(door, swipes, floor);
     out.push(
       rowFigures('quiet', quiet.door, {
-        ...floorBeside(quiet.floor),
+        ...machineBeside(quiet),
         ...inside(),
         ...(await syncWindow()),
         'seeding (s)': seedSeconds,
@@ -445,7 +498,7 @@ log: { level: info }
       }
       out.push(
         rowFigures("(d) the store's write lock held by another process the whole row", held.door, {
-          ...floorBeside(held.floor),
+          ...machineBeside(held),
           ...inside(),
           ...(await syncWindow()),
           ...rss(),
@@ -472,7 +525,7 @@ log: { level: info }
       await workerIdle(base);
       out.push(
         rowFigures('(a) 6 concurrent statistics requests, 3-year window, 2,000,000 entries', stats.door, {
-          ...floorBeside(stats.floor),
+          ...machineBeside(stats),
           'requests answered': requests,
           'requests/s': Math.round(requests / statsSeconds),
           'failed requests': failures,
@@ -493,7 +546,7 @@ log: { level: info }
       await workerIdle(base);
       out.push(
         rowFigures('(c) 20 SSE clients', sse.door, {
-          ...floorBeside(sse.floor),
+          ...machineBeside(sse),
           'events received (all clients)': received,
           ...inside(),
           ...(await syncWindow()),
@@ -517,7 +570,7 @@ log: { level: info }
       const anonymised = startedWith - due();
       out.push(
         rowFigures('(b) the scheduled anonymisation of 1,000,000 entries running in the worker', anon.door, {
-          ...floorBeside(anon.floor),
+          ...machineBeside(anon),
           'entries anonymised meanwhile': anonymised,
           'rows/s': Math.round(anonymised / anonSeconds),
           ...inside(),

@@ -19,6 +19,7 @@ import { queuedNvrAdmin } from './nvr/queued-admin.ts';
 import { FrigateRecordingSchedule } from './nvr/frigate-recording.ts';
 import { OptionalPart } from './lifecycle/optional-part.ts';
 import type { PatronSource } from './contract/patron.ts';
+import { openCpuClock } from './door/cpu-share.ts';
 import { createDoorDriver } from './door/create-driver.ts';
 import { Door } from './door/door.ts';
 import { decideSwipesInOrder, RuntimeDoor } from './door/runtime.ts';
@@ -343,6 +344,8 @@ export async function startApp(options: AppOptions): Promise<App> {
     emergency,
   });
 
+  // For the swipe log: the door's CPU time and its wait for a CPU, per swipe.
+  const cpuClock = openCpuClock();
   for (const doorConfig of config.doors) {
     const doorLog = log.child({ door: doorConfig.id });
     const schedule = schedules.schedule(doorConfig.id);
@@ -407,6 +410,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       log: doorLog,
       observeDecision: (seconds) => metrics.decisionSeconds.observe({ door: doorConfig.id }, seconds),
       onSwipe: options.onSwipe,
+      cpu: cpuClock,
     });
     door.start();
     watcher.start();
@@ -677,6 +681,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       await states?.end();
       await occupancy?.end();
       for (const door of doors) await door.close();
+      cpuClock.close();
       await homeAssistantPart?.end();
       await frigatePart?.end();
       await nvrPart?.end();

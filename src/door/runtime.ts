@@ -12,6 +12,7 @@ import type { CardReader, SwipeEvent } from '../reader/reader.ts';
 import type { DoorSchedule } from '../schedule/schedule.ts';
 import type { ScheduleWatcher } from '../schedule/watcher.ts';
 import type { Door } from './door.ts';
+import { type CpuClock, type CpuMark, cpuShareMs } from './cpu-share.ts';
 import type { DoorDriver } from './driver.ts';
 import { swipeStagesMs } from './swipe-stages.ts';
 
@@ -109,6 +110,8 @@ export interface SwipeQueueDeps {
   observeDecision: (seconds: number) => void;
   /** Called after each decided swipe (the demo prints it in plain words). */
   onSwipe?: ((door: string, result: SwipeResult, swipe: SwipeEvent) => void) | undefined;
+  /** Marks each swipe's CPU time and wait for a CPU, frame → relay, for its log line. */
+  cpu?: CpuClock;
 }
 
 /** Swipes at one door are decided in order; a slow library system does not reorder them. */
@@ -116,15 +119,20 @@ export function decideSwipesInOrder(runtime: RuntimeDoor, reader: CardReader, de
   const { gate, log } = deps;
   let queue: Promise<unknown> = Promise.resolve();
   let unlockedAt: bigint | undefined;
+  let cpuAtRelay: CpuMark | undefined;
   runtime.door.onRelayWrite((at, unlocked) => {
-    if (unlocked) unlockedAt = at;
+    if (!unlocked) return;
+    unlockedAt = at;
+    cpuAtRelay = deps.cpu?.mark();
   });
   reader.on('swipe', (swipe) => {
     // From the frame's arrival, so the wait behind an earlier swipe counts too.
     const received = process.hrtime.bigint();
+    const cpuAtFrame = deps.cpu?.mark();
     queue = queue.then(async () => {
       const t0 = process.hrtime.bigint();
       unlockedAt = undefined;
+      cpuAtRelay = undefined;
       try {
         const result = await gate.handle(runtime, { card: swipe.card, pin: swipe.pin });
         const decided = process.hrtime.bigint();
@@ -144,6 +152,8 @@ export function decideSwipesInOrder(runtime: RuntimeDoor, reader: CardReader, de
                   // The relay write on the machine's monotonic clock (ms), which every process shares: what
                   // feeds the reader from outside can time the patron's whole wait without waking to watch.
                   relay_mono_ms: Math.round(Number(unlockedAt) / 1e3) / 1e3,
+                  // Of relay_ms: on a CPU, and ready but waiting for one; the rest was taken or blocked.
+                  ...(cpuAtFrame && cpuAtRelay ? { cpu_ms: cpuShareMs(cpuAtFrame, cpuAtRelay) } : {}),
                 }),
             // Of it, the entry's commit to the door's journal, and the part of that spent waiting for a lock.
             ...(result.commitMs === undefined ? {} : { commit_ms: Math.round(result.commitMs * 100) / 100 }),

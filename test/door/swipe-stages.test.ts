@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import type { AccessGate, SwipeResult } from '../../src/access/gate.ts';
 import { decideSwipesInOrder, type RuntimeDoor } from '../../src/door/runtime.ts';
+import { openCpuClock } from '../../src/door/cpu-share.ts';
 import { swipeStagesMs } from '../../src/door/swipe-stages.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import type { CardReader } from '../../src/reader/reader.ts';
@@ -61,5 +62,40 @@ describe('the swipe log line', () => {
     expect(Math.abs(sum - (line.relay_ms as number))).toBeLessThanOrEqual(0.06);
     // The relay write on the monotonic clock, to the microsecond: the outside bench times from its card write.
     expect(Math.abs((line.relay_mono_ms as number) - Number(relayAt) / 1e6)).toBeLessThanOrEqual(0.001);
+  });
+
+  it('carries the CPU time and the wait for a CPU from the frame to the relay write, not after it', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) });
+    let relayListener: ((at: bigint, unlocked: boolean) => void) | undefined;
+    const runtime = {
+      id: 'main',
+      door: { onRelayWrite: (l: typeof relayListener) => (relayListener = l) },
+      deny: () => {},
+    } as unknown as RuntimeDoor;
+    const reader = new EventEmitter() as CardReader;
+    const burn = (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until) {
+        // the swipe's own work
+      }
+    };
+    const gate = {
+      handle: async (): Promise<SwipeResult> => {
+        burn(20);
+        relayListener?.(process.hrtime.bigint(), true);
+        burn(40); // after the relay: not the patron's wait
+        return { decision: { allow: true, reason: 'allow' }, entryId: 1, message: '' };
+      },
+    } as unknown as AccessGate;
+    const cpu = openCpuClock();
+    decideSwipesInOrder(runtime, reader, { gate, log, observeDecision: () => {}, cpu });
+    reader.emit('swipe', { card: '1', receivedAt: process.hrtime.bigint() });
+    await vi.waitFor(() => expect(lines.some((l) => l.outcome === 'granted')).toBe(true));
+    cpu.close();
+    const share = lines.find((l) => l.outcome === 'granted')!.cpu_ms as { ran: number; waited: number };
+    expect(share.ran).toBeGreaterThanOrEqual(15);
+    expect(share.ran).toBeLessThan(35);
+    expect(share.waited).toBeGreaterThanOrEqual(0);
   });
 });

@@ -1,0 +1,84 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+
+/**
+ * Where a swipe's wall time went: how long the process ran on a CPU, how long its main thread was ready but
+ * waiting for one (the kernel's run_delay), and how often that thread left its CPU. What is left of the wait
+ * was spent blocked (the thread left its CPU) or taken from the machine while the thread ran (a hypervisor's
+ * steal: the kernel leaves it out of the CPU time, and the thread never left). For the log only: two cheap
+ * reads per swipe, none of it in the decision.
+ */
+export interface CpuMark {
+  /** The process's CPU time (all threads), µs. */
+  cpuUs: number;
+  /** The main thread's time ready but waiting for a CPU, ns; undefined where the kernel keeps no schedstat. */
+  waitedNs: number | undefined;
+  /** How many times the main thread has been put on a CPU. */
+  slices: number | undefined;
+}
+
+export interface CpuShareMs {
+  /** On a CPU (all the process's threads). */
+  ran: number;
+  /** Ready but waiting for a CPU (the main thread); absent where the kernel does not say. */
+  waited?: number;
+  /** Times the main thread left its CPU and came back (preempted or blocked); absent as `waited`. */
+  switches?: number;
+}
+
+export interface CpuClock {
+  mark(): CpuMark;
+  close(): void;
+}
+
+/** `ran waited slices` as /proc/<tid>/schedstat prints them: the last two, or undefined. */
+export function parseSchedstat(text: string): { waitedNs: number; slices: number } | undefined {
+  const [, waited, slices] = text.trim().split(/\s+/).map(Number);
+  return Number.isFinite(waited) && Number.isFinite(slices)
+    ? { waitedNs: waited!, slices: slices! }
+    : undefined;
+}
+
+/** A clock for the calling thread (the door's event loop); its schedstat file stays open. */
+export function openCpuClock(schedstat = '/proc/thread-self/schedstat'): CpuClock {
+  let fd: number | undefined;
+  try {
+    fd = openSync(schedstat, 'r');
+  } catch {
+    fd = undefined; // no schedstat (another kernel, or CONFIG_SCHED_INFO off): `ran` alone
+  }
+  const buf = Buffer.alloc(96);
+  const sched = () => {
+    if (fd === undefined) return undefined;
+    try {
+      // From offset 0 each time: the kernel prints the file afresh.
+      return parseSchedstat(buf.toString('latin1', 0, readSync(fd, buf, 0, buf.length, 0)));
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    mark: () => {
+      const { user, system } = process.cpuUsage();
+      const thread = sched();
+      return { cpuUs: user + system, waitedNs: thread?.waitedNs, slices: thread?.slices };
+    },
+    close: () => {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+    },
+  };
+}
+
+const round2 = (ms: number) => Math.round(ms * 100) / 100;
+
+export function cpuShareMs(from: CpuMark, to: CpuMark): CpuShareMs {
+  return {
+    ran: round2((to.cpuUs - from.cpuUs) / 1000),
+    ...(from.waitedNs === undefined || to.waitedNs === undefined
+      ? {}
+      : {
+          waited: round2((to.waitedNs - from.waitedNs) / 1e6),
+          switches: (to.slices ?? 0) - (from.slices ?? 0),
+        }),
+  };
+}
