@@ -10,6 +10,8 @@ import { closeSync, openSync, readSync } from 'node:fs';
 export interface CpuMark {
   /** The process's CPU time (all threads), µs. */
   cpuUs: number;
+  /** The process's voluntary context switches (all threads): each one a thread that blocked. */
+  blocks: number;
   /** The main thread's time ready but waiting for a CPU, ns; undefined where the kernel keeps no schedstat. */
   waitedNs: number | undefined;
   /** How many times the main thread has been put on a CPU. */
@@ -23,6 +25,9 @@ export interface CpuShareMs {
   waited?: number;
   /** Times the main thread left its CPU and came back (preempted or blocked); absent as `waited`. */
   switches?: number;
+  /** Times a thread of the process blocked (a voluntary switch). None: nothing blocked, so what the door
+   * neither ran nor waited for was taken from the machine. */
+  blocks: number;
 }
 
 export interface CpuClock {
@@ -58,9 +63,14 @@ export function openCpuClock(schedstat = '/proc/thread-self/schedstat'): CpuCloc
   };
   return {
     mark: () => {
-      const { user, system } = process.cpuUsage();
+      const usage = process.resourceUsage();
       const thread = sched();
-      return { cpuUs: user + system, waitedNs: thread?.waitedNs, slices: thread?.slices };
+      return {
+        cpuUs: usage.userCPUTime + usage.systemCPUTime,
+        blocks: usage.voluntaryContextSwitches,
+        waitedNs: thread?.waitedNs,
+        slices: thread?.slices,
+      };
     },
     close: () => {
       if (fd !== undefined) closeSync(fd);
@@ -80,5 +90,6 @@ export function cpuShareMs(from: CpuMark, to: CpuMark): CpuShareMs {
           waited: round2((to.waitedNs - from.waitedNs) / 1e6),
           switches: (to.slices ?? 0) - (from.slices ?? 0),
         }),
+    blocks: to.blocks - from.blocks,
   };
 }
