@@ -24,17 +24,24 @@ describe('a swipe split by stage', () => {
   });
 });
 
+/** A door whose relay writes the test reports, a reader it emits swipes on, and the log lines captured. */
+function swipeRig() {
+  const lines: Record<string, unknown>[] = [];
+  const log = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) });
+  let relayListener: ((at: bigint, unlocked: boolean) => void) | undefined;
+  const runtime = {
+    id: 'main',
+    door: { onRelayWrite: (l: typeof relayListener) => (relayListener = l) },
+    deny: () => {},
+  } as unknown as RuntimeDoor;
+  const reader = new EventEmitter() as CardReader;
+  const relayWritten = (at: bigint, unlocked: boolean) => relayListener?.(at, unlocked);
+  return { lines, log, runtime, reader, relayWritten };
+}
+
 describe('the swipe log line', () => {
   it('carries the stages, they add up to its relay_ms, and the relay write on the monotonic clock', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const log = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) });
-    let relayListener: ((at: bigint, unlocked: boolean) => void) | undefined;
-    const runtime = {
-      id: 'main',
-      door: { onRelayWrite: (l: typeof relayListener) => (relayListener = l) },
-      deny: () => {},
-    } as unknown as RuntimeDoor;
-    const reader = new EventEmitter() as CardReader;
+    const { lines, log, runtime, reader, relayWritten } = swipeRig();
     let relayAt = 0n;
     const gate = {
       handle: async (): Promise<SwipeResult> => {
@@ -43,7 +50,7 @@ describe('the swipe log line', () => {
         const patron = process.hrtime.bigint();
         const recorded = process.hrtime.bigint();
         relayAt = process.hrtime.bigint();
-        relayListener?.(relayAt, true);
+        relayWritten(relayAt, true);
         return {
           decision: { allow: true, reason: 'allow' },
           entryId: 1,
@@ -65,15 +72,7 @@ describe('the swipe log line', () => {
   });
 
   it('carries the CPU time and the wait for a CPU from the frame to the relay write, not after it', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const log = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) });
-    let relayListener: ((at: bigint, unlocked: boolean) => void) | undefined;
-    const runtime = {
-      id: 'main',
-      door: { onRelayWrite: (l: typeof relayListener) => (relayListener = l) },
-      deny: () => {},
-    } as unknown as RuntimeDoor;
-    const reader = new EventEmitter() as CardReader;
+    const { lines, log, runtime, reader, relayWritten } = swipeRig();
     const burn = (ms: number) => {
       const until = performance.now() + ms;
       while (performance.now() < until) {
@@ -83,7 +82,7 @@ describe('the swipe log line', () => {
     const gate = {
       handle: async (): Promise<SwipeResult> => {
         burn(20);
-        relayListener?.(process.hrtime.bigint(), true);
+        relayWritten(process.hrtime.bigint(), true);
         burn(40); // after the relay: not the patron's wait
         return { decision: { allow: true, reason: 'allow' }, entryId: 1, message: '' };
       },
