@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parseSchedstat } from '../src/door/cpu-share.ts';
 
 /**
  * What this machine took from a row that no program on it can give back: the hypervisor's steal (time the
@@ -12,25 +13,17 @@ export interface MachineMark {
 }
 
 function cpuTicks(): { steal: number; total: number } {
-  const fields = readFileSync('/proc/stat', 'utf8')
-    .split('\n', 1)[0]!
-    .trim()
-    .split(/\s+/)
-    .slice(1)
-    .map(Number);
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
   // user nice system idle iowait irq softirq steal (guest time is already inside user and nice)
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = fields as [number, ...number[]];
-  return {
-    steal: steal ?? 0,
-    total: user + nice! + system! + idle! + iowait! + irq! + softirq! + (steal ?? 0),
-  };
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  return { steal: ticks[7] ?? 0, total: ticks.reduce((sum, t) => sum + t, 0) };
 }
 
 /** The main thread's wait for a CPU so far (ns); 0 where schedstats are not kept. */
 function waitedNs(pid: number | undefined): number {
   if (!pid) return 0;
   try {
-    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1] ?? 0);
+    return parseSchedstat(readFileSync(`/proc/${pid}/schedstat`, 'utf8'))?.waitedNs ?? 0;
   } catch {
     return 0;
   }

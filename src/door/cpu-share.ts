@@ -2,10 +2,10 @@ import { closeSync, openSync, readSync } from 'node:fs';
 
 /**
  * Where a swipe's wall time went: how long the process ran on a CPU, how long its main thread was ready but
- * waiting for one (the kernel's run_delay), and how often that thread left its CPU. What is left of the wait
- * was spent blocked (the thread left its CPU) or taken from the machine while the thread ran (a hypervisor's
- * steal: the kernel leaves it out of the CPU time, and the thread never left). For the log only: two cheap
- * reads per swipe, none of it in the decision.
+ * waiting for one (the kernel's run_delay), how often that thread left its CPU, and how often a thread of the
+ * process blocked. What is left of the wait was spent blocked (`blocks` > 0) or, with none, taken from the
+ * machine while the thread ran (a hypervisor's steal, which paravirtual time accounting leaves out of the CPU
+ * time). For the log only: two cheap reads per swipe, none of it in the decision.
  */
 export interface CpuMark {
   /** The process's CPU time (all threads), µs. */
