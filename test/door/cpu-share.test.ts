@@ -28,11 +28,12 @@ describe('the CPU share of a swipe', () => {
       expect(share.ran).toBeGreaterThanOrEqual(10); // less than the burn where the machine takes its share
       expect(share.ran).toBeLessThan(200);
       const beforeSleep = clock.mark();
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 100));
       const slept = cpuShareMs(beforeSleep, clock.mark());
       expect(slept.switches).toBeGreaterThanOrEqual(1);
       expect(slept.blocks).toBeGreaterThanOrEqual(1);
-      expect(slept.ran).toBeLessThan(15);
+      // The process's other threads may run meanwhile (the suite's own work): well under the sleep, not zero.
+      expect(slept.ran).toBeLessThan(50);
     } finally {
       clock.close();
     }

@@ -94,7 +94,7 @@ describe('the swipe log line', () => {
     cpu.close();
     const share = lines.find((l) => l.outcome === 'granted')!.cpu_ms as { ran: number; waited: number };
     expect(share.ran).toBeGreaterThanOrEqual(8); // under the burn where the machine takes its share
-    expect(share.ran).toBeLessThan(35);
+    expect(share.ran).toBeLessThan(50); // the 40 ms after the relay would put it near 60
     expect(share.waited).toBeGreaterThanOrEqual(0);
   });
 });
