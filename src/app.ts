@@ -137,7 +137,7 @@ const gateLockout = (config: DorvaktConfig) => ({
 const CARD_CHECK_TIMEOUT_MS = 4000;
 function sideLookup(config: DorvaktConfig, patrons: PatronSource): CardCheckDeps['lookup'] {
   const ils = config.ils;
-  if (patrons.name !== 'sip2' || !ils) return (card, pin) => patrons.lookup(card, pin);
+  if (patrons.name !== 'sip2' || !ils) return (card, pin, cardHash) => patrons.lookup(card, pin, cardHash);
   const connection = connectionOptionsFrom(ils, readSecret);
   const terminalPassword = ils.terminal_password ? readSecret(ils.terminal_password) : '';
   return (card, pin) =>

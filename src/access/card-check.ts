@@ -34,7 +34,7 @@ export interface CardCheckDeps {
   consents: Pick<Consents, 'status'>;
   hashCard: CardHasher;
   /** A lookup that takes nothing from the swipes' library-system connections. */
-  lookup: (card: string, pin?: string) => Promise<PatronLookup>;
+  lookup: (card: string, pin?: string, cardHash?: string) => Promise<PatronLookup>;
   timezone: string;
   pinLockout: { attempts: number; minutes: number };
   offlineKnownDays: number;
@@ -76,7 +76,7 @@ export class CardCheck implements CardCheckAccess {
     const now = (deps.now ?? (() => new Date()))();
     const cardHash = deps.hashCard(card);
     const consent = deps.consents.status(cardHash);
-    const patron = await deps.lookup(card, pin);
+    const patron = await deps.lookup(card, pin, cardHash);
     const lastLiveOk = patron.status === 'unavailable' ? deps.entries.lastLiveOk(cardHash) : null;
 
     const local = (at: Date) => deps.localAccess.factsFor(cardHash, door.id, at);

@@ -109,7 +109,7 @@ export class AccessGate {
     // alone (blocked here, a pass) or an emergency mode (`everybody` opens for any readable card).
     const decidedLocally = local.blocked || local.pass !== null || emergency !== null;
     if (schedule !== 'closed' && !lockedOut && !decidedLocally) {
-      patron = await deps.patrons.lookup(swipe.card, pinGiven ? swipe.pin : undefined);
+      patron = await deps.patrons.lookup(swipe.card, pinGiven ? swipe.pin : undefined, cardHash);
       if (patron.status === 'unavailable' && door.policy.offlinePolicy === 'allow_known') {
         const seen = deps.entries.lastLiveOk(cardHash);
         knownRecently = seen !== null && started.getTime() - seen <= deps.offlineKnownDays * 86_400_000;

@@ -26,7 +26,10 @@ export interface PatronSource {
   readonly name: string;
   /** Whether this source can verify a PIN (the local registry cannot: PINs are never stored). */
   readonly verifiesPin: boolean;
-  /** card is the raw card number (never logged); pin only when the reader delivered one. */
-  lookup(card: string, pin?: string): Promise<PatronLookup>;
+  /**
+   * card is the raw card number (never logged); pin only when the reader delivered one; cardHash is the card's
+   * keyed hash when the caller has made it already (a source keyed by it need not hash again).
+   */
+  lookup(card: string, pin?: string, cardHash?: string): Promise<PatronLookup>;
   close?(): Promise<void>;
 }

@@ -45,8 +45,8 @@ export class LocalPatronSource implements PatronSource {
     );
   }
 
-  async lookup(card: string): Promise<PatronLookup> {
-    const row = this.find.get(this.hashCard(card)) as PatronRow | undefined;
+  async lookup(card: string, _pin?: string, cardHash = this.hashCard(card)): Promise<PatronLookup> {
+    const row = this.find.get(cardHash) as PatronRow | undefined;
     if (!row) {
       return {
         status: 'ok',

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey } from 'node:crypto';
 
 /** Card numbers are never stored; this keyed hash is the only patron key Dørvakt keeps. */
 export type CardHasher = (card: string) => string;
@@ -9,5 +9,7 @@ export function normaliseCard(card: string): string {
 
 export function cardHasher(siteKey: string): CardHasher {
   if (siteKey.length < 16) throw new Error('card HMAC key must be at least 16 characters');
-  return (card) => createHmac('sha256', siteKey).update(normaliseCard(card)).digest('hex');
+  // A key object made once: a string key is turned into one on every call, on the swipe's path.
+  const key = createSecretKey(Buffer.from(siteKey, 'utf8'));
+  return (card) => createHmac('sha256', key).update(normaliseCard(card)).digest('hex');
 }

@@ -43,6 +43,10 @@ export function addDays(key: string, days: number): string {
   return dateKey(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate());
 }
 
+/** Where `Zone.wall` may work out the wall clock itself (years 1000–9998). */
+const FAST_FROM = Date.UTC(1000, 0, 1);
+const FAST_UNTIL = Date.UTC(9999, 0, 1);
+
 export class Zone {
   private readonly fmt: Intl.DateTimeFormat;
 
@@ -60,7 +64,38 @@ export class Zone {
     });
   }
 
+  /** UTC hour → the offset that holds for all of it, or null where it changes within the hour. Bounded. */
+  private readonly hourOffsets = new Map<number, number | null>();
+
   wall(instant: number): WallTime {
+    // Asking Intl costs a swipe ~0.1 ms on a cold CPU; the offset rarely changes, so most calls are arithmetic.
+    // Intl names years before 1 by era: far instants are left to it.
+    if (!(instant >= FAST_FROM && instant < FAST_UNTIL)) return this.askIntl(instant);
+    const hour = Math.floor(instant / HOUR_MS);
+    let offset = this.hourOffsets.get(hour);
+    if (offset === undefined) {
+      if (this.hourOffsets.size >= 256) this.hourOffsets.clear();
+      const start = hour * HOUR_MS;
+      // Real zones never change offset twice within an hour, and change it on a whole second: the same offset at
+      // the hour's first and last second holds all through it.
+      const first = this.offset(start);
+      offset = first === this.offset(start + HOUR_MS - 1000) ? first : null;
+      this.hourOffsets.set(hour, offset);
+    }
+    if (offset === null) return this.askIntl(instant);
+    const local = new Date(instant + offset);
+    return {
+      year: local.getUTCFullYear(),
+      month: local.getUTCMonth() + 1,
+      day: local.getUTCDate(),
+      hour: local.getUTCHours(),
+      minute: local.getUTCMinutes(),
+      second: local.getUTCSeconds(),
+      ms: local.getUTCMilliseconds(),
+    };
+  }
+
+  private askIntl(instant: number): WallTime {
     const parts = this.fmt.formatToParts(new Date(instant));
     const get = (type: Intl.DateTimeFormatPartTypes): number => {
       const part = parts.find((p) => p.type === type);
@@ -89,7 +124,7 @@ export class Zone {
   /** UTC offset (local minus UTC) in ms at an instant. */
   offset(instant: number): number {
     const whole = instant - (((instant % 1000) + 1000) % 1000);
-    const w = this.wall(whole);
+    const w = this.askIntl(whole);
     return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - whole;
   }
 

@@ -104,6 +104,20 @@ describe('AccessGate with a real SQLite store', () => {
     expect(JSON.stringify(events)).not.toContain(hash('10000001'));
   });
 
+  it('hashes the card once per swipe: the local registry is handed the hash the gate made', async () => {
+    let hashed = 0;
+    const counting = (card: string) => {
+      hashed++;
+      return hash(card);
+    };
+    const registry = new LocalPatronSource(db, counting, () => '2026-11-26');
+    const result = await new AccessGate({ ...gateDeps(registry), hashCard: counting }).handle(door(), {
+      card: '10000001',
+    });
+    expect(result.decision).toEqual({ allow: true, reason: 'allow' });
+    expect(hashed).toBe(1);
+  });
+
   it("starts the commit's sync only once the relay has moved: its thread must not compete with the swipe", async () => {
     const order: string[] = [];
     const g = new AccessGate({
