@@ -11,8 +11,10 @@
  * clients; and (d) while another process holds the store's write lock the whole row (a stuck worker, an admin's
  * long command) and the camera controller's ticks want it. The machine's floor, the same path with the least a
  * door could do in its place, is measured alone first and then beside every row, a floor swipe after each door
- * swipe. This process does nothing else while it measures. Figures are printed, never asserted. `ROWS=d,a`
- * runs only those rows (after the floor and quiet).
+ * swipe. This process does nothing else while it measures. Figures are printed, never asserted; each door row
+ * says whether it met the target (written p99 ≤ 5 ms) and leaves a miss unjudged where the host stole more than
+ * `STEAL_BOUND` % (default 1). `ROWS=d,a` runs only those rows (after the floor and quiet); `ENTRIES`, `WARMUP`,
+ * `NO_BUILD=1` and `DOOR_NODE_FLAGS` (say `--cpu-prof`) as their lines below say.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
@@ -143,14 +145,14 @@ async function laneSamples(lane: Lane, seen: number[], writtenAt: bigint[]): Pro
 
 const STEAL_KEY = "the hypervisor's steal in the row (% of CPU time)";
 const TARGET_WRITTEN_P99_MS = 5;
-// Above this much steal in a row, the host took what no program in the VM can give back: the row is not judged.
+// Above this much steal in a row, the host took what no program in the VM can give back: a miss is not judged.
 const STEAL_BOUND_PERCENT = Number(process.env.STEAL_BOUND ?? 1);
 
-/** The issue's target for a row, judged only where the host left the machine alone. */
+/** The issue's target for a door row. Steal only ever slows a row: a miss under steal is the host's to answer. */
 function targetVerdict(writtenP99: number, stealPercent: number | string | undefined): string {
-  const met = writtenP99 <= TARGET_WRITTEN_P99_MS ? 'met' : 'missed';
-  if (typeof stealPercent !== 'number' || stealPercent <= STEAL_BOUND_PERCENT) return met;
-  return `not judged (steal ${stealPercent} % > ${STEAL_BOUND_PERCENT} %); ${met}`;
+  if (writtenP99 <= TARGET_WRITTEN_P99_MS) return 'met';
+  if (typeof stealPercent !== 'number' || stealPercent <= STEAL_BOUND_PERCENT) return 'missed';
+  return `missed, not judged: the host stole ${stealPercent} % (bound ${STEAL_BOUND_PERCENT} %)`;
 }
 
 /**
@@ -189,12 +191,14 @@ async function swipeLatencies(
 }
 
 /** A row's figures: relay seen (as before) and relay written, the patron's wait. */
-function rowFigures(load: string, samples: LaneSamples, extra: Figures = {}): Figures {
+function rowFigures(load: string, samples: LaneSamples, extra: Figures = {}, judged = true): Figures {
   const writtenP99 = +percentile(samples.written, 99).toFixed(2);
   return figures(load, samples.seen, {
     'swipe→relay written p50 (ms)': +percentile(samples.written, 50).toFixed(2),
     'swipe→relay written p99 (ms)': writtenP99,
-    [`target: written p99 ≤ ${TARGET_WRITTEN_P99_MS} ms`]: targetVerdict(writtenP99, extra[STEAL_KEY]),
+    ...(judged
+      ? { [`target: written p99 ≤ ${TARGET_WRITTEN_P99_MS} ms`]: targetVerdict(writtenP99, extra[STEAL_KEY]) }
+      : {}),
     'swipe→relay written max (ms)': +samples.written.at(-1)!.toFixed(2),
     'swipes seen before their relay write (a late relock event)': samples.mismatched,
     ...extra,
@@ -374,6 +378,7 @@ export async function benchDoorOutside(swipes = Number(process.env.SWIPES ?? 400
       'floor: the least a door could do (bench/floor-reader.ts), alone before the door starts',
       alone.door,
       alone.machine,
+      false,
     ),
   ];
 
