@@ -68,9 +68,9 @@ export class Zone {
   private readonly hourOffsets = new Map<number, number | null>();
 
   wall(instant: number): WallTime {
-    // Asking Intl costs a swipe ~0.1 ms on a cold CPU; the offset rarely changes, so most calls are arithmetic.
     // Intl names years before 1 by era: far instants are left to it.
     if (!(instant >= FAST_FROM && instant < FAST_UNTIL)) return this.askIntl(instant);
+    // Asking Intl is slow on a swipe's cold CPU (README, figures); the offset seldom changes: keep it per hour.
     const hour = Math.floor(instant / HOUR_MS);
     let offset = this.hourOffsets.get(hour);
     if (offset === undefined) {
