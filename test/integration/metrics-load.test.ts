@@ -61,6 +61,8 @@ log: { level: silent }
     expect(started.metrics.loadStarted).toBe(false);
     await waitFor(() => started.metrics.loadStarted, QUIET_MS * 5, 'the load once quiet');
     // What was counted before the load is in the scrape.
-    expect(await started.metrics.text('dorvakt_swipes_total')).toMatch(new RegExp(`outcome="denied".* ${SWIPES}$`, 'm'));
+    expect(await started.metrics.text('dorvakt_swipes_total')).toMatch(
+      new RegExp(`outcome="denied".* ${SWIPES}$`, 'm'),
+    );
   });
 });
