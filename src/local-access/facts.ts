@@ -1,7 +1,7 @@
 /**
- * What the door process reads of the block list and the passes at each swipe: two primary-key reads on its own
- * connection. The dashboard (worker process) and the CLI commit to the same WAL store, so a change is seen by
- * the next swipe without any message between the processes.
+ * What the door process reads of the block list and the passes at each swipe: one statement of two primary-key
+ * reads on its own connection. The dashboard (worker process) and the CLI commit to the same WAL store, so a
+ * change is seen by the next swipe without any message between the processes.
  */
 import type { Db } from '../store/db.ts';
 import { type WallTime, zoneNamed } from '../time/zone.ts';
@@ -24,38 +24,49 @@ export interface LocalAccessFacts {
   pass: PassFacts | null;
 }
 
+interface BlockRow {
+  is_pass: 0;
+  doors: string | null;
+  expires_at: number;
+}
+
+interface PassRow {
+  is_pass: 1;
+  doors: string | null;
+  expires_at: number;
+  hours: string;
+  camera_consent: string;
+}
+
 export const NO_LOCAL_FACTS: LocalAccessFacts = { blocked: false, pass: null };
 
 export class LocalAccessLookup {
-  private readonly block;
-  private readonly pass;
-  private readonly rowsOf;
+  private readonly rows;
   private readonly spans = new Map<string, PassSpan[]>();
 
   constructor(
     db: Db,
     private readonly timezone: string,
   ) {
-    // A card may have a block (or pass) made here and one from the fleet's rules (src/fleet-rules).
-    this.block = db.prepare('SELECT doors, expires_at FROM local_blocks WHERE card_hash = ?');
-    // The pass made here wins over the fleet's: the branch knows its own cleaners.
-    this.pass = db.prepare(
-      `SELECT doors, hours, camera_consent, expires_at FROM local_passes WHERE card_hash = ?
-        ORDER BY source = 'local' DESC LIMIT 1`,
+    // A card may have a block (or pass) made here and one from the fleet's rules (src/fleet-rules); the pass
+    // made here wins over the fleet's: the branch knows its own cleaners. One statement reads one snapshot: the
+    // worker applies a fleet document in many small transactions, and a block read before one of them with a
+    // pass read after it would be a mix no version of the rules holds.
+    this.rows = db.prepare(
+      `SELECT 0 AS is_pass, doors, expires_at, NULL AS hours, NULL AS camera_consent
+         FROM local_blocks WHERE card_hash = ?
+       UNION ALL
+       SELECT * FROM (
+         SELECT 1, doors, expires_at, hours, camera_consent FROM local_passes WHERE card_hash = ?
+          ORDER BY source = 'local' DESC LIMIT 1)`,
     );
-    // Both from one snapshot: the worker applies a fleet document in many small transactions, and a block
-    // read before one of them with a pass read after it would be a mix no version of the rules holds.
-    this.rowsOf = db.transaction((cardHash: string) => ({
-      blocks: this.block.all(cardHash) as { doors: string | null; expires_at: number }[],
-      pass: this.pass.get(cardHash) as
-        | { doors: string | null; hours: string; camera_consent: string; expires_at: number }
-        | undefined,
-    })).deferred;
   }
 
   factsFor(cardHash: string, door: string, at: Date): LocalAccessFacts {
     const now = at.getTime();
-    const { blocks, pass } = this.rowsOf(cardHash);
+    const rows = this.rows.all(cardHash, cardHash) as (BlockRow | PassRow)[];
+    const blocks = rows.filter((row): row is BlockRow => row.is_pass === 0);
+    const pass = rows.find((row): row is PassRow => row.is_pass === 1);
     return {
       blocked: blocks.some((block) => LocalBlocks.inForce(block, door, now)),
       pass: pass

@@ -8,7 +8,7 @@ import type { Db } from './db.ts';
  * (entry, wrong PIN, last live check, local-patron activity) here, so it never waits for the shared store's
  * write lock, which the worker holds for its batches. The journal mover (store/journal-mover.ts) hands the rows
  * on to the shared store right after the relay, and again whenever the store was busy. The same tables as in
- * the store, so a row moves as it is; the rows of an erased card are deleted here too (eraseFromDoorJournal).
+ * the store, so a row moves as it is; the rows of an erased card are deleted here too (takeCardFromDoorJournal).
  */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS entries (
@@ -49,7 +49,9 @@ export function journalPathFor(storePath: string): string {
 
 /**
  * Opened by the door process only. Its commits never checkpoint (the mover does, when the journal is empty), and
- * they sync like the store's (synchronous FULL here; syncAfterRelay may relax it).
+ * they sync like the store's (synchronous FULL here; syncAfterRelay may relax it). Once open it has no busy
+ * timeout: its writes (the swipe's commit, the mover's removal) wait for an erasure's lock through PromptWriter,
+ * and its reads, in WAL mode, never wait for a lock. So a swipe sets no pragma.
  */
 export function openDoorJournal(path: string): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -59,6 +61,7 @@ export function openDoorJournal(path: string): Db {
   db.pragma('busy_timeout = 5000');
   db.pragma('wal_autocheckpoint = 0');
   db.exec(SCHEMA);
+  db.pragma('busy_timeout = 0');
   return db;
 }
 

@@ -2,6 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.ts';
 import type { JournalEntry } from './door-journal.ts';
 import { isBusy } from './busy.ts';
+import { PromptWriter, type PromptWriteOptions } from './prompt-write.ts';
 
 export interface JournalMoverOptions {
   /**
@@ -18,6 +19,8 @@ export interface JournalMoverOptions {
   /** The journal's log is copied back at most this often, and only once the journal is empty. */
   checkpointEveryMs?: number;
   onError?: (error: unknown) => void;
+  /** How the removal from the journal waits for an erasure's lock on it (tests inject a pause). */
+  journalWrite?: PromptWriteOptions;
 }
 
 /** What one delivery moved, to delete from the journal once the store has it for good. */
@@ -39,7 +42,7 @@ type EntryRow = JournalEntry & { id: number };
  * already in the store under its id (a delivery cut short by a crash) is not added twice.
  */
 export class JournalMover {
-  private readonly options: Required<Omit<JournalMoverOptions, 'syncStore' | 'onError'>> &
+  private readonly options: Required<Omit<JournalMoverOptions, 'syncStore' | 'onError' | 'journalWrite'>> &
     JournalMoverOptions;
   private readonly s: {
     entries: Statement;
@@ -59,6 +62,7 @@ export class JournalMover {
     count: Statement;
   };
   private readonly transfer: () => Moved | null;
+  private readonly journalWriter: PromptWriter;
   private timer: NodeJS.Timeout | undefined;
   /** Syncs of the store's log whose moved rows wait to leave the journal. */
   private readonly inFlight = new Set<Promise<void>>();
@@ -127,6 +131,7 @@ export class JournalMover {
         .pluck(),
     };
     this.transfer = store.transaction((): Moved | null => this.copyToStore()).immediate;
+    this.journalWriter = new PromptWriter(journal, options.journalWrite);
   }
 
   /** Journal ids of wrong PINs at or below this are counted in the store already. */
@@ -254,12 +259,15 @@ export class JournalMover {
 
   private remove(moved: Moved): void {
     const s = this.s;
-    this.journal.transaction(() => {
-      if (moved.entryMaxId) s.dropEntries.run(moved.entryMaxId);
-      if (moved.pinMaxId) s.dropPins.run(moved.pinMaxId);
-      for (const row of moved.seen) s.dropSeen.run(row.card_hash, row.last_live_ok_at);
-      for (const row of moved.activity) s.dropActivity.run(row.card_hash, row.at);
-    })();
+    // An erasure may hold the journal's lock for a moment (takeCardFromDoorJournal).
+    this.journalWriter.write(
+      this.journal.transaction(() => {
+        if (moved.entryMaxId) s.dropEntries.run(moved.entryMaxId);
+        if (moved.pinMaxId) s.dropPins.run(moved.pinMaxId);
+        for (const row of moved.seen) s.dropSeen.run(row.card_hash, row.last_live_ok_at);
+        for (const row of moved.activity) s.dropActivity.run(row.card_hash, row.at);
+      }).immediate,
+    );
     this.movedSinceCheckpoint = true;
   }
 

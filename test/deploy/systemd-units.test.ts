@@ -2,7 +2,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { WORKER_NICE } from '../../src/worker/supervisor.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { unitNice } from '../helpers/unit-flags.ts';
 
 /**
  * The unit files as shipped, checked by systemd's own tools. `verify` wants the ExecStart binary to
@@ -129,6 +131,11 @@ describe('systemd/dorvakt.service specifics', () => {
     expect(text).toMatch(/^DevicePolicy=closed$/m);
     expect(text).toMatch(/^DeviceAllow=\/dev\/dorvakt-reader rw$/m);
     expect(text).toMatch(/^DeviceAllow=char-gpiochip rw$/m);
+  });
+
+  it('starts the door process ahead of the rest of the box, and its worker behind everything', () => {
+    expect(unitNice()).toBeLessThan(0);
+    expect(WORKER_NICE).toBeGreaterThan(0);
   });
 
   // A denied syscall fails with EPERM (SystemCallErrorNumber), which the code only logs: nothing else notices.

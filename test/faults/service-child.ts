@@ -27,8 +27,12 @@ export function spawnService(
   configPath: string,
   env: NodeJS.ProcessEnv = {},
   command: string[] = ['bin/dorvakt.mjs'],
+  options: { nice?: number } = {},
 ): ServiceChild {
-  const proc = spawn(process.execPath, [...command, '--config', configPath], {
+  const node = [process.execPath, ...command, '--config', configPath];
+  // Through nice(1), as systemd's Nice= does: set before Node starts, so every thread has it.
+  const argv = options.nice ? ['nice', '-n', String(options.nice), ...node] : node;
+  const proc = spawn(argv[0]!, argv.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });

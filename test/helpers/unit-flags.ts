@@ -31,3 +31,14 @@ export function unitEnvironment(
   }
   return env;
 }
+
+/** The unit's `Nice=` (0 when it sets none), so benchmarks start the controller at the priority it runs at. */
+export function unitNice(unit = new URL('../../systemd/dorvakt.service', import.meta.url)): number {
+  const line = readFileSync(unit, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('Nice='));
+  if (!line) return 0;
+  const nice = Number(line.slice('Nice='.length).trim());
+  if (!Number.isInteger(nice) || nice < -20 || nice > 19) throw new Error(`unexpected ${line}`);
+  return nice;
+}

@@ -332,6 +332,36 @@ describe("the door's journal", () => {
     }
   });
 
+  it("waits for an erasure's lock on the journal to remove what it handed on, and reports no error", async () => {
+    const errors: unknown[] = [];
+    let synced: () => void = () => {};
+    let pauses = 0;
+    let erasure: Database.Database | undefined;
+    const { storePath, store, journal, entries } = setup({
+      delivery: {
+        syncStore: () => new Promise<void>((resolve) => (synced = resolve)),
+        onError: (error) => errors.push(error),
+        journalWrite: {
+          pause: () => {
+            pauses++;
+            erasure?.exec('COMMIT');
+          },
+        },
+      },
+    });
+    entries.record(swipeBookkeeping({ ts: 10, cardHash: CARD }));
+    entries.deliver();
+    expect(count(store, 'SELECT COUNT(*) FROM entries')).toBe(1);
+    erasure = new Database(journalPathFor(storePath));
+    erasure.exec('BEGIN IMMEDIATE');
+    synced();
+    await vi.waitFor(() => expect(entries.undelivered).toBe(0), { timeout: 2000, interval: 5 });
+    erasure.close();
+    expect(pauses).toBe(1);
+    expect(errors).toEqual([]);
+    expect(count(journal, 'SELECT COUNT(*) FROM entries')).toBe(0);
+  });
+
   it('the journal sits beside the store; an in-memory store has an in-memory journal', () => {
     expect(journalPathFor('/var/lib/dorvakt/store.sqlite')).toBe('/var/lib/dorvakt/store.sqlite.door.sqlite');
     expect(journalPathFor(':memory:')).toBe(':memory:');

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Db, openDb } from '../../src/store/db.ts';
 import { journalPathFor, openDoorJournal } from '../../src/store/door-journal.ts';
 import { EntryStore } from '../../src/store/entries.ts';
@@ -129,5 +129,44 @@ describe('the door commits as soon as the write lock is free', () => {
     // The commit's own time includes the wait.
     expect(entries.lastCommitMs).toBeGreaterThanOrEqual(entries.lastWaitMs);
     expect(journal.prepare('SELECT COUNT(*) FROM entries WHERE id = ?').pluck().get(id)).toBe(1);
+  });
+
+  it('on a connection that keeps no busy timeout (the door’s journal) a write sets no pragma and still waits its 5 s', () => {
+    const { door, worker } = twoWriters();
+    door.pragma('busy_timeout = 0');
+    let now = 0;
+    let pauses = 0;
+    const writer = new PromptWriter(door, {
+      clock: () => now,
+      pause: () => {
+        pauses++;
+        now += 1000;
+      },
+    });
+    const pragma = vi.spyOn(door, 'pragma');
+    writer.write(insertAudit(door));
+    expect(pragma).toHaveBeenCalledTimes(0);
+    worker.exec('BEGIN IMMEDIATE');
+    expect(() => writer.write(insertAudit(door))).toThrow(expect.objectContaining({ code: 'SQLITE_BUSY' }));
+    expect(pauses).toBe(5);
+    worker.exec('ROLLBACK');
+    expect(pragma).toHaveBeenCalledTimes(0);
+    expect(door.pragma('busy_timeout', { simple: true })).toBe(0);
+  });
+
+  it("a swipe's commit to the door's journal sets no pragma", () => {
+    const dir = tempDir('prompt-write-');
+    const storePath = join(dir.path, 'store.sqlite');
+    const store = openDb(storePath);
+    const journal = openDoorJournal(journalPathFor(storePath));
+    cleanup = () => {
+      journal.close();
+      store.close();
+      dir.cleanup();
+    };
+    const entries = new EntryStore(store, journal);
+    const pragma = vi.spyOn(journal, 'pragma');
+    entries.record(swipeBookkeeping());
+    expect(pragma).not.toHaveBeenCalled();
   });
 });
