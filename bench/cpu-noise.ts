@@ -4,11 +4,14 @@
  * takes from a running thread is charged to that thread as its own CPU time, and a door's slow swipes then look
  * like slow code. A fixed unit of work (a chain of HMACs, about what one swipe costs the door on a CPU), run after
  * an idle gap as a swipe comes, measured as the door measures its swipes: CPU time (getrusage) and the thread's
- * run and wait (schedstat). Run as its own process by `cpuNoise`; prints one JSON line.
+ * wait for a CPU (schedstat). Run as its own process by `cpuNoise`; prints one JSON line.
  */
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { parseSchedstat } from '../src/door/cpu-share.ts';
+import { withNice } from '../test/helpers/unit-flags.ts';
+import { machineMark } from './machine-share.ts';
 import { percentile } from './worker-load.ts';
 
 const HMACS_PER_UNIT = 400;
@@ -27,25 +30,19 @@ export interface CpuNoise {
 export function stealReporting(): 'not a VM' | 'reported' | 'not reported' {
   const vm = /^flags\s*:.*\bhypervisor\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
   if (!vm) return 'not a VM';
-  const steal = Number(readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/)[8] ?? 0);
-  return steal > 0 ? 'reported' : 'not reported';
+  return machineMark().steal > 0 ? 'reported' : 'not reported';
 }
 
 /** Runs the units in a child at the given nice value, pinned to nothing (as the door). */
 export async function cpuNoise(nice: number, units = 400, gapMs = 20): Promise<CpuNoise> {
-  const child = spawn(
-    'nice',
-    [
-      '-n',
-      String(nice),
-      process.execPath,
-      'bin/run-ts.mjs',
-      'bench/cpu-noise.ts',
-      String(units),
-      String(gapMs),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const [command, ...args] = withNice(nice, [
+    process.execPath,
+    'bin/run-ts.mjs',
+    'bench/cpu-noise.ts',
+    String(units),
+    String(gapMs),
+  ]);
+  const child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => {
     out += chunk.toString();
@@ -62,19 +59,18 @@ function unit(): string {
 }
 
 async function run(units: number, gapMs: number): Promise<CpuNoise> {
-  const schedstat = () => readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ').map(Number);
+  const waitedNs = () => parseSchedstat(readFileSync('/proc/thread-self/schedstat', 'utf8'))?.waitedNs ?? 0;
   for (let i = 0; i < 50; i++) unit();
   const cpu: number[] = [];
   const waited: number[] = [];
   for (let i = 0; i < units; i++) {
     await new Promise((resolve) => setTimeout(resolve, gapMs));
-    const before = schedstat();
+    const waitedBefore = waitedNs();
     const used = process.cpuUsage();
     unit();
     const spent = process.cpuUsage(used);
-    const after = schedstat();
     cpu.push((spent.user + spent.system) / 1000);
-    waited.push((after[1]! - before[1]!) / 1e6);
+    waited.push((waitedNs() - waitedBefore) / 1e6);
   }
   cpu.sort((a, b) => a - b);
   waited.sort((a, b) => a - b);

@@ -14,8 +14,9 @@
  * swipe. This process does nothing else while it measures. Figures are printed, never asserted; each door row
  * says whether it met the target (written p99 ≤ 5 ms) and leaves a miss unjudged where the host stole more than
  * `STEAL_BOUND` % (default 1), or, on a VM whose host does not report steal, where a fixed unit of work's CPU
- * time varies more than `NOISE_BOUND` times (p99 over p50, default 1.5; bench/cpu-noise.ts). `ROWS=d,a` runs only those rows (after the floor and quiet); `ENTRIES`, `WARMUP`,
- * `NO_BUILD=1`, `DOOR_NODE_FLAGS` (say `--cpu-prof`) and `DOOR_NICE` as their lines below say.
+ * time varies more than `NOISE_BOUND` times (p99 over p50, default 1.5; bench/cpu-noise.ts). `ROWS=d,a` runs
+ * only those rows (after the floor and quiet); `ENTRIES`, `WARMUP`, `NO_BUILD=1`, `DOOR_NODE_FLAGS` (say
+ * `--cpu-prof`) and `DOOR_NICE` as their lines below say.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
@@ -30,7 +31,7 @@ import { SITE_KEY, seedPatrons, spawnService } from '../test/faults/service-chil
 import { startMosquitto } from '../test/helpers/mosquitto.ts';
 import { freePort, waitFor } from '../test/helpers/ports.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
-import { unitEnvironment, unitNice, unitNodeFlags } from '../test/helpers/unit-flags.ts';
+import { unitEnvironment, unitNice, unitNodeFlags, withNice } from '../test/helpers/unit-flags.ts';
 import type { Figures } from './door-loop.ts';
 import { openDirectPty } from './direct-pty.ts';
 import { httpLogin } from '../test/helpers/http-login.ts';
@@ -249,21 +250,16 @@ async function startFloorReader(name: string): Promise<Lane & { stop(): Promise<
   const pty = openDirectPty();
   const valueFile = join('/dev/shm', `dorvakt-floor-${process.pid}-${name}`);
   // At the door's priority, as the least a door could do in its place.
-  const reader = spawn(
-    'nice',
-    [
-      '-n',
-      String(DOOR_NICE),
-      process.execPath,
-      ...unitNodeFlags(),
-      'bin/run-ts.mjs',
-      'bench/floor-reader.ts',
-      pty.devicePath,
-      valueFile,
-      String(FLOOR_PULSE_MS),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const [command, ...args] = withNice(DOOR_NICE, [
+    process.execPath,
+    ...unitNodeFlags(),
+    'bin/run-ts.mjs',
+    'bench/floor-reader.ts',
+    pty.devicePath,
+    valueFile,
+    String(FLOOR_PULSE_MS),
+  ]);
+  const reader = spawn(command!, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise((r) => reader.once('exit', r));
   let said = '';
   reader.stdout.on('data', (chunk: Buffer) => {

@@ -6,6 +6,7 @@ import { LocalPatronSource } from '../../src/patrons/local-registry.ts';
 import { cardHasher } from '../../src/privacy/card-hash.ts';
 import { openDb } from '../../src/store/db.ts';
 import { waitFor } from '../helpers/ports.ts';
+import { withNice } from '../helpers/unit-flags.ts';
 
 export const SITE_KEY = 'fault-suite-site-key-0123456789';
 
@@ -29,9 +30,7 @@ export function spawnService(
   command: string[] = ['bin/dorvakt.mjs'],
   options: { nice?: number } = {},
 ): ServiceChild {
-  const node = [process.execPath, ...command, '--config', configPath];
-  // Through nice(1), as systemd's Nice= does: set before Node starts, so every thread has it.
-  const argv = options.nice ? ['nice', '-n', String(options.nice), ...node] : node;
+  const argv = withNice(options.nice ?? 0, [process.execPath, ...command, '--config', configPath]);
   const proc = spawn(argv[0]!, argv.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },

@@ -42,3 +42,8 @@ export function unitNice(unit = new URL('../../systemd/dorvakt.service', import.
   if (!Number.isInteger(nice) || nice < -20 || nice > 19) throw new Error(`unexpected ${line}`);
   return nice;
 }
+
+/** A command line through nice(1), as systemd's Nice= does it: set before the program starts, for every thread. */
+export function withNice(nice: number, argv: string[]): string[] {
+  return nice ? ['nice', '-n', String(nice), ...argv] : argv;
+}
