@@ -7,6 +7,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
+import { parseSchedstat } from '../src/door/cpu-share.ts';
+import { parseProcStat } from '../test/helpers/processes.ts';
 
 const HOUSEKEEPING = /^(kdamond|kswapd|kcompactd)/;
 
@@ -15,22 +17,21 @@ export interface HousekeepingThread {
   name: string;
 }
 
-const readOr = (path: string, fallback = ''): string => {
+/** A /proc file's text, or '' once it is gone (a thread that ended). */
+const readOr = (path: string): string => {
   try {
     return readFileSync(path, 'utf8');
   } catch {
-    return fallback;
+    return '';
   }
 };
 
 /** A /proc/PID/stat line's thread when it is a kernel thread (a child of kthreadd, pid 2) doing housekeeping. */
 export function housekeepingOf(stat: string): HousekeepingThread | null {
-  // comm is in parentheses and may hold spaces and parentheses; the fields after it are fixed.
-  const close = stat.lastIndexOf(')');
-  if (close < 0) return null;
-  const name = stat.slice(stat.indexOf('(') + 1, close);
-  const ppid = Number(stat.slice(close + 2).split(' ')[1]);
-  return ppid === 2 && HOUSEKEEPING.test(name) ? { pid: Number.parseInt(stat, 10), name } : null;
+  const parsed = parseProcStat(stat);
+  return parsed && parsed.ppid === 2 && HOUSEKEEPING.test(parsed.comm)
+    ? { pid: parsed.pid, name: parsed.comm }
+    : null;
 }
 
 /** The machine's kernel housekeeping threads now. */
@@ -73,10 +74,10 @@ export function housekeepingExplainsMiss(
   );
 }
 
-/** Their run time so far (ns, schedstat's first field), summed; a thread that has gone counts 0. */
+/** Their run time so far (ns), summed; a thread that has gone counts 0. */
 export function housekeepingRunNs(threads: HousekeepingThread[]): number {
   let sum = 0;
-  for (const { pid } of threads) sum += Number(readOr(`/proc/${pid}/schedstat`, '0').split(' ')[0]) || 0;
+  for (const { pid } of threads) sum += parseSchedstat(readOr(`/proc/${pid}/schedstat`))?.ranNs ?? 0;
   return sum;
 }
 

@@ -35,11 +35,13 @@ export interface CpuClock {
   close(): void;
 }
 
-/** `ran waited slices` as /proc/<tid>/schedstat prints them: the last two, or undefined. */
-export function parseSchedstat(text: string): { waitedNs: number; slices: number } | undefined {
-  const [, waited, slices] = text.trim().split(/\s+/).map(Number);
-  return Number.isFinite(waited) && Number.isFinite(slices)
-    ? { waitedNs: waited!, slices: slices! }
+/** `ran waited slices` as /proc/<tid>/schedstat prints them, or undefined. */
+export function parseSchedstat(
+  text: string,
+): { ranNs: number; waitedNs: number; slices: number } | undefined {
+  const [ran, waited, slices] = text.trim().split(/\s+/).map(Number);
+  return Number.isFinite(ran) && Number.isFinite(waited) && Number.isFinite(slices)
+    ? { ranNs: ran!, waitedNs: waited!, slices: slices! }
     : undefined;
 }
 

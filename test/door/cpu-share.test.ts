@@ -13,7 +13,11 @@ const burn = (ms: number) => {
 
 describe('the CPU share of a swipe', () => {
   it('reads the wait for a CPU from a schedstat line, and nothing from anything else', () => {
-    expect(parseSchedstat('116232220 665156 30\n')).toEqual({ waitedNs: 665_156, slices: 30 });
+    expect(parseSchedstat('116232220 665156 30\n')).toEqual({
+      ranNs: 116_232_220,
+      waitedNs: 665_156,
+      slices: 30,
+    });
     expect(parseSchedstat('')).toBeUndefined();
     expect(parseSchedstat('12 x 3')).toBeUndefined();
     expect(parseSchedstat('12 34')).toBeUndefined();

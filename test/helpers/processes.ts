@@ -1,11 +1,23 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
+/** `pid (comm) state ppid …` as /proc/<pid>/stat prints it; comm may hold spaces and parentheses. */
+export function parseProcStat(
+  text: string,
+): { pid: number; comm: string; state: string; ppid: number } | null {
+  const close = text.lastIndexOf(')');
+  if (close < 0) return null;
+  const [state, ppid] = text.slice(close + 2).split(' ');
+  return {
+    pid: Number.parseInt(text, 10),
+    comm: text.slice(text.indexOf('(') + 1, close),
+    state: state!,
+    ppid: Number(ppid),
+  };
+}
+
 function stat(pid: number): { ppid: number; state: string } | null {
   try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // pid (comm) state ppid …; comm may hold spaces and parentheses
-    const [state, ppid] = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { state: state!, ppid: Number(ppid) };
+    return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return null;
   }
